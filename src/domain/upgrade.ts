@@ -1,0 +1,112 @@
+/** What an upgrade is asked to do and what it reports: shared by workflow, API and CLI. */
+import type { Phase } from './phases';
+import type { UpgradeStatus } from './status';
+
+export const KINDS = ['emqx', 'kong', 'projection'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** The skeleton's steps, in order (DESIGN.md "One workflow, three strategies"). */
+export const STEPS = [
+  'plan',
+  'prepare',
+  'deployGreen',
+  'waitReady',
+  'verify',
+  'gate',
+  'promote',
+  'drainBlue',
+  'standBy',
+  'finalize',
+  'cleanUpBlue',
+] as const;
+export type Step = (typeof STEPS)[number];
+
+/** Steps after which rollback is refused: finalize is the point of no return. */
+export const IRREVERSIBLE_FROM: Step = 'finalize';
+
+export interface UpgradeOptions {
+  /** manual: wait for approve (optionally auto-promote after autoPromoteAfterMs); auto: no gate. */
+  approval: 'manual' | 'auto';
+  autoPromoteAfterMs?: number;
+  standbyWindowMs: number;
+  /** Per-step time limit; a step that overruns is rolled back. */
+  stepTimeoutMs: Partial<Record<Step, number>>;
+  /** Attempts per activity before the step counts as failed for good. */
+  maxAttempts: number;
+  requireDistinctApprover: boolean;
+  /** Strategy-specific settings (evacuation rates, traffic steps, ...). */
+  settings: Record<string, unknown>;
+}
+
+export interface UpgradeInput {
+  upgradeId: string;
+  kind: Kind;
+  target: string;
+  version: string;
+  image?: string;
+  requestedBy: string;
+  reason?: string;
+  options: UpgradeOptions;
+}
+
+export interface ReleaseRef {
+  name: string;
+  version: string;
+}
+
+export interface ReleaseState extends ReleaseRef {
+  role: 'blue' | 'green';
+  phase: Phase;
+  since: string;
+}
+
+export interface TransitionRecord {
+  at: string;
+  what: 'phase' | 'status' | 'step' | 'signal';
+  release?: string;
+  from?: string;
+  to?: string;
+  by: string;
+  why: string;
+}
+
+export interface CompensationRecord {
+  step: Step;
+  state: 'registered' | 'running' | 'done' | 'failed';
+}
+
+export interface UpgradeFailure {
+  step: Step | 'rollback';
+  message: string;
+  type?: string;
+}
+
+export interface UpgradeState {
+  upgradeId: string;
+  kind: Kind;
+  target: string;
+  version: string;
+  requestedBy: string;
+  startedAt: string;
+  status: UpgradeStatus;
+  step: Step | null;
+  /** One line: what the upgrade is doing or waiting for now. */
+  waitingFor: string;
+  releases: { blue: ReleaseState | null; green: ReleaseState | null };
+  /** Router weights during a weighted shift; otherwise the serving release has 100. */
+  traffic: { blue: number; green: number };
+  approval: { mode: 'manual' | 'auto'; autoPromoteAt?: string; approvedBy?: string; approvedAt?: string };
+  pointOfNoReturnPassed: boolean;
+  compensations: CompensationRecord[];
+  failure?: UpgradeFailure;
+  transitions: TransitionRecord[];
+  /** Strategy-specific progress, e.g. EMQX node evacuations. */
+  details: Record<string, unknown>;
+  endedAt?: string;
+}
+
+/** The release name a version gets: a DNS label, so it can be a Kubernetes label value. */
+export function releaseName(target: string, version: string): string {
+  const slug = version.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return `${target}-${slug}`.slice(0, 63).replace(/-+$/, '');
+}

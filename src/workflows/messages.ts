@@ -1,0 +1,31 @@
+/**
+ * The upgrade workflow's public messages. Each steering action exists as a
+ * signal (fire-and-forget, for the Temporal CLI and UI) and as an update with
+ * a validator (an atomic yes or no, for the API). Imported by clients too.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { UpgradeState } from '../domain/upgrade';
+
+export interface SteeringRequest {
+  /** Who asks: an API principal, or whatever the CLI user types. */
+  by: string;
+  reason: string;
+}
+
+export interface SteeringResult {
+  accepted: true;
+  status: UpgradeState['status'];
+}
+
+export const approveSignal = defineSignal<[SteeringRequest]>('approve');
+export const rollbackSignal = defineSignal<[SteeringRequest]>('rollback');
+export const abortSignal = defineSignal<[SteeringRequest]>('abort');
+
+export const approveUpdate = defineUpdate<SteeringResult, [SteeringRequest]>('approve');
+export const rollbackUpdate = defineUpdate<SteeringResult, [SteeringRequest]>('rollback');
+export const abortUpdate = defineUpdate<SteeringResult, [SteeringRequest]>('abort');
+
+export const stateQuery = defineQuery<UpgradeState>('state');
+
+/** The ApplicationFailure type an update validator throws when the request conflicts with the state. */
+export const CONFLICT_FAILURE = 'UpgradeConflict';
