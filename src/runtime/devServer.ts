@@ -1,0 +1,75 @@
+/**
+ * Starts `temporal server start-dev` from the pinned binary and waits until it
+ * answers. Used by `npm start` (history in a SQLite file, UI on) and by the
+ * test suite (in memory, headless).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Connection } from '@temporalio/client';
+import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
+import { temporalCliPath } from './binaries';
+
+export interface DevServerOptions {
+  port: number;
+  /** UI port; omit for a headless server. */
+  uiPort?: number;
+  /** SQLite file that keeps history across restarts; omit for in-memory. */
+  dbFile?: string;
+  namespace?: string;
+  startTimeoutMs?: number;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl?: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function devServerArgs(o: DevServerOptions): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--log-level', 'error'];
+  args.push('--namespace', o.namespace ?? 'default');
+  if (o.uiPort !== undefined) args.push('--ui-port', String(o.uiPort));
+  else args.push('--headless');
+  if (o.dbFile) args.push('--db-filename', o.dbFile);
+  for (const key of ALL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
+  return args;
+}
+
+export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
+  const child = spawn(temporalCliPath(), devServerArgs(o), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const address = `127.0.0.1:${o.port}`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + (o.startTimeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`temporal dev server exited with ${child.exitCode}: ${stderr}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.describeNamespace({ namespace: o.namespace ?? 'default' });
+      await connection.close();
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`temporal dev server did not answer on ${address} in time: ${String(err)}\n${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return {
+    address,
+    uiUrl: o.uiPort !== undefined ? `http://127.0.0.1:${o.uiPort}` : undefined,
+    process: child,
+    stop,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The outside world of the scripted strategy, in the test process: effects are
+ * applied idempotently (as real activities must be), every attempt is logged,
+ * and a test can make a step fail, hold it until released, or read its blue.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { ReleaseRef, Step } from '../../src/domain/upgrade';
+
+export interface EffectRequest {
+  upgradeId: string;
+  step: Step;
+  action: 'do' | 'undo';
+}
+
+export class ScriptedWorld {
+  /** Effects applied, in order, each at most once. */
+  readonly effects: EffectRequest[] = [];
+  /** Every activity attempt, including retries and repeats after a worker died. */
+  readonly attempts: EffectRequest[] = [];
+  private readonly failing = new Map<string, string>();
+  private readonly held = new Map<string, { started: boolean; release?: () => void; released: Promise<void> }>();
+
+  effectsOf(upgradeId: string): string[] {
+    return this.effects.filter((e) => e.upgradeId === upgradeId).map((e) => `${e.action} ${e.step}`);
+  }
+
+  /** The step fails on every attempt with this message. */
+  fail(upgradeId: string, step: Step, message: string): void {
+    this.failing.set(`${upgradeId}/${step}`, message);
+  }
+
+  /** The step's activity heartbeats without finishing until release() (or cancellation). */
+  hold(upgradeId: string, step: Step): { started: () => boolean; release: () => void } {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const entry = { started: false, release, released };
+    this.held.set(`${upgradeId}/${step}`, entry);
+    return { started: () => entry.started, release };
+  }
+
+  activities() {
+    return {
+      readTarget: async ({ target }: { upgradeId: string; target: string }): Promise<ReleaseRef> => ({
+        name: `${target}-1-0-0`,
+        version: '1.0.0',
+      }),
+      applyEffect: async (req: EffectRequest): Promise<void> => {
+        this.attempts.push(req);
+        const key = `${req.upgradeId}/${req.step}`;
+        const hold = this.held.get(key);
+        if (hold && req.action === 'do') {
+          hold.started = true;
+          const ctx = Context.current();
+          const beat = setInterval(() => ctx.heartbeat(), 200);
+          try {
+            await Promise.race([hold.released, ctx.cancelled]);
+          } finally {
+            clearInterval(beat);
+          }
+        }
+        const message = this.failing.get(key);
+        if (message && req.action === 'do') throw ApplicationFailure.retryable(message, 'ScriptedFailure');
+        if (!this.effects.some((e) => e.upgradeId === req.upgradeId && e.step === req.step && e.action === req.action)) {
+          this.effects.push(req);
+        }
+      },
+    };
+  }
+}
+
+export type ScriptedActivities = ReturnType<ScriptedWorld['activities']>;

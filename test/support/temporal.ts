@@ -1,0 +1,91 @@
+/** Per-file test harness on the suite's shared dev server: a client, and workers on the prebuilt bundle. */
+import { randomUUID } from 'node:crypto';
+import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { UpgradeInput } from '../../src/domain/upgrade';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+export function sharedServerAddress(): string {
+  const address = process.env.CUTOVER_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('the jest global set-up did not start a Temporal dev server');
+  return address;
+}
+
+export function connectSharedServer(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createFromExistingServer({ address: sharedServerAddress() });
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has shut down. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  activities: WorkerOptions['activities'],
+  extra: Partial<WorkerOptions> = {},
+): Promise<RunningWorker> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! },
+    activities,
+    shutdownGraceTime: '1 second',
+    ...extra,
+  });
+  const done = worker.run();
+  return {
+    worker,
+    done,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export function upgradeInput(overrides: Partial<UpgradeInput> & { options?: Partial<UpgradeInput['options']> } = {}): UpgradeInput {
+  const { options, ...rest } = overrides;
+  return {
+    upgradeId: uniqueId('upgrade'),
+    kind: 'emqx',
+    target: 'orders-mqtt',
+    version: '2.0.0',
+    requestedBy: 'alice',
+    reason: 'test upgrade',
+    ...rest,
+    options: {
+      approval: 'auto',
+      standbyWindowMs: 1000,
+      stepTimeoutMs: {},
+      maxAttempts: 2,
+      requireDistinctApprover: false,
+      settings: {},
+      ...options,
+    },
+  };
+}
+
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,187 @@
+/** The skeleton on the real Temporal dev server, driven by the scripted strategy. */
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Step, UpgradeInput, UpgradeState } from '../../src/domain/upgrade';
+import { abortUpdate, approveSignal, approveUpdate, rollbackSignal, rollbackUpdate, stateQuery } from '../../src/workflows/messages';
+import { KIND, TARGET } from '../../src/workflows/searchAttributes';
+import { ScriptedWorld } from '../support/scriptedWorld';
+import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
+
+let env: TestWorkflowEnvironment;
+let worker: RunningWorker;
+const world = new ScriptedWorld();
+const taskQueue = uniqueId('skeleton');
+
+beforeAll(async () => {
+  env = await connectSharedServer();
+  worker = await startWorker(env, taskQueue, world.activities());
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+});
+
+function start(input: UpgradeInput): Promise<WorkflowHandle> {
+  return env.client.workflow.start('blueGreenUpgrade', {
+    taskQueue,
+    workflowId: input.upgradeId,
+    args: [input],
+    typedSearchAttributes: [
+      { key: TARGET, value: input.target },
+      { key: KIND, value: input.kind },
+    ],
+  });
+}
+
+const state = (h: WorkflowHandle) => h.query(stateQuery);
+const atStep = (h: WorkflowHandle, step: Step) => eventually(async () => (await state(h)).step === step);
+const result = (h: WorkflowHandle) => h.result() as Promise<UpgradeState>;
+
+const FORWARD = ['do prepare', 'do deployGreen', 'do waitReady', 'do verify', 'do promote', 'do drainBlue', 'do finalize', 'do cleanUpBlue'];
+
+describe('blueGreenUpgrade on the dev server', () => {
+  test('happy path: every step once, green SERVING, blue OBSOLETE, SUCCEEDED', async () => {
+    const input = upgradeInput();
+    const final = await result(await start(input));
+    expect(final.status).toBe('SUCCEEDED');
+    expect(world.effectsOf(input.upgradeId)).toEqual(FORWARD);
+    expect(final.releases.green).toMatchObject({ name: 'orders-mqtt-2-0-0', version: '2.0.0', phase: 'SERVING' });
+    expect(final.releases.blue).toMatchObject({ name: 'orders-mqtt-1-0-0', phase: 'OBSOLETE' });
+    expect(final.traffic).toEqual({ blue: 0, green: 100 });
+    const phases = final.transitions.filter((t) => t.what === 'phase').map((t) => `${t.release}:${t.to}`);
+    expect(phases).toEqual([
+      'orders-mqtt-2-0-0:SCHEDULED',
+      'orders-mqtt-2-0-0:INITIALISING',
+      'orders-mqtt-2-0-0:SERVING',
+      'orders-mqtt-1-0-0:STANDING_BY',
+      'orders-mqtt-1-0-0:CLEANING_UP',
+      'orders-mqtt-1-0-0:OBSOLETE',
+    ]);
+    expect(final.pointOfNoReturnPassed).toBe(true);
+    expect(new Set(servingCounts(final))).toEqual(new Set([1]));
+  });
+
+  test('manual gate waits for approve, and approve is refused when nothing waits', async () => {
+    const input = upgradeInput({ options: { approval: 'manual' } });
+    const hold = world.hold(input.upgradeId, 'verify');
+    const h = await start(input);
+    await eventually(async () => hold.started());
+    const early = h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'too soon' }] });
+    await expect(early).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(early).rejects.toMatchObject({ cause: { message: expect.stringContaining('nothing is waiting for approval') } });
+    hold.release();
+    await eventually(async () => (await state(h)).status === 'AWAITING_APPROVAL');
+    expect((await state(h)).waitingFor).toMatch(/approval/);
+    expect(world.effectsOf(input.upgradeId)).not.toContain('do promote');
+    await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'metrics look fine' }] });
+    const final = await result(h);
+    expect(final.status).toBe('SUCCEEDED');
+    expect(final.approval).toMatchObject({ approvedBy: 'bob' });
+    expect(final.transitions).toContainEqual(expect.objectContaining({ by: 'bob', why: 'approved: metrics look fine' }));
+  });
+
+  test('approve by signal works, and a refused approve signal is recorded, not applied', async () => {
+    const input = upgradeInput({ options: { approval: 'manual', requireDistinctApprover: true } });
+    const h = await start(input);
+    await eventually(async () => (await state(h)).status === 'AWAITING_APPROVAL');
+    await h.signal(approveSignal, { by: 'alice', reason: 'self approval' });
+    await eventually(async () =>
+      (await state(h)).transitions.some((t) => t.why.includes('alice requested this upgrade and cannot also approve it')),
+    );
+    expect((await state(h)).status).toBe('AWAITING_APPROVAL');
+    await h.signal(approveSignal, { by: 'carol', reason: 'ok' });
+    expect((await result(h)).status).toBe('SUCCEEDED');
+  });
+
+  const ROLLBACK_STEPS: Step[] = ['prepare', 'deployGreen', 'waitReady', 'verify', 'gate', 'promote', 'drainBlue', 'standBy'];
+  test.each(ROLLBACK_STEPS)('rollback during %s: compensations in reverse, blue SERVING, green OBSOLETE', async (step) => {
+    const input = upgradeInput({ options: { approval: step === 'gate' ? 'manual' : 'auto', standbyWindowMs: 3_600_000 } });
+    const holdable = !['gate', 'standBy'].includes(step);
+    if (holdable) world.hold(input.upgradeId, step);
+    const h = await start(input);
+    await atStep(h, step);
+    const reply = await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: `test rollback at ${step}` }] });
+    expect(reply.accepted).toBe(true);
+    const final = await result(h);
+    expect(final.status).toBe('ROLLED_BACK');
+    expect(final.releases.blue?.phase).toBe('SERVING');
+    expect(final.releases.green?.phase).toBe('OBSOLETE');
+    expect(final.traffic).toEqual({ blue: 100, green: 0 });
+    const done = world.effectsOf(input.upgradeId);
+    const undone = done.filter((e) => e.startsWith('undo')).map((e) => e.slice(5));
+    const registered = ['prepare', 'deployGreen', 'promote', 'drainBlue'].slice(0, ['prepare', 'deployGreen', 'promote', 'drainBlue'].filter((s) => STEP_ORDER.indexOf(s as Step) <= STEP_ORDER.indexOf(step)).length);
+    expect(undone).toEqual([...registered].reverse());
+    // exactly one release serves at every recorded instant
+    const serving = servingCounts(final);
+    expect(Math.min(...serving)).toBe(1);
+    expect(Math.max(...serving)).toBe(1);
+    expect(final.transitions).toContainEqual(expect.objectContaining({ what: 'status', to: 'ROLLING_BACK', by: 'oncall' }));
+  });
+
+  test('rollback is refused after finalize, abort is not', async () => {
+    const input = upgradeInput();
+    const hold = world.hold(input.upgradeId, 'cleanUpBlue');
+    const h = await start(input);
+    await eventually(async () => hold.started());
+    await expect(h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'too late' }] })).rejects.toMatchObject({
+      cause: { message: expect.stringContaining('point of no return') },
+    });
+    await h.signal(rollbackSignal, { by: 'oncall', reason: 'too late by signal' });
+    await eventually(async () => (await state(h)).transitions.some((t) => t.why.startsWith('rollback refused')));
+    hold.release();
+    const final = await result(h);
+    expect(final.status).toBe('SUCCEEDED');
+    expect(world.effectsOf(input.upgradeId).filter((e) => e.startsWith('undo'))).toEqual([]);
+  });
+
+  test('abort after finalize stops the clean-up and leaves the upgrade FAILED for a person', async () => {
+    const input = upgradeInput();
+    world.hold(input.upgradeId, 'cleanUpBlue');
+    const h = await start(input);
+    await atStep(h, 'cleanUpBlue');
+    await h.executeUpdate(abortUpdate, { args: [{ by: 'oncall', reason: 'keep blue for forensics' }] });
+    const final = await result(h);
+    expect(final.status).toBe('FAILED');
+    expect(final.failure?.message).toContain('aborted by oncall after the point of no return');
+    expect(final.releases.green?.phase).toBe('SERVING');
+  });
+
+  test('a step that keeps failing rolls back by itself and names the cause', async () => {
+    const input = upgradeInput({ options: { maxAttempts: 3 } });
+    world.fail(input.upgradeId, 'verify', 'smoke check GET /healthz returned 503');
+    const final = await result(await start(input));
+    expect(final.status).toBe('ROLLED_BACK');
+    expect(final.failure).toMatchObject({ step: 'verify', message: 'smoke check GET /healthz returned 503', type: 'ScriptedFailure' });
+    expect(world.attempts.filter((a) => a.upgradeId === input.upgradeId && a.step === 'verify')).toHaveLength(3);
+    expect(world.effectsOf(input.upgradeId)).toEqual([
+      'do prepare',
+      'do deployGreen',
+      'do waitReady',
+      'undo deployGreen',
+      'undo prepare',
+    ]);
+    expect(final.releases.green?.phase).toBe('OBSOLETE');
+  });
+
+  test('a step over its time limit rolls back with StepTimeout', async () => {
+    const input = upgradeInput({ options: { stepTimeoutMs: { waitReady: 1500 } } });
+    world.hold(input.upgradeId, 'waitReady');
+    const final = await result(await start(input));
+    expect(final.status).toBe('ROLLED_BACK');
+    expect(final.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
+    expect(final.failure?.message).toContain('1500ms');
+  });
+});
+
+const STEP_ORDER: Step[] = ['plan', 'prepare', 'deployGreen', 'waitReady', 'verify', 'gate', 'promote', 'drainBlue', 'standBy', 'finalize', 'cleanUpBlue'];
+
+/** How many releases were SERVING at each instant that saw transitions (a swap is two records at one instant). */
+function servingCounts(final: UpgradeState): number[] {
+  const phase = new Map<string, string>([[final.releases.blue!.name, 'SERVING']]);
+  const counts: number[] = [];
+  final.transitions.forEach((t, i) => {
+    if (t.what === 'phase' && t.release) phase.set(t.release, t.to!);
+    if (final.transitions[i + 1]?.at !== t.at) counts.push([...phase.values()].filter((p) => p === 'SERVING').length);
+  });
+  return counts;
+}
