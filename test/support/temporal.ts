@@ -53,7 +53,7 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-export function upgradeInput(overrides: Partial<UpgradeInput> & { options?: Partial<UpgradeInput['options']> } = {}): UpgradeInput {
+export function upgradeInput(overrides: Partial<Omit<UpgradeInput, 'options'>> & { options?: Partial<UpgradeInput['options']> } = {}): UpgradeInput {
   const { options, ...rest } = overrides;
   return {
     upgradeId: uniqueId('upgrade'),
