@@ -39,7 +39,6 @@ export interface UpgradeOptions {
 }
 
 export interface UpgradeInput {
-  upgradeId: string;
   kind: Kind;
   target: string;
   version: string;
@@ -103,6 +102,17 @@ export interface UpgradeState {
   /** Strategy-specific progress, e.g. EMQX node evacuations. */
   details: Record<string, unknown>;
   endedAt?: string;
+}
+
+/**
+ * One upgrade runs per target at a time: the workflow id is the target's, so
+ * Temporal itself refuses a second start; each run's id adds its run id.
+ */
+export const upgradeWorkflowId = (target: string): string => `upgrade-${target}`;
+export const upgradeIdOf = (target: string, runId: string): string => `${target}.${runId}`;
+export function parseUpgradeId(id: string): { target: string; runId: string } | undefined {
+  const m = /^([a-z0-9][-a-z0-9]*)\.([0-9a-f-]{36})$/.exec(id);
+  return m ? { target: m[1], runId: m[2] } : undefined;
 }
 
 /** The release name a version gets: a DNS label, so it can be a Kubernetes label value. */

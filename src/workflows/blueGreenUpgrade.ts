@@ -14,6 +14,7 @@ import {
   setHandler,
   sleep,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { decideAbort, decideApprove, decideRollback, type Decision } from '../domain/decisions';
 import { formatDuration } from '../domain/duration';
@@ -22,6 +23,7 @@ import { nextStatus, type UpgradeStatus } from '../domain/status';
 import {
   STEPS,
   releaseName,
+  upgradeIdOf,
   type ReleaseRef,
   type ReleaseState,
   type Step,
@@ -89,7 +91,7 @@ class Upgrade {
   ) {
     const now = new Date().toISOString();
     this.state = {
-      upgradeId: input.upgradeId,
+      upgradeId: upgradeIdOf(input.target, workflowInfo().runId),
       kind: input.kind,
       target: input.target,
       version: input.version,

@@ -13,13 +13,13 @@ const acts = (ctx: Pick<StrategyContext, 'input'>) =>
 
 function effect(step: Step, reversible: boolean): StepHandler {
   const apply = (ctx: StrategyContext, action: 'do' | 'undo') =>
-    call(acts(ctx).applyEffect, `${action} ${step} for ${ctx.green.name}`, { upgradeId: ctx.input.upgradeId, step, action });
+    call(acts(ctx).applyEffect, `${action} ${step} for ${ctx.green.name}`, { target: ctx.input.target, step, action });
   return reversible ? { run: (ctx) => apply(ctx, 'do'), undo: (ctx) => apply(ctx, 'undo') } : { run: (ctx) => apply(ctx, 'do') };
 }
 
 export const scriptedStrategy: Strategy = {
   plan: async (input) => ({
-    blue: await call(acts({ input }).readTarget, `read ${input.target}`, { upgradeId: input.upgradeId, target: input.target }),
+    blue: await call(acts({ input }).readTarget, `read ${input.target}`, { target: input.target }),
   }),
   prepare: effect('prepare', true),
   deployGreen: effect('deployGreen', true),

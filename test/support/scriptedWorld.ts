@@ -7,7 +7,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ReleaseRef, Step } from '../../src/domain/upgrade';
 
 export interface EffectRequest {
-  upgradeId: string;
+  target: string;
   step: Step;
   action: 'do' | 'undo';
 }
@@ -20,33 +20,33 @@ export class ScriptedWorld {
   private readonly failing = new Map<string, string>();
   private readonly held = new Map<string, { started: boolean; release?: () => void; released: Promise<void> }>();
 
-  effectsOf(upgradeId: string): string[] {
-    return this.effects.filter((e) => e.upgradeId === upgradeId).map((e) => `${e.action} ${e.step}`);
+  effectsOf(target: string): string[] {
+    return this.effects.filter((e) => e.target === target).map((e) => `${e.action} ${e.step}`);
   }
 
   /** The step fails on every attempt with this message. */
-  fail(upgradeId: string, step: Step, message: string): void {
-    this.failing.set(`${upgradeId}/${step}`, message);
+  fail(target: string, step: Step, message: string): void {
+    this.failing.set(`${target}/${step}`, message);
   }
 
   /** The step's activity heartbeats without finishing until release() (or cancellation). */
-  hold(upgradeId: string, step: Step): { started: () => boolean; release: () => void } {
+  hold(target: string, step: Step): { started: () => boolean; release: () => void } {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     const entry = { started: false, release, released };
-    this.held.set(`${upgradeId}/${step}`, entry);
+    this.held.set(`${target}/${step}`, entry);
     return { started: () => entry.started, release };
   }
 
   activities() {
     return {
-      readTarget: async ({ target }: { upgradeId: string; target: string }): Promise<ReleaseRef> => ({
+      readTarget: async ({ target }: { target: string }): Promise<ReleaseRef> => ({
         name: `${target}-1-0-0`,
         version: '1.0.0',
       }),
       applyEffect: async (req: EffectRequest): Promise<void> => {
         this.attempts.push(req);
-        const key = `${req.upgradeId}/${req.step}`;
+        const key = `${req.target}/${req.step}`;
         const hold = this.held.get(key);
         if (hold && req.action === 'do') {
           hold.started = true;
@@ -60,7 +60,7 @@ export class ScriptedWorld {
         }
         const message = this.failing.get(key);
         if (message && req.action === 'do') throw ApplicationFailure.retryable(message, 'ScriptedFailure');
-        if (!this.effects.some((e) => e.upgradeId === req.upgradeId && e.step === req.step && e.action === req.action)) {
+        if (!this.effects.some((e) => e.target === req.target && e.step === req.step && e.action === req.action)) {
           this.effects.push(req);
         }
       },

@@ -56,9 +56,8 @@ export function uniqueId(prefix: string): string {
 export function upgradeInput(overrides: Partial<Omit<UpgradeInput, 'options'>> & { options?: Partial<UpgradeInput['options']> } = {}): UpgradeInput {
   const { options, ...rest } = overrides;
   return {
-    upgradeId: uniqueId('upgrade'),
     kind: 'emqx',
-    target: 'orders-mqtt',
+    target: uniqueId('orders'),
     version: '2.0.0',
     requestedBy: 'alice',
     reason: 'test upgrade',

@@ -1,7 +1,7 @@
 /** The skeleton on the real Temporal dev server, driven by the scripted strategy. */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Step, UpgradeInput, UpgradeState } from '../../src/domain/upgrade';
+import { upgradeWorkflowId, type Step, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { abortUpdate, approveSignal, approveUpdate, rollbackSignal, rollbackUpdate, stateQuery } from '../../src/workflows/messages';
 import { KIND, TARGET } from '../../src/workflows/searchAttributes';
 import { ScriptedWorld } from '../support/scriptedWorld';
@@ -24,7 +24,7 @@ afterAll(async () => {
 function start(input: UpgradeInput): Promise<WorkflowHandle> {
   return env.client.workflow.start('blueGreenUpgrade', {
     taskQueue,
-    workflowId: input.upgradeId,
+    workflowId: upgradeWorkflowId(input.target),
     args: [input],
     typedSearchAttributes: [
       { key: TARGET, value: input.target },
@@ -44,18 +44,20 @@ describe('blueGreenUpgrade on the dev server', () => {
     const input = upgradeInput();
     const final = await result(await start(input));
     expect(final.status).toBe('SUCCEEDED');
-    expect(world.effectsOf(input.upgradeId)).toEqual(FORWARD);
-    expect(final.releases.green).toMatchObject({ name: 'orders-mqtt-2-0-0', version: '2.0.0', phase: 'SERVING' });
-    expect(final.releases.blue).toMatchObject({ name: 'orders-mqtt-1-0-0', phase: 'OBSOLETE' });
+    expect(world.effectsOf(input.target)).toEqual(FORWARD);
+    const [green, blue] = [`${input.target}-2-0-0`, `${input.target}-1-0-0`];
+    expect(final.upgradeId).toMatch(new RegExp(`^${input.target}\\.[0-9a-f-]{36}$`));
+    expect(final.releases.green).toMatchObject({ name: green, version: '2.0.0', phase: 'SERVING' });
+    expect(final.releases.blue).toMatchObject({ name: blue, phase: 'OBSOLETE' });
     expect(final.traffic).toEqual({ blue: 0, green: 100 });
     const phases = final.transitions.filter((t) => t.what === 'phase').map((t) => `${t.release}:${t.to}`);
     expect(phases).toEqual([
-      'orders-mqtt-2-0-0:SCHEDULED',
-      'orders-mqtt-2-0-0:INITIALISING',
-      'orders-mqtt-2-0-0:SERVING',
-      'orders-mqtt-1-0-0:STANDING_BY',
-      'orders-mqtt-1-0-0:CLEANING_UP',
-      'orders-mqtt-1-0-0:OBSOLETE',
+      `${green}:SCHEDULED`,
+      `${green}:INITIALISING`,
+      `${green}:SERVING`,
+      `${blue}:STANDING_BY`,
+      `${blue}:CLEANING_UP`,
+      `${blue}:OBSOLETE`,
     ]);
     expect(final.pointOfNoReturnPassed).toBe(true);
     expect(new Set(servingCounts(final))).toEqual(new Set([1]));
@@ -63,7 +65,7 @@ describe('blueGreenUpgrade on the dev server', () => {
 
   test('manual gate waits for approve, and approve is refused when nothing waits', async () => {
     const input = upgradeInput({ options: { approval: 'manual' } });
-    const hold = world.hold(input.upgradeId, 'verify');
+    const hold = world.hold(input.target, 'verify');
     const h = await start(input);
     await eventually(async () => hold.started());
     const early = h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'too soon' }] });
@@ -72,7 +74,7 @@ describe('blueGreenUpgrade on the dev server', () => {
     hold.release();
     await eventually(async () => (await state(h)).status === 'AWAITING_APPROVAL');
     expect((await state(h)).waitingFor).toMatch(/approval/);
-    expect(world.effectsOf(input.upgradeId)).not.toContain('do promote');
+    expect(world.effectsOf(input.target)).not.toContain('do promote');
     await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'metrics look fine' }] });
     const final = await result(h);
     expect(final.status).toBe('SUCCEEDED');
@@ -97,7 +99,7 @@ describe('blueGreenUpgrade on the dev server', () => {
   test.each(ROLLBACK_STEPS)('rollback during %s: compensations in reverse, blue SERVING, green OBSOLETE', async (step) => {
     const input = upgradeInput({ options: { approval: step === 'gate' ? 'manual' : 'auto', standbyWindowMs: 3_600_000 } });
     const holdable = !['gate', 'standBy'].includes(step);
-    if (holdable) world.hold(input.upgradeId, step);
+    if (holdable) world.hold(input.target, step);
     const h = await start(input);
     await atStep(h, step);
     const reply = await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: `test rollback at ${step}` }] });
@@ -107,7 +109,7 @@ describe('blueGreenUpgrade on the dev server', () => {
     expect(final.releases.blue?.phase).toBe('SERVING');
     expect(final.releases.green?.phase).toBe('OBSOLETE');
     expect(final.traffic).toEqual({ blue: 100, green: 0 });
-    const done = world.effectsOf(input.upgradeId);
+    const done = world.effectsOf(input.target);
     const undone = done.filter((e) => e.startsWith('undo')).map((e) => e.slice(5));
     const registered = ['prepare', 'deployGreen', 'promote', 'drainBlue'].slice(0, ['prepare', 'deployGreen', 'promote', 'drainBlue'].filter((s) => STEP_ORDER.indexOf(s as Step) <= STEP_ORDER.indexOf(step)).length);
     expect(undone).toEqual([...registered].reverse());
@@ -120,7 +122,7 @@ describe('blueGreenUpgrade on the dev server', () => {
 
   test('rollback is refused after finalize, abort is not', async () => {
     const input = upgradeInput();
-    const hold = world.hold(input.upgradeId, 'cleanUpBlue');
+    const hold = world.hold(input.target, 'cleanUpBlue');
     const h = await start(input);
     await eventually(async () => hold.started());
     await expect(h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'too late' }] })).rejects.toMatchObject({
@@ -131,12 +133,12 @@ describe('blueGreenUpgrade on the dev server', () => {
     hold.release();
     const final = await result(h);
     expect(final.status).toBe('SUCCEEDED');
-    expect(world.effectsOf(input.upgradeId).filter((e) => e.startsWith('undo'))).toEqual([]);
+    expect(world.effectsOf(input.target).filter((e) => e.startsWith('undo'))).toEqual([]);
   });
 
   test('abort after finalize stops the clean-up and leaves the upgrade FAILED for a person', async () => {
     const input = upgradeInput();
-    world.hold(input.upgradeId, 'cleanUpBlue');
+    world.hold(input.target, 'cleanUpBlue');
     const h = await start(input);
     await atStep(h, 'cleanUpBlue');
     await h.executeUpdate(abortUpdate, { args: [{ by: 'oncall', reason: 'keep blue for forensics' }] });
@@ -148,12 +150,12 @@ describe('blueGreenUpgrade on the dev server', () => {
 
   test('a step that keeps failing rolls back by itself and names the cause', async () => {
     const input = upgradeInput({ options: { maxAttempts: 3 } });
-    world.fail(input.upgradeId, 'verify', 'smoke check GET /healthz returned 503');
+    world.fail(input.target, 'verify', 'smoke check GET /healthz returned 503');
     const final = await result(await start(input));
     expect(final.status).toBe('ROLLED_BACK');
     expect(final.failure).toMatchObject({ step: 'verify', message: 'smoke check GET /healthz returned 503', type: 'ScriptedFailure' });
-    expect(world.attempts.filter((a) => a.upgradeId === input.upgradeId && a.step === 'verify')).toHaveLength(3);
-    expect(world.effectsOf(input.upgradeId)).toEqual([
+    expect(world.attempts.filter((a) => a.target === input.target && a.step === 'verify')).toHaveLength(3);
+    expect(world.effectsOf(input.target)).toEqual([
       'do prepare',
       'do deployGreen',
       'do waitReady',
@@ -165,7 +167,7 @@ describe('blueGreenUpgrade on the dev server', () => {
 
   test('a step over its time limit rolls back with StepTimeout', async () => {
     const input = upgradeInput({ options: { stepTimeoutMs: { waitReady: 1500 } } });
-    world.hold(input.upgradeId, 'waitReady');
+    world.hold(input.target, 'waitReady');
     const final = await result(await start(input));
     expect(final.status).toBe('ROLLED_BACK');
     expect(final.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
