@@ -1,0 +1,78 @@
+/**
+ * The environment variables cutover reads, validated once at start: a bad
+ * value stops the process with a message that names the variable and the fix.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigError, typeboxProblems } from './schemaErrors';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Each variable with its default and what to write instead of a bad value. */
+const VARIABLES = {
+  TEMPORAL_ADDRESS: {
+    schema: Type.Optional(Type.String({ pattern: '^[^\\s:/]+:[0-9]{1,5}$', description: 'host:port' })),
+    fix: 'the Temporal frontend as host:port, e.g. temporal.example:7233, or unset it to run the embedded dev server',
+  },
+  TEMPORAL_NAMESPACE: { schema: Type.String({ minLength: 1, default: 'default' }), fix: 'a Temporal namespace name' },
+  CUTOVER_TASK_QUEUE: { schema: Type.String({ minLength: 1, default: 'cutover' }), fix: 'the task queue the workers poll' },
+  CUTOVER_API_HOST: { schema: Type.String({ minLength: 1, default: '127.0.0.1' }), fix: 'the address the API listens on, e.g. 0.0.0.0' },
+  CUTOVER_API_PORT: {
+    schema: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    fix: 'a port number from 0 to 65535, e.g. 8080',
+  },
+  CUTOVER_TEMPORAL_UI_URL: {
+    schema: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+[^/\\s]$', description: 'an http(s) URL without a trailing slash' })),
+    fix: 'the Temporal UI base URL for links, e.g. http://localhost:8233 (unset: the embedded dev server says where its UI is)',
+  },
+  CUTOVER_CONFIG: { schema: Type.String({ minLength: 1, default: 'cutover.config.yaml' }), fix: 'the path of the configuration file' },
+  LOG_LEVEL: {
+    schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
+    fix: `one of ${LOG_LEVELS.join(', ')}`,
+  },
+} satisfies Record<string, { schema: TSchema; fix: string }>;
+
+type Name = keyof typeof VARIABLES;
+const EnvSchema = Type.Object(
+  Object.fromEntries(Object.entries(VARIABLES).map(([k, v]) => [k, v.schema])) as { [K in Name]: (typeof VARIABLES)[K]['schema'] },
+);
+type RawEnv = Static<typeof EnvSchema>;
+
+export interface Env {
+  temporal: {
+    /** Unset: cutover starts its own dev server. */
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    uiUrl?: string;
+  };
+  api: { host: string; port: number };
+  configPath: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
+  // Empty counts as unset, as in most shells' `VAR= cmd`.
+  const given = Object.fromEntries(Object.keys(VARIABLES).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+  const value = Value.Default(EnvSchema, Value.Convert(EnvSchema, given));
+  const problems = typeboxProblems(EnvSchema, value);
+  if (problems.length) {
+    const lines = problems.map(({ field, message }) => {
+      const name = field as Name;
+      return `  - ${name}=${JSON.stringify(env[name])} ${message}. Set it to ${VARIABLES[name].fix}.`;
+    });
+    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  const v = value as RawEnv;
+  return {
+    temporal: {
+      address: v.TEMPORAL_ADDRESS,
+      namespace: v.TEMPORAL_NAMESPACE,
+      taskQueue: v.CUTOVER_TASK_QUEUE,
+      uiUrl: v.CUTOVER_TEMPORAL_UI_URL,
+    },
+    api: { host: v.CUTOVER_API_HOST, port: v.CUTOVER_API_PORT },
+    configPath: v.CUTOVER_CONFIG,
+    logLevel: v.LOG_LEVEL,
+  };
+}

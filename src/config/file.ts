@@ -1,0 +1,166 @@
+/**
+ * The configuration file (YAML or JSON): targets, API tokens and default
+ * upgrade options. loadConfig() reads it together with the environment and
+ * returns everything the service needs as one typed object; any problem
+ * stops the start with the file, the field and the reason.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { loadEnv, type Env } from './env';
+import { OptionsError, UpgradeOptionsInput, toUpgradeOptions } from './options';
+import { ConfigError, formatProblems, typeboxProblems, type FieldProblem } from './schemaErrors';
+import { TargetConfig } from './targets';
+
+export const ROLES = ['viewer', 'operator', 'approver'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A token is never written in the file: it names an environment variable (and maybe a development default). */
+const TokenRef = Type.Object(
+  {
+    env: Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$', description: 'an environment variable name such as CUTOVER_TOKEN_OPS' }),
+    devDefault: Type.Optional(Type.String({ minLength: 16 })),
+  },
+  { additionalProperties: false },
+);
+
+const TokenConfig = Type.Object(
+  {
+    principal: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,64}$', description: 'a name of letters, digits, dot, dash, underscore or @' }),
+    roles: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1, uniqueItems: true }),
+    token: TokenRef,
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigFile = Type.Object(
+  {
+    targets: Type.Array(TargetConfig),
+    auth: Type.Object(
+      {
+        tokens: Type.Array(TokenConfig, { minItems: 1 }),
+        requireDistinctApprover: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false },
+    ),
+    defaults: Type.Optional(UpgradeOptionsInput),
+  },
+  { additionalProperties: false },
+);
+export type ConfigFile = Static<typeof ConfigFile>;
+
+export interface Principal {
+  principal: string;
+  roles: Role[];
+  token: string;
+  /** devDefault: the file's development token is in use (only ever with the embedded dev server). */
+  tokenSource: 'env' | 'devDefault';
+}
+
+export interface Config {
+  env: Env;
+  /** Absolute path of the file read. */
+  file: string;
+  targets: TargetConfig[];
+  auth: { principals: Principal[]; requireDistinctApprover: boolean };
+  defaults: UpgradeOptionsInput;
+}
+
+export function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new ConfigError(`cannot read configuration file ${path}: ${reason} (CUTOVER_CONFIG names the file)`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    throw new ConfigError(`${path} is not valid YAML or JSON: ${(err as Error).message}`);
+  }
+  const value = Value.Default(ConfigFile, doc ?? {});
+  const problems = typeboxProblems(ConfigFile, value);
+  if (!problems.length) problems.push(...semanticProblems(value as ConfigFile));
+  if (problems.length) throw new ConfigError(`${path} is not a valid cutover configuration:\n${formatProblems(problems)}`);
+  return value as ConfigFile;
+}
+
+/** What the schema cannot say: names that must be unique, durations that must be positive. */
+function semanticProblems(file: ConfigFile): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const firstIndex = <T>(items: T[], key: (t: T) => string) => {
+    const seen = new Map<string, number>();
+    return items.map((item, i) => {
+      const k = key(item);
+      if (!seen.has(k)) seen.set(k, i);
+      return seen.get(k)!;
+    });
+  };
+  firstIndex(file.targets, (t) => t.name).forEach((first, i) => {
+    if (first !== i) problems.push({ field: `targets[${i}].name`, message: `'${file.targets[i].name}' is already the name of targets[${first}]` });
+  });
+  const tokens = file.auth.tokens;
+  firstIndex(tokens, (t) => t.principal).forEach((first, i) => {
+    if (first !== i) problems.push({ field: `auth.tokens[${i}].principal`, message: `'${tokens[i].principal}' is already used by auth.tokens[${first}]` });
+  });
+  firstIndex(tokens, (t) => t.token.env).forEach((first, i) => {
+    if (first !== i) problems.push({ field: `auth.tokens[${i}].token.env`, message: `${tokens[i].token.env} is already the token of auth.tokens[${first}]` });
+  });
+  try {
+    toUpgradeOptions({}, file.defaults ?? {}, { requireDistinctApprover: false, settings: {} });
+  } catch (err) {
+    if (!(err instanceof OptionsError)) throw err;
+    problems.push({ field: `defaults.${err.field}`, message: err.message });
+  }
+  return problems;
+}
+
+/**
+ * A token comes from its environment variable. Its devDefault applies only
+ * with the embedded dev server (TEMPORAL_ADDRESS unset), so a production
+ * deployment that forgets a variable fails to start instead of accepting a
+ * token published in the file.
+ */
+function resolvePrincipals(file: ConfigFile, env: NodeJS.ProcessEnv, embedded: boolean): { principals: Principal[]; problems: FieldProblem[] } {
+  const problems: FieldProblem[] = [];
+  const principals: Principal[] = [];
+  file.auth.tokens.forEach((t, i) => {
+    const field = `auth.tokens[${i}].token`;
+    const fromEnv = env[t.token.env];
+    if (fromEnv) {
+      principals.push({ principal: t.principal, roles: t.roles, token: fromEnv, tokenSource: 'env' });
+    } else if (embedded && t.token.devDefault) {
+      principals.push({ principal: t.principal, roles: t.roles, token: t.token.devDefault, tokenSource: 'devDefault' });
+    } else {
+      const why = t.token.devDefault ? ' (its devDefault applies only with the embedded dev server, when TEMPORAL_ADDRESS is unset)' : '';
+      problems.push({ field, message: `environment variable ${t.token.env} is not set${why}: set it to ${t.principal}'s API token` });
+    }
+  });
+  const owner = new Map<string, string>();
+  for (const p of principals) {
+    const other = owner.get(p.token);
+    if (other) problems.push({ field: 'auth.tokens', message: `${p.principal} and ${other} have the same token: each principal needs its own` });
+    owner.set(p.token, p.principal);
+  }
+  return { principals, problems };
+}
+
+/** The environment and the configuration file it names, checked together. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = loadEnv(env);
+  const path = resolve(e.configPath);
+  const file = readConfigFile(path);
+  const { principals, problems } = resolvePrincipals(file, env, e.temporal.address === undefined);
+  if (problems.length) throw new ConfigError(`${path}: the API tokens cannot be resolved:\n${formatProblems(problems)}`);
+  return {
+    env: e,
+    file: path,
+    targets: file.targets,
+    auth: { principals, requireDistinctApprover: file.auth.requireDistinctApprover },
+    defaults: file.defaults ?? {},
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Schema violations as people read them: a field path (options.stepTimeouts.gate,
+ * auth.tokens[0].roles) and what is wrong with it. Shared by the configuration
+ * loader (TypeBox) and the API (ajv inside Fastify), so both speak alike.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
+
+export interface FieldProblem {
+  /** Dotted path from the document root; '' is the document itself. */
+  field: string;
+  message: string;
+}
+
+/** JSON pointer (/a/0/b) to a readable path (a[0].b); child is appended if given. */
+export function fieldPath(pointer: string, child?: string): string {
+  const parts = pointer.split('/').slice(1);
+  if (child !== undefined) parts.push(child);
+  return parts
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, p) => (/^[0-9]+$/.test(p) ? `${path}[${p}]` : path ? `${path}.${p}` : p), '');
+}
+
+type SchemaLike = { anyOf?: { const?: unknown }[]; description?: string; pattern?: string };
+
+/**
+ * A better message than the validator's where the schema says more: the
+ * allowed values of an enum-like union, or the description of a pattern.
+ */
+export function explain(schema: unknown, fallback: string): string {
+  const s = (schema ?? {}) as SchemaLike;
+  if (s.anyOf?.length && s.anyOf.every((b) => b.const !== undefined)) {
+    return `must be one of ${s.anyOf.map((b) => String(b.const)).join(', ')}`;
+  }
+  if (s.pattern && s.description) return `must be ${s.description}`;
+  return fallback;
+}
+
+/** Every violation of a TypeBox schema, one per field (the first found for each). */
+export function typeboxProblems(schema: TSchema, value: unknown): FieldProblem[] {
+  const byField = new Map<string, string>();
+  for (const e of Value.Errors(schema, value)) {
+    const field = fieldPath(e.path);
+    if (byField.has(field)) continue;
+    const message =
+      e.type === ValueErrorType.ObjectRequiredProperty
+        ? 'is required'
+        : e.type === ValueErrorType.ObjectAdditionalProperties
+          ? 'is not a known property'
+          : explain(e.schema, readable(e.message));
+    byField.set(field, message);
+  }
+  return [...byField].map(([field, message]) => ({ field, message }));
+}
+
+/** TypeBox says "Expected integer to be greater or equal to 0"; a field "must be greater or equal to 0". */
+function readable(message: string): string {
+  return message
+    .replace(/^Expected \w+ to be /, 'must be ')
+    .replace(/^Expected (?:array|string) length (?:to be )?/, 'must have a length ')
+    .replace(/^Expected string to match /, 'must match ')
+    .replace(/^Expected (integer|object|array)$/, 'must be an $1')
+    .replace(/^Expected (\w+)$/, 'must be a $1')
+    .replace(/^Expected /, 'must be ');
+}
+
+export function formatProblems(problems: FieldProblem[]): string {
+  return problems.map((p) => `  - ${p.field || '(document)'}: ${p.message}`).join('\n');
+}
+
+/** A configuration that cannot be used: the message says where and how to fix it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
