@@ -4,7 +4,7 @@ import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { UpgradeInput } from '../../src/domain/upgrade';
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
+Runtime.install({ logger: new DefaultLogger((process.env.CUTOVER_TEST_LOG_LEVEL as 'WARN') ?? 'ERROR') });
 
 export function sharedServerAddress(): string {
   const address = process.env.CUTOVER_TEST_TEMPORAL_ADDRESS;

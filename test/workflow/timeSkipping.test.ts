@@ -1,0 +1,73 @@
+/** Long timers on the time-skipping test server: a day of standby takes seconds. */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporalTestServerPath } from '../../src/runtime/binaries';
+import { ensureSearchAttributes } from '../../src/runtime/searchAttributes';
+import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
+import { approveUpdate, stateQuery } from '../../src/workflows/messages';
+import { ScriptedWorld } from '../support/scriptedWorld';
+import { startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
+
+const HOUR = 3_600_000;
+let env: TestWorkflowEnvironment;
+let worker: RunningWorker;
+const world = new ScriptedWorld();
+const taskQueue = uniqueId('timeskip');
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
+  });
+  await ensureSearchAttributes(env.connection, 'default');
+  worker = await startWorker(env, taskQueue, world.activities());
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+});
+
+const start = (input: UpgradeInput) =>
+  env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
+
+test('a 24-hour standby window completes in seconds and keeps blue STANDING_BY throughout it', async () => {
+  const input = upgradeInput({ options: { standbyWindowMs: 24 * HOUR } });
+  const began = Date.now();
+  const h = await start(input);
+  const final = (await h.result()) as UpgradeState;
+  expect(final.status).toBe('SUCCEEDED');
+  expect(Date.now() - began).toBeLessThan(30_000);
+  const stoodBy = final.transitions.find((t) => t.to === 'STANDING_BY')!;
+  const retired = final.transitions.find((t) => t.to === 'CLEANING_UP')!;
+  // workflow time, not wall time: the window really lasted 24 hours
+  expect(Date.parse(retired.at) - Date.parse(stoodBy.at)).toBeGreaterThanOrEqual(24 * HOUR);
+});
+
+test('auto-promotion after its delay when nobody approves', async () => {
+  const input = upgradeInput({ options: { approval: 'manual', autoPromoteAfterMs: 2 * HOUR } });
+  const final = (await (await start(input)).result()) as UpgradeState;
+  expect(final.status).toBe('SUCCEEDED');
+  expect(final.approval.approvedBy).toBe('auto-promotion');
+  const waited = final.transitions.find((t) => t.to === 'AWAITING_APPROVAL')!;
+  const resumed = final.transitions.find((t) => t.from === 'AWAITING_APPROVAL')!;
+  expect(Date.parse(resumed.at) - Date.parse(waited.at)).toBeGreaterThanOrEqual(2 * HOUR);
+  expect(final.transitions).toContainEqual(expect.objectContaining({ why: 'auto-promoted after 2h' }));
+});
+
+test('an approval before the auto-promotion delay promotes at once', async () => {
+  const input = upgradeInput({ options: { approval: 'manual', autoPromoteAfterMs: 2 * HOUR } });
+  const h = await start(input);
+  await env.sleep(HOUR);
+  const s = await h.query(stateQuery);
+  expect(s.status).toBe('AWAITING_APPROVAL');
+  expect(s.approval.autoPromoteAt).toBeDefined();
+  await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'canary looks good' }] });
+  const final = (await h.result()) as UpgradeState;
+  expect(final.approval.approvedBy).toBe('bob');
+});
+
+test('a manual gate with a time limit and no approval rolls back', async () => {
+  const input = upgradeInput({ options: { approval: 'manual', stepTimeoutMs: { gate: 8 * HOUR } } });
+  const final = (await (await start(input)).result()) as UpgradeState;
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(final.failure).toMatchObject({ step: 'gate', message: 'no approval within 8h', type: 'ApprovalTimeout' });
+  expect(final.releases.green?.phase).toBe('OBSOLETE');
+});
