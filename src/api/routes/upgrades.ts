@@ -1,0 +1,89 @@
+/** /v1/upgrades: start, list, read and steer upgrades. */
+import type { FastifyInstance } from 'fastify';
+import { principalOf } from '../auth';
+import {
+  ListQuery,
+  StartUpgradeBody,
+  SteerBody,
+  SteerResult,
+  UpgradeCreated,
+  UpgradeIdParams,
+  UpgradeList,
+  UpgradeView,
+  withErrors,
+} from '../schemas';
+import type { SteeringAction, Upgrades } from '../upgrades';
+
+const security = [{ bearer: [] }];
+const tags = ['upgrades'];
+
+const STEERING: Record<SteeringAction, { role: 'operator' | 'approver'; summary: string }> = {
+  approve: { role: 'approver', summary: 'Approve the promotion of an upgrade that awaits approval (409 if nothing waits)' },
+  rollback: { role: 'operator', summary: 'Roll an upgrade back: traffic to blue, green retired (409 after finalize)' },
+  abort: { role: 'operator', summary: 'Stop an upgrade: before finalize it rolls back, after it the clean-up stops' },
+};
+
+export function upgradeRoutes(app: FastifyInstance, upgrades: Upgrades): void {
+  app.post<{ Body: StartUpgradeBody }>(
+    '/v1/upgrades',
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags,
+        security,
+        summary: 'Start an upgrade of a target (409 if one already runs for that target)',
+        body: StartUpgradeBody,
+        response: withErrors({ 201: UpgradeCreated }),
+      },
+    },
+    async (request, reply) => {
+      const created = await upgrades.start(request.body, principalOf(request));
+      return reply.code(201).header('location', created.links.self).send(created);
+    },
+  );
+
+  app.get<{ Querystring: ListQuery }>(
+    '/v1/upgrades',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags,
+        security,
+        summary: 'List upgrades from Temporal visibility, newest first, filtered by target, kind and status',
+        querystring: ListQuery,
+        response: withErrors({ 200: UpgradeList }),
+      },
+    },
+    async (request) => ({ upgrades: await upgrades.list(request.query) }),
+  );
+
+  app.get<{ Params: UpgradeIdParams }>(
+    '/v1/upgrades/:id',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags,
+        security,
+        summary: "An upgrade's state: releases and phases, step, status, history of transitions; with a link to its Temporal run",
+        params: UpgradeIdParams,
+        response: withErrors({ 200: UpgradeView }),
+      },
+    },
+    async (request) => upgrades.get(request.params.id),
+  );
+
+  for (const [action, { role, summary }] of Object.entries(STEERING) as [SteeringAction, (typeof STEERING)[SteeringAction]][]) {
+    app.post<{ Params: UpgradeIdParams; Body: SteerBody }>(
+      `/v1/upgrades/:id/${action}`,
+      {
+        config: { role },
+        schema: { tags, security, summary, params: UpgradeIdParams, body: SteerBody, response: withErrors({ 200: SteerResult }) },
+      },
+      async (request) => {
+        const by = principalOf(request);
+        const status = await upgrades.steer(request.params.id, action, by, request.body.reason);
+        return { id: request.params.id, action, accepted: true as const, status, by };
+      },
+    );
+  }
+}

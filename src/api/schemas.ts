@@ -1,0 +1,154 @@
+/**
+ * The API's request and response schemas. TypeBox builds JSON Schema, which
+ * Fastify's ajv validates requests with and @fastify/swagger publishes as
+ * OpenAPI, so the documentation cannot drift from what is enforced.
+ * Pattern-checked strings carry a description that completes "must be ...".
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { UpgradeOptionsInput } from '../config/options';
+import { TARGET_NAME_PATTERN } from '../config/targets';
+import { PHASES } from '../domain/phases';
+import { STATUSES } from '../domain/status';
+import { KINDS, STEPS } from '../domain/upgrade';
+
+const oneOf = <T extends readonly string[]>(values: T, description?: string) =>
+  Type.Union(values.map((v) => Type.Literal(v)), description ? { description } : {});
+
+export const KindSchema = oneOf(KINDS);
+export const TargetName = Type.String({ pattern: TARGET_NAME_PATTERN, description: 'a target name: lowercase letters, digits and dashes' });
+const Timestamp = Type.String({ format: 'date-time' });
+
+export const StartUpgradeBody = Type.Object(
+  {
+    kind: KindSchema,
+    target: TargetName,
+    version: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$',
+      description: 'a version such as 5.8.0 or v2.1.0-rc.1 (letters, digits, dot, dash, plus, underscore)',
+    }),
+    image: Type.Optional(Type.String({ pattern: '^[^\\s]{1,255}$', description: 'a container image reference without spaces' })),
+    reason: Type.Optional(Type.String({ maxLength: 500 })),
+    options: Type.Optional(UpgradeOptionsInput),
+  },
+  { additionalProperties: false },
+);
+export type StartUpgradeBody = Static<typeof StartUpgradeBody>;
+
+export const SteerBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 500, description: 'why: recorded in the upgrade history' }) },
+  { additionalProperties: false },
+);
+export type SteerBody = Static<typeof SteerBody>;
+
+export const ListQuery = Type.Object(
+  { target: Type.Optional(TargetName), kind: Type.Optional(KindSchema), status: Type.Optional(oneOf(STATUSES)) },
+  { additionalProperties: false },
+);
+export type ListQuery = Static<typeof ListQuery>;
+
+export const UpgradeIdParams = Type.Object({ id: Type.String({ description: 'upgrade id: <target>.<runId>' }) });
+export type UpgradeIdParams = Static<typeof UpgradeIdParams>;
+
+export const PhaseParams = Type.Object({ target: Type.String(), release: Type.String({ description: 'release name, e.g. orders-mqtt-5-8-0' }) });
+export type PhaseParams = Static<typeof PhaseParams>;
+
+export const Links = Type.Object({
+  self: Type.String(),
+  temporalUi: Type.Optional(Type.String({ description: 'the run in the Temporal UI: its history is the audit log' })),
+});
+export type Links = Static<typeof Links>;
+
+export const UpgradeCreated = Type.Object({
+  id: Type.String(),
+  workflowId: Type.String(),
+  runId: Type.String(),
+  target: Type.String(),
+  kind: KindSchema,
+  version: Type.String(),
+  requestedBy: Type.String(),
+  links: Links,
+});
+
+export const UpgradeSummary = Type.Object({
+  id: Type.String(),
+  target: Type.String(),
+  kind: Type.Optional(Type.String()),
+  status: Type.Optional(Type.String({ description: 'upgrade status (search attribute CutoverStatus)' })),
+  phase: Type.Optional(Type.String({ description: "green release's phase (search attribute CutoverPhase)" })),
+  execution: Type.String({ description: 'Temporal execution status' }),
+  startedAt: Timestamp,
+  closedAt: Type.Optional(Timestamp),
+  links: Links,
+});
+export type UpgradeSummary = Static<typeof UpgradeSummary>;
+export const UpgradeList = Type.Object({ upgrades: Type.Array(UpgradeSummary) });
+
+const open = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: true });
+const Release = Type.Union([
+  open({ name: Type.String(), version: Type.String(), role: oneOf(['blue', 'green']), phase: oneOf(PHASES), since: Timestamp }),
+  Type.Null(),
+]);
+
+/** The workflow's state query; open objects so fields the workflow adds are passed on, not dropped. */
+export const UpgradeView = open({
+  upgradeId: Type.String(),
+  kind: KindSchema,
+  target: Type.String(),
+  version: Type.String(),
+  requestedBy: Type.String(),
+  startedAt: Timestamp,
+  endedAt: Type.Optional(Timestamp),
+  status: oneOf(STATUSES),
+  step: Type.Union([oneOf(STEPS), Type.Null()]),
+  waitingFor: Type.String(),
+  releases: open({ blue: Release, green: Release }),
+  traffic: open({ blue: Type.Number(), green: Type.Number() }),
+  approval: open({ mode: Type.String() }),
+  pointOfNoReturnPassed: Type.Boolean(),
+  compensations: Type.Array(open({ step: Type.String(), state: Type.String() })),
+  failure: Type.Optional(open({ step: Type.String(), message: Type.String() })),
+  transitions: Type.Array(open({ at: Timestamp, what: Type.String(), by: Type.String(), why: Type.String() })),
+  details: open({}),
+  links: Links,
+});
+
+export const SteerResult = Type.Object({
+  id: Type.String(),
+  action: oneOf(['approve', 'rollback', 'abort']),
+  accepted: Type.Literal(true),
+  status: oneOf(STATUSES),
+  by: Type.String(),
+});
+
+export const TargetList = Type.Object({
+  targets: Type.Array(Type.Object({ name: Type.String(), kind: KindSchema, description: Type.Optional(Type.String()) })),
+});
+
+export const ReleasePhase = Type.Object({
+  target: Type.String(),
+  release: Type.String(),
+  role: oneOf(['blue', 'green']),
+  phase: oneOf(PHASES),
+  since: Timestamp,
+  upgradeId: Type.String(),
+  status: oneOf(STATUSES),
+});
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      status: Type.Integer(),
+      code: Type.String(),
+      message: Type.String(),
+      field: Type.Optional(Type.String({ description: 'the request field at fault, as a path such as options.standbyWindow' })),
+    }),
+  },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+export const Health = Type.Object({ status: Type.String() });
+
+/** Responses every route can give besides its own. */
+export function withErrors(responses: Record<number, TSchema>): Record<string, TSchema> {
+  return { ...responses, '4xx': ErrorBody, '5xx': ErrorBody };
+}

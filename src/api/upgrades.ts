@@ -1,0 +1,204 @@
+/**
+ * The Temporal side of the API: start an upgrade, list upgrades from
+ * visibility, read one (the state query), steer one (updates, whose
+ * validators answer yes or no atomically). Speaks ApiError, not HTTP.
+ */
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  ApplicationFailure,
+  type Client,
+  type WorkflowExecutionInfo,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { Config } from '../config/file';
+import { OptionsError, toUpgradeOptions } from '../config/options';
+import type { TargetConfig } from '../config/targets';
+import { decideAbort, decideApprove, decideRollback, type Decision } from '../domain/decisions';
+import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
+import { CONFLICT_FAILURE, abortUpdate, approveUpdate, rollbackUpdate, stateQuery } from '../workflows/messages';
+import { KIND, PHASE, STATUS, TARGET } from '../workflows/searchAttributes';
+import { ApiError, badRequest, conflict, notFound } from './errors';
+import type { Links, ListQuery, StartUpgradeBody, UpgradeSummary } from './schemas';
+
+export const WORKFLOW_TYPE = 'blueGreenUpgrade';
+/** Lists return at most this many upgrades; filters narrow them down. */
+export const MAX_LISTED = 100;
+
+export type SteeringAction = 'approve' | 'rollback' | 'abort';
+
+const UPDATES = { approve: approveUpdate, rollback: rollbackUpdate, abort: abortUpdate };
+
+export class Upgrades {
+  private readonly targets: Map<string, TargetConfig>;
+
+  constructor(
+    private readonly client: Client,
+    private readonly config: Config,
+  ) {
+    this.targets = new Map(config.targets.map((t) => [t.name, t]));
+  }
+
+  links(target: string, runId: string): Links {
+    const id = upgradeIdOf(target, runId);
+    const ui = this.config.env.temporal.uiUrl;
+    const ns = encodeURIComponent(this.client.options.namespace);
+    const workflowId = encodeURIComponent(upgradeWorkflowId(target));
+    return { self: `/v1/upgrades/${id}`, ...(ui ? { temporalUi: `${ui}/namespaces/${ns}/workflows/${workflowId}/${runId}/history` } : {}) };
+  }
+
+  async start(body: StartUpgradeBody, requestedBy: string) {
+    const target = this.targets.get(body.target);
+    if (!target) throw badRequest('target', `'${body.target}' is not a configured target (known: ${[...this.targets.keys()].join(', ')})`);
+    if (target.kind !== body.kind) throw badRequest('kind', `is ${body.kind}, but target ${target.name} is of kind ${target.kind}`);
+    const input: UpgradeInput = {
+      kind: body.kind,
+      target: target.name,
+      version: body.version,
+      image: body.image,
+      requestedBy,
+      reason: body.reason,
+      options: this.options(body, target),
+    };
+    const workflowId = upgradeWorkflowId(target.name);
+    let runId: string;
+    try {
+      const handle = await this.client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue: this.config.env.temporal.taskQueue,
+        workflowId,
+        args: [input],
+        typedSearchAttributes: [
+          { key: TARGET, value: target.name },
+          { key: KIND, value: target.kind },
+          { key: STATUS, value: 'RUNNING' },
+          { key: PHASE, value: 'SCHEDULED' },
+        ],
+        staticSummary: `upgrade ${target.name} (${target.kind}) to ${body.version}`,
+        staticDetails: `requested by ${requestedBy}${body.reason ? `: ${body.reason}` : ''}`,
+      });
+      runId = handle.firstExecutionRunId;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const running = await this.client.workflow.getHandle(workflowId).describe();
+      throw conflict(
+        `target ${target.name} already has an upgrade running: ${upgradeIdOf(target.name, running.runId)}; ` +
+          'wait for it to end, or roll it back or abort it',
+      );
+    }
+    const id = upgradeIdOf(target.name, runId);
+    return { id, workflowId, runId, target: target.name, kind: target.kind, version: body.version, requestedBy, links: this.links(target.name, runId) };
+  }
+
+  private options(body: StartUpgradeBody, target: TargetConfig) {
+    try {
+      return toUpgradeOptions(body.options ?? {}, this.config.defaults, {
+        requireDistinctApprover: this.config.auth.requireDistinctApprover,
+        settings: target.defaults ?? {},
+      });
+    } catch (err) {
+      if (err instanceof OptionsError) throw badRequest(`options.${err.field}`, err.message);
+      throw err;
+    }
+  }
+
+  async list(filter: ListQuery): Promise<UpgradeSummary[]> {
+    const quote = (v: string) => `'${v.replace(/['\\]/g, '')}'`;
+    const clauses = [`WorkflowType = ${quote(WORKFLOW_TYPE)}`];
+    if (filter.target) clauses.push(`${TARGET.name} = ${quote(filter.target)}`);
+    if (filter.kind) clauses.push(`${KIND.name} = ${quote(filter.kind)}`);
+    if (filter.status) clauses.push(`${STATUS.name} = ${quote(filter.status)}`);
+    const upgrades: UpgradeSummary[] = [];
+    for await (const info of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: MAX_LISTED })) {
+      const summary = this.summary(info);
+      if (summary) upgrades.push(summary);
+      if (upgrades.length >= MAX_LISTED) break;
+    }
+    return upgrades.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  }
+
+  /** Runs started without the target attribute (not through cutover) are not upgrades the API can address. */
+  private summary(info: WorkflowExecutionInfo): UpgradeSummary | undefined {
+    const sa = info.typedSearchAttributes;
+    const target = sa.get(TARGET);
+    if (!target) return undefined;
+    return {
+      id: upgradeIdOf(target, info.runId),
+      target,
+      kind: sa.get(KIND),
+      status: sa.get(STATUS),
+      phase: sa.get(PHASE),
+      execution: info.status.name,
+      startedAt: info.startTime.toISOString(),
+      closedAt: info.closeTime?.toISOString(),
+      links: this.links(target, info.runId),
+    };
+  }
+
+  /** The state query, with links to the upgrade and its Temporal run. */
+  async get(id: string): Promise<UpgradeState & { links: Links }> {
+    const { handle, target, runId } = this.locate(id);
+    const state = await this.state(handle, `no upgrade ${id}`);
+    return { ...state, links: this.links(target, runId) };
+  }
+
+  async steer(id: string, action: SteeringAction, by: string, reason: string): Promise<UpgradeState['status']> {
+    const { handle } = this.locate(id);
+    try {
+      const result = await handle.executeUpdate(UPDATES[action], { args: [{ by, reason }] });
+      return result.status;
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === CONFLICT_FAILURE) {
+        throw conflict(`cannot ${action} ${id}: ${err.cause.message}`);
+      }
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    // No running workflow took the update: either the id is unknown, or the upgrade has ended.
+    const state = await this.state(handle, `no upgrade ${id}`);
+    const decision = decide(action, state, by, this.config.auth.requireDistinctApprover);
+    throw conflict(`cannot ${action} ${id}: ${decision.ok ? `the upgrade is no longer running (${state.status})` : decision.reason}`);
+  }
+
+  /** The phase of a release in the latest upgrade of its target: how a service learns its own mode. */
+  async releasePhase(target: string, release: string) {
+    if (!this.targets.has(target)) throw notFound(`unknown target ${target}`);
+    const state = await this.state(this.client.workflow.getHandle(upgradeWorkflowId(target)), `no upgrade of ${target} has run yet`);
+    const { blue, green } = state.releases;
+    const found = [blue, green].find((r) => r?.name === release);
+    if (!found) {
+      const known = [blue, green].flatMap((r) => (r ? [`${r.name} (${r.role})`] : []));
+      throw notFound(`release ${release} is not part of the latest upgrade of ${target}${known.length ? `, whose releases are ${known.join(' and ')}` : ''}`);
+    }
+    return { target, release, role: found.role, phase: found.phase, since: found.since, upgradeId: state.upgradeId, status: state.status };
+  }
+
+  /** Temporal answers for this namespace within a few seconds. */
+  async ready(): Promise<void> {
+    const namespace = this.client.options.namespace;
+    try {
+      await this.client.connection.withDeadline(Date.now() + 3000, () => this.client.workflowService.describeNamespace({ namespace }));
+    } catch (err) {
+      throw new ApiError(503, `Temporal is not ready for namespace ${namespace}: ${(err as Error).message}`);
+    }
+  }
+
+  private locate(id: string): { handle: WorkflowHandle; target: string; runId: string } {
+    const parsed = parseUpgradeId(id);
+    if (!parsed) throw badRequest('id', `'${id}' is not an upgrade id: expected <target>.<runId>, e.g. orders-mqtt.0b6f…`);
+    return { ...parsed, handle: this.client.workflow.getHandle(upgradeWorkflowId(parsed.target), parsed.runId) };
+  }
+
+  private async state(handle: WorkflowHandle, missing: string): Promise<UpgradeState> {
+    try {
+      return await handle.query(stateQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notFound(missing);
+      throw err;
+    }
+  }
+}
+
+function decide(action: SteeringAction, state: UpgradeState, by: string, requireDistinctApprover: boolean): Decision {
+  if (action === 'approve') return decideApprove(state, by, requireDistinctApprover);
+  return action === 'rollback' ? decideRollback(state) : decideAbort(state);
+}
