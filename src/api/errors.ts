@@ -60,7 +60,7 @@ function fromValidation(errors: AjvError[], part: string): ApiError {
     return badRequest(fieldPath(instancePath, String(params.additionalProperty)), 'is not a known property');
   }
   const field = fieldPath(instancePath) || part;
-  return badRequest(field, explain(first.parentSchema, first.message ?? 'is invalid'));
+  return badRequest(field, explain(first.parentSchema, first.message ?? 'is invalid', keyword === 'pattern'));
 }
 
 function toApiError(err: FastifyError): ApiError {

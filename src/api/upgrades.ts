@@ -26,6 +26,8 @@ export const WORKFLOW_TYPE = 'blueGreenUpgrade';
 /** Lists return at most this many upgrades; filters narrow them down. */
 export const MAX_LISTED = 100;
 
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export type SteeringAction = 'approve' | 'rollback' | 'abort';
 
 const UPDATES = { approve: approveUpdate, rollback: rollbackUpdate, abort: abortUpdate };
@@ -184,7 +186,8 @@ export class Upgrades {
 
   private locate(id: string): { handle: WorkflowHandle; target: string; runId: string } {
     const parsed = parseUpgradeId(id);
-    if (!parsed) throw badRequest('id', `'${id}' is not an upgrade id: expected <target>.<runId>, e.g. orders-mqtt.0b6f…`);
+    // Temporal answers a run id that is no UUID with an error that looks like a missing query handler.
+    if (!parsed || !RUN_ID.test(parsed.runId)) throw badRequest('id', `'${id}' is not an upgrade id: expected <target>.<runId>, e.g. orders-mqtt.0b6f…`);
     return { ...parsed, handle: this.client.workflow.getHandle(upgradeWorkflowId(parsed.target), parsed.runId) };
   }
 

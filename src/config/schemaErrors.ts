@@ -21,18 +21,18 @@ export function fieldPath(pointer: string, child?: string): string {
     .reduce((path, p) => (/^[0-9]+$/.test(p) ? `${path}[${p}]` : path ? `${path}.${p}` : p), '');
 }
 
-type SchemaLike = { anyOf?: { const?: unknown }[]; description?: string; pattern?: string };
+type SchemaLike = { anyOf?: { const?: unknown }[]; description?: string };
 
 /**
  * A better message than the validator's where the schema says more: the
- * allowed values of an enum-like union, or the description of a pattern.
+ * allowed values of an enum-like union, or for a pattern its description.
  */
-export function explain(schema: unknown, fallback: string): string {
+export function explain(schema: unknown, fallback: string, patternFailed: boolean): string {
   const s = (schema ?? {}) as SchemaLike;
   if (s.anyOf?.length && s.anyOf.every((b) => b.const !== undefined)) {
     return `must be one of ${s.anyOf.map((b) => String(b.const)).join(', ')}`;
   }
-  if (s.pattern && s.description) return `must be ${s.description}`;
+  if (patternFailed && s.description) return `must be ${s.description}`;
   return fallback;
 }
 
@@ -47,7 +47,7 @@ export function typeboxProblems(schema: TSchema, value: unknown): FieldProblem[]
         ? 'is required'
         : e.type === ValueErrorType.ObjectAdditionalProperties
           ? 'is not a known property'
-          : explain(e.schema, readable(e.message));
+          : explain(e.schema, readable(e.message), e.type === ValueErrorType.StringPattern);
     byField.set(field, message);
   }
   return [...byField].map(([field, message]) => ({ field, message }));

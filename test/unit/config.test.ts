@@ -1,0 +1,147 @@
+/** Configuration loading: the environment and the config file; every error names where and why. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadEnv } from '../../src/config/env';
+import { loadConfig, readConfigFile } from '../../src/config/file';
+import { ConfigError } from '../../src/config/schemaErrors';
+
+const dir = mkdtempSync(join(tmpdir(), 'cutover-config-'));
+let n = 0;
+function file(text: string, ext = 'yaml'): string {
+  const path = join(dir, `config-${n++}.${ext}`);
+  writeFileSync(path, text);
+  return path;
+}
+
+const VALID = `
+targets:
+  - { name: orders-mqtt, kind: emqx }
+  - { name: edge, kind: kong }
+auth:
+  tokens:
+    - { principal: ops, roles: [operator], token: { env: OPS_TOKEN, devDefault: ops-dev-token-0000 } }
+`;
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('environment', () => {
+  test('defaults when nothing is set; empty counts as unset', () => {
+    expect(loadEnv({ CUTOVER_API_PORT: '' })).toEqual({
+      temporal: { address: undefined, namespace: 'default', taskQueue: 'cutover', uiUrl: undefined },
+      api: { host: '127.0.0.1', port: 8080 },
+      configPath: 'cutover.config.yaml',
+      logLevel: 'info',
+    });
+  });
+
+  test('values are read and converted', () => {
+    const env = loadEnv({ TEMPORAL_ADDRESS: 'temporal:7233', CUTOVER_API_PORT: '9090', LOG_LEVEL: 'debug', CUTOVER_TEMPORAL_UI_URL: 'http://ui:8080' });
+    expect(env.temporal).toMatchObject({ address: 'temporal:7233', uiUrl: 'http://ui:8080' });
+    expect(env.api.port).toBe(9090);
+    expect(env.logLevel).toBe('debug');
+  });
+
+  test.each([
+    ['CUTOVER_API_PORT', 'eighty', /CUTOVER_API_PORT="eighty" must be an integer\. Set it to a port number from 0 to 65535/],
+    ['CUTOVER_API_PORT', '70000', /CUTOVER_API_PORT="70000" must be less or equal to 65535/],
+    ['TEMPORAL_ADDRESS', 'http://temporal', /TEMPORAL_ADDRESS="http:\/\/temporal" must be host:port\. .*unset it to run the embedded dev server/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud" must be one of fatal, error, warn, info, debug, trace, silent/],
+    ['CUTOVER_TEMPORAL_UI_URL', 'localhost:8233', /CUTOVER_TEMPORAL_UI_URL="localhost:8233" must be an http\(s\) URL/],
+  ])('%s=%s is refused with the fix', (name, value, message) => {
+    expect(errorOf(() => loadEnv({ [name]: value }))).toMatch(message);
+  });
+
+  test('every bad variable is reported at once', () => {
+    const message = errorOf(() => loadEnv({ CUTOVER_API_PORT: 'x', LOG_LEVEL: 'y' }));
+    expect(message).toContain('CUTOVER_API_PORT');
+    expect(message).toContain('LOG_LEVEL');
+  });
+});
+
+describe('configuration file', () => {
+  test('a valid file loads, with defaults applied', () => {
+    const config = readConfigFile(file(VALID));
+    expect(config.targets.map((t) => t.name)).toEqual(['orders-mqtt', 'edge']);
+    expect(config.auth.requireDistinctApprover).toBe(false);
+  });
+
+  test('JSON works too', () => {
+    const json = JSON.stringify({ targets: [], auth: { tokens: [{ principal: 'v', roles: ['viewer'], token: { env: 'V' } }] } });
+    expect(readConfigFile(file(json, 'json')).auth.tokens).toHaveLength(1);
+  });
+
+  test('a missing file names the path and the variable that names it', () => {
+    expect(errorOf(() => readConfigFile(join(dir, 'absent.yaml')))).toMatch(/cannot read configuration file .*absent\.yaml: no such file \(CUTOVER_CONFIG names the file\)/);
+  });
+
+  test('a YAML syntax error names the file and the line', () => {
+    const path = file('targets:\n  - name: [unclosed\nauth: {}\n');
+    expect(errorOf(() => readConfigFile(path))).toMatch(new RegExp(`${path} is not valid YAML or JSON: .*line \\d+`, 's'));
+  });
+
+  const bad = (patch: string) => VALID + patch;
+  test.each([
+    ['no auth section', 'targets: []\n', /auth: is required/],
+    ['an unknown kind', VALID.replace('kind: kong', 'kind: redis'), /targets\[1\]\.kind: must be one of emqx, kong, projection/],
+    ['a target name with capitals', VALID.replace('name: edge', 'name: Edge'), /targets\[1\]\.name: must match '\^\[a-z0-9\]/],
+    ['an unknown role', VALID.replace('[operator]', '[admin]'), /auth\.tokens\[0\]\.roles\[0\]: must be one of viewer, operator, approver/],
+    ['a token written in the file', VALID.replace('token: { env: OPS_TOKEN, devDefault: ops-dev-token-0000 }', 'token: s3cr3t'), /auth\.tokens\[0\]\.token: must be an object/],
+    ['an unknown top-level key', bad('extra: 1\n'), /extra: is not a known property/],
+    ['a garbled default duration', bad('defaults: { standbyWindow: ten minutes }\n'), /defaults\.standbyWindow: must be a duration such as 90s, 10m or 1h30m/],
+    ['a zero default step timeout', bad('defaults: { stepTimeouts: { verify: 0s } }\n'), /defaults\.stepTimeouts\.verify: must be longer than 0s/],
+    ['a timeout for an unknown step', bad('defaults: { stepTimeouts: { deploy: 5m } }\n'), /defaults\.stepTimeouts\.deploy: is not a known property/],
+    ['duplicate target names', VALID.replace('name: edge', 'name: orders-mqtt'), /targets\[1\]\.name: 'orders-mqtt' is already the name of targets\[0\]/],
+    [
+      'duplicate principals',
+      VALID + '    - { principal: ops, roles: [viewer], token: { env: OTHER_TOKEN } }\n',
+      /auth\.tokens\[1\]\.principal: 'ops' is already used by auth\.tokens\[0\]/,
+    ],
+  ])('%s is refused naming the field', (_name, text, message) => {
+    const path = file(text);
+    const error = errorOf(() => readConfigFile(path));
+    expect(error).toContain(`${path} is not a valid cutover configuration`);
+    expect(error).toMatch(message);
+  });
+});
+
+describe('loadConfig', () => {
+  test("the repository's cutover.config.yaml works out of the box with the embedded dev server", () => {
+    const config = loadConfig({ CUTOVER_CONFIG: resolve(__dirname, '../../cutover.config.yaml') });
+    expect(new Set(config.targets.map((t) => t.kind))).toEqual(new Set(['emqx', 'kong', 'projection']));
+    expect(config.auth.principals.map((p) => [p.principal, p.roles, p.tokenSource])).toEqual([
+      ['viewer', ['viewer'], 'devDefault'],
+      ['operator', ['operator'], 'devDefault'],
+      ['approver', ['approver'], 'devDefault'],
+    ]);
+    expect(config.defaults.approval).toBe('manual');
+  });
+
+  test('a token from the environment wins over the development default', () => {
+    const config = loadConfig({ CUTOVER_CONFIG: file(VALID), OPS_TOKEN: 'from-the-environment' });
+    expect(config.auth.principals[0]).toMatchObject({ token: 'from-the-environment', tokenSource: 'env' });
+  });
+
+  test('against a real Temporal the development default is refused', () => {
+    const message = errorOf(() => loadConfig({ CUTOVER_CONFIG: file(VALID), TEMPORAL_ADDRESS: 'temporal:7233' }));
+    expect(message).toMatch(/auth\.tokens\[0\]\.token: environment variable OPS_TOKEN is not set \(its devDefault applies only with the embedded dev server/);
+  });
+
+  test('two principals with the same token are refused', () => {
+    const text = VALID + '    - { principal: view, roles: [viewer], token: { env: VIEW_TOKEN } }\n';
+    const message = errorOf(() => loadConfig({ CUTOVER_CONFIG: file(text), OPS_TOKEN: 'same', VIEW_TOKEN: 'same' }));
+    expect(message).toMatch(/view and ops have the same token/);
+  });
+
+  test('a bad environment stops before the file is read', () => {
+    expect(errorOf(() => loadConfig({ CUTOVER_API_PORT: '-1', CUTOVER_CONFIG: join(dir, 'absent.yaml') }))).toMatch(/CUTOVER_API_PORT/);
+  });
+});
