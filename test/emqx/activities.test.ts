@@ -227,8 +227,12 @@ describe('evacuation', () => {
       session_recipients: GREEN,
       stats: { initial_connected: 1000, current_connected: 0, initial_sessions: 1400, current_sessions: 0 },
     });
-    const states = new Set((heartbeats as NodeEvacuationStatus[]).map((h) => h.state));
-    expect(states).toEqual(new Set(['waiting_health_check', 'evicting_conns', 'waiting_takeover', 'evicting_sessions', 'prohibiting']));
+    // The node went through every state; the heartbeats, which poll, saw them in order.
+    const order = ['waiting_health_check', 'evicting_conns', 'waiting_takeover', 'evicting_sessions', 'prohibiting'];
+    expect([...new Set(emqx.samples.filter((x) => x.node === node).map((x) => x.state))]).toEqual(order);
+    const seen = (heartbeats as NodeEvacuationStatus[]).map((h) => order.indexOf(h.state));
+    expect(seen).toEqual([...seen].sort((x, y) => x - y));
+    expect(seen.at(-1)).toBe(order.length - 1);
 
     // Measured on the server's per-second samples: within 10% of the requested rates.
     const connRate = rate(emqx.samples, node, 'evicting_conns', 'connections');
@@ -281,14 +285,15 @@ describe('evacuation', () => {
   test('waitEvacuated is cancellable, and a retry after a worker crash resumes observing without starting again', async () => {
     const a = activitiesFor(emqx.url);
     const node = BLUE[0]!;
-    await exec(a.startEvacuation, evacuation(node, { waitHealthCheckSec: 30 }));
+    // A long health-check wait keeps the node evacuating until the first wait is cancelled.
+    await exec(a.startEvacuation, evacuation(node, { waitHealthCheckSec: 250 }));
     const first = run(a.waitEvacuated, { target: TARGET, node, pollMs: 3 });
     await until(() => first.heartbeats.length >= 2);
     first.env.cancel();
     await expect(first.result).rejects.toBeInstanceOf(CancelledFailure);
 
     // The retry runs the step again from its start.
-    expect(await exec(a.startEvacuation, evacuation(node, { waitHealthCheckSec: 30 }))).toEqual({ alreadyStarted: true });
+    expect(await exec(a.startEvacuation, evacuation(node, { waitHealthCheckSec: 250 }))).toEqual({ alreadyStarted: true });
     await expect(exec(a.waitEvacuated, { target: TARGET, node, pollMs: 3 })).resolves.toMatchObject({ state: 'prohibiting' });
     expect(emqx.requestsTo('POST', '/api/v5/load_rebalance')).toHaveLength(1);
   });
