@@ -3,6 +3,7 @@
  * applied idempotently (as real activities must be), every attempt is logged,
  * and a test can make a step fail, hold it until released, or read its blue.
  */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ReleaseRef, Step } from '../../src/domain/upgrade';
 
@@ -12,11 +13,36 @@ export interface EffectRequest {
   action: 'do' | 'undo';
 }
 
+/**
+ * With a journal file the world outlives a worker process, so a test can kill
+ * one worker and check that its successor applies nothing twice.
+ */
 export class ScriptedWorld {
+  private readonly memory = { effects: [] as EffectRequest[], attempts: [] as EffectRequest[] };
+
+  constructor(private readonly journal?: string) {}
+
   /** Effects applied, in order, each at most once. */
-  readonly effects: EffectRequest[] = [];
+  get effects(): EffectRequest[] {
+    return this.read('effects');
+  }
+
   /** Every activity attempt, including retries and repeats after a worker died. */
-  readonly attempts: EffectRequest[] = [];
+  get attempts(): EffectRequest[] {
+    return this.read('attempts');
+  }
+
+  private read(kind: 'effects' | 'attempts'): EffectRequest[] {
+    if (!this.journal) return this.memory[kind];
+    const file = `${this.journal}.${kind}`;
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EffectRequest);
+  }
+
+  private write(kind: 'effects' | 'attempts', req: EffectRequest): void {
+    if (this.journal) appendFileSync(`${this.journal}.${kind}`, `${JSON.stringify(req)}\n`);
+    else this.memory[kind].push(req);
+  }
   private readonly failing = new Map<string, string>();
   private readonly held = new Map<string, { started: boolean; release?: () => void; released: Promise<void> }>();
 
@@ -45,7 +71,7 @@ export class ScriptedWorld {
         version: '1.0.0',
       }),
       applyEffect: async (req: EffectRequest): Promise<void> => {
-        this.attempts.push(req);
+        this.write('attempts', req);
         const key = `${req.target}/${req.step}`;
         const hold = this.held.get(key);
         if (hold && req.action === 'do') {
@@ -61,7 +87,7 @@ export class ScriptedWorld {
         const message = this.failing.get(key);
         if (message && req.action === 'do') throw ApplicationFailure.retryable(message, 'ScriptedFailure');
         if (!this.effects.some((e) => e.target === req.target && e.step === req.step && e.action === req.action)) {
-          this.effects.push(req);
+          this.write('effects', req);
         }
       },
     };
