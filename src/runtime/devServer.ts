@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { temporalCliPath } from './binaries';
+import { portIsFree } from './freePort';
 
 export interface DevServerOptions {
   port: number;
@@ -36,6 +37,11 @@ export function devServerArgs(o: DevServerOptions): string[] {
 }
 
 export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
+  for (const port of [o.port, o.uiPort].filter((p): p is number => p !== undefined)) {
+    if (!(await portIsFree(port))) {
+      throw new Error(`port ${port} is in use: is another cutover or temporal dev server running? Stop it, or pick other ports (CUTOVER_DEV_TEMPORAL_PORT, CUTOVER_DEV_TEMPORAL_UI_PORT)`);
+    }
+  }
   const child = spawn(temporalCliPath(), devServerArgs(o), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
