@@ -33,6 +33,8 @@ const VARIABLES = {
 } satisfies Record<string, { schema: TSchema; fix: string }>;
 
 type Name = keyof typeof VARIABLES;
+/** Every variable cutover reads (the docker-compose test checks the file sets no others). */
+export const ENV_VARIABLES = Object.keys(VARIABLES) as Name[];
 const EnvSchema = Type.Object(
   Object.fromEntries(Object.entries(VARIABLES).map(([k, v]) => [k, v.schema])) as { [K in Name]: (typeof VARIABLES)[K]['schema'] },
 );

@@ -67,7 +67,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     } catch (err) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`temporal dev server did not answer on ${address} in time: ${String(err)}\n${stderr}`);
+        throw new Error(`temporal dev server did not answer on ${address} in time: ${String(err)}\n${stderr}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -1,0 +1,12 @@
+# cutover worker + API. Temporal itself runs elsewhere (see docker-compose.yml),
+# so the embedded dev server and its binaries are not part of this image.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY tsconfig.json cutover.config.yaml ./
+COPY src ./src
+USER node
+EXPOSE 8080
+CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -1,0 +1,59 @@
+/** docker-compose.yml cannot run here (no Docker engine): check that it parses and agrees with the configuration. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ENV_VARIABLES, loadEnv } from '../../src/config/env';
+import { loadConfig } from '../../src/config/file';
+
+const root = join(__dirname, '..', '..');
+interface Service {
+  image?: string;
+  build?: string;
+  environment?: Record<string, string>;
+  ports?: string[];
+  depends_on?: Record<string, unknown> | string[];
+}
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+const { services } = compose;
+const cutover = services.cutover;
+/** `${VAR:?msg}` stands for a value the user must export; give it one. */
+const env = Object.fromEntries(Object.entries(cutover.environment!).map(([k, v]) => [k, v.startsWith('${') ? `value-of-${k}` : v]));
+const published = (s: Service) => (s.ports ?? []).map((p) => p.split(':').map(Number) as [number, number]);
+
+test('has Temporal on PostgreSQL, the Temporal UI and cutover built from this repository', () => {
+  expect(Object.keys(services).sort()).toEqual(['cutover', 'postgresql', 'temporal', 'temporal-ui']);
+  expect(services.temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
+  expect(cutover.build).toBe('.');
+  for (const s of Object.values(services)) {
+    if (s.image) expect(s.image).toMatch(/:[0-9][\w.-]*$/); // pinned, never :latest
+  }
+});
+
+test('cutover sets only variables it reads, and they validate', () => {
+  const config = loadConfig({ ...env, CUTOVER_CONFIG: join(root, 'cutover.config.yaml') });
+  const tokenVariables = config.auth.principals.length ? ['CUTOVER_TOKEN_VIEWER', 'CUTOVER_TOKEN_OPERATOR', 'CUTOVER_TOKEN_APPROVER'] : [];
+  for (const name of Object.keys(env)) expect([...ENV_VARIABLES, ...tokenVariables]).toContain(name);
+  // with a real Temporal the tokens must come from the environment, never the file's dev defaults
+  expect(config.auth.principals.every((p) => p.tokenSource === 'env')).toBe(true);
+  expect(loadEnv(env).temporal.address).toBe('temporal:7233');
+});
+
+test('addresses and ports agree between the services', () => {
+  const e = loadEnv(env);
+  const [host, port] = e.temporal.address!.split(':');
+  expect(services[host]).toBeDefined();
+  expect(published(services.temporal)).toContainEqual([Number(port), Number(port)]);
+  expect(published(cutover)).toContainEqual([e.api.port, e.api.port]);
+  expect(e.api.host).toBe('0.0.0.0');
+  const uiPort = Number(new URL(e.temporal.uiUrl!).port);
+  expect(published(services['temporal-ui']).map(([hostPort]) => hostPort)).toContain(uiPort);
+  expect(services['temporal-ui'].environment?.TEMPORAL_ADDRESS).toBe(e.temporal.address);
+});
+
+test('the image runs the same entry point as npm start', () => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  expect(pkg.scripts.start).toContain('src/main.ts');
+  expect(dockerfile).toMatch(/CMD \[.*"src\/main.ts"\]/);
+  expect(dockerfile).toMatch(/EXPOSE 8080/);
+});
