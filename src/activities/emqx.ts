@@ -13,6 +13,7 @@ import {
   type ClusterHealth,
   type EmqxNodeInfo,
   type NodeEvacuationStatus,
+  emqxNodeName,
 } from '../domain/emqx';
 
 export interface EmqxActivitiesDeps {
@@ -175,6 +176,13 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
   }
 
   return {
+    /** The EMQX node names of the given pods, from the target's nodeName template. */
+    async emqxNodeNames(input: { target: string; pods: string[] }): Promise<string[]> {
+      const t = deps.targets(input.target);
+      const template = t.emqx?.nodeName ?? 'emqx@{pod}';
+      return input.pods.map((pod) => emqxNodeName(template, pod, t.kubernetes?.namespace));
+    },
+
     /** Per expected node: status, version, membership; healthy only if all are running members. */
     async clusterHealth(input: { target: string; expectNodes: string[] }): Promise<ClusterHealth> {
       return health(api(input.target), input.expectNodes);

@@ -5,6 +5,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN, parseDuration } from '../domain/duration';
+import type { EmqxSettings } from '../domain/emqxSettings';
 import { STEPS, type Step, type UpgradeOptions } from '../domain/upgrade';
 
 export const Duration = Type.String({
@@ -23,6 +24,24 @@ export const UpgradeOptionsInput = Type.Object(
       Type.Object(Object.fromEntries(STEPS.map((s) => [s, Type.Optional(Duration)])), { additionalProperties: false }),
     ),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    emqx: Type.Optional(
+      Type.Object(
+        {
+          connEvictRate: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'connections evicted per second per node' })),
+          sessEvictRate: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'sessions migrated per second per node' })),
+          waitTakeover: Type.Optional(Duration),
+          waitHealthCheck: Type.Optional(Duration),
+          initialDelay: Type.Optional(Duration),
+          drainInterval: Type.Optional(Duration),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'EMQX draining, as the EMQX Operator\'s evacuationStrategy: eviction rates, the takeover and health-check waits, ' +
+            'the delay after the Service switch, and the interval between pod removals when the evacuation API is absent',
+        },
+      ),
+    ),
   },
   {
     additionalProperties: false,
@@ -74,12 +93,27 @@ export function toUpgradeOptions(
     stepTimeoutMs[step] = ms;
   }
   return {
+    settings: o.emqx ? { ...extra.settings, emqx: { ...(extra.settings.emqx as object), ...emqxSettingsOf(o.emqx) } } : extra.settings,
     approval: o.approval,
     // Only a manual gate auto-promotes; a configured default does not turn auto into manual.
     autoPromoteAfterMs: o.approval === 'manual' && o.autoPromoteAfter !== undefined ? parseDuration(o.autoPromoteAfter) : undefined,
     standbyWindowMs: parseDuration(o.standbyWindow),
     stepTimeoutMs,
     maxAttempts: o.maxAttempts,
-    ...extra,
+    requireDistinctApprover: extra.requireDistinctApprover,
   };
+}
+
+function emqxSettingsOf(e: NonNullable<UpgradeOptionsInput['emqx']>): Partial<EmqxSettings> {
+  const seconds = (text?: string) => (text === undefined ? undefined : Math.ceil(parseDuration(text) / 1000));
+  const ms = (text?: string) => (text === undefined ? undefined : parseDuration(text));
+  const all: Partial<EmqxSettings> = {
+    connEvictRate: e.connEvictRate,
+    sessEvictRate: e.sessEvictRate,
+    waitTakeoverSec: seconds(e.waitTakeover),
+    waitHealthCheckSec: seconds(e.waitHealthCheck),
+    initialDelayMs: ms(e.initialDelay),
+    drainIntervalMs: ms(e.drainInterval),
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }

@@ -41,6 +41,8 @@ export const EmqxAccess = Type.Object(
     apiUrl: Type.String({ pattern: '^https?://' }),
     apiKey: SecretRef,
     apiSecret: SecretRef,
+    /** How a pod's EMQX node is named; {pod} and {namespace} are filled in. */
+    nodeName: Type.Optional(Type.String({ pattern: '^[^@\\s]+@.*\\{pod\\}.*$', default: 'emqx@{pod}' })),
   },
   { additionalProperties: false },
 );

@@ -154,3 +154,8 @@ export function drainOrder(nodes: readonly DrainCandidate[]): string[] {
     .sort((a, b) => nodeOrdinal(b.node) - nodeOrdinal(a.node) || b.node.localeCompare(a.node));
   return [...replicants, ...cores].map((n) => n.node);
 }
+
+/** The EMQX node name of a pod, from the target's template (e.g. emqx@{pod}.emqx-headless.{namespace}.svc.cluster.local). */
+export function emqxNodeName(template: string, pod: string, namespace = ''): string {
+  return template.replaceAll('{pod}', pod).replaceAll('{namespace}', namespace);
+}

@@ -2,7 +2,11 @@
 import type { Kind } from '../domain/upgrade';
 import { createBlueGreenUpgrade } from './blueGreenUpgrade';
 import type { Strategy } from './strategy';
+import { createEmqxStrategy } from './strategies/emqx';
 
-const strategies: Partial<Record<Kind, Strategy>> = {};
+/** A strategy keeps per-upgrade state (the nodes it found), so each run gets its own. */
+const strategies: Partial<Record<Kind, () => Strategy>> = {
+  emqx: createEmqxStrategy,
+};
 
-export const blueGreenUpgrade = createBlueGreenUpgrade((kind) => strategies[kind]);
+export const blueGreenUpgrade = createBlueGreenUpgrade((kind) => strategies[kind]?.());

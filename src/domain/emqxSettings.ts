@@ -1,0 +1,26 @@
+/** How an EMQX upgrade drains blue, with the EMQX Operator's defaults where it has them. */
+export interface EmqxSettings {
+  connEvictRate: number;
+  sessEvictRate: number;
+  waitTakeoverSec: number;
+  waitHealthCheckSec: number;
+  /** Pause after the Service switch before the first evacuation (operator: initialDelaySeconds). */
+  initialDelayMs: number;
+  /** Without the evacuation API: time between removing two blue pods. */
+  drainIntervalMs: number;
+}
+
+export const EMQX_DEFAULTS: EmqxSettings = {
+  connEvictRate: 1000,
+  sessEvictRate: 1000,
+  waitTakeoverSec: 10,
+  waitHealthCheckSec: 10,
+  initialDelayMs: 10_000,
+  drainIntervalMs: 30_000,
+};
+
+/** Settings from the upgrade request (already validated by the API), over the defaults. */
+export function emqxSettings(settings: Record<string, unknown>): EmqxSettings {
+  const given = (settings.emqx ?? {}) as Partial<EmqxSettings>;
+  return { ...EMQX_DEFAULTS, ...given };
+}

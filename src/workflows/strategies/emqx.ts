@@ -1,0 +1,204 @@
+/**
+ * EMQX: green nodes start beside blue and join the same cluster; the Service
+ * moves to green only once every green node is a running member; then blue
+ * nodes are evacuated one at a time at a set rate (connections, then
+ * sessions) onto the green nodes and removed, as the EMQX Operator does.
+ */
+import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import type { EmqxActivities } from '../../activities/emqx';
+import { drainOrder, type NodeEvacuationStatus } from '../../domain/emqx';
+import { emqxSettings, type EmqxSettings } from '../../domain/emqxSettings';
+import type { PlatformActivities } from '../../domain/platform';
+import { formatDuration } from '../../domain/duration';
+import { call, stepActivities } from '../activityOptions';
+import type { Strategy, StrategyContext } from '../strategy';
+
+/** Per node, the operator's nodeEvacuationsStatus entry, or how the fallback drain removed it. */
+type DrainRecord = Partial<NodeEvacuationStatus> & { node: string; state: string };
+
+export function createEmqxStrategy(): Strategy {
+  let settings: EmqxSettings;
+  let blueReplicas = 0;
+  let blueNodes: string[] = [];
+  let greenNodes: string[] = [];
+  const drained: DrainRecord[] = [];
+
+  const quick = (ctx: Pick<StrategyContext, 'input'>) => stepActivities<PlatformActivities & EmqxActivities>(ctx.input);
+  // Long waits heartbeat, so rollback cancels them at once and a dead worker is noticed in seconds.
+  const waits = (ctx: StrategyContext) =>
+    stepActivities<PlatformActivities & EmqxActivities>(ctx.input, { startToCloseTimeout: '24 hours', heartbeatTimeout: '30 seconds' });
+
+  const nodesOf = async (ctx: StrategyContext, release: string): Promise<string[]> => {
+    const pods = await call(quick(ctx).listReleasePods, `list pods of ${release}`, { target: ctx.input.target, release });
+    return call(quick(ctx).emqxNodeNames, `EMQX node names of ${release}`, { target: ctx.input.target, pods: pods.map((p) => p.name) });
+  };
+
+  const report = (ctx: StrategyContext, entry: DrainRecord): void => {
+    const i = drained.findIndex((d) => d.node === entry.node);
+    if (i >= 0) drained[i] = entry;
+    else drained.push(entry);
+    ctx.report('nodeEvacuationsStatus', [...drained]);
+  };
+
+  /** Evacuate one node through EMQX's rebalance API and wait until it is prohibiting. */
+  const evacuate = async (ctx: StrategyContext, node: string, to: string[]): Promise<void> => {
+    const { target } = ctx.input;
+    await call(quick(ctx).startEvacuation, `evacuate ${node} at ${settings.connEvictRate} conn/s, ${settings.sessEvictRate} sess/s`, {
+      target,
+      node,
+      connEvictRate: settings.connEvictRate,
+      sessEvictRate: settings.sessEvictRate,
+      waitTakeoverSec: settings.waitTakeoverSec,
+      waitHealthCheckSec: settings.waitHealthCheckSec,
+      migrateTo: to,
+    });
+    ctx.waitingFor(`evacuation of ${node} to reach prohibiting`);
+    report(ctx, await call(waits(ctx).waitEvacuated, `wait until ${node} is evacuated`, { target, node }));
+  };
+
+  const isUnavailable = (err: unknown): boolean =>
+    err instanceof Error && err.cause instanceof ApplicationFailure && err.cause.type === 'EvacuationUnavailable';
+
+  return {
+    async plan(input) {
+      settings = emqxSettings(input.options.settings);
+      const blue = await call(quick({ input }).readBlueRelease, `read the release serving ${input.target}`, { target: input.target });
+      blueReplicas = blue.replicas;
+      return { blue };
+    },
+
+    deployGreen: {
+      run: async (ctx) => {
+        const { target, image } = ctx.input;
+        await call(quick(ctx).ensureGreenWorkload, `create ${ctx.green.name} beside ${ctx.blue.name}`, {
+          target,
+          green: ctx.green,
+          image,
+          replicas: blueReplicas,
+        });
+      },
+      undo: async (ctx) => {
+        const { target } = ctx.input;
+        greenNodes = greenNodes.length ? greenNodes : await nodesOf(ctx, ctx.green.name);
+        const health = await call(quick(ctx).clusterHealth, 'which green nodes serve', { target, expectNodes: greenNodes });
+        const serving = health.nodes.filter((n) => n.status === 'running' && n.member).map((n) => n.node);
+        const back = blueNodes.length ? blueNodes : await nodesOf(ctx, ctx.blue.name);
+        // Move clients off green before it goes, so rollback loses no session either.
+        for (const node of serving) {
+          try {
+            await evacuate(ctx, node, back);
+          } catch (err) {
+            if (!isUnavailable(err)) throw err;
+          }
+        }
+        await call(quick(ctx).deleteWorkload, `delete ${ctx.green.name}`, { target, release: ctx.green.name });
+        for (const node of greenNodes) {
+          await call(quick(ctx).forgetNode, `remove ${node} from the cluster`, { target, node });
+        }
+      },
+    },
+
+    waitReady: {
+      run: async (ctx) => {
+        const { target } = ctx.input;
+        ctx.waitingFor(`every pod of ${ctx.green.name} to be ready`);
+        await call(waits(ctx).waitWorkloadReady, `wait for ${ctx.green.name} pods to be ready`, { target, release: ctx.green.name });
+        greenNodes = await nodesOf(ctx, ctx.green.name);
+        blueNodes = await nodesOf(ctx, ctx.blue.name);
+        ctx.report('greenNodes', greenNodes);
+        ctx.report('blueNodes', blueNodes);
+        // Ready pods are not enough: a node that never joins must never get traffic (emqx-operator #941).
+        ctx.waitingFor(`green nodes to join the cluster: ${greenNodes.join(', ')}`);
+        await call(waits(ctx).waitClusterJoined, `wait until ${greenNodes.length} green nodes joined the cluster`, { target, nodes: greenNodes });
+      },
+    },
+
+    verify: {
+      run: async (ctx) => {
+        const health = await call(quick(ctx).clusterHealth, 'check the whole cluster is healthy', {
+          target: ctx.input.target,
+          expectNodes: [...blueNodes, ...greenNodes],
+        });
+        ctx.report('clusterHealth', health);
+        if (!health.healthy) {
+          const bad = health.nodes.filter((n) => n.status !== 'running' || !n.member).map((n) => `${n.node} ${n.status}`);
+          throw ApplicationFailure.nonRetryable(`cluster unhealthy: ${bad.join(', ')}`, 'Unhealthy');
+        }
+      },
+    },
+
+    promote: {
+      run: async (ctx) => {
+        await call(quick(ctx).switchService, `send traffic to ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name });
+      },
+      undo: async (ctx) => {
+        await call(quick(ctx).switchService, `send traffic back to ${ctx.blue.name}`, { target: ctx.input.target, release: ctx.blue.name });
+      },
+    },
+
+    drainBlue: {
+      run: async (ctx) => {
+        const { target } = ctx.input;
+        ctx.waitingFor(`initial delay of ${formatDuration(settings.initialDelayMs)} before draining blue`);
+        await sleep(settings.initialDelayMs, { summary: 'initial delay before evacuation' });
+        const health = await call(quick(ctx).clusterHealth, 'order blue nodes for draining', { target, expectNodes: blueNodes });
+        const order = drainOrder(health.nodes.filter((n) => blueNodes.includes(n.node)));
+        let mode: 'evacuation' | 'pod-removal' = 'evacuation';
+        for (const [i, node] of order.entries()) {
+          if (mode === 'evacuation') {
+            try {
+              await evacuate(ctx, node, greenNodes);
+            } catch (err) {
+              if (!isUnavailable(err)) throw err;
+              mode = 'pod-removal';
+              ctx.report('drainMode', `pod-removal: the EMQX API has no node evacuation; removing blue pods one every ${formatDuration(settings.drainIntervalMs)}`);
+            }
+          }
+          const remaining = blueReplicas - i;
+          if (mode === 'evacuation') {
+            ctx.waitingFor(`takeover window of ${settings.waitTakeoverSec}s after evacuating ${node}`);
+            await sleep(settings.waitTakeoverSec * 1000, { summary: `wait takeover after ${node}` });
+          }
+          await call(quick(ctx).scaleDownByOne, `remove ${node}: scale ${ctx.blue.name} to ${remaining - 1}`, {
+            target,
+            release: ctx.blue.name,
+            expectedReplicas: remaining,
+          });
+          if (mode === 'pod-removal') {
+            report(ctx, { node, state: 'removed' });
+            ctx.waitingFor(`drain interval after removing ${node}`);
+            await sleep(settings.drainIntervalMs, { summary: `drain interval after ${node}` });
+          }
+        }
+      },
+      undo: async (ctx) => {
+        const { target } = ctx.input;
+        const stopAll = async (nodes: string[]) => {
+          for (const node of nodes) await call(quick(ctx).stopEvacuation, `stop any evacuation of ${node}`, { target, node });
+        };
+        const health = await call(quick(ctx).clusterHealth, 'which blue nodes still run', { target, expectNodes: blueNodes });
+        await stopAll(health.nodes.filter((n) => n.status === 'running').map((n) => n.node));
+        await call(quick(ctx).scaleWorkload, `scale ${ctx.blue.name} back to ${blueReplicas}`, {
+          target,
+          release: ctx.blue.name,
+          replicas: blueReplicas,
+        });
+        await call(waits(ctx).waitWorkloadReady, `wait for ${ctx.blue.name} pods to be ready`, { target, release: ctx.blue.name });
+        // A restarted node resumes its evacuation (EMQX keeps that state): stop it again now that it runs.
+        await stopAll(blueNodes);
+        await call(waits(ctx).waitClusterJoined, 'wait until blue nodes rejoined', { target, nodes: blueNodes });
+      },
+    },
+
+    cleanUpBlue: {
+      run: async (ctx) => {
+        const { target } = ctx.input;
+        await call(quick(ctx).deleteWorkload, `delete ${ctx.blue.name}`, { target, release: ctx.blue.name });
+        // Old nodes must not stay listed in the cluster (emqx-operator #1021).
+        for (const node of blueNodes) {
+          await call(quick(ctx).forgetNode, `remove ${node} from the cluster`, { target, node });
+        }
+      },
+    },
+  };
+}
