@@ -22,7 +22,10 @@ const DEV_UI_PORT = Number(process.env.CUTOVER_DEV_TEMPORAL_UI_PORT ?? DEV_PORT 
 async function main(): Promise<void> {
   const config = readConfig();
   const log = pino({ level: config.env.logLevel, base: { service: 'cutover' } });
-  Runtime.install({ logger: new DefaultLogger(config.env.logLevel === 'debug' ? 'INFO' : 'WARN') });
+  Runtime.install({
+    logger: new DefaultLogger(config.env.logLevel === 'debug' ? 'INFO' : 'WARN'),
+    ...(config.env.workerMetrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.env.workerMetrics } } } } : {}),
+  });
 
   const stops: (() => Promise<unknown>)[] = [];
   const shutdown = async (signal: string): Promise<void> => {

@@ -25,6 +25,10 @@ const VARIABLES = {
     schema: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+[^/\\s]$', description: 'an http(s) URL without a trailing slash' })),
     fix: 'the Temporal UI base URL for links, e.g. http://localhost:8233 (unset: the embedded dev server says where its UI is)',
   },
+  CUTOVER_WORKER_METRICS: {
+    schema: Type.Optional(Type.String({ pattern: '^[^\\s:/]+:[0-9]{1,5}$', description: 'host:port' })),
+    fix: 'host:port where the worker serves Temporal SDK metrics for Prometheus, e.g. 0.0.0.0:9464',
+  },
   CUTOVER_CONFIG: { schema: Type.String({ minLength: 1, default: 'cutover.config.yaml' }), fix: 'the path of the configuration file' },
   LOG_LEVEL: {
     schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
@@ -49,6 +53,8 @@ export interface Env {
     uiUrl?: string;
   };
   api: { host: string; port: number };
+  /** Where the worker's SDK metrics are served for Prometheus; unset: not served. */
+  workerMetrics?: string;
   configPath: string;
   logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -74,6 +80,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
       uiUrl: v.CUTOVER_TEMPORAL_UI_URL,
     },
     api: { host: v.CUTOVER_API_HOST, port: v.CUTOVER_API_PORT },
+    workerMetrics: v.CUTOVER_WORKER_METRICS,
     configPath: v.CUTOVER_CONFIG,
     logLevel: v.LOG_LEVEL,
   };

@@ -16,15 +16,18 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const dir = join(projectRoot, '.data', 'test');
   mkdirSync(dir, { recursive: true });
-  const [server, bundle] = await Promise.all([
+  const [server, scripted, production] = await Promise.all([
     startDevServer({ port: await freePort() }),
     bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietLogger }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger }),
   ]);
   globalThis.__CUTOVER_DEV_SERVER__ = server;
-  const bundlePath = join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
   process.env.CUTOVER_TEST_TEMPORAL_ADDRESS = server.address;
-  process.env.CUTOVER_TEST_WORKFLOW_BUNDLE = bundlePath;
+  // the skeleton with the scripted strategy, and the workflows exactly as the worker ships them
+  process.env.CUTOVER_TEST_WORKFLOW_BUNDLE = join(dir, 'workflow-bundle.js');
+  process.env.CUTOVER_WORKFLOW_BUNDLE = join(dir, 'production-bundle.js');
+  writeFileSync(process.env.CUTOVER_TEST_WORKFLOW_BUNDLE, scripted.code);
+  writeFileSync(process.env.CUTOVER_WORKFLOW_BUNDLE, production.code);
 }
 
 const noop = (): void => undefined;

@@ -56,6 +56,7 @@ describe('environment', () => {
     ['TEMPORAL_ADDRESS', 'http://temporal', /TEMPORAL_ADDRESS="http:\/\/temporal" must be host:port\. .*unset it to run the embedded dev server/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud" must be one of fatal, error, warn, info, debug, trace, silent/],
     ['CUTOVER_TEMPORAL_UI_URL', 'localhost:8233', /CUTOVER_TEMPORAL_UI_URL="localhost:8233" must be an http\(s\) URL/],
+    ['CUTOVER_WORKER_METRICS', '9464', /CUTOVER_WORKER_METRICS="9464" must be host:port\. Set it to host:port where the worker serves/],
   ])('%s=%s is refused with the fix', (name, value, message) => {
     expect(errorOf(() => loadEnv({ [name]: value }))).toMatch(message);
   });
