@@ -45,3 +45,15 @@ if ! have_pg; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
+
+# Redis from Debian, if absent: the backplane of the sandbox EMQX cluster (src/sandbox/emqx).
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
+    echo "bootstrap: redis-server is missing and this user cannot install it; run: apt-get install redis-server" >&2
+    exit 1
+  fi
+  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  log "installing redis-server from Debian packages"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi

@@ -1,0 +1,155 @@
+/**
+ * One sandbox EMQX node: an aedes MQTT 3.1.1 broker on the cluster's backplane,
+ * its membership heartbeat, and its eviction agent, which moves the node's
+ * evacuation through EMQX's states (emqx_node_rebalance_evacuation.erl): one
+ * step per second, connections closed at conn_evict_rate, offline sessions
+ * handed to the recipients at sess_evict_rate.
+ */
+import { createServer, type Server } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import persistenceRedis from 'aedes-persistence-redis';
+import mqemitterRedis from 'mqemitter-redis';
+import { ClusterState, type EvacuationRecord, type Member } from './backplane';
+
+export interface BrokerOptions {
+  member: Member;
+  mqttPort: number;
+  backplaneUrl: string;
+}
+
+const HEARTBEAT_MS = 100;
+const STEP_MS = 1000;
+/** MQTT 3.1.1 CONNACK "server unavailable": what EMQX answers a 3.1.1 client while evacuating. */
+const SERVER_UNAVAILABLE = 3;
+
+export class SandboxBroker {
+  readonly state: ClusterState;
+  /** This node's evacuation as last read from the backplane; null when none. */
+  evacuation: EvacuationRecord | null = null;
+  private readonly clients = new Map<string, Client>();
+  private aedes?: Aedes;
+  private server?: Server;
+  private timer?: NodeJS.Timeout;
+  private nextStep = 0;
+  private closing = false;
+
+  constructor(private readonly o: BrokerOptions) {
+    this.state = ClusterState.connect(o.backplaneUrl);
+  }
+
+  get node(): string {
+    return this.o.member.node;
+  }
+
+  get live(): number {
+    return this.clients.size;
+  }
+
+  async start(): Promise<void> {
+    const redis = new URL(this.o.backplaneUrl);
+    const conn = { host: redis.hostname, port: Number(redis.port) };
+    this.aedes = await Aedes.createBroker({
+      id: this.node,
+      mq: mqemitterRedis(conn),
+      persistence: persistenceRedis(conn),
+      // EMQX accepts client ids up to 65535 bytes; aedes' default of 23 would refuse ordinary ones.
+      maxClientsIdLength: 256,
+      authenticate: (_client, _user, _pass, done) => {
+        if (!this.evacuation) return done(null, true);
+        done(Object.assign(new Error('node evacuating'), { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError, false);
+      },
+    });
+    this.aedes.on('client', (c) => {
+      this.clients.set(c.id, c);
+      void this.state.claimSession(c.id, this.node);
+    });
+    this.aedes.on('clientDisconnect', (c) => {
+      // A takeover registers the new client before this one's disconnect arrives.
+      if (this.clients.get(c.id) === c) this.clients.delete(c.id);
+      if (c.clean) void this.state.releaseSession(c.id, this.node);
+    });
+    const aedes = this.aedes;
+    this.server = createServer((socket) => aedes.handle(socket));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.o.mqttPort, '127.0.0.1', resolve);
+    });
+    // A restarted node resumes a persisted evacuation by evicting at once.
+    const persisted = await this.state.evacuation(this.node);
+    if (persisted && persisted.state !== 'prohibiting') {
+      await this.state.updateEvacuation(this.node, { ...persisted, state: 'evicting_conns', since: Date.now() });
+    }
+    await this.state.join(this.o.member);
+    await this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.timer);
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await new Promise<void>((r) => (this.aedes ? this.aedes.close(() => r()) : r()));
+    await this.state.stopped(this.node);
+    await this.state.close();
+  }
+
+  /** Heartbeat and evacuation poll; one evacuation step per elapsed second. */
+  private async tick(): Promise<void> {
+    try {
+      await this.state.heartbeat(this.node, this.live);
+      this.evacuation = await this.state.evacuation(this.node);
+      const now = Date.now();
+      if (!this.evacuation) this.nextStep = 0;
+      else if (now >= this.nextStep) {
+        // Behind by more than a step (a stalled loop): do not burst to catch up.
+        this.nextStep = this.nextStep === 0 || now - this.nextStep > STEP_MS ? now + STEP_MS : this.nextStep + STEP_MS;
+        await this.step(this.evacuation, now);
+      }
+    } catch (err) {
+      process.stderr.write(`${this.node}: backplane: ${(err as Error).message}\n`);
+    }
+    if (!this.closing) this.timer = setTimeout(() => void this.tick(), HEARTBEAT_MS);
+  }
+
+  private async enter(e: EvacuationRecord, state: EvacuationRecord['state'], now: number): Promise<EvacuationRecord> {
+    const next = { ...e, state, since: now };
+    await this.state.updateEvacuation(this.node, next);
+    this.evacuation = next;
+    return next;
+  }
+
+  private async step(e: EvacuationRecord, now: number): Promise<void> {
+    const waited = (sec: number): boolean => now - e.since >= sec * 1000;
+    switch (e.state) {
+      case 'waiting_health_check':
+        if (!waited(e.waitHealthCheckSec)) return;
+        return this.step(await this.enter(e, 'evicting_conns', now), now);
+      case 'evicting_conns': {
+        if (this.clients.size === 0) return void (await this.enter(e, 'waiting_takeover', now));
+        // MQTT 3.1.1 has no server redirect: the clients reconnect through the load balancer.
+        for (const c of [...this.clients.values()].slice(0, e.connRate)) c.close();
+        return;
+      }
+      case 'waiting_takeover':
+        if (!waited(e.waitTakeoverSec)) return;
+        return this.step(await this.enter(e, 'evicting_sessions', now), now);
+      case 'evicting_sessions': {
+        const owned = await this.state.sessionsOf(this.node);
+        if (owned.length === 0) return void (await this.enter(e, 'prohibiting', now));
+        const to = await this.recipients(e);
+        // With nowhere to go EMQX retries on the next step; so does this node.
+        if (to.length === 0) return;
+        const offline = owned.filter((id) => !this.clients.has(id)).slice(0, e.sessRate);
+        await Promise.all(offline.map((id, i) => this.state.moveSession(id, this.node, to[i % to.length]!)));
+        return;
+      }
+      case 'prohibiting':
+        return;
+    }
+  }
+
+  /** The migrate_to nodes, or else every other node, that can take sessions. */
+  private async recipients(e: EvacuationRecord): Promise<string[]> {
+    const available = (await this.state.available()).filter((n) => n !== this.node);
+    return e.migrateTo ? available.filter((n) => e.migrateTo!.includes(n)) : available;
+  }
+}

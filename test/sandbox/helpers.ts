@@ -1,0 +1,50 @@
+/** Shared by the sandbox tests: cluster directories, MQTT clients that are always ended, and cutover's EMQX activities. */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { createEmqxActivities, type EmqxActivities } from '../../src/activities/emqx';
+import { targetLookup } from '../../src/config/targets';
+import { projectRoot } from '../../src/runtime/binaries';
+import type { SandboxCluster } from '../../src/sandbox/emqx/launcher';
+
+export const TARGET = 'sandbox-emqx';
+
+export const clusterDir = (what: string): string => join(projectRoot, '.data', 'test', 'sandbox', `${what}-${randomUUID().slice(0, 8)}`);
+
+const opened: MqttClient[] = [];
+
+export async function connect(url: string, opts: IClientOptions): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, ...opts });
+  opened.push(c);
+  return c;
+}
+
+export async function endClients(): Promise<void> {
+  await Promise.all(opened.splice(0).map((c) => c.endAsync(true).catch(() => undefined)));
+}
+
+/** Cutover's EMQX activities, configured for the cluster as the worker would be, through the API of `apiUrl`. */
+export function activities(cluster: SandboxCluster, apiUrl: string, secret = cluster.apiSecret): EmqxActivities {
+  return createEmqxActivities({
+    targets: targetLookup([{ name: TARGET, kind: 'emqx', emqx: { apiUrl, apiKey: { env: 'EMQX_KEY' }, apiSecret: { env: 'EMQX_SECRET' } } }]),
+    env: { EMQX_KEY: cluster.apiKey, EMQX_SECRET: secret },
+  });
+}
+
+/** Runs an activity in Temporal's mock activity context. */
+export function exec<A, R>(fn: (a: A) => Promise<R>, input: A): Promise<R> {
+  return new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(fn, input);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > deadline) return v;
+    await sleep(100);
+  }
+}
