@@ -1,6 +1,16 @@
 // ESM-only packages that jest (on Node 20) cannot require: swc compiles them to CommonJS.
-// content-disposition and cookie: through @fastify/swagger-ui and fastify's inject.
-const ESM_ONLY = ['content-disposition', 'cookie'];
+// content-disposition and cookie: through @fastify/swagger-ui and fastify's inject;
+// @kubernetes/client-node 2.x and the ESM-only packages it imports.
+const ESM_ONLY = [
+  'content-disposition',
+  'cookie',
+  '@kubernetes/client-node',
+  'openid-client',
+  'oauth4webapi',
+  'jose',
+  'socks-proxy-agent',
+  'agent-base',
+];
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -1,0 +1,92 @@
+/**
+ * Kubernetes naming and manifests for blue-green releases, without I/O: which
+ * labels mark a release, how green is copied from blue, how a release's pods
+ * are selected. The Kubernetes activities use these; tests use them directly.
+ */
+import type { V1Deployment, V1LabelSelector, V1StatefulSet } from '@kubernetes/client-node';
+import type { ReleaseRef } from './upgrade';
+
+/** On a release's workload, selector and pod template: its release name (also the workload's name). */
+export const RELEASE_LABEL = 'cutover.io/release';
+/** On a release's workload: the version it runs (versions need not be valid label values). */
+export const VERSION_ANNOTATION = 'cutover.io/version';
+/** On a green workload: the workload it was copied from. */
+export const COPIED_FROM_ANNOTATION = 'cutover.io/copied-from';
+
+export type Workload = V1StatefulSet | V1Deployment;
+
+/** The tag of an image reference (`registry:5000/emqx/emqx:5.8.1@sha256:..` -> `5.8.1`); `latest` if it has none. */
+export function imageTag(image: string): string {
+  const name = image.split('@')[0]!;
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(colon + 1) : 'latest';
+}
+
+/** The same image repository with another tag (and no digest, which would pin the old image). */
+export function withTag(image: string, tag: string): string {
+  const name = image.split('@')[0]!;
+  const colon = name.lastIndexOf(':');
+  return `${colon > name.lastIndexOf('/') ? name.slice(0, colon) : name}:${tag}`;
+}
+
+/** The application container: the first one of the pod template, by convention (sidecars come after). */
+export function workloadImage(w: Workload): string {
+  const image = w.spec?.template.spec?.containers[0]?.image;
+  if (!image) throw new Error(`workload ${w.metadata?.name} has no container image`);
+  return image;
+}
+
+/** The release a workload carries: its release label, else (a workload cutover has not made) its own name. */
+export function releaseOf(w: Workload): ReleaseRef {
+  const name = w.metadata?.labels?.[RELEASE_LABEL] ?? w.metadata!.name!;
+  return { name, version: w.metadata?.annotations?.[VERSION_ANNOTATION] ?? imageTag(workloadImage(w)) };
+}
+
+/** `k=v,...` for a label map. */
+export function labelSelector(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/**
+ * The pods of exactly this workload. A workload cutover did not make (the
+ * first blue) selects by its app labels only, which green's pods carry too,
+ * so it excludes every pod that has a release label.
+ */
+export function releasePodSelector(selector: V1LabelSelector | undefined): string {
+  const labels = selector?.matchLabels ?? {};
+  const own = labelSelector(labels);
+  return RELEASE_LABEL in labels ? own : [own, `!${RELEASE_LABEL}`].filter(Boolean).join(',');
+}
+
+/** The Service selector that sends traffic to a release: the app labels, plus its release label if its pods have one. */
+export function serviceSelectorFor(current: Record<string, string>, target: Workload): Record<string, string | null> {
+  const release = target.spec?.template.metadata?.labels?.[RELEASE_LABEL];
+  // null removes the key in a merge patch: the first blue's pods have no release label.
+  return { ...current, [RELEASE_LABEL]: release ?? null };
+}
+
+/**
+ * Green as a copy of blue: named after the green release, the release label in
+ * selector and pod template (so the two sets never select each other's pods),
+ * the new image on the application container, the same volume claim templates
+ * (each StatefulSet gets its own PVCs, `<template>-<green>-<ordinal>`).
+ */
+export function greenManifest<W extends Workload>(blue: W, green: ReleaseRef, image: string, replicas: number): W {
+  const copy = structuredClone(blue);
+  const spec = copy.spec!;
+  const release = { [RELEASE_LABEL]: green.name };
+  spec.replicas = replicas;
+  spec.selector = { ...spec.selector, matchLabels: { ...spec.selector.matchLabels, ...release } };
+  spec.template.metadata = { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...release } };
+  spec.template.spec!.containers[0]!.image = image;
+  copy.metadata = {
+    name: green.name,
+    namespace: blue.metadata?.namespace,
+    labels: { ...blue.metadata?.labels, ...release },
+    annotations: { [VERSION_ANNOTATION]: green.version, [COPIED_FROM_ANNOTATION]: blue.metadata!.name! },
+  };
+  delete copy.status;
+  return copy;
+}
