@@ -64,12 +64,12 @@ function defaultKubeConfig(p: KubernetesPlacement): KubeConfig {
 
 /** The apiserver's own words: the `message` of the Status object it answers errors with (the client hands over its text). */
 function message(err: ApiException<unknown>): string {
-  let body = err.body;
-  if (typeof body === 'string') {
+  let body: unknown = err.body;
+  if (typeof err.body === 'string') {
     try {
-      body = JSON.parse(body);
+      body = JSON.parse(err.body);
     } catch {
-      return body || `HTTP ${err.code}`;
+      return err.body || `HTTP ${err.code}`;
     }
   }
   const text = (body as { message?: unknown } | undefined)?.message;

@@ -174,3 +174,171 @@ describe('ensureGreenWorkload', () => {
     expect(writes()).toEqual([]);
   });
 });
+
+describe('waitWorkloadReady', () => {
+  test('heartbeats ready/desired and the pods still waiting, and ends once the controller has made every pod ready', async () => {
+    seedBlue(k8s);
+    k8s.readiness({ workload: GREEN.name, afterMs: 150 });
+    const a = activities();
+    await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1' });
+    const { result, heartbeats } = run(a.waitWorkloadReady, { target: TARGET, release: GREEN.name, pollMs: 10 });
+    expect(await result).toEqual({ release: GREEN.name, ready: 3, desired: 3, waiting: [] });
+    expect(heartbeats[0]).toEqual({
+      release: GREEN.name,
+      ready: 0,
+      desired: 3,
+      waiting: [0, 1, 2].map((i) => ({ pod: `${GREEN.name}-${i}`, reason: 'ContainerCreating' })),
+    });
+    expect(heartbeats.length).toBeGreaterThan(3);
+  });
+
+  test('a bad image: the waiting reason is reported, and cancellation (rollback) ends the wait at once', async () => {
+    seedBlue(k8s);
+    k8s.readiness({ image: 'emqx/emqx:5.8.1-typo', never: 'ImagePullBackOff' });
+    const a = activities();
+    await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1-typo' });
+    const { result, heartbeats, env } = run(a.waitWorkloadReady, { target: TARGET, release: GREEN.name, pollMs: 10 });
+    while (heartbeats.length < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(heartbeats[1]).toMatchObject({ ready: 0, desired: 3, waiting: expect.arrayContaining([{ pod: `${GREEN.name}-0`, reason: 'ImagePullBackOff' }]) });
+    const started = Date.now();
+    env.cancel();
+    await expect(result).rejects.toBeInstanceOf(CancelledFailure);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  test('a missing release is NotFound', async () => {
+    seedBlue(k8s);
+    expect((await failure(exec(activities().waitWorkloadReady, { target: TARGET, release: 'emqx-gone', pollMs: 5 }))).type).toBe('NotFound');
+  });
+});
+
+describe('switchService', () => {
+  test('merge-patches the selector to green, then back to the first blue (whose pods have no release label); idempotent', async () => {
+    seedBlue(k8s);
+    const a = activities();
+    await greenReady(a);
+    expect(k8s.endpoints(NS, 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2', `${GREEN.name}-0`, `${GREEN.name}-1`, `${GREEN.name}-2`].sort());
+    k8s.requests.length = 0;
+    expect(await exec(a.switchService, { target: TARGET, release: GREEN.name })).toEqual({ changed: true });
+    expect(k8s.writes()).toEqual([
+      {
+        method: 'PATCH',
+        path: `/api/v1/namespaces/${NS}/services/emqx`,
+        query: {},
+        contentType: 'application/merge-patch+json',
+        body: { spec: { selector: { app: 'emqx', 'cutover.io/release': GREEN.name } } },
+      },
+    ]);
+    expect(k8s.endpoints(NS, 'emqx')).toEqual([0, 1, 2].map((i) => `${GREEN.name}-${i}`));
+    expect(await exec(a.switchService, { target: TARGET, release: GREEN.name })).toEqual({ changed: false });
+    expect(k8s.writes()).toHaveLength(1);
+
+    expect(await exec(a.switchService, { target: TARGET, release: 'emqx' })).toEqual({ changed: true });
+    expect(k8s.writes()[1]!.body).toEqual({ spec: { selector: { app: 'emqx', 'cutover.io/release': null } } });
+    expect(k8s.get('Service', NS, 'emqx')!.spec.selector).toEqual({ app: 'emqx' });
+    expect(await exec(a.switchService, { target: TARGET, release: 'emqx' })).toEqual({ changed: false });
+    expect(k8s.writes()).toHaveLength(2);
+  });
+
+  test('to a release that does not exist: NotFound, and the Service is untouched', async () => {
+    seedBlue(k8s);
+    const err = await failure(exec(activities().switchService, { target: TARGET, release: GREEN.name }));
+    expect(err.type).toBe('NotFound');
+    expect(k8s.writes()).toEqual([]);
+  });
+});
+
+describe('scaling', () => {
+  test('scaleWorkload sets replicas through the scale subresource; the same call again sends nothing', async () => {
+    seedBlue(k8s);
+    const a = activities();
+    expect(await exec(a.scaleWorkload, { target: TARGET, release: 'emqx', replicas: 0 })).toEqual({ changed: true });
+    expect(writes()).toEqual([`PUT /apis/apps/v1/namespaces/${NS}/statefulsets/emqx/scale application/json`]);
+    expect(k8s.list('Pod', NS)).toEqual([]);
+    expect(await exec(a.scaleWorkload, { target: TARGET, release: 'emqx', replicas: 0 })).toEqual({ changed: false });
+    expect(writes()).toHaveLength(1);
+  });
+
+  test('scaleDownByOne retried after its first try succeeded removes one pod, not two', async () => {
+    seedBlue(k8s);
+    const a = activities();
+    const input = { target: TARGET, release: 'emqx', expectedReplicas: 3 };
+    expect(await exec(a.scaleDownByOne, input)).toEqual({ replicas: 2, changed: true });
+    expect(await exec(a.scaleDownByOne, input)).toEqual({ replicas: 2, changed: false });
+    expect(k8s.get('StatefulSet', NS, 'emqx')!.spec.replicas).toBe(2);
+    expect(k8s.list('Pod', NS).map((p) => p.metadata.name)).toEqual(['emqx-0', 'emqx-1']);
+    const put = k8s.writes();
+    expect(put).toHaveLength(1);
+    expect(put[0]).toMatchObject({ method: 'PUT', path: `/apis/apps/v1/namespaces/${NS}/statefulsets/emqx/scale`, body: { spec: { replicas: 2 } } });
+    // the write is conditional on the version it read
+    expect((put[0]!.body as { metadata: { resourceVersion?: string } }).metadata.resourceVersion).toMatch(/^\d+$/);
+  });
+
+  test('scaleDownByOne loses a race with another writer: 409 Conflict, retryable, and the retry sees the truth', async () => {
+    seedBlue(k8s);
+    const a = activities();
+    // another writer scales the StatefulSet between our read and our write
+    k8s.beforeHandling((r) => {
+      if (r.method !== 'PUT') return;
+      k8s.beforeHandling(() => undefined);
+      k8s.update('StatefulSet', NS, 'emqx', (o) => (o.spec.replicas = 2));
+    });
+    const err = await failure(exec(a.scaleDownByOne, { target: TARGET, release: 'emqx', expectedReplicas: 3 }));
+    expect(err.type).toBe('Conflict');
+    expect(err.nonRetryable).toBe(false);
+    expect(err.message).toContain('the object has been modified');
+    expect(await exec(a.scaleDownByOne, { target: TARGET, release: 'emqx', expectedReplicas: 3 })).toEqual({ replicas: 2, changed: false });
+    expect(k8s.get('StatefulSet', NS, 'emqx')!.spec.replicas).toBe(2);
+  });
+
+  test('scaleDownByOne refuses a workload someone scaled up', async () => {
+    seedBlue(k8s, { replicas: 4 });
+    const err = await failure(exec(activities().scaleDownByOne, { target: TARGET, release: 'emqx', expectedReplicas: 3 }));
+    expect(err.type).toBe('Invalid');
+    expect(k8s.writes()).toEqual([]);
+  });
+
+  test('a Deployment scales through its own scale subresource', async () => {
+    seedBlue(k8s, { kind: 'Deployment' });
+    const a = activities({ workload: { kind: 'Deployment', name: 'emqx' } });
+    await exec(a.waitWorkloadReady, { target: TARGET, release: 'emqx', pollMs: 5 });
+    expect(await exec(a.scaleDownByOne, { target: TARGET, release: 'emqx', expectedReplicas: 3 })).toEqual({ replicas: 2, changed: true });
+    expect(writes()).toEqual([`PUT /apis/apps/v1/namespaces/${NS}/deployments/emqx/scale application/json`]);
+    const pods = await exec(a.listReleasePods, { target: TARGET, release: 'emqx' });
+    expect(pods).toHaveLength(2);
+    expect(pods[0]!.name).toMatch(/^emqx-[0-9a-f]{10}-[0-9a-f]{5}$/);
+  });
+});
+
+describe('deleteWorkload', () => {
+  test('pvcPolicy retain (default): the workload goes, its claims stay; a second call is a no-op', async () => {
+    seedBlue(k8s);
+    const a = activities();
+    await greenReady(a);
+    expect(await exec(a.deleteWorkload, { target: TARGET, release: GREEN.name })).toEqual({ deleted: true, claimsDeleted: [] });
+    expect(k8s.get('StatefulSet', NS, GREEN.name)).toBeUndefined();
+    expect(k8s.list('Pod', NS).map((p) => p.metadata.name)).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+    expect(k8s.list('PersistentVolumeClaim', NS)).toHaveLength(6);
+    k8s.requests.length = 0;
+    expect(await exec(a.deleteWorkload, { target: TARGET, release: GREEN.name })).toEqual({ deleted: false, claimsDeleted: [] });
+    expect(k8s.writes()).toEqual([]);
+  });
+
+  test('pvcPolicy delete: its claims go first, including those of pods scaled away; the other release keeps its own', async () => {
+    seedBlue(k8s);
+    const a = activities({ pvcPolicy: 'delete' });
+    await greenReady(a);
+    await exec(a.scaleWorkload, { target: TARGET, release: 'emqx', replicas: 1 });
+    expect(k8s.list('PersistentVolumeClaim', NS).filter((c) => c.metadata.name.startsWith('data-emqx-')).length).toBe(3);
+    k8s.requests.length = 0;
+    expect(await exec(a.deleteWorkload, { target: TARGET, release: 'emqx' })).toEqual({ deleted: true, claimsDeleted: ['data-emqx-0', 'data-emqx-1', 'data-emqx-2'] });
+    expect(writes()).toEqual([
+      `DELETE /api/v1/namespaces/${NS}/persistentvolumeclaims/data-emqx-0 application/json`,
+      `DELETE /api/v1/namespaces/${NS}/persistentvolumeclaims/data-emqx-1 application/json`,
+      `DELETE /api/v1/namespaces/${NS}/persistentvolumeclaims/data-emqx-2 application/json`,
+      `DELETE /apis/apps/v1/namespaces/${NS}/statefulsets/emqx application/json`,
+    ]);
+    expect(k8s.list('PersistentVolumeClaim', NS).map((c) => c.metadata.name)).toEqual([0, 1, 2].map((i) => `data-${GREEN.name}-${i}`));
+    expect(k8s.list('Pod', NS).map((p) => p.metadata.name)).toEqual([0, 1, 2].map((i) => `${GREEN.name}-${i}`));
+  });
+});

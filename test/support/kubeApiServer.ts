@@ -188,22 +188,25 @@ export class KubeApiServer {
   private readonly forbidden = new Set<string>();
   private revision = 1;
   private ip = 1;
+  private hook?: (r: RecordedRequest) => void;
 
   private constructor(
     private readonly server: Server,
-    readonly url: string,
     options: KubeApiServerOptions,
   ) {
     this.token = options.token ?? 'test-token';
     this.rules.push({ afterMs: options.readyAfterMs ?? 20 });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
   }
 
   static async start(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
-    let self: KubeApiServer | undefined;
-    const server = createServer((req, res) => void self!.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    self = new KubeApiServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options);
+    const self = new KubeApiServer(createServer(), options);
+    await new Promise<void>((resolve) => self.server.listen(0, '127.0.0.1', resolve));
     return self;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async close(): Promise<void> {
@@ -241,6 +244,19 @@ export class KubeApiServer {
     const created = this.insert(type, obj.metadata.namespace ?? 'default', clone(obj));
     this.reconcileAll();
     return clone(created);
+  }
+
+  /** Change a stored object as another client's update would (new resourceVersion, generation, controller run). */
+  update(kind: Kind, namespace: string, name: string, change: (o: KubeObject) => void): void {
+    const type = byKind.get(kind)!;
+    const next = clone(this.mustGet(type, namespace, name));
+    change(next);
+    this.write(type, this.mustGet(type, namespace, name), undefined, next);
+  }
+
+  /** Run `fn` when a request arrives, before it is handled: how a test makes another writer win a race. */
+  beforeHandling(fn: (r: RecordedRequest) => void): void {
+    this.hook = fn;
   }
 
   get(kind: Kind, namespace: string, name: string): KubeObject | undefined {
@@ -288,9 +304,10 @@ export class KubeApiServer {
       ...(contentType ? { contentType } : {}),
       ...(body === undefined ? {} : { body }),
     });
-    let status = 200;
+    let status: number;
     let reply: unknown;
     try {
+      this.hook?.(this.requests[this.requests.length - 1]!);
       if (req.headers.authorization !== `Bearer ${this.token}`) throw new HttpError(401, 'Unauthorized', 'Unauthorized');
       [status, reply] = this.route(req.method ?? 'GET', url, contentType, body);
     } catch (caught) {
