@@ -1,0 +1,51 @@
+/** The pure side of the Kubernetes activities: image tags, release selection, and green as a copy of blue. */
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import { greenManifest, imageTag, releaseOf, releasePodSelector, serviceSelectorFor, withTag } from '../../src/domain/kubernetes';
+
+const blue: V1StatefulSet = {
+  apiVersion: 'apps/v1',
+  kind: 'StatefulSet',
+  metadata: { name: 'emqx', namespace: 'mqtt', labels: { app: 'emqx' }, resourceVersion: '42', uid: 'u1', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } },
+  spec: {
+    replicas: 3,
+    serviceName: 'emqx-headless',
+    selector: { matchLabels: { app: 'emqx' } },
+    template: { metadata: { labels: { app: 'emqx' } }, spec: { containers: [{ name: 'emqx', image: 'emqx/emqx:5.8.0' }, { name: 'exporter', image: 'exporter:1' }] } },
+    volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'] } }],
+  },
+  status: { replicas: 3, readyReplicas: 3 },
+};
+
+test.each([
+  ['emqx/emqx:5.8.0', '5.8.0', 'emqx/emqx:5.9.0'],
+  ['registry.local:5000/emqx/emqx:5.8.0', '5.8.0', 'registry.local:5000/emqx/emqx:5.9.0'],
+  ['registry.local:5000/emqx/emqx', 'latest', 'registry.local:5000/emqx/emqx:5.9.0'],
+  ['emqx/emqx:5.8.0@sha256:abc', '5.8.0', 'emqx/emqx:5.9.0'],
+])('image %s: tag %s, retagged %s', (image, tag, retagged) => {
+  expect(imageTag(image)).toBe(tag);
+  expect(withTag(image, '5.9.0')).toBe(retagged);
+});
+
+test('green: new name, release label in selector and template, new image on the first container only, same claims; no status or server fields', () => {
+  const green = greenManifest(blue, { name: 'mqtt-5-9-0', version: '5.9.0' }, 'emqx/emqx:5.9.0', 2);
+  expect(green.metadata).toEqual({
+    name: 'mqtt-5-9-0',
+    namespace: 'mqtt',
+    labels: { app: 'emqx', 'cutover.io/release': 'mqtt-5-9-0' },
+    annotations: { 'cutover.io/version': '5.9.0', 'cutover.io/copied-from': 'emqx' },
+  });
+  expect(green.status).toBeUndefined();
+  expect(green.spec!.replicas).toBe(2);
+  expect(green.spec!.selector.matchLabels).toEqual({ app: 'emqx', 'cutover.io/release': 'mqtt-5-9-0' });
+  expect(green.spec!.template.spec!.containers.map((c) => c.image)).toEqual(['emqx/emqx:5.9.0', 'exporter:1']);
+  expect(green.spec!.volumeClaimTemplates).toEqual(blue.spec!.volumeClaimTemplates);
+  expect(blue.spec!.template.spec!.containers[0]!.image).toBe('emqx/emqx:5.8.0');
+  expect(releaseOf(green)).toEqual({ name: 'mqtt-5-9-0', version: '5.9.0' });
+});
+
+test('the first blue is its own release; its pods are those without a release label', () => {
+  expect(releaseOf(blue)).toEqual({ name: 'emqx', version: '5.8.0' });
+  expect(releasePodSelector(blue.spec!.selector)).toBe('app=emqx,!cutover.io/release');
+  expect(releasePodSelector({ matchLabels: { app: 'emqx', 'cutover.io/release': 'g' } })).toBe('app=emqx,cutover.io/release=g');
+  expect(serviceSelectorFor({ app: 'emqx', 'cutover.io/release': 'g' }, blue)).toEqual({ app: 'emqx', 'cutover.io/release': null });
+});
