@@ -22,6 +22,8 @@ export interface EmqxActivitiesDeps {
   fetch?: typeof fetch;
   /** Per HTTP request; an EMQX that does not answer in time counts as unreachable. */
   requestTimeoutMs?: number;
+  /** How often the waits poll; tests shorten it. */
+  pollMs?: number;
 }
 
 export interface StartEvacuationInput {
@@ -195,7 +197,7 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
         const h = await health(client, input.nodes);
         heartbeat({ health: describeHealth(h) });
         if (h.healthy) return h;
-        await sleep(input.pollMs ?? DEFAULT_POLL_MS);
+        await sleep(input.pollMs ?? deps.pollMs ?? DEFAULT_POLL_MS);
       }
     },
 
@@ -238,7 +240,7 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
         }
         heartbeat(status);
         if (status.state === 'prohibiting') return status;
-        await sleep(input.pollMs ?? DEFAULT_POLL_MS);
+        await sleep(input.pollMs ?? deps.pollMs ?? DEFAULT_POLL_MS);
       }
     },
 

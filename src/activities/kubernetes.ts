@@ -36,6 +36,8 @@ export interface KubernetesActivitiesDeps {
   targets: TargetLookup;
   /** The client configuration for a placement; default: its kubeconfig file and context, else in-cluster or KUBECONFIG. */
   kubeConfigFor?: (placement: KubernetesPlacement) => KubeConfig;
+  /** How often the readiness wait polls; tests shorten it. */
+  pollMs?: number;
 }
 
 export interface ReleaseWorkload extends BlueWorkload {
@@ -326,7 +328,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
         const observed = (w.status?.observedGeneration ?? 0) >= (w.metadata?.generation ?? 0);
         if (observed && progress.ready >= desired && pods.filter((p) => podInfo(p).ready).length >= desired) return progress;
         // Rejects with CancelledFailure once the workflow cancels (rollback), so the wait ends at once.
-        await sleep(input.pollMs ?? DEFAULT_POLL_MS);
+        await sleep(input.pollMs ?? deps.pollMs ?? DEFAULT_POLL_MS);
       }
     },
 

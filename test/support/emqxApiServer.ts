@@ -171,6 +171,8 @@ export class EmqxApiServer {
   stopNode(name: string): void {
     const n = this.mustGet(name);
     Object.assign(n, { status: 'stopped', connections: 0, sessions: 0 });
+    // The dashboard is reached through a Service: a stopped node no longer answers, a running one does.
+    if (this.apiNode === name) this.apiNode = [...this.nodes.values()].find((m) => m.status === 'running')?.name ?? name;
   }
 
   startNode(name: string): void {

@@ -56,6 +56,19 @@ export function createEmqxStrategy(): Strategy {
     report(ctx, await call(waits(ctx).waitEvacuated, `wait until ${node} is evacuated`, { target, node }));
   };
 
+  /** Removed nodes must not stay listed in the cluster (emqx-operator #1021); one that will not go is reported, not fatal. */
+  const forget = async (ctx: StrategyContext, nodes: string[]): Promise<void> => {
+    const left: string[] = [];
+    for (const node of nodes) {
+      try {
+        await call(quick(ctx).forgetNode, `remove ${node} from the cluster`, { target: ctx.input.target, node });
+      } catch {
+        left.push(node);
+      }
+    }
+    if (left.length) ctx.report('nodesLeftInCluster', left);
+  };
+
   const isUnavailable = (err: unknown): boolean =>
     err instanceof Error && err.cause instanceof ApplicationFailure && err.cause.type === 'EvacuationUnavailable';
 
@@ -63,6 +76,8 @@ export function createEmqxStrategy(): Strategy {
     async plan(input) {
       settings = emqxSettings(input.options.settings);
       const blue = await call(quick({ input }).readBlueRelease, `read the release serving ${input.target}`, { target: input.target });
+      // Bad credentials or an unreachable API must stop the upgrade before anything is changed.
+      await call(quick({ input }).clusterHealth, `check the EMQX API of ${input.target} answers`, { target: input.target, expectNodes: [] });
       blueReplicas = blue.replicas;
       return { blue };
     },
@@ -80,21 +95,17 @@ export function createEmqxStrategy(): Strategy {
       undo: async (ctx) => {
         const { target } = ctx.input;
         greenNodes = greenNodes.length ? greenNodes : await nodesOf(ctx, ctx.green.name);
-        const health = await call(quick(ctx).clusterHealth, 'which green nodes serve', { target, expectNodes: greenNodes });
-        const serving = health.nodes.filter((n) => n.status === 'running' && n.member).map((n) => n.node);
         const back = blueNodes.length ? blueNodes : await nodesOf(ctx, ctx.blue.name);
-        // Move clients off green before it goes, so rollback loses no session either.
-        for (const node of serving) {
-          try {
-            await evacuate(ctx, node, back);
-          } catch (err) {
-            if (!isUnavailable(err)) throw err;
-          }
+        try {
+          const health = await call(quick(ctx).clusterHealth, 'which green nodes serve', { target, expectNodes: greenNodes });
+          // Move clients off green before it goes, so rollback loses no session either.
+          for (const node of health.nodes.filter((n) => n.status === 'running' && n.member)) await evacuate(ctx, node.node, back);
+        } catch (err) {
+          // Without EMQX's help green is removed anyway: its clients reconnect to blue through the Service.
+          ctx.report('rollbackNote', `green removed without evacuation: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
         }
         await call(quick(ctx).deleteWorkload, `delete ${ctx.green.name}`, { target, release: ctx.green.name });
-        for (const node of greenNodes) {
-          await call(quick(ctx).forgetNode, `remove ${node} from the cluster`, { target, node });
-        }
+        await forget(ctx, greenNodes);
       },
     },
 
@@ -194,10 +205,7 @@ export function createEmqxStrategy(): Strategy {
       run: async (ctx) => {
         const { target } = ctx.input;
         await call(quick(ctx).deleteWorkload, `delete ${ctx.blue.name}`, { target, release: ctx.blue.name });
-        // Old nodes must not stay listed in the cluster (emqx-operator #1021).
-        for (const node of blueNodes) {
-          await call(quick(ctx).forgetNode, `remove ${node} from the cluster`, { target, node });
-        }
+        await forget(ctx, blueNodes);
       },
     },
   };

@@ -1,0 +1,177 @@
+/**
+ * The emqx strategy end to end: the shipped workflow on the dev server, the
+ * real Kubernetes and EMQX activities, and the suite's Kubernetes and EMQX
+ * API servers at the network edge.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
+import { rollbackUpdate, stateQuery } from '../../src/workflows/messages';
+import { EmqxOnKube } from '../support/emqxOnKube';
+import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
+
+let env: TestWorkflowEnvironment;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  env = await connectSharedServer();
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 100, drainIntervalMs: 200 };
+
+async function cluster(opts: Parameters<typeof EmqxOnKube.start>[1] = {}) {
+  const target = uniqueId('mqtt');
+  const sys = await EmqxOnKube.start(target, opts);
+  cleanups.push(() => sys.close());
+  return sys;
+}
+
+async function worker(sys: EmqxOnKube, taskQueue = uniqueId('emqx')): Promise<RunningWorker & { taskQueue: string }> {
+  const w = await startWorker(env, taskQueue, sys.activities(), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  cleanups.push(() => w.stop());
+  return { ...w, taskQueue };
+}
+
+function start(sys: EmqxOnKube, taskQueue: string, over: Partial<UpgradeInput> = {}, options: Partial<UpgradeInput['options']> = {}): Promise<WorkflowHandle> {
+  const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', ...over, options: { settings: { emqx: FAST }, maxAttempts: 3, ...options } });
+  return env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
+}
+
+const greenOf = (sys: EmqxOnKube) => `${sys.target.name}-5-8-0`;
+const nodes = (release: string) => [0, 1, 2].map((i) => `emqx@${release}-${i}`);
+
+test('a 3-node cluster: green joins, then the Service switches, then blue drains node by node at the set rates', async () => {
+  const sys = await cluster();
+  const { taskQueue } = await worker(sys);
+  const final = (await (await start(sys, taskQueue)).result()) as UpgradeState;
+  expect(final.status).toBe('SUCCEEDED');
+  const green = greenOf(sys);
+
+  // green joined the cluster before the Service moved to it (emqx-operator #941)
+  const switched = sys.indexOf('k8s', /^PATCH .*\/services\/emqx$/);
+  expect(switched).toBeGreaterThan(0);
+  for (const node of nodes(green)) expect(sys.indexOf('kubelet', new RegExp(`^join ${node}$`))).toBeLessThan(switched);
+  expect(sys.entries()[switched].body).toMatchObject({ spec: { selector: { 'cutover.io/release': green } } });
+
+  // then each blue node in the operator's order: evacuate at the rates onto green, then scale down by one
+  let from = switched;
+  for (const [i, node] of ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0'].entries()) {
+    const evac = sys.indexOf('emqx', new RegExp(`^POST /api/v5/load_rebalance/${node}/evacuation/start$`), from);
+    expect(evac).toBeGreaterThan(from);
+    expect(sys.entries()[evac].body).toMatchObject({ conn_evict_rate: 100, sess_evict_rate: 100, wait_takeover: '1s', migrate_to: nodes(green) });
+    const scale = sys.indexOf('k8s', /^PUT .*\/statefulsets\/emqx\/scale$/, evac);
+    expect(scale).toBeGreaterThan(evac);
+    expect(sys.entries()[scale].body).toMatchObject({ spec: { replicas: 2 - i } });
+    from = scale;
+  }
+  expect(sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/')).toHaveLength(3);
+
+  // the evacuations, as the operator's status shows them
+  const status = final.details.nodeEvacuationsStatus as { node: string; state: string; connection_eviction_rate: number }[];
+  expect(status.map((s) => [s.node, s.state, s.connection_eviction_rate])).toEqual([
+    ['emqx@emqx-2', 'prohibiting', 100],
+    ['emqx@emqx-1', 'prohibiting', 100],
+    ['emqx@emqx-0', 'prohibiting', 100],
+  ]);
+  // clients moved to green: nothing was dropped on the floor
+  const onGreen = nodes(green).reduce((sum, n) => sum + sys.emqx.node(n).connections, 0);
+  expect(onGreen).toBe(900);
+
+  // blue is gone, with its claims, and its nodes are no longer listed in the cluster (emqx-operator #1021, #1151)
+  expect(sys.k8s.get('StatefulSet', 'mqtt', 'emqx')).toBeUndefined();
+  expect(sys.k8s.list('PersistentVolumeClaim', 'mqtt').map((c) => c.metadata.name).filter((n) => /-emqx-\d$/.test(n))).toEqual([]);
+  expect(sys.emqx.nodeNames().sort()).toEqual(nodes(green));
+  expect(final.details.nodesLeftInCluster).toBeUndefined();
+  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(nodes(green).map((n) => n.slice(5)));
+  expect(final.releases.blue).toMatchObject({ name: 'emqx', version: '5.7.0', phase: 'OBSOLETE' });
+  expect(final.releases.green).toMatchObject({ name: green, phase: 'SERVING' });
+}, 90_000);
+
+test('rollback during the evacuation of the second node: Service on blue, no evacuation running, no green workload', async () => {
+  const sys = await cluster({ connections: 3000 });
+  const { taskQueue } = await worker(sys);
+  const h = await start(sys, taskQueue);
+  await eventually(async () => sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/emqx@emqx-1/evacuation/start').length > 0, 60_000);
+  await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'error rate up on green' }] });
+  const final = (await h.result()) as UpgradeState;
+
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(sys.serviceSelector()).not.toHaveProperty('cutover.io/release', greenOf(sys));
+  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+  expect(sys.k8s.get('StatefulSet', 'mqtt', greenOf(sys))).toBeUndefined();
+  expect(sys.k8s.get('StatefulSet', 'mqtt', 'emqx')?.spec?.replicas).toBe(3);
+  for (const node of ['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']) {
+    expect(sys.emqx.node(node)).toMatchObject({ status: 'running', evacuation: undefined });
+  }
+  // green's nodes were evacuated back onto blue and then left the cluster
+  expect(sys.emqx.nodeNames().sort()).toEqual(['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']);
+  expect(final.releases).toMatchObject({ blue: { phase: 'SERVING' }, green: { phase: 'OBSOLETE' } });
+}, 90_000);
+
+test('a bad image rolls back by itself within the readiness limit, blue serving throughout; the fixed image then upgrades', async () => {
+  const sys = await cluster();
+  sys.k8s.readiness({ image: 'emqx/emqx:5.8.0-typo', never: 'ImagePullBackOff' });
+  const { taskQueue } = await worker(sys);
+  const bad = (await (await start(sys, taskQueue, { image: 'emqx/emqx:5.8.0-typo' }, { stepTimeoutMs: { waitReady: 3000 } })).result()) as UpgradeState;
+  expect(bad.status).toBe('ROLLED_BACK');
+  expect(bad.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
+  expect(sys.indexOf('k8s', /^PATCH .*\/services\/emqx$/)).toBe(-1);
+  expect(sys.k8s.get('StatefulSet', 'mqtt', greenOf(sys))).toBeUndefined();
+  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+
+  // emqx-operator #1214: the same upgrade with the image fixed goes through
+  const good = (await (await start(sys, taskQueue, { image: 'emqx/emqx:5.8.0' })).result()) as UpgradeState;
+  expect(good.status).toBe('SUCCEEDED');
+  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(nodes(greenOf(sys)).map((n) => n.slice(5)));
+}, 90_000);
+
+test('without the evacuation API, blue drains by removing pods one at a time, and the state says so', async () => {
+  const sys = await cluster();
+  sys.emqx.evacuationApi = false;
+  const { taskQueue } = await worker(sys);
+  const final = (await (await start(sys, taskQueue)).result()) as UpgradeState;
+  expect(final.status).toBe('SUCCEEDED');
+  expect(final.details.drainMode).toMatch(/^pod-removal/);
+  const scales = sys.entries().filter((e) => e.src === 'k8s' && /statefulsets\/emqx\/scale$/.test(e.what) && e.what.startsWith('PUT'));
+  expect(scales.map((e) => (e.body as { spec: { replicas: number } }).spec.replicas)).toEqual([2, 1, 0]);
+  expect((final.details.nodeEvacuationsStatus as { state: string }[]).map((s) => s.state)).toEqual(['removed', 'removed', 'removed']);
+}, 90_000);
+
+test('a green node that is Ready but never joins the cluster never gets traffic', async () => {
+  const sys = await cluster();
+  sys.neverJoins.add(`emqx@${greenOf(sys)}-1`);
+  const { taskQueue } = await worker(sys);
+  const final = (await (await start(sys, taskQueue, {}, { stepTimeoutMs: { waitReady: 3000 } })).result()) as UpgradeState;
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(final.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
+  expect(sys.indexOf('k8s', /^PATCH .*\/services\/emqx$/)).toBe(-1);
+}, 60_000);
+
+describe('clear errors and nothing changed', () => {
+  test.each([
+    ['wrong EMQX credentials', { emqx: { apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'WRONG' } } }, /EMQX|credential|401|Unauthorized|WRONG/i],
+    ['an unreachable EMQX API', { emqx: { apiUrl: 'http://127.0.0.1:9', apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'TEST_EMQX_SECRET' } } }, /127\.0\.0\.1:9/],
+    ['a missing workload', { kubernetes: { namespace: 'mqtt', workload: { kind: 'StatefulSet' as const, name: 'nope' }, service: 'emqx' } }, /nope/],
+  ])('%s', async (_what, override, message) => {
+    const sys = await cluster();
+    const taskQueue = uniqueId('emqx-bad');
+    const w = await startWorker(env, taskQueue, sys.activities(override as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+    cleanups.push(() => w.stop());
+    const h = await start(sys, taskQueue, {}, { maxAttempts: 2 });
+    const final = (await h.result()) as UpgradeState;
+    expect(final.status).toBe('ROLLED_BACK');
+    expect(final.failure?.message).toMatch(message);
+    expect((await h.query(stateQuery)).failure).toEqual(final.failure);
+    // nothing changed: blue serves as before, no green, no evacuation
+    expect(sys.k8s.get('StatefulSet', 'mqtt', greenOf(sys))).toBeUndefined();
+    expect(sys.k8s.get('StatefulSet', 'mqtt', 'emqx')?.spec?.replicas).toBe(3);
+    expect(sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/')).toEqual([]);
+    expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+  }, 60_000);
+});
