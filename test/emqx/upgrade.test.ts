@@ -3,6 +3,8 @@
  * real Kubernetes and EMQX activities, and the suite's Kubernetes and EMQX
  * API servers at the network edge.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
@@ -152,6 +154,34 @@ test('a green node that is Ready but never joins the cluster never gets traffic'
   expect(final.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
   expect(sys.indexOf('k8s', /^PATCH .*\/services\/emqx$/)).toBe(-1);
 }, 60_000);
+
+test('the worker killed during evacuation: a new worker resumes, and no node is evacuated or scaled down twice', async () => {
+  const sys = await cluster({ connections: 3000, tickMs: 20 });
+  const taskQueue = uniqueId('emqx-crash');
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, '../support/emqxWorkerProcess.ts'), taskQueue, JSON.stringify(sys.target), sys.k8s.url, sys.k8s.token],
+    { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, TEST_EMQX_KEY: sys.emqx.apiKey, TEST_EMQX_SECRET: sys.emqx.apiSecret } },
+  );
+  cleanups.push(async () => child.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`worker process exited with ${code}`)));
+  });
+  const h = await start(sys, taskQueue);
+  await eventually(async () => sys.emqx.node('emqx@emqx-1').evacuation === 'evicting_conns', 60_000);
+  child.kill('SIGKILL');
+
+  await worker(sys, taskQueue);
+  const final = (await h.result()) as UpgradeState;
+  expect(final.status).toBe('SUCCEEDED');
+  for (const node of ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0']) {
+    expect(sys.emqx.requestsTo('POST', `/api/v5/load_rebalance/${node}/evacuation/start`)).toHaveLength(1);
+  }
+  const scales = sys.entries().filter((e) => e.src === 'k8s' && /^PUT .*statefulsets\/emqx\/scale$/.test(e.what));
+  expect(scales.map((e) => (e.body as { spec: { replicas: number } }).spec.replicas)).toEqual([2, 1, 0]);
+  expect(sys.entries().filter((e) => e.src === 'k8s' && /^POST .*\/statefulsets$/.test(e.what))).toHaveLength(1);
+}, 120_000);
 
 describe('clear errors and nothing changed', () => {
   test.each([
