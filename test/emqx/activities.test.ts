@@ -1,12 +1,11 @@
 /** The EMQX activities against the test EMQX, run in Temporal's mock activity context. */
 import { createServer } from 'node:net';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
+import { CancelledFailure } from '@temporalio/common';
 import { createEmqxActivities, type EmqxActivities } from '../../src/activities/emqx';
 import { targetLookup } from '../../src/config/targets';
 import type { NodeEvacuationStatus } from '../../src/domain/emqx';
 import { EmqxApiServer, type EvacuationSample } from '../support/emqxApiServer';
+import { exec, failure, run } from '../support/activityHarness';
 
 const TARGET = 'mqtt-prod';
 const BLUE = ['emqx@emqx-blue-0.h', 'emqx@emqx-blue-1.h', 'emqx@emqx-blue-2.h'];
@@ -23,24 +22,6 @@ function activitiesFor(apiUrl: string, secret = emqx.apiSecret, fetchFn?: typeof
   });
 }
 
-/** Runs an activity in a fresh context (a cancelled context stays cancelled), collecting its heartbeats. */
-function run<A, R>(fn: (a: A) => Promise<R>, input: A): { result: Promise<R>; heartbeats: unknown[]; env: MockActivityEnvironment } {
-  // Failures are what many tests expect: keep the worker's warnings about them out of the output.
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-  const heartbeats: unknown[] = [];
-  env.on('heartbeat', (d: unknown) => heartbeats.push(d));
-  return { result: env.run(fn, input), heartbeats, env };
-}
-const exec = <A, R>(fn: (a: A) => Promise<R>, input: A): Promise<R> => run(fn, input).result;
-
-async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 const until = async (cond: () => boolean): Promise<void> => {
   while (!cond()) await new Promise((r) => setTimeout(r, 2));

@@ -1,11 +1,10 @@
 /** The Kubernetes activities through the real @kubernetes/client-node against the test API server, in Temporal's mock activity context. */
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
+import { CancelledFailure } from '@temporalio/common';
 import { createKubernetesActivities, type KubernetesActivities } from '../../src/activities/kubernetes';
 import { targetLookup, type KubernetesPlacement } from '../../src/config/targets';
 import { releaseName } from '../../src/domain/upgrade';
 import { KubeApiServer, seedBlue } from '../support/kubeApiServer';
+import { exec, failure, run } from '../support/activityHarness';
 
 const TARGET = 'mqtt-prod';
 const NS = 'mqtt';
@@ -30,22 +29,6 @@ function activities(placement: Partial<KubernetesPlacement> = {}, token?: string
   });
 }
 
-function run<A, R>(fn: (a: A) => Promise<R>, input: A): { result: Promise<R>; heartbeats: unknown[]; env: MockActivityEnvironment } {
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-  const heartbeats: unknown[] = [];
-  env.on('heartbeat', (d: unknown) => heartbeats.push(d));
-  return { result: env.run(fn, input), heartbeats, env };
-}
-const exec = <A, R>(fn: (a: A) => Promise<R>, input: A): Promise<R> => run(fn, input).result;
-
-async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 const writes = () => k8s.writes().map((r) => `${r.method} ${r.path} ${r.contentType ?? ''}`.trim());
 
