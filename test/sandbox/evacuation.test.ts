@@ -11,7 +11,7 @@ import { activities, clusterDir, connect, endClients, exec, sleep, TARGET } from
 
 const [A, B, C] = ['emqx@evac-0', 'emqx@evac-1', 'emqx@evac-2'];
 const CLIENTS = 100;
-const OFFLINE = 10;
+const OFFLINE = 20;
 const CONN_RATE = 20;
 const SESS_RATE = 5;
 let cluster: SandboxCluster;

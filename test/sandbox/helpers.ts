@@ -16,7 +16,9 @@ export const clusterDir = (what: string): string => join(projectRoot, '.data', '
 const opened: MqttClient[] = [];
 
 export async function connect(url: string, opts: IClientOptions): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, ...opts });
+  const c = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...opts }).catch((err: Error) => {
+    throw new Error(`${opts.clientId ?? 'client'} at ${url}: ${err.message}`, { cause: err });
+  });
   opened.push(c);
   return c;
 }

@@ -6,9 +6,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { EmqxNodeInfo, NodeEvacuationStatus } from '../../domain/emqx';
-import { parseDuration } from '../../domain/duration';
 import type { EvacuationRecord, Member } from './backplane';
 import type { SandboxBroker } from './broker';
+import { parseEvacuationRequest } from './evacuationRequest';
 
 export interface ApiOptions {
   broker: SandboxBroker;
@@ -24,18 +24,6 @@ const json = (res: ServerResponse, status: number, body?: unknown): void => {
   res.end(body === undefined ? undefined : JSON.stringify(body));
 };
 const error = (res: ServerResponse, status: number, code: string, message: string): void => json(res, status, { code, message });
-
-/** `timeout_duration_s`: an integer of seconds or a duration string such as "10s" or "500ms". */
-function durationSeconds(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v : null;
-  if (typeof v !== 'string') return null;
-  try {
-    return Math.ceil(parseDuration(v.trim()) / 1000);
-  } catch {
-    return null;
-  }
-}
-const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
 async function readBody(req: IncomingMessage): Promise<string> {
   let data = '';
@@ -174,32 +162,17 @@ export class EmqxApi {
   private async startEvacuation(res: ServerResponse, name: string, body: unknown): Promise<void> {
     const n = await this.reachable(res, name);
     if (!n) return;
-    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-    const connRate = b.conn_evict_rate ?? 500;
-    const sessRate = b.sess_evict_rate ?? 500;
-    const waitTakeover = durationSeconds(b.wait_takeover ?? 60);
-    const waitHealthCheck = durationSeconds(b.wait_health_check ?? 60);
-    const migrateTo = b.migrate_to;
-    if (!posInt(connRate) || !posInt(sessRate)) return error(res, 400, 'BAD_REQUEST', 'conn_evict_rate and sess_evict_rate must be positive integers');
-    if (waitTakeover === null || waitHealthCheck === null) return error(res, 400, 'BAD_REQUEST', 'wait_takeover and wait_health_check must be durations');
-    if (b.redirect_to !== undefined && typeof b.redirect_to !== 'string') return error(res, 400, 'BAD_REQUEST', 'redirect_to must be a string');
-    if (migrateTo !== undefined) {
-      if (!Array.isArray(migrateTo) || migrateTo.length === 0 || !migrateTo.every((x) => typeof x === 'string')) {
-        return error(res, 400, 'BAD_REQUEST', 'migrate_to must be a non-empty list of node names');
-      }
+    const r = parseEvacuationRequest(body);
+    if ('badRequest' in r) return error(res, 400, 'BAD_REQUEST', r.badRequest);
+    if (r.migrateTo) {
       const available = await this.state.available();
-      const unavailable = (migrateTo as string[]).filter((x) => !available.includes(x));
+      const unavailable = r.migrateTo.filter((x) => !available.includes(x));
       if (unavailable.length > 0) return error(res, 400, 'NOT_FOUND', `Nodes unavailable: [${unavailable.map((u) => `'${u}'`).join(',')}]`);
     }
     const counts = await this.state.counts(name);
     const started = await this.state.startEvacuation(name, {
+      ...r,
       state: 'waiting_health_check',
-      connRate,
-      sessRate,
-      waitTakeoverSec: waitTakeover,
-      waitHealthCheckSec: waitHealthCheck,
-      migrateTo: migrateTo as string[] | undefined,
-      redirectTo: b.redirect_to as string | undefined,
       initialConns: counts.live,
       initialSessions: counts.sessions,
       since: Date.now(),

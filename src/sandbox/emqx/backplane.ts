@@ -11,6 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import type { EvacuationRequest } from './evacuationRequest';
 
 /** A member as it joined; liveness and counts are kept apart because they change. */
 export interface Member {
@@ -27,14 +28,8 @@ export interface Member {
 export type EvacuationState = 'waiting_health_check' | 'evicting_conns' | 'waiting_takeover' | 'evicting_sessions' | 'prohibiting';
 
 /** The evacuation of one node as EMQX persists it; the evacuating node alone moves its state on. */
-export interface EvacuationRecord {
+export interface EvacuationRecord extends EvacuationRequest {
   state: EvacuationState;
-  connRate: number;
-  sessRate: number;
-  waitTakeoverSec: number;
-  waitHealthCheckSec: number;
-  migrateTo?: string[];
-  redirectTo?: string;
   initialConns: number;
   initialSessions: number;
   /** Epoch ms when the current state began. */

@@ -68,6 +68,7 @@ export class SandboxBroker {
       if (this.clients.get(c.id) === c) this.clients.delete(c.id);
       if (c.clean) void this.state.releaseSession(c.id, this.node);
     });
+    this.aedes.on('connectionError', (c, err) => process.stderr.write(`${this.node}: connection of ${c.id ?? '?'}: ${err.message}\n`));
     const aedes = this.aedes;
     this.server = createServer((socket) => aedes.handle(socket));
     await new Promise<void>((resolve, reject) => {
