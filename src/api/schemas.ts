@@ -46,6 +46,12 @@ export const ListQuery = Type.Object(
 );
 export type ListQuery = Static<typeof ListQuery>;
 
+/** A client that retries a steering request after a timeout sends the same key: the upgrade acts once. */
+export const SteerHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$', description: 'a key of letters, digits and . _ : - (at most 128)' })),
+});
+export type SteerHeaders = Static<typeof SteerHeaders>;
+
 export const UpgradeIdParams = Type.Object({ id: Type.String({ description: 'upgrade id: <target>.<runId>' }) });
 export type UpgradeIdParams = Static<typeof UpgradeIdParams>;
 

@@ -144,10 +144,11 @@ export class Upgrades {
     return { ...state, links: this.links(target, runId) };
   }
 
-  async steer(id: string, action: SteeringAction, by: string, reason: string): Promise<UpgradeState['status']> {
+  /** updateId: Temporal answers a repeated update id with the first result instead of acting again. */
+  async steer(id: string, action: SteeringAction, by: string, reason: string, updateId?: string): Promise<UpgradeState['status']> {
     const { handle } = this.locate(id);
     try {
-      const result = await handle.executeUpdate(UPDATES[action], { args: [{ by, reason }] });
+      const result = await handle.executeUpdate(UPDATES[action], { args: [{ by, reason }], updateId });
       return result.status;
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === CONFLICT_FAILURE) {

@@ -23,6 +23,7 @@ const { names: T, targets } = makeTargets({
   phase: 'projection',
   distinct: 'emqx',
   listed: 'kong',
+  idem: 'emqx',
 });
 
 beforeAll(async () => {
@@ -106,6 +107,23 @@ describe('upgrades API on the dev server', () => {
     await until(id, 'AWAITING_APPROVAL');
     expect((await steer(id, 'approve', 'approver')).status).toBe(200);
     await until(id, 'SUCCEEDED');
+  });
+
+  test('a steering request retried with its Idempotency-Key acts once and answers as the first time', async () => {
+    const { id } = (await start(T.idem, 'emqx', { approval: 'manual' })).json;
+    await until(id, 'AWAITING_APPROVAL');
+    const approve = (key?: string) =>
+      call(app, 'POST', `/v1/upgrades/${id}/approve`, { as: 'approver', body: { reason: 'ship it' }, headers: key ? { 'idempotency-key': key } : {} });
+    expect((await approve('change-4711')).status).toBe(200);
+    const retried = await approve('change-4711');
+    expect(retried.status).toBe(200);
+    expect(retried.json).toMatchObject({ accepted: true, action: 'approve' });
+    expect((await approve()).status).toBe(409);
+    await until(id, 'SUCCEEDED');
+    expect((await get(id)).json.transitions.filter((t: { why: string }) => t.why.startsWith('approved:'))).toHaveLength(1);
+    const bad = await approve('spaces are not allowed');
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toMatch(/idempotency-key/);
   });
 
   test('rollback ends ROLLED_BACK with blue serving; steering an ended upgrade is 409', async () => {

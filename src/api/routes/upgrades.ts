@@ -5,6 +5,7 @@ import {
   ListQuery,
   StartUpgradeBody,
   SteerBody,
+  SteerHeaders,
   SteerResult,
   UpgradeCreated,
   UpgradeIdParams,
@@ -73,15 +74,16 @@ export function upgradeRoutes(app: FastifyInstance, upgrades: Upgrades): void {
   );
 
   for (const [action, { role, summary }] of Object.entries(STEERING) as [SteeringAction, (typeof STEERING)[SteeringAction]][]) {
-    app.post<{ Params: UpgradeIdParams; Body: SteerBody }>(
+    app.post<{ Params: UpgradeIdParams; Body: SteerBody; Headers: SteerHeaders }>(
       `/v1/upgrades/:id/${action}`,
       {
         config: { role },
-        schema: { tags, security, summary, params: UpgradeIdParams, body: SteerBody, response: withErrors({ 200: SteerResult }) },
+        schema: { tags, security, summary, params: UpgradeIdParams, headers: SteerHeaders, body: SteerBody, response: withErrors({ 200: SteerResult }) },
       },
       async (request) => {
         const by = principalOf(request);
-        const status = await upgrades.steer(request.params.id, action, by, request.body.reason);
+        const key = request.headers['idempotency-key'];
+        const status = await upgrades.steer(request.params.id, action, by, request.body.reason, key && `${action}:${by}:${key}`);
         return { id: request.params.id, action, accepted: true as const, status, by };
       },
     );
