@@ -1,6 +1,7 @@
 /** The skeleton on the real Temporal dev server, driven by the scripted strategy. */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { upgradeWorkflowId, type Step, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { abortUpdate, approveSignal, approveUpdate, rollbackSignal, rollbackUpdate, stateQuery } from '../../src/workflows/messages';
 import { KIND, TARGET } from '../../src/workflows/searchAttributes';
@@ -61,6 +62,19 @@ describe('blueGreenUpgrade on the dev server', () => {
     ]);
     expect(final.pointOfNoReturnPassed).toBe(true);
     expect(new Set(servingCounts(final))).toEqual(new Set([1]));
+  });
+
+  test('a history replays without nondeterminism, signals and refusals included', async () => {
+    const input = upgradeInput({ options: { approval: 'manual' } });
+    const h = await start(input);
+    await eventually(async () => (await state(h)).status === 'AWAITING_APPROVAL');
+    await h.signal(rollbackSignal, { by: 'x', reason: 'changed my mind' });
+    await h.signal(approveSignal, { by: 'y', reason: 'too late' });
+    await result(h);
+    const history = await h.fetchHistory();
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! } }, history, h.workflowId),
+    ).resolves.toBeUndefined();
   });
 
   test('manual gate waits for approve, and approve is refused when nothing waits', async () => {
