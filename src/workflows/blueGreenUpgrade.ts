@@ -41,7 +41,7 @@ import {
   stateQuery,
   type SteeringRequest,
 } from './messages';
-import { PHASE, STATUS } from './searchAttributes';
+import { KIND, PHASE, STATUS, TARGET } from './searchAttributes';
 import type { Strategy, StrategyContext } from './strategy';
 
 type StopKind = 'rollback' | 'abort';
@@ -412,7 +412,10 @@ class Upgrade {
   }
 
   private upsertSearchAttributes(): void {
+    // target and kind too: an upgrade started from the Temporal CLI carries none
     upsertSearchAttributes([
+      { key: TARGET, value: this.input.target },
+      { key: KIND, value: this.input.kind },
       { key: STATUS, value: this.state.status },
       { key: PHASE, value: this.state.releases.green?.phase ?? 'SCHEDULED' },
     ]);

@@ -62,6 +62,8 @@ describe('blueGreenUpgrade on the dev server', () => {
     ]);
     expect(final.pointOfNoReturnPassed).toBe(true);
     expect(new Set(servingCounts(final))).toEqual(new Set([1]));
+    const { searchAttributes } = await env.client.workflow.getHandle(upgradeWorkflowId(input.target)).describe();
+    expect(searchAttributes).toMatchObject({ CutoverTarget: [input.target], CutoverKind: ['emqx'], CutoverStatus: ['SUCCEEDED'], CutoverPhase: ['SERVING'] });
   });
 
   test('a history replays without nondeterminism, signals and refusals included', async () => {
