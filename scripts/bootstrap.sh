@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up run before `npm start`, `npm test` and `npm run bench`:
-# node modules, the pinned Temporal binaries, and PostgreSQL. A second run
+# node modules, the pinned Temporal binaries, PostgreSQL, Redis and nginx. A second run
 # only checks and returns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,3 +54,11 @@ have_pg || debian_install postgresql PostgreSQL
 
 # Redis: the backplane of the sandbox EMQX cluster (src/sandbox/emqx).
 command -v redis-server >/dev/null 2>&1 || debian_install redis-server redis-server
+
+# nginx: the router of the local sandbox (src/sandbox/nginx.ts). Debian's is in
+# /usr/sbin, off a non-root PATH; its stream module (MQTT over TCP) is a separate package.
+NGINX=$(command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+[ -n "$NGINX" ] || { debian_install nginx nginx; NGINX=/usr/sbin/nginx; }
+if "$NGINX" -V 2>&1 | grep -q -- '--with-stream=dynamic' && ! ls /usr/lib/nginx/modules/ngx_stream_module.so >/dev/null 2>&1; then
+  debian_install libnginx-mod-stream "nginx's stream module"
+fi

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the embedded default (a Temporal dev server with its history in
- * .data/, unless TEMPORAL_ADDRESS names a cluster), one worker and the API.
- * Ctrl-C stops every child process.
+ * .data/, unless TEMPORAL_ADDRESS names a cluster), the local sandboxes of the
+ * targets placed `local` (EMQX nodes behind nginx, brought back to their
+ * recorded state), one worker and the API. Ctrl-C stops every child process.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,11 +11,12 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { buildServer } from './api/server';
 import { ConfigError } from './config/schemaErrors';
-import { loadConfig, type Config } from './config/file';
+import { loadConfig, type Config, type Role } from './config/file';
 import { projectRoot } from './runtime/binaries';
 import { startDevServer, type DevServer } from './runtime/devServer';
 import { ensureSearchAttributes } from './runtime/searchAttributes';
 import { createWorker } from './runtime/worker';
+import { createLocalSandboxes, type LocalSandbox } from './sandbox/localSandbox';
 
 const DEV_PORT = Number(process.env.CUTOVER_DEV_TEMPORAL_PORT ?? 7233);
 const DEV_UI_PORT = Number(process.env.CUTOVER_DEV_TEMPORAL_UI_PORT ?? DEV_PORT + 1000);
@@ -38,8 +40,10 @@ async function main(): Promise<void> {
 
   let address = config.env.temporal.address;
   let dev: DevServer | undefined;
+  const dataDir = join(projectRoot, '.data');
+  // The sandboxes run in this process, so only the embedded default serves local targets.
+  const sandboxes = address ? new Map<string, LocalSandbox>() : createLocalSandboxes(config.targets, dataDir);
   if (!address) {
-    const dataDir = join(projectRoot, '.data');
     mkdirSync(dataDir, { recursive: true });
     log.info({ port: DEV_PORT, uiPort: DEV_UI_PORT }, 'starting the embedded Temporal dev server');
     dev = await startDevServer({ port: DEV_PORT, uiPort: DEV_UI_PORT, dbFile: join(dataDir, 'temporal.sqlite'), namespace: config.env.temporal.namespace });
@@ -58,11 +62,18 @@ async function main(): Promise<void> {
   }
   const client = new Client({ connection, namespace: config.env.temporal.namespace });
 
+  for (const sandbox of sandboxes.values()) {
+    log.info({ target: sandbox.target }, 'starting the local sandbox (its recorded state, else its first release)');
+    stops.push(() => sandbox.stop());
+    await sandbox.start();
+  }
+
   const workerConnection = await NativeConnection.connect({ address });
-  const worker = await createWorker(workerConnection, config);
+  const worker = await createWorker(workerConnection, config, { sandboxes });
   const running = worker.run();
   stops.push(async () => {
-    worker.shutdown();
+    // The SDK's own SIGINT handler may have begun the shutdown already.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
     await workerConnection.close();
   });
@@ -79,15 +90,34 @@ async function main(): Promise<void> {
     `  API docs:    ${api}/docs`,
     config.env.temporal.uiUrl ? `  Temporal UI: ${config.env.temporal.uiUrl}` : undefined,
     `  targets:     ${config.targets.map((t) => `${t.name} (${t.kind})`).join(', ')}`,
+    ...[...sandboxes.values()].map((s) => `  sandbox:     ${s.target}: MQTT ${s.mqttUrl}, EMQX API ${s.apiUrl} (through nginx), nginx status ${s.statusUrl}`),
     '',
-    'Start an upgrade:',
-    `  curl -s -X POST ${api}/v1/upgrades -H 'Authorization: Bearer <operator token>' -H 'Content-Type: application/json' \\`,
-    `    -d '{"kind":"${config.targets[0]?.kind ?? 'emqx'}","target":"${config.targets[0]?.name ?? 'TARGET'}","version":"5.8.0"}'`,
+    ...upgradeCommand(config, api, sandboxes),
     '',
     'Ctrl-C stops everything.',
   ];
   process.stdout.write(lines.filter((l) => l !== undefined).join('\n') + '\n');
   await running;
+}
+
+/** The development token of a role, printed only while it is the one in use; else a placeholder. */
+const tokenFor = (config: Config, role: Role): string =>
+  config.auth.principals.find((p) => p.roles.includes(role) && p.tokenSource === 'devDefault')?.token ?? `<${role} token>`;
+
+/** The one command that upgrades the first sandbox (else the first target), with options that finish in a couple of minutes and no approval gate. */
+function upgradeCommand(config: Config, api: string, sandboxes: ReadonlyMap<string, LocalSandbox>): string[] {
+  const target = config.targets.find((t) => sandboxes.has(t.name)) ?? config.targets[0];
+  if (!target) return [];
+  const fast = sandboxes.has(target.name)
+    ? ',"options":{"approval":"auto","standbyWindow":"30s","emqx":{"connEvictRate":50,"sessEvictRate":50,"waitTakeover":"5s","waitHealthCheck":"2s","initialDelay":"5s"}}'
+    : '';
+  return [
+    `Upgrade ${target.name} to 5.8.0:`,
+    `  curl -s -X POST ${api}/v1/upgrades -H 'Authorization: Bearer ${tokenFor(config, 'operator')}' -H 'Content-Type: application/json' \\`,
+    `    -d '{"kind":"${target.kind}","target":"${target.name}","version":"5.8.0"${fast}}'`,
+    'and follow it:',
+    `  curl -s -H 'Authorization: Bearer ${tokenFor(config, 'viewer')}' '${api}/v1/upgrades?target=${target.name}'`,
+  ];
 }
 
 function readConfig(): Config {

@@ -103,6 +103,9 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
   firstIndex(file.targets, (t) => t.name).forEach((first, i) => {
     if (first !== i) problems.push({ field: `targets[${i}].name`, message: `'${file.targets[i].name}' is already the name of targets[${first}]` });
   });
+  file.targets.forEach((t, i) => {
+    if (t.kubernetes && t.local) problems.push({ field: `targets[${i}]`, message: `'${t.name}' has both a kubernetes and a local placement; keep one` });
+  });
   const tokens = file.auth.tokens;
   firstIndex(tokens, (t) => t.principal).forEach((first, i) => {
     if (first !== i) problems.push({ field: `auth.tokens[${i}].principal`, message: `'${tokens[i].principal}' is already used by auth.tokens[${first}]` });

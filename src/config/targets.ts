@@ -35,6 +35,35 @@ export const KubernetesPlacement = Type.Object(
 );
 export type KubernetesPlacement = Static<typeof KubernetesPlacement>;
 
+const Port = Type.Integer({ minimum: 1024, maximum: 65535 });
+
+/**
+ * The local sandbox (`npm start`): workloads are sandbox EMQX node processes on
+ * this host, the Service is an nginx upstream. Ports are on 127.0.0.1.
+ */
+export const LocalPlacement = Type.Object(
+  {
+    /** Names the sandbox's state file and directories under .data/. */
+    cluster: Type.String({ pattern: '^[a-z0-9][-a-z0-9]*$' }),
+    /** What the sandbox runs on its first start; later starts restore what was recorded. */
+    version: Type.String({ minLength: 1, default: '5.7.0' }),
+    replicas: Type.Integer({ minimum: 1, maximum: 9, default: 3 }),
+    nginx: Type.Object(
+      {
+        /** MQTT clients connect here (stream upstream of the serving release). */
+        mqttPort: Port,
+        /** EMQX REST API of any running node (http upstream): what emqx.apiUrl should name. */
+        apiPort: Port,
+        /** nginx stub_status at /status. */
+        statusPort: Port,
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LocalPlacement = Static<typeof LocalPlacement>;
+
 export const EmqxAccess = Type.Object(
   {
     /** Base URL of the EMQX dashboard listener, e.g. http://emqx-dashboard.mqtt:18083 */
@@ -53,7 +82,9 @@ export const TargetConfig = Type.Object(
     name: Type.String({ pattern: TARGET_NAME_PATTERN }),
     kind: Type.Union(KINDS.map((k) => Type.Literal(k))),
     description: Type.Optional(Type.String()),
+    /** Where the workloads run: a Kubernetes cluster, or the local sandbox (one of the two). */
     kubernetes: Type.Optional(KubernetesPlacement),
+    local: Type.Optional(LocalPlacement),
     emqx: Type.Optional(EmqxAccess),
     /** Strategy settings used when a request does not give its own. */
     defaults: Type.Optional(Type.Record(Type.String(), Type.Unknown())),

@@ -1,0 +1,186 @@
+/**
+ * nginx from Debian as the sandbox's router, configured as EMQX's "Load Balance
+ * EMQX Cluster with NGINX" guide does: a stream upstream for MQTT over TCP
+ * (proxy_connect_timeout, proxy_timeout, tcp_nodelay) and stub_status on its own
+ * port; plus an http upstream of every running node's REST API. It runs from
+ * its own prefix (config, pid file, logs, temp files), on loopback ports only.
+ * A switch rewrites the config and reloads: the master starts new workers with
+ * the new upstream, old workers keep their connections until those close.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface NginxRoutes {
+  mqttPort: number;
+  apiPort: number;
+  statusPort: number;
+  /** MQTT ports of the serving release's nodes. */
+  mqtt: number[];
+  /** REST API ports of every running node. */
+  api: number[];
+}
+
+/** The nginx binary: on PATH, else Debian's /usr/sbin/nginx (not on a non-root PATH). */
+export function nginxBinary(): string {
+  for (const dir of (process.env.PATH ?? '').split(':').concat('/usr/sbin')) {
+    if (dir && existsSync(join(dir, 'nginx'))) return join(dir, 'nginx');
+  }
+  throw new Error("nginx not found: run 'npm run bootstrap' (it installs Debian's nginx and libnginx-mod-stream)");
+}
+
+/** Debian builds the stream module as a dynamic module; a static build needs no load_module. */
+async function streamModule(bin: string): Promise<string | undefined> {
+  const { stderr } = await run(bin, ['-V']);
+  if (!/--with-stream=dynamic/.test(stderr)) return undefined;
+  const dir = /--modules-path=(\S+)/.exec(stderr)?.[1] ?? '/usr/lib/nginx/modules';
+  return join(dir, 'ngx_stream_module.so');
+}
+
+/** An upstream needs one server; with none to route to, a server marked down makes nginx refuse connections. */
+const servers = (ports: number[], extra = ''): string =>
+  ports.length ? ports.map((p) => `    server 127.0.0.1:${p}${extra};`).join('\n') : '    server 127.0.0.1:9 down;';
+
+export function nginxConfig(prefix: string, r: NginxRoutes, generation: number, opts: { streamModule?: string; root: boolean }): string {
+  const temp = (what: string) => `${what}_temp_path ${join(prefix, 'temp', what)};`;
+  return `# Written by cutover's local platform; rewritten at every switch. Generation ${generation}.
+${opts.streamModule ? `load_module ${opts.streamModule};\n` : ''}${opts.root ? '# Running as root: workers stay root, so they can use the temp files under the project.\nuser root;\n' : ''}worker_processes 1;
+pid ${join(prefix, 'nginx.pid')};
+error_log ${join(prefix, 'logs', 'error.log')} notice;
+
+events {
+  worker_connections 10240;
+}
+
+stream {
+  # Round robin: every client comes from 127.0.0.1 here, so the guide's hash $remote_addr would pick one node.
+  upstream emqx_mqtt {
+${servers(r.mqtt)}
+  }
+  server {
+    listen 127.0.0.1:${r.mqttPort};
+    proxy_pass emqx_mqtt;
+    proxy_connect_timeout 5s;
+    # Longer than any MQTT keepalive, so idle clients are not cut off.
+    proxy_timeout 1800s;
+    tcp_nodelay on;
+  }
+}
+
+http {
+  access_log off;
+  ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}
+
+  upstream emqx_api {
+${servers(r.api, ' max_fails=1 fail_timeout=5s')}
+  }
+  server {
+    listen 127.0.0.1:${r.apiPort};
+    location / {
+      proxy_pass http://emqx_api;
+      # A stopped node refuses the connection: the request goes to the next node.
+      proxy_next_upstream error timeout;
+      proxy_connect_timeout 2s;
+    }
+  }
+
+  server {
+    listen 127.0.0.1:${r.statusPort};
+    location = /status {
+      stub_status;
+    }
+    # Which config the workers run: a reload is done once this answers the new generation.
+    location = /generation {
+      return 200 "${generation}";
+    }
+  }
+}
+`;
+}
+
+export class Nginx {
+  private generation = 0;
+  private applied = '';
+  private readonly conf: string;
+
+  constructor(
+    readonly prefix: string,
+    private readonly bin = nginxBinary(),
+  ) {
+    this.conf = join(prefix, 'nginx.conf');
+  }
+
+  private args(...more: string[]): string[] {
+    return ['-p', this.prefix, '-c', this.conf, '-e', join(this.prefix, 'logs', 'error.log'), ...more];
+  }
+
+  private async nginx(...more: string[]): Promise<string> {
+    try {
+      const { stdout, stderr } = await run(this.bin, this.args(...more));
+      return stdout + stderr;
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`nginx ${more.join(' ')} (prefix ${this.prefix}) failed: ${(e.stderr ?? e.message).trim()}`, { cause: err });
+    }
+  }
+
+  /** The master's pid if one runs from this prefix (also one left behind by a process that died). */
+  pid(): number | undefined {
+    try {
+      const pid = Number(readFileSync(join(this.prefix, 'nginx.pid'), 'utf8').trim());
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** `nginx -t` on the current config: its output. */
+  test(): Promise<string> {
+    return this.nginx('-t');
+  }
+
+  /** Writes the config (atomically, tested before it replaces the old one), then starts nginx or reloads it and waits until its workers run it. */
+  async apply(routes: NginxRoutes): Promise<void> {
+    if (this.applied === JSON.stringify(routes) && this.pid()) return;
+    for (const d of ['logs', 'temp']) mkdirSync(join(this.prefix, d), { recursive: true });
+    const generation = ++this.generation;
+    const text = nginxConfig(this.prefix, routes, generation, { streamModule: await streamModule(this.bin), root: process.getuid?.() === 0 });
+    const next = `${this.conf}.next`;
+    writeFileSync(next, text);
+    await run(this.bin, ['-t', '-q', '-p', this.prefix, '-c', next, '-e', join(this.prefix, 'logs', 'error.log')]).catch((err: { stderr?: string }) => {
+      throw new Error(`nginx refused the generated config ${next}: ${err.stderr?.trim()}`);
+    });
+    renameSync(next, this.conf);
+    // A master left by an earlier run (killed without a stop) is adopted: reloaded, not started twice.
+    await this.nginx(...(this.pid() ? ['-s', 'reload'] : []));
+    await this.waitGeneration(routes.statusPort, generation);
+    this.applied = JSON.stringify(routes);
+  }
+
+  private async waitGeneration(port: number, generation: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const seen = await fetch(`http://127.0.0.1:${port}/generation`, { signal: AbortSignal.timeout(1000) })
+        .then((r) => r.text())
+        .catch(() => '');
+      if (seen === String(generation)) return;
+      if (Date.now() > deadline) throw new Error(`nginx did not take config generation ${generation} within 10 s; see ${join(this.prefix, 'logs', 'error.log')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops the master and its workers at once (`-s stop`) and waits until it is gone. */
+  async stop(): Promise<void> {
+    const pid = this.pid();
+    if (!pid) return;
+    await this.nginx('-s', 'stop').catch(() => process.kill(pid, 'SIGTERM'));
+    const deadline = Date.now() + 5000;
+    while (this.pid() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (this.pid()) process.kill(pid, 'SIGKILL');
+    this.applied = '';
+  }
+}

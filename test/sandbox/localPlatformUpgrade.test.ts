@@ -1,0 +1,92 @@
+/**
+ * The sandbox of `npm start` end to end: the shipped workflow with the real
+ * activities (local platform + EMQX API through nginx) upgrades a 3-node
+ * sandbox cluster from 5.7.0 to 5.8.0 while 20 MQTT clients with persistent
+ * sessions publish QoS 1 through nginx.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../src/activities';
+import type { TargetConfig } from '../../src/config/targets';
+import { upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
+import { freePort } from '../../src/runtime/freePort';
+import { runMqttLoad, type LoadSample } from '../../src/sandbox/load/mqttLoad';
+import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../../src/sandbox/emqx/launcher';
+import { createLocalSandboxes, type LocalSandbox } from '../../src/sandbox/localSandbox';
+import { connectSharedServer, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
+import { clusterDir } from './helpers';
+
+const FAST = { connEvictRate: 20, sessEvictRate: 20, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 500, drainIntervalMs: 500 };
+
+let env: TestWorkflowEnvironment;
+let sandbox: LocalSandbox | undefined;
+let worker: RunningWorker | undefined;
+
+beforeAll(async () => {
+  env = await connectSharedServer();
+});
+afterAll(async () => {
+  await worker?.stop();
+  await sandbox?.stop();
+  await env?.teardown();
+});
+
+test('the shipped workflow upgrades a local sandbox 5.7.0 -> 5.8.0: SUCCEEDED, clients end on green, no QoS 1 message lost', async () => {
+  const name = uniqueId('sandbox');
+  const nginx = { mqttPort: await freePort(), apiPort: await freePort(), statusPort: await freePort() };
+  const target: TargetConfig = {
+    name,
+    kind: 'emqx',
+    local: { cluster: name, version: '5.7.0', replicas: 3, nginx },
+    // The worker reaches the EMQX API as npm start's does: through nginx's upstream of every running node.
+    emqx: { apiUrl: `http://127.0.0.1:${nginx.apiPort}`, apiKey: { env: 'KEY' }, apiSecret: { env: 'SECRET' } },
+  };
+  const secrets: NodeJS.ProcessEnv = {};
+  sandbox = createLocalSandboxes([target], clusterDir('local-upgrade'), secrets).get(name)!;
+  expect(secrets).toEqual({ KEY: SANDBOX_API_KEY, SECRET: SANDBOX_API_SECRET });
+  await sandbox.start();
+
+  const taskQueue = uniqueId('local');
+  const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200 });
+  worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+
+  let started: Promise<UpgradeState> | undefined;
+  const samples: LoadSample[] = [];
+  const load = runMqttLoad({
+    clients: 20,
+    rate: 20,
+    urls: [sandbox.mqttUrl],
+    apiUrls: [sandbox.apiUrl],
+    apiKey: SANDBOX_API_KEY,
+    apiSecret: SANDBOX_API_SECRET,
+    durationSec: 40,
+    clientPrefix: name,
+    onSample: (s) => {
+      samples.push(s);
+      // Start the upgrade once every client is connected and publishing.
+      started ??= env.client.workflow
+        .start('blueGreenUpgrade', {
+          taskQueue,
+          workflowId: upgradeWorkflowId(name),
+          args: [upgradeInput({ kind: 'emqx', target: name, version: '5.8.0', options: { approval: 'auto', standbyWindowMs: 1000, settings: { emqx: FAST }, maxAttempts: 3 } })],
+        })
+        .then((h) => h.result() as Promise<UpgradeState>);
+    },
+  });
+  const { summary } = await load;
+  const final = await started!;
+
+  expect(final.status).toBe('SUCCEEDED');
+  expect(final.releases.green).toMatchObject({ name: `${name}-5-8-0`, phase: 'SERVING' });
+  expect(final.releases.blue).toMatchObject({ name: `${name}-5-7-0`, phase: 'OBSOLETE' });
+  const green = [0, 1, 2].map((i) => `emqx@${name}-5-8-0-${i}`);
+  expect((final.details.nodeEvacuationsStatus as { state: string }[]).map((e) => e.state)).toEqual(['prohibiting', 'prohibiting', 'prohibiting']);
+
+  // Nothing lost; the clients ended connected, all of them to green nodes.
+  expect(summary.sent).toBeGreaterThan(0);
+  expect(summary.lost).toBe(0);
+  const last = samples.at(-1)!;
+  expect(last.connected).toBe(20);
+  expect(Object.keys(last.nodes!).sort()).toEqual(green);
+  expect(Object.values(last.nodes!).reduce((a, b) => a + b, 0)).toBe(20);
+  process.stdout.write(`local sandbox upgrade: ${JSON.stringify(summary)}\n`);
+}, 120_000);
