@@ -2,12 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { createEmqxActivities, type EmqxActivities } from '../../src/activities/emqx';
 import { targetLookup } from '../../src/config/targets';
 import { projectRoot } from '../../src/runtime/binaries';
 import type { SandboxCluster } from '../../src/sandbox/emqx/launcher';
+
+export { exec } from '../support/activityHarness';
 
 export const TARGET = 'sandbox-emqx';
 
@@ -33,11 +33,6 @@ export function activities(cluster: SandboxCluster, apiUrl: string, secret = clu
     targets: targetLookup([{ name: TARGET, kind: 'emqx', emqx: { apiUrl, apiKey: { env: 'EMQX_KEY' }, apiSecret: { env: 'EMQX_SECRET' } } }]),
     env: { EMQX_KEY: cluster.apiKey, EMQX_SECRET: secret },
   });
-}
-
-/** Runs an activity in Temporal's mock activity context. */
-export function exec<A, R>(fn: (a: A) => Promise<R>, input: A): Promise<R> {
-  return new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(fn, input);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
