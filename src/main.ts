@@ -5,7 +5,7 @@
  * recorded state), one worker and the API. Ctrl-C stops every child process.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
 
   let address = config.env.temporal.address;
   let dev: DevServer | undefined;
-  const dataDir = join(projectRoot, '.data');
+  const dataDir = resolve(config.env.dataDir ?? join(projectRoot, '.data'));
   // The sandboxes run in this process, so only the embedded default serves local targets.
   const sandboxes = address ? new Map<string, LocalSandbox>() : createLocalSandboxes(config.targets, dataDir);
   if (!address) {

@@ -29,6 +29,10 @@ const VARIABLES = {
     schema: Type.Optional(Type.String({ pattern: '^[^\\s:/]+:[0-9]{1,5}$', description: 'host:port' })),
     fix: 'host:port where the worker serves Temporal SDK metrics for Prometheus, e.g. 0.0.0.0:9464',
   },
+  CUTOVER_DATA_DIR: {
+    schema: Type.Optional(Type.String({ minLength: 1 })),
+    fix: 'a directory for the embedded dev server\'s history and the sandbox (default: .data in the project)',
+  },
   CUTOVER_CONFIG: { schema: Type.String({ minLength: 1, default: 'cutover.config.yaml' }), fix: 'the path of the configuration file' },
   LOG_LEVEL: {
     schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
@@ -53,6 +57,8 @@ export interface Env {
     uiUrl?: string;
   };
   api: { host: string; port: number };
+  /** Where the embedded default keeps its files; unset: .data in the project. */
+  dataDir?: string;
   /** Where the worker's SDK metrics are served for Prometheus; unset: not served. */
   workerMetrics?: string;
   configPath: string;
@@ -81,6 +87,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
     },
     api: { host: v.CUTOVER_API_HOST, port: v.CUTOVER_API_PORT },
     workerMetrics: v.CUTOVER_WORKER_METRICS,
+    dataDir: v.CUTOVER_DATA_DIR,
     configPath: v.CUTOVER_CONFIG,
     logLevel: v.LOG_LEVEL,
   };

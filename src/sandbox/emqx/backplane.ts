@@ -165,11 +165,12 @@ function redisServerPath(): string {
 
 /**
  * Starts a Redis server on loopback for one sandbox cluster, its files under
- * `dir`. Nothing is saved to disk: a sandbox cluster starts empty.
+ * `dir`. Its append-only file keeps membership, sessions and evacuations, so
+ * a cluster restarted by `npm start` finds itself as it was, as EMQX does.
  */
 export async function startBackplane(o: { port: number; dir: string; startTimeoutMs?: number }): Promise<Backplane> {
   mkdirSync(o.dir, { recursive: true });
-  const args = ['--port', String(o.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', o.dir, '--logfile', join(o.dir, 'redis.log')];
+  const args = ['--port', String(o.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', o.dir, '--logfile', join(o.dir, 'redis.log')];
   const child = spawn(redisServerPath(), args, { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${o.port}`;
   const stop = async (): Promise<void> => {
