@@ -245,6 +245,8 @@ describe('scaling', () => {
   test('scaleDownByOne retried after its first try succeeded removes one pod, not two', async () => {
     seedBlue(k8s);
     const a = activities();
+    // the controller's own status writes change the resourceVersion too: let it settle first
+    await exec(a.waitWorkloadReady, { target: TARGET, release: 'emqx', pollMs: 5 });
     const input = { target: TARGET, release: 'emqx', expectedReplicas: 3 };
     expect(await exec(a.scaleDownByOne, input)).toEqual({ replicas: 2, changed: true });
     expect(await exec(a.scaleDownByOne, input)).toEqual({ replicas: 2, changed: false });
@@ -260,6 +262,8 @@ describe('scaling', () => {
   test('scaleDownByOne loses a race with another writer: 409 Conflict, retryable, and the retry sees the truth', async () => {
     seedBlue(k8s);
     const a = activities();
+    // the controller's own status writes change the resourceVersion too: let it settle first
+    await exec(a.waitWorkloadReady, { target: TARGET, release: 'emqx', pollMs: 5 });
     // another writer scales the StatefulSet between our read and our write
     k8s.beforeHandling((r) => {
       if (r.method !== 'PUT') return;
