@@ -15,12 +15,17 @@ export const clusterDir = (what: string): string => join(projectRoot, '.data', '
 
 const opened: MqttClient[] = [];
 
-export async function connect(url: string, opts: IClientOptions): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...opts }).catch((err: Error) => {
-    throw new Error(`${opts.clientId ?? 'client'} at ${url}: ${err.message}`, { cause: err });
-  });
-  opened.push(c);
-  return c;
+/** Connects, trying again after a connect that gets no CONNACK in time (up to `attempts` tries), as a real client would. */
+export async function connect(url: string, opts: IClientOptions, attempts = 1): Promise<MqttClient> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const c = await mqtt.connectAsync(url, { protocolVersion: 4, connectTimeout: 5000, ...opts, reconnectPeriod: 0 });
+      opened.push(c);
+      return c;
+    } catch (err) {
+      if (attempt >= attempts) throw new Error(`${opts.clientId ?? 'client'} at ${url}: ${(err as Error).message}`, { cause: err });
+    }
+  }
 }
 
 export async function endClients(): Promise<void> {
