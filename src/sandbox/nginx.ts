@@ -156,9 +156,24 @@ export class Nginx {
     });
     renameSync(next, this.conf);
     // A master left by an earlier run (killed without a stop) is adopted: reloaded, not started twice.
-    await this.nginx(...(this.pid() ? ['-s', 'reload'] : []));
+    if (this.pid()) await this.nginx('-s', 'reload');
+    else await this.startMaster();
     await this.waitGeneration(routes.statusPort, generation);
     this.applied = JSON.stringify(routes);
+  }
+
+  /** Starts the master; a port still held by the workers of a master that is just stopping frees up within seconds. */
+  private async startMaster(): Promise<void> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        await this.nginx();
+        return;
+      } catch (err) {
+        if (!/Address already in use/.test((err as Error).message) || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   }
 
   private async waitGeneration(port: number, generation: number): Promise<void> {
