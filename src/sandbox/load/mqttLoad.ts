@@ -22,6 +22,10 @@ export interface LoadOptions {
   /** Broker URLs on loopback; clients start on the first and move on down the list at each reconnect. */
   urls: string[];
   durationSec: number;
+  /** Ends publishing early (then the run drains as usual): for a caller that publishes until something else is done. */
+  stop?: AbortSignal;
+  /** Sampling period. Default 1000 ms. */
+  sampleMs?: number;
   /** Seconds to wait after the last publish for messages still under way. Default 10. */
   drainSec?: number;
   /** Where per-node counts come from: REST API base URLs (the first that answers is used). */
@@ -37,7 +41,7 @@ export interface LoadOptions {
 }
 
 export interface LoadSample {
-  /** Seconds since publishing began. */
+  /** Seconds since publishing began (to the tenth with a sub-second sampling period). */
   t: number;
   /** Clients connected now, by their own account. */
   connected: number;
@@ -152,7 +156,7 @@ export async function runMqttLoad(o: LoadOptions): Promise<LoadResult> {
     let sampling = Promise.resolve();
     const sample = async (): Promise<void> => {
       const s: LoadSample = {
-        t: Math.round((Date.now() - start) / 1000),
+        t: Math.round((Date.now() - start) / 100) / 10,
         connected: clients.filter((c) => c.connected).length,
         nodes: await nodeCounts(o),
         sent: sentAt.length,
@@ -164,11 +168,11 @@ export async function runMqttLoad(o: LoadOptions): Promise<LoadResult> {
       samples.push(s);
       o.onSample?.(s);
     };
-    const sampler = setInterval(() => (sampling = sampling.then(sample)), 1000);
+    const sampler = setInterval(() => (sampling = sampling.then(sample)), o.sampleMs ?? 1000);
 
     // Catch up with the schedule at each wake-up, so the total rate holds whatever the timer jitter.
     const end = start + o.durationSec * 1000;
-    while (Date.now() < end) {
+    while (Date.now() < end && !o.stop?.aborted) {
       const due = Math.floor(((Date.now() - start) / 1000) * o.rate);
       while (sentAt.length < due) {
         const from = sentAt.length % clients.length;

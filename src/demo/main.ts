@@ -1,0 +1,96 @@
+/**
+ * npm run demo [-- --clients 1000 --rollback-at drainBlue --rollback-delay 20]
+ *   against a running `npm start`: N MQTT clients through the sandbox's nginx,
+ *   an upgrade of sandbox-emqx through the API, one line per change, a summary,
+ *   and .data/demo/<timestamp>/{samples.jsonl,summary.json,connections.svg}.
+ * Every address and token can be changed by a flag or its variable (see --help).
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { projectRoot } from '../runtime/binaries';
+import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../sandbox/emqx/launcher';
+import { runDemo } from './demo';
+
+const FLAGS = {
+  clients: ['CUTOVER_DEMO_CLIENTS', '1000'],
+  rate: ['CUTOVER_DEMO_RATE', '100'],
+  api: ['CUTOVER_API_URL', 'http://127.0.0.1:8080'],
+  'operator-token': ['CUTOVER_OPERATOR_TOKEN', 'dev-operator-token-change-me'],
+  'viewer-token': ['CUTOVER_VIEWER_TOKEN', 'dev-viewer-token-change-me'],
+  target: ['CUTOVER_DEMO_TARGET', 'sandbox-emqx'],
+  mqtt: ['CUTOVER_DEMO_MQTT_URL', 'mqtt://127.0.0.1:21883'],
+  'emqx-api': ['CUTOVER_DEMO_EMQX_API_URL', 'http://127.0.0.1:28083'],
+  'emqx-key': ['SANDBOX_EMQX_API_KEY', SANDBOX_API_KEY],
+  'emqx-secret': ['SANDBOX_EMQX_API_SECRET', SANDBOX_API_SECRET],
+  version: ['CUTOVER_DEMO_VERSION', '5.8.0'],
+  // Empty: 1% of the clients per second, so at most ~1% are reconnecting at once.
+  'conn-evict-rate': ['CUTOVER_DEMO_CONN_EVICT_RATE', ''],
+  'sess-evict-rate': ['CUTOVER_DEMO_SESS_EVICT_RATE', ''],
+  'reconnect-ms': ['CUTOVER_DEMO_RECONNECT_MS', '100'],
+  'rollback-at': ['CUTOVER_DEMO_ROLLBACK_AT', ''],
+  'rollback-delay': ['CUTOVER_DEMO_ROLLBACK_DELAY_SEC', '0'],
+  out: ['CUTOVER_DEMO_OUT', join(projectRoot, '.data', 'demo')],
+  timeout: ['CUTOVER_DEMO_TIMEOUT_SEC', '900'],
+} as const;
+type Flag = keyof typeof FLAGS;
+
+function positive(name: string, v: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got '${v}'`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { ...Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: 'string' as const }])), help: { type: 'boolean' } },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(['npm run demo -- [flags]   (each flag: --name value, else $VARIABLE, else the default)', ...Object.entries(FLAGS).map(([k, [env, d]]) => `  --${k}  $${env}  default: ${d || '(see source)'}`)].join('\n'));
+    return;
+  }
+  const given = values as Partial<Record<Flag, string>>;
+  const get = (k: Flag): string => given[k] ?? process.env[FLAGS[k][0]] ?? FLAGS[k][1];
+  const clients = Math.round(positive('clients', get('clients')));
+  const connEvictRate = Math.round(positive('conn-evict-rate', get('conn-evict-rate') || String(Math.max(1, Math.round(clients / 100)))));
+  const { summary: s, dir } = await runDemo({
+    apiUrl: get('api'),
+    operatorToken: get('operator-token'),
+    viewerToken: get('viewer-token'),
+    target: get('target'),
+    mqttUrl: get('mqtt'),
+    emqxApiUrl: get('emqx-api'),
+    emqxApiKey: get('emqx-key'),
+    emqxApiSecret: get('emqx-secret'),
+    clients,
+    rate: positive('rate', get('rate')),
+    version: get('version'),
+    connEvictRate,
+    sessEvictRate: Math.round(positive('sess-evict-rate', get('sess-evict-rate') || String(connEvictRate))),
+    reconnectMs: positive('reconnect-ms', get('reconnect-ms')),
+    rollbackAt: get('rollback-at') || undefined,
+    rollbackDelaySec: Number(get('rollback-delay')),
+    outDir: get('out'),
+    timeoutSec: positive('timeout', get('timeout')),
+    log: (line) => console.log(line),
+  });
+  const measured = s.evictions.map((e) => `${e.node} ${e.rate}/s (${e.evicted} in ${e.seconds}s)`).join(', ') || 'no node emptied over more than one batch';
+  console.log(
+    [
+      '',
+      `summary: ${s.status} to ${s.version} in ${s.durationSec}s`,
+      `  min connected: ${s.minConnected} of ${s.clients} (${s.minConnectedPct}%)`,
+      `  QoS 1 messages: sent ${s.sent}, received ${s.received}, lost ${s.lost}, duplicated ${s.duplicated}`,
+      `  connection eviction: requested ${s.requestedConnEvictRate}/s, measured ${s.measuredConnEvictRate ?? '-'}/s: ${measured}`,
+      `  written to ${dir}/ (samples.jsonl, summary.json, connections.svg)`,
+    ].join('\n'),
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`demo: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);
