@@ -5,49 +5,29 @@
  * sessions publish QoS 1 through nginx.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../src/activities';
-import type { TargetConfig } from '../../src/config/targets';
 import { upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
-import { freePort } from '../../src/runtime/freePort';
 import { runMqttLoad, type LoadSample } from '../../src/sandbox/load/mqttLoad';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../../src/sandbox/emqx/launcher';
-import { createLocalSandboxes, type LocalSandbox } from '../../src/sandbox/localSandbox';
-import { connectSharedServer, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
-import { clusterDir } from './helpers';
+import { connectSharedServer, upgradeInput } from '../support/temporal';
+import { startLocalStack, type LocalStack } from './localStack';
 
 const FAST = { connEvictRate: 20, sessEvictRate: 20, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 500, drainIntervalMs: 500 };
 
 let env: TestWorkflowEnvironment;
-let sandbox: LocalSandbox | undefined;
-let worker: RunningWorker | undefined;
+let stack: LocalStack | undefined;
 
 beforeAll(async () => {
   env = await connectSharedServer();
 });
 afterAll(async () => {
-  await worker?.stop();
-  await sandbox?.stop();
+  await stack?.stop();
   await env?.teardown();
 });
 
 test('the shipped workflow upgrades a local sandbox 5.7.0 -> 5.8.0: SUCCEEDED, clients end on green, no QoS 1 message lost', async () => {
-  const name = uniqueId('sandbox');
-  const nginx = { mqttPort: await freePort(), apiPort: await freePort(), statusPort: await freePort() };
-  const target: TargetConfig = {
-    name,
-    kind: 'emqx',
-    local: { cluster: name, version: '5.7.0', replicas: 3, nginx },
-    // The worker reaches the EMQX API as npm start's does: through nginx's upstream of every running node.
-    emqx: { apiUrl: `http://127.0.0.1:${nginx.apiPort}`, apiKey: { env: 'KEY' }, apiSecret: { env: 'SECRET' } },
-  };
-  const secrets: NodeJS.ProcessEnv = {};
-  sandbox = createLocalSandboxes([target], clusterDir('local-upgrade'), secrets).get(name)!;
-  expect(secrets).toEqual({ KEY: SANDBOX_API_KEY, SECRET: SANDBOX_API_SECRET });
-  await sandbox.start();
-
-  const taskQueue = uniqueId('local');
-  const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200 });
-  worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  stack = await startLocalStack(env, 'sandbox');
+  const { name, sandbox, taskQueue } = stack;
+  expect(stack.secrets).toEqual({ KEY: SANDBOX_API_KEY, SECRET: SANDBOX_API_SECRET });
 
   let started: Promise<UpgradeState> | undefined;
   const samples: LoadSample[] = [];

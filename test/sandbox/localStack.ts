@@ -1,0 +1,48 @@
+/** The stack of `npm start` built in the test process: a local sandbox EMQX cluster behind nginx and a worker with the real activities. */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../src/activities';
+import type { TargetConfig } from '../../src/config/targets';
+import { freePort } from '../../src/runtime/freePort';
+import { createLocalSandboxes, type LocalSandbox } from '../../src/sandbox/localSandbox';
+import { startWorker, uniqueId, type RunningWorker } from '../support/temporal';
+import { clusterDir } from './helpers';
+
+export interface LocalStack {
+  name: string;
+  target: TargetConfig;
+  sandbox: LocalSandbox;
+  taskQueue: string;
+  /** The EMQX API credentials the sandbox put where the target's config points. */
+  secrets: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+/** A 3-node cluster at 5.7.0 named `<what>-<id>`, and a worker on its own task queue. */
+export async function startLocalStack(env: TestWorkflowEnvironment, what: string): Promise<LocalStack> {
+  const name = uniqueId(what);
+  const nginx = { mqttPort: await freePort(), apiPort: await freePort(), statusPort: await freePort() };
+  const target: TargetConfig = {
+    name,
+    kind: 'emqx',
+    local: { cluster: name, version: '5.7.0', replicas: 3, nginx },
+    // The worker reaches the EMQX API as npm start's does: through nginx's upstream of every running node.
+    emqx: { apiUrl: `http://127.0.0.1:${nginx.apiPort}`, apiKey: { env: 'KEY' }, apiSecret: { env: 'SECRET' } },
+  };
+  const secrets: NodeJS.ProcessEnv = {};
+  const sandbox = createLocalSandboxes([target], clusterDir(what), secrets).get(name)!;
+  let worker: RunningWorker | undefined;
+  const stop = async (): Promise<void> => {
+    await worker?.stop();
+    await sandbox.stop();
+  };
+  try {
+    await sandbox.start();
+    const taskQueue = uniqueId('local');
+    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200 });
+    worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+    return { name, target, sandbox, taskQueue, secrets, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
