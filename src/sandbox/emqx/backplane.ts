@@ -90,8 +90,10 @@ export class ClusterState {
     await this.redis.del(alive(node), liveKey(node));
   }
 
+  /** A node that leaves takes its evacuation with it: a later node of the same name starts fresh, as a new pod does. */
   async forget(node: string): Promise<boolean> {
-    return (await this.redis.hdel(MEMBERS, node)) === 1;
+    const [removed] = await Promise.all([this.redis.hdel(MEMBERS, node), this.redis.del(evacuation(node))]);
+    return removed === 1;
   }
 
   async members(): Promise<(Member & { running: boolean })[]> {
