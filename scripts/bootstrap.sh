@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up run before `npm start`, `npm test` and `npm run bench`:
-# node modules, the pinned Temporal binaries, PostgreSQL, Redis and nginx. A second run
+# node modules, the pinned Temporal binaries, PostgreSQL, Redis, nginx and Prometheus. A second run
 # only checks and returns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +42,7 @@ debian_install() { # package, what it is for the messages
   SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
   log "installing $2 from Debian packages"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$1" >/dev/null
 }
 
 # PostgreSQL server binaries (initdb, pg_ctl, postgres).
@@ -62,3 +62,7 @@ NGINX=$(command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sb
 if "$NGINX" -V 2>&1 | grep -q -- '--with-stream=dynamic' && ! ls /usr/lib/nginx/modules/ngx_stream_module.so >/dev/null 2>&1; then
   debian_install libnginx-mod-stream "nginx's stream module"
 fi
+
+# Prometheus: scrapes the sandboxes and cutover itself; analysis queries it (src/runtime/prometheus.ts).
+PROMETHEUS=$(command -v prometheus 2>/dev/null || { [ -x /usr/bin/prometheus ] && echo /usr/bin/prometheus; } || true)
+[ -n "$PROMETHEUS" ] || debian_install prometheus Prometheus
