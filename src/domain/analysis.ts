@@ -9,6 +9,7 @@
  * `options.analysis`), the check the workflow carries, and the conversion.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { parseCondition } from './analysisCondition';
 import { parseDuration } from './duration';
 import { Duration } from './schemas';
 
@@ -159,6 +160,15 @@ export function toAnalysisCheck(input: AnalysisCheckInput): AnalysisCheck {
   const { min, max } = input.thresholdRange ?? {};
   if (input.thresholdRange && min === undefined && max === undefined) throw new AnalysisCheckError('thresholdRange', 'needs min, max or both');
   if (min !== undefined && max !== undefined && min > max) throw new AnalysisCheckError('thresholdRange', `min ${min} is above max ${max}`);
+  for (const field of ['successCondition', 'failureCondition'] as const) {
+    const text = input[field];
+    if (text === undefined) continue;
+    try {
+      parseCondition(text);
+    } catch (e) {
+      throw new AnalysisCheckError(field, `'${text}' ${(e as Error).message}`);
+    }
+  }
   const intervalMs = input.interval === undefined ? undefined : parseDuration(input.interval);
   if (intervalMs !== undefined && intervalMs <= 0) throw new AnalysisCheckError('interval', 'must be longer than 0s');
   if (intervalMs !== undefined && input.count === undefined) {
