@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { toAnalysisCheck, type AnalysisCheckInput, type Measurement } from '../../src/domain/analysis';
+import { toAnalysisCheck, type AnalysisCheckInput, type AnalysisResult, type Measurement } from '../../src/domain/analysis';
 import { builtInProviders, createAnalysisActivities } from '../../src/activities/analysis';
 import type { AnalysisProvider } from '../../src/activities/analysis/provider';
 import { failure, run } from '../support/activityHarness';
@@ -78,7 +78,7 @@ test('a retried attempt resumes from the heartbeat details: no measurement is ta
     { at: new Date(Date.now() - 100).toISOString(), phase: 'Successful', value: 0.02 },
   ];
   const env = new MockActivityEnvironment({ heartbeatDetails: { startedAt: before[0].at, measurements: before } }, { logger: new DefaultLogger('ERROR') });
-  const r = await env.run(runAnalysis, { target: 'shop', check: check({ interval: '100ms', count: 3 }), vars });
+  const r: AnalysisResult = await env.run(runAnalysis, { target: 'shop', check: check({ interval: '100ms', count: 3 }), vars });
   expect(r.measurements.map((m) => m.value)).toEqual([0.01, 0.02, 0.03]);
   expect(provider.calls).toHaveLength(1);
 });
