@@ -91,7 +91,8 @@ export function createAnalysisActivities(deps: AnalysisActivitiesDeps) {
 
 function causeOf(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const message = err instanceof Error ? err.message : String(err);
+  // Duck-typed: fetch's errors come from another realm under jest.
+  const message = typeof (err as Error)?.message === 'string' ? (err as Error).message : String(err);
   return cause?.code || cause?.message ? `${message}: ${cause.code ?? cause.message}` : message;
 }
 
