@@ -14,6 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Registry } from 'prom-client';
 import { Client, Connection } from '@temporalio/client';
 import { buildServer } from '../src/api/server';
 import { loadConfig } from '../src/config/file';
@@ -23,6 +24,7 @@ import { startDevServer } from '../src/runtime/devServer';
 import { freePort } from '../src/runtime/freePort';
 import { TARGET, KIND } from '../src/workflows/searchAttributes';
 import { ScriptedWorld } from '../test/support/scriptedWorld';
+import { createWorkflowMetricsSinks } from '../src/runtime/workflowMetrics';
 
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 20);
 const API_REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 300);
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
       taskQueue: TASK_QUEUE,
       workflowBundle: { code },
       activities: world.activities(),
+      sinks: createWorkflowMetricsSinks(new Registry()),
       maxConcurrentWorkflowTaskExecutions: 100,
     });
     const running = worker.run();
