@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { upgradeWorkflowId } from '../../src/domain/upgrade';
 import { ScriptedWorld } from '../support/scriptedWorld';
 import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
-import { call, makeTargets, testConfig, testServer } from './harness';
+import { call, makeTargets, testConfig, testServer, type Call } from './harness';
 
 let env: TestWorkflowEnvironment;
 let worker: RunningWorker;
@@ -31,9 +31,9 @@ afterAll(async () => {
 const start = async (target: string, options: object = {}) =>
   (await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'emqx', target, version: '2.0.0', options } })).json.id as string;
 const get = async (id: string) => (await call(app, 'GET', `/v1/upgrades/${id}`, { as: 'viewer' })).json;
-const ready = (target: string, release: string, as: Parameters<typeof call>[3]['as'], body: object = { ready: true, detail: 'caught up' }) =>
+const ready = (target: string, release: string, as: Call['as'], body: object = { ready: true, detail: 'caught up' }) =>
   call(app, 'POST', `/v1/targets/${target}/releases/${release}/ready`, { as, body });
-const phase = (target: string, release: string, as: Parameters<typeof call>[3]['as']) =>
+const phase = (target: string, release: string, as: Call['as']) =>
   call(app, 'GET', `/v1/targets/${target}/releases/${release}/phase`, { as });
 
 test('report ready: accepted for green while INITIALISING, 409 for blue, 403 for a service token of another target', async () => {

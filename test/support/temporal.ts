@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
+import { Registry } from 'prom-client';
+import { createWorkflowMetricsSinks } from '../../src/runtime/workflowMetrics';
 import { upgradeWorkflowId, type Step, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { stateQuery } from '../../src/workflows/messages';
 import { KIND, TARGET } from '../../src/workflows/searchAttributes';
@@ -39,6 +41,8 @@ export async function startWorker(
     workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! },
     activities,
     shutdownGraceTime: '1 second',
+    // as the real worker: the workflows call their metrics sinks
+    sinks: createWorkflowMetricsSinks(new Registry()),
     ...extra,
   });
   const done = worker.run();
