@@ -53,6 +53,7 @@ export const UpgradeOptionsInput = Type.Object(
       }),
     ),
     analysis: Type.Optional(Type.Array(AnalysisCheckInput, { maxItems: 50, description: 'checks given inline, by name for traffic steps (they win over the config file\'s of the same name)' })),
+    verifyAnalysis: Type.Optional(Type.Array(CheckName, { maxItems: 20, description: 'checks that verify runs before the gate' })),
     approveBefore: Type.Optional(
       Type.Array(Type.Union(GATED_STEPS.map((s) => Type.Literal(s))), { uniqueItems: true, description: 'steps that wait for approval; default: [promote] with approval manual, [] with auto' }),
     ),
@@ -136,6 +137,7 @@ export function toUpgradeOptions(
   }
   const rollbackTimeoutMs = parseDuration(o.rollbackTimeout);
   if (rollbackTimeoutMs <= 0) throw new OptionsError('rollbackTimeout', 'must be longer than 0s');
+  const check = resolver([...(extra.checks ?? []), ...(o.analysis ?? [])]);
   const settings: Record<string, unknown> = {};
   for (const k of kindModules()) {
     const given = (o as Record<string, unknown>)[k.kind];
@@ -150,7 +152,8 @@ export function toUpgradeOptions(
     stepTimeoutMs,
     maxAttempts: o.maxAttempts,
     requireDistinctApprover: extra.requireDistinctApprover,
-    traffic: toTraffic(o.traffic, resolver([...(extra.checks ?? []), ...(o.analysis ?? [])])),
+    traffic: toTraffic(o.traffic, check),
+    verifyAnalysis: (o.verifyAnalysis ?? []).map((name, i) => check(name, `verifyAnalysis[${i}]`)),
     approveBefore: o.approveBefore ?? (o.approval === 'manual' ? ['promote'] : []),
     gates: toGates(o.gates, o),
     waitForReadyReport: o.waitForReadyReport ?? false,
