@@ -52,14 +52,14 @@ function errorRate(over: Partial<AnalysisCheckInput> = {}) {
   });
 }
 const query = (input: UpgradeInput) => `errors{target="${input.target}",release="${input.target}-2-0-0"}`;
-const plan = (input: UpgradeInput, over: Partial<AnalysisCheckInput> = {}): TrafficStep[] => [
+const plan = (over: Partial<AnalysisCheckInput> = {}): TrafficStep[] => [
   { weight: 10, analysis: [errorRate(over)] },
   { weight: 50, analysis: [] },
   { weight: 100, analysis: [] },
 ];
 const withPlan = (over: Partial<AnalysisCheckInput> = {}) => {
   const input = upgradeInput();
-  input.options.traffic = plan(input, over);
+  input.options.traffic = plan(over);
   return input;
 };
 
