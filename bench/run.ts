@@ -11,8 +11,9 @@ import { projectRoot } from '../src/runtime/binaries';
 import type { BenchSection } from './section';
 import { skeletonBench } from './skeleton';
 import { trafficPlanBench } from './trafficPlan';
+import { weightsBench } from './weights';
 
-const SECTIONS: BenchSection[] = [skeletonBench, trafficPlanBench];
+const SECTIONS: BenchSection[] = [skeletonBench, trafficPlanBench, weightsBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
