@@ -64,7 +64,7 @@ export function createAnalysisActivities(deps: AnalysisActivitiesDeps) {
   return {
     async runAnalysis(input: RunAnalysisInput): Promise<AnalysisResult> {
       const { check } = input;
-      if (!providers[check.provider]) {
+      if (!Object.hasOwn(providers, check.provider)) {
         const hint = check.provider === 'prometheus' ? ': set CUTOVER_PROMETHEUS_URL for the worker' : '';
         throw ApplicationFailure.nonRetryable(
           `analysis provider '${check.provider}' is not available on this worker (it has ${Object.keys(providers).join(', ')})${hint}`,
