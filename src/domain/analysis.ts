@@ -165,7 +165,7 @@ const REQUIRED_FIELD: Record<string, 'query' | 'url'> = { prometheus: 'query', h
 
 /** The check the workflow carries. Throws AnalysisCheckError for combinations the schema cannot express. */
 export function toAnalysisCheck(input: AnalysisCheckInput): AnalysisCheck {
-  const required = REQUIRED_FIELD[input.provider];
+  const required = Object.hasOwn(REQUIRED_FIELD, input.provider) ? REQUIRED_FIELD[input.provider] : undefined;
   if (required && input[required] === undefined) throw new AnalysisCheckError(required, `is required by provider ${input.provider}`);
   for (const field of ['query', 'url'] as const) {
     for (const [, name] of (input[field] ?? '').matchAll(PLACEHOLDER)) {
