@@ -128,6 +128,8 @@ describe('configuration file', () => {
     ['duplicate target names', VALID.replace('name: edge', 'name: orders-mqtt'), /targets\[1\]\.name: 'orders-mqtt' is already the name of targets\[0\]/],
     ['an analysis check without its query', bad('analysis: [{ name: error-rate, provider: prometheus, successCondition: result < 0.05 }]\n'), /analysis\[0\]\.query: is required by provider prometheus/],
     ['an analysis condition that does not parse', bad("analysis: [{ name: e, provider: prometheus, query: up, successCondition: 'result <' }]\n"), /analysis\[0\]\.successCondition: 'result <' ends too early/],
+    ['an analysis interval that is no duration', bad('analysis: [{ name: e, provider: prometheus, query: up, interval: 30 s, count: 2 }]\n'), /analysis\[0\]\.interval: must be a duration such as 30s: the time between measurements/],
+    ['an analysis provider with capitals', bad('analysis: [{ name: e, provider: Prometheus, query: up }]\n'), /analysis\[0\]\.provider: must be a provider name: 'prometheus'/],
     ['two analysis checks of one name', bad('analysis: [{ name: e, provider: prometheus, query: up }, { name: e, provider: http, url: "http://x" }]\n'), /analysis\[1\]\.name: 'e' is already the name of analysis\[0\]/],
     [
       'duplicate principals',
