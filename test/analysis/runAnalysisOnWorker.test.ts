@@ -1,7 +1,7 @@
 /**
- * A worker SIGKILLed in the middle of an analysis run: the run's measurements
- * so far travel in its heartbeats, and the worker that takes over goes on
- * from them instead of starting the analysis again.
+ * runAnalysis on a real worker: sixty measurements cost the history what one
+ * does; a worker SIGKILLed in the middle of a run is followed by one that goes
+ * on from the measurements its heartbeats carried, instead of starting over.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -40,7 +40,28 @@ function workerProcess(taskQueue: string): Promise<ChildProcess> {
   });
 }
 
+test('sixty measurements add no more history events than one', async () => {
+  const taskQueue = uniqueId('analysis-history');
+  const worker = await startWorker(env, taskQueue, createAnalysisActivities({ providers: builtInProviders({}) }));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/checks`;
+  const events = async (count: number) => {
+    const check = toAnalysisCheck({ name: 'error-rate', provider: 'http', url, jsonPath: '$.errorRate', successCondition: 'result < 0.05', interval: '20ms', count });
+    const handle = await env.client.workflow.start('analysisRun', { taskQueue, workflowId: uniqueId('analysis'), args: [{ target: 'shop', check, vars: {} }] });
+    const result = (await handle.result()) as AnalysisResult;
+    expect(result.measurements).toHaveLength(count);
+    return (await handle.fetchHistory()).events?.length;
+  };
+  try {
+    const one = await events(1);
+    expect(await events(60)).toBe(one);
+    expect(one).toBeLessThanOrEqual(12);
+  } finally {
+    await worker.stop();
+  }
+}, 60_000);
+
 test('SIGKILL of the worker mid-analysis: its successor resumes from the heartbeat and returns every measurement', async () => {
+  hits.length = 0;
   const taskQueue = uniqueId('analysis-crash');
   child = await workerProcess(taskQueue);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/checks`;
