@@ -53,7 +53,9 @@ async function main(): Promise<void> {
     config.env.temporal.uiUrl ??= dev.uiUrl;
   }
 
-  const connection = await Connection.connect({ address });
+  // TLS, API key and metadata from Temporal's environment configuration; the embedded dev server wants none
+  const options = dev ? { address } : { ...config.env.temporal.connection, address };
+  const connection = await Connection.connect(options);
   stops.push(() => connection.close());
   if (!dev) {
     await ensureSearchAttributes(connection, config.env.temporal.namespace).then(
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
     await sandbox.start();
   }
 
-  const workerConnection = await NativeConnection.connect({ address });
+  const workerConnection = await NativeConnection.connect(options);
   const worker = await createWorker(workerConnection, config, { sandboxes });
   const running = worker.run();
   stops.push(async () => {

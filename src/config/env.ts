@@ -5,6 +5,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError, typeboxProblems } from './schemaErrors';
+import { loadTemporalConnection, type TemporalConnection } from './temporalConnection';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -53,6 +54,8 @@ export interface Env {
     /** Unset: cutover starts its own dev server. */
     address?: string;
     namespace: string;
+    /** How the worker and the API connect (TLS, API key, gRPC metadata), from Temporal's environment configuration. */
+    connection: TemporalConnection['options'];
     taskQueue: string;
     uiUrl?: string;
   };
@@ -70,18 +73,22 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
   const given = Object.fromEntries(Object.keys(VARIABLES).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
   const value = Value.Default(EnvSchema, Value.Convert(EnvSchema, given));
   const problems = typeboxProblems(EnvSchema, value);
-  if (problems.length) {
+  const temporal = loadTemporalConnection(env);
+  if (problems.length || temporal.problems.length) {
     const lines = problems.map(({ field, message }) => {
       const name = field as Name;
       return `  - ${name}=${JSON.stringify(env[name])} ${message}. Set it to ${VARIABLES[name].fix}.`;
     });
-    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+    throw new ConfigError(`invalid environment:\n${[...lines, ...temporal.problems.map((p) => `  - ${p}`)].join('\n')}`);
   }
   const v = value as RawEnv;
+  const connection = temporal.connection!;
   return {
     temporal: {
-      address: v.TEMPORAL_ADDRESS,
-      namespace: v.TEMPORAL_NAMESPACE,
+      // a TOML profile may name them too; the variables win, as in every Temporal SDK
+      address: connection.address,
+      namespace: connection.namespace ?? v.TEMPORAL_NAMESPACE,
+      connection: connection.options,
       taskQueue: v.CUTOVER_TASK_QUEUE,
       uiUrl: v.CUTOVER_TEMPORAL_UI_URL,
     },

@@ -47,6 +47,8 @@ export class TestNamespace {
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
   private hook: (r: RecordedRequest) => unknown = () => undefined;
+  private readonly openWatches = new Set<{ path: string; cut: () => void }>();
+  private expiring: { suffix: string; left: number } | undefined;
 
   private constructor(
     readonly name: string,
@@ -174,6 +176,16 @@ export class TestNamespace {
     await this.core.deleteNamespace({ name: this.name }).catch(() => undefined);
   }
 
+  /**
+   * A watch expiry as the API server signals it: cuts the open watches whose
+   * path ends so, and answers the next `count` of them with an ERROR event 410
+   * Gone and an end, as when their resourceVersion has been compacted away.
+   */
+  expireWatches(suffix: string, count: number): void {
+    this.expiring = { suffix, left: count };
+    for (const w of this.openWatches) if (w.path.endsWith(suffix)) w.cut();
+  }
+
   private async forward(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -184,13 +196,25 @@ export class TestNamespace {
     if (raw.length) recorded.body = JSON.parse(raw.toString());
     this.requests.push(recorded);
     await this.hook(recorded);
+    const watching = recorded.query.watch === 'true';
+    if (watching && this.expiring && this.expiring.left > 0 && u.pathname.endsWith(this.expiring.suffix)) {
+      this.expiring.left--;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' } }) + '\n');
+      return;
+    }
     const headers = { ...req.headers, host: new URL(this.url).host };
     const upstream = request(`${this.url}${req.url}`, { method: req.method, headers, rejectUnauthorized: false }, (up) => {
       res.writeHead(up.statusCode!, up.headers);
       up.pipe(res);
     });
     upstream.on('error', () => res.destroy());
-    res.on('close', () => upstream.destroy());
+    const open = { path: u.pathname, cut: () => res.destroy() };
+    if (watching) this.openWatches.add(open);
+    res.on('close', () => {
+      this.openWatches.delete(open);
+      upstream.destroy();
+    });
     upstream.end(raw);
   }
 }
