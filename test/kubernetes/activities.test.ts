@@ -85,7 +85,7 @@ describe('readBlueRelease', () => {
     expect(unauthorized.nonRetryable).toBe(true);
     await ns.core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name: 'nobody' } } });
     const { status } = await ns.core.createNamespacedServiceAccountToken({ name: 'nobody', namespace: ns.name, body: { spec: { audiences: [] } } });
-    const forbidden = await failure(exec(activities({}, status!.token).readBlueRelease, { target: TARGET }));
+    const forbidden = await failure(exec(activities({}, status!.token!).readBlueRelease, { target: TARGET }));
     expect(forbidden.type).toBe('Unauthorized');
     expect(forbidden.message).toContain('cannot get resource "services"');
   });
@@ -299,7 +299,7 @@ describe('setWeights with an HTTPRoute', () => {
     // each release's Service selects its own pods only (the first blue by its controller's revision)
     expect(await ns.endpoints('cutover-emqx')).toEqual(bluePods);
     expect(await ns.endpoints(`cutover-${GREEN.name}`)).toEqual(greenPods);
-    expect(await route()).toEqual([{ name: 'emqx', port: 1883, weight: undefined }]);
+    expect(await route()).toEqual([{ name: 'emqx', port: 1883, weight: 1 }]); // the CRD's default weight
 
     expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: true });
     expect(await route()).toEqual([

@@ -89,6 +89,8 @@ export async function startControlPlane(): Promise<ControlPlane> {
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${join(dir, 'sa.pub')}`, `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
       '--service-cluster-ip-range=10.96.0.0/16', '--endpoint-reconciler-type=none', '--enable-priority-and-fairness=false', '--profiling=false',
+      // it taints a new node not-ready, and only the node-lifecycle controller (off, below) would lift it
+      '--disable-admission-plugins=TaintNodesByCondition',
     ]);
     await waitFor(`kube-apiserver (log: ${join(dir, 'kube-apiserver.log')})`, apiserver, () => get(`${url}/readyz`, token), 90_000);
 
