@@ -477,6 +477,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       const ctx = Context.current();
       return new Promise<ReadinessProgress>((resolve, reject) => {
         let settled = false;
+        let listed = false; // both first lists in: before that, a missing workload means nothing
         const end = (fn: () => void): void => {
           if (settled) return;
           settled = true;
@@ -485,6 +486,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
           fn();
         };
         const check = (): void => {
+          if (!listed || settled) return;
           const w = workloads.items()[0];
           if (!w) return end(() => reject(ApplicationFailure.nonRetryable(`${c.kind} ${input.release} of target '${input.target}' was deleted while waiting for it`, 'NotFound')));
           const { done, ...progress } = readiness(input.release, w, pods.items());
@@ -501,11 +503,11 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
           path: c.workloadsPath(),
           fieldSelector: `metadata.name=${input.release}`,
           list: () => c.listWorkloads(input.release),
-          onChange: () => pods && check(),
+          onChange: () => check(),
           onError,
         });
         const selector = releasePodSelector(first.spec?.selector);
-        const pods: Mirror<V1Pod> = new Mirror<V1Pod>({
+        const pods = new Mirror<V1Pod>({
           kc: c.kc,
           path: `/api/v1/namespaces/${c.namespace}/pods`,
           labelSelector: selector,
@@ -516,7 +518,13 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
         const mirrors = [workloads, pods];
         const beat = setInterval(check, HEARTBEAT_MS);
         ctx.cancelled.catch((err: unknown) => end(() => reject(err)));
-        Promise.all(mirrors.map((m) => m.start())).then(check, (err: unknown) => end(() => reject(err)));
+        Promise.all(mirrors.map((m) => m.start())).then(
+          () => {
+            listed = true;
+            check();
+          },
+          (err: unknown) => end(() => reject(err)),
+        );
       });
     },
 
