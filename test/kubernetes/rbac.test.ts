@@ -73,7 +73,7 @@ test('the cutover ServiceAccount bound to the shipped Role upgrades an EMQX targ
   expect(await sys.ns.endpoints('emqx')).toEqual([0, 1, 2].map((i) => `${sys.target.name}-5-8-0-${i}`));
 }, 120_000);
 
-test('without "patch" on services the upgrade fails with a 403 naming verb and resource, and rolls back to blue as it was', async () => {
+test('without "patch" on services the upgrade fails at once with a 403 naming verb and resource, and nothing is left half-done', async () => {
   const sys = await cluster();
   const withoutPatch = (rules: V1PolicyRule[]) =>
     rules.map((r) => (r.resources?.includes('services') ? { ...r, verbs: r.verbs.filter((v) => v !== 'patch') } : r));
@@ -85,5 +85,6 @@ test('without "patch" on services the upgrade fails with a 403 naming verb and r
   expect(await sys.ns.statefulSet(`${sys.target.name}-5-8-0`)).toBeUndefined();
   expect((await sys.ns.statefulSet('emqx'))?.spec?.replicas).toBe(3);
   expect(await sys.serviceSelector()).toEqual({ app: 'emqx' });
+  expect(final.failure?.step).toBe('deployGreen');
   expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
 }, 120_000);

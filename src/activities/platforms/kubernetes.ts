@@ -26,13 +26,13 @@ import type { BlueWorkload, PlatformActivities, PodInfo } from '../../domain/pla
 import type { ReleaseRef } from '../../domain/upgrade';
 import {
   greenManifest,
-  labelSelector,
   releaseOf,
   releasePodLabels,
   releasePodSelector,
   releaseServiceName,
   serviceSelectorFor,
   RELEASE_LABEL,
+  REVISION_LABEL,
   withTag,
   workloadImage,
   type Workload,
@@ -241,19 +241,21 @@ class Cluster {
   }
 
   /**
-   * The revision label value of a workload's current pods: a StatefulSet says
-   * it in its status; a Deployment's is its newest ReplicaSet's pod-template-hash.
+   * The revision label value of a workload's pods (controller-revision-hash,
+   * pod-template-hash), which its controller sets: what tells the first blue's
+   * pods from green's, which share its app labels. During a rollout of blue
+   * its pods have two: retried until it has finished.
    */
-  async revision(w: Workload): Promise<string | undefined> {
-    if (this.isSts) return (w as V1StatefulSet).status?.currentRevision;
-    const revision = w.metadata?.annotations?.['deployment.kubernetes.io/revision'];
-    const sets = await this.call(`listing ReplicaSets of Deployment ${w.metadata!.name}`, () =>
-      this.apps.listNamespacedReplicaSet({ namespace: this.namespace, labelSelector: labelSelector(w.spec?.selector.matchLabels ?? {}) }),
-    );
-    const current = sets.items.find(
-      (rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === w.metadata!.uid) && rs.metadata?.annotations?.['deployment.kubernetes.io/revision'] === revision,
-    );
-    return current?.metadata?.labels?.['pod-template-hash'];
+  async revision(w: Workload): Promise<string> {
+    const label = REVISION_LABEL[this.kind];
+    const values = [...new Set((await this.pods(w)).map((p) => p.metadata?.labels?.[label]).filter((v): v is string => !!v))];
+    if (values.length !== 1) {
+      throw ApplicationFailure.retryable(
+        `${this.kind} ${w.metadata!.name} in ${this.where()} has pods of ${values.length} revisions (${label}: ${values.join(', ') || 'none'}); waiting for one`,
+        'RolloutInProgress',
+      );
+    }
+    return values[0]!;
   }
 
   readService(name = this.placement.service): Promise<V1Service> {
@@ -388,6 +390,16 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     };
   }
 
+  /** Points the target's Service at one release's pods only (merge patch; nothing sent if it does already). */
+  async function selectRelease(c: Cluster, w: Workload): Promise<{ changed: boolean }> {
+    const selector = (await c.readService()).spec?.selector ?? {};
+    const revision = RELEASE_LABEL in (w.spec?.selector.matchLabels ?? {}) ? undefined : await c.revision(w);
+    const desired = serviceSelectorFor(selector, w, c.kind, revision);
+    if (Object.entries(desired).every(([k, v]) => (v === null ? !(k in selector) : selector[k] === v))) return { changed: false };
+    await c.patchServiceSelector(desired);
+    return { changed: true };
+  }
+
   /** The Service an HTTPRoute sends one release's share to: the target Service's ports, the release's pods only. */
   async function ensureReleaseService(c: Cluster, w: Workload): Promise<void> {
     const release = releaseOf(w).name;
@@ -430,18 +442,22 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
      * on another image: a StatefulSet's controller does not replace a pod that
      * never became Ready. No image: blue's repository, tagged with the green
      * version. With an HTTPRoute, blue and green each get their Service.
+     * First the target's Service is pinned to blue: on a first upgrade it
+     * selects by app labels, which green's pods carry too, and green must get
+     * no traffic before it is promoted.
      */
     async ensureGreenWorkload(input: { target: string; green: ReleaseRef; image?: string; replicas?: number }): Promise<{ created: boolean; image: string }> {
       const c = cluster(input.target);
       const blue = await serving(c);
       const existing = await c.readWorkload(input.green.name, true);
+      // Patching the serving release would restart it in place: exactly what blue-green avoids.
+      if (existing && blue.metadata!.uid === existing.metadata!.uid && input.image && workloadImage(existing) !== input.image) {
+        throw ApplicationFailure.nonRetryable(`release ${input.green.name} serves target '${input.target}' now; it cannot be the green release`, 'Invalid');
+      }
+      await selectRelease(c, blue);
       let result: { created: boolean; image: string };
       if (existing) {
         const image = input.image ?? workloadImage(existing);
-        // Patching the serving release would restart it in place: exactly what blue-green avoids.
-        if (blue.metadata!.uid === existing.metadata!.uid && workloadImage(existing) !== image) {
-          throw ApplicationFailure.nonRetryable(`release ${input.green.name} serves target '${input.target}' now; it cannot be the green release`, 'Invalid');
-        }
         if (workloadImage(existing) !== image) {
           const containers = structuredClone(existing.spec!.template.spec!.containers);
           containers[0]!.image = image;
@@ -545,14 +561,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
           'Invalid',
         );
       }
-      const release = serving[0][0];
-      const [service, w] = await Promise.all([c.readService(), c.readWorkload(release)]);
-      const selector = service.spec?.selector ?? {};
-      const revision = RELEASE_LABEL in (w.spec?.selector.matchLabels ?? {}) ? undefined : await c.revision(w);
-      const desired = serviceSelectorFor(selector, w, c.kind, revision);
-      if (Object.entries(desired).every(([k, v]) => (v === null ? !(k in selector) : selector[k] === v))) return { changed: false };
-      await c.patchServiceSelector(desired);
-      return { changed: true };
+      return selectRelease(c, await c.readWorkload(serving[0][0]));
     },
 
     async scaleWorkload(input: { target: string; release: string; replicas: number }): Promise<{ changed: boolean }> {
@@ -598,10 +607,11 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       return { deleted: await c.deleteWorkload(input.release), claimsDeleted };
     },
 
-    /** The release's pods (name, IP, ready), in ordinal order, for mapping pods to EMQX nodes. */
+    /** The release's pods (name, IP, ready), in ordinal order, for mapping pods to EMQX nodes; none if it does not exist (a rollback before it was made). */
     async listReleasePods(input: { target: string; release: string }): Promise<PodInfo[]> {
       const c = cluster(input.target);
-      return (await c.pods(await c.readWorkload(input.release))).map(podInfo);
+      const w = await c.readWorkload(input.release, true);
+      return w ? (await c.pods(w)).map(podInfo) : [];
     },
   } satisfies PlatformActivities;
 }
