@@ -391,8 +391,8 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
   }
 
   /** Points the target's Service at one release's pods only (merge patch; nothing sent if it does already). */
-  async function selectRelease(c: Cluster, w: Workload): Promise<{ changed: boolean }> {
-    const selector = (await c.readService()).spec?.selector ?? {};
+  async function selectRelease(c: Cluster, w: Workload, service?: Promise<V1Service>): Promise<{ changed: boolean }> {
+    const selector = (await (service ?? c.readService())).spec?.selector ?? {};
     const revision = RELEASE_LABEL in (w.spec?.selector.matchLabels ?? {}) ? undefined : await c.revision(w);
     const desired = serviceSelectorFor(selector, w, c.kind, revision);
     if (Object.entries(desired).every(([k, v]) => (v === null ? !(k in selector) : selector[k] === v))) return { changed: false };
@@ -561,7 +561,10 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
           'Invalid',
         );
       }
-      return selectRelease(c, await c.readWorkload(serving[0][0]));
+      // both reads at once: this runs the moment green is ready, every round trip counts
+      const service = c.readService();
+      service.catch(() => undefined); // awaited in selectRelease, unless the workload read fails first
+      return selectRelease(c, await c.readWorkload(serving[0][0]), service);
     },
 
     async scaleWorkload(input: { target: string; release: string; replicas: number }): Promise<{ changed: boolean }> {
