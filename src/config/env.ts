@@ -16,6 +16,10 @@ const VARIABLES = {
     fix: 'the Temporal frontend as host:port, e.g. temporal.example:7233, or unset it to run the embedded dev server',
   },
   TEMPORAL_NAMESPACE: { schema: Type.String({ minLength: 1, default: 'default' }), fix: 'a Temporal namespace name' },
+  CUTOVER_RUN: {
+    schema: Type.Union([Type.Literal('all'), Type.Literal('worker'), Type.Literal('api')], { default: 'all' }),
+    fix: 'all (worker and API in one process), worker or api',
+  },
   CUTOVER_TASK_QUEUE: { schema: Type.String({ minLength: 1, default: 'cutover' }), fix: 'the task queue the workers poll' },
   CUTOVER_API_HOST: { schema: Type.String({ minLength: 1, default: '127.0.0.1' }), fix: 'the address the API listens on, e.g. 0.0.0.0' },
   CUTOVER_API_PORT: {
@@ -60,6 +64,8 @@ export interface Env {
     uiUrl?: string;
   };
   api: { host: string; port: number };
+  /** What this process runs: the worker, the API, or both. */
+  run: 'all' | 'worker' | 'api';
   /** Where the embedded default keeps its files; unset: .data in the project. */
   dataDir?: string;
   /** Where the worker's SDK metrics are served for Prometheus; unset: not served. */
@@ -93,6 +99,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
       uiUrl: v.CUTOVER_TEMPORAL_UI_URL,
     },
     api: { host: v.CUTOVER_API_HOST, port: v.CUTOVER_API_PORT },
+    run: v.CUTOVER_RUN,
     workerMetrics: v.CUTOVER_WORKER_METRICS,
     dataDir: v.CUTOVER_DATA_DIR,
     configPath: v.CUTOVER_CONFIG,

@@ -42,6 +42,7 @@ export function testConfig(targets: TargetConfig[], taskQueue: string, requireDi
     env: {
       temporal: { namespace: 'default', taskQueue, uiUrl: UI_URL, connection: {} },
       api: { host: '127.0.0.1', port: 0 },
+      run: 'all',
       configPath: 'test',
       logLevel: 'silent',
     },

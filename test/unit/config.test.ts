@@ -39,6 +39,7 @@ describe('environment', () => {
     expect(loadEnv({ CUTOVER_API_PORT: '' })).toEqual({
       temporal: { address: undefined, namespace: 'default', taskQueue: 'cutover', uiUrl: undefined, connection: {} },
       api: { host: '127.0.0.1', port: 8080 },
+      run: 'all',
       configPath: 'cutover.config.yaml',
       logLevel: 'info',
     });
