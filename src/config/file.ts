@@ -1,6 +1,6 @@
 /**
- * The configuration file (YAML or JSON): targets, API tokens and default
- * upgrade options. loadConfig() reads it together with the environment and
+ * The configuration file (YAML or JSON): targets, API tokens, default
+ * upgrade options and named analysis checks. loadConfig() reads it together with the environment and
  * returns everything the service needs as one typed object; any problem
  * stops the start with the file, the field and the reason.
  */
@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadEnv, type Env } from './env';
 import { OptionsError, UpgradeOptionsInput, toUpgradeOptions } from './options';
 import { ConfigError, formatProblems, typeboxProblems, type FieldProblem } from './schemaErrors';
+import { AnalysisCheckError, AnalysisCheckInput, toAnalysisCheck } from '../domain/analysis';
 import { kindModule, kindModules } from '../domain/kinds';
 import { TargetConfig } from './targets';
 
@@ -47,6 +48,9 @@ export const ConfigFile = Type.Object(
       { additionalProperties: false },
     ),
     defaults: Type.Optional(UpgradeOptionsInput),
+    analysis: Type.Optional(
+      Type.Array(AnalysisCheckInput, { maxItems: 200, description: 'named analysis checks that traffic steps of any upgrade may name (options.traffic[].analysis)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -67,6 +71,8 @@ export interface Config {
   targets: TargetConfig[];
   auth: { principals: Principal[]; requireDistinctApprover: boolean };
   defaults: UpgradeOptionsInput;
+  /** The file's named analysis checks, as written (a request's options.analysis may add or replace some). */
+  analysis: AnalysisCheckInput[];
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -115,6 +121,18 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
     if (first !== i) problems.push({ field: `auth.tokens[${i}].token.env`, message: `${tokens[i].token.env} is already the token of auth.tokens[${first}]` });
   });
   file.targets.forEach((t, i) => problems.push(...targetProblems(t, `targets[${i}]`)));
+  const checks = file.analysis ?? [];
+  firstIndex(checks, (c) => c.name).forEach((first, i) => {
+    if (first !== i) problems.push({ field: `analysis[${i}].name`, message: `'${checks[i].name}' is already the name of analysis[${first}]` });
+  });
+  checks.forEach((c, i) => {
+    try {
+      toAnalysisCheck(c);
+    } catch (err) {
+      if (!(err instanceof AnalysisCheckError)) throw err;
+      problems.push({ field: `analysis[${i}].${err.field}`, message: err.message });
+    }
+  });
   const layers: [string, UpgradeOptionsInput][] = [['defaults', file.defaults ?? {}], ...file.targets.map((t, i): [string, UpgradeOptionsInput] => [`targets[${i}].defaults`, t.defaults ?? {}])];
   for (const [field, options] of layers) {
     try {
@@ -186,5 +204,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     targets: file.targets,
     auth: { principals, requireDistinctApprover: file.auth.requireDistinctApprover },
     defaults: file.defaults ?? {},
+    analysis: file.analysis ?? [],
   };
 }

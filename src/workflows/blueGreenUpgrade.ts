@@ -42,6 +42,7 @@ import {
   type SteeringRequest,
 } from './messages';
 import { KIND, PHASE, STATUS, TARGET } from './searchAttributes';
+import { metrics } from './sinks';
 import type { Strategy, StrategyContext } from './strategy';
 
 type StopKind = 'rollback' | 'abort';
@@ -143,6 +144,7 @@ class Upgrade {
   }
 
   async run(): Promise<UpgradeState> {
+    metrics.upgradeStatus({ target: this.input.target, kind: this.input.kind, status: 'RUNNING' });
     try {
       for (const step of STEPS) {
         if (this.stop) throw new StopRequested();
@@ -399,6 +401,7 @@ class Upgrade {
     const from = this.state.status;
     this.state.status = nextStatus(from, to);
     this.record({ what: 'status', from, to, by, why });
+    metrics.upgradeStatus({ target: this.input.target, kind: this.input.kind, status: to });
     this.upsertSearchAttributes();
   }
 

@@ -50,6 +50,7 @@ export function testConfig(targets: TargetConfig[], taskQueue: string, requireDi
     targets,
     auth: { principals: PRINCIPALS, requireDistinctApprover },
     defaults: { approval: 'auto', standbyWindow: '1s', maxAttempts: 2 },
+    analysis: [],
   };
 }
 

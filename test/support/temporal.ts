@@ -2,6 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Registry } from 'prom-client';
+import { createWorkflowMetricsSinks } from '../../src/runtime/workflowMetrics';
 import type { UpgradeInput } from '../../src/domain/upgrade';
 
 Runtime.install({ logger: new DefaultLogger((process.env.CUTOVER_TEST_LOG_LEVEL as 'WARN') ?? 'ERROR') });
@@ -36,6 +38,8 @@ export async function startWorker(
     workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! },
     activities,
     shutdownGraceTime: '1 second',
+    // as the real worker: the workflows call their metrics sinks
+    sinks: createWorkflowMetricsSinks(new Registry()),
     ...extra,
   });
   const done = worker.run();
