@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/runtime/binaries';
 import type { BenchSection } from './section';
+import { kubernetesBench } from './kubernetes';
 import { skeletonBench } from './skeleton';
 import { trafficPlanBench } from './trafficPlan';
 import { weightsBench } from './weights';
 
-const SECTIONS: BenchSection[] = [skeletonBench, trafficPlanBench, weightsBench];
+const SECTIONS: BenchSection[] = [skeletonBench, kubernetesBench, trafficPlanBench, weightsBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
