@@ -10,7 +10,7 @@ type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) exten
 
 export function createActivities(targets: TargetConfig[], deps: ActivityDeps = {}) {
   const lookup = targetLookup(targets);
-  const kinds = Object.values(KIND_ACTIVITIES).map((create) => create({ targets: lookup, env: deps.env, pollMs: deps.pollMs }));
+  const kinds = Object.values(KIND_ACTIVITIES).map((create) => create({ targets: lookup, env: deps.env, pollMs: deps.pollMs, sandboxes: deps.sandboxes, kubeConfigFor: deps.kubeConfigFor }));
   return {
     // the strategies see the platform only through this interface
     ...createPlatformActivities({ targets: lookup, kubeConfigFor: deps.kubeConfigFor, sandboxes: deps.sandboxes, pollMs: deps.pollMs }),

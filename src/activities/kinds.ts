@@ -1,7 +1,10 @@
 /** Each kind's activities, by kind: a kind without its activities fails the type check. */
-import type { TargetLookup } from '../config/targets';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubernetesPlacement, TargetLookup } from '../config/targets';
+import type { LocalWorkloads } from '../domain/platform';
 import type { Kind } from '../domain/kinds';
 import { createEmqxActivities } from './emqx';
+import { createKongActivities } from './kong';
 
 export interface KindActivityDeps {
   targets: TargetLookup;
@@ -9,8 +12,12 @@ export interface KindActivityDeps {
   env?: NodeJS.ProcessEnv;
   /** How often long waits poll their system. */
   pollMs?: number;
+  /** The local sandboxes this worker runs, by target (a kind's activities use their kindPort). */
+  sandboxes?: ReadonlyMap<string, LocalWorkloads>;
+  kubeConfigFor?: (placement: KubernetesPlacement) => KubeConfig;
 }
 
 export const KIND_ACTIVITIES = {
   emqx: createEmqxActivities,
+  kong: createKongActivities,
 } satisfies Record<Kind, (deps: KindActivityDeps) => object>;

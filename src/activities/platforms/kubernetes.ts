@@ -56,7 +56,7 @@ export interface ReadinessProgress {
 const DEFAULT_POLL_MS = 1000;
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-function defaultKubeConfig(p: KubernetesPlacement): KubeConfig {
+export function defaultKubeConfig(p: KubernetesPlacement): KubeConfig {
   const kc = new KubeConfig();
   if (p.kubeconfig) kc.loadFromFile(p.kubeconfig);
   else kc.loadFromDefault();

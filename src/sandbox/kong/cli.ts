@@ -14,7 +14,8 @@
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { Gateway } from './gateway';
-import { MIGRATIONS_COMMANDS, runMigrationsCommand, type MigrationsCommand } from './migrations';
+import { MIGRATIONS_COMMANDS, type MigrationsCommand } from '../../domain/kong/migrations';
+import { runMigrationsCommand } from './migrations';
 import { gatewayVersion } from './schema';
 
 function databaseUrl(env: NodeJS.ProcessEnv): string {

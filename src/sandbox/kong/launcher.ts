@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../../runtime/binaries';
 import { freePort } from '../../runtime/freePort';
 import { startSandboxProcess, type SandboxProcess } from '../process';
-import type { MigrationsCommand } from './migrations';
+import type { MigrationsCommand } from '../../domain/kong/migrations';
 
 const CLI = join(__dirname, 'cli.ts');
 

@@ -9,10 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ClientBase } from 'pg';
+import type { MigrationsCommand, SchemaState } from '../../domain/kong/migrations';
 import { META_DDL, type GatewayVersion, type Migration } from './schema';
-
-export const MIGRATIONS_COMMANDS = ['bootstrap', 'up', 'finish', 'list', 'status'] as const;
-export type MigrationsCommand = (typeof MIGRATIONS_COMMANDS)[number];
 
 export const NOT_LEADER_MSG = 'aborted: another node is performing database changes';
 
@@ -20,15 +18,6 @@ export interface CommandResult {
   exitCode: number;
   /** What the command printed, in order. */
   lines: string[];
-}
-
-export interface SchemaState {
-  needs_bootstrap: boolean;
-  executed_migrations: string[];
-  pending_migrations: string[];
-  /** Executed or pending here but unknown to this version (the database is newer). */
-  missing_migrations: string[];
-  new_migrations: string[];
 }
 
 export interface MigrationsOptions {
