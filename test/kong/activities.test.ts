@@ -78,9 +78,10 @@ test('the runbook through the activities', async () => {
   expect(smoke.message).toMatch(/GET \/x on sandbox-kong-3-9-0-0: 200, expected 204/);
 
   // Counters from green's own metrics.
-  expect(await exec(a.measureKong, { target: TARGET, query: `requests@${GREEN.name}` })).toBe(4); // both smoke runs on both nodes
-  expect(await exec(a.measureKong, { target: TARGET, query: `error-rate@${GREEN.name}` })).toBe(0);
-  expect(await exec(a.measureKong, { target: TARGET, query: `error-rate@${GREEN.name}[200ms]` })).toBeUndefined(); // no requests: no data
+  const measure = (query: string) => s.kongAnalysis.measure({ target: TARGET, check: { query }, vars: { green: GREEN.name }, signal: AbortSignal.timeout(5000) });
+  expect(await measure('requests@{{green}}')).toBe(4); // both smoke runs on both nodes
+  expect(await measure('error-rate@{{green}}')).toBe(0);
+  expect(await measure('error-rate@{{green}}[200ms]')).toBeUndefined(); // no requests: no data
 
   // A write that bypasses the freeze (straight to a node) changes the fingerprint.
   const node = (await s.kong.kindPort.nodes(BLUE))[0];

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKongActivities } from '../../src/activities/kong';
+import { kongAnalysisProviders } from '../../src/activities/kong/analysisProvider';
 import { createPlatformActivities } from '../../src/activities/platforms';
 import { targetLookup, type TargetConfig } from '../../src/config/targets';
 import { freePort } from '../../src/runtime/freePort';
@@ -18,6 +19,7 @@ export interface KongStack {
   ports: Record<string, number>;
   dataDir: string;
   activities: ReturnType<typeof createKongActivities> & ReturnType<typeof createPlatformActivities>;
+  kongAnalysis: ReturnType<typeof kongAnalysisProviders>['kong'];
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function startKongStack(o: { version?: string; failRates?: Record<s
     ports,
     dataDir,
     activities: { ...createPlatformActivities(deps), ...createKongActivities(deps) },
+    kongAnalysis: kongAnalysisProviders(deps).kong,
     stop: () => sandbox.stop(),
   };
 }

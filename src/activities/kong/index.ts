@@ -9,14 +9,12 @@
  * from the nodes' Prometheus metrics. Every activity is safe to retry.
  */
 import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
-import type { TargetConfig } from '../../config/targets';
-import type { CommandRun, KongNodeAddress, LocalKong } from '../../domain/kong/local';
-import { counterDelta, measureOf, parseKongMetrics, parseKongQuery, sumCounters, type KongCounters } from '../../domain/kong/metrics';
+import type { CommandRun } from '../../domain/kong/local';
+import type { KongCounters } from '../../domain/kong/metrics';
 import { LIST_EXIT, listMeaning, tail, type MigrationsCommand, type SchemaState } from '../../domain/kong/migrations';
-import type { KongAccess } from '../../domain/kong/schema';
-import { backup, clientConfig, fingerprint, freeze, unfreeze, withClient } from './database';
 import type { KindActivityDeps } from '../kinds';
-import { kubernetesKong } from './kubernetes';
+import { backup, clientConfig, fingerprint, freeze, unfreeze, withClient } from './database';
+import { kongTargets } from './targets';
 
 export interface KongActivitiesDeps extends KindActivityDeps {
   /** The pg_dump binary; default: pg_dump on PATH. */
@@ -36,34 +34,12 @@ export interface MigrationRecord {
   list: { exitCode: number; meaning: string };
 }
 
-/** Runs migrations commands and finds a release's nodes, on the target's platform. */
-export interface KongPlatform {
-  run(i: { version: string; command: MigrationsCommand; force?: boolean }): Promise<CommandRun>;
-  nodes(release: string): Promise<KongNodeAddress[]>;
-}
-
 const DEFAULT_POLL_MS = 1000;
 
 export function createKongActivities(deps: KongActivitiesDeps) {
   const env = deps.env ?? process.env;
   const fetchFn = deps.fetch ?? fetch;
-
-  function target(name: string): TargetConfig & { kong: KongAccess } {
-    const t = deps.targets(name);
-    if (t.kind !== 'kong' || !t.kong) throw ApplicationFailure.nonRetryable(`target '${name}' is not a Kong target with a kong: block`, 'Misconfigured');
-    return t as TargetConfig & { kong: KongAccess };
-  }
-
-  function platform(name: string): KongPlatform {
-    const t = target(name);
-    if (t.local) {
-      const local = deps.sandboxes?.get(name)?.kindPort as LocalKong | undefined;
-      if (typeof local?.runMigrations !== 'function') throw ApplicationFailure.nonRetryable(`target '${name}' is a local sandbox not run by this worker (only the worker of npm start runs it)`, 'Misconfigured');
-      return { run: (i) => local.runMigrations(i), nodes: (r) => local.nodes(r) };
-    }
-    if (!t.kubernetes) throw ApplicationFailure.nonRetryable(`target '${name}' has no placement`, 'Misconfigured');
-    return kubernetesKong({ target: name, placement: t.kubernetes, access: t.kong, kubeConfigFor: deps.kubeConfigFor, pollMs: deps.pollMs ?? DEFAULT_POLL_MS });
-  }
+  const { target, platform, counters } = kongTargets(deps);
 
   const db = (name: string) => clientConfig(target(name).kong, env);
 
@@ -88,13 +64,6 @@ export function createKongActivities(deps: KongActivitiesDeps) {
   async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: unknown }> {
     const res = await fetchFn(url, { ...init, signal: AbortSignal.timeout(5000) });
     return { status: res.status, body: await res.json().catch(() => undefined) };
-  }
-
-  async function counters(name: string, release: string): Promise<KongCounters> {
-    const nodes = await platform(name).nodes(release);
-    if (!nodes.length) return sumCounters([]);
-    const texts = await Promise.all(nodes.map(async (n) => (await fetchFn(`${n.statusUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text()));
-    return sumCounters(texts.map(parseKongMetrics));
   }
 
   return {
@@ -197,14 +166,6 @@ export function createKongActivities(deps: KongActivitiesDeps) {
     /** Requests, 5xx and latency buckets summed over a release's nodes. */
     kongCounters: (i: { target: string; release: string }): Promise<KongCounters> => counters(i.target, i.release),
 
-    /** The `kong` analysis provider: one measurement of a query such as error-rate@<release>[5s]; undefined is no data. */
-    async measureKong(i: { target: string; query: string }): Promise<number | undefined> {
-      const q = parseKongQuery(i.query);
-      const first = await counters(i.target, q.release);
-      if (!q.windowMs) return measureOf(q, first);
-      await sleep(q.windowMs);
-      return measureOf(q, counterDelta(await counters(i.target, q.release), first));
-    },
   };
 }
 

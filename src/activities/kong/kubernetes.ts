@@ -15,7 +15,7 @@ import type { KongAccess } from '../../domain/kong/schema';
 import { RELEASE_LABEL } from '../../domain/kubernetes';
 import { releaseName } from '../../domain/upgrade';
 import { defaultKubeConfig } from '../platforms/kubernetes';
-import type { KongPlatform } from './index';
+import type { KongPlatform } from './targets';
 
 export const TARGET_LABEL = 'cutover.io/target';
 

@@ -5,8 +5,8 @@
  *   3. `kong migrations up` with Y        prepare: confirmed with `list` (the lock trap exits 0 without migrating)
  *   4. start cluster Y on the database    deployGreen
  *   5. test Y                             waitReady (/status/ready of every node) and verify (the user's smoke requests)
- *   6. divert traffic gradually           promote
- *   7. watch the proxy metrics            the traffic plan's analysis between steps
+ *   6. divert traffic gradually           promote: the skeleton's traffic plan (default 10%, 50%, 100%)
+ *   7. watch the proxy metrics            its analysis between steps (error rate, p99 from the gateways' counters)
  *   8. if anything is wrong, back to X    rollback: traffic to X, Y removed, writes unfrozen, migrations left pending
  *   9. `kong migrations finish`           finalize, after a person's yes: the point of no return
  *  10. decommission X                     cleanUpBlue: drain X through /status/ready, remove it, unfreeze writes
@@ -18,7 +18,7 @@ import type { KongActivities, MigrationRecord } from '../../activities/kong';
 import { planMigrations, type MigrationPlan } from '../../domain/kong/migrations';
 import { kongSettings, type KongSettings } from '../../domain/kong/settings';
 import type { PlatformActivities } from '../../domain/platform';
-import { upgradeIdOf } from '../../domain/upgrade';
+import { upgradeIdOf, type UpgradeInput } from '../../domain/upgrade';
 import { call, stepActivities } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
@@ -29,10 +29,13 @@ export function createKongStrategy(): Strategy {
   let fingerprint: string | undefined;
   const migrations: MigrationRecord[] = [];
 
-  type Ctx = Pick<StrategyContext, 'input'>;
-  const quick = (ctx: Ctx) => stepActivities<PlatformActivities & KongActivities>(ctx.input);
-  const waits = (ctx: Ctx) => stepActivities<PlatformActivities & KongActivities>(ctx.input, { startToCloseTimeout: '24 hours', heartbeatTimeout: '30 seconds' });
-  const upgradeId = (ctx: Ctx) => upgradeIdOf(ctx.input.target, workflowInfo().runId);
+  type Acts = PlatformActivities & KongActivities;
+  const quick = (ctx: StrategyContext) => ctx.activities<Acts>();
+  // Long waits heartbeat, so rollback cancels them at once and a dead worker is noticed in seconds.
+  const waits = (ctx: StrategyContext) => ctx.activities<Acts>({ startToCloseTimeout: '24 hours', heartbeatTimeout: '30 seconds' });
+  // plan runs before there is a context: the skeleton's retry policy for a step.
+  const planning = (input: UpgradeInput) => stepActivities<Acts>(input);
+  const upgradeId = (ctx: StrategyContext) => upgradeIdOf(ctx.input.target, workflowInfo().runId);
 
   const migrate = async (ctx: StrategyContext, version: string, command: 'up' | 'finish'): Promise<void> => {
     ctx.waitingFor(`kong migrations ${command} with Kong ${version}`);
@@ -63,9 +66,9 @@ export function createKongStrategy(): Strategy {
     async plan(input) {
       settings = kongSettings(input.options.settings);
       const { target } = input;
-      const blue = await call(quick({ input }).readBlueRelease, `read the release serving ${target}`, { target });
+      const blue = await call(planning(input).readBlueRelease, `read the release serving ${target}`, { target });
       blueReplicas = blue.replicas;
-      const state = await call(quick({ input }).readKongMigrations, `kong migrations status with Kong ${blue.version} and ${input.version}`, {
+      const state = await call(planning(input).readKongMigrations, `kong migrations status with Kong ${blue.version} and ${input.version}`, {
         target,
         blueVersion: blue.version,
         greenVersion: input.version,
@@ -123,16 +126,6 @@ export function createKongStrategy(): Strategy {
         await checkFingerprint(ctx, 'verify');
         if (!settings.smoke.length) return;
         ctx.report('smoke', await call(quick(ctx).smokeKong, `${settings.smoke.length} smoke requests through ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name, requests: settings.smoke }));
-      },
-    },
-
-    promote: {
-      run: async (ctx) => {
-        await checkFingerprint(ctx, 'promote');
-        await call(quick(ctx).setWeights, `send traffic to ${ctx.green.name}`, { target: ctx.input.target, weights: { [ctx.green.name]: 100 } });
-      },
-      undo: async (ctx) => {
-        await call(quick(ctx).setWeights, `send all traffic back to ${ctx.blue.name}`, { target: ctx.input.target, weights: { [ctx.blue.name]: 100 } });
       },
     },
 
