@@ -104,7 +104,7 @@ export const AnalysisCheckInput = Type.Object(
     ),
     interval: Type.Optional({ ...Duration, description: 'time between measurements; without it one measurement is taken' }),
     count: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 10_000, description: 'measurements to take (default 1; required with interval). Provider errors do not count: they are retried' }),
+      Type.Integer({ minimum: 1, maximum: 1000, description: 'measurements to take (default 1; required with interval). Provider errors do not count: they are retried' }),
     ),
     initialDelay: Type.Optional({ ...Duration, description: 'wait before the first measurement' }),
     successCondition: Type.Optional(
@@ -147,6 +147,19 @@ export class AnalysisCheckError extends Error {
   }
 }
 
+/** The placeholders a query or URL may use, filled in when a measurement is taken. */
+export const TEMPLATE_VARS = ['target', 'release', 'blue', 'green'] as const;
+const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+
+/** Fills {{target}}, {{release}}, {{blue}}, {{green}}; `encode` escapes values, e.g. for a URL. */
+export function fillTemplate(text: string, vars: Record<string, string>, encode: (value: string) => string = (v) => v): string {
+  return text.replace(PLACEHOLDER, (_all, name: string) => {
+    const value = vars[name];
+    if (value === undefined) throw new Error(`{{${name}}} has no value here (known: ${Object.keys(vars).join(', ')})`);
+    return encode(value);
+  });
+}
+
 /** What a provider needs besides the schema: the built-in ones name their required field. */
 const REQUIRED_FIELD: Record<string, 'query' | 'url'> = { prometheus: 'query', http: 'url' };
 
@@ -154,6 +167,13 @@ const REQUIRED_FIELD: Record<string, 'query' | 'url'> = { prometheus: 'query', h
 export function toAnalysisCheck(input: AnalysisCheckInput): AnalysisCheck {
   const required = REQUIRED_FIELD[input.provider];
   if (required && input[required] === undefined) throw new AnalysisCheckError(required, `is required by provider ${input.provider}`);
+  for (const field of ['query', 'url'] as const) {
+    for (const [, name] of (input[field] ?? '').matchAll(PLACEHOLDER)) {
+      if (!(TEMPLATE_VARS as readonly string[]).includes(name)) {
+        throw new AnalysisCheckError(field, `{{${name}}} is not a placeholder: use ${TEMPLATE_VARS.map((v) => `{{${v}}}`).join(', ')}`);
+      }
+    }
+  }
   if (input.thresholdRange && (input.successCondition ?? input.failureCondition) !== undefined) {
     throw new AnalysisCheckError('thresholdRange', 'give either thresholdRange or conditions, not both');
   }

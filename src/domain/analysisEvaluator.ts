@@ -16,19 +16,20 @@ export const ERROR_RETRY_MS = 10_000;
  */
 export function measurementPhase(check: AnalysisCheck, value: number | undefined): { phase: MeasurementPhase; message: string } {
   if (value === undefined || Number.isNaN(value)) return { phase: 'Inconclusive', message: 'no data' };
+  const shown = Number(value.toPrecision(6));
   if (check.thresholdRange) {
     const { min = -Infinity, max = Infinity } = check.thresholdRange;
     const inside = value >= min && value <= max;
-    return { phase: inside ? 'Successful' : 'Failed', message: `${value} ${inside ? 'inside' : 'outside'} [${rangeText(check)}]` };
+    return { phase: inside ? 'Successful' : 'Failed', message: `${shown} ${inside ? 'inside' : 'outside'} [${rangeText(check)}]` };
   }
   const success = check.successCondition === undefined ? undefined : parseCondition(check.successCondition)(value);
   const failure = check.failureCondition === undefined ? undefined : parseCondition(check.failureCondition)(value);
   // One condition alone decides both ways (Argo); with both, matching neither is Inconclusive.
   const failed = failure ?? (success === undefined ? false : !success);
   const succeeded = success ?? !failed;
-  if (failed) return { phase: 'Failed', message: `${value}: ${failure ? `failureCondition ${check.failureCondition}` : `not ${check.successCondition}`}` };
-  if (!succeeded) return { phase: 'Inconclusive', message: `${value} matches neither ${check.successCondition} nor ${check.failureCondition}` };
-  return { phase: 'Successful', message: check.successCondition ? `${value}: ${check.successCondition}` : `${value}` };
+  if (failed) return { phase: 'Failed', message: `${shown}: ${failure ? `failureCondition ${check.failureCondition}` : `not ${check.successCondition}`}` };
+  if (!succeeded) return { phase: 'Inconclusive', message: `${shown} matches neither ${check.successCondition} nor ${check.failureCondition}` };
+  return { phase: 'Successful', message: check.successCondition ? `${shown}: ${check.successCondition}` : `${shown}` };
 }
 
 function rangeText(check: AnalysisCheck): string {

@@ -78,7 +78,7 @@ test('the runbook through the activities', async () => {
   expect(smoke.message).toMatch(/GET \/x on sandbox-kong-3-9-0-0: 200, expected 204/);
 
   // Counters from green's own metrics.
-  const measure = (query: string) => s.kongAnalysis.measure({ target: TARGET, check: { query }, vars: { green: GREEN.name }, signal: AbortSignal.timeout(5000) });
+  const measure = (query: string) => s.kongAnalysis.measure({ target: TARGET, check: { name: 'm', provider: 'kong', query, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 4, onInconclusive: 'pause' }, vars: { green: GREEN.name }, signal: AbortSignal.timeout(5000) });
   expect(await measure('requests@{{green}}')).toBe(4); // both smoke runs on both nodes
   expect(await measure('error-rate@{{green}}')).toBe(0);
   expect(await measure('error-rate@{{green}}[200ms]')).toBeUndefined(); // no requests: no data

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKongActivities } from '../../src/activities/kong';
 import { kongAnalysisProviders } from '../../src/activities/kong/analysisProvider';
+import type { AnalysisProvider } from '../../src/activities/analysis/provider';
 import { createPlatformActivities } from '../../src/activities/platforms';
 import { targetLookup, type TargetConfig } from '../../src/config/targets';
 import { freePort } from '../../src/runtime/freePort';
@@ -19,7 +20,7 @@ export interface KongStack {
   ports: Record<string, number>;
   dataDir: string;
   activities: ReturnType<typeof createKongActivities> & ReturnType<typeof createPlatformActivities>;
-  kongAnalysis: ReturnType<typeof kongAnalysisProviders>['kong'];
+  kongAnalysis: AnalysisProvider;
   stop(): Promise<void>;
 }
 

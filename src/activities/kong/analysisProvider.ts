@@ -5,11 +5,11 @@
  * nodes, over the window (two readings) or since the nodes started. No
  * requests is no data: Inconclusive, never a success.
  */
+import { fillTemplate } from '../../domain/analysis';
 import { counterDelta, measureOf, parseKongQuery } from '../../domain/kong/metrics';
+import type { AnalysisProviders, MeasureInput } from '../analysis/provider';
 import type { KindActivityDeps } from '../kinds';
 import { kongTargets, type KongTargets } from './targets';
-
-const fill = (text: string, vars: Record<string, string>): string => text.replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
 
 export async function measureKong(counters: KongTargets['counters'], target: string, query: string, signal?: AbortSignal): Promise<number | undefined> {
   const q = parseKongQuery(query);
@@ -20,13 +20,13 @@ export async function measureKong(counters: KongTargets['counters'], target: str
 }
 
 /** For the analysis provider registry (src/activities/analysis): { kong: provider }. */
-export function kongAnalysisProviders(deps: KindActivityDeps & { fetch?: typeof fetch }) {
+export function kongAnalysisProviders(deps: KindActivityDeps & { fetch?: typeof fetch }): AnalysisProviders {
   const { counters } = kongTargets(deps);
   return {
     kong: {
-      measure(i: { target: string; check: { query?: string }; vars: Record<string, string>; signal: AbortSignal }): Promise<number | undefined> {
+      measure(i: MeasureInput): Promise<number | undefined> {
         if (!i.check.query) throw new Error("a kong check needs a query such as 'error-rate@{{green}}[5s]'");
-        return measureKong(counters, i.target, fill(i.check.query, i.vars), i.signal);
+        return measureKong(counters, i.target, fillTemplate(i.check.query, i.vars), i.signal);
       },
     },
   };
