@@ -13,6 +13,7 @@ import type { KongCounters } from '../../src/domain/kong/metrics';
 import { releaseName, upgradeWorkflowId, type TrafficStep, type UpgradeState } from '../../src/domain/upgrade';
 import { startGatewayNode } from '../../src/sandbox/kong/launcher';
 import { startHttpLoad, type HttpLoad } from '../../src/sandbox/load/httpLoad';
+import { Client } from 'pg';
 import { approveSignal, stateQuery } from '../../src/workflows/messages';
 import { exec } from '../support/activityHarness';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
@@ -38,8 +39,8 @@ afterEach(async () => {
 });
 afterAll(() => env?.teardown());
 
-async function start(failRates?: Record<string, number>): Promise<{ s: KongStack; taskQueue: string }> {
-  const s = (stack = await startKongStack({ failRates }));
+async function start(failRates?: Record<string, number>, version?: string): Promise<{ s: KongStack; taskQueue: string }> {
+  const s = (stack = await startKongStack({ failRates, version }));
   const taskQueue = uniqueId('kong');
   const deps = { targets: () => s.target, sandboxes: new Map([[TARGET, s.sandbox]]), pollMs: 200 };
   const analysis = createAnalysisActivities({ providers: kongAnalysisProviders(deps), heartbeatEveryMs: 1000 });
@@ -157,4 +158,34 @@ test('a new version failing 20% breaks the analysis at the 10% step and rolls ba
   expect(summary.failed).toBeGreaterThan(0);
   expect(summary.failed).toBeLessThan(summary.requests * 0.1 * 0.2 * 2);
   process.stdout.write(`kong rollback by analysis: ${JSON.stringify(summary)}\n`);
+}, 180_000);
+
+test("a 'finish' left pending by an earlier upgrade is refused at plan with nothing changed, and finished first with finishPending", async () => {
+  const { s: k, taskQueue } = await start(undefined, '3.9.0');
+  // An earlier upgrade to 3.9.0 whose `finish` never ran (Helm's post-upgrade hook turned off, say): 3.9.0 serves on a pending schema.
+  const c = new Client({ host: '127.0.0.1', port: k.ports.postgres, user: 'cutover', password: k.kong.database.password, database: 'kong' });
+  await c.connect();
+  await c.query(`UPDATE schema_meta SET executed = array_remove(executed, '001_380_to_390'), pending = '{001_380_to_390}'`);
+  await c.end();
+  const before = await k.sandbox.read((st) => st);
+  const upgrade = (finishPending: boolean) =>
+    env.client.workflow.execute('blueGreenUpgrade', {
+      taskQueue,
+      workflowId: upgradeWorkflowId(TARGET),
+      args: [upgradeInput({ kind: 'kong', target: TARGET, version: '3.9.1', options: { approval: 'auto', maxAttempts: 2, approveBefore: [], settings: { kong: { finishPending, backup: false } } } })],
+    }) as Promise<UpgradeState>;
+
+  const refused = await upgrade(false);
+  expect(refused.status).not.toBe('SUCCEEDED');
+  expect(refused.failure).toMatchObject({ step: 'plan', message: expect.stringContaining("run 'kong migrations finish' with Kong 3.9.0") });
+  expect(await k.sandbox.read((st) => st)).toEqual(before);
+  expect((await k.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(4);
+  const write = await fetch(`http://127.0.0.1:${k.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'still-writable', url: 'http://127.0.0.1:9' }) });
+  expect(write.status).toBe(201);
+
+  const finished = await upgrade(true);
+  expect(finished.failure).toBeUndefined();
+  expect(finished.status).toBe('SUCCEEDED');
+  expect((finished.details.migrations as { command: string; version: string }[]).map((m) => `${m.command} ${m.version}`)).toEqual(['finish 3.9.0']);
+  expect((await k.kong.kindPort.runMigrations({ version: '3.9.1', command: 'list' })).exitCode).toBe(0);
 }, 180_000);

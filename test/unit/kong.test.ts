@@ -28,6 +28,11 @@ describe('planMigrations', () => {
     expect(refused).toMatchObject({ reason: expect.stringContaining('finishPending: true') });
     expect(planMigrations(blue, green, { ...o, finishPending: true })).toEqual({ action: 'finishEarlier', earlier: ['001_370_to_380'], then: ['002_380_to_390'] });
   });
+  test('pending from a rolled-back attempt and new ones too: refused (up needs finish first, which would break blue)', () => {
+    const blue = state({ missing_migrations: ['001_380_to_390'] });
+    const green = state({ pending_migrations: ['001_380_to_390'], new_migrations: ['002_390_to_3100'] });
+    expect(planMigrations(blue, green, o)).toMatchObject({ action: 'refuse', reason: expect.stringContaining('rolled back') });
+  });
   test('not bootstrapped, or newer than green: refused; nothing new: none', () => {
     expect(planMigrations(state({}), state({ needs_bootstrap: true }), o)).toMatchObject({ action: 'refuse', reason: expect.stringContaining('bootstrap') });
     expect(planMigrations(state({}), state({ missing_migrations: ['009_x'] }), o)).toMatchObject({ action: 'refuse' });

@@ -67,6 +67,14 @@ export function planMigrations(blue: SchemaState, green: SchemaState, o: { finis
     }
     return { action: 'finishEarlier', earlier, then: green.new_migrations };
   }
+  if (ours.length && green.new_migrations.length) {
+    return {
+      action: 'refuse',
+      reason:
+        `migrations ${ours.join(', ')} are pending from an earlier attempt that was rolled back, and ${green.new_migrations.join(', ')} are new: ` +
+        `Kong runs 'up' again only after 'finish', which would break Kong ${o.blueVersion} that serves now; upgrade to the version that ran 'up' first`,
+    };
+  }
   if (green.new_migrations.length) return { action: 'up', migrations: green.new_migrations };
   if (ours.length) return { action: 'alreadyUp', migrations: ours };
   return { action: 'none' };

@@ -45,7 +45,11 @@ const SERVICE_URL: Migration = {
     UPDATE services SET url = protocol || '://' || host || ':' || port || coalesce(path, '') WHERE url IS NULL;
     ALTER TABLE services ALTER COLUMN protocol DROP NOT NULL, ALTER COLUMN host DROP NOT NULL, ALTER COLUMN port DROP NOT NULL;`,
   teardown: `
-    UPDATE services SET url = protocol || '://' || host || ':' || port || coalesce(path, '') WHERE url IS NULL;
+    DO $$ BEGIN
+      IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'services' AND column_name = 'protocol') THEN
+        UPDATE services SET url = protocol || '://' || host || ':' || port || coalesce(path, '') WHERE url IS NULL;
+      END IF;
+    END $$;
     ALTER TABLE services DROP COLUMN IF EXISTS protocol, DROP COLUMN IF EXISTS host, DROP COLUMN IF EXISTS port, DROP COLUMN IF EXISTS path;
     ALTER TABLE services ALTER COLUMN url SET NOT NULL;`,
 };

@@ -91,7 +91,7 @@ export function createKongStrategy(): Strategy {
           ctx.report('backup', await call(waits(ctx).backupKongDatabase, 'back up the Kong database (pg_dump)', { target, upgradeId: upgradeId(ctx) }));
         }
         if (plan.action === 'finishEarlier') await migrate(ctx, ctx.blue.version, 'finish');
-        if (plan.action === 'up' || plan.action === 'finishEarlier') await migrate(ctx, ctx.green.version, 'up');
+        if (plan.action === 'up' || (plan.action === 'finishEarlier' && plan.then.length)) await migrate(ctx, ctx.green.version, 'up');
       },
       // The migrations stay pending: X still serves from them, and a later upgrade recognises them.
       undo: unfreeze,
@@ -132,7 +132,7 @@ export function createKongStrategy(): Strategy {
     finalize: {
       run: async (ctx) => {
         await checkFingerprint(ctx, 'finalize');
-        if (plan.action === 'none') return;
+        if (plan.action === 'none' || (plan.action === 'finishEarlier' && !plan.then.length)) return;
         // The point of no return: after this, Kong X cannot use the database.
         await migrate(ctx, ctx.green.version, 'finish');
       },
