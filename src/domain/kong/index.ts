@@ -24,6 +24,11 @@ export const kongKind = {
       { name: 'latency', provider: 'kong', query: 'latency-p99@{{green}}[5s]', interval: '5s', count: 2, successCondition: 'result < 500' },
     ],
   },
+  sandboxUpgrade: {
+    version: '3.9.0',
+    options: { approval: 'auto', standbyWindow: '10s', kong: { smoke: [{ method: 'GET', path: '/health', status: 200 }] } },
+    note: "traffic moves 10%, 50%, 100% under analysis; before 'kong migrations finish' it waits for your approve",
+  },
   // proxy: nginx in front of the nodes; admin: the Admin API behind the freeze router; status: nginx stub_status; the database; the echo upstream.
   localPorts: ['proxy', 'admin', 'status', 'postgres', 'upstream'],
 } as const satisfies KindModule;
