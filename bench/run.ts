@@ -10,8 +10,9 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/runtime/binaries';
 import type { BenchSection } from './section';
 import { skeletonBench } from './skeleton';
+import { trafficPlanBench } from './trafficPlan';
 
-const SECTIONS: BenchSection[] = [skeletonBench];
+const SECTIONS: BenchSection[] = [skeletonBench, trafficPlanBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });

@@ -3,8 +3,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesPlacement, TargetLookup } from '../config/targets';
 import type { LocalWorkloads } from '../domain/platform';
 import type { Kind } from '../domain/kinds';
+import type { AnalysisProviders } from './analysis/provider';
 import { createEmqxActivities } from './emqx';
 import { createKongActivities } from './kong';
+import { kongAnalysisProviders } from './kong/analysisProvider';
 
 export interface KindActivityDeps {
   targets: TargetLookup;
@@ -21,3 +23,8 @@ export const KIND_ACTIVITIES = {
   emqx: createEmqxActivities,
   kong: createKongActivities,
 } satisfies Record<Kind, (deps: KindActivityDeps) => object>;
+
+/** Analysis providers a kind adds to prometheus and http (e.g. Kong's gateway counters), by kind. */
+export const KIND_ANALYSIS_PROVIDERS: Partial<Record<Kind, (deps: KindActivityDeps) => AnalysisProviders>> = {
+  kong: kongAnalysisProviders,
+};

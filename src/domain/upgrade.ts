@@ -56,6 +56,8 @@ export interface UpgradeOptions {
   requireDistinctApprover: boolean;
   /** all-at-once: green gets 100 in one change; steps: weights rising to 100. Absent in runs started before traffic plans. */
   traffic?: 'all-at-once' | TrafficStep[];
+  /** Checks verify runs after the strategy's own verify. */
+  verifyAnalysis?: AnalysisCheck[];
   /** Steps that wait for approval; absent: derived from approval (manual = before promote). */
   approveBefore?: GatedStep[];
   gates?: Partial<Record<GatedStep, GateOptions>>;

@@ -42,7 +42,7 @@ export function undoActivities<A extends object>(deadline: number, options: Prox
     // no maximumAttempts: unlimited
     retry: {
       initialInterval: '1 second',
-      backoffCoefficient: 2,
+      backoffCoefficient: 1.5,
       maximumInterval: '1 minute',
       nonRetryableErrorTypes: NON_RETRYABLE,
     },

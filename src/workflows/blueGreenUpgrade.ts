@@ -34,7 +34,7 @@ import {
 import { Saga } from './saga';
 import { StepFailed, StopRequested, describe } from './stops';
 import type { StepHandler, Strategy, StrategyContext } from './strategy';
-import { shiftTraffic } from './trafficPlan';
+import { analyse, shiftTraffic } from './trafficPlan';
 import { UpgradeRecord, type StopKind } from './upgradeRecord';
 
 const STEERING = {
@@ -178,6 +178,7 @@ class Upgrade {
     if (step === 'deployGreen') this.upgrade.transition('green', 'deploy', 'green workload requested');
     if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'retire', 'standby window over');
     await this.runHandler(step, this.strategy[step]);
+    if (step === 'verify') await this.guard(step, () => this.verifyAnalysis());
     if (step === 'waitReady' && this.input.options.waitForReadyReport) await this.guard(step, () => this.awaitReadyReport());
     if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'cleaned', 'blue removed');
   }
@@ -188,6 +189,13 @@ class Upgrade {
     const undo = handler.undo;
     if (undo) this.saga.register(step, undefined, (deadline) => undo(this.context((o) => undoActivities(deadline, o))));
     await this.guard(step, () => handler.run(this.context((o) => stepActivities(this.input, o))));
+  }
+
+  private async verifyAnalysis(): Promise<void> {
+    const names = { blue: this.blue.name, green: this.green.name };
+    for (const check of this.input.options.verifyAnalysis ?? []) {
+      await analyse(this.upgrade, { step: 'verify', where: 'verify', check, names, keep: (r) => (this.state.analysis ??= []).push(r) });
+    }
   }
 
   private async awaitReadyReport(): Promise<void> {

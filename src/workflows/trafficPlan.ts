@@ -13,6 +13,7 @@ import type { ReleaseRef, Step, TrafficStep, UpgradeOptions } from '../domain/up
 import { call, stepActivities, undoActivities } from './activityOptions';
 import { awaitApproval } from './gates';
 import type { Saga } from './saga';
+import { metrics } from './sinks';
 import { StepFailed } from './stops';
 import type { UpgradeRecord } from './upgradeRecord';
 
@@ -32,11 +33,10 @@ export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases:
   const { target } = input;
   const names = { blue: releases.blue.name, green: releases.green.name };
   saga.register('promote', 'traffic on blue', async (deadline) => {
-    await call(undoActivities<PlatformActivities>(deadline).setWeights, `send all traffic back to ${names.blue}`, {
-      target,
-      weights: weightsByRelease(names, 0),
-    });
+    const weights = weightsByRelease(names, 0);
+    await call(undoActivities<PlatformActivities>(deadline).setWeights, `send all traffic back to ${names.blue}`, { target, weights });
     upgrade.weighted(0, 'rollback: all traffic back on blue');
+    metrics.trafficWeights({ target, weights });
   });
   const steps = trafficSteps(input.options);
   state.trafficSteps = steps.map((s) => ({ weight: s.weight, analysis: [] }));
@@ -45,11 +45,10 @@ export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases:
     const label = steps.length === 1 ? `traffic ${step.weight}% to green` : `traffic step ${i + 1} of ${steps.length} (green ${step.weight}%)`;
     record.startedAt = new Date().toISOString();
     upgrade.setWaitingFor(`${label}: setting router weights`);
-    await call(stepActivities<PlatformActivities>(input).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, {
-      target,
-      weights: weightsByRelease(names, step.weight),
-    });
+    const weights = weightsByRelease(names, step.weight);
+    await call(stepActivities<PlatformActivities>(input).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, { target, weights });
     upgrade.weighted(step.weight, label);
+    metrics.trafficWeights({ target, weights });
     if (step.pauseMs) {
       upgrade.setWaitingFor(`${label}: pause of ${formatDuration(step.pauseMs)}`);
       await sleep(step.pauseMs, { summary: `${label}: pause` });
@@ -59,6 +58,7 @@ export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases:
       record.approvedBy = await awaitApproval(upgrade, { step: 'promote', before: `the next traffic step after ${label}`, why: `${label} asks for approval` });
     }
     record.endedAt = new Date().toISOString();
+    metrics.stepFinished({ kind: input.kind, step: `traffic-${step.weight}`, seconds: (Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000, outcome: 'completed' });
   }
 }
 
@@ -82,6 +82,7 @@ export async function analyse(
     vars: { target: input.target, release: names.green, blue: names.blue, green: names.green },
   });
   run.keep(result);
+  metrics.analysisFinished({ target: input.target, kind: input.kind, provider: check.provider, result });
   upgrade.record({ what: 'step', by: 'cutover', why: `${where}: analysis ${check.name} ${result.phase}: ${result.message}` });
   if (result.phase === 'Failed') throw new StepFailed(step, `analysis ${check.name} failed at ${where}: ${result.message}`, 'AnalysisFailed');
   if (result.phase === 'Error') throw new StepFailed(step, `analysis provider failed for ${check.name} at ${where}: ${result.message}`, 'AnalysisError');

@@ -10,6 +10,7 @@ import { phaseEventsForWeight, type Role } from '../domain/traffic';
 import { upgradeIdOf, type ReleaseState, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import type { SteeringRequest } from './messages';
 import { KIND, PHASE, STATUS, TARGET } from './searchAttributes';
+import { metrics } from './sinks';
 
 export type StopKind = 'rollback' | 'abort';
 
@@ -40,12 +41,24 @@ export class UpgradeRecord {
       transitions: [{ at: now, what: 'status', to: 'RUNNING', by: input.requestedBy, why: input.reason ?? 'upgrade requested' }],
       details: {},
     };
+    metrics.upgradeStatus({ target: input.target, kind: input.kind, status: 'RUNNING' });
   }
 
   enterStep(step: Step): void {
+    this.finishStep('completed');
     this.record({ what: 'step', from: this.state.step ?? undefined, to: step, by: 'cutover', why: 'next step' });
     this.state.step = step;
+    this.stepStartedAt = Date.now();
     this.setWaitingFor(`step ${step}`);
+  }
+
+  private stepStartedAt?: number;
+
+  /** The step duration metric: a step ends when the next begins, or when the upgrade ends. */
+  finishStep(outcome: 'completed' | 'failed'): void {
+    if (this.state.step === null || this.stepStartedAt === undefined) return;
+    metrics.stepFinished({ kind: this.input.kind, step: this.state.step, seconds: (Date.now() - this.stepStartedAt) / 1000, outcome });
+    this.stepStartedAt = undefined;
   }
 
   transition(role: Role, event: PhaseEvent, why: string): void {
@@ -68,6 +81,9 @@ export class UpgradeRecord {
     const from = this.state.status;
     this.state.status = nextStatus(from, to);
     this.record({ what: 'status', from, to, by, why });
+    metrics.upgradeStatus({ target: this.input.target, kind: this.input.kind, status: to });
+    if (to === 'SUCCEEDED') this.finishStep('completed');
+    if (to === 'ROLLING_BACK' || to === 'FAILED') this.finishStep('failed');
     this.upsertSearchAttributes();
   }
 
