@@ -80,6 +80,8 @@ export async function runKongDemo(o: KongDemoOptions): Promise<{ dir: string; su
   const t = () => (Date.now() - begin) / 1000;
   const first = await countersByVersion(o.stateFile);
   let previous = first;
+  // The last reading of every version, kept after its nodes are gone.
+  const seen = { ...first };
   let previousT = 0;
   const samples: DemoSample[] = [];
   const markers: StepMarker[] = [];
@@ -91,6 +93,7 @@ export async function runKongDemo(o: KongDemoOptions): Promise<{ dir: string; su
     samples.push({ t: Math.round(at * 10) / 10, connected: Object.values(perVersion).reduce((a, b) => a + b, 0), nodes: perVersion });
     previous = now;
     previousT = at;
+    Object.assign(seen, now);
   };
 
   await sleep(3000);
@@ -134,13 +137,8 @@ export async function runKongDemo(o: KongDemoOptions): Promise<{ dir: string; su
   await sleep(3000);
   await sample();
   const loadSummary = await load.stop();
-  const end = await countersByVersion(o.stateFile).catch(() => previous);
   const counted = Object.fromEntries(
-    Object.keys({ ...first, ...previous, ...end }).map((v) => {
-      // A version whose nodes are gone keeps its last reading.
-      const c = end[v] ?? previous[v]!;
-      return [v, { requests: c.requests - (first[v]?.requests ?? 0), errors: c.errors - (first[v]?.errors ?? 0) }];
-    }),
+    Object.entries(seen).map(([v, c]) => [v, { requests: c.requests - (first[v]?.requests ?? 0), errors: c.errors - (first[v]?.errors ?? 0) }]),
   );
   const total = Object.values(counted).reduce((a, c) => a + c.requests, 0);
   const summary: KongDemoSummary = {

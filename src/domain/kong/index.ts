@@ -14,14 +14,14 @@ export const kongKind = {
   // Kong's runbook: divert traffic gradually, watch the proxy metrics, and let a person say yes before 'finish'.
   defaults: {
     traffic: [
-      { weight: 10, pause: '20s', analysis: ANALYSED },
-      { weight: 50, pause: '20s', analysis: ANALYSED },
+      { weight: 10, pause: '10s', analysis: ANALYSED },
+      { weight: 50, pause: '10s', analysis: ANALYSED },
       { weight: 100 },
     ],
     approveBefore: ['finalize'],
     analysis: [
       { name: 'error-rate', provider: 'kong', query: 'error-rate@{{green}}[5s]', interval: '5s', count: 2, successCondition: 'result < 0.01' },
-      { name: 'latency', provider: 'kong', query: 'latency-p99@{{green}}[5s]', interval: '5s', count: 2, successCondition: 'result < 500' },
+      { name: 'latency', provider: 'kong', query: 'latency-p99@{{green}}[5s]', interval: '5s', count: 2, successCondition: 'result < 1000' },
     ],
   },
   sandboxUpgrade: {

@@ -19,7 +19,7 @@ export const KongAccess = Type.Object(
         passwordSecret: Type.Optional(
           Type.Object(
             { name: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) },
-            { additionalProperties: false, description: 'Kubernetes: the Secret (name, key) the migration Jobs read KONG_PG_PASSWORD from' },
+            { additionalProperties: false, description: 'Kubernetes: the Secret (name, key) the migration Jobs read KONG_PG_PASSWORD from (default: <target>-kong-database, key password)' },
           ),
         ),
       },
