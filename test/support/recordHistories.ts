@@ -11,28 +11,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporalCliPath } from '../../src/runtime/binaries';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { UpgradeInput } from '../../src/domain/upgrade';
 import { approveUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { startLocalStack } from '../sandbox/localStack';
-import { ScriptedWorld } from './scriptedWorld';
-import { connectSharedServer, sharedServerAddress, reachesStatus, reachesStep, startUpgrade, startWorker, uniqueId, upgradeInput, type RunningWorker } from './temporal';
+import { scriptedSuite } from './scriptedSuite';
+import { sharedServerAddress, reachesStatus, reachesStep, startUpgrade, upgradeInput } from './temporal';
 
 export const HISTORIES_DIR = join(__dirname, '..', 'fixtures', 'histories');
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker;
-const world = new ScriptedWorld();
-const taskQueue = uniqueId('record');
-
-beforeAll(async () => {
-  env = await connectSharedServer();
-  worker = await startWorker(env, taskQueue, world.activities());
-});
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-});
+const suite = scriptedSuite('record');
+const { world, start } = suite;
 
 /**
  * The history as `temporal workflow show --output json` writes it (how a
@@ -52,7 +40,7 @@ const plan = (input: UpgradeInput) => {
 };
 
 test('happy path: a manual gate approved, a 3-step traffic plan', async () => {
-  const h = await startUpgrade(env, taskQueue, plan(upgradeInput({ options: { approval: 'manual' } })));
+  const h = await start(plan(upgradeInput({ options: { approval: 'manual' } })));
   await reachesStatus(h, 'AWAITING_APPROVAL');
   await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'recorded' }] });
   await save('happy-path', 'scripted', h);
@@ -61,25 +49,25 @@ test('happy path: a manual gate approved, a 3-step traffic plan', async () => {
 test('rollback at drainBlue', async () => {
   const input = plan(upgradeInput());
   world.hold(input.target, 'drainBlue');
-  const h = await startUpgrade(env, taskQueue, input);
+  const h = await start(input);
   await reachesStep(h, 'drainBlue');
   await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'recorded' }] });
   await save('rollback-at-drainBlue', 'scripted', h);
 });
 
 test('cancellation at the gate', async () => {
-  const h = await startUpgrade(env, taskQueue, upgradeInput({ options: { approval: 'manual' } }));
+  const h = await start(upgradeInput({ options: { approval: 'manual' } }));
   await reachesStatus(h, 'AWAITING_APPROVAL');
   await h.cancel();
   await save('cancel-at-gate', 'scripted', h);
 });
 
 test('an EMQX upgrade on the local platform', async () => {
-  const stack = await startLocalStack(env, 'record');
+  const stack = await startLocalStack(suite.env, 'record');
   try {
     const fast = { connEvictRate: 50, sessEvictRate: 50, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 500, drainIntervalMs: 500 };
     const input = upgradeInput({ kind: 'emqx', target: stack.name, version: '5.8.0', options: { standbyWindowMs: 1000, settings: { emqx: fast }, maxAttempts: 3 } });
-    const h = await startUpgrade(env, stack.taskQueue, input);
+    const h = await startUpgrade(suite.env, stack.taskQueue, input);
     await save('emqx-local', 'shipped', h);
   } finally {
     await stack.stop();
