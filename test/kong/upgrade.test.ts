@@ -189,3 +189,31 @@ test("a 'finish' left pending by an earlier upgrade is refused at plan with noth
   expect((finished.details.migrations as { command: string; version: string }[]).map((m) => `${m.command} ${m.version}`)).toEqual(['finish 3.9.0']);
   expect((await k.kong.kindPort.runMigrations({ version: '3.9.1', command: 'list' })).exitCode).toBe(0);
 }, 180_000);
+
+test('an Admin API write that bypasses the freeze is caught by the fingerprint before finish: the upgrade waits for a person', async () => {
+  const { s, taskQueue } = await start();
+  const handle = await env.client.workflow.start('blueGreenUpgrade', {
+    taskQueue,
+    workflowId: upgradeWorkflowId(TARGET),
+    args: [upgradeInput({ kind: 'kong', target: TARGET, version: '3.9.0', options: { approval: 'auto', maxAttempts: 2, approveBefore: ['finalize'], settings: { kong: { backup: false } } } })],
+  });
+  const awaiting = async (text: string) =>
+    eventually(async () => {
+      const st = await handle.query(stateQuery);
+      return st.status === 'AWAITING_APPROVAL' && st.waitingFor.includes(text) && st;
+    }, 90_000);
+  await awaiting('finalize is the point of no return');
+  // Straight to a node's Admin API, around the freeze router.
+  const adminPort = await s.sandbox.read((st) => st.releases[GREEN].ports[0].admin);
+  const bypass = await fetch(`http://127.0.0.1:${adminPort}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bypass', url: 'http://127.0.0.1:9' }) });
+  expect(bypass.status).toBe(201);
+  await handle.signal(approveSignal, { by: 'alice', reason: 'go on' });
+
+  const paused = await awaiting('configuration changed');
+  expect(paused.details.configurationChanged).toMatchObject({ before: 'finalize', rows: { services: 2 } });
+  expect((await s.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(4); // finish has not run
+  await handle.signal(approveSignal, { by: 'alice', reason: 'the write was mine and is fine' });
+  const final = (await handle.result()) as UpgradeState;
+  expect(final.status).toBe('SUCCEEDED');
+  expect((await s.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(0);
+}, 180_000);

@@ -10,8 +10,8 @@
  *   8. if anything is wrong, back to X    rollback: traffic to X, Y removed, writes unfrozen, migrations left pending
  *   9. `kong migrations finish`           finalize, after a person's yes: the point of no return
  *  10. decommission X                     cleanUpBlue: drain X through /status/ready, remove it, unfreeze writes
- * A write that bypasses the freeze changes the fingerprint, checked before
- * every step that builds on the configuration.
+ * A write that bypasses the freeze changes the fingerprint, checked at verify
+ * and before finalize: the upgrade then waits for a person to approve or roll back.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { KongActivities, MigrationRecord } from '../../activities/kong';
@@ -48,13 +48,14 @@ export function createKongStrategy(): Strategy {
   const checkFingerprint = async (ctx: StrategyContext, before: string): Promise<void> => {
     if (!fingerprint) return;
     const now = await call(quick(ctx).kongConfigFingerprint, 'check the configuration is unchanged', { target: ctx.input.target });
-    if (now.fingerprint !== fingerprint) {
-      ctx.report('configurationChanged', { expected: fingerprint, found: now.fingerprint, rows: now.rows });
-      throw ApplicationFailure.nonRetryable(
-        `the Kong configuration changed during the upgrade (fingerprint ${fingerprint} -> ${now.fingerprint}): an Admin API write bypassed the freeze; checked before ${before}`,
-        'ConfigurationChanged',
-      );
-    }
+    if (now.fingerprint === fingerprint) return;
+    ctx.report('configurationChanged', { expected: fingerprint, found: now.fingerprint, rows: now.rows, before });
+    await ctx.askApproval(
+      before,
+      `the Kong configuration changed during the upgrade (fingerprint ${fingerprint} -> ${now.fingerprint}): an Admin API write bypassed the freeze; approve to go on with it, or roll back`,
+    );
+    fingerprint = now.fingerprint;
+    ctx.report('adminApi', { frozen: true, fingerprint });
   };
 
   const unfreeze = async (ctx: StrategyContext): Promise<void> => {
