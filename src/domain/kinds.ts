@@ -5,10 +5,12 @@
  * fails the type check. The skeleton, the API and the config name no kind.
  */
 import { emqxKind } from './emqx';
+import { kongKind } from './kong';
 import type { KindModule } from './kindModule';
 
 export const KIND_MODULES = {
   emqx: emqxKind,
+  kong: kongKind,
 } as const satisfies Record<string, KindModule>;
 
 export type Kind = keyof typeof KIND_MODULES;

@@ -6,6 +6,7 @@
 import type { TargetConfig } from '../config/targets';
 import type { Kind } from '../domain/kinds';
 import { emqxSandbox } from './emqx/sandbox';
+import { kongSandbox, parseFailRates } from './kong/sandbox';
 import { LocalSandbox, type SandboxKind } from './localSandbox';
 
 interface SandboxContext {
@@ -16,6 +17,7 @@ interface SandboxContext {
 /** A kind's stand-in for a target; a kind without one cannot be placed `local`. */
 const SANDBOX_KINDS: Partial<Record<Kind, (t: TargetConfig, ctx: SandboxContext) => SandboxKind>> = {
   emqx: (t, ctx) => emqxSandbox({ placement: t.local!, access: t.emqx!, env: ctx.env }),
+  kong: (t, ctx) => kongSandbox({ placement: t.local!, access: t.kong!, env: ctx.env, failRates: parseFailRates(ctx.env.SANDBOX_KONG_FAIL_RATES) }),
 };
 
 export function createLocalSandboxes(targets: TargetConfig[], dataDir: string, env: NodeJS.ProcessEnv = process.env): Map<string, LocalSandbox> {

@@ -187,8 +187,8 @@ class Upgrade {
   private async runHandler(step: Step, handler: StepHandler | undefined): Promise<void> {
     if (!handler) return;
     const undo = handler.undo;
-    if (undo) this.saga.register(step, undefined, (deadline) => undo(this.context((o) => undoActivities(deadline, o))));
-    await this.guard(step, () => handler.run(this.context((o) => stepActivities(this.input, o))));
+    if (undo) this.saga.register(step, undefined, (deadline) => undo(this.context(step, (o) => undoActivities(deadline, o))));
+    await this.guard(step, () => handler.run(this.context(step, (o) => stepActivities(this.input, o))));
   }
 
   private async verifyAnalysis(): Promise<void> {
@@ -310,7 +310,7 @@ class Upgrade {
     this.upgrade.setStatus('ROLLED_BACK', by, why);
   }
 
-  private context(activities: (options?: ProxyOptions) => unknown): StrategyContext {
+  private context(step: Step, activities: (options?: ProxyOptions) => unknown): StrategyContext {
     return {
       input: this.input,
       blue: this.blue,
@@ -319,6 +319,7 @@ class Upgrade {
         this.state.details[key] = value;
       },
       waitingFor: (text) => this.upgrade.setWaitingFor(text),
+      askApproval: (before, why) => awaitApproval(this.upgrade, { step, before, why }),
       activities: activities as StrategyContext['activities'],
     };
   }

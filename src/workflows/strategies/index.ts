@@ -2,7 +2,9 @@
 import type { Kind } from '../../domain/kinds';
 import type { Strategy } from '../strategy';
 import { createEmqxStrategy } from './emqx';
+import { createKongStrategy } from './kong';
 
 export const STRATEGIES = {
   emqx: createEmqxStrategy,
+  kong: createKongStrategy,
 } satisfies Record<Kind, () => Strategy>;
