@@ -15,16 +15,14 @@ export const clusterDir = (what: string): string => join(projectRoot, '.data', '
 
 const opened: MqttClient[] = [];
 
-/** Connects, trying again after a connect that gets no CONNACK in time (up to `attempts` tries), as a real client would. */
-export async function connect(url: string, opts: IClientOptions, attempts = 1): Promise<MqttClient> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const c = await mqtt.connectAsync(url, { protocolVersion: 4, connectTimeout: 5000, ...opts, reconnectPeriod: 0 });
-      opened.push(c);
-      return c;
-    } catch (err) {
-      if (attempt >= attempts) throw new Error(`${opts.clientId ?? 'client'} at ${url}: ${(err as Error).message}`, { cause: err });
-    }
+/** Connects once (no retry: the sandbox answers every CONNECT); ended by endClients. */
+export async function connect(url: string, opts: IClientOptions): Promise<MqttClient> {
+  try {
+    const c = await mqtt.connectAsync(url, { protocolVersion: 4, connectTimeout: 5000, ...opts, reconnectPeriod: 0 });
+    opened.push(c);
+    return c;
+  } catch (err) {
+    throw new Error(`${opts.clientId ?? 'client'} at ${url}: ${(err as Error).message}`, { cause: err });
   }
 }
 
