@@ -1,6 +1,7 @@
 /** Each kind's activities, by kind: a kind without its activities fails the type check. */
 import type { TargetLookup } from '../config/targets';
 import type { Kind } from '../domain/kinds';
+import type { AnalysisProviders } from './analysis/provider';
 import { createEmqxActivities } from './emqx';
 
 export interface KindActivityDeps {
@@ -14,3 +15,6 @@ export interface KindActivityDeps {
 export const KIND_ACTIVITIES = {
   emqx: createEmqxActivities,
 } satisfies Record<Kind, (deps: KindActivityDeps) => object>;
+
+/** Analysis providers a kind adds to prometheus and http (e.g. Kong's gateway counters), by kind. */
+export const KIND_ANALYSIS_PROVIDERS: Partial<Record<Kind, (deps: KindActivityDeps) => AnalysisProviders>> = {};

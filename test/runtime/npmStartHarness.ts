@@ -21,7 +21,7 @@ export interface NpmStartSetup {
 
 export async function setUpNpmStart(): Promise<NpmStartSetup> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-start-'));
-  const [apiPort, devPort, uiPort, mqttPort, emqxApiPort, statusPort] = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
+  const [apiPort, devPort, uiPort, mqttPort, emqxApiPort, statusPort, prometheusPort] = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => freePort()));
   const cluster = 'start-test';
   const config = {
     targets: [
@@ -45,6 +45,7 @@ export async function setUpNpmStart(): Promise<NpmStartSetup> {
       CUTOVER_API_PORT: String(apiPort),
       CUTOVER_DEV_TEMPORAL_PORT: String(devPort),
       CUTOVER_DEV_TEMPORAL_UI_PORT: String(uiPort),
+      CUTOVER_DEV_PROMETHEUS_PORT: String(prometheusPort),
       LOG_LEVEL: 'warn',
     },
     api: `http://127.0.0.1:${apiPort}`,

@@ -1,7 +1,8 @@
 /** /v1/targets: what can be upgraded, and the phase of a release (so a service can learn its own mode). */
 import type { FastifyInstance } from 'fastify';
 import type { TargetConfig } from '../../config/targets';
-import { PhaseParams, ReleasePhase, TargetList, withErrors } from '../schemas';
+import { principalOf } from '../auth';
+import { PhaseParams, ReadyBody, ReadyResult, ReleasePhase, TargetList, withErrors } from '../schemas';
 import type { Upgrades } from '../upgrades';
 
 const security = [{ bearer: [] }];
@@ -22,15 +23,32 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
   app.get<{ Params: PhaseParams }>(
     '/v1/targets/:target/releases/:release/phase',
     {
-      config: { role: 'viewer' },
+      config: { role: 'viewer', service: true },
       schema: {
         tags,
         security,
-        summary: "A release's phase in its target's latest upgrade (SERVING, STANDING_BY, INITIALISING, ...)",
+        summary: "A release's phase and traffic weight in its target's latest upgrade (SERVING, STANDING_BY, INITIALISING, ...)",
         params: PhaseParams,
         response: withErrors({ 200: ReleasePhase }),
       },
     },
     async (request) => upgrades.releasePhase(request.params.target, request.params.release),
+  );
+
+  app.post<{ Params: PhaseParams; Body: ReadyBody }>(
+    '/v1/targets/:target/releases/:release/ready',
+    {
+      config: { role: 'operator', service: true },
+      schema: {
+        tags,
+        security,
+        summary: 'The green release of the running upgrade reports whether it is ready (409 for any other release, or once it is past INITIALISING)',
+        params: PhaseParams,
+        body: ReadyBody,
+        response: withErrors({ 200: ReadyResult }),
+      },
+    },
+    async (request) =>
+      upgrades.reportReady(request.params.target, { release: request.params.release, ...request.body, by: principalOf(request) }),
   );
 }
