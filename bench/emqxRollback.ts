@@ -7,7 +7,7 @@
  * config whose MQTT upstream is blue's nodes, and a new MQTT client through
  * nginx is accepted (blue's evacuations stopped). BENCH_ROLLBACK_RUNS (10).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -20,6 +20,7 @@ import { startDevServer } from '../src/runtime/devServer';
 import { freePort } from '../src/runtime/freePort';
 import { createLocalSandboxes } from '../src/sandbox';
 import { rollbackUpdate, stateQuery } from '../src/workflows/messages';
+import { routedMqttPorts } from '../test/sandbox/helpers';
 import { latency, type BenchSection } from './section';
 
 const RUNS = Number(process.env.BENCH_ROLLBACK_RUNS ?? 10);
@@ -28,16 +29,6 @@ const TARGET = 'bench-emqx';
 const FAST = { connEvictRate: 1000, sessEvictRate: 1000, waitTakeoverSec: 0, waitHealthCheckSec: 0, initialDelayMs: 100, drainIntervalMs: 500 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The MQTT ports nginx's workers send new clients to now: from the config they run (its generation answered on /generation). */
-async function routedMqttPorts(nginxConf: string, statusPort: number): Promise<number[] | undefined> {
-  const conf = readFileSync(nginxConf, 'utf8');
-  const generation = /Generation (\d+)/.exec(conf)?.[1];
-  const live = await fetch(`http://127.0.0.1:${statusPort}/generation`).then((r) => r.text(), () => '');
-  if (live !== generation) return undefined;
-  const block = /upstream emqx_mqtt \{([^}]*)\}/.exec(conf)?.[1] ?? '';
-  return [...block.matchAll(/server 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])).sort();
-}
 
 async function run(): Promise<Record<string, unknown>> {
   const dev = await startDevServer({ port: await freePort() });
@@ -64,7 +55,7 @@ async function run(): Promise<Record<string, unknown>> {
       activities: createActivities([target], { sandboxes: new Map([[TARGET, sandbox]]), env: secrets, pollMs: 100 }),
     });
     const running = worker.run();
-    const blue = await sandbox.read((s) => s.releases[s.service]!.ports.map((p) => p.mqtt!).sort());
+    const blue = await sandbox.read((s) => s.releases[s.service]!.ports.map((p) => p.mqtt!).sort((a, b) => a - b));
     for (let i = 0; i < RUNS; i++) {
       const input: UpgradeInput = {
         kind: 'emqx',
@@ -82,7 +73,7 @@ async function run(): Promise<Record<string, unknown>> {
       }
       const t0 = performance.now();
       void h.executeUpdate(rollbackUpdate, { args: [{ by: 'bench', reason: 'rollback in the standby window' }] });
-      while (JSON.stringify(await routedMqttPorts(join(sandbox.nginx.prefix, 'nginx.conf'), ports.status)) !== JSON.stringify(blue)) await sleep(5);
+      while (JSON.stringify(await routedMqttPorts(sandbox.nginx.prefix, ports.status)) !== JSON.stringify(blue)) await sleep(5);
       toBlue.push(performance.now() - t0);
       const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { clientId: `bench-${i}`, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
       toAccepted.push(performance.now() - t0);

@@ -1,5 +1,6 @@
 /** Shared by the sandbox tests: cluster directories, MQTT clients that are always ended, and cutover's EMQX activities. */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createEmqxActivities, type EmqxActivities } from '../../src/activities/emqx';
@@ -47,4 +48,17 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
     if (ok(v) || Date.now() > deadline) return v;
     await sleep(100);
   }
+}
+
+/** The MQTT ports nginx's workers send new clients to now: from the config they run (its generation answered on /generation); undefined mid-reload. */
+export async function routedMqttPorts(nginxPrefix: string, statusPort: number): Promise<number[] | undefined> {
+  const conf = readFileSync(join(nginxPrefix, 'nginx.conf'), 'utf8');
+  const generation = /Generation (\d+)/.exec(conf)?.[1];
+  const live = await fetch(`http://127.0.0.1:${statusPort}/generation`).then(
+    (r) => r.text(),
+    () => '',
+  );
+  if (live !== generation) return undefined;
+  const block = /upstream emqx_mqtt \{([^}]*)\}/.exec(conf)?.[1] ?? '';
+  return [...block.matchAll(/server 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
 }
