@@ -11,8 +11,9 @@ import { projectRoot } from '../src/runtime/binaries';
 import type { BenchSection } from './section';
 import { emqxRollbackBench } from './emqxRollback';
 import { skeletonBench } from './skeleton';
+import { trafficPlanBench } from './trafficPlan';
 
-const SECTIONS: BenchSection[] = [skeletonBench, emqxRollbackBench];
+const SECTIONS: BenchSection[] = [skeletonBench, trafficPlanBench, emqxRollbackBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });

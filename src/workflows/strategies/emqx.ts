@@ -7,7 +7,7 @@
  * down one node at a time in cleanUpBlue (or, with scaleDownDuringDrain, as
  * each node is drained, as the EMQX Operator does).
  */
-import { ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { EmqxActivities } from '../../activities/emqx';
 import { drainOrder, type NodeEvacuationStatus } from '../../domain/emqx/cluster';
 import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
@@ -16,6 +16,9 @@ import type { PlatformActivities } from '../../domain/platform';
 import { formatDuration } from '../../domain/duration';
 import { call, stepActivities } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
+
+/** Upgrades that reached drainBlue before blue stood by whole replay as they ran: blue scaled down during the drain. */
+const BLUE_STANDS_BY = 'emqx-blue-stands-by';
 
 /** Per node, the operator's nodeEvacuationsStatus entry, or how the fallback drain removed it. */
 type DrainRecord = Partial<NodeEvacuationStatus> & { node: string; state: string };
@@ -28,6 +31,8 @@ export function createEmqxStrategy(): Strategy {
   /** Blue nodes still running; blue is scaled down only during clean-up, unless scaleDownDuringDrain. */
   let blueRunning = 0;
   let drainMode: 'evacuation' | 'pod-removal' = 'evacuation';
+  let legacyDrain = false;
+  let scaleDuringDrain = false;
   const drained: DrainRecord[] = [];
 
   const quick = (ctx: StrategyContext) => ctx.activities<PlatformActivities & EmqxActivities>();
@@ -163,6 +168,8 @@ export function createEmqxStrategy(): Strategy {
     drainBlue: {
       run: async (ctx) => {
         const { target } = ctx.input;
+        legacyDrain = !patched(BLUE_STANDS_BY);
+        scaleDuringDrain = legacyDrain || settings.scaleDownDuringDrain;
         ctx.waitingFor(`initial delay of ${formatDuration(settings.initialDelayMs)} before draining blue`);
         await sleep(settings.initialDelayMs, { summary: 'initial delay before evacuation' });
         const health = await call(quick(ctx).clusterHealth, 'order blue nodes for draining', { target, expectNodes: blueNodes });
@@ -176,7 +183,7 @@ export function createEmqxStrategy(): Strategy {
               drainMode = 'pod-removal';
               ctx.report(
                 'drainMode',
-                settings.scaleDownDuringDrain
+                scaleDuringDrain
                   ? `pod-removal: the EMQX API has no node evacuation; removing blue pods one every ${formatDuration(settings.drainIntervalMs)}`
                   : `pod-removal: the EMQX API has no node evacuation; blue keeps its clients until cleanUpBlue removes its pods one every ${formatDuration(settings.drainIntervalMs)}`,
               );
@@ -187,7 +194,7 @@ export function createEmqxStrategy(): Strategy {
             await sleep(settings.waitTakeoverSec * 1000, { summary: `wait takeover after ${node}` });
           }
           // By default blue stands by whole (every node prohibiting, serving nobody), so a rollback has it at once.
-          if (!settings.scaleDownDuringDrain) {
+          if (!scaleDuringDrain) {
             if (drainMode === 'pod-removal') return;
             continue;
           }
@@ -201,8 +208,11 @@ export function createEmqxStrategy(): Strategy {
       undo: async (ctx) => {
         const { target } = ctx.input;
         // Blue takes clients again as soon as its evacuations stop: all at once, before anything slower.
-        const stopAll = (nodes: string[]) =>
-          Promise.all(nodes.map((node) => call(quick(ctx).stopEvacuation, `stop any evacuation of ${node}`, { target, node })));
+        const stop = (node: string) => call(quick(ctx).stopEvacuation, `stop any evacuation of ${node}`, { target, node });
+        const stopAll = async (nodes: string[]): Promise<void> => {
+          if (!legacyDrain) await Promise.all(nodes.map(stop));
+          else for (const node of nodes) await stop(node);
+        };
         const health = await call(quick(ctx).clusterHealth, 'which blue nodes still run', { target, expectNodes: blueNodes });
         await stopAll(health.nodes.filter((n) => n.status === 'running').map((n) => n.node));
         const scaled = await call(quick(ctx).scaleWorkload, `scale ${ctx.blue.name} back to ${blueReplicas}`, {
@@ -212,7 +222,7 @@ export function createEmqxStrategy(): Strategy {
         });
         blueRunning = blueReplicas;
         // Scaled down (scaleDownDuringDrain): blue's pods must start and rejoin before traffic goes back.
-        if (scaled.changed) {
+        if (scaled.changed || legacyDrain) {
           await call(waits(ctx).waitWorkloadReady, `wait for ${ctx.blue.name} pods to be ready`, { target, release: ctx.blue.name });
           // A restarted node resumes its evacuation (EMQX keeps that state): stop it again now that it runs.
           await stopAll(blueNodes);
