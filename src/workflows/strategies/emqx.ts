@@ -215,13 +215,14 @@ export function createEmqxStrategy(): Strategy {
         };
         const health = await call(quick(ctx).clusterHealth, 'which blue nodes still run', { target, expectNodes: blueNodes });
         await stopAll(health.nodes.filter((n) => n.status === 'running').map((n) => n.node));
+        // Blue stood by whole: nothing to bring back. Scaled during the drain: its pods must start and rejoin first.
+        if (!scaleDuringDrain) return;
         const scaled = await call(quick(ctx).scaleWorkload, `scale ${ctx.blue.name} back to ${blueReplicas}`, {
           target,
           release: ctx.blue.name,
           replicas: blueReplicas,
         });
         blueRunning = blueReplicas;
-        // Scaled down (scaleDownDuringDrain): blue's pods must start and rejoin before traffic goes back.
         if (scaled.changed || legacyDrain) {
           await call(waits(ctx).waitWorkloadReady, `wait for ${ctx.blue.name} pods to be ready`, { target, release: ctx.blue.name });
           // A restarted node resumes its evacuation (EMQX keeps that state): stop it again now that it runs.
