@@ -93,6 +93,7 @@ async function run(): Promise<Record<string, unknown>> {
     runs: RUNS,
     outcomes: [...new Set(outcomes)],
     requestToNginxServingBlue: latency(toBlue),
+    requestToNginxServingBlueEachRunMs: toBlue.map((ms) => Math.round(ms)),
     requestToNewClientAcceptedOnBlue: latency(toAccepted),
   };
 }
