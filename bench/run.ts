@@ -10,10 +10,11 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/runtime/binaries';
 import type { BenchSection } from './section';
 import { emqxRollbackBench } from './emqxRollback';
+import { kubernetesBench } from './kubernetes';
 import { skeletonBench } from './skeleton';
 import { trafficPlanBench } from './trafficPlan';
 
-const SECTIONS: BenchSection[] = [skeletonBench, trafficPlanBench, emqxRollbackBench];
+const SECTIONS: BenchSection[] = [skeletonBench, trafficPlanBench, kubernetesBench, emqxRollbackBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });

@@ -1,7 +1,7 @@
 /**
  * The emqx strategy end to end: the shipped workflow on the dev server, the
- * real Kubernetes and EMQX activities, and the suite's Kubernetes and EMQX
- * API servers at the network edge.
+ * real Kubernetes and EMQX activities, the suite's Kubernetes control plane
+ * (real StatefulSet controller, KWOK pods) and its EMQX API server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -53,6 +53,9 @@ const blueScales = (sys: EmqxOnKube) =>
     .map((e, at) => ({ e, at }))
     .filter(({ e }) => e.src === 'k8s' && /^PUT .*\/statefulsets\/emqx\/scale$/.test(e.what))
     .map(({ e, at }) => ({ at, replicas: (e.body as { spec: { replicas: number } }).spec.replicas }));
+/** Where in the log the Service was patched to select green (the first patch pins it to blue). */
+const switchedToGreen = (sys: EmqxOnKube) =>
+  sys.entries().findIndex((e) => e.src === 'k8s' && /^PATCH .*\/services\/emqx$/.test(e.what) && JSON.stringify(e.body).includes(greenOf(sys)));
 const nodes = (release: string) => [0, 1, 2].map((i) => `emqx@${release}-${i}`);
 
 test('a 3-node cluster: green joins, then the Service switches, then blue is evacuated node by node at the set rates and scaled down only after the window', async () => {
@@ -63,7 +66,7 @@ test('a 3-node cluster: green joins, then the Service switches, then blue is eva
   const green = greenOf(sys);
 
   // green joined the cluster before the Service moved to it (emqx-operator #941)
-  const switched = sys.indexOf('k8s', /^PATCH .*\/services\/emqx$/);
+  const switched = switchedToGreen(sys);
   expect(switched).toBeGreaterThan(0);
   for (const node of nodes(green)) expect(sys.indexOf('kubelet', new RegExp(`^join ${node}$`))).toBeLessThan(switched);
   expect(sys.entries()[switched].body).toMatchObject({ spec: { selector: { 'cutover.io/release': green } } });
@@ -94,11 +97,12 @@ test('a 3-node cluster: green joins, then the Service switches, then blue is eva
   expect(onGreen).toBe(900);
 
   // blue is gone, with its claims, and its nodes are no longer listed in the cluster (emqx-operator #1021, #1151)
-  expect(sys.k8s.get('StatefulSet', 'mqtt', 'emqx')).toBeUndefined();
-  expect(sys.k8s.list('PersistentVolumeClaim', 'mqtt').map((c) => c.metadata.name).filter((n) => /-emqx-\d$/.test(n))).toEqual([]);
+  expect(await sys.ns.statefulSet('emqx')).toBeUndefined();
+  await sys.ns.until(async () => (await sys.ns.claims()).every((c) => !/^data-emqx-\d$/.test(c)));
+  expect(await sys.ns.claims()).toEqual(nodes(green).map((n) => `data-${n.slice(5)}`));
   expect(sys.emqx.nodeNames().sort()).toEqual(nodes(green));
   expect(final.details.nodesLeftInCluster).toBeUndefined();
-  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(nodes(green).map((n) => n.slice(5)));
+  expect(await sys.ns.endpoints('emqx')).toEqual(nodes(green).map((n) => n.slice(5)));
   expect(final.releases.blue).toMatchObject({ name: 'emqx', version: '5.7.0', phase: 'OBSOLETE' });
   expect(final.releases.green).toMatchObject({ name: green, phase: 'SERVING' });
 }, 90_000);
@@ -129,9 +133,9 @@ test('rollback in the standby window: every blue node is there, evacuations stop
 
   expect(final.status).toBe('ROLLED_BACK');
   expect(blueScales(sys)).toEqual([]);
-  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+  expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
   for (const node of ['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']) expect(sys.emqx.node(node)).toMatchObject({ status: 'running', evacuation: undefined });
-  expect(sys.k8s.get('StatefulSet', 'mqtt', greenOf(sys))).toBeUndefined();
+  expect(await sys.ns.statefulSet(greenOf(sys))).toBeUndefined();
   expect(sys.emqx.nodeNames().sort()).toEqual(['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']);
   expect(nodes('emqx').reduce((sum, n) => sum + sys.emqx.node(n).connections, 0)).toBe(900);
 }, 90_000);
@@ -142,13 +146,24 @@ test('rollback during the evacuation of the second node: Service on blue, no eva
   const h = await start(sys, taskQueue);
   await eventually(async () => sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/emqx@emqx-1/evacuation/start').length > 0, 60_000);
   await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'error rate up on green' }] });
-  const final = (await h.result()) as UpgradeState;
+  // what the Service selects, sampled until the rollback ends: green's pods still run for a while
+  const samples: { onGreen: boolean; endpoints: string[] }[] = [];
+  let done = false;
+  const result = h.result().finally(() => (done = true));
+  while (!done) {
+    const selector = await sys.serviceSelector();
+    samples.push({ onGreen: selector['cutover.io/release'] === greenOf(sys), endpoints: await sys.ns.endpoints('emqx') });
+  }
+  const final = (await result) as UpgradeState;
 
   expect(final.status).toBe('ROLLED_BACK');
-  expect(sys.serviceSelector()).not.toHaveProperty('cutover.io/release', greenOf(sys));
-  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
-  expect(sys.k8s.get('StatefulSet', 'mqtt', greenOf(sys))).toBeUndefined();
-  expect(sys.k8s.get('StatefulSet', 'mqtt', 'emqx')?.spec?.replicas).toBe(3);
+  const back = samples.findIndex((x) => !x.onGreen);
+  expect(back).toBeGreaterThanOrEqual(0);
+  // the first upgrade's blue pods carry no release label: green's pods (same app label) must never be selected with them
+  for (const { endpoints } of samples.slice(back)) expect(endpoints.every((p) => /^emqx-\d$/.test(p))).toBe(true);
+  expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+  expect(await sys.ns.statefulSet(greenOf(sys))).toBeUndefined();
+  expect((await sys.ns.statefulSet('emqx'))?.spec?.replicas).toBe(3);
   for (const node of ['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']) {
     expect(sys.emqx.node(node)).toMatchObject({ status: 'running', evacuation: undefined });
   }
@@ -159,19 +174,19 @@ test('rollback during the evacuation of the second node: Service on blue, no eva
 
 test('a bad image rolls back by itself within the readiness limit, blue serving throughout; the fixed image then upgrades', async () => {
   const sys = await cluster();
-  sys.k8s.readiness({ image: 'emqx/emqx:5.8.0-typo', never: 'ImagePullBackOff' });
+  // an image tag ending in -typo never pulls on the test cluster (test/support/kwokStages.yaml)
   const { taskQueue } = await worker(sys);
   const bad = (await (await start(sys, taskQueue, { image: 'emqx/emqx:5.8.0-typo' }, { stepTimeoutMs: { waitReady: 3000 } })).result()) as UpgradeState;
   expect(bad.status).toBe('ROLLED_BACK');
   expect(bad.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
-  expect(sys.indexOf('k8s', /^PATCH .*\/services\/emqx$/)).toBe(-1);
-  expect(sys.k8s.get('StatefulSet', 'mqtt', greenOf(sys))).toBeUndefined();
-  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+  expect(switchedToGreen(sys)).toBe(-1);
+  expect(await sys.ns.statefulSet(greenOf(sys))).toBeUndefined();
+  expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
 
   // emqx-operator #1214: the same upgrade with the image fixed goes through
   const good = (await (await start(sys, taskQueue, { image: 'emqx/emqx:5.8.0' })).result()) as UpgradeState;
   expect(good.status).toBe('SUCCEEDED');
-  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(nodes(greenOf(sys)).map((n) => n.slice(5)));
+  expect(await sys.ns.endpoints('emqx')).toEqual(nodes(greenOf(sys)).map((n) => n.slice(5)));
 }, 90_000);
 
 test('without the evacuation API, blue keeps its clients through the window and clean-up removes its pods one at a time, and the state says so', async () => {
@@ -193,7 +208,7 @@ test('a green node that is Ready but never joins the cluster never gets traffic'
   const final = (await (await start(sys, taskQueue, {}, { stepTimeoutMs: { waitReady: 3000 } })).result()) as UpgradeState;
   expect(final.status).toBe('ROLLED_BACK');
   expect(final.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
-  expect(sys.indexOf('k8s', /^PATCH .*\/services\/emqx$/)).toBe(-1);
+  expect(switchedToGreen(sys)).toBe(-1);
 }, 60_000);
 
 test('the worker killed during evacuation: a new worker resumes, and no node is evacuated or scaled down twice', async () => {
@@ -201,7 +216,7 @@ test('the worker killed during evacuation: a new worker resumes, and no node is 
   const taskQueue = uniqueId('emqx-crash');
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', join(__dirname, '../support/emqxWorkerProcess.ts'), taskQueue, JSON.stringify(sys.target), sys.k8s.url, sys.k8s.token],
+    ['--import', 'tsx', join(__dirname, '../support/emqxWorkerProcess.ts'), taskQueue, JSON.stringify(sys.target), sys.ns.proxyUrl, sys.ns.token],
     { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, TEST_EMQX_KEY: sys.emqx.apiKey, TEST_EMQX_SECRET: sys.emqx.apiSecret } },
   );
   cleanups.push(async () => child.kill('SIGKILL'));
@@ -226,13 +241,13 @@ test('the worker killed during evacuation: a new worker resumes, and no node is 
 
 describe('clear errors and nothing changed', () => {
   test.each([
-    ['wrong EMQX credentials', { emqx: { apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'WRONG' } } }, /EMQX|credential|401|Unauthorized|WRONG/i],
-    ['an unreachable EMQX API', { emqx: { apiUrl: 'http://127.0.0.1:9', apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'TEST_EMQX_SECRET' } } }, /127\.0\.0\.1:9/],
-    ['a missing workload', { kubernetes: { namespace: 'mqtt', workload: { kind: 'StatefulSet' as const, name: 'nope' }, service: 'emqx' } }, /nope/],
+    ['wrong EMQX credentials', () => ({ emqx: { apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'WRONG' } } }), /EMQX|credential|401|Unauthorized|WRONG/i],
+    ['an unreachable EMQX API', () => ({ emqx: { apiUrl: 'http://127.0.0.1:9', apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'TEST_EMQX_SECRET' } } }), /127\.0\.0\.1:9/],
+    ['a missing workload', (sys: EmqxOnKube) => ({ kubernetes: { ...sys.target.kubernetes, workload: { kind: 'StatefulSet' as const, name: 'nope' } } }), /nope/],
   ])('%s', async (_what, override, message) => {
     const sys = await cluster();
     const taskQueue = uniqueId('emqx-bad');
-    const w = await startWorker(env, taskQueue, sys.activities(override as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+    const w = await startWorker(env, taskQueue, sys.activities(override(sys) as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
     cleanups.push(() => w.stop());
     const h = await start(sys, taskQueue, {}, { maxAttempts: 2 });
     const final = (await h.result()) as UpgradeState;
@@ -240,9 +255,9 @@ describe('clear errors and nothing changed', () => {
     expect(final.failure?.message).toMatch(message);
     expect((await h.query(stateQuery)).failure).toEqual(final.failure);
     // nothing changed: blue serves as before, no green, no evacuation
-    expect(sys.k8s.get('StatefulSet', 'mqtt', greenOf(sys))).toBeUndefined();
-    expect(sys.k8s.get('StatefulSet', 'mqtt', 'emqx')?.spec?.replicas).toBe(3);
+    expect(await sys.ns.statefulSet(greenOf(sys))).toBeUndefined();
+    expect((await sys.ns.statefulSet('emqx'))?.spec?.replicas).toBe(3);
     expect(sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/')).toEqual([]);
-    expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+    expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
   }, 60_000);
 });
