@@ -13,8 +13,9 @@ import { emqxRollbackBench } from './emqxRollback';
 import { kubernetesBench } from './kubernetes';
 import { skeletonBench } from './skeleton';
 import { trafficPlanBench } from './trafficPlan';
+import { weightsBench } from './weights';
 
-const SECTIONS: BenchSection[] = [skeletonBench, trafficPlanBench, kubernetesBench, emqxRollbackBench];
+const SECTIONS: BenchSection[] = [skeletonBench, kubernetesBench, trafficPlanBench, weightsBench, emqxRollbackBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
