@@ -30,7 +30,7 @@ export interface PlatformActivities {
    * Applying the same weights again changes nothing.
    */
   setWeights(i: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }>;
-  scaleWorkload(i: { target: string; release: string; replicas: number }): Promise<unknown>;
+  scaleWorkload(i: { target: string; release: string; replicas: number }): Promise<{ changed: boolean }>;
   /** Scales to expectedReplicas - 1 only if it is at expectedReplicas now: a retry never removes two. */
   scaleDownByOne(i: { target: string; release: string; expectedReplicas: number }): Promise<unknown>;
   deleteWorkload(i: { target: string; release: string }): Promise<unknown>;
