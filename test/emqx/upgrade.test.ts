@@ -51,7 +51,8 @@ const blueScales = (sys: EmqxOnKube) =>
   sys
     .entries()
     .map((e, at) => ({ e, at }))
-    .filter(({ e }) => e.src === 'k8s' && /^PUT .*\/statefulsets\/emqx\/scale$/.test(e.what))
+    // a write refused with 409 (the controller's status write moved the resourceVersion) is retried, not applied
+    .filter(({ e }) => e.src === 'k8s' && /^PUT .*\/statefulsets\/emqx\/scale$/.test(e.what) && (e.request?.status ?? 0) < 300)
     .map(({ e, at }) => ({ at, replicas: (e.body as { spec: { replicas: number } }).spec.replicas }));
 /** Where in the log the Service was patched to select green (the first patch pins it to blue). */
 const switchedToGreen = (sys: EmqxOnKube) =>

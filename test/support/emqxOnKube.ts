@@ -13,12 +13,14 @@ import { createActivities } from '../../src/activities';
 import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
 import { kubeConfigFor } from './kubeControlPlane';
 import { EmqxApiServer } from './emqxApiServer';
-import { TestNamespace } from './kube';
+import { TestNamespace, type RecordedRequest } from './kube';
 
 export interface LogEntry {
   src: 'k8s' | 'emqx' | 'kubelet';
   what: string;
   body?: unknown;
+  /** A Kubernetes request as sent, with the status it got. */
+  request?: RecordedRequest;
 }
 
 const isReady = (p: V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
@@ -37,7 +39,7 @@ export class EmqxOnKube {
   ) {
     ns.beforeForwarding((r) => {
       this.flushEmqx();
-      this.log.push({ src: 'k8s', what: `${r.method} ${r.path}`, body: r.body });
+      this.log.push({ src: 'k8s', what: `${r.method} ${r.path}`, body: r.body, request: r });
     });
     this.pods = new Mirror<V1Pod>({
       kc: kubeConfigFor(ns.url, ns.token),

@@ -27,6 +27,8 @@ export interface RecordedRequest {
   query: Record<string, string>;
   contentType?: string;
   body?: unknown;
+  /** The API server's answer, once it came. */
+  status?: number;
 }
 
 export interface BlueSpec {
@@ -205,6 +207,7 @@ export class TestNamespace {
     }
     const headers = { ...req.headers, host: new URL(this.url).host };
     const upstream = request(`${this.url}${req.url}`, { method: req.method, headers, rejectUnauthorized: false }, (up) => {
+      recorded.status = up.statusCode;
       res.writeHead(up.statusCode!, up.headers);
       up.pipe(res);
     });
