@@ -4,7 +4,7 @@
  * appending while green replays, so the ETA divides the lag by the rate at
  * which it shrinks (processing minus appending), not by the processing rate.
  */
-import { formatDuration } from '../duration';
+import { humanDuration } from '../duration';
 
 /** One reading of the event store's head and the slowest segment's position. */
 export interface CatchUpSample {
@@ -93,7 +93,7 @@ export function stalledFor(p: CatchUpProgress): number {
 
 /** One line for heartbeats, logs and the UI's current details. */
 export function describeProgress(p: CatchUpProgress): string {
-  const eta = p.etaMs === undefined ? 'ETA unknown' : `ETA ${formatDuration(Math.round(p.etaMs / 1000) * 1000)}`;
+  const eta = p.etaMs === undefined ? 'ETA unknown' : `ETA ${humanDuration(p.etaMs)}`;
   const stall = p.stalledSince !== undefined ? `; no progress since ${new Date(p.stalledSince).toISOString()}` : '';
   return `position ${p.position} of ${p.head}, lag ${p.lag}, ${p.rate.toFixed(0)} events/s, ${eta}${stall}`;
 }

@@ -1,0 +1,188 @@
+/**
+ * Projection activities: watch a release's processor catch up with the event
+ * store (one heartbeating activity for as long as it takes), and create or
+ * drop the release's own database and role. The worker resolves where the
+ * event store and the databases are (and their credentials) per target when
+ * an activity runs; nothing of it enters workflow history.
+ */
+import { createHmac } from 'node:crypto';
+import { activityInfo, ApplicationFailure, heartbeat, log, sleep } from '@temporalio/activity';
+import { Client, Pool } from 'pg';
+import {
+  describeProgress,
+  isCaughtUp,
+  nextProgress,
+  type CatchUpPolicy,
+  type CatchUpProgress,
+} from '../../domain/projection/catchUp';
+import { releaseDatabaseName } from '../../domain/projection/naming';
+import type { CatchUpSource } from '../../domain/projection/source';
+import { formatDuration } from '../../domain/duration';
+import { catchUpReader, type CatchUpReader } from './catchUpReader';
+
+/** What the worker knows of a projection target, secrets resolved. */
+export interface ProjectionAccess {
+  catchUp: CatchUpSource;
+  /** Connection string of the event store's database (SQL sources). */
+  eventStoreUrl?: string;
+  /** Connection string of a role that may create databases and roles on the releases' PostgreSQL. */
+  databasesUrl: string;
+  /** Secret the release roles' passwords are derived from (HMAC of the release name): the platform derives the same. */
+  rolePasswordSecret: string;
+}
+
+export interface ProjectionActivitiesDeps {
+  access: (target: string) => ProjectionAccess;
+  /** The worker's connection pools to event stores (closed at shutdown). */
+  pools: PgPools;
+  pollMs?: number;
+  /** Wall clock; tests of the arithmetic replace it. */
+  now?: () => number;
+}
+
+export interface WatchCatchUpInput {
+  target: string;
+  release: string;
+  processor: string;
+  policy: CatchUpPolicy;
+  /** Fail the step when the position has not moved for this long while there is lag. */
+  stallTimeoutMs: number;
+  pollMs?: number;
+}
+
+/** What the watch heartbeats (and what the API shows while green builds). */
+export interface CatchUpHeartbeat {
+  /** Absent until the first reading succeeds. */
+  progress?: CatchUpProgress;
+  /** When the watch began (epoch ms). */
+  since: number;
+  summary: string;
+  /** The last read error, while reads fail. */
+  error?: string;
+}
+
+export const PROJECTION_STALLED = 'ProjectionStalled';
+export const WATCH_CATCH_UP = 'watchCatchUp';
+
+/** The password of a release's role: derived, so neither the workflow nor a state file needs to carry it. */
+export function releaseRolePassword(secret: string, role: string): string {
+  return createHmac('sha256', secret).update(role).digest('base64url');
+}
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const quoteLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/** One small pool per event-store URL, opened on first use. */
+export class PgPools {
+  private readonly pools = new Map<string, Pool>();
+
+  get(url: string): Pool {
+    let pool = this.pools.get(url);
+    if (!pool) {
+      pool = new Pool({ connectionString: url, max: 2, idleTimeoutMillis: 30_000 });
+      pool.on('error', (err) => log.warn('event store connection lost', { error: err.message }));
+      this.pools.set(url, pool);
+    }
+    return pool;
+  }
+
+  async end(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((p) => p.end()));
+  }
+}
+
+export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
+  const now = deps.now ?? Date.now;
+  const readerFor = (target: string): CatchUpReader => {
+    const a = deps.access(target);
+    const url = a.eventStoreUrl;
+    return catchUpReader(a.catchUp, { pool: url ? () => deps.pools.get(url) : undefined });
+  };
+  const admin = async <T>(target: string, fn: (c: Client) => Promise<T>): Promise<T> => {
+    const c = new Client({ connectionString: deps.access(target).databasesUrl });
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
+  };
+
+  return {
+    /** One reading of the head and the release's slowest segment. */
+    async readCatchUp(i: { target: string; release: string; processor: string }) {
+      return readerFor(i.target).read(i);
+    },
+
+    /**
+     * Polls until the release's lag has stayed at or below maxLag for holdMs,
+     * heartbeating lag, rate, ETA and any stall; fails (not retried) when the
+     * position has not moved for stallTimeoutMs. A retry resumes from the last
+     * heartbeat, so the stall clock and the smoothed rate survive a worker crash.
+     */
+    async [WATCH_CATCH_UP](i: WatchCatchUpInput): Promise<CatchUpProgress> {
+      const reader = readerFor(i.target);
+      const resumed = activityInfo().heartbeatDetails as CatchUpHeartbeat | undefined;
+      let progress = resumed?.progress;
+      // before the first reading, the stall clock runs from the first attempt
+      const since = resumed?.since ?? now();
+      for (;;) {
+        let error: string | undefined;
+        try {
+          progress = nextProgress(progress, { at: now(), ...(await reader.read(i)) }, i.policy);
+        } catch (err) {
+          // a store that does not answer makes no progress either: the stall clock keeps running
+          error = (err as Error).message;
+          log.warn('catch-up read failed', { target: i.target, release: i.release, error });
+        }
+        const summary = progress ? describeProgress(progress) : `no reading yet: ${error}`;
+        heartbeat({ progress, summary, error, since } satisfies CatchUpHeartbeat);
+        if (progress && isCaughtUp(progress, i.policy)) return progress;
+        const lastProgressAt = progress?.lastProgressAt ?? since;
+        const stuck = error !== undefined || progress?.stalledSince !== undefined;
+        if (stuck && now() - lastProgressAt >= i.stallTimeoutMs) {
+          throw ApplicationFailure.nonRetryable(
+            `${i.release}'s processor ${i.processor} made no progress since ${new Date(lastProgressAt).toISOString()} ` +
+              `(${formatDuration(i.stallTimeoutMs)} allowed): ${summary}${error && progress ? `; last read error: ${error}` : ''}`,
+            PROJECTION_STALLED,
+            progress,
+          );
+        }
+        await sleep(i.pollMs ?? deps.pollMs ?? 5000);
+      }
+    },
+
+    /** The release's own database and a role that owns it (create if absent). */
+    async ensureReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; role: string; created: boolean }> {
+      const name = releaseDatabaseName(i.target, i.release);
+      const password = releaseRolePassword(deps.access(i.target).rolePasswordSecret, name);
+      return admin(i.target, async (c) => {
+        const role = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
+        if (!role.rowCount) await c.query(`CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD ${quoteLiteral(password)}`).catch(ignoreDuplicate);
+        const db = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        if (!db.rowCount) await c.query(`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(name)}`).catch(ignoreDuplicate);
+        return { database: name, role: name, created: !db.rowCount };
+      });
+    },
+
+    /** Drops the release's database (closing its connections) and its role; nothing to drop is fine. */
+    async dropReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; dropped: boolean }> {
+      const name = releaseDatabaseName(i.target, i.release);
+      return admin(i.target, async (c) => {
+        const db = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+        await c.query(`DROP ROLE IF EXISTS ${quoteIdent(name)}`);
+        return { database: name, dropped: !!db.rowCount };
+      });
+    },
+  };
+}
+
+/** Two attempts racing to create the same thing: the other one won, which is what we wanted. */
+function ignoreDuplicate(err: { code?: string }): void {
+  if (err.code !== '42710' && err.code !== '42P04' && err.code !== '23505') throw err;
+}
+
+export type ProjectionActivities = ReturnType<typeof createProjectionActivities>;
