@@ -164,15 +164,13 @@ export class Upgrades {
 
   /** The phase of a release in the latest upgrade of its target: how a service learns its own mode. */
   async releasePhase(target: string, release: string) {
+    return releasePhaseOf(await this.targetState(target), target, release);
+  }
+
+  /** The state of the target's latest upgrade (what the phase long poll watches). */
+  async targetState(target: string): Promise<UpgradeState> {
     if (!this.targets.has(target)) throw notFound(`unknown target ${target}`);
-    const state = await this.state(this.client.workflow.getHandle(upgradeWorkflowId(target)), `no upgrade of ${target} has run yet`);
-    const { blue, green } = state.releases;
-    const found = [blue, green].find((r) => r?.name === release);
-    if (!found) {
-      const known = [blue, green].flatMap((r) => (r ? [`${r.name} (${r.role})`] : []));
-      throw notFound(`release ${release} is not part of the latest upgrade of ${target}${known.length ? `, whose releases are ${known.join(' and ')}` : ''}`);
-    }
-    return { target, release, role: found.role, phase: found.phase, since: found.since, upgradeId: state.upgradeId, status: state.status };
+    return this.state(this.client.workflow.getHandle(upgradeWorkflowId(target)), `no upgrade of ${target} has run yet`);
   }
 
   /** Temporal answers for this namespace within a few seconds. */
@@ -200,6 +198,16 @@ export class Upgrades {
       throw err;
     }
   }
+}
+
+export function releasePhaseOf(state: UpgradeState, target: string, release: string) {
+  const { blue, green } = state.releases;
+  const found = [blue, green].find((r) => r?.name === release);
+  if (!found) {
+    const known = [blue, green].flatMap((r) => (r ? [`${r.name} (${r.role})`] : []));
+    throw notFound(`release ${release} is not part of the latest upgrade of ${target}${known.length ? `, whose releases are ${known.join(' and ')}` : ''}`);
+  }
+  return { target, release, role: found.role, phase: found.phase, since: found.since, upgradeId: state.upgradeId, status: state.status };
 }
 
 function decide(action: SteeringAction, state: UpgradeState, by: string, requireDistinctApprover: boolean): Decision {
