@@ -1,145 +1,32 @@
 /**
- * `npm run bench`: what an upgrade costs Temporal and how the API holds up,
- * on the real dev server. Writes bench/results/latest.json and prints it.
- *
- * - history: events and bytes of one whole upgrade (scripted strategy), and of
- *   one with a 24-hour standby window: a long wait must add a handful of
- *   events, not thousands (DESIGN.md)
- * - throughput: N upgrades of N targets at once on one worker, wall time
- * - api: latency of GET /v1/upgrades/:id (a query through Temporal), of
- *   POST .../approve refused with 409 by the update's validator (a running
- *   upgrade not at its gate), and refused because the upgrade has ended
- * - memory: the process's RSS after all of it
+ * `npm run bench`: every section in turn (BENCH_ONLY=a,b runs some), each
+ * on real servers of its own. Writes bench/results/latest.json (sections not
+ * run keep their last figures) and prints it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
-import { buildServer } from '../src/api/server';
-import { loadConfig } from '../src/config/file';
-import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/runtime/binaries';
-import { startDevServer } from '../src/runtime/devServer';
-import { freePort } from '../src/runtime/freePort';
-import { TARGET, KIND } from '../src/workflows/searchAttributes';
-import { ScriptedWorld } from '../test/support/scriptedWorld';
+import type { BenchSection } from './section';
+import { skeletonBench } from './skeleton';
 
-const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 20);
-const API_REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 300);
-const TASK_QUEUE = 'bench';
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-
-function input(target: string, options: Partial<UpgradeInput['options']> = {}): UpgradeInput {
-  return {
-    kind: 'emqx',
-    target,
-    version: '2.0.0',
-    requestedBy: 'bench',
-    options: { approval: 'auto', standbyWindowMs: 10, stepTimeoutMs: {}, maxAttempts: 3, requireDistinctApprover: false, settings: {}, ...options },
-  };
-}
+const SECTIONS: BenchSection[] = [skeletonBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const dev = await startDevServer({ port: await freePort() });
-  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
-  try {
-    const connection = await Connection.connect({ address: dev.address });
-    const client = new Client({ connection });
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../test/support/workflows'), logger: new DefaultLogger('ERROR') });
-    const world = new ScriptedWorld();
-    const worker = await Worker.create({
-      connection: await NativeConnection.connect({ address: dev.address }),
-      taskQueue: TASK_QUEUE,
-      workflowBundle: { code },
-      activities: world.activities(),
-      maxConcurrentWorkflowTaskExecutions: 100,
-    });
-    const running = worker.run();
-
-    const start = (i: UpgradeInput) =>
-      client.workflow.start('blueGreenUpgrade', {
-        taskQueue: TASK_QUEUE,
-        workflowId: upgradeWorkflowId(i.target),
-        args: [i],
-        typedSearchAttributes: [
-          { key: TARGET, value: i.target },
-          { key: KIND, value: i.kind },
-        ],
-      });
-    const historyOf = async (target: string) => {
-      const history = await client.workflow.getHandle(upgradeWorkflowId(target)).fetchHistory();
-      return { events: history.events?.length ?? 0, bytes: JSON.stringify(history).length };
-    };
-
-    // history of one upgrade, and of one whose standby window lasts a day (cut short by rollback after the timer starts)
-    const one = await start(input('bench-history'));
-    await one.result();
-    results.history = await historyOf('bench-history');
-
-    // throughput
-    const t0 = performance.now();
-    const handles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => start(input(`bench-${i}`))));
-    const finals = (await Promise.all(handles.map((h) => h.result()))) as UpgradeState[];
-    const wall = performance.now() - t0;
-    results.throughput = {
-      upgrades: CONCURRENT,
-      succeeded: finals.filter((f) => f.status === 'SUCCEEDED').length,
-      wallMs: Math.round(wall),
-      upgradesPerSecond: Number(((CONCURRENT * 1000) / wall).toFixed(2)),
-    };
-
-    // API latency against a running upgrade waiting at the gate
-    const config = loadConfig({ CUTOVER_CONFIG: join(projectRoot, 'cutover.config.yaml') });
-    const app = await buildServer({ client, config });
-    const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    const gated = await start(input('bench-api', { approval: 'manual' }));
-    const id = `bench-api.${gated.firstExecutionRunId}`;
-    const token = config.auth.principals.find((p) => p.roles.includes('approver'))!.token;
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const time = async (fn: () => Promise<Response>, expectStatus: number) => {
-      const ms: number[] = [];
-      for (let i = 0; i < API_REQUESTS; i++) {
-        const t = performance.now();
-        const r = await fn();
-        await r.arrayBuffer();
-        if (r.status !== expectStatus) throw new Error(`expected ${expectStatus}, got ${r.status}`);
-        ms.push(performance.now() - t);
-      }
-      ms.sort((a, b) => a - b);
-      return { requests: API_REQUESTS, p50Ms: +percentile(ms, 50).toFixed(2), p95Ms: +percentile(ms, 95).toFixed(2), p99Ms: +percentile(ms, 99).toFixed(2) };
-    };
-    world.hold('bench-validator', 'verify');
-    const held = await start(input('bench-validator'));
-    const approve = (upgradeId: string) => () =>
-      fetch(`${address}/v1/upgrades/${upgradeId}/approve`, { method: 'POST', headers, body: JSON.stringify({ reason: 'bench' }) });
-    results.api = {
-      getUpgrade: await time(() => fetch(`${address}/v1/upgrades/${id}`, { headers }), 200),
-      approveRefusedByValidator: await time(approve(`bench-validator.${held.firstExecutionRunId}`), 409),
-      approveRefusedAfterEnd: await time(approve(`bench-history.${one.firstExecutionRunId}`), 409),
-    };
-    await Promise.all([gated.terminate('bench done'), held.terminate('bench done')]);
-    await app.close();
-
-    const day = await start(input('bench-standby', { standbyWindowMs: 24 * 3_600_000 }));
-    for (;;) {
-      const s = await day.query('state');
-      if ((s as UpgradeState).step === 'standBy') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    results.historyDuringDayLongStandby = await historyOf('bench-standby');
-    await day.terminate('bench done');
-
-    results.memory = { rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
-    worker.shutdown();
-    await running;
-  } finally {
-    await dev.stop();
+  const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+  const unknown = only?.filter((n) => !SECTIONS.some((s) => s.name === n)) ?? [];
+  if (unknown.length) throw new Error(`BENCH_ONLY names no section: ${unknown.join(', ')} (sections: ${SECTIONS.map((s) => s.name).join(', ')})`);
+  const file = join(projectRoot, 'bench', 'results', 'latest.json');
+  const results: Record<string, unknown> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  Object.assign(results, { date: new Date().toISOString(), node: process.version, cpus: cpus().length });
+  for (const section of SECTIONS.filter((s) => !only || only.includes(s.name))) {
+    process.stdout.write(`bench: ${section.name}\n`);
+    results[section.name] = await section.run();
   }
-  const dir = join(projectRoot, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   process.exit(0);
 }

@@ -16,7 +16,8 @@ import { projectRoot } from './runtime/binaries';
 import { startDevServer, type DevServer } from './runtime/devServer';
 import { ensureSearchAttributes } from './runtime/searchAttributes';
 import { createWorker } from './runtime/worker';
-import { createLocalSandboxes, type LocalSandbox } from './sandbox/localSandbox';
+import { createLocalSandboxes } from './sandbox';
+import type { LocalSandbox } from './sandbox/localSandbox';
 
 const DEV_PORT = Number(process.env.CUTOVER_DEV_TEMPORAL_PORT ?? 7233);
 const DEV_UI_PORT = Number(process.env.CUTOVER_DEV_TEMPORAL_UI_PORT ?? DEV_PORT + 1000);
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
     `  API docs:    ${api}/docs`,
     config.env.temporal.uiUrl ? `  Temporal UI: ${config.env.temporal.uiUrl}` : undefined,
     `  targets:     ${config.targets.map((t) => `${t.name} (${t.kind})`).join(', ')}`,
-    ...[...sandboxes.values()].map((s) => `  sandbox:     ${s.target}: MQTT ${s.mqttUrl}, EMQX API ${s.apiUrl} (through nginx), nginx status ${s.statusUrl}`),
+    ...[...sandboxes.values()].map((s) => `  sandbox:     ${s.target}: ${s.kind.describe()}`),
     '',
     ...upgradeCommand(config, api, sandboxes),
     '',

@@ -10,12 +10,13 @@ import { TARGET_NAME_PATTERN } from '../config/targets';
 import { DURATION_PATTERN } from '../domain/duration';
 import { PHASES } from '../domain/phases';
 import { STATUSES } from '../domain/status';
-import { KINDS, STEPS } from '../domain/upgrade';
+import { KINDS } from '../domain/kinds';
+import { STEPS } from '../domain/upgrade';
 
 const oneOf = <T extends readonly string[]>(values: T, description?: string) =>
   Type.Union(values.map((v) => Type.Literal(v)), description ? { description } : {});
 
-export const KindSchema = oneOf(KINDS);
+export const KindSchema = oneOf(KINDS, `a kind this worker has a strategy for: ${KINDS.join(', ')}`);
 export const TargetName = Type.String({ pattern: TARGET_NAME_PATTERN, description: 'a target name: lowercase letters, digits and dashes' });
 const Timestamp = Type.String({ format: 'date-time' });
 

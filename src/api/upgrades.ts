@@ -13,7 +13,8 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { Config } from '../config/file';
-import { OptionsError, toUpgradeOptions } from '../config/options';
+import { OptionsError, toUpgradeOptions, type UpgradeOptionsInput } from '../config/options';
+import { kindModule } from '../domain/kinds';
 import type { TargetConfig } from '../config/targets';
 import { decideAbort, decideApprove, decideRollback, type Decision } from '../domain/decisions';
 import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
@@ -94,9 +95,9 @@ export class Upgrades {
 
   private options(body: StartUpgradeBody, target: TargetConfig) {
     try {
-      return toUpgradeOptions(body.options ?? {}, this.config.defaults, {
+      const kindDefaults = (kindModule(target.kind).defaults ?? {}) as UpgradeOptionsInput;
+      return toUpgradeOptions([kindDefaults, this.config.defaults, target.defaults ?? {}, body.options ?? {}], {
         requireDistinctApprover: this.config.auth.requireDistinctApprover,
-        settings: target.defaults ?? {},
       });
     } catch (err) {
       if (err instanceof OptionsError) throw badRequest(`options.${err.field}`, err.message);

@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadEnv, type Env } from './env';
 import { OptionsError, UpgradeOptionsInput, toUpgradeOptions } from './options';
 import { ConfigError, formatProblems, typeboxProblems, type FieldProblem } from './schemaErrors';
+import { kindModule, kindModules } from '../domain/kinds';
 import { TargetConfig } from './targets';
 
 export const ROLES = ['viewer', 'operator', 'approver'] as const;
@@ -113,12 +114,32 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
   firstIndex(tokens, (t) => t.token.env).forEach((first, i) => {
     if (first !== i) problems.push({ field: `auth.tokens[${i}].token.env`, message: `${tokens[i].token.env} is already the token of auth.tokens[${first}]` });
   });
-  try {
-    toUpgradeOptions({}, file.defaults ?? {}, { requireDistinctApprover: false, settings: {} });
-  } catch (err) {
-    if (!(err instanceof OptionsError)) throw err;
-    problems.push({ field: `defaults.${err.field}`, message: err.message });
+  file.targets.forEach((t, i) => problems.push(...targetProblems(t, `targets[${i}]`)));
+  const layers: [string, UpgradeOptionsInput][] = [['defaults', file.defaults ?? {}], ...file.targets.map((t, i): [string, UpgradeOptionsInput] => [`targets[${i}].defaults`, t.defaults ?? {}])];
+  for (const [field, options] of layers) {
+    try {
+      toUpgradeOptions([options], { requireDistinctApprover: false });
+    } catch (err) {
+      if (!(err instanceof OptionsError)) throw err;
+      problems.push({ field: `${field}.${err.field}`, message: err.message });
+    }
   }
+  return problems;
+}
+
+/** A target carries its own kind's access block and no other kind's; a local one has the ports its sandbox needs. */
+function targetProblems(t: TargetConfig, field: string): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const blocks = t as Record<string, unknown>;
+  for (const k of kindModules()) {
+    if (k.kind === t.kind && blocks[k.kind] === undefined) problems.push({ field: `${field}.${k.kind}`, message: `is required for a target of kind ${k.kind}: how the worker reaches it` });
+    if (k.kind !== t.kind && blocks[k.kind] !== undefined) problems.push({ field: `${field}.${k.kind}`, message: `is for targets of kind ${k.kind}; '${t.name}' is of kind ${t.kind}` });
+  }
+  if (t.local) {
+    const missing = kindModule(t.kind).localPorts.filter((p) => t.local!.ports[p] === undefined);
+    if (missing.length) problems.push({ field: `${field}.local.ports`, message: `needs ${missing.join(', ')} (a ${t.kind} sandbox listens on ${kindModule(t.kind).localPorts.join(', ')})` });
+  }
+  if (!t.local && !t.kubernetes) problems.push({ field, message: `'${t.name}' needs a placement: kubernetes or local` });
   return problems;
 }
 

@@ -1,18 +1,19 @@
 /**
  * Upgrade options as people write them (durations as "90s", "10m", "1h30m"),
- * in the config file's defaults and in an API request, and their conversion
- * to the workflow's UpgradeOptions (milliseconds).
+ * in the config file's defaults, a target's defaults and an API request, and
+ * their conversion to the workflow's UpgradeOptions (milliseconds). Each kind
+ * adds its own `options.<kind>` block through the kind registry.
  */
-import { Type, type Static } from '@sinclair/typebox';
-import { DURATION_PATTERN, parseDuration } from '../domain/duration';
-import type { EmqxSettings } from '../domain/emqxSettings';
+import { Type, type Static, type TOptional } from '@sinclair/typebox';
+import { parseDuration } from '../domain/duration';
+import { kindModules, type KIND_MODULES, type Kind } from '../domain/kinds';
+import { Duration } from '../domain/schemas';
 import { STEPS, type Step, type UpgradeOptions } from '../domain/upgrade';
 
-export const Duration = Type.String({
-  pattern: DURATION_PATTERN,
-  description: 'a duration such as 90s, 10m or 1h30m',
-  examples: ['10m'],
-});
+export { Duration };
+
+type KindOptions = { [K in Kind]: TOptional<(typeof KIND_MODULES)[K]['options']> };
+const kindOptions = Object.fromEntries(kindModules().map((k) => [k.kind, Type.Optional(k.options)])) as KindOptions;
 
 /** Pattern-checked strings carry their description as the noun a 400 uses: "must be a duration such as ...". */
 export const UpgradeOptionsInput = Type.Object(
@@ -24,24 +25,7 @@ export const UpgradeOptionsInput = Type.Object(
       Type.Object(Object.fromEntries(STEPS.map((s) => [s, Type.Optional(Duration)])), { additionalProperties: false }),
     ),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-    emqx: Type.Optional(
-      Type.Object(
-        {
-          connEvictRate: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'connections evicted per second per node' })),
-          sessEvictRate: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'sessions migrated per second per node' })),
-          waitTakeover: Type.Optional(Duration),
-          waitHealthCheck: Type.Optional(Duration),
-          initialDelay: Type.Optional(Duration),
-          drainInterval: Type.Optional(Duration),
-        },
-        {
-          additionalProperties: false,
-          description:
-            'EMQX draining, as the EMQX Operator\'s evacuationStrategy: eviction rates, the takeover and health-check waits, ' +
-            'the delay after the Service switch, and the interval between pod removals when the evacuation API is absent',
-        },
-      ),
-    ),
+    ...kindOptions,
   },
   {
     additionalProperties: false,
@@ -49,7 +33,8 @@ export const UpgradeOptionsInput = Type.Object(
       'approval: manual waits for approve (or autoPromoteAfter), auto promotes without a gate; ' +
       'standbyWindow: how long the old release stands by, rollback being instant; ' +
       'stepTimeouts: time limit per step, a step that overruns is rolled back; ' +
-      'maxAttempts: attempts per activity before a step fails for good',
+      'maxAttempts: attempts per activity before a step fails for good; ' +
+      '<kind>: the settings of that kind of system',
   },
 );
 export type UpgradeOptionsInput = Static<typeof UpgradeOptionsInput>;
@@ -72,28 +57,51 @@ export class OptionsError extends Error {
 }
 
 /**
- * Request options over configured defaults over built-in defaults. Step
- * timeouts merge per step. Throws OptionsError for combinations the schema
- * cannot express.
+ * Layers of options, most general first (the kind's defaults, the config
+ * file's, the target's, the request): a later layer wins field by field;
+ * step timeouts and each kind's block merge key by key.
+ */
+export function mergeOptions(layers: UpgradeOptionsInput[]): UpgradeOptionsInput {
+  const merged: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      const nested = key === 'stepTimeouts' || key in kindOptions;
+      merged[key] = nested ? { ...(merged[key] as object | undefined), ...(value as object) } : value;
+    }
+  }
+  return merged as UpgradeOptionsInput;
+}
+
+/**
+ * The merged options in the workflow's units. `request` is the most specific
+ * layer; a rule that concerns what the requester asked (autoPromoteAfter with
+ * approval auto) is checked against it. Throws OptionsError for combinations
+ * the schema cannot express.
  */
 export function toUpgradeOptions(
-  request: UpgradeOptionsInput,
-  defaults: UpgradeOptionsInput,
-  extra: Pick<UpgradeOptions, 'requireDistinctApprover' | 'settings'>,
+  layers: UpgradeOptionsInput[],
+  extra: Pick<UpgradeOptions, 'requireDistinctApprover'>,
 ): UpgradeOptions {
-  const o = { ...BUILTIN_DEFAULTS, ...defaults, ...request, stepTimeouts: { ...defaults.stepTimeouts, ...request.stepTimeouts } };
+  const request = layers[layers.length - 1] ?? {};
+  const o = { ...BUILTIN_DEFAULTS, ...mergeOptions(layers) };
   if (request.autoPromoteAfter !== undefined && o.approval === 'auto') {
     throw new OptionsError('autoPromoteAfter', 'applies only with approval manual: approval auto has no gate to wait at');
   }
   const stepTimeoutMs: Partial<Record<Step, number>> = {};
-  for (const [step, text] of Object.entries(o.stepTimeouts) as [Step, string | undefined][]) {
+  for (const [step, text] of Object.entries(o.stepTimeouts ?? {}) as [Step, string | undefined][]) {
     if (text === undefined) continue;
     const ms = parseDuration(text);
     if (ms <= 0) throw new OptionsError(`stepTimeouts.${step}`, 'must be longer than 0s');
     stepTimeoutMs[step] = ms;
   }
+  const settings: Record<string, unknown> = {};
+  for (const k of kindModules()) {
+    const given = (o as Record<string, unknown>)[k.kind];
+    if (given !== undefined) settings[k.kind] = k.toSettings(given as never);
+  }
   return {
-    settings: o.emqx ? { ...extra.settings, emqx: { ...(extra.settings.emqx as object), ...emqxSettingsOf(o.emqx) } } : extra.settings,
+    settings,
     approval: o.approval,
     // Only a manual gate auto-promotes; a configured default does not turn auto into manual.
     autoPromoteAfterMs: o.approval === 'manual' && o.autoPromoteAfter !== undefined ? parseDuration(o.autoPromoteAfter) : undefined,
@@ -102,18 +110,4 @@ export function toUpgradeOptions(
     maxAttempts: o.maxAttempts,
     requireDistinctApprover: extra.requireDistinctApprover,
   };
-}
-
-function emqxSettingsOf(e: NonNullable<UpgradeOptionsInput['emqx']>): Partial<EmqxSettings> {
-  const seconds = (text?: string) => (text === undefined ? undefined : Math.ceil(parseDuration(text) / 1000));
-  const ms = (text?: string) => (text === undefined ? undefined : parseDuration(text));
-  const all: Partial<EmqxSettings> = {
-    connEvictRate: e.connEvictRate,
-    sessEvictRate: e.sessEvictRate,
-    waitTakeoverSec: seconds(e.waitTakeover),
-    waitHealthCheckSec: seconds(e.waitHealthCheck),
-    initialDelayMs: ms(e.initialDelay),
-    drainIntervalMs: ms(e.drainInterval),
-  };
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }

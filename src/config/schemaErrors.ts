@@ -21,7 +21,7 @@ export function fieldPath(pointer: string, child?: string): string {
     .reduce((path, p) => (/^[0-9]+$/.test(p) ? `${path}[${p}]` : path ? `${path}.${p}` : p), '');
 }
 
-type SchemaLike = { anyOf?: { const?: unknown }[]; description?: string };
+type SchemaLike = { anyOf?: { const?: unknown }[]; const?: unknown; description?: string };
 
 /**
  * A better message than the validator's where the schema says more: the
@@ -32,6 +32,8 @@ export function explain(schema: unknown, fallback: string, patternFailed: boolea
   if (s.anyOf?.length && s.anyOf.every((b) => b.const !== undefined)) {
     return `must be one of ${s.anyOf.map((b) => String(b.const)).join(', ')}`;
   }
+  // a union of one value (one kind registered, say) is a bare constant
+  if (s.const !== undefined) return s.description ? `must be ${s.description}` : `must be ${String(s.const)}`;
   if (patternFailed && s.description) return `must be ${s.description}`;
   return fallback;
 }

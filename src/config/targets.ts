@@ -3,17 +3,14 @@
  * endpoints and credentials. Workflow input names a target only; activities
  * resolve it here, so no secret ever enters workflow history.
  */
-import { Type, type Static } from '@sinclair/typebox';
-import { KINDS } from '../domain/upgrade';
+import { Type, type Static, type TOptional } from '@sinclair/typebox';
+import { KINDS, KIND_MODULES, kindModules, type Kind } from '../domain/kinds';
+import { SecretRef } from '../domain/schemas';
+import { UpgradeOptionsInput } from './options';
+
+export { SecretRef };
 
 export const TARGET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$';
-
-/** A secret is never written in the config file: it names an environment variable of the worker. */
-export const SecretRef = Type.Object(
-  { env: Type.String({ minLength: 1, description: 'environment variable that holds the secret' }) },
-  { additionalProperties: false },
-);
-export type SecretRef = Static<typeof SecretRef>;
 
 export const KubernetesPlacement = Type.Object(
   {
@@ -35,59 +32,43 @@ export const KubernetesPlacement = Type.Object(
 );
 export type KubernetesPlacement = Static<typeof KubernetesPlacement>;
 
+/** Each kind's access block, typed, so activities read `target.<kind>` with its own type. */
+type KindAccess = { [K in Kind]: TOptional<(typeof KIND_MODULES)[K]['access']> };
+const kindAccess = Object.fromEntries(kindModules().map((k) => [k.kind, Type.Optional(k.access)])) as KindAccess;
+
 const Port = Type.Integer({ minimum: 1024, maximum: 65535 });
 
 /**
- * The local sandbox (`npm start`): workloads are sandbox EMQX node processes on
- * this host, the Service is an nginx upstream. Ports are on 127.0.0.1.
+ * The local sandbox (`npm start`): workloads are processes of the kind's
+ * stand-in on this host, the Service is an nginx upstream. Ports are on
+ * 127.0.0.1; which ones a kind needs, its module says (localPorts).
  */
 export const LocalPlacement = Type.Object(
   {
     /** Names the sandbox's state file and directories under .data/. */
-    cluster: Type.String({ pattern: '^[a-z0-9][-a-z0-9]*$' }),
+    cluster: Type.String({ pattern: '^[a-z0-9][-a-z0-9]*$', description: 'a name of lowercase letters, digits and dashes' }),
     /** What the sandbox runs on its first start; later starts restore what was recorded. */
-    version: Type.String({ minLength: 1, default: '5.7.0' }),
+    version: Type.String({ minLength: 1 }),
     replicas: Type.Integer({ minimum: 1, maximum: 9, default: 3 }),
-    nginx: Type.Object(
-      {
-        /** MQTT clients connect here (stream upstream of the serving release). */
-        mqttPort: Port,
-        /** EMQX REST API of any running node (http upstream): what emqx.apiUrl should name. */
-        apiPort: Port,
-        /** nginx stub_status at /status. */
-        statusPort: Port,
-      },
-      { additionalProperties: false },
-    ),
+    /** The sandbox's loopback ports by name, e.g. emqx: { mqtt, api, status }. */
+    ports: Type.Record(Type.String({ pattern: '^[a-z]+$' }), Port),
   },
   { additionalProperties: false },
 );
 export type LocalPlacement = Static<typeof LocalPlacement>;
 
-export const EmqxAccess = Type.Object(
-  {
-    /** Base URL of the EMQX dashboard listener, e.g. http://emqx-dashboard.mqtt:18083 */
-    apiUrl: Type.String({ pattern: '^https?://' }),
-    apiKey: SecretRef,
-    apiSecret: SecretRef,
-    /** How a pod's EMQX node is named; {pod} and {namespace} are filled in. */
-    nodeName: Type.Optional(Type.String({ pattern: '^[^@\\s]+@.*\\{pod\\}.*$', default: 'emqx@{pod}' })),
-  },
-  { additionalProperties: false },
-);
-export type EmqxAccess = Static<typeof EmqxAccess>;
-
 export const TargetConfig = Type.Object(
   {
     name: Type.String({ pattern: TARGET_NAME_PATTERN }),
-    kind: Type.Union(KINDS.map((k) => Type.Literal(k))),
+    kind: Type.Union(KINDS.map((k) => Type.Literal(k)), { description: `a kind this worker has a strategy for: ${KINDS.join(', ')}` }),
     description: Type.Optional(Type.String()),
     /** Where the workloads run: a Kubernetes cluster, or the local sandbox (one of the two). */
     kubernetes: Type.Optional(KubernetesPlacement),
     local: Type.Optional(LocalPlacement),
-    emqx: Type.Optional(EmqxAccess),
-    /** Strategy settings used when a request does not give its own. */
-    defaults: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    /** How the worker reaches the kind's own system: the block named after the target's kind. */
+    ...kindAccess,
+    /** Upgrade options for this target, over the file's defaults; a request's own win. */
+    defaults: Type.Optional(UpgradeOptionsInput),
   },
   { additionalProperties: false },
 );

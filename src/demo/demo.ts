@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectionsSvg, demoVersion, summarizeDemo, type DemoSummary, type StepMarker } from '../domain/demoReport';
+import { connectionsSvg, demoVersion, summarizeDemo, type DemoSummary, type StepMarker } from './report';
 import type { UpgradeState } from '../domain/upgrade';
 import { TERMINAL_STATUSES } from '../domain/status';
 import { assertLoopback, runMqttLoad, type LoadSample } from '../sandbox/load/mqttLoad';

@@ -23,10 +23,50 @@ export interface PlatformActivities {
   ensureGreenWorkload(i: { target: string; green: ReleaseRef; image?: string; replicas?: number }): Promise<unknown>;
   /** Heartbeats until every replica is ready; the workflow limits how long. */
   waitWorkloadReady(i: { target: string; release: string }): Promise<unknown>;
-  switchService(i: { target: string; release: string }): Promise<unknown>;
+  /**
+   * Router weights by release name, summing to 100; a release absent or at 0
+   * gets nothing. Kubernetes: the target's HTTPRoute backendRefs, or without a
+   * route the Service selector (100/0 only); local: nginx upstream weights.
+   * Applying the same weights again changes nothing.
+   */
+  setWeights(i: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }>;
   scaleWorkload(i: { target: string; release: string; replicas: number }): Promise<unknown>;
   /** Scales to expectedReplicas - 1 only if it is at expectedReplicas now: a retry never removes two. */
   scaleDownByOne(i: { target: string; release: string; expectedReplicas: number }): Promise<unknown>;
   deleteWorkload(i: { target: string; release: string }): Promise<unknown>;
   listReleasePods(i: { target: string; release: string }): Promise<PodInfo[]>;
+}
+
+/** What the local platform records of one release of a local target. */
+export interface LocalRelease {
+  version: string;
+  replicas: number;
+  /** Ports per ordinal, by name (the kind's localPorts); kept when scaled down, so a node that comes back gets its own. */
+  ports: Record<string, number>[];
+}
+
+/** A local target's desired state, recorded before processes change (see src/sandbox/localSandbox.ts). */
+export interface LocalState {
+  /** The release that gets all traffic when no split runs. */
+  service: string;
+  /** During a weighted split: weight by release (summing to 100); absent otherwise. */
+  weights?: Record<string, number>;
+  releases: Record<string, LocalRelease>;
+}
+
+/**
+ * The port through which the local platform drives one local target: the
+ * runtime hands these in (a sandbox implements it), so activities never
+ * import the sandbox. Changes are serialised and recorded before applied.
+ */
+export interface LocalWorkloads {
+  readonly target: string;
+  /** The image a version stands for, e.g. cutover/sandbox-emqx:5.8.0. */
+  imageOf(version: string): string;
+  read<T>(fn: (s: LocalState) => T): Promise<T>;
+  change<T>(fn: (s: LocalState) => T): Promise<T>;
+  /** Restarts nodes that died, as a controller would. */
+  heal(): Promise<void>;
+  /** Pods of a release in ordinal order; ready while its node process runs and answers. */
+  pods(release: string): { name: string; ready: boolean }[];
 }

@@ -1,9 +1,9 @@
 /** What an upgrade is asked to do and what it reports: shared by workflow, API and CLI. */
+import type { Kind } from './kinds';
 import type { Phase } from './phases';
 import type { UpgradeStatus } from './status';
 
-export const KINDS = ['emqx', 'kong', 'projection'] as const;
-export type Kind = (typeof KINDS)[number];
+export type { Kind };
 
 /** The skeleton's steps, in order (DESIGN.md "One workflow, three strategies"). */
 export const STEPS = [
@@ -34,7 +34,7 @@ export interface UpgradeOptions {
   /** Attempts per activity before the step counts as failed for good. */
   maxAttempts: number;
   requireDistinctApprover: boolean;
-  /** Strategy-specific settings (evacuation rates, traffic steps, ...). */
+  /** Each kind's own settings, under its name, in the workflow's units (see the kind's module). */
   settings: Record<string, unknown>;
 }
 

@@ -1,53 +1,86 @@
 /**
- * One local sandbox target: releases of sandbox EMQX nodes (processes of
- * ./emqx/node.ts, one cluster on one backplane) and nginx routing MQTT to the
- * serving release. What it should run (releases, replicas, node ports, the
- * serving release) is recorded in a JSON state file, written atomically before
- * processes are started or stopped, so a restart (of `npm start`, or after a
- * crash) brings back exactly the recorded state and a retried change is not
- * applied twice. Changes are serialised: one at a time per sandbox.
+ * One local sandbox target: releases of a kind's stand-in processes and nginx
+ * routing traffic to the serving release (or releases, weighted, during a
+ * split). What it should run (releases, replicas, node ports, the serving
+ * release, the weights) is recorded in a JSON state file, written atomically
+ * before processes are started or stopped, so a restart (of `npm start`, or
+ * after a crash) brings back exactly the recorded state and a retried change
+ * is not applied twice. Changes are serialised: one at a time per sandbox.
+ * What differs per kind (shared infrastructure, how a node starts, which
+ * upstreams nginx needs) comes from its SandboxKind.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LocalPlacement, TargetConfig } from '../config/targets';
-import { emqxNodeName } from '../domain/emqx';
+import type { LocalPlacement } from '../config/targets';
+import type { LocalState, LocalWorkloads } from '../domain/platform';
 import { releaseName } from '../domain/upgrade';
 import { freePort } from '../runtime/freePort';
-import { SANDBOX_API_KEY, SANDBOX_API_SECRET, startSandboxCluster, type SandboxCluster, type SandboxNode } from './emqx/launcher';
-import { Nginx } from './nginx';
+import { Nginx, type NginxRoutes } from './nginx';
+import { isRunning } from './process';
 
-export interface ReleaseRecord {
+export interface NodeSpec {
+  pod: string;
+  release: string;
   version: string;
-  replicas: number;
-  /** Ports per ordinal; kept when scaled down, so a node that comes back gets its own again. */
-  ports: { mqtt: number; api: number }[];
+  ordinal: number;
+  ports: Record<string, number>;
 }
 
-export interface SandboxState {
-  /** The release nginx sends MQTT clients to. */
-  service: string;
-  releases: Record<string, ReleaseRecord>;
+export interface SandboxNode {
+  readonly version: string;
+  readonly process: ChildProcess;
+  /** Whether it serves; default: its process runs. */
+  ready?(): boolean;
+  stop(): Promise<void>;
+}
+
+/** The nodes nginx routes to: those that get traffic with their share, and every desired node. */
+export interface Routing {
+  traffic: { ports: Record<string, number>; weight: number }[];
+  all: { ports: Record<string, number> }[];
+}
+
+/** What a kind brings to the generic sandbox. */
+export interface SandboxKind {
+  /** An image name for the version, e.g. cutover/sandbox-emqx:5.8.0 (the sandbox runs one program per kind). */
+  imageOf(version: string): string;
+  /** Port names each node listens on. */
+  readonly nodePorts: readonly string[];
+  /** Shared infrastructure (a backplane, a database), before any node. */
+  start(dir: string): Promise<void>;
+  stop(): Promise<void>;
+  startNode(spec: NodeSpec): Promise<SandboxNode>;
+  /** nginx's upstreams for these nodes (the status port is the sandbox's). */
+  routes(r: Routing): Omit<NginxRoutes, 'statusPort'>;
+  /** For npm start's print-out: where a person reaches the sandbox. */
+  describe(): string;
 }
 
 export interface LocalSandboxOptions {
   target: string;
   placement: LocalPlacement;
-  /** State file, node logs and the backplane go under dataDir/sandbox/<cluster>; nginx under dataDir/nginx/<cluster>. */
+  /** State file and node logs go under dataDir/sandbox/<cluster>; nginx under dataDir/nginx/<cluster>. */
   dataDir: string;
-  /** How the target's EMQX names a pod's node (its emqx.nodeName). */
-  nodeName?: string;
-  apiKey: string;
-  apiSecret: string;
+  kind: SandboxKind;
 }
 
 export const podName = (release: string, ordinal: number): string => `${release}-${ordinal}`;
 
-export class LocalSandbox {
+const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+
+/** Per node, the release's share divided among its nodes, as whole nginx weights. */
+export function nodeWeights(shares: { weight: number; nodes: number }[]): number[] {
+  const lcm = shares.reduce((l, s) => (s.nodes ? (l * s.nodes) / gcd(l, s.nodes) : l), 1);
+  return shares.map((s) => (s.nodes ? (s.weight * lcm) / s.nodes : 0));
+}
+
+export class LocalSandbox implements LocalWorkloads {
   readonly nginx: Nginx;
   private readonly dir: string;
   private readonly stateFile: string;
-  private state: SandboxState | undefined;
-  private cluster: SandboxCluster | undefined;
+  private state: LocalState | undefined;
+  private started = false;
   private readonly nodes = new Map<string, SandboxNode>();
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -61,22 +94,22 @@ export class LocalSandbox {
     return this.o.target;
   }
 
-  get mqttUrl(): string {
-    return `mqtt://127.0.0.1:${this.o.placement.nginx.mqttPort}`;
-  }
-
-  get apiUrl(): string {
-    return `http://127.0.0.1:${this.o.placement.nginx.apiPort}`;
+  get kind(): SandboxKind {
+    return this.o.kind;
   }
 
   get statusUrl(): string {
-    return `http://127.0.0.1:${this.o.placement.nginx.statusPort}/status`;
+    return `http://127.0.0.1:${this.o.placement.ports.status}/status`;
+  }
+
+  imageOf(version: string): string {
+    return this.o.kind.imageOf(version);
   }
 
   /** The recorded state, or on the very first start one release of the configured version and replicas serving. */
-  private load(): SandboxState {
+  private load(): LocalState {
     try {
-      return JSON.parse(readFileSync(this.stateFile, 'utf8')) as SandboxState;
+      return JSON.parse(readFileSync(this.stateFile, 'utf8')) as LocalState;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`sandbox state ${this.stateFile} is unreadable: ${(err as Error).message}`, { cause: err });
       const { version, replicas } = this.o.placement;
@@ -92,28 +125,24 @@ export class LocalSandbox {
     renameSync(tmp, this.stateFile);
   }
 
-  /** Brings the sandbox to its recorded state: backplane, every release's nodes, nginx. */
+  /** Brings the sandbox to its recorded state: shared infrastructure, every release's nodes, nginx. */
   start(): Promise<void> {
     return this.serial(async () => {
       this.state = this.load();
-      this.cluster ??= await startSandboxCluster({
-        name: this.o.placement.cluster,
-        nodes: [],
-        dir: join(this.dir, 'nodes'),
-        apiKey: this.o.apiKey,
-        apiSecret: this.o.apiSecret,
-      });
+      if (!this.started) await this.o.kind.start(join(this.dir, 'nodes'));
+      this.started = true;
       await this.reconcile();
     });
   }
 
-  /** Stops nginx, the nodes and the backplane; the state file stays for the next start. */
+  /** Stops nginx, the nodes and the shared infrastructure; the state file stays for the next start. */
   stop(): Promise<void> {
     return this.serial(async () => {
       await this.nginx.stop();
-      await this.cluster?.stop();
-      this.cluster = undefined;
+      await Promise.all([...this.nodes.values()].map((n) => n.stop()));
       this.nodes.clear();
+      if (this.started) await this.o.kind.stop();
+      this.started = false;
     });
   }
 
@@ -124,13 +153,13 @@ export class LocalSandbox {
     return next;
   }
 
-  private current(): SandboxState {
-    if (!this.state || !this.cluster) throw new Error(`the local sandbox of target '${this.o.target}' is not running in this worker`);
+  private current(): LocalState {
+    if (!this.state || !this.started) throw new Error(`the local sandbox of target '${this.o.target}' is not running in this worker`);
     return this.state;
   }
 
   /** Reads under the lock, so a reader never sees a change half applied. */
-  read<T>(fn: (s: SandboxState) => T): Promise<T> {
+  read<T>(fn: (s: LocalState) => T): Promise<T> {
     return this.serial(async () => fn(structuredClone(this.current())));
   }
 
@@ -140,7 +169,7 @@ export class LocalSandbox {
   }
 
   /** Applies a change to the state, records it, then makes processes and nginx match. */
-  change<T>(fn: (s: SandboxState) => T): Promise<T> {
+  change<T>(fn: (s: LocalState) => T): Promise<T> {
     return this.serial(async () => {
       const s = this.current();
       const result = fn(s);
@@ -150,88 +179,57 @@ export class LocalSandbox {
     });
   }
 
-  /** Pods of a release in ordinal order; ready while its node process runs. */
+  /** Pods of a release in ordinal order; ready while its node serves. */
   pods(release: string): { name: string; ready: boolean }[] {
     const r = this.current().releases[release];
     if (!r) return [];
     return Array.from({ length: r.replicas }, (_, i) => {
       const n = this.nodes.get(podName(release, i));
-      return { name: podName(release, i), ready: !!n && n.process.exitCode === null && n.process.signalCode === null };
+      return { name: podName(release, i), ready: !!n && isRunning(n.process) && (n.ready?.() ?? true) };
     });
   }
 
-  private desired(): Map<string, { release: string; version: string; ordinal: number; ports: { mqtt: number; api: number } }> {
-    const want = new Map<string, { release: string; version: string; ordinal: number; ports: { mqtt: number; api: number } }>();
+  private desired(): Map<string, NodeSpec> {
+    const want = new Map<string, NodeSpec>();
     for (const [release, r] of Object.entries(this.current().releases)) {
-      for (let i = 0; i < r.replicas; i++) want.set(podName(release, i), { release, version: r.version, ordinal: i, ports: r.ports[i]! });
+      for (let i = 0; i < r.replicas; i++) want.set(podName(release, i), { pod: podName(release, i), release, version: r.version, ordinal: i, ports: r.ports[i]! });
     }
     return want;
+  }
+
+  /** Who gets traffic: the weights during a split, else the serving release alone. */
+  private routing(want: Map<string, NodeSpec>): Routing {
+    const s = this.current();
+    const shares = Object.entries(s.weights ?? { [s.service]: 100 }).filter(([, w]) => w > 0);
+    const nodesOf = (release: string) => [...want.values()].filter((n) => n.release === release);
+    const weights = nodeWeights(shares.map(([release, weight]) => ({ weight, nodes: nodesOf(release).length })));
+    return {
+      traffic: shares.flatMap(([release], i) => nodesOf(release).map((n) => ({ ports: n.ports, weight: weights[i] }))),
+      all: [...want.values()].map((n) => ({ ports: n.ports })),
+    };
   }
 
   /** Stops nodes that should not run (highest ordinal first, as a StatefulSet does), starts those missing or dead, then routes. */
   private async reconcile(): Promise<void> {
     const s = this.current();
     for (const r of Object.values(s.releases)) {
-      while (r.ports.length < r.replicas) r.ports.push({ mqtt: await freePort(), api: await freePort() });
+      while (r.ports.length < r.replicas) {
+        const ports: Record<string, number> = {};
+        for (const name of this.o.kind.nodePorts) ports[name] = await freePort();
+        r.ports.push(ports);
+      }
     }
     this.save();
     const want = this.desired();
     const running = [...this.nodes.entries()].sort(([a], [b]) => b.localeCompare(a, 'en', { numeric: true }));
     for (const [pod, node] of running) {
       const w = want.get(pod);
-      const dead = node.process.exitCode !== null || node.process.signalCode !== null;
-      if (w && !dead && w.version === node.version) continue;
+      if (w && isRunning(node.process) && w.version === node.version) continue;
       await node.stop();
       this.nodes.delete(pod);
     }
     const missing = [...want.entries()].filter(([pod]) => !this.nodes.has(pod));
-    await Promise.all(
-      missing.map(async ([pod, w]) => {
-        const node = await this.cluster!.addNode({
-          name: emqxNodeName(this.o.nodeName ?? 'emqx@{pod}', pod),
-          version: w.version,
-          mqttPort: w.ports.mqtt,
-          apiPort: w.ports.api,
-        });
-        this.nodes.set(pod, node);
-      }),
-    );
-    const serving = s.releases[s.service];
-    const { mqttPort, apiPort, statusPort } = this.o.placement.nginx;
-    await this.nginx.apply({
-      mqttPort,
-      apiPort,
-      statusPort,
-      mqtt: serving ? serving.ports.slice(0, serving.replicas).map((p) => p.mqtt) : [],
-      api: [...want.values()].map((w) => w.ports.api),
-    });
+    await Promise.all(missing.map(async ([pod, spec]) => this.nodes.set(pod, await this.o.kind.startNode(spec))));
+    await this.nginx.apply({ statusPort: this.o.placement.ports.status, ...this.o.kind.routes(this.routing(want)) });
   }
-}
-
-/**
- * A sandbox per target with a local placement. The EMQX API credentials are the
- * target's secrets (its environment variables); unset, the sandbox's published
- * ones are used and put in the environment, where the EMQX activities read them.
- */
-export function createLocalSandboxes(targets: TargetConfig[], dataDir: string, env: NodeJS.ProcessEnv = process.env): Map<string, LocalSandbox> {
-  const sandboxes = new Map<string, LocalSandbox>();
-  for (const t of targets) {
-    if (!t.local) continue;
-    if (t.emqx) {
-      env[t.emqx.apiKey.env] ||= SANDBOX_API_KEY;
-      env[t.emqx.apiSecret.env] ||= SANDBOX_API_SECRET;
-    }
-    sandboxes.set(
-      t.name,
-      new LocalSandbox({
-        target: t.name,
-        placement: t.local,
-        dataDir,
-        nodeName: t.emqx?.nodeName,
-        apiKey: t.emqx ? env[t.emqx.apiKey.env]! : SANDBOX_API_KEY,
-        apiSecret: t.emqx ? env[t.emqx.apiSecret.env]! : SANDBOX_API_SECRET,
-      }),
-    );
-  }
-  return sandboxes;
 }

@@ -1,11 +1,10 @@
 /**
- * nginx from Debian as the sandbox's router, configured as EMQX's "Load Balance
- * EMQX Cluster with NGINX" guide does: a stream upstream for MQTT over TCP
- * (proxy_connect_timeout, proxy_timeout, tcp_nodelay) and stub_status on its own
- * port; plus an http upstream of every running node's REST API. It runs from
- * its own prefix (config, pid file, logs, temp files), on loopback ports only.
- * A switch rewrites the config and reloads: the master starts new workers with
- * the new upstream, old workers keep their connections until those close.
+ * nginx from Debian as the sandbox's router: stream upstreams (MQTT over TCP)
+ * and http upstreams, weighted during a split, with stub_status on a port of
+ * its own; a kind's sandbox says which upstreams it needs. It runs from its
+ * own prefix (config, pid file, logs, temp files), on loopback ports only. A
+ * switch rewrites the config and reloads: the master starts new workers with
+ * the new upstreams, old workers keep their connections until those close.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -14,14 +13,26 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** One upstream and the server that listens for it. */
+export interface NginxUpstream {
+  name: string;
+  /** Loopback port the server listens on. */
+  listen: number;
+  /** Backend ports; weight only where the upstream splits traffic unevenly. */
+  servers: { port: number; weight?: number }[];
+  /** Appended to every server line, e.g. "max_fails=1 fail_timeout=5s". */
+  serverOptions?: string;
+  /** Inside the stream server, or the http server's location /. */
+  directives: string[];
+}
+
 export interface NginxRoutes {
-  mqttPort: number;
-  apiPort: number;
+  /** stub_status at /status, and /generation (which config the workers run). */
   statusPort: number;
-  /** MQTT ports of the serving release's nodes. */
-  mqtt: number[];
-  /** REST API ports of every running node. */
-  api: number[];
+  /** TCP upstreams (MQTT). */
+  streams: NginxUpstream[];
+  /** HTTP upstreams (APIs, gateways, query services). */
+  http: NginxUpstream[];
 }
 
 /** The nginx binary: on PATH, else Debian's /usr/sbin/nginx (not on a non-root PATH). */
@@ -41,51 +52,52 @@ async function streamModule(bin: string): Promise<string | undefined> {
 }
 
 /** An upstream needs one server; with none to route to, a server marked down makes nginx refuse connections. */
-const servers = (ports: number[], extra = ''): string =>
-  ports.length ? ports.map((p) => `    server 127.0.0.1:${p}${extra};`).join('\n') : '    server 127.0.0.1:9 down;';
+function upstream(u: NginxUpstream): string {
+  const lines = u.servers.length
+    ? u.servers.map((b) => `    server 127.0.0.1:${b.port}${b.weight !== undefined ? ` weight=${b.weight}` : ''}${u.serverOptions ? ` ${u.serverOptions}` : ''};`)
+    : ['    server 127.0.0.1:9 down;'];
+  return `  upstream ${u.name} {\n${lines.join('\n')}\n  }`;
+}
+
+const indent = (lines: string[], by: string): string => lines.map((l) => `${by}${l}`).join('\n');
+
+function streamServer(u: NginxUpstream): string {
+  return `${upstream(u)}
+  server {
+    listen 127.0.0.1:${u.listen};
+    proxy_pass ${u.name};
+${indent(u.directives, '    ')}
+  }`;
+}
+
+function httpServer(u: NginxUpstream): string {
+  return `${upstream(u)}
+  server {
+    listen 127.0.0.1:${u.listen};
+    location / {
+      proxy_pass http://${u.name};
+${indent(u.directives, '      ')}
+    }
+  }`;
+}
 
 export function nginxConfig(prefix: string, r: NginxRoutes, generation: number, opts: { streamModule?: string; root: boolean }): string {
   const temp = (what: string) => `${what}_temp_path ${join(prefix, 'temp', what)};`;
+  const stream = r.streams.length ? `\nstream {\n${r.streams.map(streamServer).join('\n\n')}\n}\n` : '';
   return `# Written by cutover's local platform; rewritten at every switch. Generation ${generation}.
-${opts.streamModule ? `load_module ${opts.streamModule};\n` : ''}${opts.root ? '# Running as root: workers stay root, so they can use the temp files under the project.\nuser root;\n' : ''}worker_processes 1;
+${opts.streamModule && r.streams.length ? `load_module ${opts.streamModule};\n` : ''}${opts.root ? '# Running as root: workers stay root, so they can use the temp files under the project.\nuser root;\n' : ''}worker_processes 1;
 pid ${join(prefix, 'nginx.pid')};
 error_log ${join(prefix, 'logs', 'error.log')} notice;
 
 events {
   worker_connections 10240;
 }
-
-stream {
-  # Round robin: every client comes from 127.0.0.1 here, so the guide's hash $remote_addr would pick one node.
-  upstream emqx_mqtt {
-${servers(r.mqtt)}
-  }
-  server {
-    listen 127.0.0.1:${r.mqttPort};
-    proxy_pass emqx_mqtt;
-    proxy_connect_timeout 5s;
-    # Longer than any MQTT keepalive, so idle clients are not cut off.
-    proxy_timeout 1800s;
-    tcp_nodelay on;
-  }
-}
-
+${stream}
 http {
   access_log off;
   ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}
 
-  upstream emqx_api {
-${servers(r.api, ' max_fails=1 fail_timeout=5s')}
-  }
-  server {
-    listen 127.0.0.1:${r.apiPort};
-    location / {
-      proxy_pass http://emqx_api;
-      # A stopped node refuses the connection: the request goes to the next node.
-      proxy_next_upstream error timeout;
-      proxy_connect_timeout 2s;
-    }
-  }
+${r.http.map(httpServer).join('\n\n')}
 
   server {
     listen 127.0.0.1:${r.statusPort};

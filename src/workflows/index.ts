@@ -1,12 +1,6 @@
-/** The workflows this worker runs. Strategies register here per kind as they are built. */
-import type { Kind } from '../domain/upgrade';
+/** The workflows this worker runs: the one skeleton, with the strategy of each kind. */
+import { isKind } from '../domain/kinds';
 import { createBlueGreenUpgrade } from './blueGreenUpgrade';
-import type { Strategy } from './strategy';
-import { createEmqxStrategy } from './strategies/emqx';
+import { STRATEGIES } from './strategies';
 
-/** A strategy keeps per-upgrade state (the nodes it found), so each run gets its own. */
-const strategies: Partial<Record<Kind, () => Strategy>> = {
-  emqx: createEmqxStrategy,
-};
-
-export const blueGreenUpgrade = createBlueGreenUpgrade((kind) => strategies[kind]?.());
+export const blueGreenUpgrade = createBlueGreenUpgrade((kind) => (isKind(kind) ? STRATEGIES[kind]() : undefined));

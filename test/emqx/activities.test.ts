@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { CancelledFailure } from '@temporalio/common';
 import { createEmqxActivities, type EmqxActivities } from '../../src/activities/emqx';
 import { targetLookup } from '../../src/config/targets';
-import type { NodeEvacuationStatus } from '../../src/domain/emqx';
+import type { NodeEvacuationStatus } from '../../src/domain/emqx/cluster';
 import { EmqxApiServer, type EvacuationSample } from '../support/emqxApiServer';
 import { exec, failure, run } from '../support/activityHarness';
 

@@ -1,6 +1,6 @@
 /** The Kubernetes activities through the real @kubernetes/client-node against the test API server, in Temporal's mock activity context. */
 import { CancelledFailure } from '@temporalio/common';
-import { createKubernetesActivities, type KubernetesActivities } from '../../src/activities/kubernetes';
+import { createKubernetesActivities, type KubernetesActivities } from '../../src/activities/platforms/kubernetes';
 import { targetLookup, type KubernetesPlacement } from '../../src/config/targets';
 import { releaseName } from '../../src/domain/upgrade';
 import { KubeApiServer, seedBlue } from '../support/kubeApiServer';
@@ -57,7 +57,7 @@ describe('readBlueRelease', () => {
     seedBlue(k8s);
     const a = activities();
     await greenReady(a);
-    await exec(a.switchService, { target: TARGET, release: GREEN.name });
+    await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } });
     const blue = await exec(a.readBlueRelease, { target: TARGET });
     expect(blue).toMatchObject({ name: GREEN.name, version: '5.8.1', image: 'emqx/emqx:5.8.1', workload: { name: GREEN.name } });
     expect(blue.pods).toEqual([0, 1, 2].map((i) => `${GREEN.name}-${i}`));
@@ -195,14 +195,14 @@ describe('waitWorkloadReady', () => {
   });
 });
 
-describe('switchService', () => {
+describe('setWeights without an HTTPRoute (the Service selector)', () => {
   test('merge-patches the selector to green, then back to the first blue (whose pods have no release label); idempotent', async () => {
     seedBlue(k8s);
     const a = activities();
     await greenReady(a);
     expect(k8s.endpoints(NS, 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2', `${GREEN.name}-0`, `${GREEN.name}-1`, `${GREEN.name}-2`].sort());
     k8s.requests.length = 0;
-    expect(await exec(a.switchService, { target: TARGET, release: GREEN.name })).toEqual({ changed: true });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).toEqual({ changed: true });
     expect(k8s.writes()).toEqual([
       {
         method: 'PATCH',
@@ -213,19 +213,19 @@ describe('switchService', () => {
       },
     ]);
     expect(k8s.endpoints(NS, 'emqx')).toEqual([0, 1, 2].map((i) => `${GREEN.name}-${i}`));
-    expect(await exec(a.switchService, { target: TARGET, release: GREEN.name })).toEqual({ changed: false });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).toEqual({ changed: false });
     expect(k8s.writes()).toHaveLength(1);
 
-    expect(await exec(a.switchService, { target: TARGET, release: 'emqx' })).toEqual({ changed: true });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { ['emqx']: 100 } })).toEqual({ changed: true });
     expect(k8s.writes()[1]!.body).toEqual({ spec: { selector: { app: 'emqx', 'cutover.io/release': null } } });
     expect(k8s.get('Service', NS, 'emqx')!.spec.selector).toEqual({ app: 'emqx' });
-    expect(await exec(a.switchService, { target: TARGET, release: 'emqx' })).toEqual({ changed: false });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { ['emqx']: 100 } })).toEqual({ changed: false });
     expect(k8s.writes()).toHaveLength(2);
   });
 
   test('to a release that does not exist: NotFound, and the Service is untouched', async () => {
     seedBlue(k8s);
-    const err = await failure(exec(activities().switchService, { target: TARGET, release: GREEN.name }));
+    const err = await failure(exec(activities().setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } }));
     expect(err.type).toBe('NotFound');
     expect(k8s.writes()).toEqual([]);
   });

@@ -27,7 +27,7 @@ async function setUp(): Promise<void> {
       {
         name: 'sandbox-emqx',
         kind: 'emqx',
-        local: { cluster: 'start-test', version: '5.7.0', replicas: 3, nginx: { mqttPort, apiPort: emqxApiPort, statusPort } },
+        local: { cluster: 'start-test', version: '5.7.0', replicas: 3, ports: { mqtt: mqttPort, api: emqxApiPort, status: statusPort } },
         emqx: { apiUrl: `http://127.0.0.1:${emqxApiPort}`, apiKey: { env: 'SANDBOX_EMQX_API_KEY' }, apiSecret: { env: 'SANDBOX_EMQX_API_SECRET' } },
       },
     ],

@@ -5,7 +5,7 @@
  * sessions left on A are handed to the recipients.
  */
 import { startSandboxCluster, type SandboxCluster } from '../../src/sandbox/emqx/launcher';
-import type { NodeEvacuationStatus } from '../../src/domain/emqx';
+import type { NodeEvacuationStatus } from '../../src/domain/emqx/cluster';
 import { runMqttLoad, type LoadResult } from '../../src/sandbox/load/mqttLoad';
 import { activities, clusterDir, connect, endClients, exec, sleep, TARGET } from './helpers';
 

@@ -7,10 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { createLocalPlatformActivities } from '../../src/activities/localPlatform';
+import { createLocalPlatformActivities } from '../../src/activities/platforms/local';
 import { targetLookup, type TargetConfig } from '../../src/config/targets';
 import { freePort } from '../../src/runtime/freePort';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../../src/sandbox/emqx/launcher';
+import { emqxSandbox } from '../../src/sandbox/emqx/sandbox';
 import { LocalSandbox } from '../../src/sandbox/localSandbox';
 import { clusterDir, connect, endClients, eventually, exec } from './helpers';
 
@@ -25,7 +26,8 @@ let sandbox: LocalSandbox;
 const started: LocalSandbox[] = [];
 
 function newSandbox(): LocalSandbox {
-  const s = new LocalSandbox({ target: TARGET, placement: target.local!, dataDir, apiKey: SANDBOX_API_KEY, apiSecret: SANDBOX_API_SECRET });
+  const kind = emqxSandbox({ placement: target.local!, access: target.emqx!, env: {} });
+  const s = new LocalSandbox({ target: TARGET, placement: target.local!, dataDir, kind });
   started.push(s);
   return s;
 }
@@ -33,7 +35,7 @@ function newSandbox(): LocalSandbox {
 const platform = (s: LocalSandbox) => createLocalPlatformActivities({ targets: targetLookup([target]), sandboxes: new Map([[TARGET, s]]), pollMs: 100 });
 
 async function liveByNode(): Promise<Record<string, number>> {
-  const r = await fetch(`http://127.0.0.1:${target.local!.nginx.apiPort}/api/v5/nodes`, { headers: { authorization: AUTH } });
+  const r = await fetch(`http://127.0.0.1:${target.local!.ports.api}/api/v5/nodes`, { headers: { authorization: AUTH } });
   const nodes = (await r.json()) as { node: string; node_status: string; live_connections?: number }[];
   return Object.fromEntries(nodes.filter((n) => n.node_status === 'running').map((n) => [n.node, n.live_connections ?? 0]));
 }
@@ -48,7 +50,8 @@ beforeAll(async () => {
   target = {
     name: TARGET,
     kind: 'emqx',
-    local: { cluster: 'test', version: '5.7.0', replicas: 3, nginx: { mqttPort: await freePort(), apiPort: await freePort(), statusPort: await freePort() } },
+    local: { cluster: 'test', version: '5.7.0', replicas: 3, ports: { mqtt: await freePort(), api: await freePort(), status: await freePort() } },
+    emqx: { apiUrl: 'http://127.0.0.1:1', apiKey: { env: 'KEY' }, apiSecret: { env: 'SECRET' } },
   };
   sandbox = newSandbox();
   await sandbox.start();
@@ -80,17 +83,17 @@ test('green is created once, waited for, switched to with a graceful reload, sca
   expect(Object.keys(await liveByNode())).toHaveLength(6);
 
   // An MQTT client on blue through nginx, subscribed; then the switch.
-  const mqttUrl = sandbox.mqttUrl;
+  const mqttUrl = `mqtt://127.0.0.1:${target.local!.ports.mqtt}`;
   const old = await connect(mqttUrl, { clientId: 'old', clean: false });
   await old.subscribeAsync('t/old', { qos: 1 });
   expect(sum(await eventually(liveByNode, (c) => sum(c, BLUE) === 1), BLUE)).toBe(1);
-  expect(await exec(a.switchService, { target: TARGET, release: GREEN })).toEqual({ changed: true });
-  expect(await exec(a.switchService, { target: TARGET, release: GREEN })).toEqual({ changed: false });
+  expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN]: 100, [BLUE]: 0 } })).toEqual({ changed: true });
+  expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN]: 100 } })).toEqual({ changed: false });
   const conf = readFileSync(join(dataDir, 'nginx', 'test', 'nginx.conf'), 'utf8');
   const state = JSON.parse(readFileSync(join(dataDir, 'sandbox', 'test', 'state.json'), 'utf8'));
   expect(state.service).toBe(GREEN);
-  for (const p of state.releases[GREEN].ports) expect(conf).toContain(`server 127.0.0.1:${p.mqtt};`);
-  for (const p of state.releases[BLUE].ports) expect(conf).not.toContain(`server 127.0.0.1:${p.mqtt};`);
+  for (const p of state.releases[GREEN].ports) expect(conf).toContain(`server 127.0.0.1:${p.mqtt} `);
+  for (const p of state.releases[BLUE].ports) expect(conf).not.toContain(`server 127.0.0.1:${p.mqtt} `);
 
   // New connections go to green; the open one stayed on blue and still works both ways.
   const fresh = await Promise.all([1, 2, 3].map((i) => connect(mqttUrl, { clientId: `new-${i}`, clean: true })));
@@ -117,7 +120,7 @@ test('a restarted driver brings back the recorded releases, replicas and route; 
   expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: GREEN, version: '5.8.0', replicas: 3 });
   expect((await exec(a.listReleasePods, { target: TARGET, release: BLUE })).map((p) => p.ready)).toEqual([true, true]);
   expect(Object.keys(await liveByNode())).toHaveLength(5);
-  const c = await connect(sandbox.mqttUrl, { clientId: 'after-restart', clean: true });
+  const c = await connect(`mqtt://127.0.0.1:${target.local!.ports.mqtt}`, { clientId: 'after-restart', clean: true });
   expect(c.connected).toBe(true);
   expect(sum(await eventually(liveByNode, (n) => sum(n, GREEN) === 1), GREEN)).toBe(1);
 

@@ -26,7 +26,7 @@ afterAll(async () => {
 
 test('the shipped workflow upgrades a local sandbox 5.7.0 -> 5.8.0: SUCCEEDED, clients end on green, no QoS 1 message lost', async () => {
   stack = await startLocalStack(env, 'sandbox');
-  const { name, sandbox, taskQueue } = stack;
+  const { name, taskQueue } = stack;
   expect(stack.secrets).toEqual({ KEY: SANDBOX_API_KEY, SECRET: SANDBOX_API_SECRET });
 
   let started: Promise<UpgradeState> | undefined;
@@ -34,8 +34,8 @@ test('the shipped workflow upgrades a local sandbox 5.7.0 -> 5.8.0: SUCCEEDED, c
   const load = runMqttLoad({
     clients: 20,
     rate: 20,
-    urls: [sandbox.mqttUrl],
-    apiUrls: [sandbox.apiUrl],
+    urls: [`mqtt://127.0.0.1:${stack.target.local!.ports.mqtt}`],
+    apiUrls: [stack.target.emqx!.apiUrl],
     apiKey: SANDBOX_API_KEY,
     apiSecret: SANDBOX_API_SECRET,
     durationSec: 40,

@@ -3,7 +3,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import type { TargetConfig } from '../../src/config/targets';
 import { freePort } from '../../src/runtime/freePort';
-import { createLocalSandboxes, type LocalSandbox } from '../../src/sandbox/localSandbox';
+import { createLocalSandboxes } from '../../src/sandbox';
+import type { LocalSandbox } from '../../src/sandbox/localSandbox';
 import { startWorker, uniqueId, type RunningWorker } from '../support/temporal';
 import { clusterDir } from './helpers';
 
@@ -20,13 +21,13 @@ export interface LocalStack {
 /** A 3-node cluster at 5.7.0 named `<what>-<id>`, and a worker on its own task queue. */
 export async function startLocalStack(env: TestWorkflowEnvironment, what: string): Promise<LocalStack> {
   const name = uniqueId(what);
-  const nginx = { mqttPort: await freePort(), apiPort: await freePort(), statusPort: await freePort() };
+  const ports = { mqtt: await freePort(), api: await freePort(), status: await freePort() };
   const target: TargetConfig = {
     name,
     kind: 'emqx',
-    local: { cluster: name, version: '5.7.0', replicas: 3, nginx },
+    local: { cluster: name, version: '5.7.0', replicas: 3, ports },
     // The worker reaches the EMQX API as npm start's does: through nginx's upstream of every running node.
-    emqx: { apiUrl: `http://127.0.0.1:${nginx.apiPort}`, apiKey: { env: 'KEY' }, apiSecret: { env: 'SECRET' } },
+    emqx: { apiUrl: `http://127.0.0.1:${ports.api}`, apiKey: { env: 'KEY' }, apiSecret: { env: 'SECRET' } },
   };
   const secrets: NodeJS.ProcessEnv = {};
   const sandbox = createLocalSandboxes([target], clusterDir(what), secrets).get(name)!;

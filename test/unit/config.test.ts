@@ -14,10 +14,11 @@ function file(text: string, ext = 'yaml'): string {
   return path;
 }
 
+const ACCESS = "emqx: { apiUrl: 'http://emqx:18083', apiKey: { env: EMQX_KEY }, apiSecret: { env: EMQX_SECRET } }";
 const VALID = `
 targets:
-  - { name: orders-mqtt, kind: emqx }
-  - { name: edge, kind: kong }
+  - { name: orders-mqtt, kind: emqx, kubernetes: { namespace: mqtt, workload: { kind: StatefulSet, name: emqx }, service: emqx }, ${ACCESS} }
+  - { name: edge, kind: emqx, local: { cluster: edge, version: 5.7.0, ports: { mqtt: 21883, api: 28083, status: 28888 } }, ${ACCESS} }
 auth:
   tokens:
     - { principal: ops, roles: [operator], token: { env: OPS_TOKEN, devDefault: ops-dev-token-0000 } }
@@ -92,7 +93,11 @@ describe('configuration file', () => {
   const bad = (patch: string) => VALID + patch;
   test.each([
     ['no auth section', 'targets: []\n', /auth: is required/],
-    ['an unknown kind', VALID.replace('kind: kong', 'kind: redis'), /targets\[1\]\.kind: must be one of emqx, kong, projection/],
+    ['an unknown kind', VALID.replace('name: edge, kind: emqx', 'name: edge, kind: redis'), /targets\[1\]\.kind: must be (one of|a kind this worker has a strategy for:) emqx/],
+    ['a kind without its access block', VALID.replace(`service: emqx }, ${ACCESS}`, 'service: emqx }'), /targets\[0\]\.emqx: is required for a target of kind emqx/],
+    ['a target without a placement', VALID.replace(', kubernetes: { namespace: mqtt, workload: { kind: StatefulSet, name: emqx }, service: emqx }', ''), /targets\[0\]: 'orders-mqtt' needs a placement: kubernetes or local/],
+    ['a local sandbox missing a port', VALID.replace('ports: { mqtt: 21883, api: 28083, status: 28888 }', 'ports: { mqtt: 21883 }'), /targets\[1\]\.local\.ports: needs api, status \(a emqx sandbox listens on mqtt, api, status\)/],
+    ['a target default the schema allows but the rules do not', VALID.replace('status: 28888 } },', 'status: 28888 } }, defaults: { approval: auto, autoPromoteAfter: 5m },'), /targets\[1\]\.defaults\.autoPromoteAfter: applies only with approval manual/],
     ['a target name with capitals', VALID.replace('name: edge', 'name: Edge'), /targets\[1\]\.name: must match '\^\[a-z0-9\]/],
     ['an unknown role', VALID.replace('[operator]', '[admin]'), /auth\.tokens\[0\]\.roles\[0\]: must be one of viewer, operator, approver/],
     ['a token written in the file', VALID.replace('token: { env: OPS_TOKEN, devDefault: ops-dev-token-0000 }', 'token: s3cr3t'), /auth\.tokens\[0\]\.token: must be an object/],
@@ -117,7 +122,7 @@ describe('configuration file', () => {
 describe('loadConfig', () => {
   test("the repository's cutover.config.yaml works out of the box with the embedded dev server", () => {
     const config = loadConfig({ CUTOVER_CONFIG: resolve(__dirname, '../../cutover.config.yaml') });
-    expect(new Set(config.targets.map((t) => t.kind))).toEqual(new Set(['emqx', 'kong', 'projection']));
+    expect(config.targets.find((t) => t.name === 'sandbox-emqx')?.local?.ports).toEqual({ mqtt: 21883, api: 28083, status: 28888 });
     expect(config.auth.principals.map((p) => [p.principal, p.roles, p.tokenSource])).toEqual([
       ['viewer', ['viewer'], 'devDefault'],
       ['operator', ['operator'], 'devDefault'],

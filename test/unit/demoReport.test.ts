@@ -1,4 +1,4 @@
-import { connectionsSvg, demoVersion, evictionRates, summarizeDemo, type DemoSample } from '../../src/domain/demoReport';
+import { connectionsSvg, demoVersion, evictionRates, summarizeDemo, type DemoSample } from '../../src/demo/report';
 
 test('demoVersion: the wanted version, else the next patch above every version running or tried', () => {
   expect(demoVersion(['5.7.0', '5.7.0'])).toBe('5.8.0');

@@ -1,4 +1,4 @@
-import { assessCluster, describeHealth, drainOrder, nodeEvacuationsStatus, nodeOrdinal, type EmqxNodeInfo } from '../../src/domain/emqx';
+import { assessCluster, describeHealth, drainOrder, nodeEvacuationsStatus, nodeOrdinal, type EmqxNodeInfo } from '../../src/domain/emqx/cluster';
 
 const running = (node: string, over: Partial<EmqxNodeInfo> = {}): EmqxNodeInfo => ({ node, node_status: 'running', version: '5.8.0', role: 'core', uptime: 1000, ...over });
 

@@ -5,7 +5,7 @@
  * emqx_node_rebalance_api.erl, as test/support/emqxApiServer.ts models them.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { EmqxNodeInfo, NodeEvacuationStatus } from '../../domain/emqx';
+import type { EmqxNodeInfo, NodeEvacuationStatus } from '../../domain/emqx/cluster';
 import type { EvacuationRecord, Member } from './backplane';
 import type { SandboxBroker } from './broker';
 import { parseEvacuationRequest } from './evacuationRequest';

@@ -1,23 +1,18 @@
 /**
  * Starts sandbox EMQX clusters for tests and `npm start`: a backplane, then
  * one OS process per node (./node.ts), each waited for until it answers.
- * Every process started here is killed when this process exits, however it exits.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../runtime/binaries';
 import { freePort } from '../../runtime/freePort';
+import { killOnExit, startSandboxProcess } from '../process';
 import { startBackplane, type Backplane } from './backplane';
 
 export const SANDBOX_API_KEY = 'sandbox-key';
 export const SANDBOX_API_SECRET = 'sandbox-secret';
 
 const NODE_SCRIPT = join(__dirname, 'node.ts');
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
 
 export interface NodeSpec {
   name: string;
@@ -66,15 +61,6 @@ export interface ClusterOptions {
   startTimeoutMs?: number;
 }
 
-async function exit(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function startNode(
   cluster: { name: string; backplane: string; dir: string; apiKey: string; apiSecret: string; startTimeoutMs: number },
   spec: NodeSpec,
@@ -82,36 +68,16 @@ async function startNode(
   const mqttPort = spec.mqttPort ?? (await freePort());
   const apiPort = spec.apiPort ?? (await freePort());
   const version = spec.version ?? '5.7.0';
-  const args = ['--import', 'tsx', NODE_SCRIPT, '--name', spec.name, '--cluster', cluster.name, '--version', version, '--role', spec.role ?? 'core'];
+  const args = ['--name', spec.name, '--cluster', cluster.name, '--version', version, '--role', spec.role ?? 'core'];
   args.push('--mqtt-port', String(mqttPort), '--api-port', String(apiPort), '--backplane', cluster.backplane);
-  // Credentials by environment, so they do not show in the process list.
-  const env = { ...process.env, EMQX_API_KEY: cluster.apiKey, EMQX_API_SECRET: cluster.apiSecret };
-  const child = spawn(process.execPath, args, { env, cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  const log = createWriteStream(join(cluster.dir, `${spec.name.replace(/[^\w.@-]/g, '_')}.log`), { flags: 'a' });
-  child.stderr!.pipe(log);
-  const ready = new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`sandbox EMQX node ${spec.name} did not start in ${cluster.startTimeoutMs} ms`)), cluster.startTimeoutMs);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('"ready":true')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sandbox EMQX node ${spec.name} exited with ${code}; see ${cluster.dir}`));
-    });
+  const node = await startSandboxProcess({
+    label: `sandbox EMQX node ${spec.name}`,
+    script: NODE_SCRIPT,
+    args,
+    env: { EMQX_API_KEY: cluster.apiKey, EMQX_API_SECRET: cluster.apiSecret },
+    logFile: join(cluster.dir, `${spec.name.replace(/[^\w.@-]/g, '_')}.log`),
+    startTimeoutMs: cluster.startTimeoutMs,
   });
-  try {
-    await ready;
-  } catch (err) {
-    await exit(child, 'SIGKILL');
-    throw err;
-  }
   return {
     name: spec.name,
     version,
@@ -119,9 +85,9 @@ async function startNode(
     apiPort,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     apiUrl: `http://127.0.0.1:${apiPort}`,
-    process: child,
-    stop: () => exit(child, 'SIGTERM'),
-    kill: () => exit(child, 'SIGKILL'),
+    process: node.process,
+    stop: node.stop,
+    kill: node.kill,
   };
 }
 
@@ -129,7 +95,7 @@ async function startNode(
 export async function startSandboxCluster(o: ClusterOptions): Promise<SandboxCluster> {
   mkdirSync(o.dir, { recursive: true });
   const backplane = await startBackplane({ port: o.backplanePort ?? (await freePort()), dir: join(o.dir, 'backplane') });
-  live.add(backplane.process);
+  killOnExit(backplane.process);
   const ctx = {
     name: o.name ?? 'sandbox-emqx',
     backplane: backplane.url,

@@ -6,8 +6,9 @@
  */
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import type { EmqxActivities } from '../../activities/emqx';
-import { drainOrder, type NodeEvacuationStatus } from '../../domain/emqx';
-import { emqxSettings, type EmqxSettings } from '../../domain/emqxSettings';
+import { drainOrder, type NodeEvacuationStatus } from '../../domain/emqx/cluster';
+import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
+import { emqxSettings, type EmqxSettings } from '../../domain/emqx/settings';
 import type { PlatformActivities } from '../../domain/platform';
 import { formatDuration } from '../../domain/duration';
 import { call, stepActivities } from '../activityOptions';
@@ -70,7 +71,7 @@ export function createEmqxStrategy(): Strategy {
   };
 
   const isUnavailable = (err: unknown): boolean =>
-    err instanceof Error && err.cause instanceof ApplicationFailure && err.cause.type === 'EvacuationUnavailable';
+    err instanceof Error && err.cause instanceof ApplicationFailure && err.cause.type === EVACUATION_UNAVAILABLE;
 
   return {
     async plan(input) {
@@ -140,10 +141,10 @@ export function createEmqxStrategy(): Strategy {
 
     promote: {
       run: async (ctx) => {
-        await call(quick(ctx).switchService, `send traffic to ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name });
+        await call(quick(ctx).setWeights, `send traffic to ${ctx.green.name}`, { target: ctx.input.target, weights: { [ctx.green.name]: 100 } });
       },
       undo: async (ctx) => {
-        await call(quick(ctx).switchService, `send traffic back to ${ctx.blue.name}`, { target: ctx.input.target, release: ctx.blue.name });
+        await call(quick(ctx).setWeights, `send traffic back to ${ctx.blue.name}`, { target: ctx.input.target, weights: { [ctx.blue.name]: 100 } });
       },
     },
 

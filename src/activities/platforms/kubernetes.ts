@@ -18,9 +18,9 @@ import {
   type V1Pod,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
-import type { KubernetesPlacement, TargetLookup } from '../config/targets';
-import type { BlueWorkload, PlatformActivities, PodInfo } from '../domain/platform';
-import type { ReleaseRef } from '../domain/upgrade';
+import type { KubernetesPlacement, TargetLookup } from '../../config/targets';
+import type { BlueWorkload, PlatformActivities, PodInfo } from '../../domain/platform';
+import type { ReleaseRef } from '../../domain/upgrade';
 import {
   greenManifest,
   releaseOf,
@@ -30,7 +30,7 @@ import {
   withTag,
   workloadImage,
   type Workload,
-} from '../domain/kubernetes';
+} from '../../domain/kubernetes';
 
 export interface KubernetesActivitiesDeps {
   targets: TargetLookup;
@@ -332,10 +332,18 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       }
     },
 
-    /** Points the Service's selector at the release (merge patch); nothing is sent if it already does. */
-    async switchService(input: { target: string; release: string }): Promise<{ changed: boolean }> {
+    /** Without an HTTPRoute only an all-or-nothing split exists: the Service's selector points at the release with 100 (merge patch; nothing sent if it already does). */
+    async setWeights(input: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }> {
+      const serving = Object.entries(input.weights).filter(([, w]) => w > 0);
+      if (serving.length !== 1 || serving[0][1] !== 100) {
+        throw ApplicationFailure.nonRetryable(
+          `target '${input.target}' switches traffic with its Service selector, which cannot split ${JSON.stringify(input.weights)}: use traffic all-at-once`,
+          'Invalid',
+        );
+      }
+      const release = serving[0][0];
       const c = cluster(input.target);
-      const [{ selector }, w] = await Promise.all([c.readService(), c.readWorkload(input.release)]);
+      const [{ selector }, w] = await Promise.all([c.readService(), c.readWorkload(release)]);
       const desired = serviceSelectorFor(selector, w);
       if (Object.entries(desired).every(([k, v]) => (v === null ? !(k in selector) : selector[k] === v))) return { changed: false };
       await c.patchServiceSelector(desired);

@@ -1,31 +1,28 @@
 /**
- * The local platform (the sandbox of `npm start`) behind the same interface as
- * Kubernetes: a workload is a release of sandbox EMQX node processes, its pods
- * `<release>-<ordinal>`; the Service is the nginx upstream. Each activity is
- * idempotent with Kubernetes' semantics and error types, since the strategies
- * cannot tell the platforms apart. The processes run in this worker's process
- * (see LocalSandbox), so only the worker that runs the sandbox can serve it.
+ * The local platform (the sandboxes of `npm start`) behind the same interface
+ * as Kubernetes: a workload is a release of a kind's stand-in processes, its
+ * pods `<release>-<ordinal>`; the Service is an nginx upstream, weighted
+ * during a split. Each activity is idempotent with Kubernetes' semantics and
+ * error types, since the strategies cannot tell the platforms apart. The
+ * processes run in this worker's process, so only the worker that runs a
+ * sandbox can serve it; the runtime hands them in as LocalWorkloads.
  */
 import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
-import type { TargetLookup } from '../config/targets';
-import type { BlueWorkload, PlatformActivities, PodInfo } from '../domain/platform';
-import type { ReleaseRef } from '../domain/upgrade';
-import type { LocalSandbox, ReleaseRecord, SandboxState } from '../sandbox/localSandbox';
+import type { TargetLookup } from '../../config/targets';
+import type { BlueWorkload, LocalRelease, LocalState, LocalWorkloads, PlatformActivities, PodInfo } from '../../domain/platform';
+import type { ReleaseRef } from '../../domain/upgrade';
 
 export interface LocalPlatformDeps {
   targets: TargetLookup;
   /** The sandboxes this worker runs, by target. */
-  sandboxes: ReadonlyMap<string, LocalSandbox>;
+  sandboxes: ReadonlyMap<string, LocalWorkloads>;
   pollMs?: number;
 }
 
 const DEFAULT_POLL_MS = 500;
 
-/** What stands for an image: the sandbox runs one node program, the version is its start argument. */
-const imageOf = (version: string): string => `cutover/sandbox-emqx:${version}`;
-
 export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
-  function sandbox(target: string): LocalSandbox {
+  function sandbox(target: string): LocalWorkloads {
     const s = deps.sandboxes.get(target);
     if (!s || !deps.targets(target).local) {
       throw ApplicationFailure.nonRetryable(`target '${target}' is not a local sandbox run by this worker (only the worker of npm start runs it)`, 'Misconfigured');
@@ -33,7 +30,7 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
     return s;
   }
 
-  function release(s: SandboxState, target: string, name: string): ReleaseRecord {
+  function release(s: LocalState, target: string, name: string): LocalRelease {
     const r = s.releases[name];
     if (!r) throw ApplicationFailure.nonRetryable(`release ${name} of local target '${target}' does not exist`, 'NotFound');
     return r;
@@ -41,16 +38,18 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
 
   return {
     async readBlueRelease(input: { target: string }): Promise<BlueWorkload> {
-      return sandbox(input.target).read((s) => {
+      const sb = sandbox(input.target);
+      return sb.read((s) => {
         const r = release(s, input.target, s.service);
-        return { name: s.service, version: r.version, image: imageOf(r.version), replicas: r.replicas };
+        return { name: s.service, version: r.version, image: sb.imageOf(r.version), replicas: r.replicas };
       });
     },
 
     /** Creates green's nodes beside blue; an existing green of another version is restarted with green's (never the serving release). */
     async ensureGreenWorkload(input: { target: string; green: ReleaseRef; image?: string; replicas?: number }): Promise<{ created: boolean; image: string }> {
-      const image = imageOf(input.green.version);
-      return sandbox(input.target).change((s) => {
+      const sb = sandbox(input.target);
+      const image = sb.imageOf(input.green.version);
+      return sb.change((s) => {
         const existing = s.releases[input.green.name];
         if (existing) {
           if (existing.version === input.green.version) return { created: false, image };
@@ -79,12 +78,22 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
       }
     },
 
-    /** Points nginx's MQTT upstream at the release and reloads gracefully; nothing happens if it already does. */
-    async switchService(input: { target: string; release: string }): Promise<{ changed: boolean }> {
+    /** Rewrites nginx's upstream weights and reloads gracefully (open connections stay where they are); nothing happens if they are already so. */
+    async setWeights(input: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }> {
+      const weights = Object.fromEntries(Object.entries(input.weights).filter(([, w]) => w > 0));
+      const total = Object.values(weights).reduce((a, b) => a + b, 0);
+      if (total !== 100 || Object.values(weights).some((w) => !Number.isInteger(w))) {
+        throw ApplicationFailure.nonRetryable(`weights must be whole numbers summing to 100, got ${JSON.stringify(input.weights)}`, 'Invalid');
+      }
       return sandbox(input.target).change((s) => {
-        release(s, input.target, input.release);
-        if (s.service === input.release) return { changed: false };
-        s.service = input.release;
+        for (const name of Object.keys(weights)) release(s, input.target, name);
+        const [only] = Object.keys(weights);
+        const next: Pick<LocalState, 'service' | 'weights'> =
+          Object.keys(weights).length === 1 ? { service: only } : { service: s.service, weights };
+        if (next.service === s.service && JSON.stringify(next.weights) === JSON.stringify(s.weights)) return { changed: false };
+        s.service = next.service;
+        if (next.weights) s.weights = next.weights;
+        else delete s.weights;
         return { changed: true };
       });
     },
@@ -118,7 +127,7 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
     async deleteWorkload(input: { target: string; release: string }): Promise<{ deleted: boolean }> {
       return sandbox(input.target).change((s) => {
         if (!s.releases[input.release]) return { deleted: false };
-        if (s.service === input.release) {
+        if (s.service === input.release || (s.weights?.[input.release] ?? 0) > 0) {
           throw ApplicationFailure.nonRetryable(`release ${input.release} serves target '${input.target}' now; switch traffic away before deleting it`, 'Invalid');
         }
         delete s.releases[input.release];

@@ -5,7 +5,9 @@
  * workflow input or history. Every activity is safe to retry.
  */
 import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
-import { readSecret, type EmqxAccess, type TargetLookup } from '../config/targets';
+import { readSecret, type TargetLookup } from '../../config/targets';
+import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
+import type { EmqxAccess } from '../../domain/emqx/schema';
 import {
   assessCluster,
   describeHealth,
@@ -14,7 +16,7 @@ import {
   type EmqxNodeInfo,
   type NodeEvacuationStatus,
   emqxNodeName,
-} from '../domain/emqx';
+} from '../../domain/emqx/cluster';
 
 export interface EmqxActivitiesDeps {
   targets: TargetLookup;
@@ -43,9 +45,6 @@ export interface ConnectionCounts {
   total: { connections: number; sessions: number };
   nodes: { node: string; status: string; connections: number; sessions: number }[];
 }
-
-/** Raised by startEvacuation when this EMQX has no evacuation API; the strategy then drains by removing pods. */
-export const EVACUATION_UNAVAILABLE = 'EvacuationUnavailable';
 
 const DEFAULT_POLL_MS = 1000;
 

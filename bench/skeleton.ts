@@ -1,0 +1,139 @@
+/**
+ * Bench section "skeleton": what an upgrade costs Temporal and how the API
+ * holds up, on a real dev server of its own.
+ *
+ * - history: events and bytes of one whole upgrade (scripted strategy), and of
+ *   one with a 24-hour standby window: a long wait must add a handful of
+ *   events, not thousands (DESIGN.md)
+ * - throughput: N upgrades of N targets at once on one worker, wall time
+ * - api: latency of GET /v1/upgrades/:id (a query through Temporal), of
+ *   POST .../approve refused with 409 by the update's validator (a running
+ *   upgrade not at its gate), and refused because the upgrade has ended
+ * - memory: the process's RSS after all of it
+ */
+import { join } from 'node:path';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { buildServer } from '../src/api/server';
+import { loadConfig } from '../src/config/file';
+import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
+import { projectRoot } from '../src/runtime/binaries';
+import { startDevServer } from '../src/runtime/devServer';
+import { freePort } from '../src/runtime/freePort';
+import { TARGET, KIND } from '../src/workflows/searchAttributes';
+import { ScriptedWorld } from '../test/support/scriptedWorld';
+import { latency, type BenchSection } from './section';
+
+const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 20);
+const API_REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 300);
+const TASK_QUEUE = 'bench';
+
+function input(target: string, options: Partial<UpgradeInput['options']> = {}): UpgradeInput {
+  return {
+    kind: 'emqx',
+    target,
+    version: '2.0.0',
+    requestedBy: 'bench',
+    options: { approval: 'auto', standbyWindowMs: 10, stepTimeoutMs: {}, maxAttempts: 3, requireDistinctApprover: false, settings: {}, ...options },
+  };
+}
+
+async function run(): Promise<Record<string, unknown>> {
+  const dev = await startDevServer({ port: await freePort() });
+  const results: Record<string, unknown> = {};
+  try {
+    const connection = await Connection.connect({ address: dev.address });
+    const client = new Client({ connection });
+    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../test/support/workflows'), logger: new DefaultLogger('ERROR') });
+    const world = new ScriptedWorld();
+    const worker = await Worker.create({
+      connection: await NativeConnection.connect({ address: dev.address }),
+      taskQueue: TASK_QUEUE,
+      workflowBundle: { code },
+      activities: world.activities(),
+      maxConcurrentWorkflowTaskExecutions: 100,
+    });
+    const running = worker.run();
+
+    const start = (i: UpgradeInput) =>
+      client.workflow.start('blueGreenUpgrade', {
+        taskQueue: TASK_QUEUE,
+        workflowId: upgradeWorkflowId(i.target),
+        args: [i],
+        typedSearchAttributes: [
+          { key: TARGET, value: i.target },
+          { key: KIND, value: i.kind },
+        ],
+      });
+    const historyOf = async (target: string) => {
+      const history = await client.workflow.getHandle(upgradeWorkflowId(target)).fetchHistory();
+      return { events: history.events?.length ?? 0, bytes: JSON.stringify(history).length };
+    };
+
+    // history of one upgrade, and of one whose standby window lasts a day (cut short by rollback after the timer starts)
+    const one = await start(input('bench-history'));
+    await one.result();
+    results.history = await historyOf('bench-history');
+
+    // throughput
+    const t0 = performance.now();
+    const handles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => start(input(`bench-${i}`))));
+    const finals = (await Promise.all(handles.map((h) => h.result()))) as UpgradeState[];
+    const wall = performance.now() - t0;
+    results.throughput = {
+      upgrades: CONCURRENT,
+      succeeded: finals.filter((f) => f.status === 'SUCCEEDED').length,
+      wallMs: Math.round(wall),
+      upgradesPerSecond: Number(((CONCURRENT * 1000) / wall).toFixed(2)),
+    };
+
+    // API latency against a running upgrade waiting at the gate
+    const config = loadConfig({ CUTOVER_CONFIG: join(projectRoot, 'cutover.config.yaml') });
+    const app = await buildServer({ client, config });
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    const gated = await start(input('bench-api', { approval: 'manual' }));
+    const id = `bench-api.${gated.firstExecutionRunId}`;
+    const token = config.auth.principals.find((p) => p.roles.includes('approver'))!.token;
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const time = async (fn: () => Promise<Response>, expectStatus: number) => {
+      const ms: number[] = [];
+      for (let i = 0; i < API_REQUESTS; i++) {
+        const t = performance.now();
+        const r = await fn();
+        await r.arrayBuffer();
+        if (r.status !== expectStatus) throw new Error(`expected ${expectStatus}, got ${r.status}`);
+        ms.push(performance.now() - t);
+      }
+      return latency(ms);
+    };
+    world.hold('bench-validator', 'verify');
+    const held = await start(input('bench-validator'));
+    const approve = (upgradeId: string) => () =>
+      fetch(`${address}/v1/upgrades/${upgradeId}/approve`, { method: 'POST', headers, body: JSON.stringify({ reason: 'bench' }) });
+    results.api = {
+      getUpgrade: await time(() => fetch(`${address}/v1/upgrades/${id}`, { headers }), 200),
+      approveRefusedByValidator: await time(approve(`bench-validator.${held.firstExecutionRunId}`), 409),
+      approveRefusedAfterEnd: await time(approve(`bench-history.${one.firstExecutionRunId}`), 409),
+    };
+    await Promise.all([gated.terminate('bench done'), held.terminate('bench done')]);
+    await app.close();
+
+    const day = await start(input('bench-standby', { standbyWindowMs: 24 * 3_600_000 }));
+    for (;;) {
+      const s = await day.query('state');
+      if ((s as UpgradeState).step === 'standBy') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    results.historyDuringDayLongStandby = await historyOf('bench-standby');
+    await day.terminate('bench done');
+
+    results.memory = { rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
+    worker.shutdown();
+    await running;
+  } finally {
+    await dev.stop();
+  }
+  return results;
+}
+
+export const skeletonBench: BenchSection = { name: 'skeleton', run };

@@ -1,0 +1,12 @@
+/** The EMQX kind's module: what the registry knows of it. */
+import type { KindModule } from '../kindModule';
+import { EmqxAccess, EmqxOptions, toEmqxSettings } from './schema';
+
+export const emqxKind = {
+  kind: 'emqx',
+  description: 'EMQX MQTT broker cluster: green nodes join the cluster, then blue nodes are evacuated at a set rate',
+  access: EmqxAccess,
+  options: EmqxOptions,
+  toSettings: toEmqxSettings,
+  localPorts: ['mqtt', 'api', 'status'],
+} as const satisfies KindModule;

@@ -1,0 +1,59 @@
+/**
+ * The EMQX kind as people configure it: how the worker reaches a target's
+ * EMQX API (config file), and how an upgrade drains blue (`options.emqx` in a
+ * request or in the defaults), with the EMQX Operator's defaults.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { parseDuration } from '../duration';
+import { Duration, SecretRef } from '../schemas';
+import type { EmqxSettings } from './settings';
+
+export const EmqxAccess = Type.Object(
+  {
+    apiUrl: Type.String({ pattern: '^https?://', description: 'an http(s) URL of the EMQX dashboard listener, e.g. http://emqx-dashboard.mqtt:18083' }),
+    apiKey: SecretRef,
+    apiSecret: SecretRef,
+    nodeName: Type.Optional(
+      Type.String({
+        pattern: '^[^@\\s]+@.*\\{pod\\}.*$',
+        default: 'emqx@{pod}',
+        description: "a node name pattern such as emqx@{pod}.emqx-headless.{namespace}.svc.cluster.local ({pod} and {namespace} are filled in)",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type EmqxAccess = Static<typeof EmqxAccess>;
+
+export const EmqxOptions = Type.Object(
+  {
+    connEvictRate: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'connections evicted per second per node (default 1000)' })),
+    sessEvictRate: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'sessions migrated per second per node (default 1000)' })),
+    waitTakeover: Type.Optional(Duration),
+    waitHealthCheck: Type.Optional(Duration),
+    initialDelay: Type.Optional(Duration),
+    drainInterval: Type.Optional(Duration),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "EMQX draining, as the EMQX Operator's evacuationStrategy: eviction rates, the takeover and health-check waits, " +
+      'the delay after the traffic switch, and the interval between pod removals when the evacuation API is absent',
+  },
+);
+export type EmqxOptions = Static<typeof EmqxOptions>;
+
+/** The request's form in the workflow's units; only what was given, so layers of defaults merge. */
+export function toEmqxSettings(o: EmqxOptions): Partial<EmqxSettings> {
+  const seconds = (text?: string) => (text === undefined ? undefined : Math.ceil(parseDuration(text) / 1000));
+  const ms = (text?: string) => (text === undefined ? undefined : parseDuration(text));
+  const all: Partial<EmqxSettings> = {
+    connEvictRate: o.connEvictRate,
+    sessEvictRate: o.sessEvictRate,
+    waitTakeoverSec: seconds(o.waitTakeover),
+    waitHealthCheckSec: seconds(o.waitHealthCheck),
+    initialDelayMs: ms(o.initialDelay),
+    drainIntervalMs: ms(o.drainInterval),
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
+}

@@ -1,0 +1,18 @@
+/** What a kind (emqx, kong, projection) tells the rest of cutover about itself; see kinds.ts for the registry. */
+import type { TSchema, Static } from '@sinclair/typebox';
+
+export interface KindModule<Access extends TSchema = TSchema, Options extends TSchema = TSchema> {
+  kind: string;
+  /** One line for GET /v1/targets and the OpenAPI. */
+  description: string;
+  /** The target's `<kind>:` block in the config file: how the worker reaches the system (secrets by reference). */
+  access: Access;
+  /** The request's `options.<kind>`: the kind's own upgrade settings, with defaults and descriptions. */
+  options: Options;
+  /** options.<kind> in the workflow's units (UpgradeOptions.settings[kind]): only what was given. */
+  toSettings(options: Static<Options>): Record<string, unknown>;
+  /** Upgrade options this kind brings when neither the request nor the config says otherwise. */
+  defaults?: Record<string, unknown>;
+  /** The loopback ports its local sandbox listens on (`local.ports` in the config). */
+  localPorts: readonly string[];
+}

@@ -1,0 +1,30 @@
+/**
+ * The local sandboxes `npm start` runs: one per target placed `local`, each
+ * the generic LocalSandbox with its kind's stand-in. The runtime hands them
+ * to the worker's local platform.
+ */
+import type { TargetConfig } from '../config/targets';
+import type { Kind } from '../domain/kinds';
+import { emqxSandbox } from './emqx/sandbox';
+import { LocalSandbox, type SandboxKind } from './localSandbox';
+
+interface SandboxContext {
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** A kind's stand-in for a target; a kind without one cannot be placed `local`. */
+const SANDBOX_KINDS: Partial<Record<Kind, (t: TargetConfig, ctx: SandboxContext) => SandboxKind>> = {
+  emqx: (t, ctx) => emqxSandbox({ placement: t.local!, access: t.emqx!, env: ctx.env }),
+};
+
+export function createLocalSandboxes(targets: TargetConfig[], dataDir: string, env: NodeJS.ProcessEnv = process.env): Map<string, LocalSandbox> {
+  const sandboxes = new Map<string, LocalSandbox>();
+  for (const t of targets) {
+    if (!t.local) continue;
+    const kind = SANDBOX_KINDS[t.kind];
+    if (!kind) throw new Error(`target '${t.name}' is placed local, but there is no local sandbox for kind ${t.kind}: place it on kubernetes`);
+    sandboxes.set(t.name, new LocalSandbox({ target: t.name, placement: t.local, dataDir, kind: kind(t, { dataDir, env }) }));
+  }
+  return sandboxes;
+}

@@ -1,0 +1,8 @@
+/** The strategy of each kind. A strategy keeps per-upgrade state (the nodes it found), so each run gets its own. */
+import type { Kind } from '../../domain/kinds';
+import type { Strategy } from '../strategy';
+import { createEmqxStrategy } from './emqx';
+
+export const STRATEGIES = {
+  emqx: createEmqxStrategy,
+} satisfies Record<Kind, () => Strategy>;

@@ -1,0 +1,27 @@
+/** A sandbox kind for tests of the generic local sandbox: HTTP echo nodes behind one weighted nginx http upstream. */
+import { join } from 'node:path';
+import { startSandboxProcess } from '../../src/sandbox/process';
+import type { SandboxKind } from '../../src/sandbox/localSandbox';
+
+export function echoSandbox(ports: { http: number }, logDir: string): SandboxKind {
+  return {
+    imageOf: (version) => `test/echo:${version}`,
+    nodePorts: ['http'],
+    start: async () => undefined,
+    stop: async () => undefined,
+    startNode: async (spec) => {
+      const p = await startSandboxProcess({
+        label: `echo node ${spec.pod}`,
+        script: join(__dirname, 'echoNode.ts'),
+        args: [spec.pod, spec.release, String(spec.ports.http)],
+        logFile: join(logDir, `${spec.pod}.log`),
+      });
+      return { version: spec.version, process: p.process, stop: p.stop };
+    },
+    routes: (r) => ({
+      streams: [],
+      http: [{ name: 'echo', listen: ports.http, servers: r.traffic.map((n) => ({ port: n.ports.http, weight: n.weight })), directives: [] }],
+    }),
+    describe: () => `HTTP http://127.0.0.1:${ports.http}`,
+  };
+}
