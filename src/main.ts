@@ -2,18 +2,23 @@
  * `npm start`: the embedded default (a Temporal dev server with its history in
  * .data/, unless TEMPORAL_ADDRESS names a cluster), the local sandboxes of the
  * targets placed `local` (EMQX nodes behind nginx, brought back to their
- * recorded state), one worker and the API. Ctrl-C stops every child process.
+ * recorded state), a Prometheus scraping cutover, the worker and the
+ * sandboxes (unless CUTOVER_PROMETHEUS_URL names one), one worker and the API.
+ * Ctrl-C stops every child process.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { newRegistry } from './api/metrics';
 import { buildServer } from './api/server';
 import { ConfigError } from './config/schemaErrors';
 import { loadConfig, type Config, type Role } from './config/file';
 import { projectRoot } from './runtime/binaries';
 import { startDevServer, type DevServer } from './runtime/devServer';
+import { freePort } from './runtime/freePort';
+import { startPrometheus, type PrometheusServer } from './runtime/prometheus';
 import { ensureSearchAttributes } from './runtime/searchAttributes';
 import { createWorker } from './runtime/worker';
 import { createLocalSandboxes } from './sandbox';
@@ -21,13 +26,17 @@ import type { LocalSandbox } from './sandbox/localSandbox';
 
 const DEV_PORT = Number(process.env.CUTOVER_DEV_TEMPORAL_PORT ?? 7233);
 const DEV_UI_PORT = Number(process.env.CUTOVER_DEV_TEMPORAL_UI_PORT ?? DEV_PORT + 1000);
+/** Taken: Prometheus gets a free port instead (npm start prints it). */
+const DEV_PROMETHEUS_PORT = Number(process.env.CUTOVER_DEV_PROMETHEUS_PORT ?? 9090);
 
 async function main(): Promise<void> {
   const config = readConfig();
   const log = pino({ level: config.env.logLevel, base: { service: 'cutover' } });
+  // The embedded default serves the worker's SDK metrics to its own Prometheus.
+  const workerMetrics = config.env.workerMetrics ?? (config.env.temporal.address ? undefined : `127.0.0.1:${await freePort()}`);
   Runtime.install({
     logger: new DefaultLogger(config.env.logLevel === 'debug' ? 'INFO' : 'WARN'),
-    ...(config.env.workerMetrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.env.workerMetrics } } } } : {}),
+    ...(workerMetrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: workerMetrics } } } } : {}),
   });
 
   const stops: (() => Promise<unknown>)[] = [];
@@ -52,6 +61,15 @@ async function main(): Promise<void> {
     address = dev.address;
     config.env.temporal.uiUrl ??= dev.uiUrl;
   }
+  let prometheus: PrometheusServer | undefined;
+  if (dev && !config.env.prometheusUrl) {
+    prometheus = await startPrometheus({ dir: join(dataDir, 'prometheus'), port: DEV_PROMETHEUS_PORT });
+    stops.push(() => prometheus!.stop());
+    prometheus.setTargets('cutover', [`${config.env.api.host === '0.0.0.0' ? '127.0.0.1' : config.env.api.host}:${config.env.api.port}`]);
+    prometheus.setTargets('temporal-worker', workerMetrics ? [workerMetrics] : []);
+  }
+  const prometheusUrl = config.env.prometheusUrl ?? prometheus?.url;
+  const registry = newRegistry();
 
   const connection = await Connection.connect({ address });
   stops.push(() => connection.close());
@@ -70,7 +88,7 @@ async function main(): Promise<void> {
   }
 
   const workerConnection = await NativeConnection.connect({ address });
-  const worker = await createWorker(workerConnection, config, { sandboxes });
+  const worker = await createWorker(workerConnection, config, { sandboxes, prometheusUrl }, { registry });
   const running = worker.run();
   stops.push(async () => {
     // The SDK's own SIGINT handler may have begun the shutdown already.
@@ -79,7 +97,7 @@ async function main(): Promise<void> {
     await workerConnection.close();
   });
 
-  const app = await buildServer({ client, config, logger: log });
+  const app = await buildServer({ client, config, logger: log, registry });
   await app.listen({ host: config.env.api.host, port: config.env.api.port });
   stops.push(() => app.close());
   warnAboutDevTokens(config, log);
@@ -90,6 +108,7 @@ async function main(): Promise<void> {
     `cutover is up (task queue ${config.env.temporal.taskQueue}, Temporal at ${address})`,
     `  API docs:    ${api}/docs`,
     config.env.temporal.uiUrl ? `  Temporal UI: ${config.env.temporal.uiUrl}` : undefined,
+    prometheusUrl ? `  Prometheus:  ${prometheusUrl}${prometheus ? " (scraping cutover's /metrics and the worker's SDK metrics)" : ''}` : undefined,
     `  targets:     ${config.targets.map((t) => `${t.name} (${t.kind})`).join(', ')}`,
     ...[...sandboxes.values()].map((s) => `  sandbox:     ${s.target}: ${s.kind.describe()}`),
     '',

@@ -1,20 +1,29 @@
-/** Every activity the worker registers: the platforms' and each kind's, each built from the clients and configuration it needs. */
+/** Every activity the worker registers: the platforms', each kind's and analysis, each built from the clients and configuration it needs. */
 import { targetLookup, type TargetConfig } from '../config/targets';
-import { KIND_ACTIVITIES, type KindActivityDeps } from './kinds';
+import { builtInProviders, createAnalysisActivities } from './analysis';
+import { providerRegistry } from './analysis/provider';
+import { KIND_ACTIVITIES, KIND_ANALYSIS_PROVIDERS, type KindActivityDeps } from './kinds';
 import { createPlatformActivities, type PlatformDeps } from './platforms';
 
-export type ActivityDeps = Omit<PlatformDeps, 'targets'> & Omit<KindActivityDeps, 'targets'>;
+export type ActivityDeps = Omit<PlatformDeps, 'targets'> &
+  Omit<KindActivityDeps, 'targets'> & {
+    /** The Prometheus analysis checks query (the worker's configuration, never a request); unset: no prometheus provider. */
+    prometheusUrl?: string;
+  };
 
 type KindActivities = { [K in keyof typeof KIND_ACTIVITIES]: ReturnType<(typeof KIND_ACTIVITIES)[K]> }[keyof typeof KIND_ACTIVITIES];
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
 
 export function createActivities(targets: TargetConfig[], deps: ActivityDeps = {}) {
   const lookup = targetLookup(targets);
-  const kinds = Object.values(KIND_ACTIVITIES).map((create) => create({ targets: lookup, env: deps.env, pollMs: deps.pollMs }));
+  const kindDeps = { targets: lookup, env: deps.env, pollMs: deps.pollMs };
+  const kinds = Object.values(KIND_ACTIVITIES).map((create) => create(kindDeps));
+  const providers = providerRegistry(builtInProviders({ prometheusUrl: deps.prometheusUrl }), ...Object.values(KIND_ANALYSIS_PROVIDERS).map((create) => create(kindDeps)));
   return {
     // the strategies see the platform only through this interface
     ...createPlatformActivities({ targets: lookup, kubeConfigFor: deps.kubeConfigFor, sandboxes: deps.sandboxes, pollMs: deps.pollMs }),
     ...(Object.assign({}, ...kinds) as UnionToIntersection<KindActivities>),
+    ...createAnalysisActivities({ providers }),
   };
 }
 

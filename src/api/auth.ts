@@ -11,6 +11,8 @@ import { ApiError } from './errors';
 declare module 'fastify' {
   interface FastifyContextConfig {
     role?: Role;
+    /** A service token of the route's :target may call it too (and nothing else). */
+    service?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -21,6 +23,7 @@ const DOING: Record<Role, string> = {
   viewer: 'reading upgrades',
   operator: 'starting, rolling back or aborting an upgrade',
   approver: 'approving an upgrade',
+  service: "reading a release's phase or reporting it ready",
 };
 
 // Lookup by digest: the comparison never runs over the secret itself.
@@ -33,7 +36,15 @@ export function installAuth(app: FastifyInstance, principals: Principal[]): void
     const need = request.routeOptions.config.role;
     if (!need) return;
     const principal = authenticate(request, byDigest);
-    if (need !== 'viewer' && !principal.roles.includes(need)) {
+    if (principal.target !== undefined) {
+      const target = (request.params as { target?: string } | undefined)?.target;
+      if (!request.routeOptions.config.service || target !== principal.target) {
+        throw new ApiError(
+          403,
+          `${principal.principal} is a service token of target ${principal.target}: it may only read its releases' phase and report them ready`,
+        );
+      }
+    } else if (need !== 'viewer' && !principal.roles.includes(need)) {
       throw new ApiError(
         403,
         `${DOING[need]} needs the ${need} role; ${principal.principal} has ${principal.roles.join(', ')}`,

@@ -68,6 +68,7 @@ export const PhaseQuery = Type.Object(
       Type.String({ pattern: DURATION_PATTERN, description: 'a duration of at most 60s such as 30s: wait up to this long for a change before answering' }),
     ),
     phase: Type.Optional(oneOf(PHASES, 'the phase the service knows (default: the phase when the request arrives)')),
+    weight: Type.Optional(Type.String({ pattern: '^(100|[1-9]?[0-9])$', description: 'the weight the service knows, 0 to 100 (default: the weight when the request arrives)' })),
   },
   { additionalProperties: false },
 );
@@ -130,6 +131,7 @@ export const UpgradeView = open({
   failure: Type.Optional(open({ step: Type.String(), message: Type.String() })),
   transitions: Type.Array(open({ at: Timestamp, what: Type.String(), by: Type.String(), why: Type.String() })),
   details: open({}),
+  execution: Type.String({ description: 'Temporal execution status: RUNNING, COMPLETED, or TERMINATED / TIMED_OUT when the run was stopped without its rollback' }),
   links: Links,
 });
 
@@ -150,8 +152,26 @@ export const ReleasePhase = Type.Object({
   release: Type.String(),
   role: oneOf(['blue', 'green']),
   phase: oneOf(PHASES),
+  weight: Type.Integer({ minimum: 0, maximum: 100, description: "the release's share of traffic in percent" }),
   since: Timestamp,
   upgradeId: Type.String(),
+  status: oneOf(STATUSES),
+});
+
+export const ReadyBody = Type.Object(
+  {
+    ready: Type.Boolean({ description: 'true once the release has caught up and its self-tests pass' }),
+    detail: Type.Optional(Type.String({ maxLength: 500, description: 'what the release says about its readiness' })),
+  },
+  { additionalProperties: false },
+);
+export type ReadyBody = Static<typeof ReadyBody>;
+
+export const ReadyResult = Type.Object({
+  target: Type.String(),
+  release: Type.String(),
+  ready: Type.Boolean(),
+  accepted: Type.Literal(true),
   status: oneOf(STATUSES),
 });
 

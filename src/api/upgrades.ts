@@ -12,13 +12,16 @@ import {
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { WATCH_CATCH_UP, type CatchUpHeartbeat } from '../domain/projection/catchUp';
 import type { Config } from '../config/file';
 import { OptionsError, toUpgradeOptions, type UpgradeOptionsInput } from '../config/options';
 import { kindModule } from '../domain/kinds';
 import type { TargetConfig } from '../config/targets';
 import { decideAbort, decideApprove, decideRollback, type Decision } from '../domain/decisions';
 import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
-import { CONFLICT_FAILURE, abortUpdate, approveUpdate, rollbackUpdate, stateQuery } from '../workflows/messages';
+import { CONFLICT_FAILURE, abortUpdate, approveUpdate, reportReadyUpdate, rollbackUpdate, stateQuery, type ReadyRequest } from '../workflows/messages';
 import { KIND, PHASE, STATUS, TARGET } from '../workflows/searchAttributes';
 import { ApiError, badRequest, conflict, notFound } from './errors';
 import type { Links, ListQuery, StartUpgradeBody, UpgradeSummary } from './schemas';
@@ -98,6 +101,7 @@ export class Upgrades {
       const kindDefaults = (kindModule(target.kind).defaults ?? {}) as UpgradeOptionsInput;
       return toUpgradeOptions([kindDefaults, this.config.defaults, target.defaults ?? {}, body.options ?? {}], {
         requireDistinctApprover: this.config.auth.requireDistinctApprover,
+        checks: this.config.analysis,
       });
     } catch (err) {
       if (err instanceof OptionsError) throw badRequest(`options.${err.field}`, err.message);
@@ -138,11 +142,53 @@ export class Upgrades {
     };
   }
 
-  /** The state query, with links to the upgrade and its Temporal run. */
-  async get(id: string): Promise<UpgradeState & { links: Links }> {
+  /**
+   * The state query, with the run's Temporal execution status (a terminated
+   * or timed-out run shows that beside its last known state), the retries of
+   * a running undo, and links to the upgrade and its Temporal run.
+   */
+  async get(id: string): Promise<UpgradeState & { execution: string; links: Links }> {
     const { handle, target, runId } = this.locate(id);
     const state = await this.state(handle, `no upgrade ${id}`);
-    return { ...state, links: this.links(target, runId) };
+    const described = await handle.describe();
+    if (state.undoing) {
+      // The undo retries on the server: its attempt count and last error live in the pending activity.
+      const pending = described.raw.pendingActivities?.[0];
+      if (pending) {
+        state.undoing = {
+          ...state.undoing,
+          activity: pending.activityType?.name ?? undefined,
+          attempt: pending.attempt ?? undefined,
+          lastError: pending.lastFailure?.message ?? undefined,
+        };
+      }
+    }
+    await this.addCatchUp(state, described.raw.pendingActivities ?? []);
+    return { ...state, execution: described.status.name, links: this.links(target, runId) };
+  }
+
+  /** A projection's catch-up (lag, rate, ETA, stall) lives in its watch's last heartbeat: shown without adding to the history. */
+  private async addCatchUp(state: UpgradeState, pending: { activityType?: { name?: string | null } | null; heartbeatDetails?: { payloads?: Payload[] | null } | null }[]) {
+    const watch = pending.find((p) => p.activityType?.name === WATCH_CATCH_UP);
+    if (!watch?.heartbeatDetails?.payloads?.length) return;
+    const [beat] = (await decodeArrayFromPayloads(this.client.options.loadedDataConverter, watch.heartbeatDetails.payloads)) as [CatchUpHeartbeat | undefined];
+    if (beat) state.details = { ...state.details, catchUp: beat };
+  }
+
+  /** A release's ready report, as a workflow update whose validator admits only green while it is INITIALISING. */
+  async reportReady(target: string, req: ReadyRequest) {
+    if (!this.targets.has(target)) throw notFound(`unknown target ${target}`);
+    const handle = this.client.workflow.getHandle(upgradeWorkflowId(target));
+    try {
+      const result = await handle.executeUpdate(reportReadyUpdate, { args: [req] });
+      return { target, release: req.release, ready: req.ready, accepted: true as const, status: result.status };
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === CONFLICT_FAILURE) {
+        throw conflict(`cannot report ${req.release} ready: ${err.cause.message}`);
+      }
+      if (err instanceof WorkflowNotFoundError) throw conflict(`cannot report ${req.release} ready: no upgrade of ${target} is running`);
+      throw err;
+    }
   }
 
   /** updateId: Temporal answers a repeated update id with the first result instead of acting again. */
@@ -208,7 +254,9 @@ export function releasePhaseOf(state: UpgradeState, target: string, release: str
     const known = [blue, green].flatMap((r) => (r ? [`${r.name} (${r.role})`] : []));
     throw notFound(`release ${release} is not part of the latest upgrade of ${target}${known.length ? `, whose releases are ${known.join(' and ')}` : ''}`);
   }
-  return { target, release, role: found.role, phase: found.phase, since: found.since, upgradeId: state.upgradeId, status: state.status };
+  // absent in runs started before traffic plans: the serving release has everything
+  const weight = state.traffic?.[found.role] ?? (found.phase === 'SERVING' ? 100 : 0);
+  return { target, release, role: found.role, phase: found.phase, weight, since: found.since, upgradeId: state.upgradeId, status: state.status };
 }
 
 function decide(action: SteeringAction, state: UpgradeState, by: string, requireDistinctApprover: boolean): Decision {

@@ -29,6 +29,10 @@ const VARIABLES = {
     schema: Type.Optional(Type.String({ pattern: '^[^\\s:/]+:[0-9]{1,5}$', description: 'host:port' })),
     fix: 'host:port where the worker serves Temporal SDK metrics for Prometheus, e.g. 0.0.0.0:9464',
   },
+  CUTOVER_PROMETHEUS_URL: {
+    schema: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+[^/\\s]$', description: 'an http(s) URL without a trailing slash' })),
+    fix: 'the Prometheus that analysis checks query, e.g. http://prometheus.monitoring:9090 (unset: the embedded one that npm start runs)',
+  },
   CUTOVER_DATA_DIR: {
     schema: Type.Optional(Type.String({ minLength: 1 })),
     fix: 'a directory for the embedded dev server\'s history and the sandbox (default: .data in the project)',
@@ -61,6 +65,8 @@ export interface Env {
   dataDir?: string;
   /** Where the worker's SDK metrics are served for Prometheus; unset: not served. */
   workerMetrics?: string;
+  /** The Prometheus analysis checks query; unset: the embedded one (npm start), else no prometheus provider. */
+  prometheusUrl?: string;
   configPath: string;
   logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -87,6 +93,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
     },
     api: { host: v.CUTOVER_API_HOST, port: v.CUTOVER_API_PORT },
     workerMetrics: v.CUTOVER_WORKER_METRICS,
+    prometheusUrl: v.CUTOVER_PROMETHEUS_URL,
     dataDir: v.CUTOVER_DATA_DIR,
     configPath: v.CUTOVER_CONFIG,
     logLevel: v.LOG_LEVEL,

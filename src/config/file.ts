@@ -10,12 +10,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { loadEnv, type Env } from './env';
+import { AnalysisCheckInput } from '../domain/analysis';
 import { OptionsError, UpgradeOptionsInput, toUpgradeOptions } from './options';
 import { ConfigError, formatProblems, typeboxProblems, type FieldProblem } from './schemaErrors';
 import { kindModule, kindModules } from '../domain/kinds';
 import { TargetConfig } from './targets';
 
-export const ROLES = ['viewer', 'operator', 'approver'] as const;
+/** service: a release's own token, bound to one target: it reads its releases' phase and reports ready, nothing else. */
+export const ROLES = ['viewer', 'operator', 'approver', 'service'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** A token is never written in the file: it names an environment variable (and maybe a development default). */
@@ -31,6 +33,7 @@ const TokenConfig = Type.Object(
   {
     principal: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,64}$', description: 'a name of letters, digits, dot, dash, underscore or @' }),
     roles: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1, uniqueItems: true }),
+    target: Type.Optional(Type.String({ description: 'the one target a service token acts for (role service only)' })),
     token: TokenRef,
   },
   { additionalProperties: false },
@@ -47,6 +50,7 @@ export const ConfigFile = Type.Object(
       { additionalProperties: false },
     ),
     defaults: Type.Optional(UpgradeOptionsInput),
+    analysis: Type.Optional(Type.Array(AnalysisCheckInput, { description: 'named analysis checks that traffic steps refer to' })),
   },
   { additionalProperties: false },
 );
@@ -55,6 +59,8 @@ export type ConfigFile = Static<typeof ConfigFile>;
 export interface Principal {
   principal: string;
   roles: Role[];
+  /** A service principal's one target. */
+  target?: string;
   token: string;
   /** devDefault: the file's development token is in use (only ever with the embedded dev server). */
   tokenSource: 'env' | 'devDefault';
@@ -67,6 +73,8 @@ export interface Config {
   targets: TargetConfig[];
   auth: { principals: Principal[]; requireDistinctApprover: boolean };
   defaults: UpgradeOptionsInput;
+  /** Named analysis checks (config file `analysis`). */
+  analysis: AnalysisCheckInput[];
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -114,11 +122,21 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
   firstIndex(tokens, (t) => t.token.env).forEach((first, i) => {
     if (first !== i) problems.push({ field: `auth.tokens[${i}].token.env`, message: `${tokens[i].token.env} is already the token of auth.tokens[${first}]` });
   });
+  tokens.forEach((t, i) => {
+    const service = t.roles.includes('service');
+    if (service && (t.roles.length > 1 || t.target === undefined)) {
+      problems.push({ field: `auth.tokens[${i}]`, message: 'a service token has the role service alone and names its target' });
+    } else if (!service && t.target !== undefined) {
+      problems.push({ field: `auth.tokens[${i}].target`, message: 'only a service token is bound to a target' });
+    } else if (t.target !== undefined && !file.targets.some((x) => x.name === t.target)) {
+      problems.push({ field: `auth.tokens[${i}].target`, message: `'${t.target}' is not a configured target` });
+    }
+  });
   file.targets.forEach((t, i) => problems.push(...targetProblems(t, `targets[${i}]`)));
   const layers: [string, UpgradeOptionsInput][] = [['defaults', file.defaults ?? {}], ...file.targets.map((t, i): [string, UpgradeOptionsInput] => [`targets[${i}].defaults`, t.defaults ?? {}])];
   for (const [field, options] of layers) {
     try {
-      toUpgradeOptions([options], { requireDistinctApprover: false });
+      toUpgradeOptions([options], { requireDistinctApprover: false, checks: file.analysis });
     } catch (err) {
       if (!(err instanceof OptionsError)) throw err;
       problems.push({ field: `${field}.${err.field}`, message: err.message });
@@ -156,9 +174,9 @@ function resolvePrincipals(file: ConfigFile, env: NodeJS.ProcessEnv, embedded: b
     const field = `auth.tokens[${i}].token`;
     const fromEnv = env[t.token.env];
     if (fromEnv) {
-      principals.push({ principal: t.principal, roles: t.roles, token: fromEnv, tokenSource: 'env' });
+      principals.push({ principal: t.principal, roles: t.roles, target: t.target, token: fromEnv, tokenSource: 'env' });
     } else if (embedded && t.token.devDefault) {
-      principals.push({ principal: t.principal, roles: t.roles, token: t.token.devDefault, tokenSource: 'devDefault' });
+      principals.push({ principal: t.principal, roles: t.roles, target: t.target, token: t.token.devDefault, tokenSource: 'devDefault' });
     } else {
       const why = t.token.devDefault ? ' (its devDefault applies only with the embedded dev server, when TEMPORAL_ADDRESS is unset)' : '';
       problems.push({ field, message: `environment variable ${t.token.env} is not set${why}: set it to ${t.principal}'s API token` });
@@ -186,5 +204,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     targets: file.targets,
     auth: { principals, requireDistinctApprover: file.auth.requireDistinctApprover },
     defaults: file.defaults ?? {},
+    analysis: file.analysis ?? [],
   };
 }

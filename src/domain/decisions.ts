@@ -35,3 +35,15 @@ export function decideAbort(state: UpgradeState): Decision {
   if (state.status === 'ROLLING_BACK') return { ok: false, reason: 'the upgrade is already rolling back' };
   return yes;
 }
+
+/** Only the green release of the running upgrade reports ready, and only while it is INITIALISING. */
+export function decideReadyReport(state: UpgradeState, release: string): Decision {
+  if (isTerminal(state.status)) return { ok: false, reason: `the upgrade has already ended: ${state.status}` };
+  const { blue, green } = state.releases;
+  if (!green || release !== green.name) {
+    const roles = blue?.name === release ? ` (${release} is blue, the release being replaced)` : '';
+    return { ok: false, reason: `only the green release${green ? ` ${green.name}` : ''} of the running upgrade reports ready${roles}` };
+  }
+  if (green.phase !== 'INITIALISING') return { ok: false, reason: `${release} is ${green.phase}: ready reports are taken only while it is INITIALISING` };
+  return yes;
+}

@@ -6,9 +6,11 @@
  */
 import { emqxKind } from './emqx';
 import type { KindModule } from './kindModule';
+import { projectionKind } from './projection';
 
 export const KIND_MODULES = {
   emqx: emqxKind,
+  projection: projectionKind,
 } as const satisfies Record<string, KindModule>;
 
 export type Kind = keyof typeof KIND_MODULES;

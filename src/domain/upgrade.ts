@@ -1,4 +1,5 @@
 /** What an upgrade is asked to do and what it reports: shared by workflow, API and CLI. */
+import type { AnalysisCheck, AnalysisResult } from './analysis';
 import type { Kind } from './kinds';
 import type { Phase } from './phases';
 import type { UpgradeStatus } from './status';
@@ -24,6 +25,25 @@ export type Step = (typeof STEPS)[number];
 /** Steps after which rollback is refused: finalize is the point of no return. */
 export const IRREVERSIBLE_FROM: Step = 'finalize';
 
+/** Skeleton steps a person's approval can stand before. */
+export const GATED_STEPS = ['promote', 'finalize'] as const;
+export type GatedStep = (typeof GATED_STEPS)[number];
+
+export interface GateOptions {
+  /** Approve by itself after this long (the gate still takes an earlier approve or rollback). */
+  autoPromoteAfterMs?: number;
+  /** Without approval within this long, the upgrade rolls back. */
+  timeoutMs?: number;
+}
+
+/** One step of a traffic plan: green's weight, then a pause, analysis checks and an optional approval. */
+export interface TrafficStep {
+  weight: number;
+  pauseMs?: number;
+  analysis: AnalysisCheck[];
+  approve?: boolean;
+}
+
 export interface UpgradeOptions {
   /** manual: wait for approve (optionally auto-promote after autoPromoteAfterMs); auto: no gate. */
   approval: 'manual' | 'auto';
@@ -34,6 +54,17 @@ export interface UpgradeOptions {
   /** Attempts per activity before the step counts as failed for good. */
   maxAttempts: number;
   requireDistinctApprover: boolean;
+  /** all-at-once: green gets 100 in one change; steps: weights rising to 100. Absent in runs started before traffic plans. */
+  traffic?: 'all-at-once' | TrafficStep[];
+  /** Checks verify runs after the strategy's own verify. */
+  verifyAnalysis?: AnalysisCheck[];
+  /** Steps that wait for approval; absent: derived from approval (manual = before promote). */
+  approveBefore?: GatedStep[];
+  gates?: Partial<Record<GatedStep, GateOptions>>;
+  /** waitReady also waits for the green release to report ready through the API. */
+  waitForReadyReport?: boolean;
+  /** How long a rollback keeps retrying its undos before a person must look (default 1 h). */
+  rollbackTimeoutMs?: number;
   /** Each kind's own settings, under its name, in the workflow's units (see the kind's module). */
   settings: Record<string, unknown>;
 }
@@ -71,7 +102,35 @@ export interface TransitionRecord {
 
 export interface CompensationRecord {
   step: Step;
+  /** What the undo puts back, e.g. "traffic on blue". */
+  what?: string;
   state: 'registered' | 'running' | 'done' | 'failed';
+}
+
+/** An undo that is running: the API adds attempt and lastError from the pending activity while it retries. */
+export interface UndoProgress {
+  step: Step;
+  since: string;
+  activity?: string;
+  attempt?: number;
+  lastError?: string;
+}
+
+/** One traffic step as it ran. */
+export interface TrafficStepState {
+  weight: number;
+  startedAt?: string;
+  endedAt?: string;
+  analysis: AnalysisResult[];
+  approvedBy?: string;
+}
+
+/** A ready report of the green release (POST .../releases/:release/ready). */
+export interface ReadyReport {
+  ready: boolean;
+  detail?: string;
+  by: string;
+  at: string;
 }
 
 export interface UpgradeFailure {
@@ -95,6 +154,14 @@ export interface UpgradeState {
   /** Router weights during a weighted shift; otherwise the serving release has 100. */
   traffic: { blue: number; green: number };
   approval: { mode: 'manual' | 'auto'; autoPromoteAt?: string; approvedBy?: string; approvedAt?: string };
+  /** The traffic plan's steps with their start, end and analysis results. */
+  trafficSteps?: TrafficStepState[];
+  /** Analysis results of verify. */
+  analysis?: AnalysisResult[];
+  /** The green release's latest ready report. */
+  readyReport?: ReadyReport;
+  /** The undo that runs now during a rollback. */
+  undoing?: UndoProgress;
   pointOfNoReturnPassed: boolean;
   compensations: CompensationRecord[];
   failure?: UpgradeFailure;

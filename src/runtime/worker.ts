@@ -1,14 +1,22 @@
-/** The Temporal worker: the workflow bundle plus the activities, on one task queue. */
+/** The Temporal worker: the workflow bundle plus the activities, on one task queue, and the workflows' metrics sinks. */
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../config/file';
+import { createWorkflowMetricsSinks } from './workflowMetrics';
 
-export async function createWorker(connection: NativeConnection, config: Config, deps: ActivityDeps = {}): Promise<Worker> {
+export interface WorkerMetrics {
+  /** Where the workflows' metrics go (the API's /metrics registry in npm start); omitted: a registry of its own. */
+  registry?: Registry;
+}
+
+export async function createWorker(connection: NativeConnection, config: Config, deps: ActivityDeps = {}, metrics: WorkerMetrics = {}): Promise<Worker> {
   return Worker.create({
     connection,
     namespace: config.env.temporal.namespace,
     taskQueue: config.env.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities(config.targets, deps),
+    sinks: createWorkflowMetricsSinks(metrics.registry ?? new Registry()),
   });
 }

@@ -28,6 +28,27 @@ export function stepActivities<A extends object>(input: UpgradeInput, options: P
   });
 }
 
+/**
+ * Proxies for compensations: an outage must not leave a rollback half-done,
+ * so an undo activity retries without an attempt limit (backoff capped at a
+ * minute) until the rollback's deadline; non-retryable errors stop at once.
+ */
+export function undoActivities<A extends object>(deadline: number, options: ProxyOptions = {}): ActivityInterfaceFor<A> {
+  return proxyActivities<A>({
+    startToCloseTimeout: options.startToCloseTimeout ?? '2 minutes',
+    scheduleToCloseTimeout: Math.max(1000, deadline - Date.now()),
+    heartbeatTimeout: options.heartbeatTimeout,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    // no maximumAttempts: unlimited
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 1.5,
+      maximumInterval: '1 minute',
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
+}
+
 type AnyActivity = (...args: never[]) => Promise<unknown>;
 interface WithOptions<F extends AnyActivity> {
   executeWithOptions(options: { summary?: string }, args: Parameters<F>): ReturnType<F>;

@@ -1,8 +1,9 @@
 /**
  * The one workflow that drives every upgrade through the skeleton of
- * DESIGN.md; a Strategy per kind fills in the steps. Rollback is a saga:
- * each step registers its compensation before it runs, and a rollback runs
- * them in reverse.
+ * DESIGN.md; a Strategy per kind fills in the steps. Rollback is a saga
+ * (saga.ts); traffic moves by the plan (trafficPlan.ts); people approve at
+ * gates (gates.ts). Any stop (rollback, abort, a Temporal cancellation) is
+ * checked after every step and undoes what was done; only a terminate skips that.
  */
 import {
   ApplicationFailure,
@@ -10,41 +11,31 @@ import {
   allHandlersFinished,
   condition,
   isCancellation,
-  setCurrentDetails,
   setHandler,
   sleep,
-  upsertSearchAttributes,
-  workflowInfo,
 } from '@temporalio/workflow';
-import { decideAbort, decideApprove, decideRollback, type Decision } from '../domain/decisions';
+import { decideAbort, decideApprove, decideReadyReport, decideRollback, type Decision } from '../domain/decisions';
 import { formatDuration } from '../domain/duration';
-import { nextPhase, type PhaseEvent } from '../domain/phases';
-import { nextStatus, type UpgradeStatus } from '../domain/status';
-import {
-  STEPS,
-  releaseName,
-  upgradeIdOf,
-  type ReleaseRef,
-  type ReleaseState,
-  type Step,
-  type UpgradeInput,
-  type UpgradeState,
-} from '../domain/upgrade';
+import { STEPS, releaseName, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
+import { stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
+import { awaitApproval, gateOptions } from './gates';
 import {
   CONFLICT_FAILURE,
   abortSignal,
   abortUpdate,
   approveSignal,
   approveUpdate,
+  reportReadyUpdate,
   rollbackSignal,
   rollbackUpdate,
   stateQuery,
   type SteeringRequest,
 } from './messages';
-import { KIND, PHASE, STATUS, TARGET } from './searchAttributes';
-import type { Strategy, StrategyContext } from './strategy';
-
-type StopKind = 'rollback' | 'abort';
+import { Saga } from './saga';
+import { StepFailed, StopRequested, describe } from './stops';
+import type { StepHandler, Strategy, StrategyContext } from './strategy';
+import { analyse, shiftTraffic } from './trafficPlan';
+import { UpgradeRecord, type StopKind } from './upgradeRecord';
 
 const STEERING = {
   approve: [approveSignal, approveUpdate],
@@ -52,62 +43,27 @@ const STEERING = {
   abort: [abortSignal, abortUpdate],
 } as const;
 
-/** A step that failed for good; the upgrade rolls back with this as its cause. */
-class StepFailed extends Error {
-  constructor(
-    readonly step: Step,
-    message: string,
-    readonly type?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Someone asked to stop (rollback / abort signal or update, or workflow cancellation). */
-class StopRequested extends Error {}
-
-function describe(err: unknown): { message: string; type?: string } {
-  // An activity failure wraps the application failure that says what went wrong.
-  let e: unknown = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  const type = e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
-  return { message: e instanceof Error ? e.message : String(e), type };
-}
+/** Steps the skeleton runs itself; the others are the strategy's. */
+type StrategyStep = Exclude<Step, 'plan' | 'gate' | 'promote' | 'standBy'>;
 
 class Upgrade {
-  readonly state: UpgradeState;
-  private readonly compensations: { step: Step; undo: () => Promise<void> }[] = [];
-  private stop?: { kind: StopKind; by: string; why: string };
+  private readonly upgrade: UpgradeRecord;
+  private readonly saga: Saga;
   private stepScope?: CancellationScope;
-  private approved?: SteeringRequest;
   private blue!: ReleaseRef;
   private green!: ReleaseRef;
-
   private strategy!: Strategy;
 
   constructor(
     private readonly input: UpgradeInput,
     private readonly strategyFor: (kind: UpgradeInput['kind']) => Strategy | undefined,
   ) {
-    const now = new Date().toISOString();
-    this.state = {
-      upgradeId: upgradeIdOf(input.target, workflowInfo().runId),
-      kind: input.kind,
-      target: input.target,
-      version: input.version,
-      requestedBy: input.requestedBy,
-      startedAt: now,
-      status: 'RUNNING',
-      step: null,
-      waitingFor: 'starting',
-      releases: { blue: null, green: null },
-      traffic: { blue: 100, green: 0 },
-      approval: { mode: input.options.approval },
-      pointOfNoReturnPassed: false,
-      compensations: [],
-      transitions: [{ at: now, what: 'status', to: 'RUNNING', by: input.requestedBy, why: input.reason ?? 'upgrade requested' }],
-      details: {},
-    };
+    this.upgrade = new UpgradeRecord(input);
+    this.saga = new Saga(this.upgrade);
+  }
+
+  private get state(): UpgradeState {
+    return this.upgrade.state;
   }
 
   installHandlers(): void {
@@ -116,6 +72,15 @@ class Upgrade {
     this.steer('approve', (req) => decideApprove(this.state, req.by, distinct), (req) => this.approve(req));
     this.steer('rollback', () => decideRollback(this.state), (req) => this.requestStop('rollback', req));
     this.steer('abort', () => decideAbort(this.state), (req) => this.requestStop('abort', req));
+    setHandler(
+      reportReadyUpdate,
+      (req) => {
+        this.state.readyReport = { ready: req.ready, detail: req.detail, by: req.by, at: new Date().toISOString() };
+        this.upgrade.record({ what: 'signal', by: req.by, why: `${req.release} reports ${req.ready ? 'ready' : 'not ready'}${req.detail ? `: ${req.detail}` : ''}` });
+        return { accepted: true, status: this.state.status };
+      },
+      { validator: (req) => refuseUnless(decideReadyReport(this.state, req.release)) },
+    );
   }
 
   /** One steering action as a signal (a refusal is recorded) and as an update (a refusal is the answer). */
@@ -124,7 +89,7 @@ class Upgrade {
     setHandler(signal, (req) => {
       const d = decide(req);
       if (d.ok) act(req);
-      else this.record({ what: 'signal', by: req.by, why: `${name} refused: ${d.reason}` });
+      else this.upgrade.record({ what: 'signal', by: req.by, why: `${name} refused: ${d.reason}` });
     });
     setHandler(
       update,
@@ -132,55 +97,59 @@ class Upgrade {
         act(req);
         return { accepted: true, status: this.state.status };
       },
-      {
-        // synchronous and throwing: the SDK ignores a returned promise
-        validator: (req) => {
-          const d = decide(req);
-          if (!d.ok) throw ApplicationFailure.nonRetryable(d.reason, CONFLICT_FAILURE);
-        },
-      },
+      { validator: (req) => refuseUnless(decide(req)) },
     );
   }
 
   async run(): Promise<UpgradeState> {
     try {
       for (const step of STEPS) {
-        if (this.stop) throw new StopRequested();
-        if (step === 'plan') await this.plan();
-        else if (step === 'gate') await this.gate();
-        else if (step === 'standBy') await this.standBy();
-        else await this.runStep(step);
+        if (this.upgrade.stop) throw new StopRequested();
+        await this.runStep(step);
       }
-      this.setWaitingFor('nothing: the upgrade succeeded');
-      this.setStatus('SUCCEEDED', 'cutover', `${this.green.name} serves ${this.input.target}`);
+      // A stop that came while the last step finished anyway still counts: an abort never ends in success.
+      if (this.upgrade.stop) throw new StopRequested();
+      this.upgrade.setWaitingFor('nothing: the upgrade succeeded');
+      this.upgrade.setStatus('SUCCEEDED', 'cutover', `${this.green.name} serves ${this.input.target}`);
     } catch (err) {
-      await this.onStopped(err);
+      // A Temporal cancellation is an abort: what follows must run whatever was cancelled.
+      await CancellationScope.nonCancellable(() => this.onStopped(err));
     }
     this.state.endedAt = new Date().toISOString();
-    await condition(allHandlersFinished);
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     return this.state;
+  }
+
+  private async runStep(step: Step): Promise<void> {
+    if (step === 'plan') return this.plan();
+    this.upgrade.enterStep(step);
+    if (step === 'gate') return this.gate('promote');
+    if (step === 'standBy') return this.standBy();
+    if (step === 'promote') return this.guard(step, () => this.promote());
+    if (step === 'finalize') await this.gate('finalize');
+    return this.strategyStep(step);
   }
 
   // ---- steering -----------------------------------------------------------
 
   private approve(req: SteeringRequest): void {
-    this.approved = req;
+    this.upgrade.approved = req;
     this.state.approval.approvedBy = req.by;
     this.state.approval.approvedAt = new Date().toISOString();
-    this.record({ what: 'signal', by: req.by, why: `approved: ${req.reason}` });
+    this.upgrade.record({ what: 'signal', by: req.by, why: `approved: ${req.reason}` });
   }
 
   private requestStop(kind: StopKind, req: SteeringRequest): void {
-    if (this.stop) return;
-    this.stop = { kind, by: req.by, why: req.reason };
-    this.record({ what: 'signal', by: req.by, why: `${kind} requested: ${req.reason}` });
+    if (this.upgrade.stop) return;
+    this.upgrade.stop = { kind, by: req.by, why: req.reason };
+    this.upgrade.record({ what: 'signal', by: req.by, why: `${kind} requested: ${req.reason}` });
     this.stepScope?.cancel();
   }
 
   // ---- the skeleton's steps ----------------------------------------------
 
   private async plan(): Promise<void> {
-    this.enterStep('plan');
+    this.upgrade.enterStep('plan');
     const strategy = this.strategyFor(this.input.kind);
     if (!strategy) throw new StepFailed('plan', `this worker has no strategy for kind ${this.input.kind}`, 'Misconfigured');
     this.strategy = strategy;
@@ -196,176 +165,149 @@ class Upgrade {
       blue: { ...blue, role: 'blue', phase: 'SERVING', since: now },
       green: { ...green, role: 'green', phase: 'SCHEDULED', since: now },
     };
-    this.record({ what: 'phase', release: green.name, to: 'SCHEDULED', by: 'cutover', why: `upgrade from ${blue.version}` });
-    this.upsertSearchAttributes();
+    this.upgrade.record({ what: 'phase', release: green.name, to: 'SCHEDULED', by: 'cutover', why: `upgrade from ${blue.version}` });
+    this.upgrade.upsertSearchAttributes();
   }
 
-  private async runStep(step: Exclude<Step, 'plan' | 'gate' | 'standBy'>): Promise<void> {
-    const handler = this.strategy[step];
-    this.enterStep(step);
+  private async strategyStep(step: StrategyStep): Promise<void> {
     if (step === 'finalize') {
       // From here the old release cannot serve again: rollback is refused even while finalize runs.
       this.state.pointOfNoReturnPassed = true;
-      this.record({ what: 'step', by: 'cutover', why: 'point of no return: rollback is refused from now on' });
+      this.upgrade.record({ what: 'step', by: 'cutover', why: 'point of no return: rollback is refused from now on' });
     }
-    if (step === 'deployGreen') this.transition('green', 'deploy', 'green workload requested');
-    if (step === 'cleanUpBlue') this.transition('blue', 'retire', 'standby window over');
-    if (handler) {
-      if (handler.undo) {
-        const undo = handler.undo;
-        this.compensations.push({ step, undo: () => undo(this.context()) });
-        this.state.compensations.push({ step, state: 'registered' });
-      }
-      await this.guard(step, () => handler.run(this.context()));
-    }
-    if (step === 'promote') {
-      this.transition('green', 'promote', 'traffic moved to green');
-      this.transition('blue', 'standBy', 'traffic moved to green');
-      this.state.traffic = { blue: 0, green: 100 };
-    }
-    if (step === 'cleanUpBlue') this.transition('blue', 'cleaned', 'blue removed');
+    if (step === 'deployGreen') this.upgrade.transition('green', 'deploy', 'green workload requested');
+    if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'retire', 'standby window over');
+    await this.runHandler(step, this.strategy[step]);
+    if (step === 'verify') await this.guard(step, () => this.verifyAnalysis());
+    if (step === 'waitReady' && this.input.options.waitForReadyReport) await this.guard(step, () => this.awaitReadyReport());
+    if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'cleaned', 'blue removed');
   }
 
-  private async gate(): Promise<void> {
-    this.enterStep('gate');
-    const { approval, autoPromoteAfterMs, stepTimeoutMs } = this.input.options;
-    if (approval === 'auto') {
-      this.record({ what: 'step', by: 'cutover', why: 'approval mode auto: no gate' });
+  /** A strategy's handler: its undo is registered before it runs, so a half-done step is undone too. */
+  private async runHandler(step: Step, handler: StepHandler | undefined): Promise<void> {
+    if (!handler) return;
+    const undo = handler.undo;
+    if (undo) this.saga.register(step, undefined, (deadline) => undo(this.context((o) => undoActivities(deadline, o))));
+    await this.guard(step, () => handler.run(this.context((o) => stepActivities(this.input, o))));
+  }
+
+  private async verifyAnalysis(): Promise<void> {
+    const names = { blue: this.blue.name, green: this.green.name };
+    for (const check of this.input.options.verifyAnalysis ?? []) {
+      await analyse(this.upgrade, { step: 'verify', where: 'verify', check, names, keep: (r) => (this.state.analysis ??= []).push(r) });
+    }
+  }
+
+  private async awaitReadyReport(): Promise<void> {
+    this.upgrade.setWaitingFor(`${this.green.name} to report ready (POST /v1/targets/${this.input.target}/releases/${this.green.name}/ready)`);
+    await condition(() => this.state.readyReport?.ready === true);
+  }
+
+  private async gate(step: 'promote' | 'finalize'): Promise<void> {
+    const options = gateOptions(this.input.options, step);
+    if (!options) {
+      if (step === 'promote') this.upgrade.record({ what: 'step', by: 'cutover', why: 'no approval asked before promote' });
       return;
     }
-    const limit = autoPromoteAfterMs ?? stepTimeoutMs.gate;
-    if (autoPromoteAfterMs !== undefined) {
-      this.state.approval.autoPromoteAt = new Date(Date.now() + autoPromoteAfterMs).toISOString();
-    }
-    this.setStatus('AWAITING_APPROVAL', 'cutover', 'green is ready and verified');
-    this.setWaitingFor(
-      autoPromoteAfterMs !== undefined
-        ? `approval, or auto-promotion at ${this.state.approval.autoPromoteAt}`
-        : `approval (signal or update 'approve')${limit ? `, for at most ${formatDuration(limit)}` : ''}`,
-    );
-    const summary = autoPromoteAfterMs !== undefined ? 'auto-promotion delay' : 'approval time limit';
-    const decided = limit === undefined
-      ? (await condition(() => !!this.approved || !!this.stop), true)
-      : await condition(() => !!this.approved || !!this.stop, limit, { summary });
-    if (this.stop) throw new StopRequested();
-    if (!decided) {
-      if (autoPromoteAfterMs === undefined) {
-        throw new StepFailed('gate', `no approval within ${formatDuration(limit!)}`, 'ApprovalTimeout');
-      }
-      this.state.approval.approvedBy = 'auto-promotion';
-      this.state.approval.approvedAt = new Date().toISOString();
-      this.record({ what: 'signal', by: 'cutover', why: `auto-promoted after ${formatDuration(autoPromoteAfterMs)}` });
-    }
-    this.setStatus('RUNNING', this.state.approval.approvedBy ?? 'cutover', 'approved');
+    const why = step === 'promote' ? 'green is ready and verified' : 'finalize is the point of no return';
+    await this.guard(step === 'promote' ? 'gate' : step, () => awaitApproval(this.upgrade, { ...options, step: step === 'promote' ? 'gate' : step, before: step, why }), null);
+  }
+
+  /** Traffic moves to green by the plan; then the strategy's promote, if it has one. */
+  private async promote(): Promise<void> {
+    await shiftTraffic(this.upgrade, this.saga, { blue: this.blue, green: this.green });
+    await this.runHandler('promote', this.strategy.promote);
   }
 
   private async standBy(): Promise<void> {
-    this.enterStep('standBy');
     const window = this.input.options.standbyWindowMs;
     const until = new Date(Date.now() + window).toISOString();
-    this.setWaitingFor(`standby window until ${until}: rollback is instant until then`);
-    await condition(() => !!this.stop, window, { summary: `standby window (${formatDuration(window)})` });
-    if (this.stop) throw new StopRequested();
+    this.upgrade.setWaitingFor(`standby window until ${until}: rollback is instant until then`);
+    await this.guard('standBy', () => sleep(window, { summary: `standby window (${formatDuration(window)})` }));
   }
 
   // ---- failure and rollback ----------------------------------------------
 
-  /** Run one step's work in a scope that rollback and the step's time limit can cancel. */
-  private async guard<T>(step: Step, work: () => Promise<T>): Promise<T> {
+  /**
+   * Run one step's work in a scope that a stop and the step's time limit can
+   * cancel (limit null: the work keeps its own, as a gate does).
+   */
+  private async guard<T>(step: Step, work: () => Promise<T>, limit: number | null | undefined = this.input.options.stepTimeoutMs[step]): Promise<T> {
     const scope = new CancellationScope();
     const timers = new CancellationScope();
-    const limit = this.input.options.stepTimeoutMs[step];
     let timedOut = false;
+    const outer = this.stepScope;
     this.stepScope = scope;
-    if (limit !== undefined) {
+    if (limit) {
       timers
         .run(() => sleep(limit, { summary: `${step} time limit` }))
         .then(() => {
           timedOut = true;
           scope.cancel();
         })
-        .catch(() => undefined);
+        .catch((err: unknown) => {
+          if (!isCancellation(err)) throw err;
+        });
     }
     try {
       return await scope.run(work);
     } catch (err) {
       if (timedOut) throw new StepFailed(step, `step ${step} did not finish within its time limit of ${formatDuration(limit!)}`, 'StepTimeout');
-      if (this.stop) throw new StopRequested();
-      if (isCancellation(err) && CancellationScope.current().consideredCancelled) {
-        this.requestStop('abort', { by: 'temporal', reason: 'workflow cancellation requested' });
-        throw new StopRequested();
-      }
-      if (err instanceof StepFailed) throw err;
+      if (this.upgrade.stop) throw new StopRequested();
+      if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
+      if (err instanceof StepFailed || err instanceof StopRequested) throw err;
       const { message, type } = describe(err);
       throw new StepFailed(step, message, type);
     } finally {
-      this.stepScope = undefined;
+      this.stepScope = outer;
       timers.cancel();
     }
   }
 
   private async onStopped(err: unknown): Promise<void> {
-    if (!(err instanceof StepFailed || err instanceof StopRequested)) throw err;
+    if (isCancellation(err) && !this.upgrade.stop) {
+      this.requestStop('abort', { by: 'temporal', reason: 'Temporal cancellation requested (UI Cancel, temporal workflow cancel, handle.cancel())' });
+    } else if (!(err instanceof StepFailed || err instanceof StopRequested || isCancellation(err))) {
+      throw err;
+    }
+    const { stop, state } = this.upgrade;
     const failure = err instanceof StepFailed ? { step: err.step, message: err.message, type: err.type } : undefined;
-    if (failure) this.state.failure = failure;
-    if (this.state.pointOfNoReturnPassed) {
+    if (failure) state.failure = failure;
+    if (state.pointOfNoReturnPassed) {
       const why = failure
         ? `${failure.step} failed after the point of no return: ${failure.message}`
-        : `aborted by ${this.stop!.by} after the point of no return: ${this.stop!.why}`;
-      this.state.failure ??= { step: this.state.step ?? 'finalize', message: why, type: 'Aborted' };
-      this.setWaitingFor(`manual attention: blue ${this.blue.name} is ${this.state.releases.blue?.phase}`);
-      this.setStatus('FAILED', this.stop?.by ?? 'cutover', why);
+        : `aborted by ${stop!.by} after the point of no return: ${stop!.why}`;
+      state.failure ??= { step: state.step ?? 'finalize', message: why, type: 'Aborted' };
+      const blue = state.releases.blue;
+      this.upgrade.setWaitingFor(`manual attention: blue ${blue?.name} is ${blue?.phase}, green ${this.green.name} serves`);
+      this.upgrade.setStatus('FAILED', stop?.by ?? 'cutover', why);
       return;
     }
-    const by = this.stop?.by ?? 'cutover';
-    const why = failure ? `${failure.step} failed: ${failure.message}` : `${this.stop!.kind}: ${this.stop!.why}`;
+    const by = stop?.by ?? 'cutover';
+    const why = failure ? `${failure.step} failed: ${failure.message}` : `${stop!.kind}: ${stop!.why}`;
     await this.rollback(by, why);
   }
 
   private async rollback(by: string, why: string): Promise<void> {
-    this.setStatus('ROLLING_BACK', by, why);
-    await CancellationScope.nonCancellable(async () => {
-      const promoted = this.compensations.some((c) => c.step === 'promote');
-      if (!promoted) this.swapBack(by);
-      for (let i = this.compensations.length - 1; i >= 0; i--) {
-        const { step, undo } = this.compensations[i];
-        const record = this.state.compensations.find((c) => c.step === step)!;
-        record.state = 'running';
-        this.setWaitingFor(`rolling back: undoing ${step}`);
-        try {
-          await undo();
-        } catch (err) {
-          record.state = 'failed';
-          const { message } = describe(err);
-          this.state.failure = { step: 'rollback', message: `undoing ${step} failed: ${message}` };
-          this.setWaitingFor(`manual attention: rollback stopped at ${step}`);
-          this.setStatus('FAILED', 'cutover', this.state.failure.message);
-          return;
-        }
-        record.state = 'done';
-        if (step === 'promote') this.swapBack(by);
-      }
-      const green = this.state.releases.green;
-      if (green?.phase === 'SCHEDULED') this.transition('green', 'retire', 'rolled back');
-      if (green?.phase === 'CLEANING_UP') this.transition('green', 'cleaned', 'rolled back');
-      this.setWaitingFor(`nothing: rolled back, ${this.blue?.name ?? 'blue'} serves`);
-      this.setStatus('ROLLED_BACK', by, why);
-    });
-  }
-
-  /** Blue serves again and green leaves service, in one step so one release always serves. */
-  private swapBack(by: string): void {
-    const { blue, green } = this.state.releases;
-    if (blue?.phase === 'STANDING_BY') this.transition('blue', 'reinstate', `rollback by ${by}`);
-    if (green && green.phase !== 'CLEANING_UP' && green.phase !== 'OBSOLETE' && green.phase !== 'SCHEDULED') {
-      this.transition('green', 'retire', `rollback by ${by}`);
+    const { state } = this.upgrade;
+    this.upgrade.setStatus('ROLLING_BACK', by, why);
+    // Traffic never moved: green leaves service at once (its undo does it otherwise).
+    if (state.releases.green && !this.saga.has('traffic on blue')) this.upgrade.weighted(0, `rollback by ${by}`);
+    const stuck = await this.saga.compensate();
+    if (stuck) {
+      state.failure = { step: 'rollback', message: stuck };
+      this.upgrade.setWaitingFor(stuck);
+      this.upgrade.setStatus('FAILED', 'cutover', stuck);
+      return;
     }
-    this.state.traffic = { blue: 100, green: 0 };
+    const green = state.releases.green;
+    if (green?.phase === 'SCHEDULED') this.upgrade.transition('green', 'retire', 'rolled back');
+    if (green?.phase === 'CLEANING_UP') this.upgrade.transition('green', 'cleaned', 'rolled back');
+    this.upgrade.setWaitingFor(`nothing: rolled back, ${this.blue?.name ?? 'blue'} serves`);
+    this.upgrade.setStatus('ROLLED_BACK', by, why);
   }
 
-  // ---- state bookkeeping --------------------------------------------------
-
-  private context(): StrategyContext {
+  private context(activities: (options?: ProxyOptions) => unknown): StrategyContext {
     return {
       input: this.input,
       blue: this.blue,
@@ -373,53 +315,15 @@ class Upgrade {
       report: (key, value) => {
         this.state.details[key] = value;
       },
-      waitingFor: (text) => this.setWaitingFor(text),
-      setTraffic: (weights) => {
-        this.state.traffic = weights;
-      },
+      waitingFor: (text) => this.upgrade.setWaitingFor(text),
+      activities: activities as StrategyContext['activities'],
     };
   }
+}
 
-  private enterStep(step: Step): void {
-    this.record({ what: 'step', from: this.state.step ?? undefined, to: step, by: 'cutover', why: 'next step' });
-    this.state.step = step;
-    this.setWaitingFor(`step ${step}`);
-  }
-
-  private transition(role: 'blue' | 'green', event: PhaseEvent, why: string): void {
-    const release = this.state.releases[role] as ReleaseState;
-    const from = release.phase;
-    release.phase = nextPhase(from, event);
-    release.since = new Date().toISOString();
-    this.record({ what: 'phase', release: release.name, from, to: release.phase, by: 'cutover', why });
-    this.upsertSearchAttributes();
-  }
-
-  private setStatus(to: UpgradeStatus, by: string, why: string): void {
-    const from = this.state.status;
-    this.state.status = nextStatus(from, to);
-    this.record({ what: 'status', from, to, by, why });
-    this.upsertSearchAttributes();
-  }
-
-  private setWaitingFor(text: string): void {
-    this.state.waitingFor = text;
-    setCurrentDetails(`**${this.state.status}** ${this.state.step ? `at ${this.state.step}` : ''}: ${text}`);
-  }
-
-  private record(t: Omit<UpgradeState['transitions'][number], 'at'>): void {
-    this.state.transitions.push({ at: new Date().toISOString(), ...t });
-  }
-
-  private upsertSearchAttributes(): void {
-    // target and kind too: an upgrade started from the Temporal CLI carries none
-    upsertSearchAttributes([
-      { key: TARGET, value: this.input.target },
-      { key: KIND, value: this.input.kind },
-      { key: STATUS, value: this.state.status },
-      { key: PHASE, value: this.state.releases.green?.phase ?? 'SCHEDULED' },
-    ]);
-  }
+/** Update validators are synchronous and throw to refuse (the SDK ignores a returned promise). */
+function refuseUnless(d: Decision): void {
+  if (!d.ok) throw ApplicationFailure.nonRetryable(d.reason, CONFLICT_FAILURE);
 }
 
 export function createBlueGreenUpgrade(strategyFor: (kind: UpgradeInput['kind']) => Strategy | undefined) {

@@ -25,6 +25,16 @@ export const approveUpdate = defineUpdate<SteeringResult, [SteeringRequest]>('ap
 export const rollbackUpdate = defineUpdate<SteeringResult, [SteeringRequest]>('rollback');
 export const abortUpdate = defineUpdate<SteeringResult, [SteeringRequest]>('abort');
 
+/** A release says whether it is ready (POST /v1/targets/:target/releases/:release/ready). */
+export interface ReadyRequest {
+  release: string;
+  ready: boolean;
+  detail?: string;
+  by: string;
+}
+
+export const reportReadyUpdate = defineUpdate<SteeringResult, [ReadyRequest]>('reportReady');
+
 export const stateQuery = defineQuery<UpgradeState>('state');
 
 /** The ApplicationFailure type an update validator throws when the request conflicts with the state. */

@@ -2,7 +2,9 @@
  * What a kind (emqx, kong, projection) plugs into the skeleton. Strategies
  * are workflow code: they call activities and timers, never I/O directly.
  */
+import type { ActivityInterfaceFor } from '@temporalio/workflow';
 import type { ReleaseRef, UpgradeInput } from '../domain/upgrade';
+import type { ProxyOptions } from './activityOptions';
 
 export interface StrategyContext {
   readonly input: UpgradeInput;
@@ -12,8 +14,11 @@ export interface StrategyContext {
   report(key: string, value: unknown): void;
   /** Say in one line what the step is waiting for (UI current details and the state query). */
   waitingFor(text: string): void;
-  /** Router weights while traffic moves in steps. */
-  setTraffic(weights: { blue: number; green: number }): void;
+  /**
+   * Activity proxies with the retry policy of what runs now: a step's
+   * (maxAttempts), or an undo's (retries until the rollback's deadline).
+   */
+  activities<A extends object>(options?: ProxyOptions): ActivityInterfaceFor<A>;
 }
 
 export interface StepHandler {
@@ -29,7 +34,8 @@ export interface Strategy {
   deployGreen: StepHandler;
   waitReady: StepHandler;
   verify?: StepHandler;
-  promote: StepHandler;
+  /** Runs after the skeleton has moved all traffic to green (e.g. point clients at it); traffic itself is the skeleton's. */
+  promote?: StepHandler;
   drainBlue?: StepHandler;
   finalize?: StepHandler;
   cleanUpBlue: StepHandler;

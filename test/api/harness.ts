@@ -47,17 +47,29 @@ export function testConfig(targets: TargetConfig[], taskQueue: string, requireDi
     },
     file: 'test',
     targets,
-    auth: { principals: PRINCIPALS, requireDistinctApprover },
+    auth: { principals: [...PRINCIPALS, ...targets.map(servicePrincipal)], requireDistinctApprover },
     defaults: { approval: 'auto', standbyWindow: '1s', maxAttempts: 2 },
+    analysis: [],
   };
 }
+
+/** Each test target has a service token of its own. */
+export const serviceToken = (target: string): string => `service-token-of-${target}`;
+const servicePrincipal = (t: TargetConfig): Principal => ({
+  principal: `svc-${t.name}`,
+  roles: ['service'],
+  target: t.name,
+  token: serviceToken(t.name),
+  tokenSource: 'env',
+});
 
 export function testServer(client: Client, config: Config): Promise<FastifyInstance> {
   return buildServer({ client, config });
 }
 
 export interface Call {
-  as?: Who;
+  /** A role's token, or a service token of the target named. */
+  as?: Who | { service: string };
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -67,7 +79,7 @@ export async function call(app: FastifyInstance, method: InjectOptions['method']
   const res = await app.inject({
     method,
     url,
-    headers: { ...(as ? { authorization: `Bearer ${TOKENS[as]}` } : {}), ...headers },
+    headers: { ...(as ? { authorization: `Bearer ${typeof as === 'string' ? TOKENS[as] : serviceToken(as.service)}` } : {}), ...headers },
     ...(body === undefined ? {} : typeof body === 'string' ? { payload: body } : { payload: body as object }),
   });
   let json: unknown;

@@ -254,6 +254,7 @@ describe('upgrades API on the dev server', () => {
         'POST /v1/upgrades/{id}/abort',
         'GET /v1/targets',
         'GET /v1/targets/{target}/releases/{release}/phase',
+        'POST /v1/targets/{target}/releases/{release}/ready',
         'GET /healthz',
         'GET /readyz',
         'GET /metrics',

@@ -8,7 +8,8 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { PgPools, PROJECTION_STALLED, createProjectionActivities, releaseRolePassword, type CatchUpHeartbeat, type ProjectionAccess } from '../../src/activities/projection';
+import { PgPools, createProjectionActivities, releaseRolePassword, type ResolvedProjectionAccess } from '../../src/activities/projection';
+import { PROJECTION_STALLED, type CatchUpHeartbeat } from '../../src/domain/projection/catchUp';
 import { TOKEN_TYPES, token } from './axonTokenShapes';
 import { PostgresServer } from '../../src/sandbox/postgres';
 import { appendEvents, createAxonSchema, saveToken, type AxonLayout } from '../../src/sandbox/projection/axonStore';
@@ -19,7 +20,7 @@ const SECRET = 'test-role-secret';
 let pg: PostgresServer;
 let store: Client;
 const pools = new PgPools();
-let access: ProjectionAccess;
+let access: ResolvedProjectionAccess;
 const activities = () => createProjectionActivities({ access: () => access, pools, pollMs: 100 });
 
 /** The heartbeats that carry a reading. */
@@ -36,7 +37,7 @@ beforeAll(async () => {
   await store.connect();
   await createAxonSchema(store, layout);
   for (let i = 0; i < 10; i++) await appendEvents(store, 'jpa', batch(1000, i * 1000));
-  access = { catchUp: { preset: 'axon', naming: 'jpa', tokenStorage: 'largeObject' }, eventStoreUrl: pg.url('store'), databasesUrl: pg.url(), rolePasswordSecret: SECRET };
+  access = { catchUp: { preset: 'axon', naming: 'jpa', tokenStorage: 'largeObject' }, eventStoreUrl: pg.url('store'), databasesUrl: pg.url(), rolePasswordSecret: SECRET, processorName: '{target}-{release}' };
 }, 60_000);
 afterAll(async () => {
   await pools.end();

@@ -3,7 +3,8 @@
  * own ports and data directory): it comes up, an upgrade of the sandbox
  * started through the API is listed by `temporal workflow list`, and when
  * npm start is stopped with Ctrl-C in the middle of the drain and started
- * again, the upgrade resumes from the Temporal history and finishes.
+ * again, the upgrade resumes from the Temporal history and finishes. Its
+ * Prometheus scrapes cutover and the worker, and sees the upgrade succeed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ let temporalAddress: string;
 
 async function setUp(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-start-'));
-  const [apiPort, devPort, uiPort, mqttPort, emqxApiPort, statusPort] = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
+  const [apiPort, devPort, uiPort, mqttPort, emqxApiPort, statusPort, prometheusPort] = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => freePort()));
   const config = {
     targets: [
       {
@@ -42,6 +43,7 @@ async function setUp(): Promise<void> {
     CUTOVER_API_PORT: String(apiPort),
     CUTOVER_DEV_TEMPORAL_PORT: String(devPort),
     CUTOVER_DEV_TEMPORAL_UI_PORT: String(uiPort),
+    CUTOVER_DEV_PROMETHEUS_PORT: String(prometheusPort),
     LOG_LEVEL: 'warn',
   };
   api = `http://127.0.0.1:${apiPort}`;
@@ -79,6 +81,12 @@ async function ctrlC(): Promise<void> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- read through matchers
 const get = async (path: string): Promise<any> => (await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${OPERATOR}` } })).json();
 
+/** The single value of an instant query, or undefined without data. */
+async function promql(prometheus: string, query: string): Promise<number | undefined> {
+  const body = (await (await fetch(`${prometheus}/api/v1/query?${new URLSearchParams({ query })}`)).json()) as { data: { result: { value: [number, string] }[] } };
+  return body.data.result.length ? Number(body.data.result[0].value[1]) : undefined;
+}
+
 beforeAll(setUp);
 afterAll(async () => {
   if (proc) await ctrlC();
@@ -88,6 +96,8 @@ test('npm start runs an upgrade started through the API, and resumes it after Ct
   const printed = await npmStart();
   expect(printed).toContain(`API docs:    ${api}/docs`);
   expect(printed).toMatch(/Temporal UI: http:\/\/127\.0\.0\.1:\d+/);
+  const prometheus = /Prometheus: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(printed)![1];
+  await eventually(async () => (await promql(prometheus, 'sum(up{job=~"cutover|temporal-worker"})')) === 2, 30_000);
 
   const res = await fetch(`${api}/v1/upgrades`, {
     method: 'POST',
@@ -109,7 +119,7 @@ test('npm start runs an upgrade started through the API, and resumes it after Ct
   await eventually(async () => ((await get(`/v1/upgrades/${id}`)).details?.nodeEvacuationsStatus ?? []).length >= 1, 120_000);
   await ctrlC();
 
-  await npmStart();
+  const restarted = /Prometheus: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(await npmStart())![1];
   const final = await eventually(async () => {
     const s = await get(`/v1/upgrades/${id}`);
     return ['SUCCEEDED', 'ROLLED_BACK', 'FAILED'].includes(s.status) && s;
@@ -119,4 +129,6 @@ test('npm start runs an upgrade started through the API, and resumes it after Ct
   expect(final.releases.blue).toMatchObject({ version: '5.7.0', phase: 'OBSOLETE' });
   // every blue node drained once, in order, across the restart
   expect(final.details.nodeEvacuationsStatus.map((s: { state: string }) => s.state)).toEqual(['prohibiting', 'prohibiting', 'prohibiting']);
+  // the workflow's metrics sink, through cutover's /metrics, in Prometheus
+  await eventually(async () => (await promql(restarted, 'sum(cutover_upgrade_status_total{kind="emqx",status="SUCCEEDED"})')) === 1, 30_000);
 }, 420_000);

@@ -5,8 +5,10 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Registry } from 'prom-client';
 import { createActivities } from '../../src/activities';
 import type { TargetConfig } from '../../src/config/targets';
+import { createWorkflowMetricsSinks } from '../../src/runtime/workflowMetrics';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
     taskQueue,
     workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! },
     activities,
+    sinks: createWorkflowMetricsSinks(new Registry()),
   });
   process.stdout.write('ready\n');
   await worker.run();

@@ -4,12 +4,12 @@
  * which step fails, hangs or waits.
  */
 import type { StepHandler, Strategy, StrategyContext } from '../../src/workflows/strategy';
-import { call, stepActivities } from '../../src/workflows/activityOptions';
+import { call, stepActivities, type ProxyOptions } from '../../src/workflows/activityOptions';
 import type { ScriptedActivities } from './scriptedWorld';
 import type { Step } from '../../src/domain/upgrade';
 
-const acts = (ctx: Pick<StrategyContext, 'input'>) =>
-  stepActivities<ScriptedActivities>(ctx.input, { startToCloseTimeout: '1 hour', heartbeatTimeout: '2 seconds' });
+const LONG: ProxyOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout: '2 seconds' };
+const acts = (ctx: StrategyContext) => ctx.activities<ScriptedActivities>(LONG);
 
 function effect(step: Step, reversible: boolean): StepHandler {
   const apply = (ctx: StrategyContext, action: 'do' | 'undo') =>
@@ -19,19 +19,13 @@ function effect(step: Step, reversible: boolean): StepHandler {
 
 export const scriptedStrategy: Strategy = {
   plan: async (input) => ({
-    blue: await call(acts({ input }).readTarget, `read ${input.target}`, { target: input.target }),
+    blue: await call(stepActivities<ScriptedActivities>(input, LONG).readTarget, `read ${input.target}`, { target: input.target }),
   }),
   prepare: effect('prepare', true),
   deployGreen: effect('deployGreen', true),
   waitReady: effect('waitReady', false),
   verify: effect('verify', false),
-  promote: {
-    run: async (ctx) => {
-      ctx.setTraffic({ blue: 50, green: 50 });
-      await effect('promote', true).run(ctx);
-    },
-    undo: effect('promote', true).undo,
-  },
+  promote: effect('promote', true),
   drainBlue: effect('drainBlue', true),
   finalize: effect('finalize', false),
   cleanUpBlue: effect('cleanUpBlue', false),

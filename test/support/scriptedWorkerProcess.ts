@@ -3,8 +3,10 @@
  * in the middle of an upgrade. Args: taskQueue, journal path, [target/step to hold].
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Registry } from 'prom-client';
 import type { Step } from '../../src/domain/upgrade';
 import { ScriptedWorld } from './scriptedWorld';
+import { createWorkflowMetricsSinks } from '../../src/runtime/workflowMetrics';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     taskQueue,
     workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! },
     activities: world.activities(),
+    sinks: createWorkflowMetricsSinks(new Registry()),
   });
   process.stdout.write('ready\n');
   await worker.run();

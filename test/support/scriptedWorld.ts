@@ -44,7 +44,19 @@ export class ScriptedWorld {
     else this.memory[kind].push(req);
   }
   private readonly failing = new Map<string, string>();
-  private readonly held = new Map<string, { started: boolean; release?: () => void; released: Promise<void> }>();
+  private readonly undoFailures = new Map<string, { times: number; message: string; nonRetryable: boolean }>();
+  private readonly held = new Map<string, { started: boolean; release?: () => void; released: Promise<void>; ignoreCancel: boolean }>();
+  private readonly weightLog = new Map<string, Record<string, number>[]>();
+
+  /** Router weights applied to a target, in order (repeats of the same weights are not logged). */
+  weightsOf(target: string): Record<string, number>[] {
+    return this.weightLog.get(target) ?? [];
+  }
+
+  /** The step's undo fails `times` times (Infinity: always), then succeeds; nonRetryable stops its retries at once. */
+  failUndo(target: string, step: Step, message: string, times: number, nonRetryable = false): void {
+    this.undoFailures.set(`${target}/${step}`, { times, message, nonRetryable });
+  }
 
   effectsOf(target: string): string[] {
     return this.effects.filter((e) => e.target === target).map((e) => `${e.action} ${e.step}`);
@@ -56,36 +68,52 @@ export class ScriptedWorld {
   }
 
   /** The step's activity heartbeats without finishing until release() (or cancellation). */
-  hold(target: string, step: Step): { started: () => boolean; release: () => void } {
+  hold(target: string, step: Step, opts: { ignoreCancel?: boolean } = {}): { started: () => boolean; release: () => void } {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
-    const entry = { started: false, release, released };
+    const entry = { started: false, release, released, ignoreCancel: opts.ignoreCancel ?? false };
     this.held.set(`${target}/${step}`, entry);
     return { started: () => entry.started, release };
   }
 
+  /** A held step heartbeats until released, or until cancelled (unless it ignores cancellation, as a step that swallows it would). */
+  private async waitIfHeld(key: string): Promise<void> {
+    const hold = this.held.get(key);
+    if (!hold) return;
+    hold.started = true;
+    const ctx = Context.current();
+    const beat = setInterval(() => ctx.heartbeat(), 200);
+    try {
+      await (hold.ignoreCancel ? hold.released : Promise.race([hold.released, ctx.cancelled]));
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
   activities() {
     return {
-      readTarget: async ({ target }: { target: string }): Promise<ReleaseRef> => ({
-        name: `${target}-1-0-0`,
-        version: '1.0.0',
-      }),
+      readTarget: async ({ target }: { target: string }): Promise<ReleaseRef> => {
+        await this.waitIfHeld(`${target}/plan`);
+        return { name: `${target}-1-0-0`, version: '1.0.0' };
+      },
+      setWeights: async ({ target, weights }: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }> => {
+        const log = this.weightLog.get(target) ?? [];
+        this.weightLog.set(target, log);
+        const changed = JSON.stringify(log[log.length - 1]) !== JSON.stringify(weights);
+        if (changed) log.push(weights);
+        return { changed };
+      },
       applyEffect: async (req: EffectRequest): Promise<void> => {
         this.write('attempts', req);
         const key = `${req.target}/${req.step}`;
-        const hold = this.held.get(key);
-        if (hold && req.action === 'do') {
-          hold.started = true;
-          const ctx = Context.current();
-          const beat = setInterval(() => ctx.heartbeat(), 200);
-          try {
-            await Promise.race([hold.released, ctx.cancelled]);
-          } finally {
-            clearInterval(beat);
-          }
-        }
+        if (req.action === 'do') await this.waitIfHeld(key);
         const message = this.failing.get(key);
         if (message && req.action === 'do') throw ApplicationFailure.retryable(message, 'ScriptedFailure');
+        const undoFailure = this.undoFailures.get(key);
+        if (undoFailure && req.action === 'undo' && undoFailure.times > 0) {
+          undoFailure.times--;
+          throw ApplicationFailure.create({ message: undoFailure.message, type: 'ScriptedUndoFailure', nonRetryable: undoFailure.nonRetryable });
+        }
         if (!this.effects.some((e) => e.target === req.target && e.step === req.step && e.action === req.action)) {
           this.write('effects', req);
         }

@@ -2,7 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { UpgradeInput } from '../../src/domain/upgrade';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Registry } from 'prom-client';
+import { createWorkflowMetricsSinks } from '../../src/runtime/workflowMetrics';
+import { upgradeWorkflowId, type Step, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
+import { stateQuery } from '../../src/workflows/messages';
+import { KIND, TARGET } from '../../src/workflows/searchAttributes';
 
 Runtime.install({ logger: new DefaultLogger((process.env.CUTOVER_TEST_LOG_LEVEL as 'WARN') ?? 'ERROR') });
 
@@ -36,6 +41,8 @@ export async function startWorker(
     workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! },
     activities,
     shutdownGraceTime: '1 second',
+    // as the real worker: the workflows call their metrics sinks
+    sinks: createWorkflowMetricsSinks(new Registry()),
     ...extra,
   });
   const done = worker.run();
@@ -88,3 +95,22 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Start the skeleton as the API does (workflow id per target, target and kind attributes). */
+export function startUpgrade(env: TestWorkflowEnvironment, taskQueue: string, input: UpgradeInput): Promise<WorkflowHandle> {
+  return env.client.workflow.start('blueGreenUpgrade', {
+    taskQueue,
+    workflowId: upgradeWorkflowId(input.target),
+    args: [input],
+    typedSearchAttributes: [
+      { key: TARGET, value: input.target },
+      { key: KIND, value: input.kind },
+    ],
+  });
+}
+
+export const upgradeState = (h: WorkflowHandle): Promise<UpgradeState> => h.query(stateQuery);
+export const upgradeResult = (h: WorkflowHandle): Promise<UpgradeState> => h.result() as Promise<UpgradeState>;
+export const reachesStep = (h: WorkflowHandle, step: Step): Promise<boolean> => eventually(async () => (await upgradeState(h)).step === step);
+export const reachesStatus = (h: WorkflowHandle, status: UpgradeState['status']): Promise<boolean> =>
+  eventually(async () => (await upgradeState(h)).status === status);

@@ -68,6 +68,6 @@ test('a manual gate with a time limit and no approval rolls back', async () => {
   const input = upgradeInput({ options: { approval: 'manual', stepTimeoutMs: { gate: 8 * HOUR } } });
   const final = (await (await start(input)).result()) as UpgradeState;
   expect(final.status).toBe('ROLLED_BACK');
-  expect(final.failure).toMatchObject({ step: 'gate', message: 'no approval within 8h', type: 'ApprovalTimeout' });
+  expect(final.failure).toMatchObject({ step: 'gate', message: 'no approval before promote within 8h', type: 'ApprovalTimeout' });
   expect(final.releases.green?.phase).toBe('OBSOLETE');
 });

@@ -1,12 +1,22 @@
 /** The skeleton on the real Temporal dev server, driven by the scripted strategy. */
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { upgradeWorkflowId, type Step, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
-import { abortUpdate, approveSignal, approveUpdate, rollbackSignal, rollbackUpdate, stateQuery } from '../../src/workflows/messages';
-import { KIND, TARGET } from '../../src/workflows/searchAttributes';
+import { abortUpdate, approveSignal, approveUpdate, rollbackSignal, rollbackUpdate } from '../../src/workflows/messages';
 import { ScriptedWorld } from '../support/scriptedWorld';
-import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
+import {
+  connectSharedServer,
+  eventually,
+  reachesStep,
+  startUpgrade,
+  startWorker,
+  uniqueId,
+  upgradeInput,
+  upgradeResult,
+  upgradeState,
+  type RunningWorker,
+} from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
 let worker: RunningWorker;
@@ -22,21 +32,10 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-function start(input: UpgradeInput): Promise<WorkflowHandle> {
-  return env.client.workflow.start('blueGreenUpgrade', {
-    taskQueue,
-    workflowId: upgradeWorkflowId(input.target),
-    args: [input],
-    typedSearchAttributes: [
-      { key: TARGET, value: input.target },
-      { key: KIND, value: input.kind },
-    ],
-  });
-}
-
-const state = (h: WorkflowHandle) => h.query(stateQuery);
-const atStep = (h: WorkflowHandle, step: Step) => eventually(async () => (await state(h)).step === step);
-const result = (h: WorkflowHandle) => h.result() as Promise<UpgradeState>;
+const start = (input: UpgradeInput) => startUpgrade(env, taskQueue, input);
+const state = upgradeState;
+const atStep = reachesStep;
+const result = upgradeResult;
 
 const FORWARD = ['do prepare', 'do deployGreen', 'do waitReady', 'do verify', 'do promote', 'do drainBlue', 'do finalize', 'do cleanUpBlue'];
 

@@ -12,16 +12,19 @@ import {
   describeProgress,
   isCaughtUp,
   nextProgress,
+  PROJECTION_STALLED,
+  WATCH_CATCH_UP,
+  type CatchUpHeartbeat,
   type CatchUpPolicy,
   type CatchUpProgress,
 } from '../../domain/projection/catchUp';
-import { releaseDatabaseName } from '../../domain/projection/naming';
+import { processorName, releaseDatabaseName } from '../../domain/projection/naming';
 import type { CatchUpSource } from '../../domain/projection/source';
 import { formatDuration } from '../../domain/duration';
 import { catchUpReader, type CatchUpReader } from './catchUpReader';
 
 /** What the worker knows of a projection target, secrets resolved. */
-export interface ProjectionAccess {
+export interface ResolvedProjectionAccess {
   catchUp: CatchUpSource;
   /** Connection string of the event store's database (SQL sources). */
   eventStoreUrl?: string;
@@ -29,12 +32,14 @@ export interface ProjectionAccess {
   databasesUrl: string;
   /** Secret the release roles' passwords are derived from (HMAC of the release name): the platform derives the same. */
   rolePasswordSecret: string;
+  /** A release's processor name, {target} and {release} filled in. */
+  processorName: string;
 }
 
 export interface ProjectionActivitiesDeps {
-  access: (target: string) => ProjectionAccess;
-  /** The worker's connection pools to event stores (closed at shutdown). */
-  pools: PgPools;
+  access: (target: string) => ResolvedProjectionAccess;
+  /** Connection pools to event stores; default: the factory's own (idle connections let the process exit). */
+  pools?: PgPools;
   pollMs?: number;
   /** Wall clock; tests of the arithmetic replace it. */
   now?: () => number;
@@ -43,26 +48,14 @@ export interface ProjectionActivitiesDeps {
 export interface WatchCatchUpInput {
   target: string;
   release: string;
-  processor: string;
+  /** Default: the target's processor name for this release. */
+  processor?: string;
   policy: CatchUpPolicy;
   /** Fail the step when the position has not moved for this long while there is lag. */
   stallTimeoutMs: number;
   pollMs?: number;
 }
 
-/** What the watch heartbeats (and what the API shows while green builds). */
-export interface CatchUpHeartbeat {
-  /** Absent until the first reading succeeds. */
-  progress?: CatchUpProgress;
-  /** When the watch began (epoch ms). */
-  since: number;
-  summary: string;
-  /** The last read error, while reads fail. */
-  error?: string;
-}
-
-export const PROJECTION_STALLED = 'ProjectionStalled';
-export const WATCH_CATCH_UP = 'watchCatchUp';
 
 /** The password of a release's role: derived, so neither the workflow nor a state file needs to carry it. */
 export function releaseRolePassword(secret: string, role: string): string {
@@ -79,7 +72,7 @@ export class PgPools {
   get(url: string): Pool {
     let pool = this.pools.get(url);
     if (!pool) {
-      pool = new Pool({ connectionString: url, max: 2, idleTimeoutMillis: 30_000 });
+      pool = new Pool({ connectionString: url, max: 2, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
       pool.on('error', (err) => log.warn('event store connection lost', { error: err.message }));
       this.pools.set(url, pool);
     }
@@ -95,11 +88,14 @@ export class PgPools {
 
 export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
   const now = deps.now ?? Date.now;
+  const pools = deps.pools ?? new PgPools();
   const readerFor = (target: string): CatchUpReader => {
     const a = deps.access(target);
     const url = a.eventStoreUrl;
-    return catchUpReader(a.catchUp, { pool: url ? () => deps.pools.get(url) : undefined });
+    return catchUpReader(a.catchUp, { pool: url ? () => pools.get(url) : undefined });
   };
+  const processorOf = (i: { target: string; release: string; processor?: string }) =>
+    i.processor ?? processorName(deps.access(i.target).processorName, i.target, i.release);
   const admin = async <T>(target: string, fn: (c: Client) => Promise<T>): Promise<T> => {
     const c = new Client({ connectionString: deps.access(target).databasesUrl });
     await c.connect();
@@ -112,8 +108,8 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
 
   return {
     /** One reading of the head and the release's slowest segment. */
-    async readCatchUp(i: { target: string; release: string; processor: string }) {
-      return readerFor(i.target).read(i);
+    async readCatchUp(i: { target: string; release: string; processor?: string }) {
+      return readerFor(i.target).read({ release: i.release, processor: processorOf(i) });
     },
 
     /**
@@ -122,7 +118,8 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
      * position has not moved for stallTimeoutMs. A retry resumes from the last
      * heartbeat, so the stall clock and the smoothed rate survive a worker crash.
      */
-    async [WATCH_CATCH_UP](i: WatchCatchUpInput): Promise<CatchUpProgress> {
+    async [WATCH_CATCH_UP](input: WatchCatchUpInput): Promise<CatchUpProgress> {
+      const i = { ...input, processor: processorOf(input) };
       const reader = readerFor(i.target);
       const resumed = activityInfo().heartbeatDetails as CatchUpHeartbeat | undefined;
       let progress = resumed?.progress;

@@ -3,16 +3,17 @@ import type { FastifyInstance } from 'fastify';
 import type { TargetConfig } from '../../config/targets';
 import { parseDuration } from '../../domain/duration';
 import type { UpgradeState } from '../../domain/upgrade';
+import { principalOf } from '../auth';
 import { badRequest } from '../errors';
-import { PhaseWatch } from '../phaseWatch';
-import { PHASE_WAIT_MAX_MS, PhaseParams, PhaseQuery, ReleasePhase, TargetList, withErrors } from '../schemas';
+import type { PhaseWatch } from '../phaseWatch';
+import { PHASE_WAIT_MAX_MS, PhaseParams, PhaseQuery, ReadyBody, ReadyResult, ReleasePhase, TargetList, withErrors } from '../schemas';
 import { releasePhaseOf, type Upgrades } from '../upgrades';
 
 const security = [{ bearer: [] }];
 const tags = ['targets'];
 
-/** What a service acts on: which upgrade, and its release's phase. */
-const modeOf = (a: { upgradeId: string; phase: string }) => `${a.upgradeId}/${a.phase}`;
+/** What a service acts on: which upgrade, its release's phase and its share of the traffic. */
+const modeOf = (a: { upgradeId: string; phase: string; weight: number }) => `${a.upgradeId}/${a.phase}/${a.weight}`;
 
 export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgrades: Upgrades, watch: PhaseWatch<UpgradeState>): void {
   // Names and kinds only: placement and secret references stay on the server.
@@ -29,14 +30,14 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
   app.get<{ Params: PhaseParams; Querystring: PhaseQuery }>(
     '/v1/targets/:target/releases/:release/phase',
     {
-      config: { role: 'viewer' },
+      config: { role: 'viewer', service: true },
       schema: {
         tags,
         security,
-        summary: "A release's phase in its target's latest upgrade (SERVING, STANDING_BY, INITIALISING, ...)",
+        summary: "A release's phase and traffic weight in its target's latest upgrade (SERVING, STANDING_BY, INITIALISING, ...)",
         description:
-          'With waitForChange (e.g. 30s, at most 60s) the answer waits until the phase differs from `phase` (default: the phase ' +
-          'when the request arrives) or a new upgrade of the target began, and comes at the latest when the duration is up.',
+          'With waitForChange (e.g. 30s, at most 60s) the answer waits until the phase or weight differs from `phase` and `weight` ' +
+          '(default: those when the request arrives) or a new upgrade of the target began, and comes at the latest when the duration is up.',
         params: PhaseParams,
         querystring: PhaseQuery,
         response: withErrors({ 200: ReleasePhase }),
@@ -44,11 +45,11 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
     },
     async (request, reply) => {
       const { target, release } = request.params;
-      const { waitForChange, phase } = request.query;
+      const { waitForChange, phase, weight } = request.query;
       const waitMs = waitForChange === undefined ? 0 : parseDuration(waitForChange);
       if (waitMs > PHASE_WAIT_MAX_MS) throw badRequest('waitForChange', 'must be at most 60s');
       const now = await upgrades.releasePhase(target, release);
-      const known = modeOf({ upgradeId: now.upgradeId, phase: phase ?? now.phase });
+      const known = modeOf({ upgradeId: now.upgradeId, phase: phase ?? now.phase, weight: weight === undefined ? now.weight : Number(weight) });
       if (waitMs === 0 || modeOf(now) !== known) return now;
       // a client that goes away stops waiting; the shared poller stops with its last waiter
       const gone = new AbortController();
@@ -62,5 +63,22 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
       };
       return releasePhaseOf(await watch.wait(target, changed, waitMs, gone.signal), target, release);
     },
+  );
+
+  app.post<{ Params: PhaseParams; Body: ReadyBody }>(
+    '/v1/targets/:target/releases/:release/ready',
+    {
+      config: { role: 'operator', service: true },
+      schema: {
+        tags,
+        security,
+        summary: 'The green release of the running upgrade reports whether it is ready (409 for any other release, or once it is past INITIALISING)',
+        params: PhaseParams,
+        body: ReadyBody,
+        response: withErrors({ 200: ReadyResult }),
+      },
+    },
+    async (request) =>
+      upgrades.reportReady(request.params.target, { release: request.params.release, ...request.body, by: principalOf(request) }),
   );
 }

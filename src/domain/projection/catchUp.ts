@@ -33,6 +33,20 @@ export interface CatchUpProgress {
   lastSample: CatchUpSample;
 }
 
+/** What the watch heartbeats (and what the API shows while green builds). */
+export interface CatchUpHeartbeat {
+  /** Absent until the first reading succeeds. */
+  progress?: CatchUpProgress;
+  /** When the watch began (epoch ms). */
+  since: number;
+  summary: string;
+  /** The last read error, while reads fail. */
+  error?: string;
+}
+
+export const PROJECTION_STALLED = 'ProjectionStalled';
+export const WATCH_CATCH_UP = 'watchCatchUp';
+
 export interface CatchUpPolicy {
   /** Lag (events) at or below which green counts as caught up. */
   maxLag: number;

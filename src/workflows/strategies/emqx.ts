@@ -4,7 +4,7 @@
  * nodes are evacuated one at a time at a set rate (connections, then
  * sessions) onto the green nodes and removed, as the EMQX Operator does.
  */
-import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
 import type { EmqxActivities } from '../../activities/emqx';
 import { drainOrder, type NodeEvacuationStatus } from '../../domain/emqx/cluster';
 import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
@@ -24,10 +24,10 @@ export function createEmqxStrategy(): Strategy {
   let greenNodes: string[] = [];
   const drained: DrainRecord[] = [];
 
-  const quick = (ctx: Pick<StrategyContext, 'input'>) => stepActivities<PlatformActivities & EmqxActivities>(ctx.input);
+  const quick = (ctx: StrategyContext) => ctx.activities<PlatformActivities & EmqxActivities>();
   // Long waits heartbeat, so rollback cancels them at once and a dead worker is noticed in seconds.
   const waits = (ctx: StrategyContext) =>
-    stepActivities<PlatformActivities & EmqxActivities>(ctx.input, { startToCloseTimeout: '24 hours', heartbeatTimeout: '30 seconds' });
+    ctx.activities<PlatformActivities & EmqxActivities>({ startToCloseTimeout: '24 hours', heartbeatTimeout: '30 seconds' });
 
   const nodesOf = async (ctx: StrategyContext, release: string): Promise<string[]> => {
     const pods = await call(quick(ctx).listReleasePods, `list pods of ${release}`, { target: ctx.input.target, release });
@@ -63,7 +63,8 @@ export function createEmqxStrategy(): Strategy {
     for (const node of nodes) {
       try {
         await call(quick(ctx).forgetNode, `remove ${node} from the cluster`, { target: ctx.input.target, node });
-      } catch {
+      } catch (err) {
+        if (isCancellation(err)) throw err;
         left.push(node);
       }
     }
@@ -76,9 +77,10 @@ export function createEmqxStrategy(): Strategy {
   return {
     async plan(input) {
       settings = emqxSettings(input.options.settings);
-      const blue = await call(quick({ input }).readBlueRelease, `read the release serving ${input.target}`, { target: input.target });
+      const acts = stepActivities<PlatformActivities & EmqxActivities>(input);
+      const blue = await call(acts.readBlueRelease, `read the release serving ${input.target}`, { target: input.target });
       // Bad credentials or an unreachable API must stop the upgrade before anything is changed.
-      await call(quick({ input }).clusterHealth, `check the EMQX API of ${input.target} answers`, { target: input.target, expectNodes: [] });
+      await call(acts.clusterHealth, `check the EMQX API of ${input.target} answers`, { target: input.target, expectNodes: [] });
       blueReplicas = blue.replicas;
       return { blue };
     },
@@ -102,6 +104,7 @@ export function createEmqxStrategy(): Strategy {
           // Move clients off green before it goes, so rollback loses no session either.
           for (const node of health.nodes.filter((n) => n.status === 'running' && n.member)) await evacuate(ctx, node.node, back);
         } catch (err) {
+          if (isCancellation(err)) throw err;
           // Without EMQX's help green is removed anyway: its clients reconnect to blue through the Service.
           ctx.report('rollbackNote', `green removed without evacuation: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
         }
@@ -136,15 +139,6 @@ export function createEmqxStrategy(): Strategy {
           const bad = health.nodes.filter((n) => n.status !== 'running' || !n.member).map((n) => `${n.node} ${n.status}`);
           throw ApplicationFailure.nonRetryable(`cluster unhealthy: ${bad.join(', ')}`, 'Unhealthy');
         }
-      },
-    },
-
-    promote: {
-      run: async (ctx) => {
-        await call(quick(ctx).setWeights, `send traffic to ${ctx.green.name}`, { target: ctx.input.target, weights: { [ctx.green.name]: 100 } });
-      },
-      undo: async (ctx) => {
-        await call(quick(ctx).setWeights, `send traffic back to ${ctx.blue.name}`, { target: ctx.input.target, weights: { [ctx.blue.name]: 100 } });
       },
     },
 

@@ -2,7 +2,9 @@
 import type { Kind } from '../../domain/kinds';
 import type { Strategy } from '../strategy';
 import { createEmqxStrategy } from './emqx';
+import { createProjectionStrategy } from './projection';
 
 export const STRATEGIES = {
   emqx: createEmqxStrategy,
+  projection: createProjectionStrategy,
 } satisfies Record<Kind, () => Strategy>;

@@ -1,0 +1,102 @@
+/**
+ * The pure half of an analysis run: what one measured value means, when the
+ * next measurement is due, and when (and how) the run is over. The activity
+ * only measures and waits; every decision is here, tested over a table.
+ */
+import type { AnalysisCheck, Measurement, MeasurementPhase } from './analysis';
+import { parseCondition } from './analysisCondition';
+import { formatDuration } from './duration';
+
+/** Argo's DefaultErrorRetryInterval: an errored measurement of a check without interval is retried after this. */
+export const ERROR_RETRY_MS = 10_000;
+
+/**
+ * A measured value's phase with Argo's meanings; no value (undefined, or NaN
+ * as 0/0 gives when there is no traffic) is Inconclusive, never a success.
+ */
+export function measurementPhase(check: AnalysisCheck, value: number | undefined): { phase: MeasurementPhase; message: string } {
+  if (value === undefined || Number.isNaN(value)) return { phase: 'Inconclusive', message: 'no data' };
+  const shown = Number(value.toPrecision(6));
+  if (check.thresholdRange) {
+    const { min = -Infinity, max = Infinity } = check.thresholdRange;
+    const inside = value >= min && value <= max;
+    return { phase: inside ? 'Successful' : 'Failed', message: `${shown} ${inside ? 'inside' : 'outside'} [${rangeText(check)}]` };
+  }
+  const success = check.successCondition === undefined ? undefined : parseCondition(check.successCondition)(value);
+  const failure = check.failureCondition === undefined ? undefined : parseCondition(check.failureCondition)(value);
+  // One condition alone decides both ways (Argo); with both, matching neither is Inconclusive.
+  const failed = failure ?? (success === undefined ? false : !success);
+  const succeeded = success ?? !failed;
+  if (failed) return { phase: 'Failed', message: `${shown}: ${failure ? `failureCondition ${check.failureCondition}` : `not ${check.successCondition}`}` };
+  if (!succeeded) return { phase: 'Inconclusive', message: `${shown} matches neither ${check.successCondition} nor ${check.failureCondition}` };
+  return { phase: 'Successful', message: check.successCondition ? `${shown}: ${check.successCondition}` : `${shown}` };
+}
+
+function rangeText(check: AnalysisCheck): string {
+  return `${check.thresholdRange?.min ?? '-inf'}, ${check.thresholdRange?.max ?? 'inf'}`;
+}
+
+interface Tally {
+  Successful: number;
+  Failed: number;
+  Inconclusive: number;
+  Error: number;
+  consecutiveErrors: number;
+}
+
+function tally(measurements: Measurement[]): Tally {
+  const t: Tally = { Successful: 0, Failed: 0, Inconclusive: 0, Error: 0, consecutiveErrors: 0 };
+  for (const m of measurements) {
+    t[m.phase]++;
+    t.consecutiveErrors = m.phase === 'Error' ? t.consecutiveErrors + 1 : 0;
+  }
+  return t;
+}
+
+export type Assessment = { done: false } | { done: true; phase: MeasurementPhase; message: string };
+
+/**
+ * Where a run stands after these measurements. It ends early as soon as a
+ * limit is passed (Failed, Inconclusive, Error, checked in that order), and
+ * otherwise Successful after `count` measurements that were not errors:
+ * errors are retried, so a run whose every measurement errored never succeeds.
+ */
+export function assessAnalysis(check: AnalysisCheck, measurements: Measurement[]): Assessment {
+  const t = tally(measurements);
+  const last = measurements.at(-1);
+  const summary = `${check.name}: ${summarize(t)}`;
+  if (t.Failed > check.failureLimit) {
+    return { done: true, phase: 'Failed', message: `${summary}, more than failureLimit ${check.failureLimit}; last ${last?.message}` };
+  }
+  if (t.Inconclusive > check.inconclusiveLimit) {
+    return { done: true, phase: 'Inconclusive', message: `${summary}, more than inconclusiveLimit ${check.inconclusiveLimit}; last ${last?.message}` };
+  }
+  if (t.consecutiveErrors > check.consecutiveErrorLimit) {
+    return {
+      done: true,
+      phase: 'Error',
+      message: `${check.name}: analysis provider ${check.provider} failed ${t.consecutiveErrors} times in a row, more than consecutiveErrorLimit ${check.consecutiveErrorLimit}; last: ${last?.message}`,
+    };
+  }
+  if (t.Successful + t.Failed + t.Inconclusive >= (check.count ?? 1)) return { done: true, phase: 'Successful', message: summary };
+  return { done: false };
+}
+
+function summarize(t: Tally): string {
+  const parts = (['Successful', 'Failed', 'Inconclusive', 'Error'] as const).filter((p) => t[p] > 0).map((p) => `${t[p]} ${p}`);
+  return parts.length ? parts.join(', ') : 'no measurements';
+}
+
+/** How long to wait before the next measurement: initialDelay before the first, then interval (an error is retried after interval, or ERROR_RETRY_MS without one). */
+export function nextMeasurementDelayMs(check: AnalysisCheck, measurements: Measurement[]): number {
+  if (measurements.length === 0) return check.initialDelayMs ?? 0;
+  return check.intervalMs ?? (measurements.at(-1)?.phase === 'Error' ? ERROR_RETRY_MS : 0);
+}
+
+/** One line for the UI and logs, e.g. "error-rate: 10 measurements every 30s after 1m". */
+export function describeCheck(check: AnalysisCheck): string {
+  const count = check.count ?? 1;
+  const every = check.intervalMs ? ` every ${formatDuration(check.intervalMs)}` : '';
+  const after = check.initialDelayMs ? ` after ${formatDuration(check.initialDelayMs)}` : '';
+  return `${check.name}: ${count} measurement${count === 1 ? '' : 's'}${every}${after} from ${check.provider}`;
+}

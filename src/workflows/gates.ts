@@ -1,0 +1,62 @@
+/**
+ * Approval gates: the upgrade waits (AWAITING_APPROVAL) for the approve
+ * signal or update, a rollback, its auto-promotion delay or its time limit.
+ * Gates stand before promote and finalize (options.approveBefore), at a
+ * traffic step with approve: true, and where an analysis was inconclusive.
+ */
+import { condition } from '@temporalio/workflow';
+import { formatDuration } from '../domain/duration';
+import type { GateOptions, GatedStep, Step, UpgradeOptions } from '../domain/upgrade';
+import { StepFailed, StopRequested } from './stops';
+import type { UpgradeRecord } from './upgradeRecord';
+
+export interface Gate extends GateOptions {
+  /** The step the gate belongs to (a failure there is reported as that step's). */
+  step: Step;
+  /** What the approval is for, e.g. "promote" or "traffic step 2 (50%)". */
+  before: string;
+  /** Why the upgrade waits, for the status transition. */
+  why: string;
+}
+
+/** The gates options ask for; runs started before approveBefore existed keep their single gate before promote. */
+export function gateOptions(options: UpgradeOptions, step: GatedStep): GateOptions | undefined {
+  const approveBefore = options.approveBefore ?? (options.approval === 'manual' ? ['promote'] : []);
+  if (!approveBefore.includes(step)) return undefined;
+  const legacy = step === 'promote' ? { autoPromoteAfterMs: options.autoPromoteAfterMs, timeoutMs: options.stepTimeoutMs.gate } : {};
+  return { ...legacy, ...options.gates?.[step] };
+}
+
+/** Wait at a gate. Returns who approved; throws StopRequested on a stop and StepFailed when its time limit passes. */
+export async function awaitApproval(upgrade: UpgradeRecord, gate: Gate): Promise<string> {
+  const { state } = upgrade;
+  const { autoPromoteAfterMs, timeoutMs } = gate;
+  upgrade.approved = undefined;
+  const limit = autoPromoteAfterMs ?? timeoutMs;
+  state.approval.autoPromoteAt = autoPromoteAfterMs !== undefined ? new Date(Date.now() + autoPromoteAfterMs).toISOString() : undefined;
+  upgrade.setStatus('AWAITING_APPROVAL', 'cutover', gate.why);
+  upgrade.setWaitingFor(
+    autoPromoteAfterMs !== undefined
+      ? `approval before ${gate.before}, or auto-promotion at ${state.approval.autoPromoteAt}`
+      : `approval before ${gate.before} (${gate.why}): approve, or roll back${limit ? `, within ${formatDuration(limit)}` : ''}`,
+  );
+  const decided = () => !!upgrade.approved || !!upgrade.stop;
+  const summary = `${autoPromoteAfterMs !== undefined ? 'auto-promotion delay' : 'approval time limit'} before ${gate.before}`;
+  const inTime = limit === undefined ? (await condition(decided), true) : await condition(decided, limit, { summary });
+  if (upgrade.stop) throw new StopRequested();
+  let by: string;
+  if (inTime) {
+    by = upgrade.approved!.by;
+  } else {
+    if (autoPromoteAfterMs === undefined) {
+      throw new StepFailed(gate.step, `no approval before ${gate.before} within ${formatDuration(limit!)}`, 'ApprovalTimeout');
+    }
+    by = 'auto-promotion';
+    state.approval.approvedBy = by;
+    state.approval.approvedAt = new Date().toISOString();
+    upgrade.record({ what: 'signal', by: 'cutover', why: `auto-promoted after ${formatDuration(autoPromoteAfterMs)}` });
+  }
+  upgrade.approved = undefined;
+  upgrade.setStatus('RUNNING', by, `approved before ${gate.before}`);
+  return by;
+}

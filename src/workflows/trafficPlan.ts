@@ -1,0 +1,97 @@
+/**
+ * The traffic plan the skeleton owns: green's weight rises step by step
+ * through the platform port's setWeights, each step followed by its pause,
+ * its analysis checks and its optional approval. All traffic back on blue is
+ * registered as the compensation before the first change.
+ */
+import { sleep } from '@temporalio/workflow';
+import type { AnalysisCheck, AnalysisResult } from '../domain/analysis';
+import { formatDuration } from '../domain/duration';
+import type { PlatformActivities } from '../domain/platform';
+import { weightsByRelease, type Role } from '../domain/traffic';
+import type { ReleaseRef, Step, TrafficStep, UpgradeOptions } from '../domain/upgrade';
+import { call, stepActivities, undoActivities } from './activityOptions';
+import { awaitApproval } from './gates';
+import type { Saga } from './saga';
+import { metrics } from './sinks';
+import { StepFailed } from './stops';
+import type { UpgradeRecord } from './upgradeRecord';
+
+/** The activity helper "analysis" provides (src/activities/analysis): one heartbeating run of a check. */
+export interface AnalysisActivities {
+  runAnalysis(i: { target: string; check: AnalysisCheck; vars: Record<string, string> }): Promise<AnalysisResult>;
+}
+
+export const ALL_AT_ONCE: TrafficStep[] = [{ weight: 100, analysis: [] }];
+
+export function trafficSteps(options: UpgradeOptions): TrafficStep[] {
+  return options.traffic === undefined || options.traffic === 'all-at-once' ? ALL_AT_ONCE : options.traffic;
+}
+
+export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases: Record<Role, ReleaseRef>): Promise<void> {
+  const { input, state } = upgrade;
+  const { target } = input;
+  const names = { blue: releases.blue.name, green: releases.green.name };
+  saga.register('promote', 'traffic on blue', async (deadline) => {
+    const weights = weightsByRelease(names, 0);
+    await call(undoActivities<PlatformActivities>(deadline).setWeights, `send all traffic back to ${names.blue}`, { target, weights });
+    upgrade.weighted(0, 'rollback: all traffic back on blue');
+    metrics.trafficWeights({ target, weights });
+  });
+  const steps = trafficSteps(input.options);
+  state.trafficSteps = steps.map((s) => ({ weight: s.weight, analysis: [] }));
+  for (const [i, step] of steps.entries()) {
+    const record = state.trafficSteps[i];
+    const label = steps.length === 1 ? `traffic ${step.weight}% to green` : `traffic step ${i + 1} of ${steps.length} (green ${step.weight}%)`;
+    record.startedAt = new Date().toISOString();
+    upgrade.setWaitingFor(`${label}: setting router weights`);
+    const weights = weightsByRelease(names, step.weight);
+    await call(stepActivities<PlatformActivities>(input).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, { target, weights });
+    upgrade.weighted(step.weight, label);
+    metrics.trafficWeights({ target, weights });
+    if (step.pauseMs) {
+      upgrade.setWaitingFor(`${label}: pause of ${formatDuration(step.pauseMs)}`);
+      await sleep(step.pauseMs, { summary: `${label}: pause` });
+    }
+    for (const check of step.analysis) await analyse(upgrade, { step: 'promote', where: label, check, names, keep: (r) => record.analysis.push(r) });
+    if (step.approve) {
+      record.approvedBy = await awaitApproval(upgrade, { step: 'promote', before: `the next traffic step after ${label}`, why: `${label} asks for approval` });
+    }
+    record.endedAt = new Date().toISOString();
+    metrics.stepFinished({ kind: input.kind, step: `traffic-${step.weight}`, seconds: (Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000, outcome: 'completed' });
+  }
+}
+
+/**
+ * One analysis run. Failed and Error roll back (with the measurements in the
+ * state and the history); Inconclusive pauses for a person unless the check
+ * says onInconclusive fail.
+ */
+export async function analyse(
+  upgrade: UpgradeRecord,
+  run: { step: Step; where: string; check: AnalysisCheck; names: Record<Role, string>; keep: (r: AnalysisResult) => void },
+): Promise<void> {
+  const { input } = upgrade;
+  const { step, where, check, names } = run;
+  const runsFor = (check.initialDelayMs ?? 0) + (check.intervalMs ?? 0) * (check.count ?? 1);
+  const acts = stepActivities<AnalysisActivities>(input, { startToCloseTimeout: runsFor + 5 * 60_000, heartbeatTimeout: '1 minute' });
+  upgrade.setWaitingFor(`${where}: analysis ${check.name}${runsFor ? ` (${formatDuration(runsFor)})` : ''}`);
+  const result = await call(acts.runAnalysis, `${where}: analysis ${check.name}`, {
+    target: input.target,
+    check,
+    vars: { target: input.target, release: names.green, blue: names.blue, green: names.green },
+  });
+  run.keep(result);
+  metrics.analysisFinished({ target: input.target, kind: input.kind, provider: check.provider, result });
+  upgrade.record({ what: 'step', by: 'cutover', why: `${where}: analysis ${check.name} ${result.phase}: ${result.message}` });
+  if (result.phase === 'Failed') throw new StepFailed(step, `analysis ${check.name} failed at ${where}: ${result.message}`, 'AnalysisFailed');
+  if (result.phase === 'Error') throw new StepFailed(step, `analysis provider failed for ${check.name} at ${where}: ${result.message}`, 'AnalysisError');
+  if (result.phase === 'Inconclusive') {
+    if (check.onInconclusive === 'fail') throw new StepFailed(step, `analysis ${check.name} inconclusive at ${where}: ${result.message}`, 'AnalysisInconclusive');
+    await awaitApproval(upgrade, {
+      step,
+      before: `continuing past the inconclusive analysis ${check.name}`,
+      why: `analysis ${check.name} inconclusive at ${where}: ${result.message}`,
+    });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The upgrade's state as the state query, the search attributes and the
+ * Temporal UI show it, and the only ways it changes: every change is a
+ * recorded transition with who and why.
+ */
+import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { nextPhase, type PhaseEvent } from '../domain/phases';
+import { nextStatus, type UpgradeStatus } from '../domain/status';
+import { phaseEventsForWeight, type Role } from '../domain/traffic';
+import { upgradeIdOf, type ReleaseState, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
+import type { SteeringRequest } from './messages';
+import { KIND, PHASE, STATUS, TARGET } from './searchAttributes';
+import { metrics } from './sinks';
+
+export type StopKind = 'rollback' | 'abort';
+
+export class UpgradeRecord {
+  readonly state: UpgradeState;
+  /** Set once by a rollback or abort request, or a Temporal cancellation. */
+  stop?: { kind: StopKind; by: string; why: string };
+  /** The approval the gate that waits now received. */
+  approved?: SteeringRequest;
+
+  constructor(readonly input: UpgradeInput) {
+    const now = new Date().toISOString();
+    this.state = {
+      upgradeId: upgradeIdOf(input.target, workflowInfo().runId),
+      kind: input.kind,
+      target: input.target,
+      version: input.version,
+      requestedBy: input.requestedBy,
+      startedAt: now,
+      status: 'RUNNING',
+      step: null,
+      waitingFor: 'starting',
+      releases: { blue: null, green: null },
+      traffic: { blue: 100, green: 0 },
+      approval: { mode: input.options.approval },
+      pointOfNoReturnPassed: false,
+      compensations: [],
+      transitions: [{ at: now, what: 'status', to: 'RUNNING', by: input.requestedBy, why: input.reason ?? 'upgrade requested' }],
+      details: {},
+    };
+    metrics.upgradeStatus({ target: input.target, kind: input.kind, status: 'RUNNING' });
+  }
+
+  enterStep(step: Step): void {
+    this.finishStep('completed');
+    this.record({ what: 'step', from: this.state.step ?? undefined, to: step, by: 'cutover', why: 'next step' });
+    this.state.step = step;
+    this.stepStartedAt = Date.now();
+    this.setWaitingFor(`step ${step}`);
+  }
+
+  private stepStartedAt?: number;
+
+  /** The step duration metric: a step ends when the next begins, or when the upgrade ends. */
+  finishStep(outcome: 'completed' | 'failed'): void {
+    if (this.state.step === null || this.stepStartedAt === undefined) return;
+    metrics.stepFinished({ kind: this.input.kind, step: this.state.step, seconds: (Date.now() - this.stepStartedAt) / 1000, outcome });
+    this.stepStartedAt = undefined;
+  }
+
+  transition(role: Role, event: PhaseEvent, why: string): void {
+    const release = this.state.releases[role] as ReleaseState;
+    const from = release.phase;
+    release.phase = nextPhase(from, event);
+    release.since = new Date().toISOString();
+    this.record({ what: 'phase', release: release.name, from, to: release.phase, by: 'cutover', why });
+    this.upsertSearchAttributes();
+  }
+
+  /** Record green's new router weight and the phases it implies (both at one instant). */
+  weighted(greenWeight: number, why: string): void {
+    const { blue, green } = this.state.releases as Record<Role, ReleaseState>;
+    for (const { role, event } of phaseEventsForWeight({ blue: blue.phase, green: green.phase }, greenWeight)) this.transition(role, event, why);
+    this.state.traffic = { blue: 100 - greenWeight, green: greenWeight };
+  }
+
+  setStatus(to: UpgradeStatus, by: string, why: string): void {
+    const from = this.state.status;
+    this.state.status = nextStatus(from, to);
+    this.record({ what: 'status', from, to, by, why });
+    metrics.upgradeStatus({ target: this.input.target, kind: this.input.kind, status: to });
+    if (to === 'SUCCEEDED') this.finishStep('completed');
+    if (to === 'ROLLING_BACK' || to === 'FAILED') this.finishStep('failed');
+    this.upsertSearchAttributes();
+  }
+
+  /** One line for the state query and the Temporal UI's current details. */
+  setWaitingFor(text: string): void {
+    this.state.waitingFor = text;
+    const { blue, green } = this.state.traffic;
+    const split = green > 0 && green < 100 ? ` (traffic blue ${blue} / green ${green})` : '';
+    setCurrentDetails(`**${this.state.status}** ${this.state.step ? `at ${this.state.step}` : ''}${split}: ${text}`);
+  }
+
+  record(t: Omit<UpgradeState['transitions'][number], 'at'>): void {
+    this.state.transitions.push({ at: new Date().toISOString(), ...t });
+  }
+
+  upsertSearchAttributes(): void {
+    // target and kind too: an upgrade started from the Temporal CLI carries none
+    upsertSearchAttributes([
+      { key: TARGET, value: this.input.target },
+      { key: KIND, value: this.input.kind },
+      { key: STATUS, value: this.state.status },
+      { key: PHASE, value: this.state.releases.green?.phase ?? 'SCHEDULED' },
+    ]);
+  }
+}

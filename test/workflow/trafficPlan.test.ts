@@ -1,0 +1,138 @@
+/** The traffic plan, the gates and the ready report on the dev server, with the scripted strategy. */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { UpgradeInput } from '../../src/domain/upgrade';
+import { approveUpdate, reportReadyUpdate, rollbackUpdate } from '../../src/workflows/messages';
+import { ScriptedWorld } from '../support/scriptedWorld';
+import {
+  connectSharedServer,
+  eventually,
+  reachesStatus,
+  reachesStep,
+  startUpgrade,
+  startWorker,
+  uniqueId,
+  upgradeInput,
+  upgradeResult,
+  upgradeState,
+  type RunningWorker,
+} from '../support/temporal';
+
+let env: TestWorkflowEnvironment;
+let worker: RunningWorker;
+const world = new ScriptedWorld();
+const taskQueue = uniqueId('traffic');
+
+beforeAll(async () => {
+  env = await connectSharedServer();
+  worker = await startWorker(env, taskQueue, world.activities());
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+});
+
+const start = (input: UpgradeInput) => startUpgrade(env, taskQueue, input);
+const names = (input: UpgradeInput) => ({ blue: `${input.target}-1-0-0`, green: `${input.target}-2-0-0` });
+const steps = (...weights: number[]) => weights.map((weight) => ({ weight, analysis: [] }));
+
+test('a 3-step plan applies its weights in order, both serve during the split, and ends SUCCEEDED', async () => {
+  const input = upgradeInput({ options: { traffic: steps(10, 50, 100) } });
+  const final = await upgradeResult(await start(input));
+  const { blue, green } = names(input);
+  expect(final.status).toBe('SUCCEEDED');
+  expect(world.weightsOf(input.target)).toEqual([{ [blue]: 90, [green]: 10 }, { [blue]: 50, [green]: 50 }, { [green]: 100 }]);
+  expect(final.trafficSteps?.map((s) => s.weight)).toEqual([10, 50, 100]);
+  for (const s of final.trafficSteps!) expect(Date.parse(s.endedAt!)).toBeGreaterThanOrEqual(Date.parse(s.startedAt!));
+  const phases = final.transitions.filter((t) => t.what === 'phase').map((t) => `${t.release}:${t.to}:${t.why}`);
+  expect(phases).toEqual([
+    `${green}:SCHEDULED:upgrade from 1.0.0`,
+    `${green}:INITIALISING:green workload requested`,
+    `${green}:SERVING:traffic step 1 of 3 (green 10%)`,
+    `${blue}:STANDING_BY:traffic step 3 of 3 (green 100%)`,
+    `${blue}:CLEANING_UP:standby window over`,
+    `${blue}:OBSOLETE:blue removed`,
+  ]);
+  // the strategy's promote runs after traffic reached green
+  expect(world.effectsOf(input.target)).toContain('do promote');
+});
+
+test('a per-step approval waits at its step; a rollback there sends all traffic back to blue', async () => {
+  const input = upgradeInput({ options: { traffic: [{ weight: 20, analysis: [], approve: true }, { weight: 100, analysis: [] }] } });
+  const h = await start(input);
+  await reachesStatus(h, 'AWAITING_APPROVAL');
+  const waiting = await upgradeState(h);
+  expect(waiting.step).toBe('promote');
+  expect(waiting.traffic).toEqual({ blue: 80, green: 20 });
+  expect(waiting.waitingFor).toContain('approval before the next traffic step after traffic step 1 of 2 (green 20%)');
+  expect(waiting.releases.blue?.phase).toBe('SERVING');
+  expect(waiting.releases.green?.phase).toBe('SERVING');
+  await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'canary errors' }] });
+  const final = await upgradeResult(h);
+  const { blue, green } = names(input);
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(world.weightsOf(input.target)).toEqual([{ [blue]: 80, [green]: 20 }, { [blue]: 100 }]);
+  expect(final.compensations).toContainEqual({ step: 'promote', what: 'traffic on blue', state: 'done' });
+  expect(final.releases.green?.phase).toBe('OBSOLETE');
+  expect(final.releases.blue?.phase).toBe('SERVING');
+});
+
+test('a per-step approval, approved, continues to 100', async () => {
+  const input = upgradeInput({ options: { traffic: [{ weight: 20, analysis: [], approve: true }, { weight: 100, analysis: [] }] } });
+  const h = await start(input);
+  await reachesStatus(h, 'AWAITING_APPROVAL');
+  await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'canary fine' }] });
+  const final = await upgradeResult(h);
+  expect(final.status).toBe('SUCCEEDED');
+  expect(final.trafficSteps?.[0].approvedBy).toBe('bob');
+});
+
+test('an approval before finalize: rollback is possible at the gate, refused after it', async () => {
+  const input = upgradeInput({ options: { approval: 'auto', approveBefore: ['finalize'] } });
+  const hold = world.hold(input.target, 'finalize');
+  const h = await start(input);
+  await reachesStatus(h, 'AWAITING_APPROVAL');
+  const waiting = await upgradeState(h);
+  expect(waiting.step).toBe('finalize');
+  expect(waiting.pointOfNoReturnPassed).toBe(false);
+  expect(waiting.waitingFor).toContain('approval before finalize (finalize is the point of no return)');
+  expect(world.effectsOf(input.target)).not.toContain('do finalize');
+  await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'migrations look fine' }] });
+  await eventually(async () => hold.started());
+  await expect(h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'too late' }] })).rejects.toMatchObject({
+    cause: { message: expect.stringContaining('point of no return') },
+  });
+  hold.release();
+  expect((await upgradeResult(h)).status).toBe('SUCCEEDED');
+});
+
+test('a rollback at the gate before finalize rolls back', async () => {
+  const input = upgradeInput({ options: { approval: 'auto', approveBefore: ['finalize'] } });
+  const h = await start(input);
+  await reachesStatus(h, 'AWAITING_APPROVAL');
+  await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'not today' }] });
+  const final = await upgradeResult(h);
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(world.effectsOf(input.target)).not.toContain('do finalize');
+  expect(final.releases.blue?.phase).toBe('SERVING');
+});
+
+test('waitReady waits for the ready report: accepted for green, refused for blue', async () => {
+  const input = upgradeInput({ options: { waitForReadyReport: true } });
+  const { blue, green } = names(input);
+  const h = await start(input);
+  await reachesStep(h, 'waitReady');
+  await eventually(async () => (await upgradeState(h)).waitingFor.includes('to report ready'));
+  const refused = h.executeUpdate(reportReadyUpdate, { args: [{ release: blue, ready: true, by: 'svc' }] });
+  await expect(refused).rejects.toThrow(WorkflowUpdateFailedError);
+  await expect(refused).rejects.toMatchObject({ cause: { message: expect.stringContaining(`${blue} is blue`) } });
+  await h.executeUpdate(reportReadyUpdate, { args: [{ release: green, ready: false, detail: 'projection at 80%', by: 'svc' }] });
+  expect((await upgradeState(h)).step).toBe('waitReady');
+  await h.executeUpdate(reportReadyUpdate, { args: [{ release: green, ready: true, detail: 'caught up, self-tests pass', by: 'svc' }] });
+  const final = await upgradeResult(h);
+  expect(final.status).toBe('SUCCEEDED');
+  expect(final.readyReport).toMatchObject({ ready: true, detail: 'caught up, self-tests pass', by: 'svc' });
+  expect(final.transitions).toContainEqual(expect.objectContaining({ by: 'svc', why: `${green} reports not ready: projection at 80%` }));
+  // once green serves, a report is refused
+  await expect(h.executeUpdate(reportReadyUpdate, { args: [{ release: green, ready: true, by: 'svc' }] })).rejects.toThrow();
+});
