@@ -5,9 +5,8 @@
  * event store and the databases are (and their credentials) per target when
  * an activity runs; nothing of it enters workflow history.
  */
-import { createHmac } from 'node:crypto';
 import { activityInfo, ApplicationFailure, heartbeat, log, sleep } from '@temporalio/activity';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import {
   describeProgress,
   isCaughtUp,
@@ -22,6 +21,9 @@ import { processorName, releaseDatabaseName } from '../../domain/projection/nami
 import type { CatchUpSource } from '../../domain/projection/source';
 import { formatDuration } from '../../domain/duration';
 import { catchUpReader, type CatchUpReader } from './catchUpReader';
+import { dropReleaseDatabase, ensureReleaseDatabase, withClient } from './releaseDatabase';
+
+export { releaseRolePassword } from './releaseDatabase';
 
 /** What the worker knows of a projection target, secrets resolved. */
 export interface ResolvedProjectionAccess {
@@ -57,13 +59,6 @@ export interface WatchCatchUpInput {
 }
 
 
-/** The password of a release's role: derived, so neither the workflow nor a state file needs to carry it. */
-export function releaseRolePassword(secret: string, role: string): string {
-  return createHmac('sha256', secret).update(role).digest('base64url');
-}
-
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const quoteLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** One small pool per event-store URL, opened on first use. */
 export class PgPools {
@@ -96,15 +91,6 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
   };
   const processorOf = (i: { target: string; release: string; processor?: string }) =>
     i.processor ?? processorName(deps.access(i.target).processorName, i.target, i.release);
-  const admin = async <T>(target: string, fn: (c: Client) => Promise<T>): Promise<T> => {
-    const c = new Client({ connectionString: deps.access(target).databasesUrl });
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  };
 
   return {
     /** One reading of the head and the release's slowest segment. */
@@ -153,33 +139,15 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
 
     /** The release's own database and a role that owns it (create if absent). */
     async ensureReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; role: string; created: boolean }> {
-      const name = releaseDatabaseName(i.target, i.release);
-      const password = releaseRolePassword(deps.access(i.target).rolePasswordSecret, name);
-      return admin(i.target, async (c) => {
-        const role = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
-        if (!role.rowCount) await c.query(`CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD ${quoteLiteral(password)}`).catch(ignoreDuplicate);
-        const db = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-        if (!db.rowCount) await c.query(`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(name)}`).catch(ignoreDuplicate);
-        return { database: name, role: name, created: !db.rowCount };
-      });
+      const a = deps.access(i.target);
+      return withClient(a.databasesUrl, (c) => ensureReleaseDatabase(c, releaseDatabaseName(i.target, i.release), a.rolePasswordSecret));
     },
 
     /** Drops the release's database (closing its connections) and its role; nothing to drop is fine. */
     async dropReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; dropped: boolean }> {
-      const name = releaseDatabaseName(i.target, i.release);
-      return admin(i.target, async (c) => {
-        const db = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-        await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-        await c.query(`DROP ROLE IF EXISTS ${quoteIdent(name)}`);
-        return { database: name, dropped: !!db.rowCount };
-      });
+      return withClient(deps.access(i.target).databasesUrl, (c) => dropReleaseDatabase(c, releaseDatabaseName(i.target, i.release)));
     },
   };
-}
-
-/** Two attempts racing to create the same thing: the other one won, which is what we wanted. */
-function ignoreDuplicate(err: { code?: string }): void {
-  if (err.code !== '42710' && err.code !== '42P04' && err.code !== '23505') throw err;
 }
 
 export type ProjectionActivities = ReturnType<typeof createProjectionActivities>;

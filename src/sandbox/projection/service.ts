@@ -64,6 +64,7 @@ export class ProjectionService {
     this.read = await connect(this.o.readDbUrl);
     await this.model.create(this.read);
     this.position = await this.model.position(this.read);
+    this.phase = await this.firstPhase();
     this.server = createServer((req, res) => void this.handle(req.url ?? '/', res));
     await new Promise<void>((r) => this.server!.listen(this.o.port, '127.0.0.1', r));
     this.loops = [this.followPhase(), this.process()];
@@ -101,6 +102,17 @@ export class ProjectionService {
 
   private get version(): string {
     return this.o.version;
+  }
+
+  /** The phase before anything runs: no upgrade names this release (404) means the initial phase. */
+  private async firstPhase(): Promise<Phase> {
+    const { target, release, api } = this.o;
+    for (let attempt = 0; ; attempt++) {
+      const res = await fetch(`${api.url}/v1/targets/${target}/releases/${release}/phase`, { headers: { authorization: `Bearer ${api.token}` }, signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+      if (res?.ok) return ((await res.json()) as { phase: Phase }).phase;
+      if (res?.status === 404 || attempt >= 30) return this.o.initialPhase;
+      await sleep(1000); // cutover's API is starting
+    }
   }
 
   /** Long polls cutover for this release's phase; while no upgrade names it, keeps the initial phase. */
