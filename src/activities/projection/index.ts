@@ -140,12 +140,12 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
     /** The release's own database and a role that owns it (create if absent). */
     async ensureReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; role: string; created: boolean }> {
       const a = deps.access(i.target);
-      return withClient(a.databasesUrl, (c) => ensureReleaseDatabase(c, releaseDatabaseName(i.target, i.release), a.rolePasswordSecret));
+      return withClient(a.databasesUrl, (c) => ensureReleaseDatabase(c, releaseDatabaseName(i.release), a.rolePasswordSecret));
     },
 
     /** Drops the release's database (closing its connections) and its role; nothing to drop is fine. */
     async dropReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; dropped: boolean }> {
-      return withClient(deps.access(i.target).databasesUrl, (c) => dropReleaseDatabase(c, releaseDatabaseName(i.target, i.release)));
+      return withClient(deps.access(i.target).databasesUrl, (c) => dropReleaseDatabase(c, releaseDatabaseName(i.release)));
     },
   };
 }

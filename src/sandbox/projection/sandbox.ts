@@ -74,7 +74,7 @@ export function projectionSandbox(o: ProjectionSandboxOptions): SandboxKind {
     },
     async startNode(spec) {
       const server = running();
-      const db = releaseDatabaseName(o.target, spec.release);
+      const db = releaseDatabaseName(spec.release);
       // the target's first release has no upgrade that prepared its database
       await withClient(server.url(), (c) => ensureReleaseDatabase(c, db, roleSecret()));
       const node = await startSandboxProcess({
@@ -110,6 +110,8 @@ export function projectionSandbox(o: ProjectionSandboxOptions): SandboxKind {
             ...r.traffic.map((n) => ({ port: n.ports.query, weight: n.weight })),
             ...r.all.filter((n) => !r.traffic.some((t) => t.ports.query === n.ports.query)).map((n) => ({ port: n.ports.query, backup: true })),
           ],
+          // a 503 is a release between phases, not a broken one: never take it out of the upstream
+          serverOptions: 'max_fails=0',
           directives: ['proxy_next_upstream error timeout http_503;', 'proxy_next_upstream_tries 3;', 'proxy_connect_timeout 2s;'],
         },
       ],

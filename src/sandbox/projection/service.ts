@@ -32,6 +32,8 @@ export interface ProjectionServiceOptions {
   readyLag?: number;
   /** The processor stops at this position: a stalled green, for the demo. */
   stallAt?: number;
+  /** After leaving SERVING, queries already routed here are still answered this long (nginx moves first). */
+  drainMs?: number;
 }
 
 const PROCESSING: Phase[] = ['INITIALISING', 'SERVING', 'STANDING_BY'];
@@ -45,6 +47,8 @@ export class ProjectionService {
   position = -1;
   head = -1;
   reportedReady = false;
+  /** Until when a release that has just stopped serving still answers what nginx sent before it switched. */
+  private drainingUntil = 0;
   private stopped = false;
   private readonly model: ReadModel;
   private server: Server | undefined;
@@ -87,8 +91,8 @@ export class ProjectionService {
       if (url === '/catch-up') return send(200, { position: this.position, head: this.head });
       const customer = /^\/customers\/([\w-]+)$/.exec(url);
       if (!customer) return send(404, { error: 'no such route' });
-      // queries only while SERVING: a STANDING_BY release keeps building but must not answer
-      if (phase !== 'SERVING') return send(503, { error: `${release} is ${phase}, not serving queries`, release });
+      // queries only while SERVING (and the drain after it): a STANDING_BY release keeps building but must not answer
+      if (phase !== 'SERVING' && Date.now() >= this.drainingUntil) return send(503, { error: `${release} is ${phase}, not serving queries`, release });
       const row = await this.model.customer(this.read, customer[1]);
       return send(row ? 200 : 404, { release, version, position: this.position, ...(row ?? { error: 'no such customer' }) });
     } catch (err) {
@@ -135,8 +139,13 @@ export class ProjectionService {
   }
 
   private async enter(phase: Phase): Promise<void> {
+    const drainMs = this.o.drainMs ?? 2000;
+    if (this.phase === 'SERVING') this.drainingUntil = Date.now() + drainMs;
     this.phase = phase;
-    if (phase === 'CLEANING_UP') await this.model.drop(this.read);
+    if (phase === 'CLEANING_UP') {
+      await sleep(drainMs);
+      await this.model.drop(this.read);
+    }
   }
 
   private async process(): Promise<void> {

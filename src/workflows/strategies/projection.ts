@@ -60,10 +60,13 @@ export function createProjectionStrategy(): Strategy {
         await call(waits(ctx).waitWorkloadReady, `wait for ${release} to run`, { target, release });
         ctx.waitingFor(`${release}'s processor to catch up with the event store (lag, rate and ETA under details.catchUp)`);
         const { maxLag, holdMs, stallAfterMs, stallTimeoutMs, pollMs } = settings;
-        const done = await call(waits(ctx).watchCatchUp, `watch ${release} catch up (lag <= ${maxLag} for ${humanDuration(holdMs)})`, {
+        // The SDK sends heartbeats at 80% of this timeout at most: short, so the API shows fresh lag and ETA
+        // (heartbeats add nothing to the history)
+        const watch = ctx.activities<Activities>({ startToCloseTimeout: '7 days', heartbeatTimeout: Math.max(5000, 3 * pollMs) });
+        const done = await call(watch.watchCatchUp, `watch ${release} catch up (lag <= ${maxLag} for ${humanDuration(holdMs)})`, {
           target,
           release,
-          policy: { maxLag, holdMs, stallAfterMs, smoothingMs: Math.max(30_000, 6 * pollMs) },
+          policy: { maxLag, holdMs, stallAfterMs, smoothingMs: 10 * pollMs },
           stallTimeoutMs,
           pollMs,
         });

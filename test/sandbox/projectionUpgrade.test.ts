@@ -1,0 +1,164 @@
+/**
+ * The event-sourced sandbox end to end on the local platform: the shipped
+ * workflow, the real activities, the API listening (the releases long-poll
+ * their phase and report ready through it), PostgreSQL with an Axon store
+ * the producer keeps appending to, nginx in front of the serving release,
+ * and a client querying through nginx the whole time.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Client } from 'pg';
+import { createActivities } from '../../src/activities';
+import type { TargetConfig } from '../../src/config/targets';
+import type { CatchUpHeartbeat } from '../../src/domain/projection/catchUp';
+import { freePort } from '../../src/runtime/freePort';
+import { createLocalSandboxes } from '../../src/sandbox';
+import type { LocalSandbox } from '../../src/sandbox/localSandbox';
+import { call, testConfig, testServer } from '../api/harness';
+import { releaseDatabaseName } from '../../src/domain/projection/naming';
+import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
+import { clusterDir } from './helpers';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await connectSharedServer();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+interface Stack {
+  name: string;
+  app: FastifyInstance;
+  sandbox: LocalSandbox;
+  secrets: NodeJS.ProcessEnv;
+  queryUrl: string;
+  stop(): Promise<void>;
+}
+
+async function startStack(seed: number): Promise<Stack> {
+  const name = uniqueId('proj');
+  const ports = { query: await freePort(), postgres: await freePort(), status: await freePort() };
+  const target: TargetConfig = {
+    name,
+    kind: 'projection',
+    local: { cluster: name, version: '1.4.0', replicas: 1, ports },
+    projection: { catchUp: { preset: 'axon', naming: 'jdbc' }, eventStoreUrl: { env: 'STORE' }, databasesUrl: { env: 'DBS' }, rolePasswordSecret: { env: 'ROLES' } },
+  };
+  const taskQueue = uniqueId('proj');
+  const config = testConfig([target], taskQueue);
+  config.auth.principals.push({ principal: 'svc', roles: ['service'], target: name, token: 'service-token-for-tests', tokenSource: 'env' });
+  const app = await testServer(env.client, config);
+  const apiPort = await freePort();
+  await app.listen({ host: '127.0.0.1', port: apiPort });
+  const secrets: NodeJS.ProcessEnv = {
+    CUTOVER_API_PORT: String(apiPort),
+    SANDBOX_PROJECTION_SERVICE_TOKEN: 'service-token-for-tests',
+    SANDBOX_PROJECTION_SEED: String(seed),
+    SANDBOX_PROJECTION_APPEND_RATE: '200',
+  };
+  const sandbox = createLocalSandboxes([target], clusterDir('projection'), secrets).get(name)!;
+  let worker: RunningWorker | undefined;
+  const stop = async () => {
+    await worker?.stop();
+    await sandbox.stop();
+    await app.close();
+  };
+  try {
+    await sandbox.start();
+    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200 });
+    worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+    return { name, app, sandbox, secrets, queryUrl: `http://127.0.0.1:${ports.query}`, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Queries customers through nginx every 20 ms; counts what did not answer 200 and who answered. */
+function queryLoad(url: string) {
+  const answers: { at: number; status: number; release?: string }[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const at = Date.now();
+      try {
+        const res = await fetch(`${url}/customers/c${Math.floor(Math.random() * 1000)}`, { signal: AbortSignal.timeout(5000) });
+        const body = (await res.json()) as { release?: string };
+        answers.push({ at, status: res.status, release: body.release });
+      } catch {
+        answers.push({ at, status: 0 });
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    answers,
+    errors: () => answers.filter((a) => a.status !== 200),
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+const databases = async (stack: Stack) => {
+  const c = new Client({ connectionString: stack.secrets.DBS });
+  await c.connect();
+  const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'proj_%'");
+  await c.end();
+  return rows.map((r) => r.datname);
+};
+
+const OPTIONS = { approval: 'auto', projection: { poll: '500ms', hold: '2s', maxLag: 300, stallAfter: '3s', stallTimeout: '12s' } };
+
+test('upgrade over a growing store: lag, rate and ETA while green builds, no failed query, blue dropped after the standby window', async () => {
+  const stack = await startStack(500_000);
+  const load = queryLoad(stack.queryUrl);
+  try {
+    const blue = `${stack.name}-1-4-0`;
+    const green = `${stack.name}-2-0-0`;
+    await eventually(async () => load.answers.some((a) => a.status === 200 && a.release === blue));
+    const started = await call(stack.app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'projection', target: stack.name, version: '2.0.0', options: { ...OPTIONS, standbyWindow: '6s' } } });
+    expect(started.status).toBe(201);
+    const id = started.json.id as string;
+    const seen: { at: number; catchUp?: CatchUpHeartbeat; status: string; step: string }[] = [];
+    let standByAt = 0;
+    let blueKeptInStandBy = true; // blue's database stays through the window
+    await eventually(async () => {
+      const s = (await call(stack.app, 'GET', `/v1/upgrades/${id}`, { as: 'viewer' })).json;
+      seen.push({ at: Date.now(), catchUp: s.details?.catchUp, status: s.status, step: s.step });
+      if (!standByAt && s.step === 'standBy') standByAt = Date.now();
+      if (standByAt) blueKeptInStandBy &&= (await databases(stack)).includes(releaseDatabaseName(blue));
+      return ['SUCCEEDED', 'ROLLED_BACK', 'FAILED'].includes(s.status) ? s : undefined;
+    }, 180_000);
+    const final = (await call(stack.app, 'GET', `/v1/upgrades/${id}`, { as: 'viewer' })).json;
+    expect(final.status).toBe('SUCCEEDED');
+
+    // the catch-up as a user saw it through the API while green built
+    const building = seen.filter((s) => s.catchUp?.progress && s.catchUp.progress.lag > 300);
+    expect(building.length).toBeGreaterThan(3);
+    const at10 = building.find((s) => s.catchUp!.progress!.position >= 0.1 * s.catchUp!.progress!.head && s.catchUp!.progress!.etaMs !== undefined)!;
+    const caughtUp = seen.find((s) => s.at > at10.at && (s.catchUp?.progress?.lag ?? Infinity) <= 300) ?? seen.find((s) => s.at > at10.at && s.step !== 'waitReady')!;
+    const predicted = at10.catchUp!.progress!.etaMs!;
+    const actual = caughtUp.at - at10.at;
+    console.log(`ETA at 10%: ${predicted} ms predicted, ${actual} ms actual (${Math.round((100 * (predicted - actual)) / actual)}%); ` +
+      `rate ${Math.round(at10.catchUp!.progress!.rate)} events/s; ${at10.catchUp!.summary}; ` +
+      `${load.answers.length} queries, ${load.errors().length} failed`);
+    expect(Math.abs(predicted - actual) / actual).toBeLessThan(0.25);
+
+    // blue answered until the switch, green after it, nothing failed
+    await new Promise((r) => setTimeout(r, 500));
+    expect(load.errors()).toEqual([]);
+    const firstGreen = load.answers.findIndex((a) => a.release === green);
+    expect(firstGreen).toBeGreaterThan(0);
+    expect(load.answers.slice(firstGreen).every((a) => a.release === green)).toBe(true);
+    expect(standByAt).toBeGreaterThan(0);
+    expect(blueKeptInStandBy).toBe(true);
+    expect(await databases(stack)).not.toContain(releaseDatabaseName(blue));
+    expect(await databases(stack)).toContain(releaseDatabaseName(green));
+  } finally {
+    await load.stop();
+    await stack.stop();
+  }
+}, 240_000);
