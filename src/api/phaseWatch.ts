@@ -14,6 +14,7 @@ interface Waiter<S> {
 interface Poller<S> {
   waiters: Set<Waiter<S>>;
   latest?: S;
+  done?: Promise<void>;
 }
 
 export interface PhaseWatchOptions {
@@ -68,8 +69,15 @@ export class PhaseWatch<S> {
       signal?.addEventListener('abort', onAbort);
       p.waiters.add(waiter);
       this.waiting.set({ target }, p.waiters.size);
-      if (fresh) void this.poll(target, p);
+      if (fresh) p.done = this.poll(target, p);
     });
+  }
+
+  /** Answers every waiter with the state as last read and waits for the pollers' reads to end (server shutdown). */
+  async close(): Promise<void> {
+    const pollers = [...this.pollers.values()];
+    for (const p of pollers) for (const w of [...p.waiters]) w.settle(p.latest !== undefined ? { state: p.latest } : { error: new Error('the API is shutting down') });
+    await Promise.all(pollers.map((p) => p.done));
   }
 
   private async poll(target: string, p: Poller<S>): Promise<void> {

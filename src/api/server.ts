@@ -60,6 +60,7 @@ export async function buildServer({ client, config, logger, registry = newRegist
   const upgrades = new Upgrades(client, config);
   upgradeRoutes(app, upgrades);
   const phaseWatch = new PhaseWatch((target) => upgrades.targetState(target), { registry });
+  app.addHook('onClose', () => phaseWatch.close());
   targetRoutes(app, config.targets, upgrades, phaseWatch);
   healthRoutes(app, upgrades, registry);
   await app.ready();

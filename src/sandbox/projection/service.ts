@@ -44,6 +44,8 @@ const gapAwareXml = (index: number) =>
 
 export class ProjectionService {
   phase: Phase;
+  /** Share of the target's queries cutover routes here (0 to 100). */
+  weight = 0;
   position = -1;
   head = -1;
   reportedReady = false;
@@ -91,8 +93,9 @@ export class ProjectionService {
       if (url === '/catch-up') return send(200, { position: this.position, head: this.head });
       const customer = /^\/customers\/([\w-]+)$/.exec(url);
       if (!customer) return send(404, { error: 'no such route' });
-      // queries only while SERVING (and the drain after it): a STANDING_BY release keeps building but must not answer
-      if (phase !== 'SERVING' && Date.now() >= this.drainingUntil) return send(503, { error: `${release} is ${phase}, not serving queries`, release });
+      // queries only while SERVING (or routed here: the weight reaches a service with the phase) and the drain after it;
+      // a STANDING_BY release keeps building but must not answer
+      if (phase !== 'SERVING' && this.weight === 0 && Date.now() >= this.drainingUntil) return send(503, { error: `${release} is ${phase}, not serving queries`, release });
       const row = await this.model.customer(this.read, customer[1]);
       return send(row ? 200 : 404, { release, version, position: this.position, ...(row ?? { error: 'no such customer' }) });
     } catch (err) {
@@ -113,7 +116,11 @@ export class ProjectionService {
     const { target, release, api } = this.o;
     for (let attempt = 0; ; attempt++) {
       const res = await fetch(`${api.url}/v1/targets/${target}/releases/${release}/phase`, { headers: { authorization: `Bearer ${api.token}` }, signal: AbortSignal.timeout(5000) }).catch(() => undefined);
-      if (res?.ok) return ((await res.json()) as { phase: Phase }).phase;
+      if (res?.ok) {
+        const answer = (await res.json()) as { phase: Phase; weight?: number };
+        this.weight = answer.weight ?? 0;
+        return answer.phase;
+      }
       if (res?.status === 404 || attempt >= 30) return this.o.initialPhase;
       await sleep(1000); // cutover's API is starting
     }
@@ -124,11 +131,13 @@ export class ProjectionService {
     const { target, release, api } = this.o;
     while (!this.stopped) {
       try {
-        const url = `${api.url}/v1/targets/${target}/releases/${release}/phase?waitForChange=30s&phase=${this.phase}`;
+        const url = `${api.url}/v1/targets/${target}/releases/${release}/phase?waitForChange=30s&phase=${this.phase}&weight=${this.weight}`;
         const res = await fetch(url, { headers: { authorization: `Bearer ${api.token}` }, signal: AbortSignal.timeout(35_000) });
         if (res.ok) {
-          const next = ((await res.json()) as { phase: Phase }).phase;
-          if (next !== this.phase) await this.enter(next);
+          const next = (await res.json()) as { phase: Phase; weight?: number };
+          if ((next.weight ?? 0) === 0 && this.weight > 0) this.drainingUntil = Date.now() + (this.o.drainMs ?? 2000);
+          this.weight = next.weight ?? 0;
+          if (next.phase !== this.phase) await this.enter(next.phase);
           continue;
         }
       } catch {

@@ -7,6 +7,7 @@
  * stands by, still processing, so a rollback finds it current. After the
  * standby window blue is removed and only then its database dropped.
  */
+import { sleep } from '@temporalio/workflow';
 import type { ProjectionActivities } from '../../activities/projection';
 import { describeProgress } from '../../domain/projection/catchUp';
 import { projectionSettings, type ProjectionSettings } from '../../domain/projection/settings';
@@ -16,6 +17,9 @@ import { call, stepActivities } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
 type Activities = PlatformActivities & ProjectionActivities;
+
+/** How long a release's phase takes to reach the service through the long poll, with margin. */
+const SWITCH_DRAIN_MS = 2000;
 
 export function createProjectionStrategy(): Strategy {
   let settings: ProjectionSettings;
@@ -48,6 +52,8 @@ export function createProjectionStrategy(): Strategy {
         await call(quick(ctx).ensureGreenWorkload, `start ${ctx.green.name} (own processor and database) beside ${ctx.blue.name}`, { target, green: ctx.green, image, replicas: 1 });
       },
       undo: async (ctx) => {
+        // queries routed to green just before traffic went back are still answered while blue learns it serves again
+        await sleep(SWITCH_DRAIN_MS, { summary: `let ${ctx.green.name} answer what was routed to it` });
         await call(quick(ctx).deleteWorkload, `stop ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name });
       },
     },
