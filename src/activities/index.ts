@@ -1,6 +1,6 @@
 /** Every activity the worker registers: the platforms', each kind's and analysis, each built from the clients and configuration it needs. */
 import { targetLookup, type TargetConfig } from '../config/targets';
-import { builtInProviders, createAnalysisActivities } from './analysis';
+import { builtInProviders, createAnalysisActivities, type MeasurementObserver } from './analysis';
 import { providerRegistry } from './analysis/provider';
 import { KIND_ACTIVITIES, KIND_ANALYSIS_PROVIDERS, type KindActivityDeps } from './kinds';
 import { createPlatformActivities, type PlatformDeps } from './platforms';
@@ -9,6 +9,8 @@ export type ActivityDeps = Omit<PlatformDeps, 'targets'> &
   Omit<KindActivityDeps, 'targets'> & {
     /** The Prometheus analysis checks query (the worker's configuration, never a request); unset: no prometheus provider. */
     prometheusUrl?: string;
+    /** Told of each analysis measurement as it is taken (the worker's live metrics). */
+    onMeasurement?: MeasurementObserver;
   };
 
 type KindActivities = { [K in keyof typeof KIND_ACTIVITIES]: ReturnType<(typeof KIND_ACTIVITIES)[K]> }[keyof typeof KIND_ACTIVITIES];
@@ -23,7 +25,7 @@ export function createActivities(targets: TargetConfig[], deps: ActivityDeps = {
     // the strategies see the platform only through this interface
     ...createPlatformActivities({ targets: lookup, kubeConfigFor: deps.kubeConfigFor, sandboxes: deps.sandboxes, pollMs: deps.pollMs }),
     ...(Object.assign({}, ...kinds) as UnionToIntersection<KindActivities>),
-    ...createAnalysisActivities({ providers }),
+    ...createAnalysisActivities({ providers, onMeasurement: deps.onMeasurement }),
   };
 }
 

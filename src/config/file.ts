@@ -1,6 +1,6 @@
 /**
- * The configuration file (YAML or JSON): targets, API tokens and default
- * upgrade options. loadConfig() reads it together with the environment and
+ * The configuration file (YAML or JSON): targets, API tokens, default
+ * upgrade options and named analysis checks. loadConfig() reads it together with the environment and
  * returns everything the service needs as one typed object; any problem
  * stops the start with the file, the field and the reason.
  */
@@ -10,9 +10,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { loadEnv, type Env } from './env';
-import { AnalysisCheckInput } from '../domain/analysis';
 import { OptionsError, UpgradeOptionsInput, toUpgradeOptions } from './options';
 import { ConfigError, formatProblems, typeboxProblems, type FieldProblem } from './schemaErrors';
+import { AnalysisCheckError, AnalysisCheckInput, toAnalysisCheck } from '../domain/analysis';
 import { kindModule, kindModules } from '../domain/kinds';
 import { TargetConfig } from './targets';
 
@@ -50,7 +50,9 @@ export const ConfigFile = Type.Object(
       { additionalProperties: false },
     ),
     defaults: Type.Optional(UpgradeOptionsInput),
-    analysis: Type.Optional(Type.Array(AnalysisCheckInput, { description: 'named analysis checks that traffic steps refer to' })),
+    analysis: Type.Optional(
+      Type.Array(AnalysisCheckInput, { maxItems: 200, description: 'named analysis checks that traffic steps of any upgrade may name (options.traffic[].analysis)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -73,7 +75,7 @@ export interface Config {
   targets: TargetConfig[];
   auth: { principals: Principal[]; requireDistinctApprover: boolean };
   defaults: UpgradeOptionsInput;
-  /** Named analysis checks (config file `analysis`). */
+  /** The file's named analysis checks, as written (a request's options.analysis may add or replace some). */
   analysis: AnalysisCheckInput[];
 }
 
@@ -133,6 +135,18 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
     }
   });
   file.targets.forEach((t, i) => problems.push(...targetProblems(t, `targets[${i}]`)));
+  const checks = file.analysis ?? [];
+  firstIndex(checks, (c) => c.name).forEach((first, i) => {
+    if (first !== i) problems.push({ field: `analysis[${i}].name`, message: `'${checks[i].name}' is already the name of analysis[${first}]` });
+  });
+  checks.forEach((c, i) => {
+    try {
+      toAnalysisCheck(c);
+    } catch (err) {
+      if (!(err instanceof AnalysisCheckError)) throw err;
+      problems.push({ field: `analysis[${i}].${err.field}`, message: err.message });
+    }
+  });
   const layers: [string, UpgradeOptionsInput][] = [['defaults', file.defaults ?? {}], ...file.targets.map((t, i): [string, UpgradeOptionsInput] => [`targets[${i}].defaults`, t.defaults ?? {}])];
   for (const [field, options] of layers) {
     try {

@@ -77,12 +77,12 @@ export const AnalysisCheckInput = Type.Object(
   {
     name: Type.String({
       pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$',
-      description: 'a check name (letters, digits, _ . -) that traffic steps refer to',
+      description: 'a check name of letters, digits, _ . - (what traffic steps name)',
       examples: ['error-rate'],
     }),
     provider: Type.String({
       pattern: '^[a-z][a-z0-9-]{0,31}$',
-      description: "where the value comes from: 'prometheus' (instant query), 'http' (GET, status code or a JSON field), or a kind's own provider such as 'kong'",
+      description: "a provider name: 'prometheus' (an instant query), 'http' (a GET: the status code or a JSON field), or a kind's own such as 'kong'",
       examples: ['prometheus'],
     }),
     query: Type.Optional(
@@ -94,19 +94,19 @@ export const AnalysisCheckInput = Type.Object(
       }),
     ),
     url: Type.Optional(
-      Type.String({ pattern: '^https?://', maxLength: 2048, description: 'http provider: URL to GET (templated as the query)' }),
+      Type.String({ pattern: '^https?://', maxLength: 2048, description: 'an http(s) URL to GET (http provider; placeholders as in query)' }),
     ),
     jsonPath: Type.Optional(
       Type.String({
         pattern: '^\\$?(\\.?[A-Za-z0-9_-]+|\\[[0-9]+\\])+$',
-        description: 'http provider: the JSON field whose value is `result`, e.g. $.checks.errorRate; without it `result` is the status code',
+        description: 'a JSON path such as $.checks[0].errorRate: the field of the answer that is `result` (http provider; without it `result` is the status code)',
       }),
     ),
-    interval: Type.Optional({ ...Duration, description: 'time between measurements; without it one measurement is taken' }),
+    interval: Type.Optional({ ...Duration, description: 'a duration such as 30s: the time between measurements (without it, one measurement)' }),
     count: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 1000, description: 'measurements to take (default 1; required with interval). Provider errors do not count: they are retried' }),
     ),
-    initialDelay: Type.Optional({ ...Duration, description: 'wait before the first measurement' }),
+    initialDelay: Type.Optional({ ...Duration, description: 'a duration such as 1m: the wait before the first measurement' }),
     successCondition: Type.Optional(
       Type.String({ minLength: 1, maxLength: 500, description: 'expression over `result` that makes a measurement Successful, e.g. result < 0.05 (operators < <= > >= == != && || ! + - * / and parentheses)' }),
     ),
@@ -165,7 +165,7 @@ const REQUIRED_FIELD: Record<string, 'query' | 'url'> = { prometheus: 'query', h
 
 /** The check the workflow carries. Throws AnalysisCheckError for combinations the schema cannot express. */
 export function toAnalysisCheck(input: AnalysisCheckInput): AnalysisCheck {
-  const required = REQUIRED_FIELD[input.provider];
+  const required = Object.hasOwn(REQUIRED_FIELD, input.provider) ? REQUIRED_FIELD[input.provider] : undefined;
   if (required && input[required] === undefined) throw new AnalysisCheckError(required, `is required by provider ${input.provider}`);
   for (const field of ['query', 'url'] as const) {
     for (const [, name] of (input[field] ?? '').matchAll(PLACEHOLDER)) {

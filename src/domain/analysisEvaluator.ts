@@ -5,7 +5,6 @@
  */
 import type { AnalysisCheck, Measurement, MeasurementPhase } from './analysis';
 import { parseCondition } from './analysisCondition';
-import { formatDuration } from './duration';
 
 /** Argo's DefaultErrorRetryInterval: an errored measurement of a check without interval is retried after this. */
 export const ERROR_RETRY_MS = 10_000;
@@ -91,12 +90,4 @@ function summarize(t: Tally): string {
 export function nextMeasurementDelayMs(check: AnalysisCheck, measurements: Measurement[]): number {
   if (measurements.length === 0) return check.initialDelayMs ?? 0;
   return check.intervalMs ?? (measurements.at(-1)?.phase === 'Error' ? ERROR_RETRY_MS : 0);
-}
-
-/** One line for the UI and logs, e.g. "error-rate: 10 measurements every 30s after 1m". */
-export function describeCheck(check: AnalysisCheck): string {
-  const count = check.count ?? 1;
-  const every = check.intervalMs ? ` every ${formatDuration(check.intervalMs)}` : '';
-  const after = check.initialDelayMs ? ` after ${formatDuration(check.initialDelayMs)}` : '';
-  return `${check.name}: ${count} measurement${count === 1 ? '' : 's'}${every}${after} from ${check.provider}`;
 }

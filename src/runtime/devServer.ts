@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { temporalCliPath } from './binaries';
+import { stopChild } from './childProcess';
 import { portIsFree } from './freePort';
 
 export interface DevServerOptions {
@@ -48,14 +49,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     stderr = (stderr + d.toString()).slice(-4000);
   });
   const address = `127.0.0.1:${o.port}`;
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => stopChild(child);
   const deadline = Date.now() + (o.startTimeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`temporal dev server exited with ${child.exitCode}: ${stderr}`);

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopChild } from './childProcess';
 import { freePort, portIsFree } from './freePort';
 
 export interface PrometheusOptions {
@@ -88,7 +89,7 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusS
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
-  const stop = () => stopProcess(child);
+  const stop = () => stopChild(child);
   try {
     await waitReady(url, child, () => stderr, o.startTimeoutMs ?? 30_000);
   } catch (err) {
@@ -121,14 +122,4 @@ async function waitReady(url: string, child: ChildProcess, stderr: () => string,
     if (Date.now() > deadline) throw new Error(`prometheus did not get ready on ${url} in ${timeoutMs} ms: ${stderr()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** SIGTERM (Prometheus flushes its head block), SIGKILL after 10 s. */
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }

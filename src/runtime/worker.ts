@@ -3,20 +3,22 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../config/file';
+import { createAnalysisMetrics } from './analysisMetrics';
 import { createWorkflowMetricsSinks } from './workflowMetrics';
 
 export interface WorkerMetrics {
-  /** Where the workflows' metrics go (the API's /metrics registry in npm start); omitted: a registry of its own. */
+  /** Where the workflows' and the analysis runs' metrics go (the API's /metrics registry in npm start); omitted: a registry of its own. */
   registry?: Registry;
 }
 
 export async function createWorker(connection: NativeConnection, config: Config, deps: ActivityDeps = {}, metrics: WorkerMetrics = {}): Promise<Worker> {
+  const registry = metrics.registry ?? new Registry();
   return Worker.create({
     connection,
     namespace: config.env.temporal.namespace,
     taskQueue: config.env.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities(config.targets, deps),
-    sinks: createWorkflowMetricsSinks(metrics.registry ?? new Registry()),
+    activities: createActivities(config.targets, { ...deps, onMeasurement: createAnalysisMetrics(registry) }),
+    sinks: createWorkflowMetricsSinks(registry),
   });
 }

@@ -1,7 +1,8 @@
 /**
  * The worker's half of the workflow metrics sinks: each call becomes a
  * prom-client metric in the registry that /metrics serves. Every name here
- * is what the Grafana dashboard (deploy/grafana/cutover-dashboard.json) queries.
+ * is what the Grafana dashboard (deploy/grafana/cutover-dashboard.json) queries,
+ * with the live analysis metrics of analysisMetrics.ts.
  */
 import type { InjectedSinks } from '@temporalio/worker';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -36,13 +37,6 @@ export function createWorkflowMetricsSinks(registry: Registry): InjectedSinks<Cu
     labelNames: ['kind', 'check', 'provider', 'phase'],
     registers,
   });
-  const measurements = new Counter({
-    name: 'cutover_analysis_measurements_total',
-    help: 'Analysis measurements by phase; Error is the provider not answering',
-    labelNames: ['kind', 'check', 'provider', 'phase'],
-    registers,
-  });
-  const lastValue = new Gauge({ name: 'cutover_analysis_last_value', help: 'The last value an analysis check measured', labelNames: ['target', 'check'], registers });
   /** Releases with a weight series per target, so a retired release's series goes away. */
   const weighted = new Map<string, Set<string>>();
 
@@ -68,13 +62,8 @@ export function createWorkflowMetricsSinks(registry: Registry): InjectedSinks<Cu
         callDuringReplay: false,
       },
       analysisFinished: {
-        fn: (_info, { target, kind, provider, result }) => {
-          const labels = { kind, check: result.check, provider };
-          analysisRuns.inc({ ...labels, phase: result.phase });
-          for (const m of result.measurements) measurements.inc({ ...labels, phase: m.phase });
-          const last = result.measurements.filter((m) => m.value !== undefined).at(-1)?.value;
-          if (last !== undefined) lastValue.set({ target, check: result.check }, last);
-        },
+        // the measurements themselves are recorded live by runAnalysis (src/runtime/analysisMetrics.ts)
+        fn: (_info, { kind, provider, result }) => analysisRuns.inc({ kind, check: result.check, provider, phase: result.phase }),
         callDuringReplay: false,
       },
     },

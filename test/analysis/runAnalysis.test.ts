@@ -98,6 +98,8 @@ test('an unknown provider fails for good and names the ones the worker has', asy
   const f = await failure(run(runAnalysis, { target: 'shop', check: check({ provider: 'prometheus' }), vars }).result);
   expect(f.nonRetryable).toBe(true);
   expect(f.message).toBe("analysis provider 'prometheus' is not available on this worker (it has http): set CUTOVER_PROMETHEUS_URL for the worker");
+  const inherited = await failure(run(runAnalysis, { target: 'shop', check: check({ provider: 'constructor' }), vars }).result);
+  expect(inherited.message).toMatch(/^analysis provider 'constructor' is not available/);
 });
 
 describe('http provider', () => {

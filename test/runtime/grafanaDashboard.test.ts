@@ -1,8 +1,9 @@
-/** The Grafana dashboard in deploy/grafana queries only metrics that cutover exports (API and workflow sinks). */
+/** The Grafana dashboard in deploy/grafana queries only metrics that cutover exports (API, workflow sinks, analysis runs). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastify from 'fastify';
 import { installMetrics, newRegistry } from '../../src/api/metrics';
+import { createAnalysisMetrics } from '../../src/runtime/analysisMetrics';
 import { projectRoot } from '../../src/runtime/binaries';
 import { createWorkflowMetricsSinks } from '../../src/runtime/workflowMetrics';
 
@@ -24,6 +25,7 @@ async function exported(): Promise<Set<string>> {
   const registry = newRegistry();
   installMetrics(fastify(), registry);
   createWorkflowMetricsSinks(registry);
+  createAnalysisMetrics(registry);
   const names = new Set<string>();
   for (const m of await registry.getMetricsAsJSON()) {
     names.add(m.name);

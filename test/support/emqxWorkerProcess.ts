@@ -4,36 +4,20 @@
  * test can SIGKILL it mid-upgrade. Args: taskQueue, target (JSON), kube URL, kube token.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { Registry } from 'prom-client';
 import { createActivities } from '../../src/activities';
 import type { TargetConfig } from '../../src/config/targets';
-import { createWorkflowMetricsSinks } from '../../src/runtime/workflowMetrics';
+import { runWorkerProcess } from './workerProcess';
 
-async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const [taskQueue, targetJson, kubeUrl, token] = process.argv.slice(2);
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'test', server: kubeUrl, skipTLSVerify: true }],
-    users: [{ name: 'test', token }],
-    contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
-    currentContext: 'test',
-  });
-  const activities = createActivities([JSON.parse(targetJson) as TargetConfig], { kubeConfigFor: () => kc, pollMs: 50 });
-  const connection = await NativeConnection.connect({ address: process.env.CUTOVER_TEST_TEMPORAL_ADDRESS });
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! },
-    activities,
-    sinks: createWorkflowMetricsSinks(new Registry()),
-  });
-  process.stdout.write('ready\n');
-  await worker.run();
-}
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
+const [taskQueue, targetJson, kubeUrl, token] = process.argv.slice(2);
+const kc = new KubeConfig();
+kc.loadFromOptions({
+  clusters: [{ name: 'test', server: kubeUrl, skipTLSVerify: true }],
+  users: [{ name: 'test', token }],
+  contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
+  currentContext: 'test',
+});
+runWorkerProcess({
+  taskQueue,
+  workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! },
+  activities: createActivities([JSON.parse(targetJson) as TargetConfig], { kubeConfigFor: () => kc, pollMs: 50 }),
 });

@@ -76,6 +76,26 @@ describe('configuration file', () => {
     expect(config.auth.requireDistinctApprover).toBe(false);
   });
 
+  test("named analysis checks load as written, with Argo's defaults", () => {
+    const config = readConfigFile(
+      file(VALID + "analysis:\n  - { name: error-rate, provider: prometheus, query: 'sum(rate(x{release=\"{{green}}\"}[1m]))', interval: 30s, count: 10, successCondition: 'result < 0.05' }\n"),
+    );
+    expect(config.analysis).toEqual([
+      {
+        name: 'error-rate',
+        provider: 'prometheus',
+        query: 'sum(rate(x{release="{{green}}"}[1m]))',
+        interval: '30s',
+        count: 10,
+        successCondition: 'result < 0.05',
+        failureLimit: 0,
+        inconclusiveLimit: 0,
+        consecutiveErrorLimit: 4,
+        onInconclusive: 'pause',
+      },
+    ]);
+  });
+
   test('JSON works too', () => {
     const json = JSON.stringify({ targets: [], auth: { tokens: [{ principal: 'v', roles: ['viewer'], token: { env: 'V' } }] } });
     expect(readConfigFile(file(json, 'json')).auth.tokens).toHaveLength(1);
@@ -106,6 +126,11 @@ describe('configuration file', () => {
     ['a zero default step timeout', bad('defaults: { stepTimeouts: { verify: 0s } }\n'), /defaults\.stepTimeouts\.verify: must be longer than 0s/],
     ['a timeout for an unknown step', bad('defaults: { stepTimeouts: { deploy: 5m } }\n'), /defaults\.stepTimeouts\.deploy: is not a known property/],
     ['duplicate target names', VALID.replace('name: edge', 'name: orders-mqtt'), /targets\[1\]\.name: 'orders-mqtt' is already the name of targets\[0\]/],
+    ['an analysis check without its query', bad('analysis: [{ name: error-rate, provider: prometheus, successCondition: result < 0.05 }]\n'), /analysis\[0\]\.query: is required by provider prometheus/],
+    ['an analysis condition that does not parse', bad("analysis: [{ name: e, provider: prometheus, query: up, successCondition: 'result <' }]\n"), /analysis\[0\]\.successCondition: 'result <' ends too early/],
+    ['an analysis interval that is no duration', bad('analysis: [{ name: e, provider: prometheus, query: up, interval: 30 s, count: 2 }]\n'), /analysis\[0\]\.interval: must be a duration such as 30s: the time between measurements/],
+    ['an analysis provider with capitals', bad('analysis: [{ name: e, provider: Prometheus, query: up }]\n'), /analysis\[0\]\.provider: must be a provider name: 'prometheus'/],
+    ['two analysis checks of one name', bad('analysis: [{ name: e, provider: prometheus, query: up }, { name: e, provider: http, url: "http://x" }]\n'), /analysis\[1\]\.name: 'e' is already the name of analysis\[0\]/],
     [
       'duplicate principals',
       VALID + '    - { principal: ops, roles: [viewer], token: { env: OTHER_TOKEN } }\n',

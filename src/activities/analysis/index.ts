@@ -20,8 +20,12 @@ export interface RunAnalysisInput {
   vars: Record<string, string>;
 }
 
+/** Told of every measurement as it is taken (the worker's live metrics). */
+export type MeasurementObserver = (e: { target: string; check: AnalysisCheck; measurement: Measurement }) => void;
+
 export interface AnalysisActivitiesDeps {
   providers: AnalysisProviders;
+  onMeasurement?: MeasurementObserver;
   /** One measurement's time limit; a provider slower than that errs. */
   measurementTimeoutMs?: number;
   /** Longest sleep between heartbeats while waiting for the next measurement. */
@@ -64,7 +68,7 @@ export function createAnalysisActivities(deps: AnalysisActivitiesDeps) {
   return {
     async runAnalysis(input: RunAnalysisInput): Promise<AnalysisResult> {
       const { check } = input;
-      if (!providers[check.provider]) {
+      if (!Object.hasOwn(providers, check.provider)) {
         const hint = check.provider === 'prometheus' ? ': set CUTOVER_PROMETHEUS_URL for the worker' : '';
         throw ApplicationFailure.nonRetryable(
           `analysis provider '${check.provider}' is not available on this worker (it has ${Object.keys(providers).join(', ')})${hint}`,
@@ -83,7 +87,9 @@ export function createAnalysisActivities(deps: AnalysisActivitiesDeps) {
           await sleep(Math.min(left, heartbeatEveryMs));
           heartbeat(progress);
         }
-        progress.measurements.push(await measure(input));
+        const measurement = await measure(input);
+        progress.measurements.push(measurement);
+        deps.onMeasurement?.({ target: input.target, check, measurement });
       }
     },
   };

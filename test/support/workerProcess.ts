@@ -1,0 +1,22 @@
+/**
+ * What every worker process of the tests does (so a test can SIGKILL a
+ * worker outright): connect to the suite's dev server, say "ready" on stdout,
+ * run until killed.
+ */
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Registry } from 'prom-client';
+import { createWorkflowMetricsSinks } from '../../src/runtime/workflowMetrics';
+
+export function runWorkerProcess(options: Pick<WorkerOptions, 'taskQueue' | 'workflowBundle' | 'activities'>): void {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const run = async (): Promise<void> => {
+    const connection = await NativeConnection.connect({ address: process.env.CUTOVER_TEST_TEMPORAL_ADDRESS });
+    const worker = await Worker.create({ connection, sinks: createWorkflowMetricsSinks(new Registry()), ...options });
+    process.stdout.write('ready\n');
+    await worker.run();
+  };
+  run().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
