@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/runtime/binaries';
 import type { BenchSection } from './section';
+import { projectionBench } from './projection';
 import { skeletonBench } from './skeleton';
 
-const SECTIONS: BenchSection[] = [skeletonBench];
+const SECTIONS: BenchSection[] = [skeletonBench, projectionBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });

@@ -5,6 +5,7 @@
  * the producer keeps appending to, nginx in front of the serving release,
  * and a client querying through nginx the whole time.
  */
+import { get as httpGet } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
@@ -76,6 +77,25 @@ async function startStack(seed: number): Promise<Stack> {
   }
 }
 
+/** One query on a connection of its own: nginx's graceful reload closes idle keep-alive connections, a race no server can win. */
+function getJson(url: string): Promise<{ status: number; body: { release?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { agent: false, timeout: 5000 }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { release?: string } });
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
 /** Queries customers through nginx every 20 ms; counts what did not answer 200 and who answered. */
 function queryLoad(url: string) {
   const answers: { at: number; status: number; release?: string }[] = [];
@@ -84,9 +104,8 @@ function queryLoad(url: string) {
     while (!stopped) {
       const at = Date.now();
       try {
-        const res = await fetch(`${url}/customers/c${Math.floor(Math.random() * 1000)}`, { signal: AbortSignal.timeout(5000) });
-        const body = (await res.json()) as { release?: string };
-        answers.push({ at, status: res.status, release: body.release });
+        const { status, body } = await getJson(`${url}/customers/c${Math.floor(Math.random() * 1000)}`);
+        answers.push({ at, status, release: body.release });
       } catch {
         answers.push({ at, status: 0 });
       }
