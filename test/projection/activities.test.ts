@@ -108,16 +108,16 @@ test('an event store that cannot be read counts as no progress: the watch fails 
 test("a release's database and role: created once, usable with the derived password, dropped while connected, dropped again", async () => {
   const a = activities();
   const input = { target: 'orders-view', release: 'orders-view-2-1-0' };
-  expect(await run(a.ensureReleaseDatabase, input).result).toEqual({ database: 'orders_view_v2_1_0', role: 'orders_view_v2_1_0', created: true });
+  expect(await run(a.ensureReleaseDatabase, input).result).toEqual({ database: 'orders_view_2_1_0', role: 'orders_view_2_1_0', created: true });
   expect((await run(a.ensureReleaseDatabase, input).result).created).toBe(false);
-  const url = `postgres://orders_view_v2_1_0:${encodeURIComponent(releaseRolePassword(SECRET, 'orders_view_v2_1_0'))}@127.0.0.1:${pg.port}/orders_view_v2_1_0`;
+  const url = `postgres://orders_view_2_1_0:${encodeURIComponent(releaseRolePassword(SECRET, 'orders_view_2_1_0'))}@127.0.0.1:${pg.port}/orders_view_2_1_0`;
   const service = new Client({ connectionString: url });
   service.on('error', () => undefined); // the drop closes it
   await service.connect();
   await service.query('CREATE TABLE read_model (id TEXT PRIMARY KEY)');
-  expect(await run(a.dropReleaseDatabase, input).result).toEqual({ database: 'orders_view_v2_1_0', dropped: true });
-  expect(await run(a.dropReleaseDatabase, input).result).toEqual({ database: 'orders_view_v2_1_0', dropped: false });
-  const { rowCount } = await store.query("SELECT 1 FROM pg_roles WHERE rolname = 'orders_view_v2_1_0'");
+  expect(await run(a.dropReleaseDatabase, input).result).toEqual({ database: 'orders_view_2_1_0', dropped: true });
+  expect(await run(a.dropReleaseDatabase, input).result).toEqual({ database: 'orders_view_2_1_0', dropped: false });
+  const { rowCount } = await store.query("SELECT 1 FROM pg_roles WHERE rolname = 'orders_view_2_1_0'");
   expect(rowCount).toBe(0);
   await service.end().catch(() => undefined);
 });
