@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/runtime/binaries';
 import type { BenchSection } from './section';
+import { kubernetesBench } from './kubernetes';
 import { projectionBench } from './projection';
 import { skeletonBench } from './skeleton';
 
-const SECTIONS: BenchSection[] = [skeletonBench, projectionBench];
+const SECTIONS: BenchSection[] = [skeletonBench, kubernetesBench, projectionBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });

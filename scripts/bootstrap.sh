@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up run before `npm start`, `npm test` and `npm run bench`:
-# node modules, the pinned Temporal binaries, PostgreSQL, Redis, nginx and Prometheus. A second run
+# node modules, the pinned Temporal binaries, PostgreSQL, Redis, nginx, Prometheus and the Kubernetes
+# control plane (scripts/kube-binaries.sh). A second run
 # only checks and returns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,3 +67,8 @@ fi
 # Prometheus: scrapes the sandboxes and cutover itself; analysis queries it (src/runtime/prometheus.ts).
 PROMETHEUS=$(command -v prometheus 2>/dev/null || { [ -x /usr/bin/prometheus ] && echo /usr/bin/prometheus; } || true)
 [ -n "$PROMETHEUS" ] || debian_install prometheus Prometheus
+
+# The Kubernetes control plane of the Kubernetes tests and the bench (kube-apiserver, controller
+# manager, scheduler, etcd, kwok, Gateway API CRDs), built from source once into a cache outside the
+# repository keyed by their versions: about 8 minutes the first time, nothing after.
+bash scripts/kube-binaries.sh >/dev/null

@@ -71,7 +71,9 @@ async function main(): Promise<void> {
   const prometheusUrl = config.env.prometheusUrl ?? prometheus?.url;
   const registry = newRegistry();
 
-  const connection = await Connection.connect({ address });
+  // TLS, API key and metadata from Temporal's environment configuration; the embedded dev server wants none
+  const options = dev ? { address } : { ...config.env.temporal.connection, address };
+  const connection = await Connection.connect(options);
   stops.push(() => connection.close());
   if (!dev) {
     await ensureSearchAttributes(connection, config.env.temporal.namespace).then(
@@ -87,20 +89,26 @@ async function main(): Promise<void> {
     await sandbox.start();
   }
 
-  const workerConnection = await NativeConnection.connect({ address });
-  const worker = await createWorker(workerConnection, config, { sandboxes, prometheusUrl }, { registry });
-  const running = worker.run();
-  stops.push(async () => {
-    // The SDK's own SIGINT handler may have begun the shutdown already.
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running;
-    await workerConnection.close();
-  });
+  // CUTOVER_RUN: a cluster runs workers and API apart (deploy/kubernetes); npm start runs both
+  let running: Promise<void> = new Promise(() => undefined);
+  if (config.env.run !== 'api') {
+    const workerConnection = await NativeConnection.connect(options);
+    const worker = await createWorker(workerConnection, config, { sandboxes, prometheusUrl }, { registry });
+    running = worker.run();
+    stops.push(async () => {
+      // The SDK's own SIGINT handler may have begun the shutdown already.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await workerConnection.close();
+    });
+  }
 
-  const app = await buildServer({ client, config, logger: log, registry });
-  await app.listen({ host: config.env.api.host, port: config.env.api.port });
-  stops.push(() => app.close());
-  warnAboutDevTokens(config, log);
+  if (config.env.run !== 'worker') {
+    const app = await buildServer({ client, config, logger: log, registry });
+    await app.listen({ host: config.env.api.host, port: config.env.api.port });
+    stops.push(() => app.close());
+    warnAboutDevTokens(config, log);
+  }
 
   const api = `http://${config.env.api.host}:${config.env.api.port}`;
   const lines = [

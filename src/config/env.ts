@@ -5,6 +5,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError, typeboxProblems } from './schemaErrors';
+import { loadTemporalConnection, type TemporalConnection } from './temporalConnection';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -15,6 +16,10 @@ const VARIABLES = {
     fix: 'the Temporal frontend as host:port, e.g. temporal.example:7233, or unset it to run the embedded dev server',
   },
   TEMPORAL_NAMESPACE: { schema: Type.String({ minLength: 1, default: 'default' }), fix: 'a Temporal namespace name' },
+  CUTOVER_RUN: {
+    schema: Type.Union([Type.Literal('all'), Type.Literal('worker'), Type.Literal('api')], { default: 'all' }),
+    fix: 'all (worker and API in one process), worker or api',
+  },
   CUTOVER_TASK_QUEUE: { schema: Type.String({ minLength: 1, default: 'cutover' }), fix: 'the task queue the workers poll' },
   CUTOVER_API_HOST: { schema: Type.String({ minLength: 1, default: '127.0.0.1' }), fix: 'the address the API listens on, e.g. 0.0.0.0' },
   CUTOVER_API_PORT: {
@@ -57,10 +62,14 @@ export interface Env {
     /** Unset: cutover starts its own dev server. */
     address?: string;
     namespace: string;
+    /** How the worker and the API connect (TLS, API key, gRPC metadata), from Temporal's environment configuration. */
+    connection: TemporalConnection['options'];
     taskQueue: string;
     uiUrl?: string;
   };
   api: { host: string; port: number };
+  /** What this process runs: the worker, the API, or both. */
+  run: 'all' | 'worker' | 'api';
   /** Where the embedded default keeps its files; unset: .data in the project. */
   dataDir?: string;
   /** Where the worker's SDK metrics are served for Prometheus; unset: not served. */
@@ -76,22 +85,27 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
   const given = Object.fromEntries(Object.keys(VARIABLES).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
   const value = Value.Default(EnvSchema, Value.Convert(EnvSchema, given));
   const problems = typeboxProblems(EnvSchema, value);
-  if (problems.length) {
+  const temporal = loadTemporalConnection(env);
+  if (problems.length || temporal.problems.length) {
     const lines = problems.map(({ field, message }) => {
       const name = field as Name;
       return `  - ${name}=${JSON.stringify(env[name])} ${message}. Set it to ${VARIABLES[name].fix}.`;
     });
-    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+    throw new ConfigError(`invalid environment:\n${[...lines, ...temporal.problems.map((p) => `  - ${p}`)].join('\n')}`);
   }
   const v = value as RawEnv;
+  const connection = temporal.connection!;
   return {
     temporal: {
-      address: v.TEMPORAL_ADDRESS,
-      namespace: v.TEMPORAL_NAMESPACE,
+      // a TOML profile may name them too; the variables win, as in every Temporal SDK
+      address: connection.address,
+      namespace: connection.namespace ?? v.TEMPORAL_NAMESPACE,
+      connection: connection.options,
       taskQueue: v.CUTOVER_TASK_QUEUE,
       uiUrl: v.CUTOVER_TEMPORAL_UI_URL,
     },
     api: { host: v.CUTOVER_API_HOST, port: v.CUTOVER_API_PORT },
+    run: v.CUTOVER_RUN,
     workerMetrics: v.CUTOVER_WORKER_METRICS,
     prometheusUrl: v.CUTOVER_PROMETHEUS_URL,
     dataDir: v.CUTOVER_DATA_DIR,

@@ -20,8 +20,14 @@ export const KubernetesPlacement = Type.Object(
       { kind: Type.Union([Type.Literal('StatefulSet'), Type.Literal('Deployment')]), name: Type.String({ minLength: 1 }) },
       { additionalProperties: false },
     ),
-    /** The Service whose selector decides which release gets traffic. */
+    /** The Service clients use; without an httpRoute its selector decides which release gets traffic. */
     service: Type.String({ minLength: 1 }),
+    /**
+     * A Gateway API HTTPRoute (gateway.networking.k8s.io/v1) in the namespace
+     * whose backendRefs carry the weights: each release gets a Service of its
+     * own, so traffic can be split in steps.
+     */
+    httpRoute: Type.Optional(Type.String({ minLength: 1 })),
     /** Kubeconfig file and context; omitted: in-cluster config, else KUBECONFIG / ~/.kube/config. */
     kubeconfig: Type.Optional(Type.String()),
     context: Type.Optional(Type.String()),

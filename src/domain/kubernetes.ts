@@ -60,11 +60,36 @@ export function releasePodSelector(selector: V1LabelSelector | undefined): strin
   return RELEASE_LABEL in labels ? own : [own, `!${RELEASE_LABEL}`].filter(Boolean).join(',');
 }
 
-/** The Service selector that sends traffic to a release: the app labels, plus its release label if its pods have one. */
-export function serviceSelectorFor(current: Record<string, string>, target: Workload): Record<string, string | null> {
-  const release = target.spec?.template.metadata?.labels?.[RELEASE_LABEL];
-  // null removes the key in a merge patch: the first blue's pods have no release label.
-  return { ...current, [RELEASE_LABEL]: release ?? null };
+/**
+ * The label with which a workload's controller marks the pods of its current
+ * template (StatefulSet: controller-revision-hash; Deployment: pod-template-hash).
+ */
+export const REVISION_LABEL = { StatefulSet: 'controller-revision-hash', Deployment: 'pod-template-hash' } as const;
+export type WorkloadKind = keyof typeof REVISION_LABEL;
+
+/**
+ * The labels that pick a release's pods and no other's: its release label if
+ * its pods carry one; else (the first blue, which selects by app labels that
+ * green's pods carry too) its app labels and its controller's revision label,
+ * so that blue is selected alone without restarting it.
+ */
+export function releasePodLabels(w: Workload, kind: WorkloadKind, revision: string | undefined): Record<string, string> {
+  const labels = { ...w.spec?.selector.matchLabels };
+  if (RELEASE_LABEL in labels) return labels;
+  if (!revision) throw new Error(`${kind} ${w.metadata?.name} has no current revision yet: its controller has not seen it`);
+  return { ...labels, [REVISION_LABEL[kind]]: revision };
+}
+
+/** The Service selector that sends traffic to a release: the Service's own labels, the release's labels, the other release's keys removed. */
+export function serviceSelectorFor(current: Record<string, string>, target: Workload, kind: WorkloadKind, revision: string | undefined): Record<string, string | null> {
+  const wanted = releasePodLabels(target, kind, revision);
+  // null removes a key in a merge patch: the release label when going back to the first blue, its revision label when leaving it
+  return { ...current, [RELEASE_LABEL]: null, [REVISION_LABEL[kind]]: null, ...wanted };
+}
+
+/** The Service an HTTPRoute sends a release's share to (one per release, next to the target's own Service). */
+export function releaseServiceName(release: string): string {
+  return `cutover-${release}`.slice(0, 63).replace(/-+$/, '');
 }
 
 /**

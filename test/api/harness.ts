@@ -40,8 +40,9 @@ export function makeTargets<K extends string>(kinds: Record<K, Kind>): { names: 
 export function testConfig(targets: TargetConfig[], taskQueue: string, requireDistinctApprover = false): Config {
   return {
     env: {
-      temporal: { namespace: 'default', taskQueue, uiUrl: UI_URL },
+      temporal: { namespace: 'default', taskQueue, uiUrl: UI_URL, connection: {} },
       api: { host: '127.0.0.1', port: 0 },
+      run: 'all',
       configPath: 'test',
       logLevel: 'silent',
     },

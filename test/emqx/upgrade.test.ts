@@ -1,7 +1,7 @@
 /**
  * The emqx strategy end to end: the shipped workflow on the dev server, the
- * real Kubernetes and EMQX activities, and the suite's Kubernetes and EMQX
- * API servers at the network edge.
+ * real Kubernetes and EMQX activities, the suite's Kubernetes control plane
+ * (real StatefulSet controller, KWOK pods) and its EMQX API server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -46,6 +46,9 @@ function start(sys: EmqxOnKube, taskQueue: string, over: Partial<UpgradeInput> =
 }
 
 const greenOf = (sys: EmqxOnKube) => `${sys.target.name}-5-8-0`;
+/** Where in the log the Service was patched to select green (the first patch pins it to blue). */
+const switchedToGreen = (sys: EmqxOnKube) =>
+  sys.entries().findIndex((e) => e.src === 'k8s' && /^PATCH .*\/services\/emqx$/.test(e.what) && JSON.stringify(e.body).includes(greenOf(sys)));
 const nodes = (release: string) => [0, 1, 2].map((i) => `emqx@${release}-${i}`);
 
 test('a 3-node cluster: green joins, then the Service switches, then blue drains node by node at the set rates', async () => {
@@ -56,22 +59,23 @@ test('a 3-node cluster: green joins, then the Service switches, then blue drains
   const green = greenOf(sys);
 
   // green joined the cluster before the Service moved to it (emqx-operator #941)
-  const switched = sys.indexOf('k8s', /^PATCH .*\/services\/emqx$/);
+  const switched = switchedToGreen(sys);
   expect(switched).toBeGreaterThan(0);
   for (const node of nodes(green)) expect(sys.indexOf('kubelet', new RegExp(`^join ${node}$`))).toBeLessThan(switched);
   expect(sys.entries()[switched].body).toMatchObject({ spec: { selector: { 'cutover.io/release': green } } });
 
-  // then each blue node in the operator's order: evacuate at the rates onto green, then scale down by one
-  let from = switched;
-  for (const [i, node] of ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0'].entries()) {
-    const evac = sys.indexOf('emqx', new RegExp(`^POST /api/v5/load_rebalance/${node}/evacuation/start$`), from);
-    expect(evac).toBeGreaterThan(from);
-    expect(sys.entries()[evac].body).toMatchObject({ conn_evict_rate: 100, sess_evict_rate: 100, wait_takeover: '1s', migrate_to: nodes(green) });
-    const scale = sys.indexOf('k8s', /^PUT .*\/statefulsets\/emqx\/scale$/, evac);
-    expect(scale).toBeGreaterThan(evac);
-    expect(sys.entries()[scale].body).toMatchObject({ spec: { replicas: 2 - i } });
-    from = scale;
+  // each blue node in the operator's order is evacuated at the rates onto green, one after the other
+  const blueNodes = ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0'];
+  const evacuations = blueNodes.map((node) => sys.indexOf('emqx', new RegExp(`^POST /api/v5/load_rebalance/${node}/evacuation/start$`)));
+  expect(evacuations[0]).toBeGreaterThan(switched);
+  expect(evacuations).toEqual([...evacuations].sort((x, y) => x - y));
+  for (const i of evacuations) {
+    expect(sys.entries()[i].body).toMatchObject({ conn_evict_rate: 100, sess_evict_rate: 100, wait_takeover: '1s', migrate_to: nodes(green) });
   }
+  // and blue shrinks by one at a time (the StatefulSet controller removes the highest ordinal), never a node before its evacuation
+  const scales = sys.entries().flatMap((e, i) => (e.src === 'k8s' && /^PUT .*\/statefulsets\/emqx\/scale$/.test(e.what) ? [i] : []));
+  expect(scales.map((i) => (sys.entries()[i].body as { spec: { replicas: number } }).spec.replicas)).toEqual([2, 1, 0]);
+  scales.forEach((scale, i) => expect(scale).toBeGreaterThan(evacuations[i]));
   expect(sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/')).toHaveLength(3);
 
   // the evacuations, as the operator's status shows them
@@ -86,28 +90,40 @@ test('a 3-node cluster: green joins, then the Service switches, then blue drains
   expect(onGreen).toBe(900);
 
   // blue is gone, with its claims, and its nodes are no longer listed in the cluster (emqx-operator #1021, #1151)
-  expect(sys.k8s.get('StatefulSet', 'mqtt', 'emqx')).toBeUndefined();
-  expect(sys.k8s.list('PersistentVolumeClaim', 'mqtt').map((c) => c.metadata.name).filter((n) => /-emqx-\d$/.test(n))).toEqual([]);
+  expect(await sys.ns.statefulSet('emqx')).toBeUndefined();
+  await sys.ns.until(async () => (await sys.ns.claims()).every((c) => !/^data-emqx-\d$/.test(c)));
+  expect(await sys.ns.claims()).toEqual(nodes(green).map((n) => `data-${n.slice(5)}`));
   expect(sys.emqx.nodeNames().sort()).toEqual(nodes(green));
   expect(final.details.nodesLeftInCluster).toBeUndefined();
-  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(nodes(green).map((n) => n.slice(5)));
+  expect(await sys.ns.endpoints('emqx')).toEqual(nodes(green).map((n) => n.slice(5)));
   expect(final.releases.blue).toMatchObject({ name: 'emqx', version: '5.7.0', phase: 'OBSOLETE' });
   expect(final.releases.green).toMatchObject({ name: green, phase: 'SERVING' });
 }, 90_000);
 
-test('rollback during the evacuation of the second node: Service on blue, no evacuation running, no green workload', async () => {
+test('rollback during the evacuation of the second node: from the switch back on, the Service selects blue pods only; no evacuation running, no green workload', async () => {
   const sys = await cluster({ connections: 3000 });
   const { taskQueue } = await worker(sys);
   const h = await start(sys, taskQueue);
   await eventually(async () => sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/emqx@emqx-1/evacuation/start').length > 0, 60_000);
   await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'error rate up on green' }] });
-  const final = (await h.result()) as UpgradeState;
+  // what the Service selects, sampled until the rollback ends: green's pods still run for a while
+  const samples: { onGreen: boolean; endpoints: string[] }[] = [];
+  let done = false;
+  const result = h.result().finally(() => (done = true));
+  while (!done) {
+    const selector = await sys.serviceSelector();
+    samples.push({ onGreen: selector['cutover.io/release'] === greenOf(sys), endpoints: await sys.ns.endpoints('emqx') });
+  }
+  const final = (await result) as UpgradeState;
 
   expect(final.status).toBe('ROLLED_BACK');
-  expect(sys.serviceSelector()).not.toHaveProperty('cutover.io/release', greenOf(sys));
-  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
-  expect(sys.k8s.get('StatefulSet', 'mqtt', greenOf(sys))).toBeUndefined();
-  expect(sys.k8s.get('StatefulSet', 'mqtt', 'emqx')?.spec?.replicas).toBe(3);
+  const back = samples.findIndex((x) => !x.onGreen);
+  expect(back).toBeGreaterThanOrEqual(0);
+  // the first upgrade's blue pods carry no release label: green's pods (same app label) must never be selected with them
+  for (const { endpoints } of samples.slice(back)) expect(endpoints.every((p) => /^emqx-\d$/.test(p))).toBe(true);
+  expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+  expect(await sys.ns.statefulSet(greenOf(sys))).toBeUndefined();
+  expect((await sys.ns.statefulSet('emqx'))?.spec?.replicas).toBe(3);
   for (const node of ['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']) {
     expect(sys.emqx.node(node)).toMatchObject({ status: 'running', evacuation: undefined });
   }
@@ -118,19 +134,19 @@ test('rollback during the evacuation of the second node: Service on blue, no eva
 
 test('a bad image rolls back by itself within the readiness limit, blue serving throughout; the fixed image then upgrades', async () => {
   const sys = await cluster();
-  sys.k8s.readiness({ image: 'emqx/emqx:5.8.0-typo', never: 'ImagePullBackOff' });
+  // an image tag ending in -typo never pulls on the test cluster (test/support/kwokStages.yaml)
   const { taskQueue } = await worker(sys);
   const bad = (await (await start(sys, taskQueue, { image: 'emqx/emqx:5.8.0-typo' }, { stepTimeoutMs: { waitReady: 3000 } })).result()) as UpgradeState;
   expect(bad.status).toBe('ROLLED_BACK');
   expect(bad.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
-  expect(sys.indexOf('k8s', /^PATCH .*\/services\/emqx$/)).toBe(-1);
-  expect(sys.k8s.get('StatefulSet', 'mqtt', greenOf(sys))).toBeUndefined();
-  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+  expect(switchedToGreen(sys)).toBe(-1);
+  expect(await sys.ns.statefulSet(greenOf(sys))).toBeUndefined();
+  expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
 
   // emqx-operator #1214: the same upgrade with the image fixed goes through
   const good = (await (await start(sys, taskQueue, { image: 'emqx/emqx:5.8.0' })).result()) as UpgradeState;
   expect(good.status).toBe('SUCCEEDED');
-  expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(nodes(greenOf(sys)).map((n) => n.slice(5)));
+  expect(await sys.ns.endpoints('emqx')).toEqual(nodes(greenOf(sys)).map((n) => n.slice(5)));
 }, 90_000);
 
 test('without the evacuation API, blue drains by removing pods one at a time, and the state says so', async () => {
@@ -152,7 +168,7 @@ test('a green node that is Ready but never joins the cluster never gets traffic'
   const final = (await (await start(sys, taskQueue, {}, { stepTimeoutMs: { waitReady: 3000 } })).result()) as UpgradeState;
   expect(final.status).toBe('ROLLED_BACK');
   expect(final.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
-  expect(sys.indexOf('k8s', /^PATCH .*\/services\/emqx$/)).toBe(-1);
+  expect(switchedToGreen(sys)).toBe(-1);
 }, 60_000);
 
 test('the worker killed during evacuation: a new worker resumes, and no node is evacuated or scaled down twice', async () => {
@@ -160,7 +176,7 @@ test('the worker killed during evacuation: a new worker resumes, and no node is 
   const taskQueue = uniqueId('emqx-crash');
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', join(__dirname, '../support/emqxWorkerProcess.ts'), taskQueue, JSON.stringify(sys.target), sys.k8s.url, sys.k8s.token],
+    ['--import', 'tsx', join(__dirname, '../support/emqxWorkerProcess.ts'), taskQueue, JSON.stringify(sys.target), sys.ns.proxyUrl, sys.ns.token],
     { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, TEST_EMQX_KEY: sys.emqx.apiKey, TEST_EMQX_SECRET: sys.emqx.apiSecret } },
   );
   cleanups.push(async () => child.kill('SIGKILL'));
@@ -185,13 +201,13 @@ test('the worker killed during evacuation: a new worker resumes, and no node is 
 
 describe('clear errors and nothing changed', () => {
   test.each([
-    ['wrong EMQX credentials', { emqx: { apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'WRONG' } } }, /EMQX|credential|401|Unauthorized|WRONG/i],
-    ['an unreachable EMQX API', { emqx: { apiUrl: 'http://127.0.0.1:9', apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'TEST_EMQX_SECRET' } } }, /127\.0\.0\.1:9/],
-    ['a missing workload', { kubernetes: { namespace: 'mqtt', workload: { kind: 'StatefulSet' as const, name: 'nope' }, service: 'emqx' } }, /nope/],
+    ['wrong EMQX credentials', () => ({ emqx: { apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'WRONG' } } }), /EMQX|credential|401|Unauthorized|WRONG/i],
+    ['an unreachable EMQX API', () => ({ emqx: { apiUrl: 'http://127.0.0.1:9', apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'TEST_EMQX_SECRET' } } }), /127\.0\.0\.1:9/],
+    ['a missing workload', (sys: EmqxOnKube) => ({ kubernetes: { ...sys.target.kubernetes, workload: { kind: 'StatefulSet' as const, name: 'nope' } } }), /nope/],
   ])('%s', async (_what, override, message) => {
     const sys = await cluster();
     const taskQueue = uniqueId('emqx-bad');
-    const w = await startWorker(env, taskQueue, sys.activities(override as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+    const w = await startWorker(env, taskQueue, sys.activities(override(sys) as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
     cleanups.push(() => w.stop());
     const h = await start(sys, taskQueue, {}, { maxAttempts: 2 });
     const final = (await h.result()) as UpgradeState;
@@ -199,9 +215,9 @@ describe('clear errors and nothing changed', () => {
     expect(final.failure?.message).toMatch(message);
     expect((await h.query(stateQuery)).failure).toEqual(final.failure);
     // nothing changed: blue serves as before, no green, no evacuation
-    expect(sys.k8s.get('StatefulSet', 'mqtt', greenOf(sys))).toBeUndefined();
-    expect(sys.k8s.get('StatefulSet', 'mqtt', 'emqx')?.spec?.replicas).toBe(3);
+    expect(await sys.ns.statefulSet(greenOf(sys))).toBeUndefined();
+    expect((await sys.ns.statefulSet('emqx'))?.spec?.replicas).toBe(3);
     expect(sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/')).toEqual([]);
-    expect(sys.k8s.endpoints('mqtt', 'emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+    expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 /** The pure side of the Kubernetes activities: image tags, release selection, and green as a copy of blue. */
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { greenManifest, imageTag, releaseOf, releasePodSelector, serviceSelectorFor, withTag } from '../../src/domain/kubernetes';
+import { greenManifest, imageTag, releaseOf, releasePodSelector, releaseServiceName, serviceSelectorFor, withTag } from '../../src/domain/kubernetes';
 
 const blue: V1StatefulSet = {
   apiVersion: 'apps/v1',
@@ -47,5 +47,17 @@ test('the first blue is its own release; its pods are those without a release la
   expect(releaseOf(blue)).toEqual({ name: 'emqx', version: '5.8.0' });
   expect(releasePodSelector(blue.spec!.selector)).toBe('app=emqx,!cutover.io/release');
   expect(releasePodSelector({ matchLabels: { app: 'emqx', 'cutover.io/release': 'g' } })).toBe('app=emqx,cutover.io/release=g');
-  expect(serviceSelectorFor({ app: 'emqx', 'cutover.io/release': 'g' }, blue)).toEqual({ app: 'emqx', 'cutover.io/release': null });
+});
+
+test('the Service selector of the first blue adds its controller revision, so green (same app labels) is not selected with it', () => {
+  const green = greenManifest(blue, { name: 'g', version: '5.9.0' }, 'emqx/emqx:5.9.0', 3);
+  expect(serviceSelectorFor({ app: 'emqx' }, green, 'StatefulSet', undefined)).toEqual({ app: 'emqx', 'cutover.io/release': 'g', 'controller-revision-hash': null });
+  expect(serviceSelectorFor({ app: 'emqx', 'cutover.io/release': 'g' }, blue, 'StatefulSet', 'emqx-5d8f')).toEqual({
+    app: 'emqx',
+    'cutover.io/release': null,
+    'controller-revision-hash': 'emqx-5d8f',
+  });
+  expect(serviceSelectorFor({ app: 'emqx' }, blue, 'Deployment', '7c9d')).toEqual({ app: 'emqx', 'cutover.io/release': null, 'pod-template-hash': '7c9d' });
+  expect(() => serviceSelectorFor({ app: 'emqx' }, blue, 'StatefulSet', undefined)).toThrow('no current revision');
+  expect(releaseServiceName('mqtt-prod-5-9-0')).toBe('cutover-mqtt-prod-5-9-0');
 });

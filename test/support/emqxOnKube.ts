@@ -1,14 +1,19 @@
 /**
- * An EMQX cluster on Kubernetes for workflow tests: the suite's Kubernetes
- * API server and EMQX API server, tied together as a kubelet would — a pod
- * that becomes Ready starts its EMQX node (which joins the cluster), a pod
- * that goes away stops it. Every request to either is kept in one log, in
- * the order it arrived.
+ * An EMQX cluster on Kubernetes for workflow tests: a namespace of the
+ * suite's control plane (real StatefulSet controller, KWOK running the pods)
+ * and the suite's EMQX API server, tied together as EMQX's own clustering
+ * would be: a pod that turns Ready starts its EMQX node (which joins the
+ * cluster), a pod that goes away stops it. Every request the activities send
+ * to either is kept in one log, in the order it arrived.
  */
+import type { V1Pod } from '@kubernetes/client-node';
 import type { TargetConfig } from '../../src/config/targets';
+import type { KubernetesPlacement } from '../../src/config/targets';
 import { createActivities } from '../../src/activities';
+import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
+import { kubeConfigFor } from './kubeControlPlane';
 import { EmqxApiServer } from './emqxApiServer';
-import { KubeApiServer, seedBlue } from './kubeApiServer';
+import { TestNamespace } from './kube';
 
 export interface LogEntry {
   src: 'k8s' | 'emqx' | 'kubelet';
@@ -16,46 +21,56 @@ export interface LogEntry {
   body?: unknown;
 }
 
+const isReady = (p: V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
 export class EmqxOnKube {
   readonly log: LogEntry[] = [];
   private emqxSeen = 0;
-  private readonly timer: NodeJS.Timeout;
   /** A node that never joins, to model a pod that is Ready but outside the cluster (emqx-operator #941). */
   readonly neverJoins = new Set<string>();
+  private readonly pods: Mirror<V1Pod>;
 
   private constructor(
-    readonly k8s: KubeApiServer,
+    readonly ns: TestNamespace,
     readonly emqx: EmqxApiServer,
-    readonly target: TargetConfig,
+    readonly target: TargetConfig & { kubernetes: KubernetesPlacement },
   ) {
-    k8s.beforeHandling((r) => {
+    ns.beforeForwarding((r) => {
       this.flushEmqx();
       this.log.push({ src: 'k8s', what: `${r.method} ${r.path}`, body: r.body });
     });
-    this.timer = setInterval(() => this.kubelet(), 10);
+    this.pods = new Mirror<V1Pod>({
+      kc: kubeConfigFor(ns.url, ns.token),
+      path: `/api/v1/namespaces/${ns.name}/pods`,
+      list: () => ns.core.listNamespacedPod({ namespace: ns.name }),
+      onChange: () => this.cluster(),
+      onError: () => undefined,
+    });
   }
 
   static async start(name: string, opts: { blueVersion?: string; replicas?: number; connections?: number; tickMs?: number } = {}): Promise<EmqxOnKube> {
     const replicas = opts.replicas ?? 3;
     const version = opts.blueVersion ?? '5.7.0';
-    const k8s = await KubeApiServer.start({ readyAfterMs: 50 });
-    seedBlue(k8s, { namespace: 'mqtt', kind: 'StatefulSet', name: 'emqx', image: `emqx/emqx:${version}`, replicas, service: 'emqx' });
+    const ns = await TestNamespace.create(name);
     const emqx = await EmqxApiServer.start({
       nodes: Array.from({ length: replicas }, (_, i) => ({ name: `emqx@emqx-${i}`, version, connections: opts.connections ?? 300 })),
       tickMs: opts.tickMs ?? 5,
     });
-    const target: TargetConfig = {
+    await ns.seedBlue({ image: `emqx/emqx:${version}`, replicas });
+    const sys = new EmqxOnKube(ns, emqx, {
       name,
       kind: 'emqx',
-      kubernetes: { namespace: 'mqtt', workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx', pvcPolicy: 'delete' },
+      kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx', pvcPolicy: 'delete' },
       emqx: { apiUrl: emqx.url, apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'TEST_EMQX_SECRET' }, nodeName: 'emqx@{pod}' },
-    };
-    return new EmqxOnKube(k8s, emqx, target);
+    });
+    await sys.pods.start();
+    return sys;
   }
 
-  activities(overrides: Partial<TargetConfig> = {}) {
+  /** The worker's activities for this target, with the admin token or the one given (a ServiceAccount's). */
+  activities(overrides: Partial<TargetConfig> = {}, token?: string) {
     return createActivities([{ ...this.target, ...overrides }], {
-      kubeConfigFor: () => this.k8s.kubeConfig(),
+      kubeConfigFor: () => this.ns.kubeConfig(token),
       env: { TEST_EMQX_KEY: this.emqx.apiKey, TEST_EMQX_SECRET: this.emqx.apiSecret },
       pollMs: 50,
     });
@@ -71,13 +86,13 @@ export class EmqxOnKube {
     return this.entries().findIndex((e, i) => i >= from && e.src === src && pattern.test(e.what));
   }
 
-  serviceSelector(): Record<string, string> {
-    return (this.k8s.get('Service', 'mqtt', 'emqx')?.spec?.selector ?? {}) as Record<string, string>;
+  async serviceSelector(): Promise<Record<string, string>> {
+    return (await this.ns.core.readNamespacedService({ name: 'emqx', namespace: this.ns.name })).spec?.selector ?? {};
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
-    await Promise.all([this.k8s.close(), this.emqx.close()]);
+    this.pods.stop();
+    await Promise.all([this.ns.delete(), this.emqx.close()]);
   }
 
   private flushEmqx(): void {
@@ -87,26 +102,25 @@ export class EmqxOnKube {
     }
   }
 
-  private kubelet(): void {
-    const pods = this.k8s.list('Pod', 'mqtt');
+  /** EMQX's side of a pod's life: Ready starts (or restarts) its node, which joins; gone stops it. */
+  private cluster(): void {
+    const pods = this.pods.items().filter((p) => !p.metadata?.deletionTimestamp);
     const known = new Set(this.emqx.nodeNames());
-    for (const pod of pods) {
-      const node = `emqx@${pod.metadata.name}`;
-      const ready = ((pod.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True');
-      if (ready && !this.neverJoins.has(node)) {
-        const image = (pod.spec?.containers as { image: string }[] | undefined)?.[0]?.image ?? '';
-        if (!known.has(node)) {
-          this.emqx.addNode({ name: node, version: image.split(':')[1], connections: 0, sessions: 0 });
-          this.log.push({ src: 'kubelet', what: `join ${node}` });
-        } else if (this.emqx.node(node).status === 'stopped') {
-          this.emqx.startNode(node);
-          this.log.push({ src: 'kubelet', what: `restart ${node}` });
-        }
+    for (const pod of pods.filter(isReady)) {
+      const node = `emqx@${pod.metadata!.name}`;
+      if (this.neverJoins.has(node)) continue;
+      if (!known.has(node)) {
+        const image = pod.spec?.containers[0]?.image ?? '';
+        this.emqx.addNode({ name: node, version: image.split(':')[1]!, connections: 0, sessions: 0 });
+        this.log.push({ src: 'kubelet', what: `join ${node}` });
+      } else if (this.emqx.node(node).status === 'stopped') {
+        this.emqx.startNode(node);
+        this.log.push({ src: 'kubelet', what: `restart ${node}` });
       }
     }
-    const podNames = new Set(pods.map((p) => `emqx@${p.metadata.name}`));
+    const running = new Set(pods.map((p) => `emqx@${p.metadata!.name}`));
     for (const node of known) {
-      if (!podNames.has(node) && this.emqx.node(node).status === 'running') {
+      if (!running.has(node) && this.emqx.node(node).status === 'running') {
         this.emqx.stopNode(node);
         this.log.push({ src: 'kubelet', what: `stop ${node}` });
       }

@@ -1,3 +1,3 @@
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__CUTOVER_DEV_SERVER__?.stop();
+  await Promise.all([globalThis.__CUTOVER_DEV_SERVER__?.stop(), globalThis.__CUTOVER_CONTROL_PLANE__?.stop()]);
 }

@@ -37,8 +37,9 @@ function errorOf(fn: () => unknown): string {
 describe('environment', () => {
   test('defaults when nothing is set; empty counts as unset', () => {
     expect(loadEnv({ CUTOVER_API_PORT: '' })).toEqual({
-      temporal: { address: undefined, namespace: 'default', taskQueue: 'cutover', uiUrl: undefined },
+      temporal: { address: undefined, namespace: 'default', taskQueue: 'cutover', uiUrl: undefined, connection: {} },
       api: { host: '127.0.0.1', port: 8080 },
+      run: 'all',
       configPath: 'cutover.config.yaml',
       logLevel: 'info',
     });
@@ -60,6 +61,36 @@ describe('environment', () => {
     ['CUTOVER_WORKER_METRICS', '9464', /CUTOVER_WORKER_METRICS="9464" must be host:port\. Set it to host:port where the worker serves/],
   ])('%s=%s is refused with the fix', (name, value, message) => {
     expect(errorOf(() => loadEnv({ [name]: value }))).toMatch(message);
+  });
+
+  test("the connection is read through Temporal's environment configuration: API key, TLS files, for the worker and the API alike", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-tls-'));
+    for (const f of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(dir, f), `-----BEGIN ${f}-----\n`);
+    const env = loadEnv({
+      TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+      TEMPORAL_NAMESPACE: 'ns.acct',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'tls.crt'),
+      TEMPORAL_TLS_CLIENT_KEY_PATH: join(dir, 'tls.key'),
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: join(dir, 'ca.crt'),
+      TEMPORAL_GRPC_META_X_TENANT: 'orders',
+    });
+    expect(env.temporal).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', namespace: 'ns.acct' });
+    expect(env.temporal.connection).toMatchObject({
+      address: 'ns.acct.tmprl.cloud:7233',
+      tls: { clientCertPair: { crt: expect.any(Uint8Array), key: expect.any(Uint8Array) }, serverRootCACertificate: expect.any(Uint8Array) },
+      metadata: { 'x-tenant': 'orders' },
+    });
+    // an API key alone turns TLS on, as Temporal Cloud wants
+    expect(loadEnv({ TEMPORAL_ADDRESS: 'a.tmprl.cloud:7233', TEMPORAL_API_KEY: 'k' }).temporal.connection).toMatchObject({ apiKey: 'k', tls: true });
+    // a TOML profile works too
+    writeFileSync(join(dir, 'temporal.toml'), '[profile.prod]\naddress = "prod.example:7233"\nnamespace = "upgrades"\n');
+    expect(loadEnv({ TEMPORAL_CONFIG_FILE: join(dir, 'temporal.toml'), TEMPORAL_PROFILE: 'prod' }).temporal).toMatchObject({ address: 'prod.example:7233', namespace: 'upgrades' });
+  });
+
+  test('a certificate path that cannot be read stops the start, naming the variable', () => {
+    const message = errorOf(() => loadEnv({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/temporal-tls/missing.crt' }));
+    expect(message).toContain('TEMPORAL_TLS_CLIENT_CERT_PATH="/etc/temporal-tls/missing.crt" cannot be read');
+    expect(errorOf(() => loadEnv({ TEMPORAL_CONFIG_FILE: '/nope/temporal.toml' }))).toContain('TEMPORAL_CONFIG_FILE="/nope/temporal.toml" cannot be read');
   });
 
   test('every bad variable is reported at once', () => {

@@ -12,7 +12,7 @@ export interface PlatformDeps {
   kubeConfigFor?: (placement: KubernetesPlacement) => KubeConfig;
   /** The local sandboxes this worker runs (npm start), by target. */
   sandboxes?: ReadonlyMap<string, LocalWorkloads>;
-  /** How often long waits poll their system. */
+  /** How often the local platform's waits poll its sandbox. */
   pollMs?: number;
 }
 
@@ -29,7 +29,7 @@ const PLATFORM_ACTIVITIES = {
 
 export function createPlatformActivities(deps: PlatformDeps): PlatformActivities {
   const platforms = {
-    kubernetes: createKubernetesActivities({ targets: deps.targets, kubeConfigFor: deps.kubeConfigFor, pollMs: deps.pollMs }) satisfies PlatformActivities,
+    kubernetes: createKubernetesActivities({ targets: deps.targets, kubeConfigFor: deps.kubeConfigFor }) satisfies PlatformActivities,
     local: createLocalPlatformActivities({ targets: deps.targets, sandboxes: deps.sandboxes ?? new Map(), pollMs: deps.pollMs }) satisfies PlatformActivities,
   };
   const platformOf = (target: string): PlatformActivities => {

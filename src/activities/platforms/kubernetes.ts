@@ -1,21 +1,24 @@
 /**
  * Kubernetes activities over @kubernetes/client-node: read the release the
- * Service serves, create green beside blue, wait for readiness, switch the
- * Service, scale, delete (and by the target's policy, its PVCs). Each one is
+ * Service serves, create green beside blue, wait for readiness (by watch),
+ * move traffic (HTTPRoute weights, or the Service selector), scale, delete
+ * (and by the target's policy, its PVCs). Each one is
  * idempotent (create if absent, patch to a desired state), because Temporal
  * retries it and a worker may die halfway. The worker resolves the cluster
  * and namespace from the target's configuration when an activity runs.
  */
-import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   type V1Deployment,
   type V1Pod,
+  type V1Service,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { KubernetesPlacement, TargetLookup } from '../../config/targets';
@@ -24,20 +27,22 @@ import type { ReleaseRef } from '../../domain/upgrade';
 import {
   greenManifest,
   releaseOf,
+  releasePodLabels,
   releasePodSelector,
+  releaseServiceName,
   serviceSelectorFor,
   RELEASE_LABEL,
+  REVISION_LABEL,
   withTag,
   workloadImage,
   type Workload,
 } from '../../domain/kubernetes';
+import { Mirror } from './kubernetesMirror';
 
 export interface KubernetesActivitiesDeps {
   targets: TargetLookup;
   /** The client configuration for a placement; default: its kubeconfig file and context, else in-cluster or KUBECONFIG. */
   kubeConfigFor?: (placement: KubernetesPlacement) => KubeConfig;
-  /** How often the readiness wait polls; tests shorten it. */
-  pollMs?: number;
 }
 
 export interface ReleaseWorkload extends BlueWorkload {
@@ -53,7 +58,9 @@ export interface ReadinessProgress {
   waiting: { pod: string; reason: string }[];
 }
 
-const DEFAULT_POLL_MS = 1000;
+/** How often a wait heartbeats while nothing changes, so that a cancellation (rollback) reaches it. */
+const HEARTBEAT_MS = 1000;
+const GATEWAY = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 function defaultKubeConfig(p: KubernetesPlacement): KubeConfig {
@@ -78,17 +85,36 @@ function message(err: ApiException<unknown>): string {
   return typeof text === 'string' ? text : `HTTP ${err.code}`;
 }
 
+interface BackendRef {
+  group?: string;
+  kind?: string;
+  name: string;
+  port?: number;
+  weight?: number;
+}
+
+interface HTTPRoute {
+  metadata: { name: string; resourceVersion: string };
+  spec: { rules?: { backendRefs?: BackendRef[] }[] };
+}
+
 /** One target's cluster, namespace and workload kind; turns API errors into failures that say what and where. */
 class Cluster {
   constructor(
     readonly target: string,
     readonly placement: KubernetesPlacement,
+    readonly kc: KubeConfig,
     private readonly apps: AppsV1Api,
     private readonly core: CoreV1Api,
+    private readonly custom: CustomObjectsApi,
   ) {}
 
   get namespace(): string {
     return this.placement.namespace;
+  }
+
+  get kind(): KubernetesPlacement['workload']['kind'] {
+    return this.placement.workload.kind;
   }
 
   private get isSts(): boolean {
@@ -117,18 +143,20 @@ class Cluster {
     }
   }
 
-  private failure(what: string, err: unknown): ApplicationFailure {
-    if (!(err instanceof ApiException)) {
+  /** An API error (or a refused watch, which has only a status code) as a failure that says what, where and whether to retry. */
+  failure(what: string, err: unknown): ApplicationFailure {
+    const code = err instanceof ApiException ? err.code : (err as { statusCode?: number } | undefined)?.statusCode;
+    if (code === undefined) {
       return ApplicationFailure.retryable(`${what} in ${this.where()}: Kubernetes API unreachable: ${(err as Error).message}`, 'Unreachable');
     }
-    const text = `${what} in ${this.where()} failed: ${message(err)}`;
-    if (err.code === 401 || err.code === 403) {
-      return ApplicationFailure.nonRetryable(`${text} (HTTP ${err.code}); check the worker's kubeconfig and its RBAC rights`, 'Unauthorized');
+    const text = `${what} in ${this.where()} failed: ${err instanceof ApiException ? message(err) : `HTTP ${code} ${(err as Error).message}`}`;
+    if (code === 401 || code === 403) {
+      return ApplicationFailure.nonRetryable(`${text} (HTTP ${code}); check the worker's kubeconfig and its RBAC rights`, 'Unauthorized');
     }
-    if (err.code === 404) return ApplicationFailure.nonRetryable(text, 'NotFound');
+    if (code === 404) return ApplicationFailure.nonRetryable(text, 'NotFound');
     // Someone changed the object since it was read (or created it meanwhile): read again and retry.
-    if (err.code === 409) return ApplicationFailure.retryable(text, 'Conflict');
-    if (err.code >= 500 || err.code === 429) return ApplicationFailure.retryable(text, 'KubernetesUnavailable');
+    if (code === 409) return ApplicationFailure.retryable(text, 'Conflict');
+    if (code >= 500 || code === 429) return ApplicationFailure.retryable(text, 'KubernetesUnavailable');
     return ApplicationFailure.nonRetryable(text, 'Invalid');
   }
 
@@ -186,24 +214,82 @@ class Cluster {
     );
   }
 
+  /** The workloads of this kind named so, as a list the readiness wait follows by watch. */
+  listWorkloads(name: string): Promise<{ items: Workload[]; metadata?: { resourceVersion?: string } }> {
+    const namespace = this.namespace;
+    const fieldSelector = `metadata.name=${name}`;
+    return this.call(`listing ${this.kind} ${name}`, (): Promise<{ items: Workload[] }> =>
+      this.isSts ? this.apps.listNamespacedStatefulSet({ namespace, fieldSelector }) : this.apps.listNamespacedDeployment({ namespace, fieldSelector }),
+    );
+  }
+
+  workloadsPath(): string {
+    return `/apis/apps/v1/namespaces/${this.namespace}/${this.isSts ? 'statefulsets' : 'deployments'}`;
+  }
+
+  listPods(labelSelector: string): Promise<{ items: V1Pod[]; metadata?: { resourceVersion?: string } }> {
+    return this.call(`listing pods (${labelSelector})`, () => this.core.listNamespacedPod({ namespace: this.namespace, labelSelector }));
+  }
+
   async pods(w: Workload): Promise<V1Pod[]> {
-    const labelSelector = releasePodSelector(w.spec?.selector);
-    const list = await this.call(`listing pods of ${w.metadata!.name}`, () => this.core.listNamespacedPod({ namespace: this.namespace, labelSelector }));
+    const list = await this.listPods(releasePodSelector(w.spec?.selector));
     return list.items.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!, 'en', { numeric: true }));
   }
 
-  readService(): Promise<{ selector: Record<string, string> }> {
-    const name = this.placement.service;
-    return this.call(`reading Service ${name}`, async () => {
-      const s = await this.core.readNamespacedService({ name, namespace: this.namespace });
-      return { selector: s.spec?.selector ?? {} };
-    });
+  async deletePod(name: string): Promise<void> {
+    await this.callOrAbsent(`deleting pod ${name}`, () => this.core.deleteNamespacedPod({ name, namespace: this.namespace }), undefined);
+  }
+
+  /**
+   * The revision label value of a workload's pods (controller-revision-hash,
+   * pod-template-hash), which its controller sets: what tells the first blue's
+   * pods from green's, which share its app labels. During a rollout of blue
+   * its pods have two: retried until it has finished.
+   */
+  async revision(w: Workload): Promise<string> {
+    const label = REVISION_LABEL[this.kind];
+    const values = [...new Set((await this.pods(w)).map((p) => p.metadata?.labels?.[label]).filter((v): v is string => !!v))];
+    if (values.length !== 1) {
+      throw ApplicationFailure.retryable(
+        `${this.kind} ${w.metadata!.name} in ${this.where()} has pods of ${values.length} revisions (${label}: ${values.join(', ') || 'none'}); waiting for one`,
+        'RolloutInProgress',
+      );
+    }
+    return values[0]!;
+  }
+
+  readService(name = this.placement.service): Promise<V1Service> {
+    return this.call(`reading Service ${name}`, () => this.core.readNamespacedService({ name, namespace: this.namespace }));
   }
 
   async patchServiceSelector(selector: Record<string, string | null>): Promise<void> {
     const name = this.placement.service;
     await this.call(`switching Service ${name}`, () =>
       this.core.patchNamespacedService({ name, namespace: this.namespace, body: { spec: { selector } } }, MERGE_PATCH),
+    );
+  }
+
+  /** Creates a Service if absent (a retry finds it made). */
+  async createService(body: V1Service): Promise<void> {
+    try {
+      await this.core.createNamespacedService({ namespace: this.namespace, body });
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 409) return;
+      throw this.failure(`creating Service ${body.metadata!.name}`, err);
+    }
+  }
+
+  async deleteService(name: string): Promise<void> {
+    await this.callOrAbsent(`deleting Service ${name}`, () => this.core.deleteNamespacedService({ name, namespace: this.namespace }), undefined);
+  }
+
+  readRoute(name: string): Promise<HTTPRoute> {
+    return this.call(`reading HTTPRoute ${name}`, () => this.custom.getNamespacedCustomObject({ ...GATEWAY, namespace: this.namespace, name }) as Promise<HTTPRoute>);
+  }
+
+  async patchRoute(name: string, body: object): Promise<void> {
+    await this.call(`setting the weights of HTTPRoute ${name}`, () =>
+      this.custom.patchNamespacedCustomObject({ ...GATEWAY, namespace: this.namespace, name, body }, MERGE_PATCH),
     );
   }
 
@@ -228,18 +314,38 @@ class Cluster {
   }
 }
 
+const isReady = (p: V1Pod): boolean => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
 const podInfo = (p: V1Pod): PodInfo => ({
   name: p.metadata!.name!,
-  ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+  ready: isReady(p),
   ...(p.status?.podIP ? { ip: p.status.podIP } : {}),
 });
 
 const waitingReason = (p: V1Pod): string =>
   (p.status?.containerStatuses ?? []).map((c) => c.state?.waiting?.reason).find(Boolean) ?? p.status?.phase ?? 'Pending';
 
+const byName = (a: V1Pod, b: V1Pod): number => a.metadata!.name!.localeCompare(b.metadata!.name!, 'en', { numeric: true });
+
+/** The readiness of a release from its workload and its pods: every desired replica Ready, and the status is of the current spec. */
+function readiness(release: string, w: Workload | undefined, pods: V1Pod[]): ReadinessProgress & { done: boolean } {
+  const desired = w?.spec?.replicas ?? 1;
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp).sort(byName);
+  const ready = live.filter(isReady).length;
+  // The controller must have seen the current spec, or its pods may still be those of an older one.
+  const observed = !!w && (w.status?.observedGeneration ?? 0) >= (w.metadata?.generation ?? 0);
+  return {
+    release,
+    ready,
+    desired,
+    waiting: live.filter((p) => !isReady(p)).map((p) => ({ pod: p.metadata!.name!, reason: waitingReason(p) })),
+    done: observed && ready >= desired,
+  };
+}
+
 export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
   const configFor = deps.kubeConfigFor ?? defaultKubeConfig;
-  const clients = new Map<string, { apps: AppsV1Api; core: CoreV1Api }>();
+  const clients = new Map<string, { kc: KubeConfig; apps: AppsV1Api; core: CoreV1Api; custom: CustomObjectsApi }>();
 
   function cluster(target: string): Cluster {
     let placement: KubernetesPlacement | undefined;
@@ -249,18 +355,28 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       const key = `${placement.kubeconfig ?? ''}\0${placement.context ?? ''}`;
       if (!clients.has(key)) {
         const kc = configFor(placement);
-        clients.set(key, { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api) });
+        clients.set(key, { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) });
       }
-      const { apps, core } = clients.get(key)!;
-      return new Cluster(target, placement, apps, core);
+      const { kc, apps, core, custom } = clients.get(key)!;
+      return new Cluster(target, placement, kc, apps, core, custom);
     } catch (err) {
       throw ApplicationFailure.nonRetryable(`Kubernetes configuration of target '${target}': ${(err as Error).message}`, 'Misconfigured');
     }
   }
 
-  /** The workload the Service selects by release label; without one (before cutover's first upgrade), the configured workload. */
+  /**
+   * The workload that serves now. With an HTTPRoute: the release whose Service
+   * has the largest weight; else the one the Service selects by release label;
+   * without either (before cutover's first upgrade), the configured workload.
+   */
   async function serving(c: Cluster): Promise<Workload> {
-    const { selector } = await c.readService();
+    if (c.placement.httpRoute) {
+      const refs = (await c.readRoute(c.placement.httpRoute)).spec.rules?.[0]?.backendRefs ?? [];
+      const top = [...refs].sort((a, b) => (b.weight ?? 1) - (a.weight ?? 1))[0];
+      const release = top && (await c.callOrAbsent(`reading Service ${top.name}`, () => c.readService(top.name), undefined))?.metadata?.labels?.[RELEASE_LABEL];
+      if (release) return c.readWorkload(release);
+    }
+    const selector = (await c.readService()).spec?.selector ?? {};
     return c.readWorkload(selector[RELEASE_LABEL] ?? c.placement.workload.name);
   }
 
@@ -274,8 +390,46 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     };
   }
 
+  /** Points the target's Service at one release's pods only (merge patch; nothing sent if it does already). */
+  async function selectRelease(c: Cluster, w: Workload, service?: Promise<V1Service>): Promise<{ changed: boolean }> {
+    const selector = (await (service ?? c.readService())).spec?.selector ?? {};
+    const revision = RELEASE_LABEL in (w.spec?.selector.matchLabels ?? {}) ? undefined : await c.revision(w);
+    const desired = serviceSelectorFor(selector, w, c.kind, revision);
+    if (Object.entries(desired).every(([k, v]) => (v === null ? !(k in selector) : selector[k] === v))) return { changed: false };
+    await c.patchServiceSelector(desired);
+    return { changed: true };
+  }
+
+  /** The Service an HTTPRoute sends one release's share to: the target Service's ports, the release's pods only. */
+  async function ensureReleaseService(c: Cluster, w: Workload): Promise<void> {
+    const release = releaseOf(w).name;
+    const target = await c.readService();
+    await c.createService({
+      metadata: { name: releaseServiceName(release), labels: { [RELEASE_LABEL]: release } },
+      spec: {
+        selector: releasePodLabels(w, c.kind, RELEASE_LABEL in (w.spec?.selector.matchLabels ?? {}) ? undefined : await c.revision(w)),
+        ports: (target.spec?.ports ?? []).map(({ name, port, protocol, targetPort, appProtocol }) => ({ name, port, protocol, targetPort, appProtocol })),
+      },
+    });
+  }
+
+  /** Moves the HTTPRoute's backends (every rule's) to the releases' Services at their weights; resourceVersion-conditional. */
+  async function setRouteWeights(c: Cluster, route: string, weights: [string, number][]): Promise<{ changed: boolean }> {
+    const current = await c.readRoute(route);
+    const port = (await c.readService()).spec?.ports?.[0]?.port;
+    for (const [release] of weights) await ensureReleaseService(c, await c.readWorkload(release));
+    const backendRefs: BackendRef[] = weights.map(([release, weight]) => ({ group: '', kind: 'Service', name: releaseServiceName(release), port, weight }));
+    const rules = current.spec.rules ?? [{}];
+    const same = (refs: BackendRef[] = []) =>
+      refs.length === backendRefs.length && refs.every((r, i) => r.name === backendRefs[i]!.name && r.weight === backendRefs[i]!.weight && r.port === port);
+    if (rules.every((r) => same(r.backendRefs))) return { changed: false };
+    // A merge patch replaces the rules list whole; the resourceVersion makes a concurrent edit a 409 and a retry.
+    await c.patchRoute(route, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: { rules: rules.map((r) => ({ ...r, backendRefs })) } });
+    return { changed: true };
+  }
+
   return {
-    /** The release the Service sends traffic to now: its workload, version (annotation, else image tag), image, replicas, pods. */
+    /** The release that serves now: its workload, version (annotation, else image tag), image, replicas, pods. */
     async readBlueRelease(input: { target: string }): Promise<ReleaseWorkload> {
       const c = cluster(input.target);
       return describe(c, await serving(c));
@@ -284,70 +438,133 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     /**
      * Creates green as a copy of the serving workload (see greenManifest); if it
      * exists with another image, patches the image, so a fixed image replaces a
-     * bad one (emqx-operator #1214). No image: blue's repository, tagged with the green version.
+     * bad one (emqx-operator #1214), and deletes green's pods that are not Ready
+     * on another image: a StatefulSet's controller does not replace a pod that
+     * never became Ready. No image: blue's repository, tagged with the green
+     * version. With an HTTPRoute, blue and green each get their Service.
+     * First the target's Service is pinned to blue: on a first upgrade it
+     * selects by app labels, which green's pods carry too, and green must get
+     * no traffic before it is promoted.
      */
     async ensureGreenWorkload(input: { target: string; green: ReleaseRef; image?: string; replicas?: number }): Promise<{ created: boolean; image: string }> {
       const c = cluster(input.target);
+      const blue = await serving(c);
       const existing = await c.readWorkload(input.green.name, true);
+      // Patching the serving release would restart it in place: exactly what blue-green avoids.
+      if (existing && blue.metadata!.uid === existing.metadata!.uid && input.image && workloadImage(existing) !== input.image) {
+        throw ApplicationFailure.nonRetryable(`release ${input.green.name} serves target '${input.target}' now; it cannot be the green release`, 'Invalid');
+      }
+      await selectRelease(c, blue);
+      let result: { created: boolean; image: string };
       if (existing) {
         const image = input.image ?? workloadImage(existing);
-        if (workloadImage(existing) === image) return { created: false, image };
-        // Patching the serving release would restart it in place: exactly what blue-green avoids.
-        if ((await serving(c)).metadata!.uid === existing.metadata!.uid) {
-          throw ApplicationFailure.nonRetryable(`release ${input.green.name} serves target '${input.target}' now; it cannot be the green release`, 'Invalid');
+        if (workloadImage(existing) !== image) {
+          const containers = structuredClone(existing.spec!.template.spec!.containers);
+          containers[0]!.image = image;
+          // A merge patch replaces lists whole: send every container, only the first one's image changed.
+          await c.patchWorkload(input.green.name, { spec: { template: { spec: { containers } } } });
         }
-        const containers = structuredClone(existing.spec!.template.spec!.containers);
-        containers[0]!.image = image;
-        // A merge patch replaces lists whole: send every container, only the first one's image changed.
-        await c.patchWorkload(input.green.name, { spec: { template: { spec: { containers } } } });
-        return { created: false, image };
+        for (const pod of await c.pods(existing)) {
+          if (!isReady(pod) && pod.spec?.containers[0]?.image !== image) await c.deletePod(pod.metadata!.name!);
+        }
+        result = { created: false, image };
+      } else {
+        const image = input.image ?? withTag(workloadImage(blue), input.green.version);
+        const manifest = greenManifest(blue, input.green, image, input.replicas ?? blue.spec?.replicas ?? 1);
+        // A retry whose first try created it after all: 409 AlreadyExists; the next attempt finds and checks it.
+        result = { created: true, image: workloadImage(await c.createWorkload(manifest)) };
       }
-      const blue = await serving(c);
-      const image = input.image ?? withTag(workloadImage(blue), input.green.version);
-      const manifest = greenManifest(blue, input.green, image, input.replicas ?? blue.spec?.replicas ?? 1);
-      // A retry whose first try created it after all: 409 AlreadyExists; the next attempt finds and checks it.
-      await c.createWorkload(manifest);
-      return { created: true, image };
+      if (c.placement.httpRoute) {
+        await ensureReleaseService(c, blue);
+        await ensureReleaseService(c, await c.readWorkload(input.green.name));
+      }
+      return result;
     },
 
-    /** Heartbeats progress until every replica of the release is ready; ends with CancelledFailure when cancelled. The workflow bounds how long. */
-    async waitWorkloadReady(input: { target: string; release: string; pollMs?: number }): Promise<ReadinessProgress> {
+    /**
+     * Follows the release's workload and pods by watch until every replica is
+     * Ready, so traffic can move the moment the last pod is; heartbeats each
+     * change (and every second) with what it waits for, and ends with
+     * CancelledFailure when cancelled. The workflow bounds how long.
+     */
+    async waitWorkloadReady(input: { target: string; release: string }): Promise<ReadinessProgress> {
       const c = cluster(input.target);
-      for (;;) {
-        const w = await c.readWorkload(input.release);
-        const pods = await c.pods(w);
-        const desired = w.spec?.replicas ?? 1;
-        const progress: ReadinessProgress = {
-          release: input.release,
-          ready: w.status?.readyReplicas ?? 0,
-          desired,
-          waiting: pods.filter((p) => !podInfo(p).ready).map((p) => ({ pod: p.metadata!.name!, reason: waitingReason(p) })),
+      const first = await c.readWorkload(input.release);
+      const ctx = Context.current();
+      return new Promise<ReadinessProgress>((resolve, reject) => {
+        let settled = false;
+        let listed = false; // both first lists in: before that, a missing workload means nothing
+        const end = (fn: () => void): void => {
+          if (settled) return;
+          settled = true;
+          clearInterval(beat);
+          mirrors.forEach((m) => m.stop());
+          fn();
         };
-        heartbeat(progress);
-        // The status must describe the current spec, or it may still count replicas removed or replaced since.
-        const observed = (w.status?.observedGeneration ?? 0) >= (w.metadata?.generation ?? 0);
-        if (observed && progress.ready >= desired && pods.filter((p) => podInfo(p).ready).length >= desired) return progress;
-        // Rejects with CancelledFailure once the workflow cancels (rollback), so the wait ends at once.
-        await sleep(input.pollMs ?? deps.pollMs ?? DEFAULT_POLL_MS);
-      }
+        const check = (): void => {
+          if (!listed || settled) return;
+          const w = workloads.items()[0];
+          if (!w) return end(() => reject(ApplicationFailure.nonRetryable(`${c.kind} ${input.release} of target '${input.target}' was deleted while waiting for it`, 'NotFound')));
+          const { done, ...progress } = readiness(input.release, w, pods.items());
+          heartbeat(progress);
+          if (done) end(() => resolve(progress));
+        };
+        // A watch refused for good (rights, a deleted namespace) ends the wait; anything else is retried by the mirror.
+        const onError = (err: unknown): void => {
+          const failure = c.failure(`watching ${input.release}`, err);
+          if (failure.nonRetryable) end(() => reject(failure));
+        };
+        const workloads = new Mirror<Workload>({
+          kc: c.kc,
+          path: c.workloadsPath(),
+          fieldSelector: `metadata.name=${input.release}`,
+          list: () => c.listWorkloads(input.release),
+          onChange: () => check(),
+          onError,
+        });
+        const selector = releasePodSelector(first.spec?.selector);
+        const pods = new Mirror<V1Pod>({
+          kc: c.kc,
+          path: `/api/v1/namespaces/${c.namespace}/pods`,
+          labelSelector: selector,
+          list: () => c.listPods(selector),
+          onChange: check,
+          onError,
+        });
+        const mirrors = [workloads, pods];
+        const beat = setInterval(check, HEARTBEAT_MS);
+        ctx.cancelled.catch((err: unknown) => end(() => reject(err)));
+        Promise.all(mirrors.map((m) => m.start())).then(
+          () => {
+            listed = true;
+            check();
+          },
+          (err: unknown) => end(() => reject(err)),
+        );
+      });
     },
 
-    /** Without an HTTPRoute only an all-or-nothing split exists: the Service's selector points at the release with 100 (merge patch; nothing sent if it already does). */
+    /**
+     * Moves traffic to the releases at their weights. With the target's
+     * HTTPRoute: its backendRefs, one Service per release. Without: the
+     * Service's selector, which can only send everything to one release (its
+     * release label, or for the first blue its controller's revision label,
+     * so green's pods are never selected with it). Nothing is sent if it is so already.
+     */
     async setWeights(input: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }> {
+      const c = cluster(input.target);
       const serving = Object.entries(input.weights).filter(([, w]) => w > 0);
+      if (c.placement.httpRoute) return setRouteWeights(c, c.placement.httpRoute, serving);
       if (serving.length !== 1 || serving[0][1] !== 100) {
         throw ApplicationFailure.nonRetryable(
-          `target '${input.target}' switches traffic with its Service selector, which cannot split ${JSON.stringify(input.weights)}: use traffic all-at-once`,
+          `target '${input.target}' switches traffic with its Service selector, which cannot split ${JSON.stringify(input.weights)}: name an httpRoute in its kubernetes placement, or use traffic all-at-once`,
           'Invalid',
         );
       }
-      const release = serving[0][0];
-      const c = cluster(input.target);
-      const [{ selector }, w] = await Promise.all([c.readService(), c.readWorkload(release)]);
-      const desired = serviceSelectorFor(selector, w);
-      if (Object.entries(desired).every(([k, v]) => (v === null ? !(k in selector) : selector[k] === v))) return { changed: false };
-      await c.patchServiceSelector(desired);
-      return { changed: true };
+      // both reads at once: this runs the moment green is ready, every round trip counts
+      const service = c.readService();
+      service.catch(() => undefined); // awaited in selectRelease, unless the workload read fails first
+      return selectRelease(c, await c.readWorkload(serving[0][0]), service);
     },
 
     async scaleWorkload(input: { target: string; release: string; replicas: number }): Promise<{ changed: boolean }> {
@@ -378,23 +595,26 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     },
 
     /**
-     * Deletes the release's workload (gone already: done) and, if the target's
-     * pvcPolicy is delete, its PVCs. The claims go first, while the StatefulSet
-     * still names its claim templates, so a retry after a crash cannot orphan them
-     * (emqx-operator #1151); Kubernetes keeps a claim until its pod has stopped.
+     * Deletes the release's workload (gone already: done), its Service of the
+     * HTTPRoute if any, and, if the target's pvcPolicy is delete, its PVCs. The
+     * claims go first, while the StatefulSet still names its claim templates, so
+     * a retry after a crash cannot orphan them (emqx-operator #1151); Kubernetes
+     * keeps a claim until its pod has stopped.
      */
     async deleteWorkload(input: { target: string; release: string }): Promise<{ deleted: boolean; claimsDeleted: string[] }> {
       const c = cluster(input.target);
+      if (c.placement.httpRoute) await c.deleteService(releaseServiceName(input.release));
       const w = await c.readWorkload(input.release, true);
       if (!w) return { deleted: false, claimsDeleted: [] };
       const claimsDeleted = c.placement.pvcPolicy === 'delete' && c.placement.workload.kind === 'StatefulSet' ? await c.deleteClaims(w as V1StatefulSet) : [];
       return { deleted: await c.deleteWorkload(input.release), claimsDeleted };
     },
 
-    /** The release's pods (name, IP, ready), in ordinal order, for mapping pods to EMQX nodes. */
+    /** The release's pods (name, IP, ready), in ordinal order, for mapping pods to EMQX nodes; none if it does not exist (a rollback before it was made). */
     async listReleasePods(input: { target: string; release: string }): Promise<PodInfo[]> {
       const c = cluster(input.target);
-      return (await c.pods(await c.readWorkload(input.release))).map(podInfo);
+      const w = await c.readWorkload(input.release, true);
+      return w ? (await c.pods(w)).map(podInfo) : [];
     },
   } satisfies PlatformActivities;
 }

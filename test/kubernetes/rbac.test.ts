@@ -1,0 +1,90 @@
+/**
+ * cutover's shipped RBAC, proven on the real control plane: the manifests of
+ * deploy/kubernetes are applied (server-side apply), and a whole EMQX upgrade
+ * runs with the cutover ServiceAccount's own token (TokenRequest), not the
+ * admin's. With one verb taken from the Role the same upgrade fails with a 403
+ * that names the verb and the resource, and rolls back: nothing is half-done.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { KubernetesObjectApi, PatchStrategy, type KubernetesObject, type V1PolicyRule } from '@kubernetes/client-node';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
+import { EmqxOnKube } from '../support/emqxOnKube';
+import { kubeConfigFor } from '../support/kubeControlPlane';
+import { connectSharedServer, startWorker, uniqueId, upgradeInput } from '../support/temporal';
+
+const DEPLOY = join(__dirname, '../../deploy/kubernetes');
+const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 100, drainIntervalMs: 200 };
+
+let env: TestWorkflowEnvironment;
+const cleanups: (() => Promise<unknown>)[] = [];
+beforeAll(async () => {
+  env = await connectSharedServer();
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(() => env?.teardown());
+
+/** Every shipped manifest, placed in the test namespace (it plays cutover's namespace and the target's), the Role changed as given. */
+function manifests(namespace: string, role: (rules: V1PolicyRule[]) => V1PolicyRule[]): KubernetesObject[] {
+  return readdirSync(DEPLOY)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => parseAllDocuments(readFileSync(join(DEPLOY, f), 'utf8')).map((d) => d.toJS() as KubernetesObject & Record<string, never>))
+    .map((o) => {
+      const obj = { ...o, metadata: { ...o.metadata, namespace } } as KubernetesObject & { rules?: V1PolicyRule[]; subjects?: { namespace?: string }[] };
+      if (obj.kind === 'Role') obj.rules = role(obj.rules ?? []);
+      obj.subjects?.forEach((s) => (s.namespace = namespace));
+      return obj;
+    });
+}
+
+/** Applies the manifests as `kubectl apply --server-side` would and returns a token of the cutover ServiceAccount. */
+async function deployCutover(sys: EmqxOnKube, role: (rules: V1PolicyRule[]) => V1PolicyRule[] = (r) => r): Promise<string> {
+  const api = KubernetesObjectApi.makeApiClient(kubeConfigFor(sys.ns.url, sys.ns.token));
+  const objects = manifests(sys.ns.name, role);
+  expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Deployment', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount']);
+  for (const o of objects) await api.patch(o, undefined, undefined, 'cutover-test', true, PatchStrategy.ServerSideApply);
+  const { status } = await sys.ns.core.createNamespacedServiceAccountToken({ name: 'cutover', namespace: sys.ns.name, body: { spec: { audiences: [] } } });
+  return status!.token!;
+}
+
+async function upgrade(sys: EmqxOnKube, token: string): Promise<UpgradeState> {
+  const taskQueue = uniqueId('rbac');
+  const w = await startWorker(env, taskQueue, sys.activities({}, token), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  cleanups.push(() => w.stop());
+  const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', options: { settings: { emqx: FAST }, maxAttempts: 3 } });
+  const h = await env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
+  return (await h.result()) as UpgradeState;
+}
+
+async function cluster(): Promise<EmqxOnKube> {
+  const sys = await EmqxOnKube.start(uniqueId('rbac'));
+  cleanups.push(() => sys.close());
+  return sys;
+}
+
+test('the cutover ServiceAccount bound to the shipped Role upgrades an EMQX target end to end', async () => {
+  const sys = await cluster();
+  const final = await upgrade(sys, await deployCutover(sys));
+  expect(final.status).toBe('SUCCEEDED');
+  expect(await sys.ns.endpoints('emqx')).toEqual([0, 1, 2].map((i) => `${sys.target.name}-5-8-0-${i}`));
+}, 120_000);
+
+test('without "patch" on services the upgrade fails at once with a 403 naming verb and resource, and nothing is left half-done', async () => {
+  const sys = await cluster();
+  const withoutPatch = (rules: V1PolicyRule[]) =>
+    rules.map((r) => (r.resources?.includes('services') ? { ...r, verbs: r.verbs.filter((v) => v !== 'patch') } : r));
+  const final = await upgrade(sys, await deployCutover(sys, withoutPatch));
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(final.failure?.message).toContain('cannot patch resource "services"');
+  expect(final.failure?.message).toContain('system:serviceaccount:');
+  // nothing half-done: no green, blue whole and serving alone
+  expect(await sys.ns.statefulSet(`${sys.target.name}-5-8-0`)).toBeUndefined();
+  expect((await sys.ns.statefulSet('emqx'))?.spec?.replicas).toBe(3);
+  expect(await sys.serviceSelector()).toEqual({ app: 'emqx' });
+  expect(final.failure?.step).toBe('deployGreen');
+  expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+}, 120_000);
