@@ -21,6 +21,7 @@ import { freePort } from './runtime/freePort';
 import { startPrometheus, type PrometheusServer } from './runtime/prometheus';
 import { ensureSearchAttributes } from './runtime/searchAttributes';
 import { createWorker } from './runtime/worker';
+import { kindModule } from './domain/kinds';
 import { createLocalSandboxes } from './sandbox';
 import type { LocalSandbox } from './sandbox/localSandbox';
 
@@ -132,20 +133,22 @@ async function main(): Promise<void> {
 const tokenFor = (config: Config, role: Role): string =>
   config.auth.principals.find((p) => p.roles.includes(role) && p.tokenSource === 'devDefault')?.token ?? `<${role} token>`;
 
-/** The one command that upgrades the first sandbox (else the first target), with options that finish in a couple of minutes and no approval gate. */
+/** Per sandbox, the one command that upgrades it with options that finish in a few minutes (else one for the first target). */
 function upgradeCommand(config: Config, api: string, sandboxes: ReadonlyMap<string, LocalSandbox>): string[] {
-  const target = config.targets.find((t) => sandboxes.has(t.name)) ?? config.targets[0];
-  if (!target) return [];
-  const fast = sandboxes.has(target.name)
-    ? ',"options":{"approval":"auto","standbyWindow":"30s","emqx":{"connEvictRate":50,"sessEvictRate":50,"waitTakeover":"5s","waitHealthCheck":"2s","initialDelay":"5s"}}'
-    : '';
-  return [
-    `Upgrade ${target.name} to 5.8.0:`,
-    `  curl -s -X POST ${api}/v1/upgrades -H 'Authorization: Bearer ${tokenFor(config, 'operator')}' -H 'Content-Type: application/json' \\`,
-    `    -d '{"kind":"${target.kind}","target":"${target.name}","version":"5.8.0"${fast}}'`,
-    'and follow it:',
-    `  curl -s -H 'Authorization: Bearer ${tokenFor(config, 'viewer')}' '${api}/v1/upgrades?target=${target.name}'`,
-  ];
+  const local = config.targets.filter((t) => sandboxes.has(t.name));
+  const targets = local.length ? local : config.targets.slice(0, 1);
+  return targets.flatMap((target) => {
+    const example = sandboxes.has(target.name) ? kindModule(target.kind).sandboxUpgrade : undefined;
+    const version = example?.version ?? '<version>';
+    const options = example ? `,"options":${JSON.stringify(example.options)}` : '';
+    return [
+      `Upgrade ${target.name} to ${version}:`,
+      `  curl -s -X POST ${api}/v1/upgrades -H 'Authorization: Bearer ${tokenFor(config, 'operator')}' -H 'Content-Type: application/json' \\`,
+      `    -d '{"kind":"${target.kind}","target":"${target.name}","version":"${version}"${options}}'`,
+      'and follow it:',
+      `  curl -s -H 'Authorization: Bearer ${tokenFor(config, 'viewer')}' '${api}/v1/upgrades?target=${target.name}'`,
+    ];
+  });
 }
 
 function readConfig(): Config {

@@ -15,4 +15,6 @@ export interface KindModule<Access extends TSchema = TSchema, Options extends TS
   defaults?: Record<string, unknown>;
   /** The loopback ports its local sandbox listens on (`local.ports` in the config). */
   localPorts: readonly string[];
+  /** What npm start offers to upgrade its sandbox to, with options that finish in a few minutes. */
+  sandboxUpgrade?: { version: string; options: Record<string, unknown> };
 }

@@ -11,4 +11,5 @@ export const projectionKind = {
   // the service itself says when its projection is built and its self-tests pass
   defaults: { waitForReadyReport: true },
   localPorts: ['query', 'postgres', 'status'],
+  sandboxUpgrade: { version: '2.0.0', options: { approval: 'auto', standbyWindow: '2m', projection: { poll: '1s', hold: '3s', maxLag: 500 } } },
 } as const satisfies KindModule;
