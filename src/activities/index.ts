@@ -18,7 +18,7 @@ type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) exten
 
 export function createActivities(targets: TargetConfig[], deps: ActivityDeps = {}) {
   const lookup = targetLookup(targets);
-  const kindDeps = { targets: lookup, env: deps.env, pollMs: deps.pollMs };
+  const kindDeps = { targets: lookup, env: deps.env, pollMs: deps.pollMs, sandboxes: deps.sandboxes, kubeConfigFor: deps.kubeConfigFor };
   const kinds = Object.values(KIND_ACTIVITIES).map((create) => create(kindDeps));
   const providers = providerRegistry(builtInProviders({ prometheusUrl: deps.prometheusUrl }), ...Object.values(KIND_ANALYSIS_PROVIDERS).map((create) => create(kindDeps)));
   return {

@@ -1,10 +1,14 @@
 /** Each kind's activities, by kind: a kind without its activities fails the type check. */
-import type { TargetLookup } from '../config/targets';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubernetesPlacement, TargetLookup } from '../config/targets';
+import type { LocalWorkloads } from '../domain/platform';
 import type { Kind } from '../domain/kinds';
 import type { AnalysisProviders } from './analysis/provider';
 import { createEmqxActivities } from './emqx';
 import { createProjectionActivities } from './projection';
 import { projectionAccess } from './projection/access';
+import { createKongActivities } from './kong';
+import { kongAnalysisProviders } from './kong/analysisProvider';
 
 export interface KindActivityDeps {
   targets: TargetLookup;
@@ -12,12 +16,18 @@ export interface KindActivityDeps {
   env?: NodeJS.ProcessEnv;
   /** How often long waits poll their system. */
   pollMs?: number;
+  /** The local sandboxes this worker runs, by target (a kind's activities use their kindPort). */
+  sandboxes?: ReadonlyMap<string, LocalWorkloads>;
+  kubeConfigFor?: (placement: KubernetesPlacement) => KubeConfig;
 }
 
 export const KIND_ACTIVITIES = {
   emqx: createEmqxActivities,
   projection: (deps: KindActivityDeps) => createProjectionActivities({ access: projectionAccess(deps.targets, deps.env), pollMs: deps.pollMs }),
+  kong: createKongActivities,
 } satisfies Record<Kind, (deps: KindActivityDeps) => object>;
 
 /** Analysis providers a kind adds to prometheus and http (e.g. Kong's gateway counters), by kind. */
-export const KIND_ANALYSIS_PROVIDERS: Partial<Record<Kind, (deps: KindActivityDeps) => AnalysisProviders>> = {};
+export const KIND_ANALYSIS_PROVIDERS: Partial<Record<Kind, (deps: KindActivityDeps) => AnalysisProviders>> = {
+  kong: kongAnalysisProviders,
+};

@@ -20,6 +20,7 @@ import { OptionsError, toUpgradeOptions, type UpgradeOptionsInput } from '../con
 import { kindModule } from '../domain/kinds';
 import type { TargetConfig } from '../config/targets';
 import { decideAbort, decideApprove, decideRollback, type Decision } from '../domain/decisions';
+import { isTerminal, type UpgradeStatus } from '../domain/status';
 import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import { CONFLICT_FAILURE, abortUpdate, approveUpdate, reportReadyUpdate, rollbackUpdate, stateQuery, type ReadyRequest } from '../workflows/messages';
 import { KIND, PHASE, STATUS, TARGET } from '../workflows/searchAttributes';
@@ -115,6 +116,8 @@ export class Upgrades {
     if (filter.target) clauses.push(`${TARGET.name} = ${quote(filter.target)}`);
     if (filter.kind) clauses.push(`${KIND.name} = ${quote(filter.kind)}`);
     if (filter.status) clauses.push(`${STATUS.name} = ${quote(filter.status)}`);
+    // A run terminated or timed out keeps the status it last set: only a running run is still RUNNING, AWAITING_APPROVAL, ...
+    if (filter.status && !isTerminal(filter.status as UpgradeStatus)) clauses.push(`ExecutionStatus = 'Running'`);
     const upgrades: UpgradeSummary[] = [];
     for await (const info of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: MAX_LISTED })) {
       const summary = this.summary(info);

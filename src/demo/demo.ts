@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { demoApi } from './api';
 import { connectionsSvg, demoVersion, summarizeDemo, type DemoSummary, type StepMarker } from './report';
 import type { UpgradeState } from '../domain/upgrade';
 import { TERMINAL_STATUSES } from '../domain/status';
@@ -72,17 +73,7 @@ export function upgradeBody(target: string, version: string, connEvictRate: numb
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   for (const u of [o.apiUrl, o.mqttUrl, o.emqxApiUrl]) assertLoopback(u);
-  const api = async <T>(method: string, path: string, token: string, body?: object): Promise<T> => {
-    const r = await fetch(`${o.apiUrl.replace(/\/+$/, '')}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body && JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-    return JSON.parse(text) as T;
-  };
+  const api = demoApi(o.apiUrl);
 
   // Versions earlier upgrades tried count too: the sandbox, as EMQX, may still hold a rolled-back release's nodes as evacuated.
   const upgrades = (await api<{ upgrades: { id: string }[] }>('GET', `/v1/upgrades?target=${encodeURIComponent(o.target)}`, o.viewerToken)).upgrades;

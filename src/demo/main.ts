@@ -3,13 +3,18 @@
  *   against a running `npm start`: N MQTT clients through the sandbox's nginx,
  *   an upgrade of sandbox-emqx through the API, one line per change, a summary,
  *   and .data/demo/<timestamp>/{samples.jsonl,summary.json,connections.svg}.
+ * npm run demo -- --target sandbox-kong [--http-rate 200]
+ *   the same for a Kong target: HTTP load through nginx, requests per second
+ *   per version from the gateways' counters, requests.svg (see ./kongDemo).
  * Every address and token can be changed by a flag or its variable (see --help).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../runtime/binaries';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../sandbox/emqx/launcher';
+import { demoApi } from './api';
 import { runDemo } from './demo';
+import { runKongDemo } from './kongDemo';
 
 const FLAGS = {
   clients: ['CUTOVER_DEMO_CLIENTS', '1000'],
@@ -17,6 +22,7 @@ const FLAGS = {
   api: ['CUTOVER_API_URL', 'http://127.0.0.1:8080'],
   'operator-token': ['CUTOVER_OPERATOR_TOKEN', 'dev-operator-token-change-me'],
   'viewer-token': ['CUTOVER_VIEWER_TOKEN', 'dev-viewer-token-change-me'],
+  'approver-token': ['CUTOVER_APPROVER_TOKEN', 'dev-approver-token-change-me'],
   target: ['CUTOVER_DEMO_TARGET', 'sandbox-emqx'],
   mqtt: ['CUTOVER_DEMO_MQTT_URL', 'mqtt://127.0.0.1:21883'],
   'emqx-api': ['CUTOVER_DEMO_EMQX_API_URL', 'http://127.0.0.1:28083'],
@@ -29,6 +35,12 @@ const FLAGS = {
   'reconnect-ms': ['CUTOVER_DEMO_RECONNECT_MS', '100'],
   'rollback-at': ['CUTOVER_DEMO_ROLLBACK_AT', ''],
   'rollback-delay': ['CUTOVER_DEMO_ROLLBACK_DELAY_SEC', '0'],
+  // Kong targets
+  proxy: ['CUTOVER_DEMO_PROXY_URL', 'http://127.0.0.1:28000'],
+  'http-rate': ['CUTOVER_DEMO_HTTP_RATE', '200'],
+  connections: ['CUTOVER_DEMO_CONNECTIONS', '20'],
+  'kong-state': ['CUTOVER_DEMO_KONG_STATE', join(projectRoot, '.data', 'sandbox', 'sandbox-kong', 'state.json')],
+  'kong-version': ['CUTOVER_DEMO_KONG_VERSION', '3.9.0'],
   out: ['CUTOVER_DEMO_OUT', join(projectRoot, '.data', 'demo')],
   timeout: ['CUTOVER_DEMO_TIMEOUT_SEC', '900'],
 } as const;
@@ -51,6 +63,8 @@ async function main(): Promise<void> {
   }
   const given = values as Partial<Record<Flag, string>>;
   const get = (k: Flag): string => given[k] ?? process.env[FLAGS[k][0]] ?? FLAGS[k][1];
+  const targets = await demoApi(get('api'))<{ targets: { name: string; kind: string }[] }>('GET', '/v1/targets', get('viewer-token'));
+  if (targets.targets.find((t) => t.name === get('target'))?.kind === 'kong') return kong(get);
   const clients = Math.round(positive('clients', get('clients')));
   const connEvictRate = Math.round(positive('conn-evict-rate', get('conn-evict-rate') || String(Math.max(1, Math.round(clients / 100)))));
   const { summary: s, dir } = await runDemo({
@@ -83,6 +97,34 @@ async function main(): Promise<void> {
       `  QoS 1 messages: sent ${s.sent}, received ${s.received}, lost ${s.lost}, duplicated ${s.duplicated}`,
       `  connection eviction: requested ${s.requestedConnEvictRate}/s, measured ${s.measuredConnEvictRate ?? '-'}/s: ${measured}`,
       `  written to ${dir}/ (samples.jsonl, summary.json, connections.svg)`,
+    ].join('\n'),
+  );
+}
+
+async function kong(get: (k: Flag) => string): Promise<void> {
+  const { summary: s, dir } = await runKongDemo({
+    apiUrl: get('api'),
+    operatorToken: get('operator-token'),
+    viewerToken: get('viewer-token'),
+    approverToken: get('approver-token'),
+    target: get('target'),
+    proxyUrl: get('proxy'),
+    stateFile: get('kong-state'),
+    rate: positive('http-rate', get('http-rate')),
+    connections: Math.round(positive('connections', get('connections'))),
+    version: get('kong-version'),
+    outDir: get('out'),
+    timeoutSec: positive('timeout', get('timeout')),
+    log: (line) => console.log(line),
+  });
+  const split = Object.entries(s.byVersion).map(([v, c]) => `${v} ${c.requests} (${c.pct}%, ${c.errors} 5xx)`).join(', ');
+  console.log(
+    [
+      '',
+      `summary: ${s.status} to ${s.version} in ${s.durationSec}s`,
+      `  requests: ${s.load.requests} at ${s.load.requestsPerSec.toFixed(1)}/s, failed ${s.load.failed} (${JSON.stringify(s.load.byStatus)}), p99 ${s.load.latencyP99Ms} ms`,
+      `  counted by the gateways per version: ${split}`,
+      `  written to ${dir}/ (samples.jsonl, summary.json, requests.svg)`,
     ].join('\n'),
   );
 }

@@ -137,7 +137,7 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
  * Connections per node over time, one polyline per node (absent while the node
  * was not running), the clients' own total, and a dashed marker per step.
  */
-export function connectionsSvg(samples: readonly DemoSample[], markers: readonly StepMarker[], title: string): string {
+export function connectionsSvg(samples: readonly DemoSample[], markers: readonly StepMarker[], title: string, labels = { y: 'connections', total: 'total (clients)' }): string {
   const [W, H, L, R, T, B] = [1100, 560, 70, 260, 50, 60];
   const tMax = Math.max(1, ...samples.map((s) => s.t));
   const yMax = Math.max(1, ...samples.flatMap((s) => [s.connected, ...Object.values(s.nodes ?? {})]));
@@ -160,7 +160,7 @@ export function connectionsSvg(samples: readonly DemoSample[], markers: readonly
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`,
     `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
     `<text x="${(L + W - R) / 2}" y="${H - 16}" text-anchor="middle">time (s)</text>`,
-    `<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">connections</text>`,
+    `<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${esc(labels.y)}</text>`,
   );
   // Steps close together get their labels in lanes further down, so none overlap.
   const lanes: number[] = [];
@@ -176,7 +176,7 @@ export function connectionsSvg(samples: readonly DemoSample[], markers: readonly
   const series: { name: string; color: string; width: number; runs: string[] }[] = [];
   const nodes = [...new Set(samples.flatMap((s) => Object.keys(s.nodes ?? {})))].sort();
   nodes.forEach((node, i) => series.push({ name: node, color: PALETTE[i % PALETTE.length]!, width: 1.5, runs: runsOf(samples, (s) => s.nodes?.[node], x, y) }));
-  series.push({ name: 'total (clients)', color: 'black', width: 2.5, runs: runsOf(samples, (s) => s.connected, x, y) });
+  series.push({ name: labels.total, color: 'black', width: 2.5, runs: runsOf(samples, (s) => s.connected, x, y) });
   series.forEach((s, i) => {
     for (const points of s.runs) out.push(`<polyline data-series="${esc(s.name)}" fill="none" stroke="${s.color}" stroke-width="${s.width}" points="${points}"/>`);
     const ly = T + 10 + i * 18;

@@ -13,8 +13,8 @@ export interface KindModule<Access extends TSchema = TSchema, Options extends TS
   toSettings(options: Static<Options>): Record<string, unknown>;
   /** Upgrade options this kind brings when neither the request nor the config says otherwise. */
   defaults?: Record<string, unknown>;
+  /** The upgrade npm start prints for the kind's sandbox: a version its stand-in knows, options that finish in minutes. */
+  sandboxUpgrade?: { version: string; options: Record<string, unknown>; note?: string };
   /** The loopback ports its local sandbox listens on (`local.ports` in the config). */
   localPorts: readonly string[];
-  /** What npm start offers to upgrade its sandbox to, with options that finish in a few minutes. */
-  sandboxUpgrade?: { version: string; options: Record<string, unknown> };
 }

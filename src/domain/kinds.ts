@@ -5,12 +5,14 @@
  * fails the type check. The skeleton, the API and the config name no kind.
  */
 import { emqxKind } from './emqx';
+import { kongKind } from './kong';
 import type { KindModule } from './kindModule';
 import { projectionKind } from './projection';
 
 export const KIND_MODULES = {
   emqx: emqxKind,
   projection: projectionKind,
+  kong: kongKind,
 } as const satisfies Record<string, KindModule>;
 
 export type Kind = keyof typeof KIND_MODULES;

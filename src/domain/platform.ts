@@ -30,7 +30,7 @@ export interface PlatformActivities {
    * Applying the same weights again changes nothing.
    */
   setWeights(i: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }>;
-  scaleWorkload(i: { target: string; release: string; replicas: number }): Promise<unknown>;
+  scaleWorkload(i: { target: string; release: string; replicas: number }): Promise<{ changed: boolean }>;
   /** Scales to expectedReplicas - 1 only if it is at expectedReplicas now: a retry never removes two. */
   scaleDownByOne(i: { target: string; release: string; expectedReplicas: number }): Promise<unknown>;
   deleteWorkload(i: { target: string; release: string }): Promise<unknown>;
@@ -69,4 +69,6 @@ export interface LocalWorkloads {
   heal(): Promise<void>;
   /** Pods of a release in ordinal order; ready while its node process runs and answers. */
   pods(release: string): { name: string; ready: boolean }[];
+  /** What the kind's stand-in offers the kind's own activities (Kong: its migrations runner and node addresses), if anything. */
+  readonly kindPort?: object;
 }

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
+import { killOnExit } from '../sandbox/process';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { temporalCliPath } from './binaries';
 import { stopChild } from './childProcess';
@@ -44,6 +45,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     }
   }
   const child = spawn(temporalCliPath(), devServerArgs(o), { stdio: ['ignore', 'ignore', 'pipe'] });
+  killOnExit(child);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

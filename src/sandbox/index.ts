@@ -7,6 +7,7 @@ import type { TargetConfig } from '../config/targets';
 import type { Kind } from '../domain/kinds';
 import { emqxSandbox } from './emqx/sandbox';
 import { projectionSandbox } from './projection/sandbox';
+import { kongSandbox, parseFailRates } from './kong/sandbox';
 import { LocalSandbox, type SandboxKind } from './localSandbox';
 
 /** The dev default of the sandbox projection's service token (cutover.config.yaml's sandbox-projection-service). */
@@ -30,6 +31,7 @@ const SANDBOX_KINDS: Partial<Record<Kind, (t: TargetConfig, ctx: SandboxContext)
       seed: Number(ctx.env.SANDBOX_PROJECTION_SEED ?? 1_000_000),
       appendRate: Number(ctx.env.SANDBOX_PROJECTION_APPEND_RATE ?? 200),
     }),
+  kong: (t, ctx) => kongSandbox({ placement: t.local!, access: t.kong!, env: ctx.env, failRates: parseFailRates(ctx.env.SANDBOX_KONG_FAIL_RATES) }),
 };
 
 export function createLocalSandboxes(targets: TargetConfig[], dataDir: string, env: NodeJS.ProcessEnv = process.env): Map<string, LocalSandbox> {

@@ -55,6 +55,8 @@ export interface SandboxKind {
   routes(r: Routing): Omit<NginxRoutes, 'statusPort'>;
   /** For npm start's print-out: where a person reaches the sandbox. */
   describe(): string;
+  /** Handed to the kind's activities (see LocalWorkloads.kindPort). */
+  readonly kindPort?: object;
 }
 
 export interface LocalSandboxOptions {
@@ -96,6 +98,10 @@ export class LocalSandbox implements LocalWorkloads {
 
   get kind(): SandboxKind {
     return this.o.kind;
+  }
+
+  get kindPort(): object | undefined {
+    return this.o.kind.kindPort;
   }
 
   get statusUrl(): string {

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { commandOf, groupMembers, isAlive, terminate } from '../runtime/processes';
 
 const run = promisify(execFile);
 
@@ -139,15 +140,30 @@ export class Nginx {
     }
   }
 
-  /** The master's pid if one runs from this prefix (also one left behind by a process that died). */
-  pid(): number | undefined {
+  /** The pid the master recorded, alive or not. */
+  private recordedPid(): number | undefined {
     try {
-      const pid = Number(readFileSync(join(this.prefix, 'nginx.pid'), 'utf8').trim());
-      process.kill(pid, 0);
-      return pid;
+      return Number(readFileSync(join(this.prefix, 'nginx.pid'), 'utf8').trim()) || undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /** The master's pid if one runs from this prefix (also one left behind by a process that died). */
+  pid(): number | undefined {
+    const pid = this.recordedPid();
+    return pid !== undefined && isAlive(pid) ? pid : undefined;
+  }
+
+  /**
+   * Workers whose master was killed keep serving and holding the ports. The
+   * master daemonized into a process group of its own, its pid: whatever nginx
+   * is left in that group is ours.
+   */
+  private async stopOrphanWorkers(): Promise<void> {
+    const pgid = this.recordedPid();
+    if (pgid === undefined || isAlive(pgid)) return;
+    await terminate(groupMembers(pgid).filter((pid) => commandOf(pid)?.startsWith('nginx:')));
   }
 
   /** `nginx -t` on the current config: its output. */
@@ -176,6 +192,7 @@ export class Nginx {
 
   /** Starts the master; a port still held by the workers of a master that is just stopping frees up within seconds. */
   private async startMaster(): Promise<void> {
+    await this.stopOrphanWorkers();
     const deadline = Date.now() + 5000;
     for (;;) {
       try {
@@ -200,14 +217,11 @@ export class Nginx {
     }
   }
 
-  /** Stops the master and its workers at once (`-s stop`) and waits until it is gone. */
+  /** Stops the master and its workers at once (SIGTERM, nginx's fast shutdown) and waits until they are gone, orphaned workers included. */
   async stop(): Promise<void> {
     const pid = this.pid();
-    if (!pid) return;
-    await this.nginx('-s', 'stop').catch(() => process.kill(pid, 'SIGTERM'));
-    const deadline = Date.now() + 5000;
-    while (this.pid() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (this.pid()) process.kill(pid, 'SIGKILL');
+    if (pid) await terminate([...new Set([pid, ...groupMembers(pid)])]);
+    await this.stopOrphanWorkers();
     this.applied = '';
   }
 }

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import { decideAbort, decideApprove, decideReadyReport, decideRollback, type Decision } from '../domain/decisions';
 import { formatDuration } from '../domain/duration';
-import { STEPS, releaseName, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
+import { STEPS, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import { stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
 import { awaitApproval, gateOptions } from './gates';
 import {
@@ -187,8 +187,8 @@ class Upgrade {
   private async runHandler(step: Step, handler: StepHandler | undefined): Promise<void> {
     if (!handler) return;
     const undo = handler.undo;
-    if (undo) this.saga.register(step, undefined, (deadline) => undo(this.context((o) => undoActivities(deadline, o))));
-    await this.guard(step, () => handler.run(this.context((o) => stepActivities(this.input, o))));
+    if (undo) this.saga.register(step, undefined, (deadline) => undo(this.context(step, (o) => undoActivities(deadline, o))));
+    await this.guard(step, () => handler.run(this.context(step, (o) => stepActivities(this.input, o))));
   }
 
   private async verifyAnalysis(): Promise<void> {
@@ -203,14 +203,17 @@ class Upgrade {
     await condition(() => this.state.readyReport?.ready === true);
   }
 
-  private async gate(step: 'promote' | 'finalize'): Promise<void> {
-    const options = gateOptions(this.input.options, step);
+  /** The gate before promote (the skeleton's step 'gate') or at the start of finalize, if options ask for it. */
+  private async gate(before: GatedStep): Promise<void> {
+    const options = gateOptions(this.input.options, before);
     if (!options) {
-      if (step === 'promote') this.upgrade.record({ what: 'step', by: 'cutover', why: 'no approval asked before promote' });
+      if (before === 'promote') this.upgrade.record({ what: 'step', by: 'cutover', why: 'no approval asked before promote' });
       return;
     }
-    const why = step === 'promote' ? 'green is ready and verified' : 'finalize is the point of no return';
-    await this.guard(step === 'promote' ? 'gate' : step, () => awaitApproval(this.upgrade, { ...options, step: step === 'promote' ? 'gate' : step, before: step, why }), null);
+    const step: Step = before === 'promote' ? 'gate' : before;
+    const why = before === 'promote' ? 'green is ready and verified' : 'finalize is the point of no return';
+    // The gate keeps its own time limit (options.timeoutMs), so the guard gets none.
+    await this.guard(step, () => awaitApproval(this.upgrade, { ...options, step, before, why }), null);
   }
 
   /** Traffic moves to green by the plan; then the strategy's promote, if it has one. */
@@ -307,7 +310,7 @@ class Upgrade {
     this.upgrade.setStatus('ROLLED_BACK', by, why);
   }
 
-  private context(activities: (options?: ProxyOptions) => unknown): StrategyContext {
+  private context(step: Step, activities: (options?: ProxyOptions) => unknown): StrategyContext {
     return {
       input: this.input,
       blue: this.blue,
@@ -316,6 +319,7 @@ class Upgrade {
         this.state.details[key] = value;
       },
       waitingFor: (text) => this.upgrade.setWaitingFor(text),
+      askApproval: (before, why) => awaitApproval(this.upgrade, { step, before, why }),
       activities: activities as StrategyContext['activities'],
     };
   }

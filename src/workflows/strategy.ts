@@ -14,6 +14,8 @@ export interface StrategyContext {
   report(key: string, value: unknown): void;
   /** Say in one line what the step is waiting for (UI current details and the state query). */
   waitingFor(text: string): void;
+  /** Wait for a person (AWAITING_APPROVAL, `why` in the state): approve continues (returns who), rollback rolls back. */
+  askApproval(before: string, why: string): Promise<string>;
   /**
    * Activity proxies with the retry policy of what runs now: a step's
    * (maxAttempts), or an undo's (retries until the rollback's deadline).

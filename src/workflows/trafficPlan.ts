@@ -5,6 +5,7 @@
  * registered as the compensation before the first change.
  */
 import { sleep } from '@temporalio/workflow';
+import type { AnalysisActivities } from '../activities/analysis';
 import type { AnalysisCheck, AnalysisResult } from '../domain/analysis';
 import { formatDuration } from '../domain/duration';
 import type { PlatformActivities } from '../domain/platform';
@@ -16,11 +17,6 @@ import type { Saga } from './saga';
 import { metrics } from './sinks';
 import { StepFailed } from './stops';
 import type { UpgradeRecord } from './upgradeRecord';
-
-/** The activity helper "analysis" provides (src/activities/analysis): one heartbeating run of a check. */
-export interface AnalysisActivities {
-  runAnalysis(i: { target: string; check: AnalysisCheck; vars: Record<string, string> }): Promise<AnalysisResult>;
-}
 
 export const ALL_AT_ONCE: TrafficStep[] = [{ weight: 100, analysis: [] }];
 

@@ -46,12 +46,19 @@ function start(sys: EmqxOnKube, taskQueue: string, over: Partial<UpgradeInput> =
 }
 
 const greenOf = (sys: EmqxOnKube) => `${sys.target.name}-5-8-0`;
+/** Writes of blue's replica count, in order, with where they are in the log. */
+const blueScales = (sys: EmqxOnKube) =>
+  sys
+    .entries()
+    .map((e, at) => ({ e, at }))
+    .filter(({ e }) => e.src === 'k8s' && /^PUT .*\/statefulsets\/emqx\/scale$/.test(e.what))
+    .map(({ e, at }) => ({ at, replicas: (e.body as { spec: { replicas: number } }).spec.replicas }));
 /** Where in the log the Service was patched to select green (the first patch pins it to blue). */
 const switchedToGreen = (sys: EmqxOnKube) =>
   sys.entries().findIndex((e) => e.src === 'k8s' && /^PATCH .*\/services\/emqx$/.test(e.what) && JSON.stringify(e.body).includes(greenOf(sys)));
 const nodes = (release: string) => [0, 1, 2].map((i) => `emqx@${release}-${i}`);
 
-test('a 3-node cluster: green joins, then the Service switches, then blue drains node by node at the set rates', async () => {
+test('a 3-node cluster: green joins, then the Service switches, then blue is evacuated node by node at the set rates and scaled down only after the window', async () => {
   const sys = await cluster();
   const { taskQueue } = await worker(sys);
   const final = (await (await start(sys, taskQueue)).result()) as UpgradeState;
@@ -64,18 +71,18 @@ test('a 3-node cluster: green joins, then the Service switches, then blue drains
   for (const node of nodes(green)) expect(sys.indexOf('kubelet', new RegExp(`^join ${node}$`))).toBeLessThan(switched);
   expect(sys.entries()[switched].body).toMatchObject({ spec: { selector: { 'cutover.io/release': green } } });
 
-  // each blue node in the operator's order is evacuated at the rates onto green, one after the other
-  const blueNodes = ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0'];
-  const evacuations = blueNodes.map((node) => sys.indexOf('emqx', new RegExp(`^POST /api/v5/load_rebalance/${node}/evacuation/start$`)));
-  expect(evacuations[0]).toBeGreaterThan(switched);
-  expect(evacuations).toEqual([...evacuations].sort((x, y) => x - y));
-  for (const i of evacuations) {
-    expect(sys.entries()[i].body).toMatchObject({ conn_evict_rate: 100, sess_evict_rate: 100, wait_takeover: '1s', migrate_to: nodes(green) });
+  // then each blue node in the operator's order, evacuated at the rates onto green; blue stands by whole meanwhile
+  let from = switched;
+  for (const node of ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0']) {
+    const evac = sys.indexOf('emqx', new RegExp(`^POST /api/v5/load_rebalance/${node}/evacuation/start$`), from);
+    expect(evac).toBeGreaterThan(from);
+    expect(sys.entries()[evac].body).toMatchObject({ conn_evict_rate: 100, sess_evict_rate: 100, wait_takeover: '1s', migrate_to: nodes(green) });
+    from = evac;
   }
-  // and blue shrinks by one at a time (the StatefulSet controller removes the highest ordinal), never a node before its evacuation
-  const scales = sys.entries().flatMap((e, i) => (e.src === 'k8s' && /^PUT .*\/statefulsets\/emqx\/scale$/.test(e.what) ? [i] : []));
-  expect(scales.map((i) => (sys.entries()[i].body as { spec: { replicas: number } }).spec.replicas)).toEqual([2, 1, 0]);
-  scales.forEach((scale, i) => expect(scale).toBeGreaterThan(evacuations[i]));
+  // after the standby window, clean-up scales blue down one node at a time
+  const scales = blueScales(sys);
+  expect(scales.map((e) => e.replicas)).toEqual([2, 1, 0]);
+  expect(scales[0]!.at).toBeGreaterThan(from);
   expect(sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/')).toHaveLength(3);
 
   // the evacuations, as the operator's status shows them
@@ -100,7 +107,40 @@ test('a 3-node cluster: green joins, then the Service switches, then blue drains
   expect(final.releases.green).toMatchObject({ name: green, phase: 'SERVING' });
 }, 90_000);
 
-test('rollback during the evacuation of the second node: from the switch back on, the Service selects blue pods only; no evacuation running, no green workload', async () => {
+test('with scaleDownDuringDrain, each blue node is removed as soon as it is drained, as the operator does', async () => {
+  const sys = await cluster();
+  const { taskQueue } = await worker(sys);
+  const final = (await (await start(sys, taskQueue, {}, { settings: { emqx: { ...FAST, scaleDownDuringDrain: true } } })).result()) as UpgradeState;
+  expect(final.status).toBe('SUCCEEDED');
+  let from = 0;
+  for (const [i, node] of ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0'].entries()) {
+    const evac = sys.indexOf('emqx', new RegExp(`^POST /api/v5/load_rebalance/${node}/evacuation/start$`), from);
+    expect(evac).toBeGreaterThan(from);
+    const scale = blueScales(sys).find((s) => s.at > evac)!;
+    expect(scale.replicas).toBe(2 - i);
+    from = scale.at;
+  }
+}, 90_000);
+
+test('rollback in the standby window: every blue node is there, evacuations stopped, the Service on blue, green evacuated back and gone, nothing of blue scaled', async () => {
+  const sys = await cluster();
+  const { taskQueue } = await worker(sys);
+  const h = await start(sys, taskQueue, {}, { standbyWindowMs: 60_000 });
+  await eventually(async () => ((await h.query(stateQuery)) as UpgradeState).step === 'standBy', 60_000);
+  for (const node of ['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']) expect(sys.emqx.node(node)).toMatchObject({ status: 'running', evacuation: 'prohibiting' });
+  await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'green misbehaves' }] });
+  const final = (await h.result()) as UpgradeState;
+
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(blueScales(sys)).toEqual([]);
+  expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+  for (const node of ['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']) expect(sys.emqx.node(node)).toMatchObject({ status: 'running', evacuation: undefined });
+  expect(await sys.ns.statefulSet(greenOf(sys))).toBeUndefined();
+  expect(sys.emqx.nodeNames().sort()).toEqual(['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']);
+  expect(nodes('emqx').reduce((sum, n) => sum + sys.emqx.node(n).connections, 0)).toBe(900);
+}, 90_000);
+
+test('rollback during the evacuation of the second node: Service on blue, no evacuation running, no green workload', async () => {
   const sys = await cluster({ connections: 3000 });
   const { taskQueue } = await worker(sys);
   const h = await start(sys, taskQueue);
@@ -149,7 +189,7 @@ test('a bad image rolls back by itself within the readiness limit, blue serving 
   expect(await sys.ns.endpoints('emqx')).toEqual(nodes(greenOf(sys)).map((n) => n.slice(5)));
 }, 90_000);
 
-test('without the evacuation API, blue drains by removing pods one at a time, and the state says so', async () => {
+test('without the evacuation API, blue keeps its clients through the window and clean-up removes its pods one at a time, and the state says so', async () => {
   const sys = await cluster();
   sys.emqx.evacuationApi = false;
   const { taskQueue } = await worker(sys);

@@ -6,76 +6,30 @@
  * again, the upgrade resumes from the Temporal history and finishes. Its
  * Prometheus scrapes cutover and the worker, and sees the upgrade succeed.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { projectRoot, temporalCliPath } from '../../src/runtime/binaries';
-import { freePort } from '../../src/runtime/freePort';
+import { spawnSync } from 'node:child_process';
+import { temporalCliPath } from '../../src/runtime/binaries';
 import { eventually } from '../support/temporal';
+import { ctrlC, npmStart, OPERATOR, setUpNpmStart, type NpmStart, type NpmStartSetup } from './npmStartHarness';
 
-const OPERATOR = 'dev-operator-token-change-me';
-let proc: ChildProcess | undefined;
-let env: NodeJS.ProcessEnv;
+let setup: NpmStartSetup;
+let run: NpmStart | undefined;
 let api: string;
-let temporalAddress: string;
+
+/** Resolves with what it printed once it says it is up. */
+async function start(): Promise<string> {
+  const r = npmStart(setup);
+  run = r;
+  return r.up;
+}
+
+async function stop(): Promise<void> {
+  await ctrlC(run!);
+  run = undefined;
+}
 
 async function setUp(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'cutover-start-'));
-  const [apiPort, devPort, uiPort, mqttPort, emqxApiPort, statusPort, prometheusPort] = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => freePort()));
-  const config = {
-    targets: [
-      {
-        name: 'sandbox-emqx',
-        kind: 'emqx',
-        local: { cluster: 'start-test', version: '5.7.0', replicas: 3, ports: { mqtt: mqttPort, api: emqxApiPort, status: statusPort } },
-        emqx: { apiUrl: `http://127.0.0.1:${emqxApiPort}`, apiKey: { env: 'SANDBOX_EMQX_API_KEY' }, apiSecret: { env: 'SANDBOX_EMQX_API_SECRET' } },
-      },
-    ],
-    auth: { tokens: [{ principal: 'operator', roles: ['operator'], token: { env: 'CUTOVER_TOKEN_OPERATOR', devDefault: OPERATOR } }] },
-  };
-  writeFileSync(join(dir, 'cutover.config.json'), JSON.stringify(config));
-  env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: '',
-    CUTOVER_CONFIG: join(dir, 'cutover.config.json'),
-    CUTOVER_DATA_DIR: join(dir, 'data'),
-    CUTOVER_API_PORT: String(apiPort),
-    CUTOVER_DEV_TEMPORAL_PORT: String(devPort),
-    CUTOVER_DEV_TEMPORAL_UI_PORT: String(uiPort),
-    CUTOVER_DEV_PROMETHEUS_PORT: String(prometheusPort),
-    LOG_LEVEL: 'warn',
-  };
-  api = `http://127.0.0.1:${apiPort}`;
-  temporalAddress = `127.0.0.1:${devPort}`;
-}
-
-/** Starts main.ts and resolves with what it printed once it says it is up. */
-function npmStart(): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  proc = child;
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${out}`)), 90_000);
-    const read = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ctrl-C stops everything')) {
-        clearTimeout(timer);
-        resolve(out);
-      }
-    };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
-    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${out}`)));
-  });
-}
-
-async function ctrlC(): Promise<void> {
-  const child = proc!;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGINT');
-  await exited;
-  proc = undefined;
+  setup = await setUpNpmStart();
+  api = setup.api;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- read through matchers
@@ -89,11 +43,11 @@ async function promql(prometheus: string, query: string): Promise<number | undef
 
 beforeAll(setUp);
 afterAll(async () => {
-  if (proc) await ctrlC();
+  if (run) await stop();
 });
 
 test('npm start runs an upgrade started through the API, and resumes it after Ctrl-C and a restart', async () => {
-  const printed = await npmStart();
+  const printed = await start();
   expect(printed).toContain(`API docs:    ${api}/docs`);
   expect(printed).toMatch(/Temporal UI: http:\/\/127\.0\.0\.1:\d+/);
   const prometheus = /Prometheus: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(printed)![1];
@@ -112,14 +66,14 @@ test('npm start runs an upgrade started through the API, and resumes it after Ct
   expect(res.status).toBe(201);
   const { id } = (await res.json()) as { id: string };
 
-  const list = spawnSync(temporalCliPath(), ['workflow', 'list', '--address', temporalAddress], { encoding: 'utf8' });
+  const list = spawnSync(temporalCliPath(), ['workflow', 'list', '--address', setup.temporalAddress], { encoding: 'utf8' });
   expect(list.stdout).toContain('upgrade-sandbox-emqx');
 
   // Ctrl-C once the first blue node has been evacuated
   await eventually(async () => ((await get(`/v1/upgrades/${id}`)).details?.nodeEvacuationsStatus ?? []).length >= 1, 120_000);
-  await ctrlC();
+  await stop();
 
-  const restarted = /Prometheus: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(await npmStart())![1];
+  const restarted = /Prometheus: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(await start())![1];
   const final = await eventually(async () => {
     const s = await get(`/v1/upgrades/${id}`);
     return ['SUCCEEDED', 'ROLLED_BACK', 'FAILED'].includes(s.status) && s;

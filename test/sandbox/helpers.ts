@@ -1,5 +1,6 @@
 /** Shared by the sandbox tests: cluster directories, MQTT clients that are always ended, and cutover's EMQX activities. */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createEmqxActivities, type EmqxActivities } from '../../src/activities/emqx';
@@ -15,16 +16,14 @@ export const clusterDir = (what: string): string => join(projectRoot, '.data', '
 
 const opened: MqttClient[] = [];
 
-/** Connects, trying again after a connect that gets no CONNACK in time (up to `attempts` tries), as a real client would. */
-export async function connect(url: string, opts: IClientOptions, attempts = 1): Promise<MqttClient> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const c = await mqtt.connectAsync(url, { protocolVersion: 4, connectTimeout: 5000, ...opts, reconnectPeriod: 0 });
-      opened.push(c);
-      return c;
-    } catch (err) {
-      if (attempt >= attempts) throw new Error(`${opts.clientId ?? 'client'} at ${url}: ${(err as Error).message}`, { cause: err });
-    }
+/** Connects once (no retry: the sandbox answers every CONNECT); ended by endClients. */
+export async function connect(url: string, opts: IClientOptions): Promise<MqttClient> {
+  try {
+    const c = await mqtt.connectAsync(url, { protocolVersion: 4, connectTimeout: 5000, ...opts, reconnectPeriod: 0 });
+    opened.push(c);
+    return c;
+  } catch (err) {
+    throw new Error(`${opts.clientId ?? 'client'} at ${url}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -49,4 +48,17 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
     if (ok(v) || Date.now() > deadline) return v;
     await sleep(100);
   }
+}
+
+/** The MQTT ports nginx's workers send new clients to now: from the config they run (its generation answered on /generation); undefined mid-reload. */
+export async function routedMqttPorts(nginxPrefix: string, statusPort: number): Promise<number[] | undefined> {
+  const conf = readFileSync(join(nginxPrefix, 'nginx.conf'), 'utf8');
+  const generation = /Generation (\d+)/.exec(conf)?.[1];
+  const live = await fetch(`http://127.0.0.1:${statusPort}/generation`).then(
+    (r) => r.text(),
+    () => '',
+  );
+  if (live !== generation) return undefined;
+  const block = /upstream emqx_mqtt \{([^}]*)\}/.exec(conf)?.[1] ?? '';
+  return [...block.matchAll(/server 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
 }

@@ -1,4 +1,5 @@
 /** The stack of `npm start` built in the test process: a local sandbox EMQX cluster behind nginx and a worker with the real activities. */
+import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import type { TargetConfig } from '../../src/config/targets';
@@ -15,6 +16,8 @@ export interface LocalStack {
   taskQueue: string;
   /** The EMQX API credentials the sandbox put where the target's config points. */
   secrets: NodeJS.ProcessEnv;
+  /** The sandbox's state file. */
+  stateFile: string;
   stop(): Promise<void>;
 }
 
@@ -30,7 +33,9 @@ export async function startLocalStack(env: TestWorkflowEnvironment, what: string
     emqx: { apiUrl: `http://127.0.0.1:${ports.api}`, apiKey: { env: 'KEY' }, apiSecret: { env: 'SECRET' } },
   };
   const secrets: NodeJS.ProcessEnv = {};
-  const sandbox = createLocalSandboxes([target], clusterDir(what), secrets).get(name)!;
+  const dataDir = clusterDir(what);
+  const sandbox = createLocalSandboxes([target], dataDir, secrets).get(name)!;
+  const stateFile = join(dataDir, 'sandbox', name, 'state.json');
   let worker: RunningWorker | undefined;
   const stop = async (): Promise<void> => {
     await worker?.stop();
@@ -41,7 +46,7 @@ export async function startLocalStack(env: TestWorkflowEnvironment, what: string
     const taskQueue = uniqueId('local');
     const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200 });
     worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
-    return { name, target, sandbox, taskQueue, secrets, stop };
+    return { name, target, sandbox, taskQueue, secrets, stateFile, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -107,6 +107,15 @@ describe('configuration file', () => {
     expect(config.auth.requireDistinctApprover).toBe(false);
   });
 
+  test('a service token bound to its target, and named checks that defaults refer to', () => {
+    const text =
+      VALID.replace('auth:', "analysis: [{ name: error-rate, provider: prometheus, query: 'sum(up)', successCondition: 'result > 0' }]\ndefaults: { traffic: [{ weight: 50, analysis: [error-rate] }, { weight: 100 }] }\nauth:") +
+      '    - { principal: edge-svc, roles: [service], target: edge, token: { env: SVC_TOKEN } }\n';
+    const config = readConfigFile(file(text));
+    expect(config.auth.tokens[1]).toMatchObject({ roles: ['service'], target: 'edge' });
+    expect(config.analysis?.[0].name).toBe('error-rate');
+  });
+
   test("named analysis checks load as written, with Argo's defaults", () => {
     const config = readConfigFile(
       file(VALID + "analysis:\n  - { name: error-rate, provider: prometheus, query: 'sum(rate(x{release=\"{{green}}\"}[1m]))', interval: 30s, count: 10, successCondition: 'result < 0.05' }\n"),
@@ -150,7 +159,7 @@ describe('configuration file', () => {
     ['a local sandbox missing a port', VALID.replace('ports: { mqtt: 21883, api: 28083, status: 28888 }', 'ports: { mqtt: 21883 }'), /targets\[1\]\.local\.ports: needs api, status \(a emqx sandbox listens on mqtt, api, status\)/],
     ['a target default the schema allows but the rules do not', VALID.replace('status: 28888 } },', 'status: 28888 } }, defaults: { approval: auto, autoPromoteAfter: 5m },'), /targets\[1\]\.defaults\.autoPromoteAfter: applies only with approval manual/],
     ['a target name with capitals', VALID.replace('name: edge', 'name: Edge'), /targets\[1\]\.name: must match '\^\[a-z0-9\]/],
-    ['an unknown role', VALID.replace('[operator]', '[admin]'), /auth\.tokens\[0\]\.roles\[0\]: must be one of viewer, operator, approver/],
+    ['an unknown role', VALID.replace('[operator]', '[admin]'), /auth\.tokens\[0\]\.roles\[0\]: must be one of viewer, operator, approver, service/],
     ['a token written in the file', VALID.replace('token: { env: OPS_TOKEN, devDefault: ops-dev-token-0000 }', 'token: s3cr3t'), /auth\.tokens\[0\]\.token: must be an object/],
     ['an unknown top-level key', bad('extra: 1\n'), /extra: is not a known property/],
     ['a garbled default duration', bad('defaults: { standbyWindow: ten minutes }\n'), /defaults\.standbyWindow: must be a duration such as 90s, 10m or 1h30m/],
@@ -167,6 +176,11 @@ describe('configuration file', () => {
       VALID + '    - { principal: ops, roles: [viewer], token: { env: OTHER_TOKEN } }\n',
       /auth\.tokens\[1\]\.principal: 'ops' is already used by auth\.tokens\[0\]/,
     ],
+    ['a service token without its target', VALID + '    - { principal: svc, roles: [service], token: { env: SVC_TOKEN } }\n', /auth\.tokens\[1\]: a service token has the role service alone and names its target/],
+    ['a service token with another role', VALID + '    - { principal: svc, roles: [service, viewer], target: edge, token: { env: SVC_TOKEN } }\n', /auth\.tokens\[1\]: a service token has the role service alone/],
+    ['a target on a token of another role', VALID + '    - { principal: v, roles: [viewer], target: edge, token: { env: V_TOKEN } }\n', /auth\.tokens\[1\]\.target: only a service token is bound to a target/],
+    ['a service token of an unknown target', VALID + '    - { principal: svc, roles: [service], target: nowhere, token: { env: SVC_TOKEN } }\n', /auth\.tokens\[1\]\.target: 'nowhere' is not a configured target/],
+    ['a traffic step naming no check', bad('defaults: { traffic: [{ weight: 100, analysis: [error-rate] }] }\n'), /defaults\.traffic\[0\]\.analysis\[0\]: names no analysis check 'error-rate'/],
   ])('%s is refused naming the field', (_name, text, message) => {
     const path = file(text);
     const error = errorOf(() => readConfigFile(path));

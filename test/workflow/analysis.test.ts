@@ -4,42 +4,21 @@
  * with the measurements in the state, no data pauses for a person, a
  * Prometheus that stops answering rolls back as an analysis provider failure.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { builtInProviders, createAnalysisActivities } from '../../src/activities/analysis';
 import { toAnalysisCheck, type AnalysisCheckInput } from '../../src/domain/analysis';
 import type { TrafficStep, UpgradeInput } from '../../src/domain/upgrade';
 import { approveUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { startPrometheusStandIn, type PrometheusStandIn } from '../support/prometheusStandIn';
-import { ScriptedWorld } from '../support/scriptedWorld';
-import {
-  connectSharedServer,
-  reachesStatus,
-  startUpgrade,
-  startWorker,
-  uniqueId,
-  upgradeInput,
-  upgradeResult,
-  upgradeState,
-  type RunningWorker,
-} from '../support/temporal';
+import { scriptedSuite } from '../support/scriptedSuite';
+import { reachesStatus, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker;
 let prometheus: PrometheusStandIn;
-const world = new ScriptedWorld();
-const taskQueue = uniqueId('analysis');
-
-beforeAll(async () => {
-  env = await connectSharedServer();
+const suite = scriptedSuite('analysis', async () => {
   prometheus = await startPrometheusStandIn();
-  const analysis = createAnalysisActivities({ providers: builtInProviders({ prometheusUrl: prometheus.url }), heartbeatEveryMs: 200 });
-  worker = await startWorker(env, taskQueue, { ...world.activities(), ...analysis });
+  const activities = createAnalysisActivities({ providers: builtInProviders({ prometheusUrl: prometheus.url }), heartbeatEveryMs: 200 });
+  return { activities, close: () => prometheus.close() };
 });
-afterAll(async () => {
-  await worker?.stop();
-  await prometheus?.close();
-  await env?.teardown();
-});
+const { world, start } = suite;
 
 /** An error-rate check on green; the query names the test so each test sets its own value. */
 function errorRate(over: Partial<AnalysisCheckInput> = {}) {
@@ -52,21 +31,21 @@ function errorRate(over: Partial<AnalysisCheckInput> = {}) {
   });
 }
 const query = (input: UpgradeInput) => `errors{target="${input.target}",release="${input.target}-2-0-0"}`;
-const plan = (_input: UpgradeInput, over: Partial<AnalysisCheckInput> = {}): TrafficStep[] => [
+const plan = (over: Partial<AnalysisCheckInput> = {}): TrafficStep[] => [
   { weight: 10, analysis: [errorRate(over)] },
   { weight: 50, analysis: [] },
   { weight: 100, analysis: [] },
 ];
 const withPlan = (over: Partial<AnalysisCheckInput> = {}) => {
   const input = upgradeInput();
-  input.options.traffic = plan(input, over);
+  input.options.traffic = plan(over);
   return input;
 };
 
 test('a passing analysis lets the plan go on to SUCCEEDED, its result in the step', async () => {
   const input = withPlan();
   prometheus.values.set(query(input), 0.01);
-  const final = await upgradeResult(await startUpgrade(env, taskQueue, input));
+  const final = await upgradeResult(await start(input));
   expect(final.status).toBe('SUCCEEDED');
   expect(final.trafficSteps?.[0].analysis).toEqual([expect.objectContaining({ check: 'error-rate', phase: 'Successful', measurements: [expect.objectContaining({ value: 0.01 })] })]);
 });
@@ -74,7 +53,7 @@ test('a passing analysis lets the plan go on to SUCCEEDED, its result in the ste
 test('an analysis failure at the first step rolls back by itself with the measurement in the state', async () => {
   const input = withPlan();
   prometheus.values.set(query(input), 0.2);
-  const final = await upgradeResult(await startUpgrade(env, taskQueue, input));
+  const final = await upgradeResult(await start(input));
   expect(final.status).toBe('ROLLED_BACK');
   expect(final.failure).toMatchObject({ step: 'promote', type: 'AnalysisFailed' });
   expect(final.failure?.message).toContain('analysis error-rate failed at traffic step 1 of 3 (green 10%)');
@@ -83,14 +62,14 @@ test('an analysis failure at the first step rolls back by itself with the measur
   expect(world.weightsOf(input.target)).toEqual([{ [blue]: 90, [`${input.target}-2-0-0`]: 10 }, { [blue]: 100 }]);
   expect(final.releases.green?.phase).toBe('OBSOLETE');
   // the measurements are in the history too: the activity's result
-  const history = await env.client.workflow.getHandle(`upgrade-${input.target}`).fetchHistory();
+  const history = await suite.env.client.workflow.getHandle(`upgrade-${input.target}`).fetchHistory();
   const results = history.events!.flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
   expect(results.map((p) => Buffer.from(p.data!).toString())).toContainEqual(expect.stringMatching(/"phase":"Failed".*"value":0\.2/));
 });
 
 test.each(['approve', 'rollback'] as const)('a query with no data pauses at AWAITING_APPROVAL; %s decides', async (decision) => {
   const input = withPlan();
-  const h = await startUpgrade(env, taskQueue, input);
+  const h = await start(input);
   await reachesStatus(h, 'AWAITING_APPROVAL');
   const paused = await upgradeState(h);
   expect(paused.waitingFor).toContain('analysis error-rate inconclusive');
@@ -102,7 +81,7 @@ test.each(['approve', 'rollback'] as const)('a query with no data pauses at AWAI
 });
 
 test('onInconclusive fail rolls back instead of pausing', async () => {
-  const final = await upgradeResult(await startUpgrade(env, taskQueue, withPlan({ onInconclusive: 'fail' })));
+  const final = await upgradeResult(await start(withPlan({ onInconclusive: 'fail' })));
   expect(final.status).toBe('ROLLED_BACK');
   expect(final.failure).toMatchObject({ type: 'AnalysisInconclusive' });
 });
@@ -112,7 +91,7 @@ test('a Prometheus that stops answering rolls back after consecutiveErrorLimit e
   prometheus.values.set(query(input), 0.01);
   prometheus.down = true;
   try {
-    const final = await upgradeResult(await startUpgrade(env, taskQueue, input));
+    const final = await upgradeResult(await start(input));
     expect(final.status).toBe('ROLLED_BACK');
     expect(final.failure).toMatchObject({ step: 'promote', type: 'AnalysisError' });
     expect(final.failure?.message).toContain('analysis provider');
@@ -126,7 +105,7 @@ test('verify runs its analysis too', async () => {
   const input = upgradeInput();
   input.options.verifyAnalysis = [errorRate()];
   prometheus.values.set(query(input), 0.3);
-  const final = await upgradeResult(await startUpgrade(env, taskQueue, input));
+  const final = await upgradeResult(await start(input));
   expect(final.status).toBe('ROLLED_BACK');
   expect(final.failure).toMatchObject({ step: 'verify', type: 'AnalysisFailed' });
   expect(final.analysis).toEqual([expect.objectContaining({ phase: 'Failed' })]);

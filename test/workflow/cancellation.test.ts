@@ -3,38 +3,13 @@
  * that rolls back (or ends FAILED after finalize); undos outlast outages;
  * a stop during the last step never ends in success.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { STEPS, upgradeWorkflowId, type Step, type UpgradeInput } from '../../src/domain/upgrade';
+import { STEPS, upgradeWorkflowId, type Step } from '../../src/domain/upgrade';
 import { abortUpdate, rollbackUpdate } from '../../src/workflows/messages';
-import { ScriptedWorld } from '../support/scriptedWorld';
-import {
-  connectSharedServer,
-  eventually,
-  reachesStep,
-  startUpgrade,
-  startWorker,
-  uniqueId,
-  upgradeInput,
-  upgradeResult,
-  upgradeState,
-  type RunningWorker,
-} from '../support/temporal';
+import { scriptedSuite } from '../support/scriptedSuite';
+import { eventually, reachesStep, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker;
-const world = new ScriptedWorld();
-const taskQueue = uniqueId('cancel');
-
-beforeAll(async () => {
-  env = await connectSharedServer();
-  worker = await startWorker(env, taskQueue, world.activities());
-});
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-});
-
-const start = (input: UpgradeInput) => startUpgrade(env, taskQueue, input);
+const suite = scriptedSuite('cancel');
+const { world, start } = suite;
 /** The scripted strategy's steps with an undo, in order. */
 const REVERSIBLE: Step[] = ['prepare', 'deployGreen', 'promote', 'drainBlue'];
 const WAITS: Step[] = ['gate', 'standBy'];
@@ -69,7 +44,7 @@ describe('a Temporal cancellation is an abort', () => {
       expect(final.waitingFor).toMatch(new RegExp(`manual attention: blue ${input.target}-1-0-0 is (STANDING_BY|CLEANING_UP)`));
     }
     // the run closes as it ended, and its search attribute says so
-    const described = await env.client.workflow.getHandle(upgradeWorkflowId(input.target)).describe();
+    const described = await suite.env.client.workflow.getHandle(upgradeWorkflowId(input.target)).describe();
     expect(described.status.name).toBe('COMPLETED');
     expect(described.searchAttributes.CutoverStatus).toEqual([final.status]);
   });

@@ -71,3 +71,33 @@ test('a manual gate with a time limit and no approval rolls back', async () => {
   expect(final.failure).toMatchObject({ step: 'gate', message: 'no approval before promote within 8h', type: 'ApprovalTimeout' });
   expect(final.releases.green?.phase).toBe('OBSOLETE');
 });
+
+test('a gate before finalize with its own time limit rolls back when nobody approves', async () => {
+  const input = upgradeInput({ options: { approveBefore: ['finalize'], gates: { finalize: { timeoutMs: 8 * HOUR } } } });
+  const final = (await (await start(input)).result()) as UpgradeState;
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(final.failure).toMatchObject({ step: 'finalize', message: 'no approval before finalize within 8h', type: 'ApprovalTimeout' });
+  expect(final.pointOfNoReturnPassed).toBe(false);
+  expect(final.releases.blue?.phase).toBe('SERVING');
+});
+
+test('each gate has its own auto-promotion delay: 1h before promote, 3h before finalize', async () => {
+  const input = upgradeInput({
+    options: { approveBefore: ['promote', 'finalize'], gates: { promote: { autoPromoteAfterMs: HOUR }, finalize: { autoPromoteAfterMs: 3 * HOUR } } },
+  });
+  const final = (await (await start(input)).result()) as UpgradeState;
+  expect(final.status).toBe('SUCCEEDED');
+  const waits = final.transitions.filter((t) => t.to === 'AWAITING_APPROVAL' || t.from === 'AWAITING_APPROVAL').map((t) => Date.parse(t.at));
+  expect(waits).toHaveLength(4);
+  expect(waits[1] - waits[0]).toBeGreaterThanOrEqual(HOUR);
+  expect(waits[3] - waits[2]).toBeGreaterThanOrEqual(3 * HOUR);
+  expect(final.transitions.filter((t) => t.why.startsWith('auto-promoted after')).map((t) => t.why)).toEqual(['auto-promoted after 1h', 'auto-promoted after 3h']);
+});
+
+test('a traffic step pauses in workflow time: a 2-hour pause at 10% takes seconds', async () => {
+  const input = upgradeInput({ options: { traffic: [{ weight: 10, pauseMs: 2 * HOUR, analysis: [] }, { weight: 100, analysis: [] }] } });
+  const final = (await (await start(input)).result()) as UpgradeState;
+  expect(final.status).toBe('SUCCEEDED');
+  const [first] = final.trafficSteps!;
+  expect(Date.parse(first.endedAt!) - Date.parse(first.startedAt!)).toBeGreaterThanOrEqual(2 * HOUR);
+});

@@ -1,38 +1,12 @@
 /** The traffic plan, the gates and the ready report on the dev server, with the scripted strategy. */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { UpgradeInput } from '../../src/domain/upgrade';
 import { approveUpdate, reportReadyUpdate, rollbackUpdate } from '../../src/workflows/messages';
-import { ScriptedWorld } from '../support/scriptedWorld';
-import {
-  connectSharedServer,
-  eventually,
-  reachesStatus,
-  reachesStep,
-  startUpgrade,
-  startWorker,
-  uniqueId,
-  upgradeInput,
-  upgradeResult,
-  upgradeState,
-  type RunningWorker,
-} from '../support/temporal';
+import { scriptedSuite } from '../support/scriptedSuite';
+import { eventually, reachesStatus, reachesStep, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker;
-const world = new ScriptedWorld();
-const taskQueue = uniqueId('traffic');
-
-beforeAll(async () => {
-  env = await connectSharedServer();
-  worker = await startWorker(env, taskQueue, world.activities());
-});
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-});
-
-const start = (input: UpgradeInput) => startUpgrade(env, taskQueue, input);
+const suite = scriptedSuite('traffic');
+const { world, start } = suite;
 const names = (input: UpgradeInput) => ({ blue: `${input.target}-1-0-0`, green: `${input.target}-2-0-0` });
 const steps = (...weights: number[]) => weights.map((weight) => ({ weight, analysis: [] }));
 

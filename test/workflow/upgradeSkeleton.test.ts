@@ -1,38 +1,13 @@
 /** The skeleton on the real Temporal dev server, driven by the scripted strategy. */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { upgradeWorkflowId, type Step, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
+import { upgradeWorkflowId, type Step, type UpgradeState } from '../../src/domain/upgrade';
 import { abortUpdate, approveSignal, approveUpdate, rollbackSignal, rollbackUpdate } from '../../src/workflows/messages';
-import { ScriptedWorld } from '../support/scriptedWorld';
-import {
-  connectSharedServer,
-  eventually,
-  reachesStep,
-  startUpgrade,
-  startWorker,
-  uniqueId,
-  upgradeInput,
-  upgradeResult,
-  upgradeState,
-  type RunningWorker,
-} from '../support/temporal';
+import { scriptedSuite } from '../support/scriptedSuite';
+import { eventually, reachesStep, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker;
-const world = new ScriptedWorld();
-const taskQueue = uniqueId('skeleton');
-
-beforeAll(async () => {
-  env = await connectSharedServer();
-  worker = await startWorker(env, taskQueue, world.activities());
-});
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-});
-
-const start = (input: UpgradeInput) => startUpgrade(env, taskQueue, input);
+const suite = scriptedSuite('skeleton');
+const { world, start } = suite;
 const state = upgradeState;
 const atStep = reachesStep;
 const result = upgradeResult;
@@ -61,7 +36,7 @@ describe('blueGreenUpgrade on the dev server', () => {
     ]);
     expect(final.pointOfNoReturnPassed).toBe(true);
     expect(new Set(servingCounts(final))).toEqual(new Set([1]));
-    const { searchAttributes } = await env.client.workflow.getHandle(upgradeWorkflowId(input.target)).describe();
+    const { searchAttributes } = await suite.env.client.workflow.getHandle(upgradeWorkflowId(input.target)).describe();
     expect(searchAttributes).toMatchObject({ CutoverTarget: [input.target], CutoverKind: ['emqx'], CutoverStatus: ['SUCCEEDED'], CutoverPhase: ['SERVING'] });
   });
 

@@ -63,7 +63,7 @@ const HEARTBEAT_MS = 1000;
 const GATEWAY = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-function defaultKubeConfig(p: KubernetesPlacement): KubeConfig {
+export function defaultKubeConfig(p: KubernetesPlacement): KubeConfig {
   const kc = new KubeConfig();
   if (p.kubeconfig) kc.loadFromFile(p.kubeconfig);
   else kc.loadFromDefault();

@@ -8,9 +8,9 @@ export const emqxKind = {
   access: EmqxAccess,
   options: EmqxOptions,
   toSettings: toEmqxSettings,
-  localPorts: ['mqtt', 'api', 'status'],
   sandboxUpgrade: {
     version: '5.8.0',
     options: { approval: 'auto', standbyWindow: '30s', emqx: { connEvictRate: 50, sessEvictRate: 50, waitTakeover: '5s', waitHealthCheck: '2s', initialDelay: '5s' } },
   },
+  localPorts: ['mqtt', 'api', 'status'],
 } as const satisfies KindModule;

@@ -33,6 +33,12 @@ export const EmqxOptions = Type.Object(
     waitHealthCheck: Type.Optional(Duration),
     initialDelay: Type.Optional(Duration),
     drainInterval: Type.Optional(Duration),
+    scaleDownDuringDrain: Type.Optional(
+      Type.Boolean({
+        description:
+          'remove each blue node as soon as it is drained, as the EMQX Operator does (default false: blue stands by whole until cleanUpBlue, so a rollback in the standby window has it at once)',
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -54,6 +60,7 @@ export function toEmqxSettings(o: EmqxOptions): Partial<EmqxSettings> {
     waitHealthCheckSec: seconds(o.waitHealthCheck),
     initialDelayMs: ms(o.initialDelay),
     drainIntervalMs: ms(o.drainInterval),
+    scaleDownDuringDrain: o.scaleDownDuringDrain,
   };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }

@@ -8,6 +8,12 @@ export interface EmqxSettings {
   initialDelayMs: number;
   /** Without the evacuation API: time between removing two blue pods. */
   drainIntervalMs: number;
+  /**
+   * The operator's behaviour: remove each blue node as soon as it is drained. Saves a
+   * blue-sized set of pods during the standby window; a rollback then waits for blue's
+   * pods to start and join again instead of having them at once.
+   */
+  scaleDownDuringDrain: boolean;
 }
 
 export const EMQX_DEFAULTS: EmqxSettings = {
@@ -17,6 +23,7 @@ export const EMQX_DEFAULTS: EmqxSettings = {
   waitHealthCheckSec: 10,
   initialDelayMs: 10_000,
   drainIntervalMs: 30_000,
+  scaleDownDuringDrain: false,
 };
 
 /** Settings from the upgrade request (already validated by the API), over the defaults. */

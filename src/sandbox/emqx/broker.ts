@@ -5,11 +5,14 @@
  * step per second, connections closed at conn_evict_rate, offline sessions
  * handed to the recipients at sess_evict_rate.
  */
+import type { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import persistenceRedis from 'aedes-persistence-redis';
+import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 import { ClusterState, type EvacuationRecord, type Member } from './backplane';
+import { connackFirst } from './connackFirst';
 
 export interface BrokerOptions {
   member: Member;
@@ -48,9 +51,18 @@ export class SandboxBroker {
   async start(): Promise<void> {
     const redis = new URL(this.o.backplaneUrl);
     const conn = { host: redis.hostname, port: Number(redis.port) };
-    this.aedes = await Aedes.createBroker({
+    const mq = mqemitterRedis({
+      ...conn,
+      // ioredis 5 writes a SUBSCRIBE issued during a reconnect's handshake before its ready check,
+      // whose INFO then fails ("Connection in subscriber mode") (ioredis #2037): no ready check on
+      // the subscriber, which needs none on a loopback Redis; it resubscribes once connected.
+      subConn: new Redis({ ...conn, enableReadyCheck: false }),
+    });
+    // mqemitter-redis re-emits its connections' errors on `state`; unheard, they would end the process.
+    (mq as unknown as { state: EventEmitter }).state.on('error', (err: Error) => process.stderr.write(`${this.node}: backplane pub/sub: ${err.message}\n`));
+    this.aedes = new Aedes({
       id: this.node,
-      mq: mqemitterRedis(conn),
+      mq,
       persistence: persistenceRedis(conn),
       // EMQX accepts client ids up to 65535 bytes; aedes' default of 23 would refuse ordinary ones.
       maxClientsIdLength: 256,
@@ -59,6 +71,12 @@ export class SandboxBroker {
         done(Object.assign(new Error('node evacuating'), { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError, false);
       },
     });
+    const holdUntilConnack = connackFirst(this.aedes);
+    this.aedes.preConnect = (client, _packet, done) => {
+      holdUntilConnack(client);
+      done(null, true);
+    };
+    await this.aedes.listen();
     this.aedes.on('client', (c) => {
       this.clients.set(c.id, c);
       void this.state.claimSession(c.id, this.node);

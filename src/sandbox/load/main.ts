@@ -59,7 +59,8 @@ async function main(): Promise<void> {
   const s = result.summary;
   console.log(
     `summary: ${s.durationSec}s, ${s.clients} clients at ${s.rate}/s: sent ${s.sent}, received ${s.received}, lost ${s.lost}, ` +
-      `duplicated ${s.duplicated}, min connected ${s.minConnected} (${(s.minConnectedRatio * 100).toFixed(1)}%); written to ${a.out}`,
+      `duplicated ${s.duplicated}, min connected ${s.minConnected} (${(s.minConnectedRatio * 100).toFixed(1)}%), ` +
+      `longest away ${s.maxAwayMs} ms (${s.awayOver2s} outages over 2 s); written to ${a.out}`,
   );
 }
 

@@ -67,6 +67,14 @@ export interface LoadSummary {
   duplicated: number;
   minConnected: number;
   minConnectedRatio: number;
+  /** The longest a client was disconnected, from losing its connection to its next CONNACK (ms). */
+  maxAwayMs: number;
+  /** Outages longer than 2 s, across all clients. */
+  awayOver2s: number;
+  /** Times a client lost its connection and got it back. */
+  reconnects: number;
+  /** Clients connected when the run ended. */
+  connectedAtEnd: number;
   /** Publish rate achieved while publishing. */
   sentPerSec: number;
   drainedInSec: number;
@@ -125,8 +133,19 @@ export async function runMqttLoad(o: LoadOptions): Promise<LoadResult> {
     connectTimeout: 5000,
     ...(urls.length > 1 ? { servers: urls.map((u) => ({ host: u.hostname, port: Number(u.port || 1883) })) } : {}),
   });
+  // Per client, when it lost its connection; each outage's length once it is back.
+  const lostAt = new Map<string, number>();
+  const outages: number[] = [];
   const clients: MqttClient[] = ids.map((id) => {
     const c = urls.length > 1 ? mqtt.connect(options(id)) : mqtt.connect(urls[0]!.href, options(id));
+    c.on('close', () => {
+      if (!lostAt.has(id)) lostAt.set(id, Date.now());
+    });
+    c.on('connect', () => {
+      const since = lostAt.get(id);
+      lostAt.delete(id);
+      if (since !== undefined) outages.push(Date.now() - since);
+    });
     c.on('message', (_topic, payload) => {
       const [tag, seq] = payload.toString().split('/');
       // Left in a session by an earlier run with the same client ids: not this run's to count.
@@ -197,6 +216,8 @@ export async function runMqttLoad(o: LoadOptions): Promise<LoadResult> {
     });
     for (const s of samples) s.lost = [...lostPerSecond].filter(([sec]) => sec < s.t).reduce((sum, [, n]) => sum + n, 0);
     const minConnected = Math.min(...samples.map((s) => s.connected), clients.length);
+    // Still away at the end: counted up to now.
+    const away = [...outages, ...[...lostAt.values()].map((t) => Date.now() - t)];
     return {
       samples,
       summary: {
@@ -209,6 +230,10 @@ export async function runMqttLoad(o: LoadOptions): Promise<LoadResult> {
         duplicated,
         minConnected,
         minConnectedRatio: minConnected / clients.length,
+        maxAwayMs: Math.max(0, ...away),
+        awayOver2s: away.filter((ms) => ms > 2000).length,
+        reconnects: outages.length,
+        connectedAtEnd: clients.filter((c) => c.connected).length,
         sentPerSec: Math.round((sentAt.length / publishedFor) * 10) / 10,
         drainedInSec: Math.round(drainedInSec * 10) / 10,
       },

@@ -2,9 +2,12 @@
  * EMQX: green nodes start beside blue and join the same cluster; the Service
  * moves to green only once every green node is a running member; then blue
  * nodes are evacuated one at a time at a set rate (connections, then
- * sessions) onto the green nodes and removed, as the EMQX Operator does.
+ * sessions) onto the green nodes. Blue then stands by whole, every node
+ * prohibiting, so a rollback in the window has it back at once; it is scaled
+ * down one node at a time in cleanUpBlue (or, with scaleDownDuringDrain, as
+ * each node is drained, as the EMQX Operator does).
  */
-import { ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { EmqxActivities } from '../../activities/emqx';
 import { drainOrder, type NodeEvacuationStatus } from '../../domain/emqx/cluster';
 import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
@@ -14,6 +17,9 @@ import { formatDuration } from '../../domain/duration';
 import { call, stepActivities } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
+/** Upgrades that reached drainBlue before blue stood by whole replay as they ran: blue scaled down during the drain. */
+const BLUE_STANDS_BY = 'emqx-blue-stands-by';
+
 /** Per node, the operator's nodeEvacuationsStatus entry, or how the fallback drain removed it. */
 type DrainRecord = Partial<NodeEvacuationStatus> & { node: string; state: string };
 
@@ -22,6 +28,11 @@ export function createEmqxStrategy(): Strategy {
   let blueReplicas = 0;
   let blueNodes: string[] = [];
   let greenNodes: string[] = [];
+  /** Blue nodes still running; blue is scaled down only during clean-up, unless scaleDownDuringDrain. */
+  let blueRunning = 0;
+  let drainMode: 'evacuation' | 'pod-removal' = 'evacuation';
+  let legacyDrain = false;
+  let scaleDuringDrain = false;
   const drained: DrainRecord[] = [];
 
   const quick = (ctx: StrategyContext) => ctx.activities<PlatformActivities & EmqxActivities>();
@@ -71,6 +82,17 @@ export function createEmqxStrategy(): Strategy {
     if (left.length) ctx.report('nodesLeftInCluster', left);
   };
 
+  /** Scale blue down by one with a conditional write, so a retried or replayed step never removes two. */
+  const removeBlueNode = async (ctx: StrategyContext, what: string): Promise<void> => {
+    await call(quick(ctx).scaleDownByOne, `remove ${what}: scale ${ctx.blue.name} to ${blueRunning - 1}`, {
+      target: ctx.input.target,
+      release: ctx.blue.name,
+      expectedReplicas: blueRunning,
+    });
+    blueRunning -= 1;
+    if (drainMode === 'pod-removal') report(ctx, { node: what, state: 'removed' });
+  };
+
   const isUnavailable = (err: unknown): boolean =>
     err instanceof Error && err.cause instanceof ApplicationFailure && err.cause.type === EVACUATION_UNAVAILABLE;
 
@@ -82,6 +104,7 @@ export function createEmqxStrategy(): Strategy {
       // Bad credentials or an unreachable API must stop the upgrade before anything is changed.
       await call(acts.clusterHealth, `check the EMQX API of ${input.target} answers`, { target: input.target, expectNodes: [] });
       blueReplicas = blue.replicas;
+      blueRunning = blue.replicas;
       return { blue };
     },
 
@@ -145,33 +168,38 @@ export function createEmqxStrategy(): Strategy {
     drainBlue: {
       run: async (ctx) => {
         const { target } = ctx.input;
+        legacyDrain = !patched(BLUE_STANDS_BY);
+        scaleDuringDrain = legacyDrain || settings.scaleDownDuringDrain;
         ctx.waitingFor(`initial delay of ${formatDuration(settings.initialDelayMs)} before draining blue`);
         await sleep(settings.initialDelayMs, { summary: 'initial delay before evacuation' });
         const health = await call(quick(ctx).clusterHealth, 'order blue nodes for draining', { target, expectNodes: blueNodes });
         const order = drainOrder(health.nodes.filter((n) => blueNodes.includes(n.node)));
-        let mode: 'evacuation' | 'pod-removal' = 'evacuation';
-        for (const [i, node] of order.entries()) {
-          if (mode === 'evacuation') {
+        for (const node of order) {
+          if (drainMode === 'evacuation') {
             try {
               await evacuate(ctx, node, greenNodes);
             } catch (err) {
               if (!isUnavailable(err)) throw err;
-              mode = 'pod-removal';
-              ctx.report('drainMode', `pod-removal: the EMQX API has no node evacuation; removing blue pods one every ${formatDuration(settings.drainIntervalMs)}`);
+              drainMode = 'pod-removal';
+              ctx.report(
+                'drainMode',
+                scaleDuringDrain
+                  ? `pod-removal: the EMQX API has no node evacuation; removing blue pods one every ${formatDuration(settings.drainIntervalMs)}`
+                  : `pod-removal: the EMQX API has no node evacuation; blue keeps its clients until cleanUpBlue removes its pods one every ${formatDuration(settings.drainIntervalMs)}`,
+              );
             }
           }
-          const remaining = blueReplicas - i;
-          if (mode === 'evacuation') {
+          if (drainMode === 'evacuation') {
             ctx.waitingFor(`takeover window of ${settings.waitTakeoverSec}s after evacuating ${node}`);
             await sleep(settings.waitTakeoverSec * 1000, { summary: `wait takeover after ${node}` });
           }
-          await call(quick(ctx).scaleDownByOne, `remove ${node}: scale ${ctx.blue.name} to ${remaining - 1}`, {
-            target,
-            release: ctx.blue.name,
-            expectedReplicas: remaining,
-          });
-          if (mode === 'pod-removal') {
-            report(ctx, { node, state: 'removed' });
+          // By default blue stands by whole (every node prohibiting, serving nobody), so a rollback has it at once.
+          if (!scaleDuringDrain) {
+            if (drainMode === 'pod-removal') return;
+            continue;
+          }
+          await removeBlueNode(ctx, node);
+          if (drainMode === 'pod-removal') {
             ctx.waitingFor(`drain interval after removing ${node}`);
             await sleep(settings.drainIntervalMs, { summary: `drain interval after ${node}` });
           }
@@ -179,26 +207,42 @@ export function createEmqxStrategy(): Strategy {
       },
       undo: async (ctx) => {
         const { target } = ctx.input;
-        const stopAll = async (nodes: string[]) => {
-          for (const node of nodes) await call(quick(ctx).stopEvacuation, `stop any evacuation of ${node}`, { target, node });
+        // Blue takes clients again as soon as its evacuations stop: all at once, before anything slower.
+        const stop = (node: string) => call(quick(ctx).stopEvacuation, `stop any evacuation of ${node}`, { target, node });
+        const stopAll = async (nodes: string[]): Promise<void> => {
+          if (!legacyDrain) await Promise.all(nodes.map(stop));
+          else for (const node of nodes) await stop(node);
         };
         const health = await call(quick(ctx).clusterHealth, 'which blue nodes still run', { target, expectNodes: blueNodes });
         await stopAll(health.nodes.filter((n) => n.status === 'running').map((n) => n.node));
-        await call(quick(ctx).scaleWorkload, `scale ${ctx.blue.name} back to ${blueReplicas}`, {
+        // Blue stood by whole: nothing to bring back. Scaled during the drain: its pods must start and rejoin first.
+        if (!scaleDuringDrain) return;
+        const scaled = await call(quick(ctx).scaleWorkload, `scale ${ctx.blue.name} back to ${blueReplicas}`, {
           target,
           release: ctx.blue.name,
           replicas: blueReplicas,
         });
-        await call(waits(ctx).waitWorkloadReady, `wait for ${ctx.blue.name} pods to be ready`, { target, release: ctx.blue.name });
-        // A restarted node resumes its evacuation (EMQX keeps that state): stop it again now that it runs.
-        await stopAll(blueNodes);
-        await call(waits(ctx).waitClusterJoined, 'wait until blue nodes rejoined', { target, nodes: blueNodes });
+        blueRunning = blueReplicas;
+        if (scaled.changed || legacyDrain) {
+          await call(waits(ctx).waitWorkloadReady, `wait for ${ctx.blue.name} pods to be ready`, { target, release: ctx.blue.name });
+          // A restarted node resumes its evacuation (EMQX keeps that state): stop it again now that it runs.
+          await stopAll(blueNodes);
+          await call(waits(ctx).waitClusterJoined, 'wait until blue nodes rejoined', { target, nodes: blueNodes });
+        }
       },
     },
 
     cleanUpBlue: {
       run: async (ctx) => {
         const { target } = ctx.input;
+        // One node at a time, as a StatefulSet scales down; evacuated nodes serve nobody, others get drainInterval to lose their clients.
+        while (blueRunning > 0) {
+          await removeBlueNode(ctx, blueNodes[blueRunning - 1] ?? `${ctx.blue.name}-${blueRunning - 1}`);
+          if (drainMode === 'pod-removal' && blueRunning > 0) {
+            ctx.waitingFor('drain interval before removing the next blue node');
+            await sleep(settings.drainIntervalMs, { summary: 'drain interval between blue nodes' });
+          }
+        }
         await call(quick(ctx).deleteWorkload, `delete ${ctx.blue.name}`, { target, release: ctx.blue.name });
         await forget(ctx, blueNodes);
       },

@@ -1,0 +1,24 @@
+/**
+ * What the local platform offers the Kong activities for a sandbox Kong
+ * target (the runtime hands it in; activities never import the sandbox):
+ * running a migrations command of a version as a process, as a Kubernetes
+ * Job runs it from an image, and the addresses of a release's nodes.
+ */
+import type { MigrationsCommand } from './migrations';
+
+export interface KongNodeAddress {
+  pod: string;
+  proxyUrl: string;
+  statusUrl: string;
+}
+
+export interface CommandRun {
+  exitCode: number;
+  output: string[];
+}
+
+export interface LocalKong {
+  runMigrations(i: { version: string; command: MigrationsCommand; force?: boolean }): Promise<CommandRun>;
+  /** The running nodes of a release, in ordinal order. */
+  nodes(release: string): Promise<KongNodeAddress[]>;
+}

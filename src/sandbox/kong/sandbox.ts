@@ -1,0 +1,146 @@
+/**
+ * The Kong kind in the local sandbox: one PostgreSQL (Debian's binaries,
+ * bootstrapped by the first version's `kong migrations bootstrap`, with a
+ * service and a catch-all route to an echo upstream), sandbox gateway nodes
+ * per release on that database, nginx's http upstream of the nodes that get
+ * traffic (weighted during a split, keep-alive to the nodes), and the router
+ * in front of the nodes' Admin APIs that answers 423 while an upgrade froze
+ * writes. Its kindPort runs migrations commands as processes and lists a
+ * release's nodes, for the Kong activities.
+ */
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import type { LocalPlacement } from '../../config/targets';
+import type { KongNodeAddress, LocalKong } from '../../domain/kong/local';
+import type { KongAccess } from '../../domain/kong/schema';
+import type { NodeSpec, Routing, SandboxKind } from '../localSandbox';
+import { PostgresServer, SANDBOX_PG_PASSWORD, SANDBOX_PG_USER } from '../postgres';
+import { startAdminRouter } from './adminRouter';
+import { startEchoUpstream } from './echo';
+import { runMigrationsProcess, startGatewayNode, type GatewayNode, type KongDatabase } from './launcher';
+import { gatewayVersion } from './schema';
+import { ConfigStore } from './store';
+
+export interface KongSandboxOptions {
+  placement: LocalPlacement;
+  access: KongAccess;
+  /** The worker's environment: the database password is read from (or, unset, put into) the access block's variable. */
+  env: NodeJS.ProcessEnv;
+  /** Versions that answer this share of requests with 500 (for analysis demos and tests), e.g. {"3.9.1": 0.2}. */
+  failRates?: Record<string, number>;
+  dbUpdateFrequencyMs?: number;
+}
+
+/** SANDBOX_KONG_FAIL_RATES="3.9.1=0.2,3.9.2=0.5" */
+export function parseFailRates(text: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (text ?? '').split(',').filter(Boolean)) {
+    const [version, rate] = part.split('=');
+    const n = Number(rate);
+    if (!version || !(n >= 0 && n <= 1)) throw new Error(`SANDBOX_KONG_FAIL_RATES: '${part}' must be <version>=<share between 0 and 1>`);
+    out[version.trim()] = n;
+  }
+  return out;
+}
+
+export type KongSandbox = SandboxKind & { kindPort: LocalKong; database: KongDatabase };
+
+export function kongSandbox(o: KongSandboxOptions): KongSandbox {
+  const { ports } = o.placement;
+  o.env[o.access.database.password.env] ||= SANDBOX_PG_PASSWORD;
+  const db: KongDatabase = {
+    host: '127.0.0.1',
+    port: ports.postgres,
+    user: o.access.database.user ?? SANDBOX_PG_USER,
+    password: o.env[o.access.database.password.env]!,
+    database: o.access.database.database ?? 'kong',
+  };
+  let pg: PostgresServer | undefined;
+  let dir = '';
+  const closers: { close(): Promise<unknown> }[] = [];
+  const nodes = new Map<string, { release: string; node: GatewayNode }>();
+  const running = (release?: string) => [...nodes.entries()].filter(([, n]) => (release === undefined || n.release === release) && n.node.process.exitCode === null);
+
+  /** A fresh database gets the first version's schema and one route to the echo upstream, as an operator would set it up. */
+  async function bootstrap(upstream: string): Promise<void> {
+    const r = await runMigrationsProcess({ version: o.placement.version, command: 'bootstrap', db });
+    if (r.exitCode !== 0) throw new Error(`kong migrations bootstrap failed: ${r.output.join(' | ')}`);
+    if (r.output.includes('Database already bootstrapped')) return; // a restart: the configuration is there, maybe in a newer schema
+    const pool = new Pool({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.database });
+    try {
+      const store = new ConfigStore(pool, gatewayVersion(o.placement.version));
+      await store.createService({ name: 'echo', url: upstream });
+      await store.createRoute({ name: 'echo', paths: ['/'], service: { name: 'echo' } });
+    } finally {
+      await pool.end();
+    }
+  }
+
+  const kindPort: LocalKong = {
+    runMigrations: (i) => runMigrationsProcess({ ...i, db }),
+    async nodes(release): Promise<KongNodeAddress[]> {
+      return running(release)
+        .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
+        .map(([pod, { node }]) => ({ pod, proxyUrl: node.proxyUrl, statusUrl: node.statusUrl }));
+    },
+  };
+
+  return {
+    database: db,
+    kindPort,
+    imageOf: (version) => `cutover/sandbox-kong:${version}`,
+    nodePorts: ['proxy', 'admin', 'status'],
+    async start(d) {
+      dir = d;
+      pg ??= await PostgresServer.start({ dir: join(d, 'postgres'), port: ports.postgres });
+      await pg.ensureDatabase(db.database);
+      const echo = await startEchoUpstream(ports.upstream);
+      closers.push(echo);
+      await bootstrap(echo.url);
+      closers.push(await startAdminRouter({ port: ports.admin, database: pg.url(db.database), upstreams: () => running().map(([, n]) => n.node.adminUrl) }));
+    },
+    async stop() {
+      await Promise.all(closers.splice(0).map((c) => c.close()));
+      await pg?.stop();
+      pg = undefined;
+    },
+    async startNode(spec: NodeSpec) {
+      const node = await startGatewayNode({
+        name: spec.pod,
+        version: spec.version,
+        db,
+        logDir: dir,
+        proxyPort: spec.ports.proxy,
+        adminPort: spec.ports.admin,
+        statusPort: spec.ports.status,
+        failRate: o.failRates?.[spec.version],
+        dbUpdateFrequencyMs: o.dbUpdateFrequencyMs,
+      });
+      nodes.set(spec.pod, { release: spec.release, node });
+      const stop = node.stop;
+      return {
+        version: spec.version,
+        process: node.process,
+        stop: async () => {
+          await stop();
+          if (nodes.get(spec.pod)?.node === node) nodes.delete(spec.pod);
+        },
+      };
+    },
+    routes: (r: Routing) => ({
+      streams: [],
+      http: [
+        {
+          name: 'kong_proxy',
+          listen: ports.proxy,
+          servers: r.traffic.map((n) => ({ port: n.ports.proxy, weight: n.weight })),
+          // A node that stops refuses the connection: the request goes to another node, the client never sees it.
+          directives: ['proxy_http_version 1.1;', 'proxy_set_header Connection "";', 'proxy_next_upstream error timeout;', 'proxy_connect_timeout 2s;'],
+        },
+      ],
+    }),
+    describe: () =>
+      `proxy http://127.0.0.1:${ports.proxy} (nginx), Admin API http://127.0.0.1:${ports.admin} (423 while an upgrade freezes writes), ` +
+      `PostgreSQL 127.0.0.1:${ports.postgres}, nginx status http://127.0.0.1:${ports.status}/status`,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * Kong: the blue-green upgrade of Kong's own guide, step by step.
+ *   1. stop Admin API writes              prepare: the freeze router answers 423, a fingerprint of the configuration
+ *   2. back up the database               prepare: pg_dump, its path and size in the state
+ *   3. `kong migrations up` with Y        prepare: confirmed with `list` (the lock trap exits 0 without migrating)
+ *   4. start cluster Y on the database    deployGreen
+ *   5. test Y                             waitReady (/status/ready of every node) and verify (the user's smoke requests)
+ *   6. divert traffic gradually           promote: the skeleton's traffic plan (default 10%, 50%, 100%)
+ *   7. watch the proxy metrics            its analysis between steps (error rate, p99 from the gateways' counters)
+ *   8. if anything is wrong, back to X    rollback: traffic to X, Y removed, writes unfrozen, migrations left pending
+ *   9. `kong migrations finish`           finalize, after a person's yes: the point of no return
+ *  10. decommission X                     cleanUpBlue: drain X through /status/ready, remove it, unfreeze writes
+ * A write that bypasses the freeze changes the fingerprint, checked at verify
+ * and before finalize: the upgrade then waits for a person to approve or roll back.
+ */
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import type { KongActivities, MigrationRecord } from '../../activities/kong';
+import { planMigrations, type MigrationPlan } from '../../domain/kong/migrations';
+import { kongSettings, type KongSettings } from '../../domain/kong/settings';
+import type { PlatformActivities } from '../../domain/platform';
+import { upgradeIdOf, type UpgradeInput } from '../../domain/upgrade';
+import { call, stepActivities } from '../activityOptions';
+import type { Strategy, StrategyContext } from '../strategy';
+
+export function createKongStrategy(): Strategy {
+  let settings: KongSettings;
+  let blueReplicas = 0;
+  let plan: MigrationPlan;
+  let fingerprint: string | undefined;
+  const migrations: MigrationRecord[] = [];
+
+  type Acts = PlatformActivities & KongActivities;
+  const quick = (ctx: StrategyContext) => ctx.activities<Acts>();
+  // Long waits heartbeat, so rollback cancels them at once and a dead worker is noticed in seconds.
+  const waits = (ctx: StrategyContext) => ctx.activities<Acts>({ startToCloseTimeout: '24 hours', heartbeatTimeout: '30 seconds' });
+  // plan runs before there is a context: the skeleton's retry policy for a step.
+  const planning = (input: UpgradeInput) => stepActivities<Acts>(input);
+  const upgradeId = (ctx: StrategyContext) => upgradeIdOf(ctx.input.target, workflowInfo().runId);
+
+  const migrate = async (ctx: StrategyContext, version: string, command: 'up' | 'finish'): Promise<void> => {
+    ctx.waitingFor(`kong migrations ${command} with Kong ${version}`);
+    const record = await call(waits(ctx).runKongMigrations, `kong migrations ${command} (Kong ${version}), then list`, { target: ctx.input.target, version, command });
+    migrations.push(record);
+    ctx.report('migrations', [...migrations]);
+  };
+
+  /** Admin API writes that bypassed the freeze change what both versions serve: a person decides. */
+  const checkFingerprint = async (ctx: StrategyContext, before: string): Promise<void> => {
+    if (!fingerprint) return;
+    const now = await call(quick(ctx).kongConfigFingerprint, 'check the configuration is unchanged', { target: ctx.input.target });
+    if (now.fingerprint === fingerprint) return;
+    ctx.report('configurationChanged', { expected: fingerprint, found: now.fingerprint, rows: now.rows, before });
+    await ctx.askApproval(
+      before,
+      `the Kong configuration changed during the upgrade (fingerprint ${fingerprint} -> ${now.fingerprint}): an Admin API write bypassed the freeze; approve to go on with it, or roll back`,
+    );
+    fingerprint = now.fingerprint;
+    ctx.report('adminApi', { frozen: true, fingerprint });
+  };
+
+  const unfreeze = async (ctx: StrategyContext): Promise<void> => {
+    await call(quick(ctx).unfreezeKongAdmin, 'unfreeze Admin API writes', { target: ctx.input.target, upgradeId: upgradeId(ctx) });
+    ctx.report('adminApi', { frozen: false });
+  };
+
+  return {
+    async plan(input) {
+      settings = kongSettings(input.options.settings);
+      const { target } = input;
+      const blue = await call(planning(input).readBlueRelease, `read the release serving ${target}`, { target });
+      blueReplicas = blue.replicas;
+      const state = await call(planning(input).readKongMigrations, `kong migrations status with Kong ${blue.version} and ${input.version}`, {
+        target,
+        blueVersion: blue.version,
+        greenVersion: input.version,
+      });
+      plan = planMigrations(state.blue, state.green, { finishPending: settings.finishPending, blueVersion: blue.version });
+      // Refused before anything changes.
+      if (plan.action === 'refuse') throw ApplicationFailure.nonRetryable(plan.reason, 'PendingMigrations');
+      return { blue };
+    },
+
+    prepare: {
+      run: async (ctx) => {
+        const { target } = ctx.input;
+        ctx.report('migrationPlan', plan);
+        const frozen = await call(quick(ctx).freezeKongAdmin, 'freeze Admin API writes', { target, upgradeId: upgradeId(ctx), reason: `upgrade to Kong ${ctx.input.version}` });
+        fingerprint = (await call(quick(ctx).kongConfigFingerprint, 'fingerprint the configuration', { target })).fingerprint;
+        ctx.report('adminApi', { frozen: true, since: frozen.since, fingerprint });
+        if (settings.backup) {
+          ctx.waitingFor('pg_dump of the Kong database');
+          ctx.report('backup', await call(waits(ctx).backupKongDatabase, 'back up the Kong database (pg_dump)', { target, upgradeId: upgradeId(ctx) }));
+        }
+        if (plan.action === 'finishEarlier') await migrate(ctx, ctx.blue.version, 'finish');
+        if (plan.action === 'up' || (plan.action === 'finishEarlier' && plan.then.length)) await migrate(ctx, ctx.green.version, 'up');
+      },
+      // The migrations stay pending: X still serves from them, and a later upgrade recognises them.
+      undo: unfreeze,
+    },
+
+    deployGreen: {
+      run: async (ctx) => {
+        await call(quick(ctx).ensureGreenWorkload, `start ${ctx.green.name} on the same database`, {
+          target: ctx.input.target,
+          green: ctx.green,
+          image: ctx.input.image,
+          replicas: blueReplicas,
+        });
+      },
+      undo: async (ctx) => {
+        await call(quick(ctx).deleteWorkload, `remove ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name });
+      },
+    },
+
+    waitReady: {
+      run: async (ctx) => {
+        const { target } = ctx.input;
+        ctx.waitingFor(`every node of ${ctx.green.name} to run`);
+        await call(waits(ctx).waitWorkloadReady, `wait for ${ctx.green.name} to run`, { target, release: ctx.green.name });
+        ctx.waitingFor(`/status/ready of every node of ${ctx.green.name}`);
+        ctx.report('greenReadiness', await call(waits(ctx).waitKongNodesReady, `wait for /status/ready of ${ctx.green.name}`, { target, release: ctx.green.name, replicas: blueReplicas }));
+      },
+    },
+
+    verify: {
+      run: async (ctx) => {
+        await checkFingerprint(ctx, 'verify');
+        if (!settings.smoke.length) return;
+        ctx.report('smoke', await call(quick(ctx).smokeKong, `${settings.smoke.length} smoke requests through ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name, requests: settings.smoke }));
+      },
+    },
+
+    finalize: {
+      run: async (ctx) => {
+        await checkFingerprint(ctx, 'finalize');
+        if (plan.action === 'none' || (plan.action === 'finishEarlier' && !plan.then.length)) return;
+        // The point of no return: after this, Kong X cannot use the database.
+        await migrate(ctx, ctx.green.version, 'finish');
+      },
+    },
+
+    cleanUpBlue: {
+      run: async (ctx) => {
+        const { target } = ctx.input;
+        ctx.report('drained', await call(quick(ctx).drainKongNodes, `drain ${ctx.blue.name} through /status/ready`, { target, release: ctx.blue.name }));
+        await call(quick(ctx).deleteWorkload, `remove ${ctx.blue.name}`, { target, release: ctx.blue.name });
+        await unfreeze(ctx);
+      },
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Kong's runbook step by step through cutover's activities, on the local
+ * sandbox: a real PostgreSQL, sandbox gateways behind nginx, the Admin API
+ * router. What a user would notice: writes answered 423 naming the upgrade,
+ * the backup on disk, `up` recognised when done and caught by `list` when the
+ * lock trap made it exit 0 without migrating, green ready, smoke requests,
+ * a write that bypassed the freeze seen in the fingerprint, blue broken by
+ * `finish`, counters from the gateways' metrics.
+ */
+import { statSync } from 'node:fs';
+import { Client } from 'pg';
+import { releaseName } from '../../src/domain/upgrade';
+import { planMigrations } from '../../src/domain/kong/migrations';
+import { exec, failure } from '../support/activityHarness';
+import { startKongStack, TARGET, type KongStack } from './sandboxStack';
+
+const BLUE = releaseName(TARGET, '3.8.0');
+const GREEN = { name: releaseName(TARGET, '3.9.0'), version: '3.9.0' };
+const UPGRADE = `${TARGET}.00000000-0000-4000-8000-000000000001`;
+let s: KongStack;
+
+beforeAll(async () => {
+  s = await startKongStack();
+}, 90_000);
+afterAll(() => s?.stop());
+
+const admin = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${s.ports.admin}${path}`, init);
+const postJson = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const sql = async (text: string) => {
+  const c = new Client({ connectionString: `postgres://cutover:${s.kong.database.password}@127.0.0.1:${s.ports.postgres}/kong` });
+  await c.connect();
+  await c.query(text);
+  await c.end();
+};
+
+test('the runbook through the activities', async () => {
+  const a = s.activities;
+  const proxied = await fetch(`http://127.0.0.1:${s.ports.proxy}/hello`);
+  expect(proxied.headers.get('via')).toBe('1.1 kong/3.8.0');
+  expect(await proxied.json()).toMatchObject({ path: '/hello' });
+
+  const state = await exec(a.readKongMigrations, { target: TARGET, blueVersion: '3.8.0', greenVersion: '3.9.0' });
+  expect(planMigrations(state.blue, state.green, { finishPending: false, blueVersion: '3.8.0' })).toEqual({ action: 'up', migrations: ['001_380_to_390'] });
+
+  // 1. Admin API writes frozen, reads pass.
+  await exec(a.freezeKongAdmin, { target: TARGET, upgradeId: UPGRADE, reason: 'upgrade to Kong 3.9.0' });
+  const refused = await postJson(`http://127.0.0.1:${s.ports.admin}/services`, { name: 'late', url: 'http://127.0.0.1:9' });
+  expect(refused.status).toBe(423);
+  expect(((await refused.json()) as { message: string }).message).toContain(UPGRADE);
+  expect((await admin('/services')).status).toBe(200);
+  const { fingerprint } = await exec(a.kongConfigFingerprint, { target: TARGET });
+
+  // 2. pg_dump, kept when retried.
+  const dump = await exec(a.backupKongDatabase, { target: TARGET, upgradeId: UPGRADE });
+  expect(dump.bytes).toBeGreaterThan(1000);
+  expect(statSync(dump.path).size).toBe(dump.bytes);
+  expect(await exec(a.backupKongDatabase, { target: TARGET, upgradeId: UPGRADE })).toEqual({ ...dump, reused: true });
+
+  // 3. The lock trap: another node holds the lock, `up` exits 0 without migrating, `list` catches it.
+  await sql(`INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'another-node', now() + interval '6 seconds')`);
+  const trapped = await failure(exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' }));
+  expect(trapped.type).toBe('MigrationsNotApplied');
+  expect(trapped.nonRetryable).toBeFalsy();
+  expect(trapped.message).toMatch(/exited 0 but 'list' says new migrations available \(aborted: another node/);
+  const up = await exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' });
+  expect(up).toMatchObject({ ran: true, exitCode: 0, list: { exitCode: 4 } });
+  expect(up.output).toContain('core migrated up to: 001_380_to_390 (pending)');
+  expect(await exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' })).toMatchObject({ ran: false, list: { exitCode: 4 } });
+  expect((await exec(a.kongConfigFingerprint, { target: TARGET })).fingerprint).toBe(fingerprint);
+
+  // 4-5. Y beside X on the same database, ready, answering the smoke requests.
+  await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, replicas: 2 });
+  await exec(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
+  const ready = await exec(a.waitKongNodesReady, { target: TARGET, release: GREEN.name, replicas: 2 });
+  expect(ready).toMatchObject({ ready: 2, nodes: [{ ready: true, message: 'ready' }, { ready: true, message: 'ready' }] });
+  expect(await exec(a.smokeKong, { target: TARGET, release: GREEN.name, requests: [{ method: 'GET', path: '/health', status: 200 }] })).toEqual({ checked: 2 });
+  const smoke = await failure(exec(a.smokeKong, { target: TARGET, release: GREEN.name, requests: [{ method: 'GET', path: '/x', status: 204 }] }));
+  expect(smoke.message).toMatch(/GET \/x on sandbox-kong-3-9-0-0: 200, expected 204/);
+
+  // Counters from green's own metrics.
+  const measure = (query: string) => s.kongAnalysis.measure({ target: TARGET, check: { name: 'm', provider: 'kong', query, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 4, onInconclusive: 'pause' }, vars: { green: GREEN.name }, signal: AbortSignal.timeout(5000) });
+  expect(await measure('requests@{{green}}')).toBe(4); // both smoke runs on both nodes
+  expect(await measure('error-rate@{{green}}')).toBe(0);
+  expect(await measure('error-rate@{{green}}[200ms]')).toBeUndefined(); // no requests: no data
+
+  // A write that bypasses the freeze (straight to a node) changes the fingerprint.
+  const node = (await s.kong.kindPort.nodes(BLUE))[0];
+  const direct = await postJson(`${node.proxyUrl.replace(/:\d+$/, '')}:${(await s.sandbox.read((st) => st.releases[BLUE].ports[0].admin))}/services`, { name: 'bypass', url: 'http://127.0.0.1:9' });
+  expect(direct.status).toBe(201);
+  expect((await exec(a.kongConfigFingerprint, { target: TARGET })).fingerprint).not.toBe(fingerprint);
+
+  // 9. finish: X can no longer use the database.
+  await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } });
+  const finish = await exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'finish' });
+  expect(finish).toMatchObject({ ran: true, list: { exitCode: 0 } });
+  const blueReady = await s.kong.kindPort.nodes(BLUE);
+  await new Promise((r) => setTimeout(r, 600));
+  for (const n of blueReady) expect((await fetch(`${n.statusUrl}/status/ready`)).status).toBe(503);
+  expect((await fetch(`http://127.0.0.1:${s.ports.proxy}/after`)).headers.get('via')).toBe('1.1 kong/3.9.0');
+
+  // 10. drain X, unfreeze.
+  expect(await exec(a.drainKongNodes, { target: TARGET, release: BLUE })).toEqual({ drained: [`${BLUE}-0`, `${BLUE}-1`] });
+  expect(await exec(a.unfreezeKongAdmin, { target: TARGET, upgradeId: UPGRADE })).toEqual({ unfrozen: true });
+  expect((await postJson(`http://127.0.0.1:${s.ports.admin}/services`, { name: 'after', url: 'http://127.0.0.1:9' })).status).toBe(201);
+});

@@ -1,0 +1,155 @@
+/**
+ * The sandbox gateway against a real PostgreSQL: Kong's migrations exit codes,
+ * the lock trap, old and new versions on one database between `up` and
+ * `finish`, the old one broken by `finish`, draining, /status, metrics, the
+ * Admin API's errors and the fail-rate flag.
+ */
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { startEchoUpstream } from '../../src/sandbox/kong/echo';
+import { runMigrationsProcess, startGatewayNode, type GatewayNode, type KongDatabase } from '../../src/sandbox/kong/launcher';
+import type { PostgresServer } from '../../src/sandbox/postgres';
+import { kongDatabase, startPostgres } from './pg';
+
+const OLD = '3.8.0';
+const NEW = '3.9.0';
+let pg: PostgresServer;
+let logDir: string;
+let echo: { url: string; close(): Promise<void> };
+const nodes: GatewayNode[] = [];
+
+beforeAll(async () => {
+  const s = await startPostgres();
+  pg = s.pg;
+  logDir = join(s.dir, 'logs');
+  echo = await startEchoUpstream();
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+  await echo?.close();
+  await pg?.stop();
+});
+
+const start = async (name: string, version: string, db: KongDatabase, failRate?: number) => {
+  const n = await startGatewayNode({ name, version, db, logDir, failRate, dbUpdateFrequencyMs: 200 });
+  nodes.push(n);
+  return n;
+};
+const migrations = (version: string, command: 'bootstrap' | 'up' | 'finish' | 'list' | 'status', db: KongDatabase, force = false) =>
+  runMigrationsProcess({ version, command, db, force });
+const json = async (url: string, init?: RequestInit) => {
+  const res = await fetch(url, init);
+  return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown>, via: res.headers.get('via') };
+};
+const post = (url: string, body: unknown) => json(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > end) return v;
+    await sleep(100);
+  }
+}
+
+test('the blue-green runbook on one database: up serves both versions, finish breaks the old one', async () => {
+  const db = await kongDatabase(pg, 'runbook');
+  expect((await migrations(OLD, 'list', db)).exitCode).toBe(3);
+  expect((await migrations(OLD, 'bootstrap', db)).exitCode).toBe(0);
+  expect((await migrations(OLD, 'list', db)).exitCode).toBe(0);
+  expect((await migrations(NEW, 'list', db)).exitCode).toBe(5);
+
+  const old = await start('old-0', OLD, db);
+  expect((await json(`${old.statusUrl}/status/ready`)).status).toBe(200);
+  expect((await post(`${old.adminUrl}/services`, { name: 'echo', url: echo.url })).status).toBe(201);
+  expect((await post(`${old.adminUrl}/services/echo/routes`, { name: 'echo', paths: ['/echo'] })).status).toBe(201);
+  const viaOld = await json(`${old.proxyUrl}/echo/hello?x=1`);
+  expect(viaOld).toMatchObject({ status: 200, body: { method: 'GET', path: '/hello?x=1' }, via: `1.1 kong/${OLD}` });
+  expect((await json(`${old.proxyUrl}/nowhere`)).body).toEqual({ message: 'no Route matched with those values' });
+
+  // A new node before `up` is not ready and says why.
+  const early = await start('early', NEW, db);
+  expect(await json(`${early.statusUrl}/status/ready`)).toMatchObject({ status: 503, body: { message: expect.stringContaining("run 'kong migrations up'") } });
+  await early.stop();
+
+  const up = await migrations(NEW, 'up', db);
+  expect(up.exitCode).toBe(0);
+  expect(up.output).toContain('core migrated up to: 001_380_to_390 (pending)');
+  expect((await migrations(NEW, 'list', db)).exitCode).toBe(4);
+  const again = await migrations(NEW, 'up', db);
+  expect(again).toMatchObject({ exitCode: 1, output: [expect.stringContaining("run 'kong migrations finish'")] });
+  expect(JSON.parse((await migrations(NEW, 'status', db)).output[0])).toEqual({
+    needs_bootstrap: false,
+    executed_migrations: ['000_base'],
+    pending_migrations: ['001_380_to_390'],
+    missing_migrations: [],
+    new_migrations: [],
+  });
+
+  // Both versions serve from the pending schema.
+  const green = await start('new-0', NEW, db);
+  expect((await json(`${green.statusUrl}/status/ready`)).status).toBe(200);
+  expect(await json(`${green.proxyUrl}/echo/x`)).toMatchObject({ status: 200, via: `1.1 kong/${NEW}` });
+  expect((await json(`${old.proxyUrl}/echo/x`)).status).toBe(200);
+  expect((await json(`${green.adminUrl}/services/echo`)).body).toMatchObject({ name: 'echo', protocol: 'http', host: '127.0.0.1' });
+
+  const finish = await migrations(NEW, 'finish', db);
+  expect(finish.exitCode).toBe(0);
+  expect((await migrations(NEW, 'list', db)).exitCode).toBe(0);
+  const broken = await eventually(() => json(`${old.statusUrl}/status/ready`), (r) => r.status === 503);
+  expect(broken.body.message).toMatch(/failed to load configuration/);
+  expect((await json(`${old.proxyUrl}/echo/x`)).status).toBe(503);
+  expect((await json(`${green.proxyUrl}/echo/x`)).status).toBe(200);
+
+  // The old version started against the finished schema is not ready either.
+  const late = await start('old-late', OLD, db);
+  expect((await json(`${late.statusUrl}/status/ready`)).status).toBe(503);
+});
+
+test('the lock trap: up exits 0 without migrating while another node holds the lock; list tells', async () => {
+  const db = await kongDatabase(pg, 'lock');
+  await migrations(OLD, 'bootstrap', db);
+  const c = new Client({ connectionString: pg.url('lock') });
+  await c.connect();
+  await c.query(`INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'other-node', now() + interval '1500 milliseconds')`);
+  await c.end();
+  const up = await migrations(NEW, 'up', db);
+  expect(up).toMatchObject({ exitCode: 0, output: expect.arrayContaining(['aborted: another node is performing database changes']) });
+  expect((await migrations(NEW, 'list', db)).exitCode).toBe(5);
+  expect((await migrations(NEW, 'up', db)).exitCode).toBe(0);
+  expect((await migrations(NEW, 'list', db)).exitCode).toBe(4);
+});
+
+test('status, draining, metrics, Admin API errors and a failing version', async () => {
+  const db = await kongDatabase(pg, 'status');
+  await migrations(NEW, 'bootstrap', db);
+  const n = await start('status-0', NEW, db);
+  const flaky = await start('flaky-0', NEW, db, 0.2);
+  expect(await post(`${n.adminUrl}/services`, { name: 'bad', url: 'ftp://x' })).toMatchObject({
+    status: 400,
+    body: { name: 'schema violation', fields: { url: 'protocol must be http or https' } },
+  });
+  expect((await post(`${n.adminUrl}/routes`, { name: 'r', paths: ['/a'], service: { name: 'missing' } })).body).toMatchObject({ fields: { service: expect.any(String) } });
+  await post(`${n.adminUrl}/services`, { name: 'echo', url: `${echo.url}/base` });
+  await post(`${n.adminUrl}/routes`, { name: 'echo', paths: ['/api'], service: { name: 'echo' } });
+  expect((await post(`${n.adminUrl}/services`, { name: 'echo', url: echo.url })).status).toBe(409);
+  expect((await json(`${n.proxyUrl}/api/v1`)).body).toMatchObject({ path: '/base/v1' });
+
+  const codes = { 200: 0, 500: 0 } as Record<number, number>;
+  const first = await eventually(() => json(`${flaky.proxyUrl}/api/v1`), (r) => r.status !== 404); // its next refresh sees the route
+  codes[first.status] += 1;
+  for (let i = 0; i < 99; i++) codes[(await fetch(`${flaky.proxyUrl}/api/v1`)).status] += 1;
+  expect(codes[500]).toBeGreaterThanOrEqual(19);
+  expect(codes[500]).toBeLessThanOrEqual(20);
+  const metrics = await (await fetch(`${flaky.statusUrl}/metrics`)).text();
+  expect(metrics).toMatch(/kong_http_requests_total\{service="echo",route="echo",code="500",source="kong"\} (19|20)/);
+  expect(metrics).toMatch(/kong_request_latency_ms_bucket\{le="\+Inf",service="echo",route="echo"\} 100/);
+
+  const status = await json(`${n.statusUrl}/status`);
+  expect(status.body).toMatchObject({ database: { reachable: true }, server: { total_requests: 1 } });
+  expect((await post(`${n.statusUrl}/status/ready`, { status: 'drain' })).status).toBe(400);
+  expect((await post(`${n.statusUrl}/status/ready`, { status: 'draining' })).status).toBe(204);
+  expect(await json(`${n.statusUrl}/status/ready`)).toMatchObject({ status: 503, body: { message: 'draining' } });
+  expect((await json(`${n.proxyUrl}/api/v1`)).status).toBe(200); // draining stops new traffic at the balancer, not here
+});

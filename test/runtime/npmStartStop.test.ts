@@ -1,0 +1,80 @@
+/**
+ * What npm start starts, Ctrl-C stops: SIGINT to its whole process group (a
+ * terminal's Ctrl-C) leaves no process of it, nginx included; a start whose
+ * port is taken names the port and the process holding it and leaves nothing
+ * running; after a SIGKILL of npm start (and of its nginx master), the next
+ * start stops what was left and comes up on the same ports.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { portIsFree } from '../../src/runtime/freePort';
+import { groupMembers, isAlive } from '../../src/runtime/processes';
+import { eventually } from '../support/temporal';
+import { ctrlC, npmStart, setUpNpmStart, type NpmStart, type NpmStartSetup } from './npmStartHarness';
+
+const running: NpmStart[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) if (isAlive(r.pgid)) await ctrlC(r);
+});
+
+const nginxMaster = (s: NpmStartSetup): number => Number(readFileSync(join(s.nginxPrefix, 'nginx.pid'), 'utf8').trim());
+/** Every process of the group, and of nginx's own group. */
+const leftovers = (run: NpmStart, nginxPid: number): number[] => [...groupMembers(run.pgid), ...groupMembers(nginxPid)];
+
+async function up(setup: NpmStartSetup): Promise<NpmStart> {
+  const run = npmStart(setup);
+  running.push(run);
+  await run.up;
+  return run;
+}
+
+test('Ctrl-C to the whole process group stops everything npm start started, nginx included', async () => {
+  const setup = await setUpNpmStart();
+  const run = await up(setup);
+  const nginx = nginxMaster(setup);
+  expect(groupMembers(run.pgid).length).toBeGreaterThanOrEqual(6); // main, dev server, backplane, 3 nodes
+  expect(groupMembers(nginx).length).toBeGreaterThanOrEqual(2); // master and worker
+
+  expect(await ctrlC(run)).toBe(0);
+  await eventually(async () => leftovers(run, nginx).length === 0, 10_000);
+  expect(leftovers(run, nginx)).toEqual([]);
+  for (const port of Object.values(setup.ports)) expect(await portIsFree(port)).toBe(true);
+}, 120_000);
+
+test('a start whose port is taken says which port and which process holds it, and leaves nothing running', async () => {
+  const setup = await setUpNpmStart();
+  const squatter: Server = createServer();
+  await new Promise<void>((r) => squatter.listen(setup.ports.mqtt, '127.0.0.1', r));
+  try {
+    const run = npmStart(setup);
+    running.push(run);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain(`port ${setup.ports.mqtt} (sandbox sandbox-emqx mqtt, local.ports.mqtt in the config) is taken by pid ${process.pid}`);
+    await eventually(async () => groupMembers(run.pgid).length === 0, 10_000);
+    expect(groupMembers(run.pgid)).toEqual([]);
+  } finally {
+    squatter.close();
+  }
+}, 60_000);
+
+test('after a SIGKILL of npm start and of its nginx master, the next start stops what was left and comes up on the same ports', async () => {
+  const setup = await setUpNpmStart();
+  const first = await up(setup);
+  const nginx = nginxMaster(setup);
+  process.kill(first.process.pid!, 'SIGKILL');
+  process.kill(nginx, 'SIGKILL');
+  await first.exited;
+  // What a killed run leaves: its children (dev server, backplane, nodes) and nginx's worker, still on the ports.
+  const left = leftovers(first, nginx);
+  expect(left.length).toBeGreaterThanOrEqual(5);
+  expect(await portIsFree(setup.ports.mqtt)).toBe(false);
+
+  const second = await up(setup);
+  expect(second.output()).toMatch(/stopped what an earlier npm start/);
+  expect(left.filter(isAlive)).toEqual([]);
+  const secondNginx = nginxMaster(setup);
+  expect(await ctrlC(second)).toBe(0);
+  await eventually(async () => leftovers(second, secondNginx).length === 0, 10_000);
+  expect(leftovers(second, secondNginx)).toEqual([]);
+}, 180_000);

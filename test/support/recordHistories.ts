@@ -1,0 +1,75 @@
+/**
+ * Records the replay corpus (test/fixtures/histories/*.json) from real runs
+ * on the suite's dev server: three of the skeleton with the scripted strategy
+ * and one EMQX upgrade on the local platform. Not part of npm test; run it
+ * when a deliberate workflow change makes an old history differ (README,
+ * "Replay corpus"):
+ *   npx jest --testMatch '<rootDir>/test/support/recordHistories.ts' --maxWorkers=1
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporalCliPath } from '../../src/runtime/binaries';
+import type { UpgradeInput } from '../../src/domain/upgrade';
+import { approveUpdate, rollbackUpdate } from '../../src/workflows/messages';
+import { startLocalStack } from '../sandbox/localStack';
+import { scriptedSuite } from './scriptedSuite';
+import { sharedServerAddress, reachesStatus, reachesStep, startUpgrade, upgradeInput } from './temporal';
+
+export const HISTORIES_DIR = join(__dirname, '..', 'fixtures', 'histories');
+
+const suite = scriptedSuite('record');
+const { world, start } = suite;
+
+/**
+ * The history as `temporal workflow show --output json` writes it (how a
+ * person saves one from any cluster); bundle: which workflow bundle replays
+ * it (the scripted test bundle, or the shipped one).
+ */
+async function save(name: string, bundle: 'scripted' | 'shipped', h: WorkflowHandle): Promise<void> {
+  await h.result();
+  const { runId } = await h.describe();
+  const args = ['workflow', 'show', '--address', sharedServerAddress(), '--workflow-id', h.workflowId, '--run-id', runId, '--output', 'json'];
+  writeFileSync(join(HISTORIES_DIR, `${name}.${bundle}.json`), execFileSync(temporalCliPath(), args));
+}
+
+const plan = (input: UpgradeInput) => {
+  input.options.traffic = [10, 50, 100].map((weight) => ({ weight, analysis: [] }));
+  return input;
+};
+
+test('happy path: a manual gate approved, a 3-step traffic plan', async () => {
+  const h = await start(plan(upgradeInput({ options: { approval: 'manual' } })));
+  await reachesStatus(h, 'AWAITING_APPROVAL');
+  await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'recorded' }] });
+  await save('happy-path', 'scripted', h);
+});
+
+test('rollback at drainBlue', async () => {
+  const input = plan(upgradeInput());
+  world.hold(input.target, 'drainBlue');
+  const h = await start(input);
+  await reachesStep(h, 'drainBlue');
+  await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'recorded' }] });
+  await save('rollback-at-drainBlue', 'scripted', h);
+});
+
+test('cancellation at the gate', async () => {
+  const h = await start(upgradeInput({ options: { approval: 'manual' } }));
+  await reachesStatus(h, 'AWAITING_APPROVAL');
+  await h.cancel();
+  await save('cancel-at-gate', 'scripted', h);
+});
+
+test('an EMQX upgrade on the local platform', async () => {
+  const stack = await startLocalStack(suite.env, 'record');
+  try {
+    const fast = { connEvictRate: 50, sessEvictRate: 50, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 500, drainIntervalMs: 500 };
+    const input = upgradeInput({ kind: 'emqx', target: stack.name, version: '5.8.0', options: { standbyWindowMs: 1000, settings: { emqx: fast }, maxAttempts: 3 } });
+    const h = await startUpgrade(suite.env, stack.taskQueue, input);
+    await save('emqx-local', 'shipped', h);
+  } finally {
+    await stack.stop();
+  }
+}, 180_000);

@@ -1,0 +1,34 @@
+/** The Kubernetes Job that runs a Kong migrations command: the new image, the command, the database settings with the password from a Secret. */
+import { migrationJob } from '../../src/activities/kong/kubernetes';
+
+test('kong migrations up with the green image, KONG_PG_* settings and the password from the Secret reference; named so a retry finds it', () => {
+  const job = migrationJob({
+    target: 'edge-gateway',
+    namespace: 'kong',
+    version: '3.9.0',
+    command: 'up',
+    access: {
+      database: { host: 'kong-postgres.kong', user: 'kong', password: { env: 'EDGE_PG' }, passwordSecret: { name: 'kong-postgres', key: 'password' } },
+      image: 'kong/kong-gateway',
+    },
+  });
+  expect(job.metadata).toMatchObject({ name: 'edge-gateway-migrations-up-3-9-0', namespace: 'kong', labels: { 'cutover.io/target': 'edge-gateway' } });
+  expect(job.spec).toMatchObject({ backoffLimit: 0, template: { spec: { restartPolicy: 'Never' } } });
+  const [c] = job.spec!.template.spec!.containers;
+  expect(c.image).toBe('kong/kong-gateway:3.9.0');
+  expect(c.command).toEqual(['kong', 'migrations', 'up']);
+  expect(c.env).toEqual([
+    { name: 'KONG_DATABASE', value: 'postgres' },
+    { name: 'KONG_PG_HOST', value: 'kong-postgres.kong' },
+    { name: 'KONG_PG_PORT', value: '5432' },
+    { name: 'KONG_PG_DATABASE', value: 'kong' },
+    { name: 'KONG_PG_USER', value: 'kong' },
+    { name: 'KONG_PG_PASSWORD', valueFrom: { secretKeyRef: { name: 'kong-postgres', key: 'password' } } },
+  ]);
+  // No password value anywhere in the manifest: only the reference.
+  expect(JSON.stringify(job)).not.toMatch(/EDGE_PG/);
+  expect(migrationJob({ target: 'edge-gateway', namespace: 'kong', version: '3.9.0', command: 'finish', force: true, access: { database: { host: 'h', user: 'u', password: { env: 'P' } } } }).spec!.template.spec!.containers[0]).toMatchObject({
+    image: 'kong/kong-gateway:3.9.0',
+    command: ['kong', 'migrations', 'finish', '-f'],
+  });
+});
