@@ -11,11 +11,12 @@ import { projectRoot } from '../src/runtime/binaries';
 import type { BenchSection } from './section';
 import { emqxRollbackBench } from './emqxRollback';
 import { kubernetesBench } from './kubernetes';
+import { projectionBench } from './projection';
 import { skeletonBench } from './skeleton';
 import { trafficPlanBench } from './trafficPlan';
 import { weightsBench } from './weights';
 
-const SECTIONS: BenchSection[] = [skeletonBench, kubernetesBench, trafficPlanBench, weightsBench, emqxRollbackBench];
+const SECTIONS: BenchSection[] = [skeletonBench, kubernetesBench, trafficPlanBench, weightsBench, emqxRollbackBench, projectionBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });

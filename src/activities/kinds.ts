@@ -5,6 +5,8 @@ import type { LocalWorkloads } from '../domain/platform';
 import type { Kind } from '../domain/kinds';
 import type { AnalysisProviders } from './analysis/provider';
 import { createEmqxActivities } from './emqx';
+import { createProjectionActivities } from './projection';
+import { projectionAccess } from './projection/access';
 import { createKongActivities } from './kong';
 import { kongAnalysisProviders } from './kong/analysisProvider';
 
@@ -21,6 +23,7 @@ export interface KindActivityDeps {
 
 export const KIND_ACTIVITIES = {
   emqx: createEmqxActivities,
+  projection: (deps: KindActivityDeps) => createProjectionActivities({ access: projectionAccess(deps.targets, deps.env), pollMs: deps.pollMs }),
   kong: createKongActivities,
 } satisfies Record<Kind, (deps: KindActivityDeps) => object>;
 

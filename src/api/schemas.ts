@@ -7,6 +7,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { UpgradeOptionsInput } from '../config/options';
 import { TARGET_NAME_PATTERN } from '../config/targets';
+import { DURATION_PATTERN } from '../domain/duration';
 import { PHASES } from '../domain/phases';
 import { STATUSES } from '../domain/status';
 import { KINDS } from '../domain/kinds';
@@ -58,6 +59,20 @@ export type UpgradeIdParams = Static<typeof UpgradeIdParams>;
 
 export const PhaseParams = Type.Object({ target: Type.String(), release: Type.String({ description: 'release name, e.g. orders-mqtt-5-8-0' }) });
 export type PhaseParams = Static<typeof PhaseParams>;
+
+/** Long poll: answer once the phase (or weight, or the upgrade) differs from what the service knows. */
+export const PHASE_WAIT_MAX_MS = 60_000;
+export const PhaseQuery = Type.Object(
+  {
+    waitForChange: Type.Optional(
+      Type.String({ pattern: DURATION_PATTERN, description: 'a duration of at most 60s such as 30s: wait up to this long for a change before answering' }),
+    ),
+    phase: Type.Optional(oneOf(PHASES, 'the phase the service knows (default: the phase when the request arrives)')),
+    weight: Type.Optional(Type.String({ pattern: '^(100|[1-9]?[0-9])$', description: 'the weight the service knows, 0 to 100 (default: the weight when the request arrives)' })),
+  },
+  { additionalProperties: false },
+);
+export type PhaseQuery = Static<typeof PhaseQuery>;
 
 export const Links = Type.Object({
   self: Type.String(),

@@ -12,6 +12,7 @@ import { installAuth } from './auth';
 import { BODY_LIMIT_BYTES, installErrorHandling } from './errors';
 import { installMetrics, newRegistry } from './metrics';
 import { healthRoutes } from './routes/health';
+import { PhaseWatch } from './phaseWatch';
 import { targetRoutes } from './routes/targets';
 import { upgradeRoutes } from './routes/upgrades';
 import { Upgrades } from './upgrades';
@@ -58,7 +59,9 @@ export async function buildServer({ client, config, logger, registry = newRegist
 
   const upgrades = new Upgrades(client, config);
   upgradeRoutes(app, upgrades);
-  targetRoutes(app, config.targets, upgrades);
+  const phaseWatch = new PhaseWatch((target) => upgrades.targetState(target), { registry });
+  app.addHook('onClose', () => phaseWatch.close());
+  targetRoutes(app, config.targets, upgrades, phaseWatch);
   healthRoutes(app, upgrades, registry);
   await app.ready();
   return app;

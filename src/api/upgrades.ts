@@ -12,6 +12,9 @@ import {
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { WATCH_CATCH_UP, type CatchUpHeartbeat } from '../domain/projection/catchUp';
 import type { Config } from '../config/file';
 import { OptionsError, toUpgradeOptions, type UpgradeOptionsInput } from '../config/options';
 import { kindModule } from '../domain/kinds';
@@ -163,7 +166,16 @@ export class Upgrades {
         };
       }
     }
+    await this.addCatchUp(state, described.raw.pendingActivities ?? []);
     return { ...state, execution: described.status.name, links: this.links(target, runId) };
+  }
+
+  /** A projection's catch-up (lag, rate, ETA, stall) lives in its watch's last heartbeat: shown without adding to the history. */
+  private async addCatchUp(state: UpgradeState, pending: { activityType?: { name?: string | null } | null; heartbeatDetails?: { payloads?: Payload[] | null } | null }[]) {
+    const watch = pending.find((p) => p.activityType?.name === WATCH_CATCH_UP);
+    if (!watch?.heartbeatDetails?.payloads?.length) return;
+    const [beat] = (await decodeArrayFromPayloads(this.client.options.loadedDataConverter, watch.heartbeatDetails.payloads)) as [CatchUpHeartbeat | undefined];
+    if (beat) state.details = { ...state.details, catchUp: beat };
   }
 
   /** A release's ready report, as a workflow update whose validator admits only green while it is INITIALISING. */
@@ -202,16 +214,13 @@ export class Upgrades {
 
   /** The phase of a release in the latest upgrade of its target: how a service learns its own mode. */
   async releasePhase(target: string, release: string) {
+    return releasePhaseOf(await this.targetState(target), target, release);
+  }
+
+  /** The state of the target's latest upgrade (what the phase long poll watches). */
+  async targetState(target: string): Promise<UpgradeState> {
     if (!this.targets.has(target)) throw notFound(`unknown target ${target}`);
-    const state = await this.state(this.client.workflow.getHandle(upgradeWorkflowId(target)), `no upgrade of ${target} has run yet`);
-    const { blue, green } = state.releases;
-    const found = [blue, green].find((r) => r?.name === release);
-    if (!found) {
-      const known = [blue, green].flatMap((r) => (r ? [`${r.name} (${r.role})`] : []));
-      throw notFound(`release ${release} is not part of the latest upgrade of ${target}${known.length ? `, whose releases are ${known.join(' and ')}` : ''}`);
-    }
-    const weight = state.traffic[found.role];
-    return { target, release, role: found.role, phase: found.phase, weight, since: found.since, upgradeId: state.upgradeId, status: state.status };
+    return this.state(this.client.workflow.getHandle(upgradeWorkflowId(target)), `no upgrade of ${target} has run yet`);
   }
 
   /** Temporal answers for this namespace within a few seconds. */
@@ -239,6 +248,18 @@ export class Upgrades {
       throw err;
     }
   }
+}
+
+export function releasePhaseOf(state: UpgradeState, target: string, release: string) {
+  const { blue, green } = state.releases;
+  const found = [blue, green].find((r) => r?.name === release);
+  if (!found) {
+    const known = [blue, green].flatMap((r) => (r ? [`${r.name} (${r.role})`] : []));
+    throw notFound(`release ${release} is not part of the latest upgrade of ${target}${known.length ? `, whose releases are ${known.join(' and ')}` : ''}`);
+  }
+  // absent in runs started before traffic plans: the serving release has everything
+  const weight = state.traffic?.[found.role] ?? (found.phase === 'SERVING' ? 100 : 0);
+  return { target, release, role: found.role, phase: found.phase, weight, since: found.since, upgradeId: state.upgradeId, status: state.status };
 }
 
 function decide(action: SteeringAction, state: UpgradeState, by: string, requireDistinctApprover: boolean): Decision {

@@ -18,3 +18,13 @@ export function formatDuration(ms: number): string {
   if (ms % UNIT_MS.s === 0) return `${ms / UNIT_MS.s}s`;
   return `${ms}ms`;
 }
+
+/** Rounded to the second and composed, e.g. 1h19m50s: for ETAs and elapsed times. */
+export function humanDuration(ms: number): string {
+  let s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s || (!h && !m) ? `${s}s` : ''}`;
+}

@@ -7,9 +7,11 @@
 import { emqxKind } from './emqx';
 import { kongKind } from './kong';
 import type { KindModule } from './kindModule';
+import { projectionKind } from './projection';
 
 export const KIND_MODULES = {
   emqx: emqxKind,
+  projection: projectionKind,
   kong: kongKind,
 } as const satisfies Record<string, KindModule>;
 

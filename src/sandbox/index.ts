@@ -6,8 +6,12 @@
 import type { TargetConfig } from '../config/targets';
 import type { Kind } from '../domain/kinds';
 import { emqxSandbox } from './emqx/sandbox';
+import { projectionSandbox } from './projection/sandbox';
 import { kongSandbox, parseFailRates } from './kong/sandbox';
 import { LocalSandbox, type SandboxKind } from './localSandbox';
+
+/** The dev default of the sandbox projection's service token (cutover.config.yaml's sandbox-projection-service). */
+export const SANDBOX_PROJECTION_SERVICE_TOKEN = 'dev-sandbox-projection-service-token-change-me';
 
 interface SandboxContext {
   dataDir: string;
@@ -17,6 +21,16 @@ interface SandboxContext {
 /** A kind's stand-in for a target; a kind without one cannot be placed `local`. */
 const SANDBOX_KINDS: Partial<Record<Kind, (t: TargetConfig, ctx: SandboxContext) => SandboxKind>> = {
   emqx: (t, ctx) => emqxSandbox({ placement: t.local!, access: t.emqx!, env: ctx.env }),
+  projection: (t, ctx) =>
+    projectionSandbox({
+      target: t.name,
+      placement: t.local!,
+      access: t.projection!,
+      env: ctx.env,
+      api: { url: `http://${ctx.env.CUTOVER_API_HOST ?? '127.0.0.1'}:${ctx.env.CUTOVER_API_PORT ?? '8080'}`, token: ctx.env.SANDBOX_PROJECTION_SERVICE_TOKEN ?? SANDBOX_PROJECTION_SERVICE_TOKEN },
+      seed: Number(ctx.env.SANDBOX_PROJECTION_SEED ?? 1_000_000),
+      appendRate: Number(ctx.env.SANDBOX_PROJECTION_APPEND_RATE ?? 200),
+    }),
   kong: (t, ctx) => kongSandbox({ placement: t.local!, access: t.kong!, env: ctx.env, failRates: parseFailRates(ctx.env.SANDBOX_KONG_FAIL_RATES) }),
 };
 

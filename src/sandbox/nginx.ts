@@ -20,7 +20,7 @@ export interface NginxUpstream {
   /** Loopback port the server listens on. */
   listen: number;
   /** Backend ports; weight only where the upstream splits traffic unevenly. */
-  servers: { port: number; weight?: number }[];
+  servers: { port: number; weight?: number; backup?: boolean }[];
   /** Appended to every server line, e.g. "max_fails=1 fail_timeout=5s". */
   serverOptions?: string;
   /** Inside the stream server, or the http server's location /. */
@@ -55,7 +55,7 @@ async function streamModule(bin: string): Promise<string | undefined> {
 /** An upstream needs one server; with none to route to, a server marked down makes nginx refuse connections. */
 function upstream(u: NginxUpstream): string {
   const lines = u.servers.length
-    ? u.servers.map((b) => `    server 127.0.0.1:${b.port}${b.weight !== undefined ? ` weight=${b.weight}` : ''}${u.serverOptions ? ` ${u.serverOptions}` : ''};`)
+    ? u.servers.map((b) => `    server 127.0.0.1:${b.port}${b.weight !== undefined ? ` weight=${b.weight}` : ''}${b.backup ? ' backup' : ''}${u.serverOptions ? ` ${u.serverOptions}` : ''};`)
     : ['    server 127.0.0.1:9 down;'];
   return `  upstream ${u.name} {\n${lines.join('\n')}\n  }`;
 }

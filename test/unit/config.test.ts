@@ -197,7 +197,9 @@ describe('loadConfig', () => {
       ['viewer', ['viewer'], 'devDefault'],
       ['operator', ['operator'], 'devDefault'],
       ['approver', ['approver'], 'devDefault'],
+      ['sandbox-projection-service', ['service'], 'devDefault'],
     ]);
+    expect(config.targets.find((t) => t.name === 'sandbox-projection')?.projection?.catchUp).toEqual({ preset: 'axon', naming: 'jdbc' });
     expect(config.defaults.approval).toBe('manual');
   });
 

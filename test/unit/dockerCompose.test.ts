@@ -31,7 +31,7 @@ test('has Temporal on PostgreSQL, the Temporal UI and cutover built from this re
 
 test('cutover sets only variables it reads, and they validate', () => {
   const config = loadConfig({ ...env, CUTOVER_CONFIG: join(root, 'cutover.config.yaml') });
-  const tokenVariables = config.auth.principals.length ? ['CUTOVER_TOKEN_VIEWER', 'CUTOVER_TOKEN_OPERATOR', 'CUTOVER_TOKEN_APPROVER'] : [];
+  const tokenVariables = config.auth.principals.length ? ['CUTOVER_TOKEN_VIEWER', 'CUTOVER_TOKEN_OPERATOR', 'CUTOVER_TOKEN_APPROVER', 'SANDBOX_PROJECTION_SERVICE_TOKEN'] : [];
   for (const name of Object.keys(env)) expect([...ENV_VARIABLES, ...tokenVariables]).toContain(name);
   // with a real Temporal the tokens must come from the environment, never the file's dev defaults
   expect(config.auth.principals.every((p) => p.tokenSource === 'env')).toBe(true);

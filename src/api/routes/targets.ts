@@ -1,14 +1,21 @@
-/** /v1/targets: what can be upgraded, and the phase of a release (so a service can learn its own mode). */
+/** /v1/targets: what can be upgraded, and the phase of a release (so a service can learn its own mode, at once with a long poll). */
 import type { FastifyInstance } from 'fastify';
 import type { TargetConfig } from '../../config/targets';
+import { parseDuration } from '../../domain/duration';
+import type { UpgradeState } from '../../domain/upgrade';
 import { principalOf } from '../auth';
-import { PhaseParams, ReadyBody, ReadyResult, ReleasePhase, TargetList, withErrors } from '../schemas';
-import type { Upgrades } from '../upgrades';
+import { badRequest } from '../errors';
+import type { PhaseWatch } from '../phaseWatch';
+import { PHASE_WAIT_MAX_MS, PhaseParams, PhaseQuery, ReadyBody, ReadyResult, ReleasePhase, TargetList, withErrors } from '../schemas';
+import { releasePhaseOf, type Upgrades } from '../upgrades';
 
 const security = [{ bearer: [] }];
 const tags = ['targets'];
 
-export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgrades: Upgrades): void {
+/** What a service acts on: which upgrade, its release's phase and its share of the traffic. */
+const modeOf = (a: { upgradeId: string; phase: string; weight: number }) => `${a.upgradeId}/${a.phase}/${a.weight}`;
+
+export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgrades: Upgrades, watch: PhaseWatch<UpgradeState>): void {
   // Names and kinds only: placement and secret references stay on the server.
   const listed = { targets: targets.map(({ name, kind, description }) => ({ name, kind, description })) };
   app.get(
@@ -20,7 +27,7 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
     async () => listed,
   );
 
-  app.get<{ Params: PhaseParams }>(
+  app.get<{ Params: PhaseParams; Querystring: PhaseQuery }>(
     '/v1/targets/:target/releases/:release/phase',
     {
       config: { role: 'viewer', service: true },
@@ -28,11 +35,34 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
         tags,
         security,
         summary: "A release's phase and traffic weight in its target's latest upgrade (SERVING, STANDING_BY, INITIALISING, ...)",
+        description:
+          'With waitForChange (e.g. 30s, at most 60s) the answer waits until the phase or weight differs from `phase` and `weight` ' +
+          '(default: those when the request arrives) or a new upgrade of the target began, and comes at the latest when the duration is up.',
         params: PhaseParams,
+        querystring: PhaseQuery,
         response: withErrors({ 200: ReleasePhase }),
       },
     },
-    async (request) => upgrades.releasePhase(request.params.target, request.params.release),
+    async (request, reply) => {
+      const { target, release } = request.params;
+      const { waitForChange, phase, weight } = request.query;
+      const waitMs = waitForChange === undefined ? 0 : parseDuration(waitForChange);
+      if (waitMs > PHASE_WAIT_MAX_MS) throw badRequest('waitForChange', 'must be at most 60s');
+      const now = await upgrades.releasePhase(target, release);
+      const known = modeOf({ upgradeId: now.upgradeId, phase: phase ?? now.phase, weight: weight === undefined ? now.weight : Number(weight) });
+      if (waitMs === 0 || modeOf(now) !== known) return now;
+      // a client that goes away stops waiting; the shared poller stops with its last waiter
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      const changed = (s: UpgradeState) => {
+        try {
+          return modeOf(releasePhaseOf(s, target, release)) !== known;
+        } catch {
+          return true; // the release left the target's latest upgrade: answer (with 404)
+        }
+      };
+      return releasePhaseOf(await watch.wait(target, changed, waitMs, gone.signal), target, release);
+    },
   );
 
   app.post<{ Params: PhaseParams; Body: ReadyBody }>(

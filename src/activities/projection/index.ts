@@ -1,0 +1,153 @@
+/**
+ * Projection activities: watch a release's processor catch up with the event
+ * store (one heartbeating activity for as long as it takes), and create or
+ * drop the release's own database and role. The worker resolves where the
+ * event store and the databases are (and their credentials) per target when
+ * an activity runs; nothing of it enters workflow history.
+ */
+import { activityInfo, ApplicationFailure, heartbeat, log, sleep } from '@temporalio/activity';
+import { Pool } from 'pg';
+import {
+  describeProgress,
+  isCaughtUp,
+  nextProgress,
+  PROJECTION_STALLED,
+  WATCH_CATCH_UP,
+  type CatchUpHeartbeat,
+  type CatchUpPolicy,
+  type CatchUpProgress,
+} from '../../domain/projection/catchUp';
+import { processorName, releaseDatabaseName } from '../../domain/projection/naming';
+import type { CatchUpSource } from '../../domain/projection/source';
+import { formatDuration } from '../../domain/duration';
+import { catchUpReader, type CatchUpReader } from './catchUpReader';
+import { dropReleaseDatabase, ensureReleaseDatabase, withClient } from './releaseDatabase';
+
+export { releaseRolePassword } from './releaseDatabase';
+
+/** What the worker knows of a projection target, secrets resolved. */
+export interface ResolvedProjectionAccess {
+  catchUp: CatchUpSource;
+  /** Connection string of the event store's database (SQL sources). */
+  eventStoreUrl?: string;
+  /** Connection string of a role that may create databases and roles on the releases' PostgreSQL. */
+  databasesUrl: string;
+  /** Secret the release roles' passwords are derived from (HMAC of the release name): the platform derives the same. */
+  rolePasswordSecret: string;
+  /** A release's processor name, {target} and {release} filled in. */
+  processorName: string;
+}
+
+export interface ProjectionActivitiesDeps {
+  access: (target: string) => ResolvedProjectionAccess;
+  /** Connection pools to event stores; default: the factory's own (idle connections let the process exit). */
+  pools?: PgPools;
+  pollMs?: number;
+  /** Wall clock; tests of the arithmetic replace it. */
+  now?: () => number;
+}
+
+export interface WatchCatchUpInput {
+  target: string;
+  release: string;
+  /** Default: the target's processor name for this release. */
+  processor?: string;
+  policy: CatchUpPolicy;
+  /** Fail the step when the position has not moved for this long while there is lag. */
+  stallTimeoutMs: number;
+  pollMs?: number;
+}
+
+
+
+/** One small pool per event-store URL, opened on first use. */
+export class PgPools {
+  private readonly pools = new Map<string, Pool>();
+
+  get(url: string): Pool {
+    let pool = this.pools.get(url);
+    if (!pool) {
+      pool = new Pool({ connectionString: url, max: 2, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+      pool.on('error', (err) => log.warn('event store connection lost', { error: err.message }));
+      this.pools.set(url, pool);
+    }
+    return pool;
+  }
+
+  async end(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((p) => p.end()));
+  }
+}
+
+export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
+  const now = deps.now ?? Date.now;
+  const pools = deps.pools ?? new PgPools();
+  const readerFor = (target: string): CatchUpReader => {
+    const a = deps.access(target);
+    const url = a.eventStoreUrl;
+    return catchUpReader(a.catchUp, { pool: url ? () => pools.get(url) : undefined });
+  };
+  const processorOf = (i: { target: string; release: string; processor?: string }) =>
+    i.processor ?? processorName(deps.access(i.target).processorName, i.target, i.release);
+
+  return {
+    /** One reading of the head and the release's slowest segment. */
+    async readCatchUp(i: { target: string; release: string; processor?: string }) {
+      return readerFor(i.target).read({ release: i.release, processor: processorOf(i) });
+    },
+
+    /**
+     * Polls until the release's lag has stayed at or below maxLag for holdMs,
+     * heartbeating lag, rate, ETA and any stall; fails (not retried) when the
+     * position has not moved for stallTimeoutMs. A retry resumes from the last
+     * heartbeat, so the stall clock and the smoothed rate survive a worker crash.
+     */
+    async [WATCH_CATCH_UP](input: WatchCatchUpInput): Promise<CatchUpProgress> {
+      const i = { ...input, processor: processorOf(input) };
+      const reader = readerFor(i.target);
+      const resumed = activityInfo().heartbeatDetails as CatchUpHeartbeat | undefined;
+      let progress = resumed?.progress;
+      // before the first reading, the stall clock runs from the first attempt
+      const since = resumed?.since ?? now();
+      for (;;) {
+        let error: string | undefined;
+        try {
+          progress = nextProgress(progress, { at: now(), ...(await reader.read(i)) }, i.policy);
+        } catch (err) {
+          // a store that does not answer makes no progress either: the stall clock keeps running
+          error = (err as Error).message;
+          log.warn('catch-up read failed', { target: i.target, release: i.release, error });
+        }
+        const summary = progress ? describeProgress(progress) : `no reading yet: ${error}`;
+        heartbeat({ progress, summary, error, since } satisfies CatchUpHeartbeat);
+        if (progress && isCaughtUp(progress, i.policy)) return progress;
+        const lastProgressAt = progress?.lastProgressAt ?? since;
+        const stuck = error !== undefined || progress?.stalledSince !== undefined;
+        if (stuck && now() - lastProgressAt >= i.stallTimeoutMs) {
+          throw ApplicationFailure.nonRetryable(
+            `${i.release}'s processor ${i.processor} made no progress since ${new Date(lastProgressAt).toISOString()} ` +
+              `(${formatDuration(i.stallTimeoutMs)} allowed): ${summary}${error && progress ? `; last read error: ${error}` : ''}`,
+            PROJECTION_STALLED,
+            progress,
+          );
+        }
+        await sleep(i.pollMs ?? deps.pollMs ?? 5000);
+      }
+    },
+
+    /** The release's own database and a role that owns it (create if absent). */
+    async ensureReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; role: string; created: boolean }> {
+      const a = deps.access(i.target);
+      return withClient(a.databasesUrl, (c) => ensureReleaseDatabase(c, releaseDatabaseName(i.release), a.rolePasswordSecret));
+    },
+
+    /** Drops the release's database (closing its connections) and its role; nothing to drop is fine. */
+    async dropReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; dropped: boolean }> {
+      return withClient(deps.access(i.target).databasesUrl, (c) => dropReleaseDatabase(c, releaseDatabaseName(i.release)));
+    },
+  };
+}
+
+export type ProjectionActivities = ReturnType<typeof createProjectionActivities>;

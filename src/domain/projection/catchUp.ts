@@ -1,0 +1,113 @@
+/**
+ * Catch-up arithmetic, pure: from successive (head, position) samples, the
+ * lag, a smoothed processing rate, an ETA and a stall. The producer keeps
+ * appending while green replays, so the ETA divides the lag by the rate at
+ * which it shrinks (processing minus appending), not by the processing rate.
+ */
+import { humanDuration } from '../duration';
+
+/** One reading of the event store's head and the slowest segment's position. */
+export interface CatchUpSample {
+  at: number; // epoch ms
+  head: number;
+  position: number;
+}
+
+export interface CatchUpProgress {
+  head: number;
+  position: number;
+  lag: number;
+  /** Events processed per second, smoothed. */
+  rate: number;
+  /** Events appended per second, smoothed. */
+  appendRate: number;
+  /** Milliseconds until the lag reaches the threshold at the current rates; absent while it does not shrink. */
+  etaMs?: number;
+  /** When the position last moved (epoch ms). */
+  lastProgressAt: number;
+  /** Set once the position has not moved for stallAfterMs while there is lag. */
+  stalledSince?: number;
+  /** Since when the lag has been at or below the threshold without a break. */
+  caughtUpSince?: number;
+  firstSample: CatchUpSample;
+  lastSample: CatchUpSample;
+}
+
+/** What the watch heartbeats (and what the API shows while green builds). */
+export interface CatchUpHeartbeat {
+  /** Absent until the first reading succeeds. */
+  progress?: CatchUpProgress;
+  /** When the watch began (epoch ms). */
+  since: number;
+  summary: string;
+  /** The last read error, while reads fail. */
+  error?: string;
+}
+
+export const PROJECTION_STALLED = 'ProjectionStalled';
+export const WATCH_CATCH_UP = 'watchCatchUp';
+
+export interface CatchUpPolicy {
+  /** Lag (events) at or below which green counts as caught up. */
+  maxLag: number;
+  /** How long the lag must stay at or below maxLag. */
+  holdMs: number;
+  /** No progress for this long with lag above maxLag is a stall (reported, not yet a failure). */
+  stallAfterMs: number;
+  /** Smoothing time constant of the rates. */
+  smoothingMs: number;
+}
+
+export const DEFAULT_CATCH_UP_POLICY: CatchUpPolicy = { maxLag: 100, holdMs: 10_000, stallAfterMs: 30_000, smoothingMs: 30_000 };
+
+export function nextProgress(prev: CatchUpProgress | undefined, s: CatchUpSample, p: CatchUpPolicy): CatchUpProgress {
+  const lag = Math.max(0, s.head - s.position);
+  const within = lag <= p.maxLag;
+  if (!prev) {
+    return { head: s.head, position: s.position, lag, rate: 0, appendRate: 0, lastProgressAt: s.at, caughtUpSince: within ? s.at : undefined, firstSample: s, lastSample: s };
+  }
+  const dt = s.at - prev.lastSample.at;
+  if (dt <= 0) return prev;
+  // exponential smoothing with a time constant, so uneven sampling intervals weigh right
+  const alpha = 1 - Math.exp(-dt / p.smoothingMs);
+  const instant = (Math.max(0, s.position - prev.lastSample.position) * 1000) / dt;
+  const appending = (Math.max(0, s.head - prev.lastSample.head) * 1000) / dt;
+  const first = prev.rate === 0 && prev.appendRate === 0 && prev.lastSample === prev.firstSample;
+  const rate = first ? instant : prev.rate + alpha * (instant - prev.rate);
+  const appendRate = first ? appending : prev.appendRate + alpha * (appending - prev.appendRate);
+  const moved = s.position > prev.lastSample.position;
+  const lastProgressAt = moved ? s.at : prev.lastProgressAt;
+  const stalled = !within && !moved && s.at - lastProgressAt >= p.stallAfterMs;
+  const closing = rate - appendRate;
+  const toGo = lag - p.maxLag;
+  return {
+    head: s.head,
+    position: s.position,
+    lag,
+    rate,
+    appendRate,
+    etaMs: within ? 0 : closing > 0 && !stalled ? Math.round((toGo / closing) * 1000) : undefined,
+    lastProgressAt,
+    stalledSince: stalled ? lastProgressAt : undefined,
+    caughtUpSince: within ? (prev.caughtUpSince ?? s.at) : undefined,
+    firstSample: prev.firstSample,
+    lastSample: s,
+  };
+}
+
+/** Caught up: the lag has stayed at or below the threshold for the hold time. */
+export function isCaughtUp(p: CatchUpProgress, policy: CatchUpPolicy): boolean {
+  return p.caughtUpSince !== undefined && p.lastSample.at - p.caughtUpSince >= policy.holdMs;
+}
+
+/** How long the position has not moved while there was lag (0 when it moves or is caught up). */
+export function stalledFor(p: CatchUpProgress): number {
+  return p.stalledSince === undefined ? 0 : p.lastSample.at - p.stalledSince;
+}
+
+/** One line for heartbeats, logs and the UI's current details. */
+export function describeProgress(p: CatchUpProgress): string {
+  const eta = p.etaMs === undefined ? 'ETA unknown' : `ETA ${humanDuration(p.etaMs)}`;
+  const stall = p.stalledSince !== undefined ? `; no progress since ${new Date(p.stalledSince).toISOString()}` : '';
+  return `position ${p.position} of ${p.head}, lag ${p.lag}, ${p.rate.toFixed(0)} events/s, ${eta}${stall}`;
+}

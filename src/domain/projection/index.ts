@@ -1,0 +1,15 @@
+/** The projection kind's module: what the registry knows of it. */
+import type { KindModule } from '../kindModule';
+import { ProjectionAccess, ProjectionOptions, toProjectionSettings } from './schema';
+
+export const projectionKind = {
+  kind: 'projection',
+  description: 'event-sourced service: green rebuilds its own read model from the event store, takes over once caught up and ready, blue stands by',
+  access: ProjectionAccess,
+  options: ProjectionOptions,
+  toSettings: toProjectionSettings,
+  // the service itself says when its projection is built and its self-tests pass
+  defaults: { waitForReadyReport: true },
+  localPorts: ['query', 'postgres', 'status'],
+  sandboxUpgrade: { version: '2.0.0', options: { approval: 'auto', standbyWindow: '2m', projection: { poll: '1s', hold: '3s', maxLag: 500 } } },
+} as const satisfies KindModule;

@@ -1,0 +1,96 @@
+/**
+ * The phase long poll on the dev server: many services waiting on one target
+ * are answered as soon as their phase changes, by one shared poller of the
+ * workflow's state query, and at their deadline when nothing changes.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ScriptedWorld } from '../support/scriptedWorld';
+import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
+import { call, makeTargets, testConfig, testServer } from './harness';
+
+let env: TestWorkflowEnvironment;
+let worker: RunningWorker;
+let app: FastifyInstance;
+const world = new ScriptedWorld();
+const taskQueue = uniqueId('longpoll');
+const { names: T, targets } = makeTargets({ many: 'projection', quiet: 'projection' });
+
+beforeAll(async () => {
+  env = await connectSharedServer();
+  worker = await startWorker(env, taskQueue, world.activities());
+  app = await testServer(env.client, testConfig(targets, taskQueue));
+});
+afterAll(async () => {
+  await app?.close();
+  await worker?.stop();
+  await env?.teardown();
+});
+
+const phaseUrl = (target: string, release: string, query = '') => `/v1/targets/${target}/releases/${release}/phase${query}`;
+const reads = async (target: string) => {
+  const text = (await call(app, 'GET', '/metrics')).text;
+  const line = text.split('\n').find((l) => l.startsWith(`cutover_phase_watch_reads_total{target="${target}"}`));
+  return line ? Number(line.split(' ')[1]) : 0;
+};
+
+test('fifty services waiting on one target are answered at the change, by one shared poller', async () => {
+  const hold = world.hold(T.many, 'waitReady');
+  const started = await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'projection', target: T.many, version: '2.0.0' } });
+  await eventually(async () => hold.started());
+  const green = `${T.many}-2-0-0`;
+
+  const answeredAt: number[] = [];
+  const waits = Array.from({ length: 50 }, () =>
+    call(app, 'GET', phaseUrl(T.many, green, '?waitForChange=30s'), { as: 'viewer' }).then((r) => {
+      answeredAt.push(Date.now());
+      return r;
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(answeredAt).toHaveLength(0); // nothing changed yet: all still waiting
+  const readsWhileWaiting = await reads(T.many);
+  // one poller at 5 reads a second, not fifty
+  expect(readsWhileWaiting).toBeLessThanOrEqual(12);
+
+  // projection upgrades wait for green's own ready report, then promote
+  hold.release();
+  await eventually(async () => (await call(app, 'GET', `/v1/upgrades/${started.json.id}`, { as: 'viewer' })).json.waitingFor?.includes('to report ready'));
+  const changedAt = Date.now();
+  const ready = await call(app, 'POST', `/v1/targets/${T.many}/releases/${green}/ready`, { as: 'operator', body: { ready: true, detail: 'caught up' } });
+  expect(ready.status).toBe(200);
+  const answers = await Promise.all(waits);
+  for (const a of answers) {
+    expect(a.status).toBe(200);
+    expect(a.json).toMatchObject({ release: green, role: 'green', upgradeId: started.json.id });
+    expect(a.json.phase).not.toBe('INITIALISING');
+  }
+  const slowest = Math.max(...answeredAt) - changedAt;
+  expect(slowest).toBeLessThan(2000);
+  console.log(`50 long polls answered within ${slowest} ms of the ready report; ${await reads(T.many)} state queries in all`);
+  await eventually(async () => (await call(app, 'GET', `/v1/upgrades/${started.json.id}`, { as: 'viewer' })).json.status === 'SUCCEEDED');
+
+  // a service that knows an older phase is answered at once
+  const stale = await call(app, 'GET', phaseUrl(T.many, green, '?waitForChange=30s&phase=INITIALISING'), { as: 'viewer' });
+  expect(stale.json.phase).toBe('SERVING');
+});
+
+test('with no change, the answer comes at the deadline with the phase as it is; bad waits are refused', async () => {
+  const hold = world.hold(T.quiet, 'waitReady');
+  await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'projection', target: T.quiet, version: '2.0.0' } });
+  await eventually(async () => hold.started());
+  const began = Date.now();
+  const r = await call(app, 'GET', phaseUrl(T.quiet, `${T.quiet}-1-0-0`, '?waitForChange=1s'), { as: 'viewer' });
+  expect(Date.now() - began).toBeGreaterThanOrEqual(950);
+  expect(r.json).toMatchObject({ role: 'blue', phase: 'SERVING' });
+
+  const tooLong = await call(app, 'GET', phaseUrl(T.quiet, `${T.quiet}-1-0-0`, '?waitForChange=2m'), { as: 'viewer' });
+  expect(tooLong.status).toBe(400);
+  expect(tooLong.json.error).toMatchObject({ field: 'waitForChange', message: 'waitForChange must be at most 60s' });
+  const notADuration = await call(app, 'GET', phaseUrl(T.quiet, `${T.quiet}-1-0-0`, '?waitForChange=soon'), { as: 'viewer' });
+  expect(notADuration.status).toBe(400);
+  expect(notADuration.json.error.field).toBe('waitForChange');
+  const unknownRelease = await call(app, 'GET', phaseUrl(T.quiet, 'nope', '?waitForChange=10s'), { as: 'viewer' });
+  expect(unknownRelease.status).toBe(404);
+  hold.release();
+});

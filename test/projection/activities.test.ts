@@ -1,0 +1,123 @@
+/**
+ * The projection activities on a real PostgreSQL: the catch-up watch over an
+ * Axon store that keeps growing (lag, rate, ETA, the hold), a stalled
+ * processor failing at stallTimeout, and a release's database and role
+ * created once and dropped even while connected.
+ */
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { PgPools, createProjectionActivities, releaseRolePassword, type ResolvedProjectionAccess } from '../../src/activities/projection';
+import { PROJECTION_STALLED, type CatchUpHeartbeat } from '../../src/domain/projection/catchUp';
+import { TOKEN_TYPES, token } from './axonTokenShapes';
+import { PostgresServer } from '../../src/sandbox/postgres';
+import { appendEvents, createAxonSchema, saveToken, type AxonLayout } from '../../src/sandbox/projection/axonStore';
+import { failure, run } from '../support/activityHarness';
+
+const layout: AxonLayout = { naming: 'jpa', tokenStorage: 'largeObject' };
+const SECRET = 'test-role-secret';
+let pg: PostgresServer;
+let store: Client;
+const pools = new PgPools();
+let access: ResolvedProjectionAccess;
+const activities = () => createProjectionActivities({ access: () => access, pools, pollMs: 100 });
+
+/** The heartbeats that carry a reading. */
+const readings = (beats: unknown[]) => (beats as CatchUpHeartbeat[]).flatMap((b) => (b.progress ? [{ ...b, progress: b.progress }] : []));
+const batch = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ aggregate: `a-${(from + i) % 97}`, seq: Math.floor((from + i) / 97), type: 'OrderPlaced', payload: {} }));
+const setPosition = (processor: string, n: number) => saveToken(store, layout, { processor, segment: 0, token: token('gapAware', 'json', n), tokenType: TOKEN_TYPES.gapAware });
+
+beforeAll(async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'cutover-projection-'));
+  chmodSync(parent, 0o755);
+  pg = await PostgresServer.start({ dir: join(parent, 'pg') });
+  await pg.ensureDatabase('store');
+  store = new Client({ connectionString: pg.url('store') });
+  await store.connect();
+  await createAxonSchema(store, layout);
+  for (let i = 0; i < 10; i++) await appendEvents(store, 'jpa', batch(1000, i * 1000));
+  access = { catchUp: { preset: 'axon', naming: 'jpa', tokenStorage: 'largeObject' }, eventStoreUrl: pg.url('store'), databasesUrl: pg.url(), rolePasswordSecret: SECRET, processorName: '{target}-{release}' };
+}, 60_000);
+afterAll(async () => {
+  await pools.end();
+  await store?.end();
+  await pg?.stop();
+});
+
+const policy = { maxLag: 200, holdMs: 300, stallAfterMs: 400, smoothingMs: 1000 };
+
+test('watches a processor catch up with a growing store: lag, smoothed rate and an ETA that holds, then the hold time', async () => {
+  await setPosition('orders-v2', 0);
+  // green processes 2,000 events/s while the producer appends 200/s, one write at a time as a processor and a producer do
+  const began = Date.now();
+  let head = 10_000;
+  let stop = false;
+  const simulation = (async () => {
+    while (!stop) {
+      const dt = (Date.now() - began) / 1000;
+      await setPosition('orders-v2', Math.min(head, Math.round(2000 * dt)));
+      const due = Math.round(10_000 + 200 * dt) - head;
+      if (due > 0) head = await appendEvents(store, 'jpa', batch(due, head));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    const r = run(activities().watchCatchUp, { target: 't', release: 'v2', processor: 'orders-v2', policy, stallTimeoutMs: 5000, pollMs: 100 });
+    const final = await r.result;
+    const took = Date.now() - began;
+    expect(final.lag).toBeLessThanOrEqual(policy.maxLag);
+    const beats = readings(r.heartbeats);
+    expect(beats.length).toBeGreaterThan(10);
+    // the ETA given at 10% of the way, against the time it really took from there
+    const at10 = beats.find((b) => b.progress.position >= 0.1 * b.progress.head && b.progress.etaMs !== undefined)!;
+    const actual = took - (at10.progress.lastSample.at - began) - policy.holdMs;
+    expect(Math.abs(at10.progress.etaMs! - actual) / actual).toBeLessThan(0.25);
+    expect(at10.summary).toMatch(/^position \d+ of \d+, lag \d+, \d+ events\/s, ETA \d+s$/);
+    expect(at10.progress.rate).toBeGreaterThan(1500);
+    expect(at10.progress.rate).toBeLessThan(2500);
+  } finally {
+    stop = true;
+    await simulation;
+  }
+}, 30_000);
+
+test('a processor that stops moving is reported stalled, and the watch fails at stallTimeout', async () => {
+  await setPosition('orders-stuck', 1234);
+  const r = run(activities().watchCatchUp, { target: 't', release: 'v3', processor: 'orders-stuck', policy, stallTimeoutMs: 1500, pollMs: 100 });
+  const began = Date.now();
+  const f = await failure(r.result);
+  expect(Date.now() - began).toBeGreaterThanOrEqual(1400);
+  expect(f.type).toBe(PROJECTION_STALLED);
+  expect(f.nonRetryable).toBe(true);
+  expect(f.message).toMatch(/v3's processor orders-stuck made no progress since \S+Z \(1500ms allowed\): position 1234 of \d+/);
+  const firstStall = readings(r.heartbeats).find((b) => b.progress.stalledSince !== undefined)!;
+  expect(firstStall.summary).toContain('no progress since');
+  expect(firstStall.progress.lastSample.at - began).toBeLessThan(policy.stallAfterMs + 400);
+});
+
+test('an event store that cannot be read counts as no progress: the watch fails at stallTimeout with the read error', async () => {
+  const broken = createProjectionActivities({ access: () => ({ ...access, eventStoreUrl: pg.url('no_such_db') }), pools, pollMs: 100 });
+  await setPosition('orders-v4', 10);
+  const r = run(broken.watchCatchUp, { target: 't', release: 'v4', processor: 'orders-v4', policy, stallTimeoutMs: 800, pollMs: 100 });
+  const f = await failure(r.result);
+  expect(f.type).toBe(PROJECTION_STALLED);
+  expect((r.heartbeats as CatchUpHeartbeat[])[0].summary).toMatch(/no reading yet: .*no_such_db/);
+});
+
+test("a release's database and role: created once, usable with the derived password, dropped while connected, dropped again", async () => {
+  const a = activities();
+  const input = { target: 'orders-view', release: 'orders-view-2-1-0' };
+  expect(await run(a.ensureReleaseDatabase, input).result).toEqual({ database: 'orders_view_2_1_0', role: 'orders_view_2_1_0', created: true });
+  expect((await run(a.ensureReleaseDatabase, input).result).created).toBe(false);
+  const url = `postgres://orders_view_2_1_0:${encodeURIComponent(releaseRolePassword(SECRET, 'orders_view_2_1_0'))}@127.0.0.1:${pg.port}/orders_view_2_1_0`;
+  const service = new Client({ connectionString: url });
+  service.on('error', () => undefined); // the drop closes it
+  await service.connect();
+  await service.query('CREATE TABLE read_model (id TEXT PRIMARY KEY)');
+  expect(await run(a.dropReleaseDatabase, input).result).toEqual({ database: 'orders_view_2_1_0', dropped: true });
+  expect(await run(a.dropReleaseDatabase, input).result).toEqual({ database: 'orders_view_2_1_0', dropped: false });
+  const { rowCount } = await store.query("SELECT 1 FROM pg_roles WHERE rolname = 'orders_view_2_1_0'");
+  expect(rowCount).toBe(0);
+  await service.end().catch(() => undefined);
+});
