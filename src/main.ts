@@ -95,6 +95,7 @@ async function main(): Promise<void> {
 
     for (const sandbox of sandboxes.values()) {
       log.info({ target: sandbox.target }, 'starting the local sandbox (its recorded state, else its first release)');
+      sandbox.scrapeWith((targets, metricsPath) => prometheus?.setTargets(`sandbox-${sandbox.target}`, targets, { metricsPath, labels: { target: sandbox.target } }));
       stopper.add(`sandbox ${sandbox.target}`, () => sandbox.stop());
       await sandbox.start();
     }
@@ -150,7 +151,7 @@ function printWelcome(config: Config, address: string, sandboxes: ReadonlyMap<st
     `cutover is up (task queue ${config.env.temporal.taskQueue}, Temporal at ${address})`,
     `  API docs:    ${api}/docs`,
     config.env.temporal.uiUrl ? `  Temporal UI: ${config.env.temporal.uiUrl}` : undefined,
-    prometheus ? `  Prometheus:  ${prometheus.url}${prometheus.ours ? " (scraping cutover's /metrics and the worker's SDK metrics)" : ''}` : undefined,
+    prometheus ? `  Prometheus:  ${prometheus.url}${prometheus.ours ? " (scraping cutover's /metrics, the worker's SDK metrics and the sandboxes' own)" : ''}` : undefined,
     `  targets:     ${config.targets.map((t) => `${t.name} (${t.kind})`).join(', ')}`,
     ...[...sandboxes.values()].map((s) => `  sandbox:     ${s.target}: ${s.kind.describe()}`),
     '',

@@ -47,6 +47,8 @@ export interface SandboxKind {
   imageOf(version: string): string;
   /** Port names each node listens on. */
   readonly nodePorts: readonly string[];
+  /** Which node port serves Prometheus metrics, and at what path, if the stand-in has any. */
+  readonly metrics?: { port: string; path: string };
   /** Shared infrastructure (a backplane, a database), before any node. */
   start(dir: string): Promise<void>;
   stop(): Promise<void>;
@@ -85,6 +87,7 @@ export class LocalSandbox implements LocalWorkloads {
   private started = false;
   private readonly nodes = new Map<string, SandboxNode>();
   private queue: Promise<unknown> = Promise.resolve();
+  private scrape?: (targets: string[], metricsPath: string) => void;
 
   constructor(private readonly o: LocalSandboxOptions) {
     this.dir = join(o.dataDir, 'sandbox', o.placement.cluster);
@@ -110,6 +113,11 @@ export class LocalSandbox implements LocalWorkloads {
 
   imageOf(version: string): string {
     return this.o.kind.imageOf(version);
+  }
+
+  /** After every change, fn learns the nodes' metrics endpoints (host:port), e.g. to update Prometheus's file_sd targets. */
+  scrapeWith(fn: (targets: string[], metricsPath: string) => void): void {
+    this.scrape = fn;
   }
 
   /** The recorded state, or on the very first start one release of the configured version and replicas serving. */
@@ -237,5 +245,7 @@ export class LocalSandbox implements LocalWorkloads {
     const missing = [...want.entries()].filter(([pod]) => !this.nodes.has(pod));
     await Promise.all(missing.map(async ([pod, spec]) => this.nodes.set(pod, await this.o.kind.startNode(spec))));
     await this.nginx.apply({ statusPort: this.o.placement.ports.status, ...this.o.kind.routes(this.routing(want)) });
+    const metrics = this.o.kind.metrics;
+    if (metrics) this.scrape?.([...want.values()].map((n) => `127.0.0.1:${n.ports[metrics.port]}`), metrics.path);
   }
 }

@@ -20,6 +20,7 @@ const GREEN = 'web-2-0-0';
 let sandbox: LocalSandbox;
 let port: number;
 let platform: ReturnType<typeof createLocalPlatformActivities>;
+const scraped: { targets: string[]; path: string }[] = [];
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cutover-weights-'));
@@ -30,6 +31,7 @@ beforeAll(async () => {
     local: { cluster: 'web', version: '1.0.0', replicas: 2, ports: { http: port, status: await freePort() } },
   } as TargetConfig;
   sandbox = new LocalSandbox({ target: TARGET, placement: target.local!, dataDir, kind: echoSandbox({ http: port }, join(dataDir, 'logs')) });
+  sandbox.scrapeWith((targets, path) => scraped.push({ targets, path }));
   await sandbox.start();
   platform = createLocalPlatformActivities({ targets: targetLookup([target]), sandboxes: new Map([[TARGET, sandbox]]), pollMs: 100 });
   await exec(platform.ensureGreenWorkload, { target: TARGET, green: { name: GREEN, version: '2.0.0' }, replicas: 3 });
@@ -55,6 +57,13 @@ async function split(n: number): Promise<Record<string, number>> {
   agent.destroy();
   return counts;
 }
+
+test("Prometheus is told every node's metrics endpoint after each change", () => {
+  const last = scraped[scraped.length - 1]!;
+  expect(last.path).toBe('/metrics');
+  expect(last.targets).toHaveLength(5); // 2 blue nodes, 3 green
+  for (const t of last.targets) expect(t).toMatch(/^127\.0\.0\.1:\d+$/);
+});
 
 test('per-node weights give each release its share whatever its node count', () => {
   expect(nodeWeights([{ weight: 90, nodes: 2 }, { weight: 10, nodes: 3 }])).toEqual([270, 20]);

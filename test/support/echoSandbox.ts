@@ -7,6 +7,7 @@ export function echoSandbox(ports: { http: number }, logDir: string): SandboxKin
   return {
     imageOf: (version) => `test/echo:${version}`,
     nodePorts: ['http'],
+    metrics: { port: 'http', path: '/metrics' },
     start: async () => undefined,
     stop: async () => undefined,
     startNode: async (spec) => {

@@ -90,6 +90,8 @@ export function kongSandbox(o: KongSandboxOptions): KongSandbox {
     kindPort,
     imageOf: (version) => `cutover/sandbox-kong:${version}`,
     nodePorts: ['proxy', 'admin', 'status'],
+    // the gateway's Prometheus metrics (requests by status, latency) are on its status listener, as Kong's are
+    metrics: { port: 'status', path: '/metrics' },
     async start(d) {
       dir = d;
       pg ??= await PostgresServer.start({ dir: join(d, 'postgres'), port: ports.postgres });
