@@ -95,7 +95,7 @@ async function main(): Promise<void> {
 
     for (const sandbox of sandboxes.values()) {
       log.info({ target: sandbox.target }, 'starting the local sandbox (its recorded state, else its first release)');
-      sandbox.scrapeWith((targets, metricsPath) => prometheus?.setTargets(`sandbox-${sandbox.target}`, targets, { metricsPath, labels: { target: sandbox.target } }));
+      sandbox.scrapeWith((targets, metricsPath) => prometheus?.setTargets(sandbox.target, targets, { metricsPath, labels: { target: sandbox.target } }));
       stopper.add(`sandbox ${sandbox.target}`, () => sandbox.stop());
       await sandbox.start();
     }

@@ -27,7 +27,9 @@ export const kongKind = {
   sandboxUpgrade: {
     version: '3.9.0',
     options: { approval: 'auto', standbyWindow: '10s', kong: { smoke: [{ method: 'GET', path: '/health', status: 200 }] } },
-    note: "traffic moves 10%, 50%, 100% under analysis; before 'kong migrations finish' it waits for your approve",
+    note:
+      "traffic moves 10%, 50%, 100% under analysis of green's error rate and latency; without requests the analysis has no data and waits for your approve at each step " +
+      "(npm run demo -- --target sandbox-kong sends load); before 'kong migrations finish' it waits for your approve",
   },
   // proxy: nginx in front of the nodes; admin: the Admin API behind the freeze router; status: nginx stub_status; the database; the echo upstream.
   localPorts: ['proxy', 'admin', 'status', 'postgres', 'upstream'],
