@@ -140,6 +140,13 @@ export class TestNamespace {
       await this.apps.createNamespacedDeployment({ namespace, body });
     }
     await this.until(async () => (await this.pods(`app=${name}`)).filter(ready).length === replicas);
+    // settled as `kubectl rollout status` would say: the controller has written its last status, so a
+    // test's conditional write does not race the controller's own status update (a 409 in CI)
+    await this.until(async () => {
+      const w = kind === 'StatefulSet' ? await this.statefulSet(name) : await this.apps.readNamespacedDeployment({ name, namespace }).catch(() => undefined);
+      const s = w?.status;
+      return !!s && s.observedGeneration === w.metadata?.generation && (s.readyReplicas ?? 0) === replicas && (s.availableReplicas ?? 0) === replicas && (s.updatedReplicas ?? 0) === replicas;
+    });
   }
 
   /** Pods by label selector, in name order (ordinal order for a StatefulSet). */
