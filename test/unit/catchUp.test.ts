@@ -57,3 +57,26 @@ test('caught up only once the lag has stayed within maxLag for the hold time; an
   const burst = nextProgress(held, { at: held.lastSample.at + 1000, head: held.head + 5000, position: held.position }, policy);
   expect(burst.caughtUpSince).toBeUndefined();
 });
+
+test('at 10% of a fast catch-up the ETA holds within 5%: a processor moving in batches is measured from its first reading, not by its first interval', () => {
+  // 75,000 events/s in batches of 5,000 (one every 66.7 ms), read every 250 ms: an interval counts 3 or 4 batches
+  const fast = { ...policy, smoothingMs: 2500 };
+  const [rate, batch, append, head0] = [75_000, 5000, 200, 1_000_000];
+  for (const offsetMs of [0, 20, 40, 60]) {
+    const position = (t: number) => Math.floor(((t + offsetMs) * rate) / 1000 / batch) * batch;
+    const head = (t: number) => head0 + Math.round((append * t) / 1000);
+    let p: CatchUpProgress | undefined;
+    let t = 0;
+    for (; !p || p.position < 0.1 * p.head; t += 250) p = nextProgress(p, { at: t, head: head(t), position: position(t) }, fast);
+    let done = p.lastSample.at;
+    while (head(done) - position(done) > fast.maxLag) done += 1;
+    const actual = done - p.lastSample.at;
+    expect(Math.abs(p.etaMs! - actual) / actual).toBeLessThan(0.05);
+  }
+});
+
+test('past its start the smoothing follows a processor that slows down', () => {
+  const steady = run(20, { rate: 1000, append: 0, head0: 10_000_000 });
+  const slower = run(40, { rate: 500, append: 0, head0: 0, from: steady });
+  expect(slower.rate).toBeCloseTo(500, -1);
+});

@@ -68,13 +68,18 @@ export function nextProgress(prev: CatchUpProgress | undefined, s: CatchUpSample
   }
   const dt = s.at - prev.lastSample.at;
   if (dt <= 0) return prev;
-  // exponential smoothing with a time constant, so uneven sampling intervals weigh right
+  // Exponential smoothing with a time constant (uneven sampling intervals weigh right), corrected for
+  // its start: it weighs only the time observed so far, so until about one time constant it is the
+  // mean rate since the first reading, not the first interval's. A processor moves in batches: a
+  // short first interval counts one batch more or less (±25% at 4 batches a poll), and that error
+  // would stay in the ETA for a whole time constant, past the 10% of a fast catch-up.
   const alpha = 1 - Math.exp(-dt / p.smoothingMs);
+  const seen = 1 - Math.exp(-(s.at - prev.firstSample.at) / p.smoothingMs);
+  const smooth = (previous: number, instant: number): number => ((seen - alpha) * previous + alpha * instant) / seen;
   const instant = (Math.max(0, s.position - prev.lastSample.position) * 1000) / dt;
   const appending = (Math.max(0, s.head - prev.lastSample.head) * 1000) / dt;
-  const first = prev.rate === 0 && prev.appendRate === 0 && prev.lastSample === prev.firstSample;
-  const smoothed = first ? instant : prev.rate + alpha * (instant - prev.rate);
-  const appendRate = first ? appending : prev.appendRate + alpha * (appending - prev.appendRate);
+  const smoothed = smooth(prev.rate, instant);
+  const appendRate = smooth(prev.appendRate, appending);
   const moved = s.position > prev.lastSample.position;
   const lastProgressAt = moved ? s.at : prev.lastProgressAt;
   const stalled = !within && !moved && s.at - lastProgressAt >= p.stallAfterMs;
