@@ -6,6 +6,9 @@
  * npm run demo -- --target sandbox-kong [--http-rate 200]
  *   the same for a Kong target: HTTP load through nginx, requests per second
  *   per version from the gateways' counters, requests.svg (see ./kongDemo).
+ * npm run demo -- --target sandbox-projection [--query-rate 50]
+ *   for an event-sourced target: queries through nginx, every answer checked,
+ *   lag, rate and ETA per line while green builds, catch-up.svg (see ./projectionDemo).
  * Every address and token can be changed by a flag or its variable (see --help).
  */
 import { join } from 'node:path';
@@ -15,6 +18,7 @@ import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../sandbox/emqx/launcher';
 import { demoApi } from './api';
 import { runDemo } from './demo';
 import { runKongDemo } from './kongDemo';
+import { runProjectionDemo } from './projectionDemo';
 
 const FLAGS = {
   clients: ['CUTOVER_DEMO_CLIENTS', '1000'],
@@ -41,6 +45,12 @@ const FLAGS = {
   connections: ['CUTOVER_DEMO_CONNECTIONS', '20'],
   'kong-state': ['CUTOVER_DEMO_KONG_STATE', join(projectRoot, '.data', 'sandbox', 'sandbox-kong', 'state.json')],
   'kong-version': ['CUTOVER_DEMO_KONG_VERSION', '3.9.0'],
+  // Projection targets
+  query: ['CUTOVER_DEMO_QUERY_URL', 'http://127.0.0.1:28092'],
+  'query-rate': ['CUTOVER_DEMO_QUERY_RATE', '50'],
+  'projection-version': ['CUTOVER_DEMO_PROJECTION_VERSION', '2.0.0'],
+  'standby-window': ['CUTOVER_DEMO_STANDBY_WINDOW', '10s'],
+  poll: ['CUTOVER_DEMO_POLL', '1s'],
   out: ['CUTOVER_DEMO_OUT', join(projectRoot, '.data', 'demo')],
   timeout: ['CUTOVER_DEMO_TIMEOUT_SEC', '900'],
 } as const;
@@ -64,7 +74,9 @@ async function main(): Promise<void> {
   const given = values as Partial<Record<Flag, string>>;
   const get = (k: Flag): string => given[k] ?? process.env[FLAGS[k][0]] ?? FLAGS[k][1];
   const targets = await demoApi(get('api'))<{ targets: { name: string; kind: string }[] }>('GET', '/v1/targets', get('viewer-token'));
-  if (targets.targets.find((t) => t.name === get('target'))?.kind === 'kong') return kong(get);
+  const kind = targets.targets.find((t) => t.name === get('target'))?.kind;
+  if (kind === 'kong') return kong(get);
+  if (kind === 'projection') return projection(get);
   const clients = Math.round(positive('clients', get('clients')));
   const connEvictRate = Math.round(positive('conn-evict-rate', get('conn-evict-rate') || String(Math.max(1, Math.round(clients / 100)))));
   const { summary: s, dir } = await runDemo({
@@ -125,6 +137,42 @@ async function kong(get: (k: Flag) => string): Promise<void> {
       `  requests: ${s.load.requests} at ${s.load.requestsPerSec.toFixed(1)}/s, failed ${s.load.failed} (${JSON.stringify(s.load.byStatus)}), p99 ${s.load.latencyP99Ms} ms`,
       `  counted by the gateways per version: ${split}`,
       `  written to ${dir}/ (samples.jsonl, summary.json, requests.svg)`,
+    ].join('\n'),
+  );
+}
+
+async function projection(get: (k: Flag) => string): Promise<void> {
+  const { summary: s, dir } = await runProjectionDemo({
+    apiUrl: get('api'),
+    operatorToken: get('operator-token'),
+    viewerToken: get('viewer-token'),
+    approverToken: get('approver-token'),
+    target: get('target'),
+    queryUrl: get('query'),
+    queryRate: positive('query-rate', get('query-rate')),
+    version: get('projection-version'),
+    standbyWindow: get('standby-window'),
+    poll: get('poll'),
+    outDir: get('out'),
+    timeoutSec: positive('timeout', get('timeout')),
+    log: (line) => console.log(line),
+  });
+  const by = Object.entries(s.queries.byRelease).map(([r, c]) => `${r} ${c.answered} answered, ${c.failed} failed`).join('; ');
+  const eta = s.eta
+    ? `${s.eta.predictedSec}s predicted at ${s.eta.atPct}% of the way (${s.eta.takenAtSec}s in, ${s.eta.rate} events/s, ${s.eta.appendRate} appended/s), ${s.eta.actualSec}s actual: ${s.eta.errorPct > 0 ? '+' : ''}${s.eta.errorPct}%`
+    : 'not measured (the upgrade did not build green from before 10% of the way to caught up)';
+  const dropped = s.blueDropped
+    ? `${s.blueDropped.afterStandbySec}s after blue stood by (window ${s.blueDropped.windowSec}s), between ${s.blueDropped.droppedBetween.join(' and ')}`
+    : 'not dropped';
+  console.log(
+    [
+      '',
+      `summary: ${s.status} to ${s.version} in ${s.durationSec}s over ${s.head ?? '?'} events`,
+      `  queries: ${s.queries.queries}, failed ${s.queries.failed}: ${by}`,
+      ...s.queries.firstFailures.slice(0, 5).map((f) => `    failed at ${new Date(f.at).toISOString()} (${f.release}): ${f.reason}`),
+      `  ETA at 10% of the way: ${eta}`,
+      `  blue's database dropped: ${dropped}`,
+      `  written to ${dir}/ (samples.jsonl, summary.json, catch-up.svg)`,
     ].join('\n'),
   );
 }

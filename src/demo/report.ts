@@ -8,10 +8,19 @@
 export interface DemoSample {
   /** Seconds since the clients began publishing. */
   t: number;
-  /** Clients connected, by their own account. */
+  /** The total line: clients connected by their own account (requests per second, a projection's lag). */
   connected: number;
   /** Live connections per running node, from the EMQX API; null when it did not answer. */
   nodes: Record<string, number> | null;
+  /** Series on a second axis at the right, e.g. queries per second by release and failed queries. */
+  right?: Record<string, number>;
+}
+
+export interface ChartLabels {
+  y: string;
+  total: string;
+  /** The right axis' label; its series come from each sample's `right`. */
+  right?: string;
 }
 
 export interface StepMarker {
@@ -135,9 +144,10 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 /**
  * Connections per node over time, one polyline per node (absent while the node
- * was not running), the clients' own total, and a dashed marker per step.
+ * was not running), the clients' own total, a dashed marker per step, and the
+ * samples' `right` series (dashed) on an axis of their own.
  */
-export function connectionsSvg(samples: readonly DemoSample[], markers: readonly StepMarker[], title: string, labels = { y: 'connections', total: 'total (clients)' }): string {
+export function connectionsSvg(samples: readonly DemoSample[], markers: readonly StepMarker[], title: string, labels: ChartLabels = { y: 'connections', total: 'total (clients)' }): string {
   const [W, H, L, R, T, B] = [1100, 560, 70, 260, 50, 60];
   const tMax = Math.max(1, ...samples.map((s) => s.t));
   const yMax = Math.max(1, ...samples.flatMap((s) => [s.connected, ...Object.values(s.nodes ?? {})]));
@@ -173,14 +183,30 @@ export function connectionsSvg(samples: readonly DemoSample[], markers: readonly
       `<text transform="translate(${x(m.t) + 3} ${T + 4 + lane * 80}) rotate(90)" fill="#555" font-size="10">${esc(m.label)}</text>`,
     );
   }
-  const series: { name: string; color: string; width: number; runs: string[] }[] = [];
+  const series: { name: string; color: string; width: number; dashed?: boolean; runs: string[] }[] = [];
   const nodes = [...new Set(samples.flatMap((s) => Object.keys(s.nodes ?? {})))].sort();
   nodes.forEach((node, i) => series.push({ name: node, color: PALETTE[i % PALETTE.length]!, width: 1.5, runs: runsOf(samples, (s) => s.nodes?.[node], x, y) }));
   series.push({ name: labels.total, color: 'black', width: 2.5, runs: runsOf(samples, (s) => s.connected, x, y) });
+  const right = [...new Set(samples.flatMap((s) => Object.keys(s.right ?? {})))];
+  // The legend starts right of the second axis' tick labels when there is one.
+  const legendX = W - R + (right.length ? 60 : 12);
+  if (right.length) {
+    const rMax = Math.max(1, ...samples.flatMap((s) => Object.values(s.right ?? {})));
+    const rStep = tickStep(rMax, 8);
+    const rTop = Math.ceil((rMax * 1.05) / rStep) * rStep;
+    const ry = (v: number): number => round(H - B - ((H - T - B) * v) / rTop, 1);
+    out.push(`<line x1="${W - R}" y1="${T}" x2="${W - R}" y2="${H - B}" stroke="black"/>`);
+    for (let v = 0; v <= rTop; v += rStep) out.push(`<text x="${W - R + 6}" y="${ry(v) + 4}">${v}</text>`);
+    out.push(`<text transform="translate(${W - R + 48} ${(T + H - B) / 2}) rotate(90)" text-anchor="middle">${esc(labels.right ?? '')}</text>`);
+    right.forEach((name, i) =>
+      series.push({ name, color: PALETTE[(nodes.length + i) % PALETTE.length]!, width: 1.5, dashed: true, runs: runsOf(samples, (s) => s.right?.[name], x, ry) }),
+    );
+  }
   series.forEach((s, i) => {
-    for (const points of s.runs) out.push(`<polyline data-series="${esc(s.name)}" fill="none" stroke="${s.color}" stroke-width="${s.width}" points="${points}"/>`);
+    const dash = s.dashed ? ' stroke-dasharray="6 3"' : '';
+    for (const points of s.runs) out.push(`<polyline data-series="${esc(s.name)}" fill="none" stroke="${s.color}" stroke-width="${s.width}"${dash} points="${points}"/>`);
     const ly = T + 10 + i * 18;
-    out.push(`<line x1="${W - R + 12}" y1="${ly}" x2="${W - R + 32}" y2="${ly}" stroke="${s.color}" stroke-width="${s.width}"/>`, `<text x="${W - R + 38}" y="${ly + 4}">${esc(s.name)}</text>`);
+    out.push(`<line x1="${legendX}" y1="${ly}" x2="${legendX + 20}" y2="${ly}" stroke="${s.color}" stroke-width="${s.width}"${dash}/>`, `<text x="${legendX + 26}" y="${ly + 4}">${esc(s.name)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
