@@ -30,6 +30,8 @@ const SANDBOX_KINDS: Partial<Record<Kind, (t: TargetConfig, ctx: SandboxContext)
       api: { url: `http://${ctx.env.CUTOVER_API_HOST ?? '127.0.0.1'}:${ctx.env.CUTOVER_API_PORT ?? '8080'}`, token: ctx.env.SANDBOX_PROJECTION_SERVICE_TOKEN ?? SANDBOX_PROJECTION_SERVICE_TOKEN },
       seed: Number(ctx.env.SANDBOX_PROJECTION_SEED ?? 1_000_000),
       appendRate: Number(ctx.env.SANDBOX_PROJECTION_APPEND_RATE ?? 200),
+      // a replay bounded by its handlers, as a real one is: 1,000,000 events in about two minutes
+      handlerCostUs: Number(ctx.env.SANDBOX_PROJECTION_HANDLER_COST_US ?? 100),
     }),
   kong: (t, ctx) => kongSandbox({ placement: t.local!, access: t.kong!, env: ctx.env, failRates: parseFailRates(ctx.env.SANDBOX_KONG_FAIL_RATES) }),
 };

@@ -29,8 +29,8 @@ export interface ProjectionStack {
   stop(): Promise<void>;
 }
 
-/** A projection target at 1.4.0 over a store seeded with `seed` events, the API, and a worker on its own task queue. */
-export async function startProjectionStack(env: TestWorkflowEnvironment, seed: number): Promise<ProjectionStack> {
+/** A projection target at 1.4.0 over a store seeded with `seed` events, the API, and a worker on its own task queue; `sandboxEnv` overrides the sandbox's variables. */
+export async function startProjectionStack(env: TestWorkflowEnvironment, seed: number, sandboxEnv: NodeJS.ProcessEnv = {}): Promise<ProjectionStack> {
   const name = uniqueId('proj');
   const ports = { query: await freePort(), postgres: await freePort(), status: await freePort() };
   const target: TargetConfig = {
@@ -50,6 +50,9 @@ export async function startProjectionStack(env: TestWorkflowEnvironment, seed: n
     SANDBOX_PROJECTION_SERVICE_TOKEN: 'service-token-for-tests',
     SANDBOX_PROJECTION_SEED: String(seed),
     SANDBOX_PROJECTION_APPEND_RATE: '200',
+    // the sandbox service's raw pace unless a test asks for handlers that cost time
+    SANDBOX_PROJECTION_HANDLER_COST_US: '0',
+    ...sandboxEnv,
   };
   const sandbox = createLocalSandboxes([target], clusterDir('projection'), secrets).get(name)!;
   let worker: RunningWorker | undefined;

@@ -30,6 +30,8 @@ export interface ProjectionSandboxOptions {
   seed: number;
   /** Events appended per second while the sandbox runs. */
   appendRate: number;
+  /** Microseconds each release's handlers spend per event (see ProjectionServiceOptions.handlerCostUs). */
+  handlerCostUs: number;
 }
 
 const SERVICE_SCRIPT = join(__dirname, 'serviceMain.ts');
@@ -91,6 +93,7 @@ export function projectionSandbox(o: ProjectionSandboxOptions): SandboxKind {
           PROJECTION_READ_DB_URL: `postgres://${db}:${encodeURIComponent(releaseRolePassword(roleSecret(), db))}@127.0.0.1:${server.port}/${db}`,
           CUTOVER_API_URL: o.api.url,
           CUTOVER_SERVICE_TOKEN: o.api.token,
+          PROJECTION_HANDLER_COST_US: String(o.handlerCostUs),
           ...(spec.version.includes('stall') ? { PROJECTION_STALL_AT: String(STALL_AT) } : {}),
         },
         logFile: join(dir, `${spec.pod}.log`),
@@ -118,6 +121,6 @@ export function projectionSandbox(o: ProjectionSandboxOptions): SandboxKind {
     }),
     describe: () =>
       `queries http://127.0.0.1:${ports.query}/customers/c1 (nginx, the serving release), event store ${pg ? pg.url(STORE_DB).replace(/:[^:@/]+@/, ':***@') : '(stopped)'}, ` +
-      `producer ${o.appendRate} events/s, nginx status http://127.0.0.1:${ports.status}/status`,
+      `producer ${o.appendRate} events/s, handlers ${o.handlerCostUs} µs/event, nginx status http://127.0.0.1:${ports.status}/status`,
   };
 }

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     api: { url: env('CUTOVER_API_URL'), token: env('CUTOVER_SERVICE_TOKEN') },
     initialPhase: (process.env.PROJECTION_INITIAL_PHASE as Phase | undefined) ?? 'SERVING',
     stallAt: process.env.PROJECTION_STALL_AT ? Number(process.env.PROJECTION_STALL_AT) : undefined,
+    handlerCostUs: Number(process.env.PROJECTION_HANDLER_COST_US ?? 0),
   });
   await service.start();
   process.stdout.write(JSON.stringify({ ready: true, phase: service.phase, port: Number(env('PROJECTION_PORT')) }) + '\n');
