@@ -39,8 +39,10 @@ export interface FollowOptions {
   t(): number;
   /** Runs before each look at the upgrade: the demo's own sampling. */
   tick(): Promise<void>;
-  /** A new line is printed whenever this changes; `progressLine` by default. */
+  /** What a printed line says; `progressLine` by default. */
   line?(s: UpgradeState): string;
+  /** A new line is printed whenever this changes; the line itself by default. */
+  change?(s: UpgradeState): string;
   /** Appended to each printed line: the load's figures at that moment. */
   figures(): string;
   /** Each look at the upgrade, whether or not it printed a line. */
@@ -72,9 +74,10 @@ export async function followUpgrade(o: FollowOptions): Promise<Followed> {
     const state = await o.api<UpgradeState>('GET', path, o.viewerToken);
     o.onState?.(state);
     const line = describe(state);
-    if (line !== last) {
+    const change = o.change?.(state) ?? line;
+    if (change !== last) {
       o.log(`t=${o.t().toFixed(1)}s ${line} | ${o.figures()}`);
-      last = line;
+      last = change;
     }
     const where = state.step ? `${state.step}${state.traffic.green > 0 && state.traffic.green < 100 ? ` ${state.traffic.green}%` : ''}` : null;
     if (where !== lastStep && where) markers.push({ t: o.t(), label: where });

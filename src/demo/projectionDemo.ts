@@ -182,6 +182,11 @@ export async function runProjectionDemo(o: ProjectionDemoOptions): Promise<{ dir
     t,
     tick: sample,
     line: catchUpLine,
+    // while green builds, a line per 5% of the way (or a stall), not one per reading
+    change: (s) => {
+      const p = catchUpOf(s);
+      return `${progressLine(s)} ${p && s.step === 'waitReady' ? `${Math.floor(wayPct(p) / 5)} ${p.stalledSince ?? ''}` : ''}`;
+    },
     onState: (s) => {
       roles = Object.fromEntries((['blue', 'green'] as const).flatMap((r) => (s.releases[r] ? [[s.releases[r].name, r]] : [])));
       const p = catchUpOf(s);

@@ -139,6 +139,9 @@ function tickStep(max: number, count: number): number {
   return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw)!;
 }
 
+/** 1200, 25k, 1.5M: tick labels that fit left of the axis. */
+const tickLabel = (v: number): string => (v >= 1e6 ? `${round(v / 1e6, 2)}M` : v >= 1e4 ? `${round(v / 1e3, 1)}k` : String(v));
+
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -163,7 +166,7 @@ export function connectionsSvg(samples: readonly DemoSample[], markers: readonly
     `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16">${esc(title)}</text>`,
   ];
   for (let v = 0; v <= yTop; v += yStep) {
-    out.push(`<line x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}" stroke="#e5e5e5"/>`, `<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${v}</text>`);
+    out.push(`<line x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}" stroke="#e5e5e5"/>`, `<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${tickLabel(v)}</text>`);
   }
   for (let t = 0; t <= tMax; t += xStep) out.push(`<text x="${x(t)}" y="${H - B + 18}" text-anchor="middle">${t}</text>`);
   out.push(
@@ -196,7 +199,7 @@ export function connectionsSvg(samples: readonly DemoSample[], markers: readonly
     const rTop = Math.ceil((rMax * 1.05) / rStep) * rStep;
     const ry = (v: number): number => round(H - B - ((H - T - B) * v) / rTop, 1);
     out.push(`<line x1="${W - R}" y1="${T}" x2="${W - R}" y2="${H - B}" stroke="black"/>`);
-    for (let v = 0; v <= rTop; v += rStep) out.push(`<text x="${W - R + 6}" y="${ry(v) + 4}">${v}</text>`);
+    for (let v = 0; v <= rTop; v += rStep) out.push(`<text x="${W - R + 6}" y="${ry(v) + 4}">${tickLabel(v)}</text>`);
     out.push(`<text transform="translate(${W - R + 48} ${(T + H - B) / 2}) rotate(90)" text-anchor="middle">${esc(labels.right ?? '')}</text>`);
     right.forEach((name, i) =>
       series.push({ name, color: PALETTE[(nodes.length + i) % PALETTE.length]!, width: 1.5, dashed: true, runs: runsOf(samples, (s) => s.right?.[name], x, ry) }),

@@ -44,3 +44,15 @@ test('connectionsSvg: a polyline per node and for the total, split where a node 
   expect(svg).toContain('a &lt;b&gt; &amp; c');
   expect(svg).toContain('>drainBlue</text>');
 });
+
+test('connectionsSvg: series of a second axis drawn dashed on their own scale, large ticks shortened', () => {
+  const lag: DemoSample[] = [0, 1, 2].map((t) => ({ t, connected: 1_000_000 - t * 400_000, nodes: null, right: { 'failed queries/s': 0, 'queries/s answered by blue': 50 } }));
+  const svg = connectionsSvg(lag, [], 'lag', { y: 'lag (events)', total: "green's lag", right: 'queries per second' });
+  expect(svg).toContain('data-series="green\'s lag"');
+  expect(svg).toMatch(/<polyline data-series="queries\/s answered by blue" [^>]*stroke-dasharray="6 3"/);
+  expect(svg).toContain('>1M</text>');
+  expect(svg).toContain('>queries per second</text>');
+  // 50 queries/s sits near the top of its own axis, not flat on the lag's
+  const blueY = Number(/data-series="queries\/s answered by blue"[^>]*points="[\d.]+,([\d.]+)/.exec(svg)![1]);
+  expect(blueY).toBeLessThan(200);
+});
