@@ -44,6 +44,9 @@ export interface EtaAccuracy {
   head: number;
   /** Seconds since the watch began. */
   takenAtSec: number;
+  /** When the ETA's reading was taken and when the lag first reached the threshold (epoch ms). */
+  takenAt: number;
+  caughtUpAt: number;
   predictedSec: number;
   actualSec: number;
   /** (predicted - actual) / actual, in %. */
@@ -93,6 +96,8 @@ export function etaAccuracy(readings: readonly CatchUpProgress[]): EtaAccuracy |
     position: at10.position,
     head: at10.head,
     takenAtSec: round1((at10.lastSample.at - at10.firstSample.at) / 1000),
+    takenAt: at10.lastSample.at,
+    caughtUpAt: done.caughtUpSince!,
     predictedSec: round1(at10.etaMs! / 1000),
     actualSec: round1(actualMs / 1000),
     errorPct: round1((100 * (at10.etaMs! - actualMs)) / Math.max(actualMs, 1)),
@@ -207,13 +212,18 @@ export async function runProjectionDemo(o: ProjectionDemoOptions): Promise<{ dir
   await sleep(2000);
   await sample();
   const queries = await load.stop();
+  const eta = etaAccuracy(readings);
+  if (eta) {
+    markers.push({ t: (eta.takenAt - begin) / 1000, label: `ETA ${eta.predictedSec}s` }, { t: (eta.caughtUpAt - begin) / 1000, label: `caught up (${eta.errorPct > 0 ? '+' : ''}${eta.errorPct}%)` });
+    markers.sort((a, b) => a.t - b.t);
+  }
   const summary: ProjectionDemoSummary = {
     status: final.status,
     version,
     durationSec: Math.round(t()),
     queries,
     head,
-    eta: etaAccuracy(readings),
+    eta,
     blueDropped: final.status === 'SUCCEEDED' ? blueDropped(final, windowMs / 1000) : null,
   };
   const title = `${o.target}: ${final.releases.blue?.name ?? '?'} → ${final.releases.green?.name ?? '?'} (${final.status}), ${head ?? '?'} events, ${o.queryRate} queries/s`;
