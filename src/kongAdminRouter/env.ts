@@ -18,6 +18,10 @@ const VARIABLES = {
     schema: Type.Integer({ minimum: 0, maximum: 65535, default: 8001 }),
     fix: "a port number from 0 to 65535, e.g. 8001 (Kong's Admin API port, so clients change only the host)",
   },
+  CUTOVER_ADMIN_ROUTER_METRICS: {
+    schema: Type.Optional(Type.String({ pattern: '^[^\\s:/]+:[0-9]{1,5}$', description: 'host:port' })),
+    fix: "host:port where it serves Prometheus metrics, e.g. 0.0.0.0:9464 (a listener of its own: Kong's Admin API has a /metrics of its own)",
+  },
   LOG_LEVEL,
 };
 
@@ -29,6 +33,8 @@ export interface RouterEnv {
   upstreams: string[];
   host: string;
   port: number;
+  /** host:port of the Prometheus listener; unset: none. */
+  metrics?: string;
   logLevel: string;
 }
 
@@ -39,6 +45,7 @@ export function loadRouterEnv(env: NodeJS.ProcessEnv = process.env): RouterEnv {
     upstreams: v.CUTOVER_ADMIN_ROUTER_UPSTREAMS.split(','),
     host: v.CUTOVER_ADMIN_ROUTER_HOST,
     port: v.CUTOVER_ADMIN_ROUTER_PORT,
+    metrics: v.CUTOVER_ADMIN_ROUTER_METRICS,
     logLevel: v.LOG_LEVEL,
   };
 }

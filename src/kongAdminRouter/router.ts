@@ -9,6 +9,7 @@
 import replyFrom from '@fastify/reply-from';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
+import { Counter, type Registry } from 'prom-client';
 
 export interface AdminRouterOptions {
   host: string;
@@ -18,6 +19,8 @@ export interface AdminRouterOptions {
   /** Admin API base URLs, asked per request (the sandbox's nodes come and go); taken in turn. */
   upstreams(): string[];
   log: FastifyBaseLogger;
+  /** Where its request counter goes; omitted: not counted. */
+  registry?: Registry;
 }
 
 interface Freeze {
@@ -43,6 +46,12 @@ export async function startAdminRouter(o: AdminRouterOptions): Promise<FastifyIn
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
   await app.register(replyFrom);
   app.addHook('onClose', () => pool.end());
+  if (o.registry) {
+    const requests = new Counter({ name: 'cutover_admin_router_requests_total', help: 'Admin API requests through the router, by kind (read or write) and status (423: frozen by an upgrade)', labelNames: ['kind', 'status'], registers: [o.registry] });
+    app.addHook('onResponse', async (req, reply) => {
+      if (req.url !== '/healthz') requests.inc({ kind: READS.includes(req.method) ? 'read' : 'write', status: String(reply.statusCode) });
+    });
+  }
   // the router's own: Kong's Admin API has no such path
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.all('/*', async (req, reply) => {

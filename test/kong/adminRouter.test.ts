@@ -21,7 +21,7 @@ const MAIN = join(projectRoot, 'src', 'kongAdminRouter', 'main.ts');
 let pg: PostgresServer;
 let admin: Server;
 const received: { method: string; url: string; body: string }[] = [];
-let router: { child: ChildProcess; url: string; logs: () => Record<string, unknown>[] } | undefined;
+let router: { child: ChildProcess; url: string; metricsUrl: string; logs: () => Record<string, unknown>[] } | undefined;
 
 /** Kong's Admin API as far as the router can tell: it answers and records what reached it. */
 async function startAdminApi(): Promise<string> {
@@ -62,8 +62,14 @@ beforeAll(async () => {
   pg = await PostgresServer.start({ dir: join(parent, 'pg') });
   await pg.ensureDatabase('kong');
   const upstream = await startAdminApi();
-  const port = await freePort();
-  const r = run({ CUTOVER_ADMIN_ROUTER_DATABASE_URL: pg.url('kong'), CUTOVER_ADMIN_ROUTER_UPSTREAMS: upstream, CUTOVER_ADMIN_ROUTER_PORT: String(port), LOG_LEVEL: 'info' });
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const r = run({
+    CUTOVER_ADMIN_ROUTER_DATABASE_URL: pg.url('kong'),
+    CUTOVER_ADMIN_ROUTER_UPSTREAMS: upstream,
+    CUTOVER_ADMIN_ROUTER_PORT: String(port),
+    CUTOVER_ADMIN_ROUTER_METRICS: `127.0.0.1:${metricsPort}`,
+    LOG_LEVEL: 'info',
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   while (!(await fetch(`${url}/healthz`).then((res) => res.ok, () => false))) {
@@ -71,7 +77,7 @@ beforeAll(async () => {
     await new Promise((res) => setTimeout(res, 200));
   }
   const logs = () => r.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-  router = { child: r.child, url, logs };
+  router = { child: r.child, url, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, logs };
 }, 60_000);
 
 afterAll(async () => {
@@ -110,6 +116,11 @@ test('while an upgrade froze writes: 423 naming it and nothing reaches the Admin
   const refusals = router!.logs().filter((l) => l.msg === 'write refused: frozen by an upgrade');
   expect(refusals).toHaveLength(4);
   expect(refusals[0]).toMatchObject({ upgrade: UPGRADE, method: 'POST', url: '/services', service: 'cutover-admin-router' });
+  // and Prometheus counts them
+  const metrics = await (await fetch(router!.metricsUrl)).text();
+  expect(metrics).toContain('cutover_admin_router_requests_total{kind="write",status="423"} 4');
+  expect(metrics).toContain('cutover_admin_router_requests_total{kind="write",status="201"} 2');
+  expect(metrics).toContain('cutover_admin_router_requests_total{kind="read",status="200"} 2');
 }, 30_000);
 
 test('a bad environment stops it at once with the variable and the fix', async () => {

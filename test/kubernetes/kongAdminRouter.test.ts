@@ -32,8 +32,11 @@ test('what the container is given is what the router accepts: its entry point, t
   expect(ref.name).toBe(secret.metadata!.name);
   const env = Object.fromEntries(container.env!.map((e) => [e.name, e.value ?? secret.stringData![e.valueFrom!.secretKeyRef!.key]]));
   const routerEnv = loadRouterEnv(env);
-  expect(routerEnv).toMatchObject({ host: '0.0.0.0', port: 8001, upstreams: ['http://kong-admin.kong:8001'] });
-  expect(container.ports).toEqual([{ name: 'admin', containerPort: routerEnv.port }]);
+  expect(routerEnv).toMatchObject({ host: '0.0.0.0', port: 8001, upstreams: ['http://kong-admin.kong:8001'], metrics: '0.0.0.0:9464' });
+  expect(container.ports).toEqual([
+    { name: 'admin', containerPort: routerEnv.port },
+    { name: 'metrics', containerPort: 9464 },
+  ]);
   expect(container.readinessProbe!.httpGet).toEqual({ path: '/healthz', port: 'admin' });
   expect(service.spec!.ports).toEqual([{ name: 'admin', port: 8001, targetPort: 'admin' }]);
 });
