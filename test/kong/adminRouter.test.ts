@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -19,6 +19,7 @@ const UPGRADE = 'kong-prod.00000000-0000-4000-8000-000000000009';
 const MAIN = join(projectRoot, 'src', 'kongAdminRouter', 'main.ts');
 
 let pg: PostgresServer;
+let parent: string;
 let admin: Server;
 const received: { method: string; url: string; body: string }[] = [];
 let router: { child: ChildProcess; url: string; metricsUrl: string; logs: () => Record<string, unknown>[] } | undefined;
@@ -57,7 +58,7 @@ async function withKongDb<T>(fn: (c: Client) => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  const parent = mkdtempSync(join(tmpdir(), 'cutover-admin-router-'));
+  parent = mkdtempSync(join(tmpdir(), 'cutover-admin-router-'));
   chmodSync(parent, 0o755);
   pg = await PostgresServer.start({ dir: join(parent, 'pg') });
   await pg.ensureDatabase('kong');
@@ -84,6 +85,7 @@ afterAll(async () => {
   if (router) await exitProcess(router.child, 'SIGTERM');
   await new Promise((r) => admin?.close(r));
   await pg?.stop();
+  if (parent) rmSync(parent, { recursive: true, force: true });
 });
 
 const post = (path: string, body: unknown) => fetch(`${router!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
