@@ -5,7 +5,7 @@
  * that show index use, and the sandbox projection service's build rate over
  * that store.
  */
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +100,8 @@ export const projectionBench: BenchSection = {
       };
     } finally {
       await pg.stop();
+      // the 1,000,000-event store is over a gigabyte
+      rmSync(parent, { recursive: true, force: true });
     }
   },
 };

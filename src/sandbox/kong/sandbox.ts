@@ -9,13 +9,14 @@
  * release's nodes, for the Kong activities.
  */
 import { join } from 'node:path';
+import pino from 'pino';
 import { Pool } from 'pg';
 import type { LocalPlacement } from '../../config/targets';
 import type { KongNodeAddress, LocalKong } from '../../domain/kong/local';
 import type { KongAccess } from '../../domain/kong/schema';
 import type { NodeSpec, Routing, SandboxKind } from '../localSandbox';
 import { PostgresServer, SANDBOX_PG_PASSWORD, SANDBOX_PG_USER } from '../postgres';
-import { startAdminRouter } from './adminRouter';
+import { startAdminRouter } from '../../kongAdminRouter/router';
 import { startEchoUpstream } from './echo';
 import { runMigrationsProcess, startGatewayNode, type GatewayNode, type KongDatabase } from './launcher';
 import { gatewayVersion } from './schema';
@@ -99,7 +100,15 @@ export function kongSandbox(o: KongSandboxOptions): KongSandbox {
       const echo = await startEchoUpstream(ports.upstream);
       closers.push(echo);
       await bootstrap(echo.url);
-      closers.push(await startAdminRouter({ port: ports.admin, database: pg.url(db.database), upstreams: () => running().map(([, n]) => n.node.adminUrl) }));
+      closers.push(
+        await startAdminRouter({
+          host: '127.0.0.1',
+          port: ports.admin,
+          databaseUrl: pg.url(db.database),
+          upstreams: () => running().map(([, n]) => n.node.adminUrl),
+          log: pino(pino.destination({ dest: join(d, 'admin-router.log'), mkdir: true })),
+        }),
+      );
     },
     async stop() {
       await Promise.all(closers.splice(0).map((c) => c.close()));
