@@ -6,16 +6,14 @@
  * requests per second per version from the gateways' own counters, a summary
  * and an SVG chart with the steps marked.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseKongMetrics } from '../domain/kong/metrics';
 import type { LocalState } from '../domain/platform';
-import { TERMINAL_STATUSES } from '../domain/status';
-import type { UpgradeState } from '../domain/upgrade';
 import { assertLoopback } from '../sandbox/load/mqttLoad';
 import { startHttpLoad, type HttpLoadSummary } from '../sandbox/load/httpLoad';
 import { demoApi } from './api';
-import { connectionsSvg, demoVersion, type DemoSample, type StepMarker } from './report';
+import { followUpgrade, nextDemoVersion, writeDemoRun } from './followUpgrade';
+import { connectionsSvg, type DemoSample } from './report';
 
 export interface KongDemoOptions {
   apiUrl: string;
@@ -62,17 +60,11 @@ async function countersByVersion(stateFile: string): Promise<Record<string, { re
   return out;
 }
 
-function progressLine(s: UpgradeState): string {
-  return `${s.status} step=${s.step ?? '-'} blue=${s.traffic.blue}% green=${s.traffic.green}% | ${s.waitingFor}`;
-}
-
 export async function runKongDemo(o: KongDemoOptions): Promise<{ dir: string; summary: KongDemoSummary }> {
   for (const u of [o.apiUrl, o.proxyUrl]) assertLoopback(u);
   const api = demoApi(o.apiUrl);
   const running = Object.values((JSON.parse(readFileSync(o.stateFile, 'utf8')) as LocalState).releases).map((r) => r.version);
-  const upgrades = (await api<{ upgrades: { id: string }[] }>('GET', `/v1/upgrades?target=${encodeURIComponent(o.target)}`, o.viewerToken)).upgrades;
-  const tried = await Promise.all(upgrades.slice(0, 50).map((u) => api<UpgradeState>('GET', `/v1/upgrades/${encodeURIComponent(u.id)}`, o.viewerToken)));
-  const version = demoVersion([...running, ...tried.map((u) => u.version)], o.version);
+  const version = await nextDemoVersion(api, o.target, o.viewerToken, running, o.version);
   o.log(`demo: ${o.rate} requests/s on ${o.connections} keep-alive connections through ${o.proxyUrl}, then ${o.target} upgraded to ${version}`);
 
   const load = startHttpLoad({ url: `${o.proxyUrl.replace(/\/+$/, '')}/demo`, rate: o.rate, connections: o.connections });
@@ -84,7 +76,6 @@ export async function runKongDemo(o: KongDemoOptions): Promise<{ dir: string; su
   const seen = { ...first };
   let previousT = 0;
   const samples: DemoSample[] = [];
-  const markers: StepMarker[] = [];
   const sample = async (): Promise<void> => {
     const now = await countersByVersion(o.stateFile);
     const at = t();
@@ -98,42 +89,22 @@ export async function runKongDemo(o: KongDemoOptions): Promise<{ dir: string; su
 
   await sleep(3000);
   await sample();
-  const created = await api<{ id: string }>('POST', '/v1/upgrades', o.operatorToken, {
-    kind: 'kong',
-    target: o.target,
-    version,
-    reason: 'npm run demo',
-    options: { approval: 'auto', standbyWindow: '5s' },
-  });
-  markers.push({ t: t(), label: 'start' });
-  let last = '';
-  let lastStep: string | null = null;
-  let final: UpgradeState;
-  for (;;) {
-    await sleep(1000);
-    await sample();
-    const state = await api<UpgradeState>('GET', `/v1/upgrades/${encodeURIComponent(created.id)}`, o.viewerToken);
-    const line = progressLine(state);
-    if (line !== last) {
+  const { final, markers } = await followUpgrade({
+    api,
+    operatorToken: o.operatorToken,
+    viewerToken: o.viewerToken,
+    approverToken: o.approverToken,
+    upgrade: { kind: 'kong', target: o.target, version, reason: 'npm run demo', options: { approval: 'auto', standbyWindow: '5s' } },
+    t,
+    tick: sample,
+    figures: () => {
       const { requests, failed } = load.counts();
-      o.log(`t=${t().toFixed(1)}s ${line} | requests ${requests}, failed ${failed}, ${JSON.stringify(samples.at(-1)?.nodes)} req/s by version`);
-      last = line;
-    }
-    const where = state.step ? `${state.step}${state.traffic.green > 0 && state.traffic.green < 100 ? ` ${state.traffic.green}%` : ''}` : null;
-    if (where !== lastStep && where) markers.push({ t: t(), label: where });
-    lastStep = where;
-    if (state.status === 'AWAITING_APPROVAL') {
-      o.log(`t=${t().toFixed(1)}s approving: ${state.waitingFor}`);
-      await api('POST', `/v1/upgrades/${encodeURIComponent(created.id)}/approve`, o.approverToken, { reason: 'npm run demo: the analysis passed' });
-      markers.push({ t: t(), label: 'approved' });
-    }
-    if (TERMINAL_STATUSES.includes(state.status)) {
-      final = state;
-      markers.push({ t: t(), label: state.status });
-      break;
-    }
-    if (t() > o.timeoutSec) throw new Error(`the upgrade did not end within ${o.timeoutSec}s (last: ${line})`);
-  }
+      return `requests ${requests}, failed ${failed}, ${JSON.stringify(samples.at(-1)?.nodes)} req/s by version`;
+    },
+    pollMs: 1000,
+    timeoutSec: o.timeoutSec,
+    log: o.log,
+  });
   await sleep(3000);
   await sample();
   const loadSummary = await load.stop();
@@ -148,11 +119,12 @@ export async function runKongDemo(o: KongDemoOptions): Promise<{ dir: string; su
     load: loadSummary,
     byVersion: Object.fromEntries(Object.entries(counted).map(([v, c]) => [v, { ...c, pct: Math.round((1000 * c.requests) / Math.max(total, 1)) / 10 }])),
   };
-  const dir = join(o.outDir, new Date().toISOString().replace(/[:.]/g, '-'));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'samples.jsonl'), samples.map((s) => JSON.stringify(s)).join('\n') + '\n');
-  writeFileSync(join(dir, 'summary.json'), JSON.stringify({ ...summary, upgradeId: final.upgradeId, markers, trafficSteps: final.trafficSteps }, null, 2) + '\n');
   const title = `${o.target}: ${final.releases.blue?.name ?? '?'} → ${final.releases.green?.name ?? '?'} (${final.status}), ${o.rate} requests/s`;
-  writeFileSync(join(dir, 'requests.svg'), connectionsSvg(samples, markers, title, { y: 'requests per second', total: 'total (gateways)' }));
+  const dir = writeDemoRun(o.outDir, {
+    samples,
+    summary: { ...summary, upgradeId: final.upgradeId, markers, trafficSteps: final.trafficSteps },
+    svgName: 'requests.svg',
+    svg: connectionsSvg(samples, markers, title, { y: 'requests per second', total: 'total (gateways)' }),
+  });
   return { dir, summary };
 }
