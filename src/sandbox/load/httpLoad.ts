@@ -23,8 +23,8 @@ export interface HttpLoadSummary {
   errors: Record<string, number>;
   /** Requests sent a second time because their connection closed before any answer, by error code. */
   retried: Record<string, number>;
-  /** When each retry and each failure happened (epoch ms), to set against the steps. */
-  events: { at: number; what: 'retried' | 'failed'; reason: string }[];
+  /** When each retry and each failure happened (seconds since the load began), to set against the steps. */
+  events: { t: number; what: 'retried' | 'failed'; reason: string }[];
   /** From the moment a request was due, so waiting for a free connection counts. */
   latencyP99Ms: number;
   durationSec: number;
@@ -47,6 +47,8 @@ export function startHttpLoad(o: { url: string; rate: number; connections?: numb
   const s: HttpLoadSummary = { requests: 0, failed: 0, byStatus: {}, errors: {}, retried: {}, events: [], latencyP99Ms: 0, durationSec: 0, requestsPerSec: 0 };
   const latencies: number[] = [];
   const inFlight = new Set<Promise<void>>();
+  const begin = Date.now();
+  const since = (): number => (Date.now() - begin) / 1000;
   const count = (m: Record<string, number>, key: string) => (m[key] = (m[key] ?? 0) + 1);
 
   async function send(due: number, retry = false): Promise<void> {
@@ -56,26 +58,25 @@ export function startHttpLoad(o: { url: string; rate: number; connections?: numb
       count(s.byStatus, String(r.statusCode));
       if (r.statusCode >= 500) {
         s.failed += 1;
-        s.events.push({ at: Date.now(), what: 'failed', reason: String(r.statusCode) });
+        s.events.push({ t: since(), what: 'failed', reason: String(r.statusCode) });
       }
       latencies.push(Date.now() - due);
     } catch (err) {
       const code = (err as { code?: string }).code ?? (err as Error).message;
       if (!retry && CLOSED_BEFORE_ANSWER.has(code)) {
         count(s.retried, code);
-        s.events.push({ at: Date.now(), what: 'retried', reason: code });
+        s.events.push({ t: since(), what: 'retried', reason: code });
         return send(due, true);
       }
       count(s.errors, code);
       s.failed += 1;
-      s.events.push({ at: Date.now(), what: 'failed', reason: code });
+      s.events.push({ t: since(), what: 'failed', reason: code });
     }
   }
 
-  const begin = Date.now();
   // Every 10 ms, the requests due by now: a steady rate without a burst per second.
   const ticker = setInterval(() => {
-    const due = Math.floor(((Date.now() - begin) / 1000) * o.rate);
+    const due = Math.floor(since() * o.rate);
     for (; s.requests < due; s.requests++) {
       const p = send(begin + (s.requests * 1000) / o.rate);
       inFlight.add(p);
@@ -86,7 +87,7 @@ export function startHttpLoad(o: { url: string; rate: number; connections?: numb
     counts: () => ({ requests: s.requests, failed: s.failed, retried: Object.values(s.retried).reduce((a, b) => a + b, 0) }),
     async stop() {
       clearInterval(ticker);
-      const durationSec = (Date.now() - begin) / 1000;
+      const durationSec = since();
       await Promise.all(inFlight);
       await pool.close();
       latencies.sort((a, b) => a - b);
