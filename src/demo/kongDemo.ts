@@ -51,7 +51,7 @@ export interface KongDemoSummary {
   /** Per traffic step (green's weight): green's share of what the gateways counted while that weight held. */
   steps: { weight: number; greenPct: number; requests: number }[];
   /** Where the upgrade left things: the traffic, each release's phase, why it failed, the migrations commands and what `list` said after each. */
-  end: { traffic: { blue: number; green: number }; releases: string[]; failure?: string; migrations: string[] };
+  end: { traffic: { blue: number; green: number }; releases: string[]; running: string[]; failure?: string; migrations: string[] };
 }
 
 const pct = (part: number, whole: number): number => Math.round((1000 * part) / Math.max(whole, 1)) / 10;
@@ -162,6 +162,7 @@ export async function runKongDemo(o: KongDemoOptions): Promise<{ dir: string; su
     end: {
       traffic: final.traffic,
       releases: [final.releases.blue, final.releases.green].flatMap((r) => (r ? [`${r.role} ${r.name} ${r.phase}`] : [])),
+      running: Object.entries((JSON.parse(readFileSync(o.stateFile, 'utf8')) as LocalState).releases).map(([name, r]) => `${name} (${r.replicas} nodes)`),
       failure: final.failure?.message,
       migrations: ((final.details.migrations ?? []) as MigrationRecord[]).map((m) => `${m.command} ${m.version} (then list: ${m.list.exitCode}, ${m.list.meaning})`),
     },

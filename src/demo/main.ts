@@ -138,8 +138,9 @@ async function kong(get: (k: Flag) => string): Promise<void> {
       `  retried once, the connection having closed before any answer: ${retried}${retried ? ` ${JSON.stringify(s.load.retried)} at t=${retriedAt.join(', ')} s` : ''}`,
       `  counted by the gateways per version: ${split}`,
       `  ${s.version}'s share while each traffic step held, from the gateways' counters: ${s.steps.map((p) => `${p.weight}% step: ${p.greenPct}% of ${p.requests}`).join(', ') || '-'}`,
-      `  failed requests that were not ${s.version}'s 5xx: ${s.load.failed - (s.byVersion[s.version]?.errors ?? 0)}`,
-      `  at the end: traffic blue ${s.end.traffic.blue}% green ${s.end.traffic.green}%; ${s.end.releases.join(', ')}; migrations: ${s.end.migrations.join(', ') || 'none'}${s.end.failure ? `; failure: ${s.end.failure}` : ''}`,
+      `  answered, by the Via header: ${Object.entries(s.load.byVia).map(([via, c]) => `${via} ${c.answers} (${c.failed} failed)`).join(', ')}; failed outside ${s.version}: ${s.load.failed - (s.load.byVia[`1.1 kong/${s.version}`]?.failed ?? 0)}`,
+      `  at the end: traffic blue ${s.end.traffic.blue}% green ${s.end.traffic.green}%; ${s.end.releases.join(', ')}; running: ${s.end.running.join(', ')}`,
+      `  migrations: ${s.end.migrations.join(', ') || 'no command ran'}${s.end.failure ? `\n  failure: ${s.end.failure}` : ''}`,
       `  written to ${dir}/ (samples.jsonl, summary.json, requests.svg)`,
     ].join('\n'),
   );

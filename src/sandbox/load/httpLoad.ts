@@ -19,6 +19,8 @@ export interface HttpLoadSummary {
   /** Status >= 500 or no answer at all. */
   failed: number;
   byStatus: Record<string, number>;
+  /** Answers and failed ones by their Via header (the gateway that answered, e.g. "1.1 kong/3.9.0"; "-" without one). */
+  byVia: Record<string, { answers: number; failed: number }>;
   /** Requests that got no answer, by error code. */
   errors: Record<string, number>;
   /** Requests sent a second time because their connection closed before any answer, by error code. */
@@ -44,7 +46,7 @@ export function startHttpLoad(o: { url: string; rate: number; connections?: numb
   const url = new URL(o.url);
   const timeout = (o.timeoutSec ?? 10) * 1000;
   const pool = new Pool(url.origin, { connections: o.connections ?? 10, pipelining: 1, headersTimeout: timeout, bodyTimeout: timeout });
-  const s: HttpLoadSummary = { requests: 0, failed: 0, byStatus: {}, errors: {}, retried: {}, events: [], latencyP99Ms: 0, durationSec: 0, requestsPerSec: 0 };
+  const s: HttpLoadSummary = { requests: 0, failed: 0, byStatus: {}, byVia: {}, errors: {}, retried: {}, events: [], latencyP99Ms: 0, durationSec: 0, requestsPerSec: 0 };
   const latencies: number[] = [];
   const inFlight = new Set<Promise<void>>();
   const begin = Date.now();
@@ -56,9 +58,13 @@ export function startHttpLoad(o: { url: string; rate: number; connections?: numb
       const r = await pool.request({ method: 'GET', path: `${url.pathname}${url.search}` });
       await r.body.dump();
       count(s.byStatus, String(r.statusCode));
+      const via = String(r.headers.via ?? '-');
+      const by = (s.byVia[via] ??= { answers: 0, failed: 0 });
+      by.answers += 1;
       if (r.statusCode >= 500) {
         s.failed += 1;
-        s.events.push({ t: since(), what: 'failed', reason: String(r.statusCode) });
+        by.failed += 1;
+        s.events.push({ t: since(), what: 'failed', reason: `${r.statusCode} via ${via}` });
       }
       latencies.push(Date.now() - due);
     } catch (err) {
