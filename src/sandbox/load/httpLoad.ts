@@ -66,7 +66,7 @@ export function startHttpLoad(o: { url: string; rate: number; connections?: numb
         by.failed += 1;
         s.events.push({ t: since(), what: 'failed', reason: `${r.statusCode} via ${via}` });
       }
-      latencies.push(Date.now() - due);
+      latencies.push(Math.round(Date.now() - due));
     } catch (err) {
       const code = (err as { code?: string }).code ?? (err as Error).message;
       if (!retry && CLOSED_BEFORE_ANSWER.has(code)) {
