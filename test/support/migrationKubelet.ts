@@ -1,0 +1,137 @@
+/**
+ * The test control plane's kubelet for Kong migration Jobs, a stand-in at the
+ * network edge only: KWOK starts every pod, and a migration Job's pod (owned by
+ * a Job, labelled app.kubernetes.io/component=migrations) then runs until this
+ * kubelet has run its container's command for real: `kong migrations <cmd>` of
+ * the image's tag as the sandbox gateway's migrations CLI, with the pod's
+ * KONG_PG_* environment (a secretKeyRef resolved from its Secret, as a kubelet
+ * does) against a real PostgreSQL. It keeps the output as the container's log
+ * (a KWOK `Logs` object names the file; the API server reads it through KWOK
+ * as from a kubelet) and annotates the exit code, which KWOK's
+ * pod-migrations-exit stage turns into the container's termination: the real
+ * Job controller then marks the Job Complete or Failed.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
+import { MIGRATIONS_COMMANDS, type MigrationsCommand } from '../../src/domain/kong/migrations';
+import { runMigrationsProcess, type KongDatabase, type MigrationsRun } from '../../src/sandbox/kong/launcher';
+
+export const EXIT_CODE_ANNOTATION = 'kubelet.test.cutover.io/exit-code';
+
+/** What the kubelet ran for one pod, as the container saw it. */
+export interface ContainerRun {
+  pod: string;
+  image: string;
+  command: string[];
+  /** The environment as the container got it, secrets resolved. */
+  env: Record<string, string>;
+  exitCode: number;
+  output: string[];
+}
+
+export class MigrationKubelet {
+  readonly runs: ContainerRun[] = [];
+  /** Waits before a command runs (e.g. to let a test change the database in between); none by default. */
+  beforeRun: (pod: V1Pod) => Promise<void> = async () => undefined;
+  private readonly started = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+  private timer?: NodeJS.Timeout;
+  private errors: Error[] = [];
+
+  constructor(
+    kc: KubeConfig,
+    private readonly namespace: string,
+    private readonly logDir: string,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    mkdirSync(logDir, { recursive: true });
+  }
+
+  start(pollMs = 100): this {
+    const tick = async (): Promise<void> => {
+      const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: 'app.kubernetes.io/component=migrations' }).catch(() => ({ items: [] as V1Pod[] }));
+      for (const pod of pods.items) {
+        const uid = pod.metadata!.uid!;
+        if (pod.status?.phase !== 'Running' || pod.metadata?.deletionTimestamp || pod.metadata?.annotations?.[EXIT_CODE_ANNOTATION] || this.started.has(uid)) continue;
+        this.started.add(uid);
+        const p = this.runPod(pod).catch((err: Error) => void this.errors.push(err));
+        this.pending.add(p);
+        void p.finally(() => this.pending.delete(p));
+      }
+      if (this.timer) this.timer = setTimeout(() => void tick(), pollMs);
+    };
+    this.timer = setTimeout(() => void tick(), 0);
+    return this;
+  }
+
+  /** Stops watching once every command it started has ended; rejects with what went wrong in the kubelet itself. */
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await Promise.all(this.pending);
+    if (this.errors.length) throw new Error(`test kubelet: ${this.errors.map((e) => e.message).join('; ')}`);
+  }
+
+  private async runPod(pod: V1Pod): Promise<void> {
+    const name = pod.metadata!.name!;
+    const container = pod.spec!.containers[0];
+    const image = container.image!;
+    const command = container.command ?? [];
+    const env = await this.environment(container.env ?? []);
+    await this.beforeRun(pod);
+    const run = await this.execute(image, command, env);
+    this.runs.push({ pod: name, image, command, env, ...run });
+    const logsFile = join(this.logDir, `${this.namespace}_${name}_${container.name}.log`);
+    // CRI's log format, which KWOK reads as a kubelet reads a runtime's logs
+    const at = new Date().toISOString();
+    appendFileSync(logsFile, run.output.map((l) => `${at} stdout F ${l}\n`).join(''));
+    await this.custom.createNamespacedCustomObject({
+      group: 'kwok.x-k8s.io',
+      version: 'v1alpha1',
+      namespace: this.namespace,
+      plural: 'logs',
+      body: { apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs', metadata: { name, namespace: this.namespace }, spec: { logs: [{ containers: [container.name], logsFile }] } },
+    });
+    await this.core.patchNamespacedPod(
+      { name, namespace: this.namespace, body: { metadata: { annotations: { [EXIT_CODE_ANNOTATION]: String(run.exitCode) } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  /** The container's environment: values, and secretKeyRefs read from their Secret. */
+  private async environment(vars: V1EnvVar[]): Promise<Record<string, string>> {
+    const env: Record<string, string> = {};
+    for (const v of vars) {
+      const ref = v.valueFrom?.secretKeyRef;
+      if (!ref) {
+        env[v.name] = v.value ?? '';
+        continue;
+      }
+      const secret = await this.core.readNamespacedSecret({ name: ref.name!, namespace: this.namespace });
+      const data = secret.data?.[ref.key];
+      if (data === undefined) throw new Error(`secret ${ref.name} has no key ${ref.key}`);
+      env[v.name] = Buffer.from(data, 'base64').toString('utf8');
+    }
+    return env;
+  }
+
+  /** `kong migrations <command> [-f]` of the image's version, as the sandbox gateway's CLI. */
+  private async execute(image: string, command: string[], env: Record<string, string>): Promise<MigrationsRun> {
+    const [kong, migrations, sub, ...flags] = command;
+    if (kong !== 'kong' || migrations !== 'migrations' || !MIGRATIONS_COMMANDS.includes(sub as MigrationsCommand) || flags.some((f) => f !== '-f')) {
+      return { exitCode: 127, output: [`test kubelet: cannot run ${JSON.stringify(command)}`] };
+    }
+    const db: KongDatabase = {
+      host: env.KONG_PG_HOST,
+      port: Number(env.KONG_PG_PORT ?? 5432),
+      user: env.KONG_PG_USER,
+      password: env.KONG_PG_PASSWORD,
+      database: env.KONG_PG_DATABASE ?? 'kong',
+    };
+    return runMigrationsProcess({ version: image.slice(image.lastIndexOf(':') + 1), command: sub as MigrationsCommand, db, force: flags.includes('-f') });
+  }
+}
