@@ -17,11 +17,17 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ApiextensionsV1Api, CoreV1Api, KubeConfig, Watch, type V1CustomResourceDefinition, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, KubeConfig, Watch, type V1CustomResourceDefinition, type V1Node, type V1NodeSpec, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { projectRoot } from '../../src/runtime/binaries';
 import { freePort } from '../../src/runtime/freePort';
 
 export const KWOK_NODE = 'kwok-node-0';
+/**
+ * A second fake node whose pods get loopback addresses (all of 127.0.0.0/8
+ * is local on Linux), so a test can run a pod's process at its pod IP. Only
+ * pods that tolerate its taint and select it land there.
+ */
+export const LOOPBACK_NODE = { name: 'kwok-loopback-0', podCIDR: '127.77.0.0/24', taint: 'cutover.test/loopback' } as const;
 
 export interface ControlPlane {
   /** https://127.0.0.1:port of the API server. */
@@ -104,17 +110,20 @@ export async function startControlPlane(): Promise<ControlPlane> {
 
     const kc = kubeConfigFor(url, token);
     const core = kc.makeApiClient(CoreV1Api);
-    await core.createNode({
-      body: {
-        metadata: { name: KWOK_NODE, labels: { type: 'kwok', 'kubernetes.io/hostname': KWOK_NODE }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
-        status: {
-          allocatable: { cpu: '64', memory: '256Gi', pods: '500' },
-          capacity: { cpu: '64', memory: '256Gi', pods: '500' },
-          // where the API server asks for a pod's log: KWOK's server below
-          addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-          daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
-        },
+    const node = (name: string, spec: V1NodeSpec = {}): V1Node => ({
+      metadata: { name, labels: { type: 'kwok', 'kubernetes.io/hostname': name }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+      spec,
+      status: {
+        allocatable: { cpu: '64', memory: '256Gi', pods: '500' },
+        capacity: { cpu: '64', memory: '256Gi', pods: '500' },
+        // where the API server asks for a pod's log: KWOK's server below
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+        daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
       },
+    });
+    await core.createNode({ body: node(KWOK_NODE) });
+    await core.createNode({
+      body: node(LOOPBACK_NODE.name, { podCIDR: LOOPBACK_NODE.podCIDR, taints: [{ key: LOOPBACK_NODE.taint, value: 'true', effect: 'NoSchedule' }] }),
     });
     await installCrds(kc, join(cache, 'crds'));
     await installCrds(kc, __dirname, (f) => f === 'kwokLogsCrd.yaml');

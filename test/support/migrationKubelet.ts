@@ -13,9 +13,10 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { MIGRATIONS_COMMANDS, type MigrationsCommand } from '../../src/domain/kong/migrations';
-import { runMigrationsProcess, type KongDatabase, type MigrationsRun } from '../../src/sandbox/kong/launcher';
+import { runMigrationsProcess, type MigrationsRun } from '../../src/sandbox/kong/launcher';
+import { containerEnv, imageVersion, kongDatabaseOf } from './podEnv';
 
 export const EXIT_CODE_ANNOTATION = 'kubelet.test.cutover.io/exit-code';
 
@@ -81,7 +82,7 @@ export class MigrationKubelet {
     const container = pod.spec!.containers[0];
     const image = container.image!;
     const command = container.command ?? [];
-    const env = await this.environment(container.env ?? []);
+    const env = await containerEnv(this.core, this.namespace, container.env ?? []);
     await this.beforeRun(pod);
     const run = await this.execute(image, command, env);
     this.runs.push({ pod: name, image, command, env, ...run });
@@ -102,36 +103,12 @@ export class MigrationKubelet {
     );
   }
 
-  /** The container's environment: values, and secretKeyRefs read from their Secret. */
-  private async environment(vars: V1EnvVar[]): Promise<Record<string, string>> {
-    const env: Record<string, string> = {};
-    for (const v of vars) {
-      const ref = v.valueFrom?.secretKeyRef;
-      if (!ref) {
-        env[v.name] = v.value ?? '';
-        continue;
-      }
-      const secret = await this.core.readNamespacedSecret({ name: ref.name!, namespace: this.namespace });
-      const data = secret.data?.[ref.key];
-      if (data === undefined) throw new Error(`secret ${ref.name} has no key ${ref.key}`);
-      env[v.name] = Buffer.from(data, 'base64').toString('utf8');
-    }
-    return env;
-  }
-
   /** `kong migrations <command> [-f]` of the image's version, as the sandbox gateway's CLI. */
   private async execute(image: string, command: string[], env: Record<string, string>): Promise<MigrationsRun> {
     const [kong, migrations, sub, ...flags] = command;
     if (kong !== 'kong' || migrations !== 'migrations' || !MIGRATIONS_COMMANDS.includes(sub as MigrationsCommand) || flags.some((f) => f !== '-f')) {
       return { exitCode: 127, output: [`test kubelet: cannot run ${JSON.stringify(command)}`] };
     }
-    const db: KongDatabase = {
-      host: env.KONG_PG_HOST,
-      port: Number(env.KONG_PG_PORT ?? 5432),
-      user: env.KONG_PG_USER,
-      password: env.KONG_PG_PASSWORD,
-      database: env.KONG_PG_DATABASE ?? 'kong',
-    };
-    return runMigrationsProcess({ version: image.slice(image.lastIndexOf(':') + 1), command: sub as MigrationsCommand, db, force: flags.includes('-f') });
+    return runMigrationsProcess({ version: imageVersion(image), command: sub as MigrationsCommand, db: kongDatabaseOf(env), force: flags.includes('-f') });
   }
 }
