@@ -176,6 +176,19 @@ test('the lock trap: another node holds the lock, up exits 0 without migrating, 
   expect(kubelet.runs.filter((r) => r.command[2] === 'up').map((r) => r.output)).toEqual([['aborted: another node is performing database changes'], ['core migrated up to: 001_380_to_390 (pending)', '1 migration processed']]);
 }, 120_000);
 
+test('where a pod\'s log is gone, the result says so: the exit code still from the pod, the reason, and the termination message a kubelet keeps of a failed container', async () => {
+  kubelet.keepLogs = false;
+  await sql('ALTER TABLE services ADD COLUMN url integer');
+  const failed = await failure(exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' }));
+  expect(failed.details?.[0]).toMatchObject({ exitCode: 1, list: { exitCode: 5 } });
+  const output = (failed.details?.[0] as { output: string[] }).output;
+  expect(output[1]).toMatch(/^log of pod edge-gateway-migrations-up-3-9-0-\w+ unavailable \(HTTP 400: no logs found for container "kong-migrations" in pod ".+"\); its termination message:$/);
+  expect(output[2]).toMatch(/^Error: migration 001_380_to_390 failed: column "url" is of type integer/);
+  // `status` prints its JSON to the log only: without it, plan cannot read the schema, and says why
+  const status = await exec(a.readKongMigrations, { target: TARGET, blueVersion: '3.8.0', greenVersion: '3.9.0' }).catch((e: Error) => e);
+  expect(String(status)).toMatch(/kong migrations status \(Kong 3\.\d\.0\) printed no JSON: .*log of pod .* unavailable \(HTTP 400: no logs found/);
+}, 120_000);
+
 test('a Job name over 63 characters keeps its start and a hash, so up and finish never share one', () => {
   const long = 'a-very-long-target-name-of-the-gateway-e';
   const up = migrationJobName(long, 'up', '3.10.0-rc.1');

@@ -19,6 +19,7 @@ import { runMigrationsProcess, type MigrationsRun } from '../../src/sandbox/kong
 import { containerEnv, imageVersion, kongDatabaseOf } from './podEnv';
 
 export const EXIT_CODE_ANNOTATION = 'kubelet.test.cutover.io/exit-code';
+const MESSAGE_ANNOTATION = 'kubelet.test.cutover.io/termination-message';
 
 /** What the kubelet ran for one pod, as the container saw it. */
 export interface ContainerRun {
@@ -33,6 +34,8 @@ export interface ContainerRun {
 
 export class MigrationKubelet {
   readonly runs: ContainerRun[] = [];
+  /** false: keeps no logs, as a node whose log files are gone (KWOK then has none to serve). */
+  keepLogs = true;
   /** Waits before a command runs (e.g. to let a test change the database in between); none by default. */
   beforeRun: (pod: V1Pod) => Promise<void> = async () => undefined;
   private readonly started = new Set<string>();
@@ -86,21 +89,27 @@ export class MigrationKubelet {
     await this.beforeRun(pod);
     const run = await this.execute(image, command, env);
     this.runs.push({ pod: name, image, command, env, ...run });
-    const logsFile = join(this.logDir, `${this.namespace}_${name}_${container.name}.log`);
-    // CRI's log format, which KWOK reads as a kubelet reads a runtime's logs
+    if (this.keepLogs) await this.keepLog(name, container.name, run.output);
+    const annotations: Record<string, string> = { [EXIT_CODE_ANNOTATION]: String(run.exitCode) };
+    // as a kubelet does for FallbackToLogsOnError: a failed container's last log lines (80 lines, 2048 bytes at most)
+    if (run.exitCode !== 0 && container.terminationMessagePolicy === 'FallbackToLogsOnError') {
+      annotations[MESSAGE_ANNOTATION] = Buffer.from(run.output.slice(-80).join('\n')).subarray(-2048).toString();
+    }
+    await this.core.patchNamespacedPod({ name, namespace: this.namespace, body: { metadata: { annotations } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  }
+
+  /** The output as the container's log: a file in CRI's log format (what KWOK reads, as a kubelet reads a runtime's) and a KWOK Logs object naming it. */
+  private async keepLog(pod: string, container: string, output: string[]): Promise<void> {
+    const logsFile = join(this.logDir, `${this.namespace}_${pod}_${container}.log`);
     const at = new Date().toISOString();
-    appendFileSync(logsFile, run.output.map((l) => `${at} stdout F ${l}\n`).join(''));
+    appendFileSync(logsFile, output.map((l) => `${at} stdout F ${l}\n`).join(''));
     await this.custom.createNamespacedCustomObject({
       group: 'kwok.x-k8s.io',
       version: 'v1alpha1',
       namespace: this.namespace,
       plural: 'logs',
-      body: { apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs', metadata: { name, namespace: this.namespace }, spec: { logs: [{ containers: [container.name], logsFile }] } },
+      body: { apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs', metadata: { name: pod, namespace: this.namespace }, spec: { logs: [{ containers: [container], logsFile }] } },
     });
-    await this.core.patchNamespacedPod(
-      { name, namespace: this.namespace, body: { metadata: { annotations: { [EXIT_CODE_ANNOTATION]: String(run.exitCode) } } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
   }
 
   /** `kong migrations <command> [-f]` of the image's version, as the sandbox gateway's CLI. */

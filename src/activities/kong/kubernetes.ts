@@ -19,7 +19,7 @@ import type { MigrationsCommand } from '../../domain/kong/migrations';
 import type { KongAccess } from '../../domain/kong/schema';
 import { RELEASE_LABEL } from '../../domain/kubernetes';
 import { releaseName } from '../../domain/upgrade';
-import { defaultKubeConfig } from '../platforms/kubernetes';
+import { apiServerMessage, defaultKubeConfig } from '../platforms/kubernetes';
 import type { KongPlatform } from './targets';
 
 export const TARGET_LABEL = 'cutover.io/target';
@@ -119,7 +119,7 @@ export function kubernetesKong(o: {
       const text = await core.readNamespacedPodLog({ name: podName, namespace, container: CONTAINER, tailLines: 50 });
       return { exitCode, output: [head, ...String(text).split('\n').filter(Boolean)] };
     } catch (err) {
-      const why = err instanceof ApiException ? `HTTP ${err.code}` : (err as Error).message;
+      const why = err instanceof ApiException ? `HTTP ${err.code}: ${apiServerMessage(err)}` : (err as Error).message;
       const message = terminated?.message?.split('\n').filter(Boolean) ?? [];
       return { exitCode, output: [head, `log of pod ${podName} unavailable (${why})${message.length ? '; its termination message:' : ''}`, ...message] };
     }
