@@ -3,7 +3,8 @@
  * activities against the suite's control plane: Kong nodes are pods of a
  * Deployment on the loopback node (each a sandbox gateway process at its pod
  * IP, started by the test kubelet), migrations are Jobs run by the migration
- * kubelet against a real PostgreSQL, traffic is an HTTPRoute's backendRefs.
+ * kubelet against a real PostgreSQL, traffic is an HTTPRoute's backendRefs;
+ * the worker has the shipped Role's rights only.
  * What a user would notice: the default Kong traffic plan's weights written
  * to the route step by step, and a rollback at the gate before `finish`
  * putting all of it back on blue, migrations left pending.
@@ -25,6 +26,7 @@ import { GatewayKubelet } from '../support/gatewayKubelet';
 import { TestNamespace } from '../support/kube';
 import { LOOPBACK_NODE } from '../support/kubeControlPlane';
 import { MigrationKubelet } from '../support/migrationKubelet';
+import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
 import { kongDatabase, startPostgres } from './pg';
 
@@ -131,7 +133,9 @@ test('Kong 3.8.0 -> 3.9.0 on Kubernetes: up as a Job, green at its pod IPs ready
     },
   };
   const taskQueue = uniqueId('kong-kube');
-  const activities = createActivities([target], { kubeConfigFor: () => ns.kubeConfig(), env: { EDGE_PG_PASSWORD: db.password }, pollMs: 100 });
+  // the activities with the rights of the shipped Role only
+  const token = await applyForCutover(ns, shippedManifests(namespace, undefined, 'rbac.yaml'));
+  const activities = createActivities([target], { kubeConfigFor: () => ns.kubeConfig(token), env: { EDGE_PG_PASSWORD: db.password }, pollMs: 100 });
   worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
 
   // A trickle of requests to every node, so the analysis of green has data.
