@@ -13,13 +13,12 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import mqtt from 'mqtt';
-import { Registry } from 'prom-client';
 import { createActivities } from '../src/activities';
 import type { TargetConfig } from '../src/config/targets';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
 import { startDevServer } from '../src/runtime/devServer';
 import { freePort } from '../src/runtime/freePort';
-import { createWorkflowMetricsSinks } from '../src/runtime/workflowMetrics';
+import { workerDefaults } from '../src/runtime/workerDefaults';
 import { createLocalSandboxes } from '../src/sandbox';
 import { rollbackUpdate, stateQuery } from '../src/workflows/messages';
 import { routedMqttPorts } from '../test/sandbox/helpers';
@@ -55,7 +54,7 @@ async function run(): Promise<Record<string, unknown>> {
       taskQueue: TASK_QUEUE,
       workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('ERROR') }),
       activities: createActivities([target], { sandboxes: new Map([[TARGET, sandbox]]), env: secrets, pollMs: 100 }),
-      sinks: createWorkflowMetricsSinks(new Registry()),
+      ...workerDefaults(),
     });
     const running = worker.run();
     const blue = await sandbox.read((s) => s.releases[s.service]!.ports.map((p) => p.mqtt!).sort((a, b) => a - b));

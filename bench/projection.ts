@@ -1,10 +1,11 @@
 /**
  * The projection kind: the cost of one catch-up check (the head and the
  * slowest segment of a processor, the Axon preset) on a 1,000,000-event store
- * with the query plans that show index use, and the sandbox projection
- * service's build rate over that store.
+ * and a token table of many processors and segments, with the query plans
+ * that show index use, and the sandbox projection service's build rate over
+ * that store.
  */
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,28 @@ import { latency, type BenchSection } from './section';
 
 const EVENTS = Number(process.env.BENCH_PROJECTION_EVENTS ?? 1_000_000);
 const CHECKS = 1000;
+/** The measured processor: a green halfway through its replay. */
+const PROCESSOR = 'orders-v2';
+const SEGMENTS = 8;
+/** The store's other tracking processors (every service and saga on it, releases past and present), each split in 1 to 32 segments. */
+const OTHER_PROCESSORS = 150;
+
+const gapAware = (index: number) =>
+  `<org.axonframework.eventhandling.GapAwareTrackingToken><index>${index}</index><gaps class="java.util.concurrent.ConcurrentSkipListSet"/></org.axonframework.eventhandling.GapAwareTrackingToken>`;
+
+/** A token table as a real Axon deployment has it, so the planner's choice for the position query is the one it makes there. */
+async function seedTokens(c: Client): Promise<{ processors: number; rows: number }> {
+  const rows: { processor: string; segment: number; index: number }[] = [];
+  for (let p = 0; p < OTHER_PROCESSORS; p++) {
+    const segments = 2 ** (p % 6);
+    for (let segment = 0; segment < segments; segment++) rows.push({ processor: `service-${p}-processor`, segment, index: EVENTS - 1 - ((p * 37 + segment) % 500) });
+  }
+  for (let segment = 0; segment < SEGMENTS; segment++) rows.push({ processor: PROCESSOR, segment, index: EVENTS / 2 + segment });
+  for (const r of rows) {
+    await saveToken(c, { naming: 'jdbc', tokenStorage: 'bytea' }, { processor: r.processor, segment: r.segment, token: gapAware(r.index), tokenType: 'org.axonframework.eventhandling.GapAwareTrackingToken', owner: `node-${r.segment % 3}` });
+  }
+  return { processors: OTHER_PROCESSORS + 1, rows: rows.length };
+}
 
 export const projectionBench: BenchSection = {
   name: 'projection',
@@ -34,21 +57,13 @@ export const projectionBench: BenchSection = {
       await createAxonSchema(c, { naming: 'jdbc', tokenStorage: 'bytea' });
       const seeded = Date.now();
       await seedOrders(c, 'jdbc', EVENTS);
-      await c.query('ANALYZE');
       const seedMs = Date.now() - seeded;
-      // four segments of a processor halfway through, as a replay in progress leaves them
-      for (let segment = 0; segment < 4; segment++) {
-        await saveToken(c, { naming: 'jdbc', tokenStorage: 'bytea' }, {
-          processor: 'orders-v2',
-          segment,
-          token: `<org.axonframework.eventhandling.GapAwareTrackingToken><index>${EVENTS / 2 + segment}</index><gaps class="java.util.concurrent.ConcurrentSkipListSet"/></org.axonframework.eventhandling.GapAwareTrackingToken>`,
-          tokenType: 'org.axonframework.eventhandling.GapAwareTrackingToken',
-        });
-      }
+      const tokens = await seedTokens(c);
+      await c.query('ANALYZE');
       const queries = catchUpQueries({ preset: 'axon', naming: 'jdbc' });
       const plan = async (sql: string, params: unknown[] = []) =>
         (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${sql}`, params)).rows.map((r) => r['QUERY PLAN']);
-      const plans = { head: await plan(queries.head), position: await plan(queries.position, ['orders-v2']) };
+      const plans = { head: await plan(queries.head), position: await plan(queries.position, [PROCESSOR]) };
       await c.end();
 
       const pool = new Pool({ connectionString: pg.url('store'), max: 2 });
@@ -56,7 +71,7 @@ export const projectionBench: BenchSection = {
       const times: number[] = [];
       for (let i = 0; i < CHECKS; i++) {
         const t = process.hrtime.bigint();
-        await reader.read({ processor: 'orders-v2', release: 'v2' });
+        await reader.read({ processor: PROCESSOR, release: 'v2' });
         times.push(Number(process.hrtime.bigint() - t) / 1e6);
       }
       await pool.end();
@@ -78,12 +93,15 @@ export const projectionBench: BenchSection = {
       return {
         events: EVENTS,
         seedSeconds: +(seedMs / 1000).toFixed(1),
+        tokenTable: { ...tokens, measuredProcessorSegments: SEGMENTS },
         catchUpCheck: latency(times),
         plans,
         buildEventsPerSecond: Math.round(EVENTS / (buildMs / 1000)),
       };
     } finally {
       await pg.stop();
+      // the 1,000,000-event store is over a gigabyte
+      rmSync(parent, { recursive: true, force: true });
     }
   },
 };

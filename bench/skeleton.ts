@@ -13,7 +13,6 @@
  */
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { Registry } from 'prom-client';
 import { Client, Connection } from '@temporalio/client';
 import { buildServer } from '../src/api/server';
 import { loadConfig } from '../src/config/file';
@@ -24,7 +23,7 @@ import { freePort } from '../src/runtime/freePort';
 import { TARGET, KIND } from '../src/workflows/searchAttributes';
 import { ScriptedWorld } from '../test/support/scriptedWorld';
 import { latency, type BenchSection } from './section';
-import { createWorkflowMetricsSinks } from '../src/runtime/workflowMetrics';
+import { workerDefaults } from '../src/runtime/workerDefaults';
 
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 20);
 const API_REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 300);
@@ -53,7 +52,7 @@ async function run(): Promise<Record<string, unknown>> {
       taskQueue: TASK_QUEUE,
       workflowBundle: { code },
       activities: world.activities(),
-      sinks: createWorkflowMetricsSinks(new Registry()),
+      ...workerDefaults(),
       maxConcurrentWorkflowTaskExecutions: 100,
     });
     const running = worker.run();

@@ -9,12 +9,11 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
-import { Registry } from 'prom-client';
 import type { AnalysisCheck, AnalysisResult } from '../src/domain/analysis';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
 import { temporalTestServerPath } from '../src/runtime/binaries';
 import { ensureSearchAttributes } from '../src/runtime/searchAttributes';
-import { createWorkflowMetricsSinks } from '../src/runtime/workflowMetrics';
+import { workerDefaults } from '../src/runtime/workerDefaults';
 import { ScriptedWorld } from '../test/support/scriptedWorld';
 import type { BenchSection } from './section';
 
@@ -58,7 +57,7 @@ async function run(): Promise<Record<string, unknown>> {
       taskQueue: TASK_QUEUE,
       workflowBundle: { code },
       activities: { ...world.activities(), runAnalysis },
-      sinks: createWorkflowMetricsSinks(new Registry()),
+      ...workerDefaults(),
     });
     return await worker.runUntil(async () => {
       const input: UpgradeInput = {

@@ -9,6 +9,11 @@ import { loadTemporalConnection, type TemporalConnection } from './temporalConne
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+export const LOG_LEVEL = {
+  schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
+  fix: `one of ${LOG_LEVELS.join(', ')}`,
+};
+
 /** Each variable with its default and what to write instead of a bad value. */
 const VARIABLES = {
   TEMPORAL_ADDRESS: {
@@ -43,19 +48,30 @@ const VARIABLES = {
     fix: 'a directory for the embedded dev server\'s history and the sandbox (default: .data in the project)',
   },
   CUTOVER_CONFIG: { schema: Type.String({ minLength: 1, default: 'cutover.config.yaml' }), fix: 'the path of the configuration file' },
-  LOG_LEVEL: {
-    schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
-    fix: `one of ${LOG_LEVELS.join(', ')}`,
-  },
+  LOG_LEVEL,
 } satisfies Record<string, { schema: TSchema; fix: string }>;
 
 type Name = keyof typeof VARIABLES;
 /** Every variable cutover reads (the docker-compose test checks the file sets no others). */
 export const ENV_VARIABLES = Object.keys(VARIABLES) as Name[];
-const EnvSchema = Type.Object(
-  Object.fromEntries(Object.entries(VARIABLES).map(([k, v]) => [k, v.schema])) as { [K in Name]: (typeof VARIABLES)[K]['schema'] },
-);
-type RawEnv = Static<typeof EnvSchema>;
+
+/** Variables a process reads, each with its schema (and default) and what to set instead of a bad value. */
+export type Variables = Record<string, { schema: TSchema; fix: string }>;
+type Values<V extends Variables> = { [K in keyof V]: Static<V[K]['schema']> };
+
+/** The variables' values, defaults filled in; a bad one throws a ConfigError that names it and the fix (with any other problems given). */
+export function readVariables<V extends Variables>(variables: V, env: NodeJS.ProcessEnv, otherProblems: string[] = []): Values<V> {
+  const schema = Type.Object(Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, v.schema])));
+  // Empty counts as unset, as in most shells' `VAR= cmd`.
+  const given = Object.fromEntries(Object.keys(variables).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+  const value = Value.Default(schema, Value.Convert(schema, given));
+  const problems = typeboxProblems(schema, value);
+  if (problems.length || otherProblems.length) {
+    const lines = problems.map(({ field, message }) => `  - ${field}=${JSON.stringify(env[field])} ${message}. Set it to ${variables[field].fix}.`);
+    throw new ConfigError(`invalid environment:\n${[...lines, ...otherProblems.map((p) => `  - ${p}`)].join('\n')}`);
+  }
+  return value as Values<V>;
+}
 
 export interface Env {
   temporal: {
@@ -81,19 +97,8 @@ export interface Env {
 }
 
 export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
-  // Empty counts as unset, as in most shells' `VAR= cmd`.
-  const given = Object.fromEntries(Object.keys(VARIABLES).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
-  const value = Value.Default(EnvSchema, Value.Convert(EnvSchema, given));
-  const problems = typeboxProblems(EnvSchema, value);
   const temporal = loadTemporalConnection(env);
-  if (problems.length || temporal.problems.length) {
-    const lines = problems.map(({ field, message }) => {
-      const name = field as Name;
-      return `  - ${name}=${JSON.stringify(env[name])} ${message}. Set it to ${VARIABLES[name].fix}.`;
-    });
-    throw new ConfigError(`invalid environment:\n${[...lines, ...temporal.problems.map((p) => `  - ${p}`)].join('\n')}`);
-  }
-  const v = value as RawEnv;
+  const v = readVariables(VARIABLES, env, temporal.problems);
   const connection = temporal.connection!;
   return {
     temporal: {

@@ -4,10 +4,9 @@
  * back at a step), one line per change, and the figures and the chart written
  * to a directory. Everything it talks to is on 127.0.0.1.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { demoApi } from './api';
-import { connectionsSvg, demoVersion, summarizeDemo, type DemoSummary, type StepMarker } from './report';
+import { nextDemoVersion, writeDemoRun } from './followUpgrade';
+import { connectionsSvg, summarizeDemo, type DemoSummary, type StepMarker } from './report';
 import type { UpgradeState } from '../domain/upgrade';
 import { TERMINAL_STATUSES } from '../domain/status';
 import { assertLoopback, runMqttLoad, type LoadSample } from '../sandbox/load/mqttLoad';
@@ -76,9 +75,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const api = demoApi(o.apiUrl);
 
   // Versions earlier upgrades tried count too: the sandbox, as EMQX, may still hold a rolled-back release's nodes as evacuated.
-  const upgrades = (await api<{ upgrades: { id: string }[] }>('GET', `/v1/upgrades?target=${encodeURIComponent(o.target)}`, o.viewerToken)).upgrades;
-  const tried = await Promise.all(upgrades.slice(0, 50).map((u) => api<UpgradeState>('GET', `/v1/upgrades/${encodeURIComponent(u.id)}`, o.viewerToken)));
-  const version = demoVersion([...(await runningVersions(o)), ...tried.map((u) => u.version)], o.version);
+  const version = await nextDemoVersion(api, o.target, o.viewerToken, await runningVersions(o), o.version);
   o.log(`demo: ${o.clients} clients through ${o.mqttUrl}, then ${o.target} upgraded to ${version} (eviction ${o.connEvictRate}/s)`);
 
   const samples: LoadSample[] = [];
@@ -150,12 +147,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const { final, ms } = await driving;
 
   const summary = summarizeDemo({ version, status: final.status, durationSec: ms / 1000, load: result.summary, samples, requestedConnEvictRate: o.connEvictRate });
-  const dir = join(o.outDir, new Date().toISOString().replace(/[:.]/g, '-'));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'samples.jsonl'), samples.map((s) => JSON.stringify(s)).join('\n') + '\n');
-  writeFileSync(join(dir, 'summary.json'), JSON.stringify({ ...summary, upgradeId: final.upgradeId, load: result.summary, markers }, null, 2) + '\n');
   const title = `${o.target}: ${final.releases.blue?.name ?? '?'} → ${final.releases.green?.name ?? '?'} (${final.status}), ${o.clients} clients`;
-  writeFileSync(join(dir, 'connections.svg'), connectionsSvg(samples, markers, title));
+  const dir = writeDemoRun(o.outDir, {
+    samples,
+    summary: { ...summary, upgradeId: final.upgradeId, load: result.summary, markers },
+    svgName: 'connections.svg',
+    svg: connectionsSvg(samples, markers, title),
+  });
   return { dir, summary, final, samples };
 }
 

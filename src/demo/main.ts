@@ -3,9 +3,10 @@
  *   against a running `npm start`: N MQTT clients through the sandbox's nginx,
  *   an upgrade of sandbox-emqx through the API, one line per change, a summary,
  *   and .data/demo/<timestamp>/{samples.jsonl,summary.json,connections.svg}.
- * npm run demo -- --target sandbox-kong [--http-rate 200]
+ * npm run demo -- --target sandbox-kong [--http-rate 200] [--fail-rate 20]
  *   the same for a Kong target: HTTP load through nginx, requests per second
- *   per version from the gateways' counters, requests.svg (see ./kongDemo).
+ *   per version from the gateways' counters, requests.svg (see ./kongDemo);
+ *   --fail-rate makes the new version fail that share, so it rolls back by itself.
  * Every address and token can be changed by a flag or its variable (see --help).
  */
 import { join } from 'node:path';
@@ -41,6 +42,8 @@ const FLAGS = {
   connections: ['CUTOVER_DEMO_CONNECTIONS', '20'],
   'kong-state': ['CUTOVER_DEMO_KONG_STATE', join(projectRoot, '.data', 'sandbox', 'sandbox-kong', 'state.json')],
   'kong-version': ['CUTOVER_DEMO_KONG_VERSION', '3.9.0'],
+  // Empty: the new version fails nothing. 20: its gateways answer 20% of requests with 500.
+  'fail-rate': ['CUTOVER_DEMO_FAIL_RATE', ''],
   out: ['CUTOVER_DEMO_OUT', join(projectRoot, '.data', 'demo')],
   timeout: ['CUTOVER_DEMO_TIMEOUT_SEC', '900'],
 } as const;
@@ -49,6 +52,12 @@ type Flag = keyof typeof FLAGS;
 function positive(name: string, v: string): number {
   const n = Number(v);
   if (!(n > 0)) throw new Error(`--${name} must be a positive number, got '${v}'`);
+  return n;
+}
+
+function percent(name: string, v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n <= 100)) throw new Error(`--${name} is a percentage of requests above 0 and at most 100, e.g. --${name} 20; got '${v}'`);
   return n;
 }
 
@@ -113,17 +122,25 @@ async function kong(get: (k: Flag) => string): Promise<void> {
     rate: positive('http-rate', get('http-rate')),
     connections: Math.round(positive('connections', get('connections'))),
     version: get('kong-version'),
+    failRate: get('fail-rate') ? percent('fail-rate', get('fail-rate')) / 100 : undefined,
     outDir: get('out'),
     timeoutSec: positive('timeout', get('timeout')),
     log: (line) => console.log(line),
   });
   const split = Object.entries(s.byVersion).map(([v, c]) => `${v} ${c.requests} (${c.pct}%, ${c.errors} 5xx)`).join(', ');
+  const retried = Object.values(s.load.retried).reduce((a, b) => a + b, 0);
+  const retriedAt = s.load.events.filter((e) => e.what === 'retried').map((e) => e.t.toFixed(1));
   console.log(
     [
       '',
       `summary: ${s.status} to ${s.version} in ${s.durationSec}s`,
-      `  requests: ${s.load.requests} at ${s.load.requestsPerSec.toFixed(1)}/s, failed ${s.load.failed} (${JSON.stringify(s.load.byStatus)}), p99 ${s.load.latencyP99Ms} ms`,
+      `  requests: ${s.load.requests} at ${s.load.requestsPerSec.toFixed(1)}/s, failed ${s.load.failed} (answers ${JSON.stringify(s.load.byStatus)}, no answer ${JSON.stringify(s.load.errors)}), p99 ${s.load.latencyP99Ms} ms`,
+      `  retried once, the connection having closed before any answer: ${retried}${retried ? ` ${JSON.stringify(s.load.retried)} at t=${retriedAt.join(', ')} s` : ''}`,
       `  counted by the gateways per version: ${split}`,
+      `  ${s.version}'s share while each traffic step held, from the gateways' counters: ${s.steps.map((p) => `${p.weight}% step: ${p.greenPct}% of ${p.requests}`).join(', ') || '-'}`,
+      `  answered, by the Via header: ${Object.entries(s.load.byVia).map(([via, c]) => `${via} ${c.answers} (${c.failed} failed)`).join(', ')}; failed outside ${s.version}: ${s.load.failed - (s.load.byVia[`1.1 kong/${s.version}`]?.failed ?? 0)}`,
+      `  at the end: traffic blue ${s.end.traffic.blue}% green ${s.end.traffic.green}%; ${s.end.releases.join(', ')}; running: ${s.end.running.join(', ')}`,
+      `  migrations: ${s.end.migrations.join(', ') || 'no command ran'}${s.end.failure ? `\n  failure: ${s.end.failure}` : ''}`,
       `  written to ${dir}/ (samples.jsonl, summary.json, requests.svg)`,
     ].join('\n'),
   );

@@ -8,6 +8,8 @@ import type { ReleaseRef } from './upgrade';
 
 /** On a release's workload, selector and pod template: its release name (also the workload's name). */
 export const RELEASE_LABEL = 'cutover.io/release';
+/** Each container of a release cutover starts learns its release by this variable: the name its phase endpoint asks for. */
+export const RELEASE_ENV = 'CUTOVER_RELEASE';
 /** On a release's workload: the version it runs (versions need not be valid label values). */
 export const VERSION_ANNOTATION = 'cutover.io/version';
 /** On a green workload: the workload it was copied from. */
@@ -106,6 +108,7 @@ export function greenManifest<W extends Workload>(blue: W, green: ReleaseRef, im
   spec.selector = { ...spec.selector, matchLabels: { ...spec.selector.matchLabels, ...release } };
   spec.template.metadata = { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...release } };
   spec.template.spec!.containers[0]!.image = image;
+  for (const c of spec.template.spec!.containers) c.env = [...(c.env ?? []).filter((e) => e.name !== RELEASE_ENV), { name: RELEASE_ENV, value: green.name }];
   copy.metadata = {
     name: green.name,
     namespace: blue.metadata?.namespace,

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../config/file';
 import { createAnalysisMetrics } from './analysisMetrics';
-import { createWorkflowMetricsSinks } from './workflowMetrics';
+import { workerDefaults } from './workerDefaults';
 
 export interface WorkerMetrics {
   /** Where the workflows' and the analysis runs' metrics go (the API's /metrics registry in npm start); omitted: a registry of its own. */
@@ -19,6 +19,6 @@ export async function createWorker(connection: NativeConnection, config: Config,
     taskQueue: config.env.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities(config.targets, { ...deps, onMeasurement: createAnalysisMetrics(registry) }),
-    sinks: createWorkflowMetricsSinks(registry),
+    ...workerDefaults(registry),
   });
 }

@@ -24,7 +24,7 @@ export interface KongStack {
   stop(): Promise<void>;
 }
 
-export async function startKongStack(o: { version?: string; failRates?: Record<string, number> } = {}): Promise<KongStack> {
+export async function startKongStack(o: { version?: string } = {}): Promise<KongStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cutover-kong-stack-'));
   chmodSync(dataDir, 0o755); // PostgreSQL may run as the postgres user
   const ports: Record<string, number> = {};
@@ -36,7 +36,7 @@ export async function startKongStack(o: { version?: string; failRates?: Record<s
     local: { cluster: TARGET, version: o.version ?? '3.8.0', replicas: 2, ports },
     kong: { database: { host: '127.0.0.1', port: ports.postgres, user: 'cutover', password: { env: 'KONG_PG_PASSWORD' } }, backupDir: join(dataDir, 'backups') },
   };
-  const kong = kongSandbox({ placement: target.local!, access: target.kong!, env, failRates: o.failRates, dbUpdateFrequencyMs: 200 });
+  const kong = kongSandbox({ placement: target.local!, access: target.kong!, env, dbUpdateFrequencyMs: 200 });
   const sandbox = new LocalSandbox({ target: TARGET, placement: target.local!, dataDir, kind: kong });
   await sandbox.start();
   const deps = { targets: targetLookup([target]), sandboxes: new Map([[TARGET, sandbox]]), env, pollMs: 100 };

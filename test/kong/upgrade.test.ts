@@ -11,7 +11,10 @@ import { kongAnalysisProviders } from '../../src/activities/kong/analysisProvide
 import { toAnalysisCheck } from '../../src/domain/analysis';
 import type { KongCounters } from '../../src/domain/kong/metrics';
 import { releaseName, upgradeWorkflowId, type TrafficStep, type UpgradeState } from '../../src/domain/upgrade';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startGatewayNode } from '../../src/sandbox/kong/launcher';
+import { failRatesFile } from '../../src/sandbox/kong/sandbox';
 import { startHttpLoad, type HttpLoad } from '../../src/sandbox/load/httpLoad';
 import { Client } from 'pg';
 import { approveSignal, stateQuery } from '../../src/workflows/messages';
@@ -39,8 +42,8 @@ afterEach(async () => {
 });
 afterAll(() => env?.teardown());
 
-async function start(failRates?: Record<string, number>, version?: string): Promise<{ s: KongStack; taskQueue: string }> {
-  const s = (stack = await startKongStack({ failRates, version }));
+async function start(version?: string): Promise<{ s: KongStack; taskQueue: string }> {
+  const s = (stack = await startKongStack({ version }));
   const taskQueue = uniqueId('kong');
   const deps = { targets: () => s.target, sandboxes: new Map([[TARGET, s.sandbox]]), pollMs: 200 };
   const analysis = createAnalysisActivities({ providers: kongAnalysisProviders(deps), heartbeatEveryMs: 1000 });
@@ -117,6 +120,7 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
   expect(final.details.backup).toMatchObject({ bytes: expect.any(Number) });
   for (const sp of splits) expect(Math.abs(sp.green - sp.weight)).toBeLessThanOrEqual(5);
   expect(summary.failed).toBe(0);
+  expect(summary.byStatus).toEqual({ '200': summary.requests });
   expect(summary.requests).toBeGreaterThan(RATE * 10);
 
   // Afterwards: writes work again, and the old version started against the finished schema is not ready.
@@ -131,8 +135,9 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
   process.stdout.write(`kong upgrade under load: ${JSON.stringify({ ...summary, splits })}\n`);
 }, 180_000);
 
-test('a new version failing 20% breaks the analysis at the 10% step and rolls back by itself; migrations stay pending and blue never failed', async () => {
-  const { s, taskQueue } = await start({ '3.9.0': 0.2 });
+test('a new version failing 20% (set as the demo does) breaks the analysis at the 10% step and rolls back by itself; migrations stay pending and blue never failed', async () => {
+  const { s, taskQueue } = await start();
+  writeFileSync(failRatesFile(join(s.dataDir, 'sandbox', TARGET, 'state.json')), JSON.stringify({ '3.9.0': 0.2 }));
   load = startHttpLoad({ url: `http://127.0.0.1:${s.ports.proxy}/orders`, rate: RATE, connections: 6 });
   const handle = await env.client.workflow.start('blueGreenUpgrade', {
     taskQueue,
@@ -157,11 +162,14 @@ test('a new version failing 20% breaks the analysis at the 10% step and rolls ba
   expect(blueAfter.errors).toBe(0);
   expect(summary.failed).toBeGreaterThan(0);
   expect(summary.failed).toBeLessThan(summary.requests * 0.1 * 0.2 * 2);
+  // and by the answers' Via header: every failed request was answered 500 by 3.9.0
+  expect(summary.byVia['1.1 kong/3.9.0']!.failed).toBe(summary.failed);
+  expect(summary.byVia['1.1 kong/3.8.0']!.failed).toBe(0);
   process.stdout.write(`kong rollback by analysis: ${JSON.stringify(summary)}\n`);
 }, 180_000);
 
 test("a 'finish' left pending by an earlier upgrade is refused at plan with nothing changed, and finished first with finishPending", async () => {
-  const { s: k, taskQueue } = await start(undefined, '3.9.0');
+  const { s: k, taskQueue } = await start('3.9.0');
   // An earlier upgrade to 3.9.0 whose `finish` never ran (Helm's post-upgrade hook turned off, say): 3.9.0 serves on a pending schema.
   const c = new Client({ host: '127.0.0.1', port: k.ports.postgres, user: 'cutover', password: k.kong.database.password, database: 'kong' });
   await c.connect();

@@ -107,6 +107,7 @@ describe('ensureGreenWorkload', () => {
     expect(green.spec!.selector.matchLabels).toEqual({ app: 'emqx', 'cutover.io/release': GREEN.name });
     expect(green.spec!.template.metadata!.labels).toEqual({ app: 'emqx', 'cutover.io/release': GREEN.name });
     expect(green.spec!.template.spec!.containers[0]!.image).toBe('emqx/emqx:5.8.1');
+    expect(green.spec!.template.spec!.containers[0]!.env).toEqual([{ name: 'CUTOVER_RELEASE', value: GREEN.name }]);
     expect(green.spec!.serviceName).toBe('emqx-headless');
     expect(green.spec!.volumeClaimTemplates!.map((t) => t.metadata!.name)).toEqual(['data']);
     expect(green.metadata!.annotations).toEqual({ 'cutover.io/version': '5.8.1', 'cutover.io/copied-from': 'emqx' });

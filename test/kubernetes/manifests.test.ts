@@ -10,7 +10,7 @@ const blue: V1StatefulSet = {
     replicas: 3,
     serviceName: 'emqx-headless',
     selector: { matchLabels: { app: 'emqx' } },
-    template: { metadata: { labels: { app: 'emqx' } }, spec: { containers: [{ name: 'emqx', image: 'emqx/emqx:5.8.0' }, { name: 'exporter', image: 'exporter:1' }] } },
+    template: { metadata: { labels: { app: 'emqx' } }, spec: { containers: [{ name: 'emqx', image: 'emqx/emqx:5.8.0' }, { name: 'exporter', image: 'exporter:1', env: [{ name: 'CUTOVER_RELEASE', value: 'emqx' }, { name: 'LOG_LEVEL', value: 'info' }] }] } },
     volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'] } }],
   },
   status: { replicas: 3, readyReplicas: 3 },
@@ -38,6 +38,11 @@ test('green: new name, release label in selector and template, new image on the 
   expect(green.spec!.replicas).toBe(2);
   expect(green.spec!.selector.matchLabels).toEqual({ app: 'emqx', 'cutover.io/release': 'mqtt-5-9-0' });
   expect(green.spec!.template.spec!.containers.map((c) => c.image)).toEqual(['emqx/emqx:5.9.0', 'exporter:1']);
+  // every container knows its release (the name its phase endpoint asks for), blue's own value replaced
+  expect(green.spec!.template.spec!.containers.map((c) => c.env)).toEqual([
+    [{ name: 'CUTOVER_RELEASE', value: 'mqtt-5-9-0' }],
+    [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'CUTOVER_RELEASE', value: 'mqtt-5-9-0' }],
+  ]);
   expect(green.spec!.volumeClaimTemplates).toEqual(blue.spec!.volumeClaimTemplates);
   expect(blue.spec!.template.spec!.containers[0]!.image).toBe('emqx/emqx:5.8.0');
   expect(releaseOf(green)).toEqual({ name: 'mqtt-5-9-0', version: '5.9.0' });

@@ -5,20 +5,12 @@
  * the producer keeps appending to, nginx in front of the serving release,
  * and a client querying through nginx the whole time.
  */
-import { get as httpGet } from 'node:http';
-import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Client } from 'pg';
-import { createActivities } from '../../src/activities';
-import type { TargetConfig } from '../../src/config/targets';
 import type { CatchUpHeartbeat } from '../../src/domain/projection/catchUp';
-import { freePort } from '../../src/runtime/freePort';
-import { createLocalSandboxes } from '../../src/sandbox';
-import type { LocalSandbox } from '../../src/sandbox/localSandbox';
-import { call, testConfig, testServer } from '../api/harness';
 import { releaseDatabaseName } from '../../src/domain/projection/naming';
-import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
-import { clusterDir } from './helpers';
+import { call } from '../api/harness';
+import { connectSharedServer, eventually } from '../support/temporal';
+import { queryLoad, releaseDatabases, startProjectionStack } from './projectionStack';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -28,112 +20,10 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-interface Stack {
-  name: string;
-  app: FastifyInstance;
-  sandbox: LocalSandbox;
-  secrets: NodeJS.ProcessEnv;
-  queryUrl: string;
-  stop(): Promise<void>;
-}
-
-async function startStack(seed: number): Promise<Stack> {
-  const name = uniqueId('proj');
-  const ports = { query: await freePort(), postgres: await freePort(), status: await freePort() };
-  const target: TargetConfig = {
-    name,
-    kind: 'projection',
-    local: { cluster: name, version: '1.4.0', replicas: 1, ports },
-    projection: { catchUp: { preset: 'axon', naming: 'jdbc' }, eventStoreUrl: { env: 'STORE' }, databasesUrl: { env: 'DBS' }, rolePasswordSecret: { env: 'ROLES' } },
-  };
-  const taskQueue = uniqueId('proj');
-  const config = testConfig([target], taskQueue);
-  config.auth.principals.push({ principal: 'svc', roles: ['service'], target: name, token: 'service-token-for-tests', tokenSource: 'env' });
-  const app = await testServer(env.client, config);
-  const apiPort = await freePort();
-  await app.listen({ host: '127.0.0.1', port: apiPort });
-  const secrets: NodeJS.ProcessEnv = {
-    CUTOVER_API_PORT: String(apiPort),
-    SANDBOX_PROJECTION_SERVICE_TOKEN: 'service-token-for-tests',
-    SANDBOX_PROJECTION_SEED: String(seed),
-    SANDBOX_PROJECTION_APPEND_RATE: '200',
-  };
-  const sandbox = createLocalSandboxes([target], clusterDir('projection'), secrets).get(name)!;
-  let worker: RunningWorker | undefined;
-  const stop = async () => {
-    await worker?.stop();
-    await sandbox.stop();
-    await app.close();
-  };
-  try {
-    await sandbox.start();
-    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200 });
-    // heartbeats reach the server at least twice a second, so the API's view of the catch-up is fresh
-    worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! }, maxHeartbeatThrottleInterval: '500 ms' });
-    return { name, app, sandbox, secrets, queryUrl: `http://127.0.0.1:${ports.query}`, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
-/** One query on a connection of its own: nginx's graceful reload closes idle keep-alive connections, a race no server can win. */
-function getJson(url: string): Promise<{ status: number; body: { release?: string } }> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, { agent: false, timeout: 5000 }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { release?: string } });
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
-/** Queries customers through nginx every 20 ms; counts what did not answer 200 and who answered. */
-function queryLoad(url: string) {
-  const answers: { at: number; status: number; release?: string }[] = [];
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const at = Date.now();
-      try {
-        const { status, body } = await getJson(`${url}/customers/c${Math.floor(Math.random() * 1000)}`);
-        answers.push({ at, status, release: body.release });
-      } catch {
-        answers.push({ at, status: 0 });
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  return {
-    answers,
-    errors: () => answers.filter((a) => a.status !== 200),
-    stop: async () => {
-      stopped = true;
-      await loop;
-    },
-  };
-}
-
-const databases = async (stack: Stack) => {
-  const c = new Client({ connectionString: stack.secrets.DBS });
-  await c.connect();
-  const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'proj_%'");
-  await c.end();
-  return rows.map((r) => r.datname);
-};
-
 const OPTIONS = { approval: 'auto', projection: { poll: '250ms', hold: '2s', maxLag: 300, stallAfter: '3s', stallTimeout: '12s' } };
 
 test('upgrade over a growing store: lag, rate and ETA while green builds, no failed query, blue dropped after the standby window', async () => {
-  const stack = await startStack(500_000);
+  const stack = await startProjectionStack(env, 500_000);
   const load = queryLoad(stack.queryUrl);
   try {
     const blue = `${stack.name}-1-4-0`;
@@ -149,7 +39,7 @@ test('upgrade over a growing store: lag, rate and ETA while green builds, no fai
       const s = (await call(stack.app, 'GET', `/v1/upgrades/${id}`, { as: 'viewer' })).json;
       seen.push({ at: Date.now(), catchUp: s.details?.catchUp, status: s.status, step: s.step });
       if (!standByAt && s.step === 'standBy') standByAt = Date.now();
-      if (s.step === 'standBy') blueKeptInStandBy ||= (await databases(stack)).includes(releaseDatabaseName(blue));
+      if (s.step === 'standBy') blueKeptInStandBy ||= (await releaseDatabases(stack)).includes(releaseDatabaseName(blue));
       return ['SUCCEEDED', 'ROLLED_BACK', 'FAILED'].includes(s.status) ? s : undefined;
     }, 180_000);
     const final = (await call(stack.app, 'GET', `/v1/upgrades/${id}`, { as: 'viewer' })).json;
@@ -177,8 +67,8 @@ test('upgrade over a growing store: lag, rate and ETA while green builds, no fai
     expect(load.answers.slice(firstGreen).every((a) => a.release === green)).toBe(true);
     expect(standByAt).toBeGreaterThan(0);
     expect(blueKeptInStandBy).toBe(true);
-    expect(await databases(stack)).not.toContain(releaseDatabaseName(blue));
-    expect(await databases(stack)).toContain(releaseDatabaseName(green));
+    expect(await releaseDatabases(stack)).not.toContain(releaseDatabaseName(blue));
+    expect(await releaseDatabases(stack)).toContain(releaseDatabaseName(green));
   } finally {
     await load.stop();
     await stack.stop();
@@ -186,7 +76,7 @@ test('upgrade over a growing store: lag, rate and ETA while green builds, no fai
 }, 240_000);
 
 test('rollback during STANDING_BY: blue answers again at once, with what was appended after the switch; green is dropped', async () => {
-  const stack = await startStack(100_000);
+  const stack = await startProjectionStack(env, 100_000);
   const load = queryLoad(stack.queryUrl);
   try {
     const blue = `${stack.name}-1-4-0`;
@@ -216,7 +106,7 @@ test('rollback during STANDING_BY: blue answers again at once, with what was app
     expect(final.releases.blue.phase).toBe('SERVING');
     expect(final.releases.green.phase).toBe('OBSOLETE');
     expect((await blueStatus()).phase).toBe('SERVING');
-    expect(await databases(stack)).not.toContain(releaseDatabaseName(green));
+    expect(await releaseDatabases(stack)).not.toContain(releaseDatabaseName(green));
     await new Promise((r) => setTimeout(r, 500));
     console.log(`rollback test: ${load.answers.length} queries, failed at ${JSON.stringify(load.errors().map((e) => e.at - asked))} ms from the rollback request; switch at ${switchedAt - asked}`);
     expect(load.errors()).toEqual([]);

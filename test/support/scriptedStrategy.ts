@@ -9,11 +9,12 @@ import type { ScriptedActivities } from './scriptedWorld';
 import type { Step } from '../../src/domain/upgrade';
 
 const LONG: ProxyOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout: '2 seconds' };
-const acts = (ctx: StrategyContext) => ctx.activities<ScriptedActivities>(LONG);
+/** verify waits as the kinds' long waits do: a heartbeat timeout of a minute. */
+const SLOW_BEAT: ProxyOptions = { ...LONG, heartbeatTimeout: '1 minute' };
 
-function effect(step: Step, reversible: boolean): StepHandler {
+function effect(step: Step, reversible: boolean, options = LONG): StepHandler {
   const apply = (ctx: StrategyContext, action: 'do' | 'undo') =>
-    call(acts(ctx).applyEffect, `${action} ${step} for ${ctx.green.name}`, { target: ctx.input.target, step, action });
+    call(ctx.activities<ScriptedActivities>(options).applyEffect, `${action} ${step} for ${ctx.green.name}`, { target: ctx.input.target, step, action });
   return reversible ? { run: (ctx) => apply(ctx, 'do'), undo: (ctx) => apply(ctx, 'undo') } : { run: (ctx) => apply(ctx, 'do') };
 }
 
@@ -24,7 +25,7 @@ export const scriptedStrategy: Strategy = {
   prepare: effect('prepare', true),
   deployGreen: effect('deployGreen', true),
   waitReady: effect('waitReady', false),
-  verify: effect('verify', false),
+  verify: effect('verify', false, SLOW_BEAT),
   promote: effect('promote', true),
   drainBlue: effect('drainBlue', true),
   finalize: effect('finalize', false),

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { Registry } from 'prom-client';
-import { createWorkflowMetricsSinks } from '../../src/runtime/workflowMetrics';
+import { workerDefaults } from '../../src/runtime/workerDefaults';
 import { upgradeWorkflowId, type Step, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { stateQuery } from '../../src/workflows/messages';
 import { KIND, TARGET } from '../../src/workflows/searchAttributes';
@@ -42,7 +41,7 @@ export async function startWorker(
     activities,
     shutdownGraceTime: '1 second',
     // as the real worker: the workflows call their metrics sinks
-    sinks: createWorkflowMetricsSinks(new Registry()),
+    ...workerDefaults(),
     ...extra,
   });
   const done = worker.run();

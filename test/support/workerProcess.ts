@@ -4,14 +4,13 @@
  * run until killed.
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { Registry } from 'prom-client';
-import { createWorkflowMetricsSinks } from '../../src/runtime/workflowMetrics';
+import { workerDefaults } from '../../src/runtime/workerDefaults';
 
 export function runWorkerProcess(options: Pick<WorkerOptions, 'taskQueue' | 'workflowBundle' | 'activities'>): void {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const run = async (): Promise<void> => {
     const connection = await NativeConnection.connect({ address: process.env.CUTOVER_TEST_TEMPORAL_ADDRESS });
-    const worker = await Worker.create({ connection, sinks: createWorkflowMetricsSinks(new Registry()), ...options });
+    const worker = await Worker.create({ connection, ...workerDefaults(), ...options });
     process.stdout.write('ready\n');
     await worker.run();
   };

@@ -40,6 +40,7 @@ test('a position that stops moving is a stall after stallAfterMs, reported with 
   const stuck35 = run(7, { rate: 0, append: 10, head0: 0, from: moving });
   expect(stuck35.stalledSince).toBe(moving.lastSample.at);
   expect(stuck35.etaMs).toBeUndefined();
+  expect(stuck35.rate).toBe(0); // not the pace it had before it stopped
   expect(describeProgress(stuck35)).toContain(`no progress since ${new Date(moving.lastSample.at).toISOString()}`);
   // it moves again: no longer stalled
   expect(run(1, { rate: 500, append: 10, head0: 0, from: stuck35 }).stalledSince).toBeUndefined();

@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ENV_VARIABLES, loadEnv } from '../../src/config/env';
 import { loadConfig } from '../../src/config/file';
+import { loadRouterEnv, ROUTER_ENV_VARIABLES } from '../../src/kongAdminRouter/env';
 
 const root = join(__dirname, '..', '..');
 interface Service {
   image?: string;
   build?: string;
+  command?: string[];
+  profiles?: string[];
   environment?: Record<string, string>;
   ports?: string[];
   depends_on?: Record<string, unknown> | string[];
@@ -17,11 +20,13 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as
 const { services } = compose;
 const cutover = services.cutover;
 /** `${VAR:?msg}` stands for a value the user must export; give it one. */
-const env = Object.fromEntries(Object.entries(cutover.environment!).map(([k, v]) => [k, v.startsWith('${') ? `value-of-${k}` : v]));
+const given = (s: Service, example: (name: string) => string) =>
+  Object.fromEntries(Object.entries(s.environment!).map(([k, v]) => [k, v.startsWith('${') ? example(k) : v]));
+const env = given(cutover, (k) => `value-of-${k}`);
 const published = (s: Service) => (s.ports ?? []).map((p) => p.split(':').map(Number) as [number, number]);
 
 test('has Temporal on PostgreSQL, the Temporal UI and cutover built from this repository', () => {
-  expect(Object.keys(services).sort()).toEqual(['cutover', 'postgresql', 'temporal', 'temporal-ui']);
+  expect(Object.keys(services).sort()).toEqual(['cutover', 'kong-admin-router', 'postgresql', 'temporal', 'temporal-ui']);
   expect(services.temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
   expect(cutover.build).toBe('.');
   for (const s of Object.values(services)) {
@@ -56,4 +61,19 @@ test('the image runs the same entry point as npm start', () => {
   expect(pkg.scripts.start).toContain('src/main.ts');
   expect(dockerfile).toMatch(/CMD \[.*"src\/main.ts"\]/);
   expect(dockerfile).toMatch(/EXPOSE 8080/);
+});
+
+test("the Kong Admin API router: the same image with the router's command, only with --profile kong, its variables valid", () => {
+  const router = services['kong-admin-router'];
+  expect(router.build).toBe('.');
+  expect(router.profiles).toEqual(['kong']);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const entry = 'src/kongAdminRouter/main.ts';
+  expect(pkg.scripts['admin-router']).toContain(entry);
+  expect(router.command).toEqual(['node', '--import', 'tsx', entry]);
+  for (const name of Object.keys(router.environment!)) expect(ROUTER_ENV_VARIABLES).toContain(name);
+  const examples: Record<string, string> = { CUTOVER_ADMIN_ROUTER_DATABASE_URL: 'postgres://kong:pw@kong-db:5432/kong', CUTOVER_ADMIN_ROUTER_UPSTREAMS: 'http://kong:8001' };
+  const e = loadRouterEnv(given(router, (k) => examples[k]));
+  expect(e.host).toBe('0.0.0.0');
+  expect(published(router)).toContainEqual([e.port, e.port]);
 });

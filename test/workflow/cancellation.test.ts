@@ -50,6 +50,21 @@ describe('a Temporal cancellation is an abort', () => {
   });
 });
 
+test('a cancellation reaches a running wait within seconds, though its heartbeat timeout is a minute', async () => {
+  const input = upgradeInput({ options: { approval: 'auto' } });
+  world.hold(input.target, 'verify');
+  const h = await start(input);
+  await reachesStep(h, 'verify');
+  // past the first heartbeat, which the SDK always sends at once
+  await new Promise((r) => setTimeout(r, 2000));
+  const cancelled = Date.now();
+  await h.cancel();
+  const final = await upgradeResult(h);
+  expect(final.status).toBe('ROLLED_BACK');
+  // the SDK's default would hold the cancellation until the next heartbeat it sends: 48 s away here
+  expect(Date.now() - cancelled).toBeLessThan(10_000);
+});
+
 describe('undos outlast outages', () => {
   test('an undo that fails five times and then succeeds ends ROLLED_BACK', async () => {
     const input = upgradeInput();

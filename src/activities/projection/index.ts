@@ -8,6 +8,7 @@
 import { activityInfo, ApplicationFailure, heartbeat, log, sleep } from '@temporalio/activity';
 import { Pool } from 'pg';
 import {
+  describePosition,
   describeProgress,
   isCaughtUp,
   nextProgress,
@@ -128,7 +129,7 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
         if (stuck && now() - lastProgressAt >= i.stallTimeoutMs) {
           throw ApplicationFailure.nonRetryable(
             `${i.release}'s processor ${i.processor} made no progress since ${new Date(lastProgressAt).toISOString()} ` +
-              `(${formatDuration(i.stallTimeoutMs)} allowed): ${summary}${error && progress ? `; last read error: ${error}` : ''}`,
+              `(${formatDuration(i.stallTimeoutMs)} allowed): ${progress ? describePosition(progress) : summary}${error && progress ? `; last read error: ${error}` : ''}`,
             PROJECTION_STALLED,
             progress,
           );

@@ -73,11 +73,13 @@ export function nextProgress(prev: CatchUpProgress | undefined, s: CatchUpSample
   const instant = (Math.max(0, s.position - prev.lastSample.position) * 1000) / dt;
   const appending = (Math.max(0, s.head - prev.lastSample.head) * 1000) / dt;
   const first = prev.rate === 0 && prev.appendRate === 0 && prev.lastSample === prev.firstSample;
-  const rate = first ? instant : prev.rate + alpha * (instant - prev.rate);
+  const smoothed = first ? instant : prev.rate + alpha * (instant - prev.rate);
   const appendRate = first ? appending : prev.appendRate + alpha * (appending - prev.appendRate);
   const moved = s.position > prev.lastSample.position;
   const lastProgressAt = moved ? s.at : prev.lastProgressAt;
   const stalled = !within && !moved && s.at - lastProgressAt >= p.stallAfterMs;
+  // a stalled processor processes nothing: the smoothed rate would still show its last pace for a while
+  const rate = stalled ? 0 : smoothed;
   const closing = rate - appendRate;
   const toGo = lag - p.maxLag;
   return {
@@ -107,7 +109,11 @@ export function stalledFor(p: CatchUpProgress): number {
 
 /** One line for heartbeats, logs and the UI's current details. */
 export function describeProgress(p: CatchUpProgress): string {
+  if (p.stalledSince !== undefined) return `${describePosition(p)}, no progress since ${new Date(p.stalledSince).toISOString()}`;
   const eta = p.etaMs === undefined ? 'ETA unknown' : `ETA ${humanDuration(p.etaMs)}`;
-  const stall = p.stalledSince !== undefined ? `; no progress since ${new Date(p.stalledSince).toISOString()}` : '';
-  return `position ${p.position} of ${p.head}, lag ${p.lag}, ${p.rate.toFixed(0)} events/s, ${eta}${stall}`;
+  return `${describePosition(p)}, ${p.rate.toFixed(0)} events/s, ${eta}`;
+}
+
+export function describePosition(p: CatchUpProgress): string {
+  return `position ${p.position} of ${p.head}, lag ${p.lag}`;
 }

@@ -8,14 +8,16 @@
  * writes. Its kindPort runs migrations commands as processes and lists a
  * release's nodes, for the Kong activities.
  */
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import pino from 'pino';
 import { Pool } from 'pg';
 import type { LocalPlacement } from '../../config/targets';
 import type { KongNodeAddress, LocalKong } from '../../domain/kong/local';
 import type { KongAccess } from '../../domain/kong/schema';
 import type { NodeSpec, Routing, SandboxKind } from '../localSandbox';
 import { PostgresServer, SANDBOX_PG_PASSWORD, SANDBOX_PG_USER } from '../postgres';
-import { startAdminRouter } from './adminRouter';
+import { startAdminRouter } from '../../kongAdminRouter/router';
 import { startEchoUpstream } from './echo';
 import { runMigrationsProcess, startGatewayNode, type GatewayNode, type KongDatabase } from './launcher';
 import { gatewayVersion } from './schema';
@@ -26,7 +28,7 @@ export interface KongSandboxOptions {
   access: KongAccess;
   /** The worker's environment: the database password is read from (or, unset, put into) the access block's variable. */
   env: NodeJS.ProcessEnv;
-  /** Versions that answer this share of requests with 500 (for analysis demos and tests), e.g. {"3.9.1": 0.2}. */
+  /** Versions that answer this share of requests with 500 (for analysis demos and tests), e.g. {"3.9.1": 0.2}; see also failRatesFile. */
   failRates?: Record<string, number>;
   dbUpdateFrequencyMs?: number;
 }
@@ -41,6 +43,23 @@ export function parseFailRates(text: string | undefined): Record<string, number>
     out[version.trim()] = n;
   }
   return out;
+}
+
+/**
+ * Next to the sandbox's state file: fail rates a demo sets for the version it
+ * is about to upgrade to (a JSON object like failRates), read when a node
+ * starts, so a failing version needs no restart of the sandbox.
+ */
+export const failRatesFile = (stateFile: string): string => join(dirname(stateFile), 'fail-rates.json');
+
+function failRateOf(version: string, fromEnv: Record<string, number> | undefined, file: string): number | undefined {
+  let fromFile: Record<string, number> = {};
+  try {
+    fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return fromFile[version] ?? fromEnv?.[version];
 }
 
 export type KongSandbox = SandboxKind & { kindPort: LocalKong; database: KongDatabase };
@@ -99,7 +118,15 @@ export function kongSandbox(o: KongSandboxOptions): KongSandbox {
       const echo = await startEchoUpstream(ports.upstream);
       closers.push(echo);
       await bootstrap(echo.url);
-      closers.push(await startAdminRouter({ port: ports.admin, database: pg.url(db.database), upstreams: () => running().map(([, n]) => n.node.adminUrl) }));
+      closers.push(
+        await startAdminRouter({
+          host: '127.0.0.1',
+          port: ports.admin,
+          databaseUrl: pg.url(db.database),
+          upstreams: () => running().map(([, n]) => n.node.adminUrl),
+          log: pino(pino.destination({ dest: join(d, 'admin-router.log'), mkdir: true })),
+        }),
+      );
     },
     async stop() {
       await Promise.all(closers.splice(0).map((c) => c.close()));
@@ -115,7 +142,7 @@ export function kongSandbox(o: KongSandboxOptions): KongSandbox {
         proxyPort: spec.ports.proxy,
         adminPort: spec.ports.admin,
         statusPort: spec.ports.status,
-        failRate: o.failRates?.[spec.version],
+        failRate: failRateOf(spec.version, o.failRates, failRatesFile(join(dir, '..', 'state.json'))),
         dbUpdateFrequencyMs: o.dbUpdateFrequencyMs,
       });
       nodes.set(spec.pod, { release: spec.release, node });

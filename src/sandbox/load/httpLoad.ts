@@ -1,54 +1,104 @@
 /**
- * A steady HTTP load with keep-alive connections (autocannon), for the Kong
- * demo and tests: runs until stopped, counts answers by status and the
- * requests that failed (a connection error, a timeout or a status >= 500).
+ * A steady HTTP load on keep-alive connections (undici's Pool), for the Kong
+ * demo and tests: GET requests sent at a fixed rate whatever the answers (a
+ * slow moment shows as latency, never as fewer requests), until stopped. A
+ * request fails on a status >= 500, a timeout or a connection error.
+ *
+ * As standard HTTP clients do (RFC 9112 9.3.1), a GET whose connection was
+ * closed before any byte of its answer arrived is sent once more on another
+ * connection: a server may close an idle keep-alive connection just as a
+ * request crosses it (nginx does at every reload, which the sandbox does at
+ * every weight change). Those retries are counted apart, with the reason; a
+ * retry that fails too is a failed request.
  */
-import autocannon from 'autocannon';
+import { Pool } from 'undici';
 
 export interface HttpLoadSummary {
+  /** Requests sent (a retried one counts once). */
   requests: number;
   /** Status >= 500 or no answer at all. */
   failed: number;
   byStatus: Record<string, number>;
-  errors: number;
+  /** Answers and failed ones by their Via header (the gateway that answered, e.g. "1.1 kong/3.9.0"; "-" without one). */
+  byVia: Record<string, { answers: number; failed: number }>;
+  /** Requests that got no answer, by error code. */
+  errors: Record<string, number>;
+  /** Requests sent a second time because their connection closed before any answer, by error code. */
+  retried: Record<string, number>;
+  /** When each retry and each failure happened (seconds since the load began), to set against the steps. */
+  events: { t: number; what: 'retried' | 'failed'; reason: string }[];
+  /** From the moment a request was due, so waiting for a free connection counts. */
   latencyP99Ms: number;
   durationSec: number;
   requestsPerSec: number;
 }
 
 export interface HttpLoad {
-  /** Requests so far, and those that failed. */
-  counts(): { requests: number; failed: number };
+  /** Requests so far, those that failed and those retried. */
+  counts(): { requests: number; failed: number; retried: number };
   stop(): Promise<HttpLoadSummary>;
 }
 
+/** A connection the server closed or reset before the answer began: nothing of this request was answered. */
+const CLOSED_BEFORE_ANSWER = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
 export function startHttpLoad(o: { url: string; rate: number; connections?: number; timeoutSec?: number }): HttpLoad {
-  const byStatus: Record<string, number> = {};
-  let requests = 0;
-  let failed = 0;
-  let errors = 0;
-  let finish: (r: autocannon.Result) => void = () => undefined;
-  const done = new Promise<autocannon.Result>((resolve) => (finish = resolve));
-  const instance = autocannon(
-    { url: o.url, connections: o.connections ?? 10, overallRate: o.rate, duration: 24 * 3600, timeout: o.timeoutSec ?? 10 },
-    (_err, result) => finish(result),
-  );
-  instance.on('response', (_client: unknown, status: number) => {
-    requests += 1;
-    byStatus[status] = (byStatus[status] ?? 0) + 1;
-    if (status >= 500) failed += 1;
-  });
-  instance.on('reqError', () => {
-    requests += 1;
-    errors += 1;
-    failed += 1;
-  });
+  const url = new URL(o.url);
+  const timeout = (o.timeoutSec ?? 10) * 1000;
+  const pool = new Pool(url.origin, { connections: o.connections ?? 10, pipelining: 1, headersTimeout: timeout, bodyTimeout: timeout });
+  const s: HttpLoadSummary = { requests: 0, failed: 0, byStatus: {}, byVia: {}, errors: {}, retried: {}, events: [], latencyP99Ms: 0, durationSec: 0, requestsPerSec: 0 };
+  const latencies: number[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const begin = Date.now();
+  const since = (): number => (Date.now() - begin) / 1000;
+  const count = (m: Record<string, number>, key: string) => (m[key] = (m[key] ?? 0) + 1);
+
+  async function send(due: number, retry = false): Promise<void> {
+    try {
+      const r = await pool.request({ method: 'GET', path: `${url.pathname}${url.search}` });
+      await r.body.dump();
+      count(s.byStatus, String(r.statusCode));
+      const via = String(r.headers.via ?? '-');
+      const by = (s.byVia[via] ??= { answers: 0, failed: 0 });
+      by.answers += 1;
+      if (r.statusCode >= 500) {
+        s.failed += 1;
+        by.failed += 1;
+        s.events.push({ t: since(), what: 'failed', reason: `${r.statusCode} via ${via}` });
+      }
+      latencies.push(Math.round(Date.now() - due));
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? (err as Error).message;
+      if (!retry && CLOSED_BEFORE_ANSWER.has(code)) {
+        count(s.retried, code);
+        s.events.push({ t: since(), what: 'retried', reason: code });
+        return send(due, true);
+      }
+      count(s.errors, code);
+      s.failed += 1;
+      s.events.push({ t: since(), what: 'failed', reason: code });
+    }
+  }
+
+  // Every 10 ms, the requests due by now: a steady rate without a burst per second.
+  const ticker = setInterval(() => {
+    const due = Math.floor(since() * o.rate);
+    for (; s.requests < due; s.requests++) {
+      const p = send(begin + (s.requests * 1000) / o.rate);
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    }
+  }, 10);
   return {
-    counts: () => ({ requests, failed }),
+    counts: () => ({ requests: s.requests, failed: s.failed, retried: Object.values(s.retried).reduce((a, b) => a + b, 0) }),
     async stop() {
-      instance.stop();
-      const r = await done;
-      return { requests, failed, byStatus, errors, latencyP99Ms: r.latency.p99, durationSec: r.duration, requestsPerSec: requests / Math.max(r.duration, 1e-9) };
+      clearInterval(ticker);
+      const durationSec = since();
+      await Promise.all(inFlight);
+      await pool.close();
+      latencies.sort((a, b) => a - b);
+      const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? 0;
+      return { ...s, latencyP99Ms: p99, durationSec, requestsPerSec: s.requests / durationSec };
     },
   };
 }
