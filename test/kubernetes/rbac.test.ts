@@ -5,17 +5,13 @@
  * admin's. With one verb taken from the Role the same upgrade fails with a 403
  * that names the verb and the resource, and rolls back: nothing is half-done.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { KubernetesObjectApi, PatchStrategy, type KubernetesObject, type V1PolicyRule } from '@kubernetes/client-node';
+import type { V1PolicyRule } from '@kubernetes/client-node';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
 import { EmqxOnKube } from '../support/emqxOnKube';
-import { kubeConfigFor } from '../support/kubeControlPlane';
+import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, startWorker, uniqueId, upgradeInput } from '../support/temporal';
 
-const DEPLOY = join(__dirname, '../../deploy/kubernetes');
 const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 100, drainIntervalMs: 200 };
 
 let env: TestWorkflowEnvironment;
@@ -28,27 +24,11 @@ afterEach(async () => {
 });
 afterAll(() => env?.teardown());
 
-/** Every shipped manifest, placed in the test namespace (it plays cutover's namespace and the target's), the Role changed as given. */
-function manifests(namespace: string, role: (rules: V1PolicyRule[]) => V1PolicyRule[]): KubernetesObject[] {
-  return readdirSync(DEPLOY)
-    .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => parseAllDocuments(readFileSync(join(DEPLOY, f), 'utf8')).map((d) => d.toJS() as KubernetesObject & Record<string, never>))
-    .map((o) => {
-      const obj = { ...o, metadata: { ...o.metadata, namespace } } as KubernetesObject & { rules?: V1PolicyRule[]; subjects?: { namespace?: string }[] };
-      if (obj.kind === 'Role') obj.rules = role(obj.rules ?? []);
-      obj.subjects?.forEach((s) => (s.namespace = namespace));
-      return obj;
-    });
-}
-
-/** Applies the manifests as `kubectl apply --server-side` would and returns a token of the cutover ServiceAccount. */
+/** Applies the shipped manifests as `kubectl apply --server-side` would and returns a token of the cutover ServiceAccount. */
 async function deployCutover(sys: EmqxOnKube, role: (rules: V1PolicyRule[]) => V1PolicyRule[] = (r) => r): Promise<string> {
-  const api = KubernetesObjectApi.makeApiClient(kubeConfigFor(sys.ns.url, sys.ns.token));
-  const objects = manifests(sys.ns.name, role);
+  const objects = shippedManifests(sys.ns.name, role);
   expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Deployment', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount']);
-  for (const o of objects) await api.patch(o, undefined, undefined, 'cutover-test', true, PatchStrategy.ServerSideApply);
-  const { status } = await sys.ns.core.createNamespacedServiceAccountToken({ name: 'cutover', namespace: sys.ns.name, body: { spec: { audiences: [] } } });
-  return status!.token!;
+  return applyForCutover(sys.ns, objects);
 }
 
 async function upgrade(sys: EmqxOnKube, token: string): Promise<UpgradeState> {

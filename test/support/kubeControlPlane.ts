@@ -3,7 +3,9 @@
  * etcd, kube-apiserver (admin token, RBAC, service-account tokens), the
  * controller manager and scheduler, and KWOK with one fake node that runs
  * every pod it is given (kwokStages.yaml: an image tag ending in -typo never
- * pulls). Binaries come from scripts/kube-binaries.sh (built
+ * pulls; a migration Job's pod waits for the test kubelet's exit code) and
+ * serves pods' logs from the files that KWOK `Logs` objects name (the API
+ * server reaches it as the node's kubelet, at 127.0.0.1). Binaries come from scripts/kube-binaries.sh (built
  * once into a cache outside the repository); data lives in a temp dir that
  * stop() removes. A small provisioner binds a PersistentVolume to each new
  * claim, as a cluster's storage would, so StatefulSets with claim templates run.
@@ -15,11 +17,17 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ApiextensionsV1Api, CoreV1Api, KubeConfig, Watch, type V1CustomResourceDefinition, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, KubeConfig, Watch, type V1CustomResourceDefinition, type V1Node, type V1NodeSpec, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { projectRoot } from '../../src/runtime/binaries';
 import { freePort } from '../../src/runtime/freePort';
 
 export const KWOK_NODE = 'kwok-node-0';
+/**
+ * A second fake node whose pods get loopback addresses (all of 127.0.0.0/8
+ * is local on Linux), so a test can run a pod's process at its pod IP. Only
+ * pods that tolerate its taint and select it land there.
+ */
+export const LOOPBACK_NODE = { name: 'kwok-loopback-0', podCIDR: '127.77.0.0/24', taint: 'cutover.test/loopback' } as const;
 
 export interface ControlPlane {
   /** https://127.0.0.1:port of the API server. */
@@ -53,7 +61,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
   const cache = kubeBinaries();
   const bin = (name: string) => join(cache, 'bin', name);
   const dir = mkdtempSync(join(tmpdir(), 'cutover-kube-'));
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [etcdPort, peerPort, apiPort, kubeletPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const token = randomBytes(24).toString('hex');
   const url = `https://127.0.0.1:${apiPort}`;
   const children: ChildProcess[] = [];
@@ -99,17 +107,33 @@ export async function startControlPlane(): Promise<ControlPlane> {
     // this, that controller marks every pod not Ready after about a minute.
     run('kube-controller-manager', [...common, '--controllers=*,-node-lifecycle-controller', `--service-account-private-key-file=${join(dir, 'sa.key')}`, '--use-service-account-credentials=false']);
     run('kube-scheduler', [...common.filter((a) => a !== '--profiling=false')]);
-    run('kwok', [`--kubeconfig=${kubeconfigPath}`, '--manage-all-nodes=true', `--config=${join(__dirname, 'kwokStages.yaml')}`]);
 
     const kc = kubeConfigFor(url, token);
     const core = kc.makeApiClient(CoreV1Api);
-    await core.createNode({
-      body: {
-        metadata: { name: KWOK_NODE, labels: { type: 'kwok', 'kubernetes.io/hostname': KWOK_NODE }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
-        status: { allocatable: { cpu: '64', memory: '256Gi', pods: '500' }, capacity: { cpu: '64', memory: '256Gi', pods: '500' } },
+    const node = (name: string, spec: V1NodeSpec = {}): V1Node => ({
+      metadata: { name, labels: { type: 'kwok', 'kubernetes.io/hostname': name }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+      spec,
+      status: {
+        allocatable: { cpu: '64', memory: '256Gi', pods: '500' },
+        capacity: { cpu: '64', memory: '256Gi', pods: '500' },
+        // where the API server asks for a pod's log: KWOK's server below
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+        daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
       },
     });
+    await core.createNode({ body: node(KWOK_NODE) });
+    await core.createNode({
+      body: node(LOOPBACK_NODE.name, { podCIDR: LOOPBACK_NODE.podCIDR, taints: [{ key: LOOPBACK_NODE.taint, value: 'true', effect: 'NoSchedule' }] }),
+    });
     await installCrds(kc, join(cache, 'crds'));
+    await installCrds(kc, __dirname, (f) => f === 'kwokLogsCrd.yaml');
+    // the API server does not verify a kubelet's certificate unless told a CA: a self-signed one will do
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=kwok', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', join(dir, 'kwok.key'), '-out', join(dir, 'kwok.crt')], { stdio: 'ignore' });
+    run('kwok', [
+      `--kubeconfig=${kubeconfigPath}`, '--manage-all-nodes=true', `--config=${join(__dirname, 'kwokStages.yaml')}`,
+      `--server-address=127.0.0.1:${kubeletPort}`, `--tls-cert-file=${join(dir, 'kwok.crt')}`, `--tls-private-key-file=${join(dir, 'kwok.key')}`, '--enable-crds=Logs',
+    ]);
     const provisioner = await provisionVolumes(kc);
     // pods are admitted only once the namespace's default ServiceAccount exists
     await waitFor('the default ServiceAccount', apiserver, async () => {
@@ -181,11 +205,11 @@ async function terminate(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Gateway API's standard CRDs, established before any test uses them. */
-async function installCrds(kc: KubeConfig, dir: string): Promise<void> {
+/** CRDs (Gateway API's standard ones, KWOK's Logs), established before any test uses them. */
+async function installCrds(kc: KubeConfig, dir: string, pick = (f: string) => f.endsWith('.yaml')): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const crds = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
+    .filter(pick)
     .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as V1CustomResourceDefinition))
     .filter((d) => d?.kind === 'CustomResourceDefinition');
   await Promise.all(crds.map((body) => api.createCustomResourceDefinition({ body })));

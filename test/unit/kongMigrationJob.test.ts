@@ -13,10 +13,12 @@ test('kong migrations up with the green image, KONG_PG_* settings and the passwo
     },
   });
   expect(job.metadata).toMatchObject({ name: 'edge-gateway-migrations-up-3-9-0', namespace: 'kong', labels: { 'cutover.io/target': 'edge-gateway' } });
-  expect(job.spec).toMatchObject({ backoffLimit: 0, template: { spec: { restartPolicy: 'Never' } } });
+  expect(job.spec).toMatchObject({ backoffLimit: 0, template: { metadata: { labels: { 'app.kubernetes.io/component': 'migrations' } }, spec: { restartPolicy: 'Never' } } });
   const [c] = job.spec!.template.spec!.containers;
   expect(c.image).toBe('kong/kong-gateway:3.9.0');
   expect(c.command).toEqual(['kong', 'migrations', 'up']);
+  // a failed container's last log lines stay in its status when the log is gone
+  expect(c.terminationMessagePolicy).toBe('FallbackToLogsOnError');
   expect(c.env).toEqual([
     { name: 'KONG_DATABASE', value: 'postgres' },
     { name: 'KONG_PG_HOST', value: 'kong-postgres.kong' },

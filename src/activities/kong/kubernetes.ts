@@ -3,39 +3,57 @@
  * image (`kong migrations <command>`) with the database settings in Kong's
  * KONG_PG_* variables, the password from a Secret reference; the Job is
  * named after target, command and version, so a retried activity finds it
- * instead of starting a second one (a failed one is replaced: that is the
- * retry). A release's nodes are its pods (label cutover.io/release).
+ * running instead of starting a second one. A finished Job is an earlier
+ * attempt and is replaced: a failed one is what the retry is for, a `list`
+ * or `status` answered the past, and an `up` that completed while `list`
+ * still shows the work (the lock trap's exit 0) did nothing. The exit code is
+ * the pod's container's, the output its log. A release's nodes are its pods
+ * (label cutover.io/release).
  */
+import { createHash } from 'node:crypto';
 import { heartbeat, sleep } from '@temporalio/activity';
-import { ApiException, BatchV1Api, CoreV1Api, type KubeConfig, type V1EnvVar, type V1Job } from '@kubernetes/client-node';
+import { ApiException, BatchV1Api, CoreV1Api, type KubeConfig, type V1EnvVar, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type { KubernetesPlacement } from '../../config/targets';
 import type { CommandRun } from '../../domain/kong/local';
 import type { MigrationsCommand } from '../../domain/kong/migrations';
 import type { KongAccess } from '../../domain/kong/schema';
 import { RELEASE_LABEL } from '../../domain/kubernetes';
 import { releaseName } from '../../domain/upgrade';
-import { defaultKubeConfig } from '../platforms/kubernetes';
+import { apiServerMessage, defaultKubeConfig } from '../platforms/kubernetes';
 import type { KongPlatform } from './targets';
 
 export const TARGET_LABEL = 'cutover.io/target';
 
+/**
+ * A Job's name is a label value on its pods (63 characters at most); a
+ * longer one keeps its start and gets a hash of the whole, so `up` and
+ * `finish`, or two versions, never share a Job.
+ */
+export function migrationJobName(target: string, command: MigrationsCommand, version: string): string {
+  const name = releaseName(`${target}-migrations-${command}`, version);
+  if (name.length < 62) return name; // releaseName cut nothing
+  const hash = createHash('sha256').update(`${target}\0${command}\0${version}`).digest('hex').slice(0, 8);
+  return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
+}
+
 /** The Job of one migrations command (pure; tests read it). */
 export function migrationJob(o: { target: string; namespace: string; access: KongAccess; version: string; command: MigrationsCommand; force?: boolean }): V1Job {
   const d = o.access.database;
-  const name = releaseName(`${o.target}-migrations-${o.command}`, o.version);
+  const name = migrationJobName(o.target, o.command, o.version);
+  const labels = { [TARGET_LABEL]: o.target, 'app.kubernetes.io/managed-by': 'cutover', 'app.kubernetes.io/component': 'migrations' };
   const password: V1EnvVar = d.passwordSecret
     ? { name: 'KONG_PG_PASSWORD', valueFrom: { secretKeyRef: { name: d.passwordSecret.name, key: d.passwordSecret.key } } }
     : { name: 'KONG_PG_PASSWORD', valueFrom: { secretKeyRef: { name: `${o.target}-kong-database`, key: 'password' } } };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: o.namespace, labels: { [TARGET_LABEL]: o.target, 'app.kubernetes.io/managed-by': 'cutover', 'app.kubernetes.io/component': 'migrations' } },
+    metadata: { name, namespace: o.namespace, labels },
     spec: {
       // cutover retries (with a new Job), so the Job itself runs once: a retried `up` must see `list` first.
       backoffLimit: 0,
       ttlSecondsAfterFinished: 7 * 24 * 3600,
       template: {
-        metadata: { labels: { [TARGET_LABEL]: o.target, 'job-name': name } },
+        metadata: { labels },
         spec: {
           restartPolicy: 'Never',
           containers: [
@@ -43,6 +61,8 @@ export function migrationJob(o: { target: string; namespace: string; access: Kon
               name: 'kong-migrations',
               image: `${o.access.image ?? 'kong/kong-gateway'}:${o.version}`,
               command: ['kong', 'migrations', o.command, ...(o.force ? ['-f'] : [])],
+              // a kubelet keeps the log's tail as the termination message of a failed container, for when the log is gone
+              terminationMessagePolicy: 'FallbackToLogsOnError',
               env: [
                 { name: 'KONG_DATABASE', value: 'postgres' },
                 { name: 'KONG_PG_HOST', value: d.host },
@@ -59,7 +79,12 @@ export function migrationJob(o: { target: string; namespace: string; access: Kon
   };
 }
 
-const notFound = (err: unknown) => err instanceof ApiException && err.code === 404;
+const status = (code: number) => (err: unknown) => err instanceof ApiException && err.code === code;
+const notFound = status(404);
+const CONTAINER = 'kong-migrations';
+
+/** Complete or Failed once the Job controller has decided; undefined while it runs. */
+const outcome = (job: V1Job) => job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type as 'Complete' | 'Failed' | undefined;
 
 export function kubernetesKong(o: {
   target: string;
@@ -72,35 +97,61 @@ export function kubernetesKong(o: {
   const batch = kc.makeApiClient(BatchV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const namespace = o.placement.namespace;
+  const readJob = (name: string) => batch.readNamespacedJob({ name, namespace }).catch((err) => (notFound(err) ? undefined : Promise.reject(err)));
 
-  async function logs(job: string): Promise<{ output: string[]; exitCode?: number }> {
-    const pods = await core.listNamespacedPod({ namespace, labelSelector: `job-name=${job}` });
-    const pod = pods.items.at(-1);
-    if (!pod) return { output: [] };
-    const exitCode = pod.status?.containerStatuses?.[0]?.state?.terminated?.exitCode;
-    const text = await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace, tailLines: 20 }).catch(() => '');
-    return { output: String(text).split('\n').filter(Boolean), exitCode };
+  /** This Job's pod, by the Job's uid: a pod of an earlier Job of the same name may still be terminating. */
+  async function podOf(job: V1Job): Promise<V1Pod | undefined> {
+    const pods = await core.listNamespacedPod({ namespace, labelSelector: `controller-uid=${job.metadata!.uid}` });
+    return pods.items.sort((a, b) => String(a.metadata?.creationTimestamp).localeCompare(String(b.metadata?.creationTimestamp))).at(-1);
+  }
+
+  /** The container's exit code and its log's last lines; where the log is not to be had, why, and the kubelet's termination message. */
+  async function result(job: V1Job): Promise<CommandRun> {
+    const name = job.metadata!.name!;
+    const pod = await podOf(job);
+    const terminated = pod?.status?.containerStatuses?.find((c) => c.name === CONTAINER)?.state?.terminated;
+    const head = `job ${namespace}/${name}`;
+    // a Job can fail without its container exiting (deadline, eviction): no code of Kong's, an error
+    const exitCode = terminated?.exitCode ?? (outcome(job) === 'Complete' ? 0 : 1);
+    if (!pod) return { exitCode, output: [head, `no pod of job ${name} is left to read its log from (${job.status?.conditions?.map((c) => c.reason ?? c.type).join(', ') ?? 'no conditions'})`] };
+    const podName = pod.metadata!.name!;
+    try {
+      const text = await core.readNamespacedPodLog({ name: podName, namespace, container: CONTAINER, tailLines: 50 });
+      return { exitCode, output: [head, ...String(text).split('\n').filter(Boolean)] };
+    } catch (err) {
+      const why = err instanceof ApiException ? `HTTP ${err.code}: ${apiServerMessage(err)}` : (err as Error).message;
+      const message = terminated?.message?.split('\n').filter(Boolean) ?? [];
+      return { exitCode, output: [head, `log of pod ${podName} unavailable (${why})${message.length ? '; its termination message:' : ''}`, ...message] };
+    }
+  }
+
+  /** Deletes the Job and its pod, and waits until the name is free. */
+  async function remove(name: string): Promise<void> {
+    await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' }).catch((err) => (notFound(err) ? undefined : Promise.reject(err)));
+    while (await readJob(name)) {
+      heartbeat({ job: name, replacing: true });
+      await sleep(o.pollMs);
+    }
   }
 
   return {
     async run(i): Promise<CommandRun> {
       const manifest = migrationJob({ target: o.target, namespace, access: o.access, version: i.version, command: i.command, force: i.force });
       const name = manifest.metadata!.name!;
-      let job = await batch.readNamespacedJob({ name, namespace }).catch((err) => (notFound(err) ? undefined : Promise.reject(err)));
-      if (job?.status?.failed) {
-        // A failed Job is an earlier attempt: this attempt replaces it.
-        await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' });
-        while (await batch.readNamespacedJob({ name, namespace }).then(() => true, (err) => (notFound(err) ? false : Promise.reject(err)))) await sleep(o.pollMs);
+      let job = await readJob(name);
+      if (job && outcome(job)) {
+        await remove(name);
         job = undefined;
       }
-      job ??= await batch.createNamespacedJob({ namespace, body: manifest });
+      job ??= await batch.createNamespacedJob({ namespace, body: manifest }).catch(async (err: unknown): Promise<V1Job> => {
+        const raced = status(409)(err) ? await readJob(name) : undefined; // another attempt created it just now
+        if (!raced) throw err;
+        return raced;
+      });
       for (;;) {
         const s = job.status ?? {};
         heartbeat({ job: name, active: s.active ?? 0, succeeded: s.succeeded ?? 0, failed: s.failed ?? 0 });
-        if (s.succeeded || s.failed) {
-          const l = await logs(name);
-          return { exitCode: s.succeeded ? 0 : (l.exitCode ?? 1), output: [`job ${namespace}/${name}`, ...l.output] };
-        }
+        if (outcome(job)) return result(job);
         await sleep(o.pollMs);
         job = await batch.readNamespacedJob({ name, namespace });
       }

@@ -72,7 +72,7 @@ export function defaultKubeConfig(p: KubernetesPlacement): KubeConfig {
 }
 
 /** The apiserver's own words: the `message` of the Status object it answers errors with (the client hands over its text). */
-function message(err: ApiException<unknown>): string {
+export function apiServerMessage(err: ApiException<unknown>): string {
   let body: unknown = err.body;
   if (typeof err.body === 'string') {
     try {
@@ -149,7 +149,7 @@ class Cluster {
     if (code === undefined) {
       return ApplicationFailure.retryable(`${what} in ${this.where()}: Kubernetes API unreachable: ${(err as Error).message}`, 'Unreachable');
     }
-    const text = `${what} in ${this.where()} failed: ${err instanceof ApiException ? message(err) : `HTTP ${code} ${(err as Error).message}`}`;
+    const text = `${what} in ${this.where()} failed: ${err instanceof ApiException ? apiServerMessage(err) : `HTTP ${code} ${(err as Error).message}`}`;
     if (code === 401 || code === 403) {
       return ApplicationFailure.nonRetryable(`${text} (HTTP ${code}); check the worker's kubeconfig and its RBAC rights`, 'Unauthorized');
     }

@@ -2,7 +2,7 @@
  * The sandbox gateway's command line, shaped like Kong's:
  *
  *   tsx src/sandbox/kong/cli.ts start --version 3.8.0 --proxy-port 8000 --admin-port 8001 --status-port 8007 \
- *     [--fail-rate 0.2] [--db-update-frequency 1000]
+ *     [--host 127.0.0.1] [--fail-rate 0.2] [--db-update-frequency 1000]
  *   tsx src/sandbox/kong/cli.ts migrations bootstrap|up|finish|list|status --version 3.9.0 [-f] [--lock-timeout 60]
  *
  * The database comes from Kong's environment variables: KONG_PG_HOST,
@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       version: { type: 'string', default: process.env.KONG_VERSION },
+      host: { type: 'string', default: '127.0.0.1' },
       'proxy-port': { type: 'string' },
       'admin-port': { type: 'string' },
       'status-port': { type: 'string' },
@@ -71,9 +72,11 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (command !== 'start') throw new Error("command must be 'start' or 'migrations <bootstrap|up|finish|list|status>'");
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a.host!)) throw new Error(`--host must be a loopback address (127.x.y.z), got '${a.host}'`);
   const gw = new Gateway({
     version: v.version,
     database,
+    host: a.host,
     proxyPort: port('proxy-port', a['proxy-port']),
     adminPort: port('admin-port', a['admin-port']),
     statusPort: port('status-port', a['status-port']),

@@ -21,6 +21,8 @@ export interface GatewayOptions {
   version: string;
   /** postgres:// URL of the gateway's database. */
   database: string;
+  /** The address its listeners bind (a loopback one); default 127.0.0.1. */
+  host?: string;
   proxyPort: number;
   adminPort: number;
   statusPort: number;
@@ -80,7 +82,7 @@ export class Gateway {
   }
 
   private async listen(app: FastifyInstance, port: number): Promise<FastifyInstance> {
-    await app.listen({ host: '127.0.0.1', port });
+    await app.listen({ host: this.o.host ?? '127.0.0.1', port });
     return app;
   }
 

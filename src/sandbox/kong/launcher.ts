@@ -37,6 +37,8 @@ export interface GatewayNodeSpec {
   db: KongDatabase;
   logDir: string;
   failRate?: number;
+  /** The loopback address it listens on; default 127.0.0.1. */
+  host?: string;
   /** Loopback ports; free ones when omitted. */
   proxyPort?: number;
   adminPort?: number;
@@ -58,7 +60,8 @@ export async function startGatewayNode(s: GatewayNodeSpec): Promise<GatewayNode>
   const proxyPort = s.proxyPort ?? (await freePort());
   const adminPort = s.adminPort ?? (await freePort());
   const statusPort = s.statusPort ?? (await freePort());
-  const args = ['start', '--version', s.version, '--proxy-port', String(proxyPort), '--admin-port', String(adminPort), '--status-port', String(statusPort)];
+  const host = s.host ?? '127.0.0.1';
+  const args = ['start', '--version', s.version, '--host', host, '--proxy-port', String(proxyPort), '--admin-port', String(adminPort), '--status-port', String(statusPort)];
   if (s.failRate) args.push('--fail-rate', String(s.failRate));
   if (s.dbUpdateFrequencyMs) args.push('--db-update-frequency', String(s.dbUpdateFrequencyMs));
   const p = await startSandboxProcess({
@@ -68,7 +71,7 @@ export async function startGatewayNode(s: GatewayNodeSpec): Promise<GatewayNode>
     env: kongEnv(s.db),
     logFile: join(s.logDir, `${s.name}.log`),
   });
-  const url = (port: number) => `http://127.0.0.1:${port}`;
+  const url = (port: number) => `http://${host}:${port}`;
   return { ...p, version: s.version, proxyPort, adminPort, statusPort, proxyUrl: url(proxyPort), adminUrl: url(adminPort), statusUrl: url(statusPort) };
 }
 
