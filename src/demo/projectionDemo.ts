@@ -68,6 +68,8 @@ export interface ProjectionDemoSummary {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Lag of the serving release at which its read model counts as built (the producer appends meanwhile). */
+const CAUGHT_UP_LAG = 1000;
 const round1 = (v: number): number => Math.round(v * 10) / 10;
 
 /** The catch-up in an upgrade's details: the watch's last heartbeat while green builds, its final reading after. */
@@ -123,6 +125,29 @@ function catchUpLine(s: UpgradeState): string {
   return `${progressLine(s)} | lag ${p.lag} (${wayPct(p).toFixed(1)}% of the way), ${Math.round(p.rate)} events/s, ${eta}${stall}`;
 }
 
+/**
+ * On a sandbox's first start its serving release is still building its read model from the seeded store,
+ * and would answer "no such customer": the load starts once it has caught up, as a serving release has.
+ */
+async function untilServingCaughtUp(o: ProjectionDemoOptions): Promise<void> {
+  const deadline = Date.now() + o.timeoutSec * 1000;
+  let told = 0;
+  for (;;) {
+    const s = await fetch(`${o.queryUrl.replace(/\/+$/, '')}/status`, { signal: AbortSignal.timeout(5000) }).then(
+      (r) => r.json() as Promise<{ release?: string; position?: number; head?: number }>,
+      () => ({}) as { release?: string; position?: number; head?: number },
+    );
+    const { position = -1, head = -1 } = s;
+    if (head >= 0 && head - position <= CAUGHT_UP_LAG) return;
+    if (Date.now() > deadline) throw new Error(`${s.release ?? 'the serving release'} has not built its read model within ${o.timeoutSec}s (position ${position} of ${head})`);
+    if (Date.now() - told >= 10_000) {
+      o.log(`demo: ${s.release ?? 'the serving release'} is still building its read model (position ${position} of ${head}); the load starts once it has caught up`);
+      told = Date.now();
+    }
+    await sleep(1000);
+  }
+}
+
 export async function runProjectionDemo(o: ProjectionDemoOptions): Promise<{ dir: string; summary: ProjectionDemoSummary; final: UpgradeState }> {
   for (const u of [o.apiUrl, o.queryUrl]) assertLoopback(u);
   const duration = (flag: string, v: string): number => {
@@ -141,6 +166,7 @@ export async function runProjectionDemo(o: ProjectionDemoOptions): Promise<{ dir
       throw new Error(`no answer from ${o.queryUrl} (${err.message}): is npm start running the target ${o.target}? --query names nginx's query port`);
     },
   );
+  await untilServingCaughtUp(o);
   const version = await nextDemoVersion(api, o.target, o.viewerToken, probe.version ? [probe.version] : [], o.version);
   o.log(`demo: ${o.queryRate} queries/s through ${o.queryUrl}, each answer checked, then ${o.target} upgraded to ${version} (standby window ${o.standbyWindow})`);
 
