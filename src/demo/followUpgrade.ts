@@ -28,11 +28,17 @@ export function progressLine(s: UpgradeState): string {
   return `${s.status} step=${s.step ?? '-'} blue=${s.traffic.blue}% green=${s.traffic.green}% | ${s.waitingFor}`;
 }
 
-export interface FollowOptions {
-  api: DemoApi;
+/** Who a demo acts as: an operator starts the upgrade, a viewer follows it, an approver says yes at its gates. */
+export interface DemoTokens {
   operatorToken: string;
   viewerToken: string;
   approverToken: string;
+}
+
+export const tokensOf = ({ operatorToken, viewerToken, approverToken }: DemoTokens): DemoTokens => ({ operatorToken, viewerToken, approverToken });
+
+export interface FollowOptions extends DemoTokens {
+  api: DemoApi;
   /** The POST /v1/upgrades body. */
   upgrade: object;
   /** Seconds on the demo's clock (the chart's x axis). */
@@ -48,6 +54,8 @@ export interface FollowOptions {
   /** Each look at the upgrade, whether or not it printed a line. */
   onState?(s: UpgradeState): void;
   pollMs: number;
+  /** The load runs alone this long before the upgrade starts and after it ends (one tick at each end), so the chart shows it steady. */
+  settleMs: number;
   timeoutSec: number;
   log(line: string): void;
 }
@@ -60,6 +68,8 @@ export interface Followed {
 
 /** Starts the upgrade and follows it to a terminal status; throws when it has not ended within timeoutSec. */
 export async function followUpgrade(o: FollowOptions): Promise<Followed> {
+  await sleep(o.settleMs);
+  await o.tick();
   const markers: StepMarker[] = [];
   const describe = o.line ?? progressLine;
   const created = await o.api<{ id: string }>('POST', '/v1/upgrades', o.operatorToken, o.upgrade);
@@ -89,6 +99,8 @@ export async function followUpgrade(o: FollowOptions): Promise<Followed> {
     }
     if (TERMINAL_STATUSES.includes(state.status)) {
       markers.push({ t: o.t(), label: state.status });
+      await sleep(o.settleMs);
+      await o.tick();
       return { final: state, markers };
     }
     if (Date.now() > deadline) throw new Error(`the upgrade did not end within ${o.timeoutSec}s (last: ${line})`);

@@ -18,7 +18,7 @@ import { failRatesFile } from '../sandbox/kong/sandbox';
 import { assertLoopback } from '../sandbox/load/mqttLoad';
 import { startHttpLoad, type HttpLoadSummary } from '../sandbox/load/httpLoad';
 import { demoApi } from './api';
-import { followUpgrade, nextDemoVersion, writeDemoRun } from './followUpgrade';
+import { followUpgrade, nextDemoVersion, tokensOf, writeDemoRun } from './followUpgrade';
 import { connectionsSvg, type DemoSample } from './report';
 
 export interface KongDemoOptions {
@@ -55,8 +55,6 @@ export interface KongDemoSummary {
 }
 
 const pct = (part: number, whole: number): number => Math.round((1000 * part) / Math.max(whole, 1)) / 10;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Requests and 5xx per version, summed over every running node's /metrics. */
 async function countersByVersion(stateFile: string): Promise<Record<string, { requests: number; errors: number }>> {
@@ -126,13 +124,9 @@ export async function runKongDemo(o: KongDemoOptions): Promise<{ dir: string; su
     weightBefore = weight;
   };
 
-  await sleep(3000);
-  await sample();
   const { final, markers } = await followUpgrade({
     api,
-    operatorToken: o.operatorToken,
-    viewerToken: o.viewerToken,
-    approverToken: o.approverToken,
+    ...tokensOf(o),
     upgrade: { kind: 'kong', target: o.target, version, reason: 'npm run demo', options: { approval: 'auto', standbyWindow: '5s' } },
     t,
     tick: sample,
@@ -142,11 +136,10 @@ export async function runKongDemo(o: KongDemoOptions): Promise<{ dir: string; su
       return `requests ${requests}, failed ${failed}, retried ${retried}, ${JSON.stringify(samples.at(-1)?.nodes)} req/s by version`;
     },
     pollMs: 1000,
+    settleMs: 3000,
     timeoutSec: o.timeoutSec,
     log: o.log,
   });
-  await sleep(3000);
-  await sample();
   const loadSummary = await load.stop();
   const counted = Object.fromEntries(
     Object.entries(seen).map(([v, c]) => [v, { requests: c.requests - (first[v]?.requests ?? 0), errors: c.errors - (first[v]?.errors ?? 0) }]),

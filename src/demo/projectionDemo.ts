@@ -13,7 +13,7 @@ import type { UpgradeState } from '../domain/upgrade';
 import { assertLoopback } from '../sandbox/load/mqttLoad';
 import { startQueryLoad, type QueryCounts } from '../sandbox/load/queryLoad';
 import { demoApi } from './api';
-import { followUpgrade, nextDemoVersion, progressLine, writeDemoRun } from './followUpgrade';
+import { followUpgrade, nextDemoVersion, tokensOf, progressLine, writeDemoRun } from './followUpgrade';
 import { connectionsSvg, type DemoSample } from './report';
 
 export interface ProjectionDemoOptions {
@@ -196,13 +196,9 @@ export async function runProjectionDemo(o: ProjectionDemoOptions): Promise<{ dir
     previousT = at;
   };
 
-  await sleep(2000);
-  await sample();
   const { final, markers } = await followUpgrade({
     api,
-    operatorToken: o.operatorToken,
-    viewerToken: o.viewerToken,
-    approverToken: o.approverToken,
+    ...tokensOf(o),
     upgrade: {
       kind: 'projection',
       target: o.target,
@@ -232,11 +228,10 @@ export async function runProjectionDemo(o: ProjectionDemoOptions): Promise<{ dir
       return `queries ${c.queries}, failed ${c.failed}: ${by.join(', ') || 'none yet'}`;
     },
     pollMs: 1000,
+    settleMs: 2000,
     timeoutSec: o.timeoutSec,
     log: o.log,
   });
-  await sleep(2000);
-  await sample();
   const queries = await load.stop();
   const eta = etaAccuracy(readings);
   if (eta) {
