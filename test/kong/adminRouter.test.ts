@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { withClient } from '../../src/activities/pg';
 import { freeze, unfreeze } from '../../src/activities/kong/database';
 import { projectRoot } from '../../src/runtime/binaries';
 import { freePort } from '../../src/runtime/freePort';
@@ -45,16 +45,6 @@ function run(env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string; 
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   return { child, out: () => out, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
-}
-
-async function withKongDb<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: pg.url('kong') });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
 }
 
 beforeAll(async () => {
@@ -95,7 +85,7 @@ test('while an upgrade froze writes: 423 naming it and nothing reaches the Admin
   // before any upgrade (no freeze table yet) a write passes
   expect((await post('/services', { name: 'before', url: 'http://echo:80' })).status).toBe(201);
 
-  await withKongDb((c) => freeze(c, UPGRADE, 'upgrade to Kong 3.9.0'));
+  await withClient(pg.url('kong'), (c) => freeze(c, UPGRADE, 'upgrade to Kong 3.9.0'));
   const before = received.length;
   const refused = await post('/services', { name: 'during', url: 'http://echo:80' });
   expect(refused.status).toBe(423);
@@ -109,7 +99,7 @@ test('while an upgrade froze writes: 423 naming it and nothing reaches the Admin
   expect((await fetch(`${router!.url}/routes`, { method: 'OPTIONS' })).status).toBe(200);
   expect(received.slice(before).map((r) => `${r.method} ${r.url}`)).toEqual(['GET /services?size=10', 'OPTIONS /routes']);
 
-  await withKongDb((c) => unfreeze(c, UPGRADE));
+  await withClient(pg.url('kong'), (c) => unfreeze(c, UPGRADE));
   const after = await post('/services', { name: 'after', url: 'http://echo:80' });
   expect(after.status).toBe(201);
   expect(received.at(-1)).toEqual({ method: 'POST', url: '/services', body: JSON.stringify({ name: 'after', url: 'http://echo:80' }) });

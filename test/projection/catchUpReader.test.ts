@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
+import { withClient } from '../../src/activities/pg';
 import { catchUpReader } from '../../src/activities/projection/catchUpReader';
 import { NO_POSITION } from '../../src/domain/projection/axonTokens';
 import type { CatchUpSource } from '../../src/domain/projection/source';
@@ -24,15 +25,10 @@ const poolFor = (db: string) => {
   return () => pool;
 };
 
+/** A database of the test's server (created if absent), for one piece of work. */
 async function withDb<T>(db: string, fn: (c: Client) => Promise<T>): Promise<T> {
   await pg.ensureDatabase(db);
-  const c = new Client({ connectionString: pg.url(db) });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
+  return withClient(pg.url(db), fn);
 }
 
 beforeAll(async () => {

@@ -20,16 +20,6 @@ export function clientConfig(access: KongAccess, env: NodeJS.ProcessEnv): Client
   return { host: d.host, port: d.port ?? 5432, database: d.database ?? 'kong', user: d.user, password: readSecret(d.password, env), connectionTimeoutMillis: 5000 };
 }
 
-export async function withClient<T>(config: ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client(config);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 /** The freeze flag: one row while an upgrade holds Admin API writes. */
 export const FREEZE_DDL = `CREATE TABLE IF NOT EXISTS cutover_admin_freeze (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), upgrade text NOT NULL, reason text NOT NULL, since timestamptz NOT NULL DEFAULT now())`;

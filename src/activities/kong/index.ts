@@ -13,7 +13,8 @@ import type { CommandRun } from '../../domain/kong/local';
 import type { KongCounters } from '../../domain/kong/metrics';
 import { LIST_EXIT, listMeaning, tail, type MigrationsCommand, type SchemaState } from '../../domain/kong/migrations';
 import type { KindActivityDeps } from '../kinds';
-import { backup, clientConfig, fingerprint, freeze, unfreeze, withClient } from './database';
+import { withClient } from '../pg';
+import { backup, clientConfig, fingerprint, freeze, unfreeze } from './database';
 import { kongTargets } from './targets';
 
 export interface KongActivitiesDeps extends KindActivityDeps {

@@ -22,7 +22,8 @@ import { processorName, releaseDatabaseName } from '../../domain/projection/nami
 import type { CatchUpSource } from '../../domain/projection/source';
 import { formatDuration } from '../../domain/duration';
 import { catchUpReader, type CatchUpReader } from './catchUpReader';
-import { dropReleaseDatabase, ensureReleaseDatabase, withClient } from './releaseDatabase';
+import { withClient } from '../pg';
+import { dropReleaseDatabase, ensureReleaseDatabase } from './releaseDatabase';
 
 export { releaseRolePassword } from './releaseDatabase';
 

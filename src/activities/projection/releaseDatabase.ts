@@ -15,16 +15,6 @@ export function releaseRolePassword(secret: string, role: string): string {
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
-export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 export async function ensureReleaseDatabase(c: Client, name: string, secret: string): Promise<{ database: string; role: string; created: boolean }> {
   const role = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
   if (!role.rowCount) await c.query(`CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD ${quoteLiteral(releaseRolePassword(secret, name))}`).catch(ignoreDuplicate);
