@@ -17,7 +17,7 @@ import { startGatewayNode } from '../../src/sandbox/kong/launcher';
 import { failRatesFile } from '../../src/sandbox/kong/sandbox';
 import { startHttpLoad, type HttpLoad } from '../../src/sandbox/load/httpLoad';
 import { Client } from 'pg';
-import { approveSignal, stateQuery } from '../../src/workflows/messages';
+import { approveSignal, rollbackUpdate, stateQuery } from '../../src/workflows/messages';
 import { exec } from '../support/activityHarness';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
 import { startKongStack, TARGET, type KongStack } from './sandboxStack';
@@ -106,6 +106,11 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
   expect(waiting.traffic).toEqual({ blue: 0, green: 100 });
   expect((await s.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(4);
   await handle.signal(approveSignal, { by: 'alice', reason: 'dashboards green' });
+  // From `finish` on, 3.8.0 cannot serve again: a rollback is refused with the reason (the API's 409)
+  await eventually(async () => ['finalize', 'cleanUpBlue'].includes((await state()).step ?? ''), 60_000);
+  await expect(handle.executeUpdate(rollbackUpdate, { args: [{ by: 'bob', reason: 'second thoughts' }] })).rejects.toMatchObject({
+    cause: { message: expect.stringContaining('point of no return') },
+  });
   const final = (await handle.result()) as UpgradeState;
   const summary = await load.stop();
   load = undefined;
