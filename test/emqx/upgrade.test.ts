@@ -197,8 +197,7 @@ test('without the evacuation API, blue keeps its clients through the window and 
   const final = (await (await start(sys, taskQueue)).result()) as UpgradeState;
   expect(final.status).toBe('SUCCEEDED');
   expect(final.details.drainMode).toMatch(/^pod-removal/);
-  const scales = sys.entries().filter((e) => e.src === 'k8s' && /statefulsets\/emqx\/scale$/.test(e.what) && e.what.startsWith('PUT'));
-  expect(scales.map((e) => (e.body as { spec: { replicas: number } }).spec.replicas)).toEqual([2, 1, 0]);
+  expect(blueScales(sys).map((s) => s.replicas)).toEqual([2, 1, 0]);
   expect((final.details.nodeEvacuationsStatus as { state: string }[]).map((s) => s.state)).toEqual(['removed', 'removed', 'removed']);
 }, 90_000);
 
@@ -235,8 +234,7 @@ test('the worker killed during evacuation: a new worker resumes, and no node is 
   for (const node of ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0']) {
     expect(sys.emqx.requestsTo('POST', `/api/v5/load_rebalance/${node}/evacuation/start`)).toHaveLength(1);
   }
-  const scales = sys.entries().filter((e) => e.src === 'k8s' && /^PUT .*statefulsets\/emqx\/scale$/.test(e.what));
-  expect(scales.map((e) => (e.body as { spec: { replicas: number } }).spec.replicas)).toEqual([2, 1, 0]);
+  expect(blueScales(sys).map((s) => s.replicas)).toEqual([2, 1, 0]);
   expect(sys.entries().filter((e) => e.src === 'k8s' && /^POST .*\/statefulsets$/.test(e.what))).toHaveLength(1);
 }, 120_000);
 
