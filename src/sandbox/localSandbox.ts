@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { LocalPlacement } from '../config/targets';
 import type { LocalState, LocalWorkloads } from '../domain/platform';
 import { releaseName } from '../domain/upgrade';
-import { freePort } from '../runtime/freePort';
+import { freePort, portIsFree } from '../runtime/freePort';
 import { Nginx, type NginxRoutes } from './nginx';
 import { isRunning } from './process';
 
@@ -223,6 +223,24 @@ export class LocalSandbox implements LocalWorkloads {
     };
   }
 
+  /**
+   * A node's ports were free when they were chosen, not necessarily when it listens a second later (another
+   * process's outgoing connection may take one): a node that could not start because one of its ports is now
+   * held by someone else gets new ones, kept in the state.
+   */
+  private async startNode(spec: NodeSpec): Promise<SandboxNode> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.o.kind.startNode(spec);
+      } catch (err) {
+        const taken = (await Promise.all(Object.values(spec.ports).map(portIsFree))).includes(false);
+        if (!taken || attempt >= 3) throw err;
+        for (const name of this.o.kind.nodePorts) spec.ports[name] = await freePort();
+        this.save();
+      }
+    }
+  }
+
   /** Stops nodes that should not run (highest ordinal first, as a StatefulSet does), starts those missing or dead, then routes. */
   private async reconcile(): Promise<void> {
     const s = this.current();
@@ -243,7 +261,7 @@ export class LocalSandbox implements LocalWorkloads {
       this.nodes.delete(pod);
     }
     const missing = [...want.entries()].filter(([pod]) => !this.nodes.has(pod));
-    await Promise.all(missing.map(async ([pod, spec]) => this.nodes.set(pod, await this.o.kind.startNode(spec))));
+    await Promise.all(missing.map(async ([pod, spec]) => this.nodes.set(pod, await this.startNode(spec))));
     await this.nginx.apply({ statusPort: this.o.placement.ports.status, ...this.o.kind.routes(this.routing(want)) });
     const metrics = this.o.kind.metrics;
     if (metrics) this.scrape?.([...want.values()].map((n) => `127.0.0.1:${n.ports[metrics.port]}`), metrics.path);
