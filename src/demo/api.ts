@@ -8,6 +8,8 @@ export function demoApi(apiUrl: string): DemoApi {
       headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body && JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
+    }).catch((err: Error) => {
+      throw new Error(`no answer from cutover's API at ${apiUrl} (${err.message}): is npm start running? --api (or CUTOVER_API_URL) names it`, { cause: err });
     });
     const text = await r.text();
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);

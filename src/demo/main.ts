@@ -71,6 +71,20 @@ function percent(name: string, v: string): number {
   return n;
 }
 
+/** What every demo takes alike: cutover's API and who acts on it, the target, where its files go, how long it may take, where its lines go. */
+function shared(get: (k: Flag) => string) {
+  return {
+    apiUrl: get('api'),
+    operatorToken: get('operator-token'),
+    viewerToken: get('viewer-token'),
+    approverToken: get('approver-token'),
+    target: get('target'),
+    outDir: get('out'),
+    timeoutSec: positive('timeout', get('timeout')),
+    log: (line: string) => console.log(line),
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { ...Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: 'string' as const }])), help: { type: 'boolean' } },
@@ -89,10 +103,7 @@ async function main(): Promise<void> {
   const clients = Math.round(positive('clients', get('clients')));
   const connEvictRate = Math.round(positive('conn-evict-rate', get('conn-evict-rate') || String(Math.max(1, Math.round(clients / 100)))));
   const { summary: s, dir } = await runDemo({
-    apiUrl: get('api'),
-    operatorToken: get('operator-token'),
-    viewerToken: get('viewer-token'),
-    target: get('target'),
+    ...shared(get),
     mqttUrl: get('mqtt'),
     emqxApiUrl: get('emqx-api'),
     emqxApiKey: get('emqx-key'),
@@ -105,9 +116,6 @@ async function main(): Promise<void> {
     reconnectMs: positive('reconnect-ms', get('reconnect-ms')),
     rollbackAt: get('rollback-at') || undefined,
     rollbackDelaySec: Number(get('rollback-delay')),
-    outDir: get('out'),
-    timeoutSec: positive('timeout', get('timeout')),
-    log: (line) => console.log(line),
   });
   const measured = s.evictions.map((e) => `${e.node} ${e.rate}/s (${e.evicted} in ${e.seconds}s)`).join(', ') || 'no node emptied over more than one batch';
   console.log(
@@ -124,20 +132,13 @@ async function main(): Promise<void> {
 
 async function kong(get: (k: Flag) => string): Promise<void> {
   const { summary: s, dir } = await runKongDemo({
-    apiUrl: get('api'),
-    operatorToken: get('operator-token'),
-    viewerToken: get('viewer-token'),
-    approverToken: get('approver-token'),
-    target: get('target'),
+    ...shared(get),
     proxyUrl: get('proxy'),
     stateFile: get('kong-state'),
     rate: positive('http-rate', get('http-rate')),
     connections: Math.round(positive('connections', get('connections'))),
     version: get('kong-version'),
     failRate: get('fail-rate') ? percent('fail-rate', get('fail-rate')) / 100 : undefined,
-    outDir: get('out'),
-    timeoutSec: positive('timeout', get('timeout')),
-    log: (line) => console.log(line),
   });
   const split = Object.entries(s.byVersion).map(([v, c]) => `${v} ${c.requests} (${c.pct}%, ${c.errors} 5xx)`).join(', ');
   const retried = Object.values(s.load.retried).reduce((a, b) => a + b, 0);
@@ -160,19 +161,12 @@ async function kong(get: (k: Flag) => string): Promise<void> {
 
 async function projection(get: (k: Flag) => string): Promise<void> {
   const { summary: s, dir } = await runProjectionDemo({
-    apiUrl: get('api'),
-    operatorToken: get('operator-token'),
-    viewerToken: get('viewer-token'),
-    approverToken: get('approver-token'),
-    target: get('target'),
+    ...shared(get),
     queryUrl: get('query'),
     queryRate: positive('query-rate', get('query-rate')),
     version: get('projection-version'),
     standbyWindow: get('standby-window'),
     poll: get('poll'),
-    outDir: get('out'),
-    timeoutSec: positive('timeout', get('timeout')),
-    log: (line) => console.log(line),
   });
   const by = Object.entries(s.queries.byRelease).map(([r, c]) => `${r} ${c.answered} answered, ${c.failed} failed`).join('; ');
   const eta = s.eta
