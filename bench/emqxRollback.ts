@@ -7,66 +7,25 @@
  * config whose MQTT upstream is blue's nodes, and a new MQTT client through
  * nginx is accepted (blue's evacuations stopped). BENCH_ROLLBACK_RUNS (10).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import mqtt from 'mqtt';
-import { createActivities } from '../src/activities';
-import type { TargetConfig } from '../src/config/targets';
-import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
-import { startDevServer } from '../src/runtime/devServer';
-import { freePort } from '../src/runtime/freePort';
-import { workerDefaults } from '../src/runtime/workerDefaults';
-import { createLocalSandboxes } from '../src/sandbox';
+import type { UpgradeState } from '../src/domain/upgrade';
 import { rollbackUpdate, stateQuery } from '../src/workflows/messages';
 import { routedMqttPorts } from '../test/sandbox/helpers';
+import { withLocalEmqx } from './localEmqx';
 import { latency, type BenchSection } from './section';
 
 const RUNS = Number(process.env.BENCH_ROLLBACK_RUNS ?? 10);
-const TASK_QUEUE = 'bench-emqx-rollback';
-const TARGET = 'bench-emqx';
-const FAST = { connEvictRate: 1000, sessEvictRate: 1000, waitTakeoverSec: 0, waitHealthCheckSec: 0, initialDelayMs: 100, drainIntervalMs: 500 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function run(): Promise<Record<string, unknown>> {
-  const dev = await startDevServer({ port: await freePort() });
-  const dataDir = mkdtempSync(join(tmpdir(), 'cutover-bench-rollback-'));
-  const ports = { mqtt: await freePort(), api: await freePort(), status: await freePort() };
-  const target: TargetConfig = {
-    name: TARGET,
-    kind: 'emqx',
-    local: { cluster: TARGET, version: '5.7.0', replicas: 3, ports },
-    emqx: { apiUrl: `http://127.0.0.1:${ports.api}`, apiKey: { env: 'KEY' }, apiSecret: { env: 'SECRET' } },
-  };
-  const secrets: NodeJS.ProcessEnv = {};
-  const sandbox = createLocalSandboxes([target], dataDir, secrets).get(TARGET)!;
   const toBlue: number[] = [];
   const toAccepted: number[] = [];
   const outcomes: string[] = [];
-  try {
-    await sandbox.start();
-    const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
-    const worker = await Worker.create({
-      connection: await NativeConnection.connect({ address: dev.address }),
-      taskQueue: TASK_QUEUE,
-      workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('ERROR') }),
-      activities: createActivities([target], { sandboxes: new Map([[TARGET, sandbox]]), env: secrets, pollMs: 100 }),
-      ...workerDefaults(),
-    });
-    const running = worker.run();
+  await withLocalEmqx('bench-emqx', async ({ sandbox, ports, upgrade }) => {
     const blue = await sandbox.read((s) => s.releases[s.service]!.ports.map((p) => p.mqtt!).sort((a, b) => a - b));
     for (let i = 0; i < RUNS; i++) {
-      const input: UpgradeInput = {
-        kind: 'emqx',
-        target: TARGET,
-        version: '5.8.0',
-        requestedBy: 'bench',
-        options: { approval: 'auto', standbyWindowMs: 600_000, stepTimeoutMs: {}, maxAttempts: 3, requireDistinctApprover: false, settings: { emqx: FAST } },
-      };
-      const h = await client.workflow.start('blueGreenUpgrade', { taskQueue: TASK_QUEUE, workflowId: upgradeWorkflowId(TARGET), args: [input] });
+      const h = await upgrade('5.8.0');
       for (;;) {
         const s = await h.query(stateQuery);
         if (s.step === 'standBy') break;
@@ -82,12 +41,7 @@ async function run(): Promise<Record<string, unknown>> {
       await c.endAsync();
       outcomes.push(((await h.result()) as UpgradeState).status);
     }
-    worker.shutdown();
-    await running;
-  } finally {
-    await sandbox.stop();
-    await dev.stop();
-  }
+  });
   return {
     runs: RUNS,
     outcomes: [...new Set(outcomes)],

@@ -1,68 +1,92 @@
 /**
- * Bench section "weights": the time from a traffic step's decision (the
- * setWeights activity called) to nginx serving the new weights, on the local
- * platform with HTTP echo nodes behind nginx's weighted upstream: each run
- * flips all traffic between blue and green and polls through nginx until
- * the first answer comes from the release that now has it. Temporal's own
- * scheduling of the activity (a few ms on the dev server) is not included.
+ * Bench section "weights": the time from a traffic step's decision to nginx
+ * serving the step's weights, through the shipped workflow on the local
+ * platform (the EMQX sandbox of npm start, nginx's weighted MQTT upstream).
+ * Each upgrade runs the traffic plan green 10%, 50%, 90%, 100%; the versions
+ * rise, so the green of one upgrade is the blue of the next. Beside it a
+ * watcher asks nginx every few ms which config generation its workers run and
+ * notes when they first run one whose upstream carries the step's weights.
+ * Measured from the step's decision (its startedAt in the state: the workflow
+ * task that decided it) and from the setWeights ActivityTaskScheduled event.
+ * BENCH_WEIGHT_UPGRADES (6: 24 steps).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, get } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createLocalPlatformActivities } from '../src/activities/platforms/local';
-import { targetLookup, type TargetConfig } from '../src/config/targets';
-import { freePort } from '../src/runtime/freePort';
-import { LocalSandbox } from '../src/sandbox/localSandbox';
-import { exec } from '../test/support/activityHarness';
-import { echoSandbox } from '../test/support/echoSandbox';
+import { tsToMs } from '@temporalio/common/lib/time';
+import type { UpgradeState } from '../src/domain/upgrade';
+import { routedMqttServers } from '../test/sandbox/helpers';
+import { withLocalEmqx } from './localEmqx';
 import { latency, type BenchSection } from './section';
 
-const RUNS = Number(process.env.BENCH_WEIGHT_RUNS ?? 20);
-const TARGET = 'bench-web';
-const BLUE = 'bench-web-1-0-0';
-const GREEN = 'bench-web-2-0-0';
+const UPGRADES = Number(process.env.BENCH_WEIGHT_UPGRADES ?? 6);
+const PLAN = [10, 50, 90, 100];
+const WATCH_MS = 2;
 
-function releaseAt(port: number, agent: Agent): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get(`http://127.0.0.1:${port}/`, { agent }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve((JSON.parse(text) as { release: string }).release));
-    }).on('error', reject);
-  });
+/** When nginx's workers first ran each MQTT upstream (ports and weights), as seen every WATCH_MS. */
+class ServedConfigs {
+  readonly seen: { at: number; servers: { port: number; weight: number }[] }[] = [];
+  private running = true;
+  private readonly done: Promise<void>;
+
+  constructor(prefix: string, statusPort: number) {
+    this.done = (async () => {
+      let last = '';
+      while (this.running) {
+        const servers = await routedMqttServers(prefix, statusPort);
+        const at = performance.timeOrigin + performance.now();
+        if (servers && JSON.stringify(servers) !== last) {
+          last = JSON.stringify(servers);
+          this.seen.push({ at, servers });
+        }
+        await new Promise((r) => setTimeout(r, WATCH_MS));
+      }
+    })();
+  }
+
+  /** The first config served from `after` on in which green's ports have `weight` percent of the upstream's weight. */
+  firstServing(after: number, green: number[], weight: number): number | undefined {
+    return this.seen.find(({ at, servers }) => {
+      const total = servers.reduce((sum, s) => sum + s.weight, 0);
+      const onGreen = servers.filter((s) => green.includes(s.port)).reduce((sum, s) => sum + s.weight, 0);
+      return at >= after && Math.round((100 * onGreen) / total) === weight;
+    })?.at;
+  }
+
+  stop(): Promise<void> {
+    this.running = false;
+    return this.done;
+  }
 }
 
 async function run(): Promise<Record<string, unknown>> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cutover-bench-weights-'));
-  const port = await freePort();
-  const target = {
-    name: TARGET,
-    kind: 'emqx',
-    local: { cluster: TARGET, version: '1.0.0', replicas: 2, ports: { http: port, status: await freePort() } },
-  } as TargetConfig;
-  const sandbox = new LocalSandbox({ target: TARGET, placement: target.local!, dataDir, kind: echoSandbox({ http: port }, join(dataDir, 'logs')) });
-  const agent = new Agent({ keepAlive: false });
-  try {
-    await sandbox.start();
-    const platform = createLocalPlatformActivities({ targets: targetLookup([target]), sandboxes: new Map([[TARGET, sandbox]]), pollMs: 100 });
-    await exec(platform.ensureGreenWorkload, { target: TARGET, green: { name: GREEN, version: '2.0.0' }, replicas: 2 });
-    await exec(platform.waitWorkloadReady, { target: TARGET, release: GREEN });
-    const ms: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const to = i % 2 === 0 ? GREEN : BLUE;
-      const began = performance.now();
-      await exec(platform.setWeights, { target: TARGET, weights: { [to]: 100 } });
-      // nginx's old workers finish their connections: a fresh one must reach the new release
-      while ((await releaseAt(port, agent)) !== to) await new Promise((r) => setTimeout(r, 2));
-      ms.push(performance.now() - began);
+  const fromDecision: number[] = [];
+  const fromScheduled: number[] = [];
+  await withLocalEmqx('bench-weights', async ({ sandbox, ports, upgrade }) => {
+    const served = new ServedConfigs(sandbox.nginx.prefix, ports.status);
+    try {
+      for (let i = 0; i < UPGRADES; i++) {
+        const h = await upgrade(`5.8.${i}`, { standbyWindowMs: 100, traffic: PLAN.map((weight) => ({ weight, analysis: [] })) });
+        const final = (await h.result()) as UpgradeState;
+        if (final.status !== 'SUCCEEDED') throw new Error(`upgrade to 5.8.${i} ended ${final.status}: ${JSON.stringify(final.failure)}`);
+        const green = await sandbox.read((s) => s.releases[final.releases.green!.name]!.ports.map((p) => p.mqtt!));
+        const scheduled = (await h.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'setWeights').map((e) => tsToMs(e.eventTime));
+        for (const [n, step] of final.trafficSteps!.entries()) {
+          // startedAt has whole ms: a config served in the same ms counts
+          const decided = Date.parse(step.startedAt!);
+          const at = served.firstServing(decided, green, step.weight);
+          if (at === undefined) throw new Error(`upgrade to 5.8.${i}: nginx never served green ${step.weight}% after the step's decision at ${step.startedAt}`);
+          fromDecision.push(at - decided);
+          fromScheduled.push(at - scheduled[n]!);
+        }
+      }
+    } finally {
+      await served.stop();
     }
-    return { what: 'setWeights called -> first request through nginx served by the release that now has all traffic', ...latency(ms) };
-  } finally {
-    agent.destroy();
-    await sandbox.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
+  return {
+    what: `traffic step decided by the shipped workflow -> nginx's workers running the config with its weights (local EMQX sandbox, plan ${PLAN.join('/')} per upgrade)`,
+    upgrades: UPGRADES,
+    fromDecision: latency(fromDecision),
+    fromSetWeightsScheduled: latency(fromScheduled),
+  };
 }
 
 export const weightsBench: BenchSection = { name: 'weights', run };

@@ -50,8 +50,8 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
   }
 }
 
-/** The MQTT ports nginx's workers send new clients to now: from the config they run (its generation answered on /generation); undefined mid-reload. */
-export async function routedMqttPorts(nginxPrefix: string, statusPort: number): Promise<number[] | undefined> {
+/** The MQTT servers (port, weight) nginx's workers send new clients to now: from the config they run (its generation answered on /generation); undefined mid-reload. */
+export async function routedMqttServers(nginxPrefix: string, statusPort: number): Promise<{ port: number; weight: number }[] | undefined> {
   const conf = readFileSync(join(nginxPrefix, 'nginx.conf'), 'utf8');
   const generation = /Generation (\d+)/.exec(conf)?.[1];
   const live = await fetch(`http://127.0.0.1:${statusPort}/generation`).then(
@@ -60,5 +60,11 @@ export async function routedMqttPorts(nginxPrefix: string, statusPort: number): 
   );
   if (live !== generation) return undefined;
   const block = /upstream emqx_mqtt \{([^}]*)\}/.exec(conf)?.[1] ?? '';
-  return [...block.matchAll(/server 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  // nginx's default weight is 1
+  return [...block.matchAll(/server 127\.0\.0\.1:(\d+)(?: weight=(\d+))?/g)].map((m) => ({ port: Number(m[1]), weight: Number(m[2] ?? 1) }));
+}
+
+/** The MQTT ports nginx's workers send new clients to now, in order; undefined mid-reload. */
+export async function routedMqttPorts(nginxPrefix: string, statusPort: number): Promise<number[] | undefined> {
+  return (await routedMqttServers(nginxPrefix, statusPort))?.map((s) => s.port).sort((a, b) => a - b);
 }
