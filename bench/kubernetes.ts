@@ -1,19 +1,37 @@
 /**
  * Bench section "kubernetes": how soon traffic follows green's readiness on a
  * real control plane (test/support/kubeControlPlane.ts). Each of N upgrades
- * creates green with pods that do not become Ready by themselves (KWOK's
- * ImagePullBackOff stage), starts the wait, and at a random moment writes the
- * pods' Ready status; measured is the time from just before the last pod's
- * status write to the Service selector patched onto green (setWeights
- * answered). Watch: cutover's waitWorkloadReady; poll: the same reads every
- * 1 s, as cutover did before and the EMQX Operator's requeue does. Both in
- * the same run, alternating.
+ * per mode creates green with pods that do not become Ready by themselves
+ * (KWOK's ImagePullBackOff stage), and at a random moment writes the pods'
+ * Ready status; measured is the time from just before the last pod's status
+ * write to the Service selector on green. Three modes, in turn in one run:
+ * - watch: cutover's waitWorkloadReady then setWeights, called one after the
+ *   other (setWeights answered);
+ * - poll: the same reads every 1 s instead of the watch, as cutover did before
+ *   and the EMQX Operator's requeue does;
+ * - workflow: the shipped workflow on a dev server of its own, an EMQX target
+ *   (EmqxOnKube: a pod that turns Ready joins the suite's EMQX API server),
+ *   auto-approved, the worker's default poll intervals; between the last Ready
+ *   and the switch come the rest of waitReady (listing both releases' pods,
+ *   waiting for green's nodes to join), verify and the traffic step, each an
+ *   activity; the switch is seen by a watch on the Service. Each upgrade then
+ *   runs to its end (drain, a 100 ms standby window, clean-up), and the next
+ *   one starts from its green.
  */
+import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
+import { createActivities } from '../src/activities';
 import { createKubernetesActivities } from '../src/activities/platforms/kubernetes';
+import { Mirror } from '../src/activities/platforms/kubernetesMirror';
 import { targetLookup } from '../src/config/targets';
+import { RELEASE_LABEL } from '../src/domain/kubernetes';
+import { releaseName, upgradeWorkflowId, type UpgradeState } from '../src/domain/upgrade';
+import { startDevServer } from '../src/runtime/devServer';
+import { freePort } from '../src/runtime/freePort';
+import { workerDefaults } from '../src/runtime/workerDefaults';
+import { EmqxOnKube } from '../test/support/emqxOnKube';
 import { kubeConfigFor, startControlPlane } from '../test/support/kubeControlPlane';
 import { KUBE_ENV, TestNamespace } from '../test/support/kube';
 import { latency, type BenchSection } from './section';
@@ -21,11 +39,39 @@ import { latency, type BenchSection } from './section';
 const UPGRADES = Number(process.env.BENCH_K8S_UPGRADES ?? 20);
 const POLL_MS = 1000;
 const TARGET = 'bench-mqtt';
+const MODES = ['watch', 'poll', 'workflow'] as const;
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const FAST = { connEvictRate: 1000, sessEvictRate: 1000, waitTakeoverSec: 0, waitHealthCheckSec: 0, initialDelayMs: 100, drainIntervalMs: 500 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const exec = <A, R>(fn: (a: A) => Promise<R>, input: A): Promise<R> =>
   new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(fn, input);
+
+/** Once green's 3 pods wait (ImagePullBackOff), after a random delay, writes them Ready; returns the time just before the last write. */
+async function turnReady(ns: TestNamespace, release: string, image: string): Promise<number> {
+  const selector = `${RELEASE_LABEL}=${release}`;
+  await ns.until(async () => (await ns.pods(selector)).filter((p) => p.status?.containerStatuses).length === 3);
+  await sleep(Math.random() * POLL_MS);
+  let readyAt = 0;
+  for (const pod of await ns.pods(selector)) {
+    readyAt = performance.now();
+    await ns.core.patchNamespacedPodStatus(
+      {
+        name: pod.metadata!.name!,
+        namespace: ns.name,
+        body: {
+          status: {
+            phase: 'Running',
+            conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True' })),
+            containerStatuses: [{ name: 'emqx', image, imageID: '', ready: true, restartCount: 0, started: true, state: { running: {} } }],
+          },
+        },
+      },
+      MERGE_PATCH,
+    );
+  }
+  return readyAt;
+}
 
 export const kubernetesBench: BenchSection = {
   name: 'kubernetes',
@@ -33,13 +79,38 @@ export const kubernetesBench: BenchSection = {
     const plane = await startControlPlane();
     process.env[KUBE_ENV.url] = plane.url;
     process.env[KUBE_ENV.token] = plane.token;
+    // straight to the API server, not through the test namespaces' recording proxies
+    const kubeConfig = () => kubeConfigFor(plane.url, plane.token);
+    const dev = await startDevServer({ port: await freePort() });
     const ns = await TestNamespace.create('bench');
+    const sys = await EmqxOnKube.start('bench-wf');
+    let awaited: { release: string; seen: (at: number) => void } | undefined;
+    const services = new Mirror<V1Service>({
+      kc: kubeConfig(),
+      path: `/api/v1/namespaces/${sys.ns.name}/services`,
+      fieldSelector: 'metadata.name=emqx',
+      list: () => sys.ns.core.listNamespacedService({ namespace: sys.ns.name, fieldSelector: 'metadata.name=emqx' }),
+      onChange: () => {
+        if (awaited && services.items()[0]?.spec?.selector?.[RELEASE_LABEL] === awaited.release) awaited.seen(performance.now());
+      },
+      onError: () => undefined,
+    });
+    const taskQueue = 'bench-kubernetes';
+    const worker = await Worker.create({
+      connection: await NativeConnection.connect({ address: dev.address }),
+      taskQueue,
+      workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('ERROR') }),
+      activities: createActivities([sys.target], { kubeConfigFor: kubeConfig, env: { TEST_EMQX_KEY: sys.emqx.apiKey, TEST_EMQX_SECRET: sys.emqx.apiSecret } }),
+      ...workerDefaults(),
+    });
+    const running = worker.run();
     try {
       await ns.seedBlue();
+      await services.start();
+      const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
       const a = createKubernetesActivities({
         targets: targetLookup([{ name: TARGET, kind: 'emqx', kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx' } }]),
-        // straight to the API server, not through the test namespace's recording proxy
-        kubeConfigFor: () => kubeConfigFor(plane.url, plane.token),
+        kubeConfigFor: kubeConfig,
       });
 
       /** The old way: read the workload and its pods every second until all are Ready. */
@@ -47,7 +118,7 @@ export const kubernetesBench: BenchSection = {
         for (;;) {
           const [sts, pods] = await Promise.all([
             ns.apps.readNamespacedStatefulSet({ name: release, namespace: ns.name }),
-            ns.core.listNamespacedPod({ namespace: ns.name, labelSelector: `cutover.io/release=${release}` }),
+            ns.core.listNamespacedPod({ namespace: ns.name, labelSelector: `${RELEASE_LABEL}=${release}` }),
           ]);
           const ready = pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
           if ((sts.status?.observedGeneration ?? 0) >= (sts.metadata?.generation ?? 0) && ready >= (sts.spec?.replicas ?? 1)) return;
@@ -55,39 +126,54 @@ export const kubernetesBench: BenchSection = {
         }
       };
 
-      const samples: Record<'watch' | 'poll', number[]> = { watch: [], poll: [] };
-      for (let i = 0; i < UPGRADES * 2; i++) {
-        const mode = i % 2 === 0 ? 'watch' : 'poll';
+      /** watch or poll: the two activities (or the poll and setWeights) chained here. */
+      const chained = async (mode: 'watch' | 'poll', i: number): Promise<number> => {
         const green = { name: `${TARGET}-5-8-${i}`, version: `5.8.${i}` };
-        await exec(a.ensureGreenWorkload, { target: TARGET, green, image: `emqx/emqx:5.8.${i}-typo` });
-        const selector = `cutover.io/release=${green.name}`;
-        await ns.until(async () => (await ns.pods(selector)).filter((p) => p.status?.containerStatuses).length === 3);
+        const image = `emqx/emqx:5.8.${i}-typo`;
+        await exec(a.ensureGreenWorkload, { target: TARGET, green, image });
         const switched = (mode === 'watch' ? exec(a.waitWorkloadReady, { target: TARGET, release: green.name }) : pollUntilReady(green.name)).then(() =>
           exec(a.setWeights, { target: TARGET, weights: { [green.name]: 100 } }),
         );
-        await sleep(Math.random() * POLL_MS);
-        let readyAt = 0;
-        for (const pod of await ns.pods(selector)) {
-          readyAt = performance.now();
-          await ns.core.patchNamespacedPodStatus(
-            {
-              name: pod.metadata!.name!,
-              namespace: ns.name,
-              body: {
-                status: {
-                  phase: 'Running',
-                  conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True' })),
-                  containerStatuses: [{ name: 'emqx', image: `emqx/emqx:5.8.${i}-typo`, imageID: '', ready: true, restartCount: 0, started: true, state: { running: {} } }],
-                },
-              },
-            },
-            MERGE_PATCH,
-          );
-        }
+        const readyAt = await turnReady(ns, green.name, image);
         await switched;
-        samples[mode].push(performance.now() - readyAt);
+        const ms = performance.now() - readyAt;
         await exec(a.setWeights, { target: TARGET, weights: { emqx: 100 } });
         await exec(a.deleteWorkload, { target: TARGET, release: green.name });
+        return ms;
+      };
+
+      /** The shipped workflow, to the end of the upgrade; the switch as the Service watch sees it. */
+      const workflow = async (i: number): Promise<number> => {
+        const version = `5.9.${i}`;
+        const image = `emqx/emqx:${version}-typo`;
+        const release = releaseName(sys.target.name, version);
+        const switched = new Promise<number>((seen) => (awaited = { release, seen }));
+        const h = await client.workflow.start('blueGreenUpgrade', {
+          taskQueue,
+          workflowId: upgradeWorkflowId(sys.target.name),
+          args: [
+            {
+              kind: 'emqx',
+              target: sys.target.name,
+              version,
+              image,
+              requestedBy: 'bench',
+              options: { approval: 'auto', standbyWindowMs: 100, stepTimeoutMs: {}, maxAttempts: 3, requireDistinctApprover: false, settings: { emqx: FAST } },
+            },
+          ],
+        });
+        const readyAt = await turnReady(sys.ns, release, image);
+        const ms = (await switched) - readyAt;
+        const final = (await h.result()) as UpgradeState;
+        if (final.status !== 'SUCCEEDED') throw new Error(`upgrade to ${version} ended ${final.status}: ${JSON.stringify(final.failure)}`);
+        return ms;
+      };
+
+      const samples: Record<(typeof MODES)[number], number[]> = { watch: [], poll: [], workflow: [] };
+      for (let i = 0; i < UPGRADES * MODES.length; i++) {
+        const mode = MODES[i % MODES.length]!;
+        const n = Math.floor(i / MODES.length);
+        samples[mode].push(mode === 'workflow' ? await workflow(n) : await chained(mode, n));
       }
       const watch = latency(samples.watch);
       const poll = latency(samples.poll);
@@ -98,9 +184,14 @@ export const kubernetesBench: BenchSection = {
         poll1s: poll,
         ratioP50: +(poll.p50Ms / watch.p50Ms).toFixed(1),
         ratioP99: +(poll.p99Ms / watch.p99Ms).toFixed(1),
+        workflow: latency(samples.workflow),
       };
     } finally {
-      await ns.delete();
+      worker.shutdown();
+      await running;
+      services.stop();
+      await Promise.all([ns.delete(), sys.close()]);
+      await dev.stop();
       await plane.stop();
     }
   },

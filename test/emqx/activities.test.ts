@@ -80,6 +80,20 @@ describe('cluster membership', () => {
     await expect(result).resolves.toMatchObject({ healthy: true, members: [...BLUE, ...GREEN] });
   });
 
+  test('waitClusterJoined checks at once and follows a join quickly, with the default 1 s poll, in a handful of requests', async () => {
+    const a = activitiesFor(emqx.url);
+    const { result, heartbeats } = run(a.waitClusterJoined, { target: TARGET, nodes: GREEN });
+    await until(() => heartbeats.length >= 1);
+    expect(heartbeats[0]).toEqual({ health: expect.stringContaining('0/3 nodes running members') });
+    await new Promise((r) => setTimeout(r, 150));
+    const joined = performance.now();
+    for (const name of GREEN) emqx.addNode({ name });
+    await expect(result).resolves.toMatchObject({ healthy: true });
+    // polls 20, 40, 80, 160 ms apart: seen within about the time it took, not at the next whole second
+    expect(performance.now() - joined).toBeLessThan(500);
+    expect(emqx.requests.length).toBeLessThanOrEqual(6);
+  });
+
   test('waitClusterJoined ends at once when cancelled (a green node that never joins)', async () => {
     const a = activitiesFor(emqx.url);
     const { result, heartbeats, env } = run(a.waitClusterJoined, { target: TARGET, nodes: GREEN, pollMs: 5 });

@@ -43,6 +43,17 @@ async function greenReady(a: KubernetesActivities): Promise<void> {
   await exec(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
 }
 
+test('the activities keep their connections to the API server: twenty requests, not twenty connections', async () => {
+  await ns.seedBlue();
+  const a = activities();
+  const [connections, requests] = [ns.connections, ns.requests.length];
+  // each: read the StatefulSet, list its pods
+  for (let i = 0; i < 10; i++) await exec(a.listReleasePods, { target: TARGET, release: 'emqx' });
+  expect(ns.requests.length - requests).toBe(20);
+  // client-node alone opens one per request; undici opens a second one once, right after the first request
+  expect(ns.connections - connections).toBeLessThanOrEqual(2);
+});
+
 describe('readBlueRelease', () => {
   test('before any upgrade: the configured workload, its image tag as version, replicas and pods', async () => {
     await ns.seedBlue();

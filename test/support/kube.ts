@@ -51,6 +51,8 @@ export class TestNamespace {
   private hook: (r: RecordedRequest) => unknown = () => undefined;
   private readonly openWatches = new Set<{ path: string; cut: () => void }>();
   private expiring: { suffix: string; left: number } | undefined;
+  /** TCP connections the proxy has accepted: what the clients' connection reuse shows in. */
+  connections = 0;
 
   private constructor(
     readonly name: string,
@@ -75,6 +77,7 @@ export class TestNamespace {
       proxy.listen(0, '127.0.0.1', () => resolve(new TestNamespace(name, url, token, proxy)));
     });
     ns.proxy.on('request', (req, res) => void ns.forward(req, res));
+    ns.proxy.on('connection', () => ns.connections++);
     await ns.core.createNamespace({ body: { metadata: { name } } });
     for (;;) {
       try {

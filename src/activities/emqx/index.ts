@@ -47,6 +47,7 @@ export interface ConnectionCounts {
 }
 
 const DEFAULT_POLL_MS = 1000;
+const FIRST_FOLLOW_MS = 20;
 
 interface Reply {
   status: number;
@@ -189,14 +190,19 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
       return health(api(input.target), input.expectNodes);
     },
 
-    /** Polls until every listed node is a running member; heartbeats the progress. The workflow bounds it. */
+    /**
+     * Checks at once, then polls until every listed node is a running member;
+     * heartbeats the progress. The workflow bounds it. Traffic waits on this
+     * right after green's pods turned Ready, when a node is joining or about
+     * to: the first polls come quickly (from 20 ms, doubling up to pollMs).
+     */
     async waitClusterJoined(input: { target: string; nodes: string[]; pollMs?: number }): Promise<ClusterHealth> {
       const client = api(input.target);
-      for (;;) {
+      for (let next = FIRST_FOLLOW_MS; ; next *= 2) {
         const h = await health(client, input.nodes);
         heartbeat({ health: describeHealth(h) });
         if (h.healthy) return h;
-        await sleep(input.pollMs ?? deps.pollMs ?? DEFAULT_POLL_MS);
+        await sleep(Math.min(next, input.pollMs ?? deps.pollMs ?? DEFAULT_POLL_MS));
       }
     },
 

@@ -37,6 +37,7 @@ import {
   workloadImage,
   type Workload,
 } from '../../domain/kubernetes';
+import { withKeptAliveConnections } from './keptAliveConnections';
 import { Mirror } from './kubernetesMirror';
 
 export interface KubernetesActivitiesDeps {
@@ -354,7 +355,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       if (!placement) throw new Error(`target '${target}' has no kubernetes section (namespace, workload, service) in the worker's configuration`);
       const key = `${placement.kubeconfig ?? ''}\0${placement.context ?? ''}`;
       if (!clients.has(key)) {
-        const kc = configFor(placement);
+        const kc = withKeptAliveConnections(configFor(placement));
         clients.set(key, { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) });
       }
       const { kc, apps, core, custom } = clients.get(key)!;
