@@ -165,6 +165,19 @@ export const kubernetesBench: BenchSection = {
         const readyAt = await turnReady(sys.ns, release, image);
         const ms = (await switched) - readyAt;
         const final = (await h.result()) as UpgradeState;
+        if (process.env.BENCH_DEBUG) {
+          const t0 = performance.timeOrigin + readyAt;
+          const names = new Map<string, string>();
+          for (const e of (await h.fetchHistory()).events!) {
+            const at = Number(e.eventTime!.seconds) * 1000 + e.eventTime!.nanos! / 1e6 - t0;
+            if (at < -50 || at > ms + 50) continue;
+            const sch = e.activityTaskScheduledEventAttributes;
+            if (sch) names.set(String(e.eventId), sch.activityType!.name!);
+            const ref = e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId;
+            console.log(at.toFixed(1), e.eventType, sch?.activityType?.name ?? (ref ? names.get(String(ref)) : ''));
+          }
+          console.log('switch seen', ms.toFixed(1));
+        }
         if (final.status !== 'SUCCEEDED') throw new Error(`upgrade to ${version} ended ${final.status}: ${JSON.stringify(final.failure)}`);
         return ms;
       };

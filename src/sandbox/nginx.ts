@@ -44,12 +44,22 @@ export function nginxBinary(): string {
   throw new Error("nginx not found: run 'npm run bootstrap' (it installs Debian's nginx and libnginx-mod-stream)");
 }
 
-/** Debian builds the stream module as a dynamic module; a static build needs no load_module. */
-async function streamModule(bin: string): Promise<string | undefined> {
-  const { stderr } = await run(bin, ['-V']);
-  if (!/--with-stream=dynamic/.test(stderr)) return undefined;
-  const dir = /--modules-path=(\S+)/.exec(stderr)?.[1] ?? '/usr/lib/nginx/modules';
-  return join(dir, 'ngx_stream_module.so');
+const streamModules = new Map<string, Promise<string | undefined>>();
+
+/** Debian builds the stream module as a dynamic module; a static build needs no load_module. Asked once per binary: every switch writes a config. */
+function streamModule(bin: string): Promise<string | undefined> {
+  if (!streamModules.has(bin)) {
+    streamModules.set(
+      bin,
+      run(bin, ['-V']).then(({ stderr }) => {
+        if (!/--with-stream=dynamic/.test(stderr)) return undefined;
+        const dir = /--modules-path=(\S+)/.exec(stderr)?.[1] ?? '/usr/lib/nginx/modules';
+        return join(dir, 'ngx_stream_module.so');
+      }),
+    );
+    streamModules.get(bin)!.catch(() => streamModules.delete(bin));
+  }
+  return streamModules.get(bin)!;
 }
 
 /** An upstream needs one server; with none to route to, a server marked down makes nginx refuse connections. */
@@ -184,7 +194,9 @@ export class Nginx {
     });
     renameSync(next, this.conf);
     // A master left by an earlier run (killed without a stop) is adopted: reloaded, not started twice.
-    if (this.pid()) await this.nginx('-s', 'reload');
+    // SIGHUP is what `nginx -s reload` sends, without starting another nginx to send it
+    const master = this.pid();
+    if (master) process.kill(master, 'SIGHUP');
     else await this.startMaster();
     await this.waitGeneration(routes.statusPort, generation);
     this.applied = JSON.stringify(routes);

@@ -19,6 +19,8 @@ import type { Strategy, StrategyContext } from '../strategy';
 
 /** Upgrades that reached drainBlue before blue stood by whole replay as they ran: blue scaled down during the drain. */
 const BLUE_STANDS_BY = 'emqx-blue-stands-by';
+/** Upgrades that reached waitReady before green's and blue's nodes were listed side by side replay one after the other. */
+const NODES_AT_ONCE = 'emqx-nodes-at-once';
 
 /** Per node, the operator's nodeEvacuationsStatus entry, or how the fallback drain removed it. */
 type DrainRecord = Partial<NodeEvacuationStatus> & { node: string; state: string };
@@ -141,8 +143,12 @@ export function createEmqxStrategy(): Strategy {
         const { target } = ctx.input;
         ctx.waitingFor(`every pod of ${ctx.green.name} to be ready`);
         await call(waits(ctx).waitWorkloadReady, `wait for ${ctx.green.name} pods to be ready`, { target, release: ctx.green.name });
-        greenNodes = await nodesOf(ctx, ctx.green.name);
-        blueNodes = await nodesOf(ctx, ctx.blue.name);
+        // Traffic waits on these: both releases' nodes at once
+        if (patched(NODES_AT_ONCE)) [greenNodes, blueNodes] = await Promise.all([nodesOf(ctx, ctx.green.name), nodesOf(ctx, ctx.blue.name)]);
+        else {
+          greenNodes = await nodesOf(ctx, ctx.green.name);
+          blueNodes = await nodesOf(ctx, ctx.blue.name);
+        }
         ctx.report('greenNodes', greenNodes);
         ctx.report('blueNodes', blueNodes);
         // Ready pods are not enough: a node that never joins must never get traffic (emqx-operator #941).
