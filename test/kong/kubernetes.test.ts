@@ -90,6 +90,18 @@ test('up runs as a Job of the green image with the database settings from the Se
   expect(record.output).toEqual([`job ${ns.name}/${migrationJobName(TARGET, 'up', '3.9.0')}`, 'core migrated up to: 001_380_to_390 (pending)', '1 migration processed']);
   // the wait heartbeat while the Job ran
   expect(up.heartbeats).toContainEqual({ job: migrationJobName(TARGET, 'up', '3.9.0'), active: 1, succeeded: 0, failed: 0 });
+  // followed by watch, not by reading it again: one GET of each Job per run, one watch per wait (the second `list` replaced the
+  // first one's Complete Job: a watch until it was gone, then one until its own Job completed)
+  const follows = (command: 'up' | 'list') => {
+    const name = migrationJobName(TARGET, command, '3.9.0');
+    const jobRequests = ns.requests.filter((r) => r.method === 'GET' && r.path.startsWith(`/apis/batch/v1/namespaces/${ns.name}/jobs`));
+    return {
+      reads: jobRequests.filter((r) => r.path.endsWith(`/jobs/${name}`)).length,
+      watches: jobRequests.filter((r) => r.query.watch === 'true' && r.query.fieldSelector === `metadata.name=${name}`).length,
+    };
+  };
+  expect(follows('up')).toEqual({ reads: 1, watches: 1 });
+  expect(follows('list')).toEqual({ reads: 2, watches: 3 });
 
   // What ran: list (new migrations), up, list (pending), each a pod of its Job, as the kubelet saw it.
   const env = { KONG_DATABASE: 'postgres', KONG_PG_HOST: '127.0.0.1', KONG_PG_PORT: String(db.port), KONG_PG_DATABASE: db.database, KONG_PG_USER: db.user, KONG_PG_PASSWORD: db.password };
