@@ -18,6 +18,8 @@ export interface ProjectionServiceOptions {
   target: string;
   release: string;
   version: string;
+  /** Where it answers (a pod's IP on Kubernetes); default 127.0.0.1. */
+  host?: string;
   port: number;
   eventStoreUrl: string;
   naming: AxonNaming;
@@ -78,7 +80,7 @@ export class ProjectionService {
     this.position = await this.model.position(this.read);
     this.phase = await this.firstPhase();
     this.server = createServer((req, res) => void this.handle(req.url ?? '/', res));
-    await new Promise<void>((r) => this.server!.listen(this.o.port, '127.0.0.1', r));
+    await new Promise<void>((r) => this.server!.listen(this.o.port, this.o.host ?? '127.0.0.1', r));
     this.loops = [this.followPhase(), this.process()];
   }
 
