@@ -263,6 +263,7 @@ describe('waitWorkloadReady (by watch)', () => {
     expect(await wait.result).toMatchObject({ release: GREEN.name, ready: 0, desired: 0 });
     expect(lists).toHaveLength(1);
     expect(watches[1]!.query.resourceVersion).toBeTruthy();
+    expect(Number(watches[1]!.query.resourceVersion)).toBeGreaterThanOrEqual(Number(watches[0]!.query.resourceVersion));
   });
 
   test('a missing release is NotFound', async () => {
