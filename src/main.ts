@@ -120,11 +120,13 @@ async function main(): Promise<void> {
       stopper.add('API', () => app.close());
       warnAboutDevTokens(config, log);
     }
+    stopper.up();
     printWelcome(config, address, sandboxes, prometheusUrl ? { url: prometheusUrl, ours: !!prometheus } : undefined);
     await running;
   } catch (err) {
-    // A start that fails halfway stops what it had started.
+    // A start that fails halfway stops what it had started; so does a Ctrl-C during the start (Stopping, or a part failing as the parts it needs stop).
     await stopper.stopAll();
+    if (stopper.signalled) process.exit(0);
     throw err;
   }
 }

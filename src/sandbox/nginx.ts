@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { commandOf, groupMembers, isAlive, terminate } from '../runtime/processes';
+import { commandOf, describePortTaken, groupMembers, isAlive, terminate } from '../runtime/processes';
 
 const run = promisify(execFile);
 
@@ -114,6 +114,12 @@ ${r.http.map(httpServer).join('\n\n')}
 `;
 }
 
+/** What nginx listens for on a port, for messages. */
+function listenerOf(r: NginxRoutes, port: number): string {
+  const u = [...r.streams, ...r.http].find((x) => x.listen === port);
+  return u ? `nginx's listener of upstream ${u.name}` : `nginx's stub_status`;
+}
+
 export class Nginx {
   private generation = 0;
   private applied = '';
@@ -185,13 +191,17 @@ export class Nginx {
     renameSync(next, this.conf);
     // A master left by an earlier run (killed without a stop) is adopted: reloaded, not started twice.
     if (this.pid()) await this.nginx('-s', 'reload');
-    else await this.startMaster();
+    else await this.startMaster(routes);
     await this.waitGeneration(routes.statusPort, generation);
     this.applied = JSON.stringify(routes);
   }
 
-  /** Starts the master; a port still held by the workers of a master that is just stopping frees up within seconds. */
-  private async startMaster(): Promise<void> {
+  /**
+   * Starts the master; a port still held by the workers of a master that is
+   * just stopping frees up within seconds. One still taken after that is
+   * named with the process holding it.
+   */
+  private async startMaster(routes: NginxRoutes): Promise<void> {
     await this.stopOrphanWorkers();
     const deadline = Date.now() + 5000;
     for (;;) {
@@ -199,7 +209,9 @@ export class Nginx {
         await this.nginx();
         return;
       } catch (err) {
-        if (!/Address already in use/.test((err as Error).message) || Date.now() > deadline) throw err;
+        const taken = /bind\(\) to [^ ]*:(\d+) failed \(\d+: Address already in use\)/.exec((err as Error).message);
+        if (!taken) throw err;
+        if (Date.now() > deadline) throw new Error(`nginx (prefix ${this.prefix}) cannot listen: ${describePortTaken(Number(taken[1]), listenerOf(routes, Number(taken[1])))}`, { cause: err });
         await new Promise((r) => setTimeout(r, 200));
       }
     }
