@@ -67,7 +67,11 @@ export class Stopper {
       for (const part of [...this.parts].reverse()) await this.stopPart(part);
     })();
     await this.stopping;
-    while (this.late.length) await Promise.all(this.late.splice(0));
+    // Every caller waits for every late stop, also those registered while it waited.
+    for (let seen = -1; seen !== this.late.length; ) {
+      seen = this.late.length;
+      await Promise.all(this.late);
+    }
   }
 
   private stopPart(part: Part): Promise<void> {
