@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const dataDir = resolve(config.env.dataDir ?? join(projectRoot, '.data'));
   // The sandboxes run in this process, so only the embedded default serves local targets.
   const sandboxes = address ? new Map<string, LocalSandbox>() : createLocalSandboxes(config.targets, dataDir);
-  // nginx daemonizes into a group of its own, so a forced exit (which kills our children) must stop it itself.
+  // A forced exit stops no child; nginx would outlive a signal sent to this process alone (kill <pid>) and keep the ports.
   const stopper = new Stopper(log, () => {
     for (const s of sandboxes.values()) {
       const pid = s.nginx.pid();
