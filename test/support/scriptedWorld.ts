@@ -5,6 +5,8 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { createCancelRequestActivities } from '../../src/activities/cancelRequest';
 import type { ReleaseRef, Step } from '../../src/domain/upgrade';
 
 export interface EffectRequest {
@@ -90,8 +92,10 @@ export class ScriptedWorld {
     }
   }
 
-  activities() {
+  /** The scripted steps' activities, and the skeleton's own (who requested a cancellation) on the worker's client. */
+  activities(temporal: Client) {
     return {
+      ...createCancelRequestActivities(temporal),
       readTarget: async ({ target }: { target: string }): Promise<ReleaseRef> => {
         await this.waitIfHeld(`${target}/plan`);
         return { name: `${target}-1-0-0`, version: '1.0.0' };
