@@ -7,6 +7,8 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { createCancelRequestActivities } from '../../src/activities/cancelRequest';
 import type { ReleaseRef, Step } from '../../src/domain/upgrade';
 
 /** A step, or `traffic`: the router weights' changes towards green. */
@@ -105,8 +107,10 @@ export class ScriptedWorld {
     if (message) throw ApplicationFailure.retryable(message, 'ScriptedFailure');
   }
 
-  activities() {
+  /** The scripted steps' activities, and the skeleton's own (who requested a cancellation) on the worker's client. */
+  activities(temporal: Client) {
     return {
+      ...createCancelRequestActivities(temporal),
       readTarget: async ({ target }: { target: string }): Promise<ReleaseRef> => {
         await this.waitIfHeld(`${target}/plan`);
         return { name: blueOf(target), version: '1.0.0' };

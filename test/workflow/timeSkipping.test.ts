@@ -18,7 +18,7 @@ beforeAll(async () => {
     server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
   });
   await ensureSearchAttributes(env.connection, 'default');
-  worker = await startWorker(env, taskQueue, world.activities());
+  worker = await startWorker(env, taskQueue, world.activities(env.client));
 });
 afterAll(async () => {
   await worker?.stop();
