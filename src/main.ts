@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     let running: Promise<void> = new Promise(() => undefined);
     if (config.env.run !== 'api') {
       const workerConnection = await NativeConnection.connect(options);
-      const worker = await createWorker(workerConnection, config, { sandboxes, prometheusUrl }, { registry });
+      const worker = await createWorker(workerConnection, config, { sandboxes, prometheusUrl, temporal: client }, { registry });
       const run = worker.run();
       running = run;
       stopper.add('worker', async () => {
