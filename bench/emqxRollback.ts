@@ -53,7 +53,7 @@ async function run(): Promise<Record<string, unknown>> {
       connection: await NativeConnection.connect({ address: dev.address }),
       taskQueue: TASK_QUEUE,
       workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('ERROR') }),
-      activities: createActivities([target], { sandboxes: new Map([[TARGET, sandbox]]), env: secrets, pollMs: 100 }),
+      activities: createActivities([target], { sandboxes: new Map([[TARGET, sandbox]]), env: secrets, pollMs: 100, temporal: client }),
       ...workerDefaults(),
     });
     const running = worker.run();

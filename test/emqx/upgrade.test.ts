@@ -38,7 +38,7 @@ async function cluster(opts: Parameters<typeof EmqxOnKube.start>[1] = {}) {
 }
 
 async function worker(sys: EmqxOnKube, taskQueue = uniqueId('emqx')): Promise<RunningWorker & { taskQueue: string }> {
-  const w = await startWorker(env, taskQueue, sys.activities(), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  const w = await startWorker(env, taskQueue, sys.activities(env.client), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
   cleanups.push(() => w.stop());
   return { ...w, taskQueue };
 }
@@ -285,7 +285,7 @@ describe('clear errors and nothing changed', () => {
   ])('%s', async (_what, override, message) => {
     const sys = await cluster();
     const taskQueue = uniqueId('emqx-bad');
-    const w = await startWorker(env, taskQueue, sys.activities(override(sys) as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+    const w = await startWorker(env, taskQueue, sys.activities(env.client, override(sys) as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
     cleanups.push(() => w.stop());
     const h = await start(sys, taskQueue, {}, { maxAttempts: 2 });
     const final = (await h.result()) as UpgradeState;

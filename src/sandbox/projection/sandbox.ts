@@ -52,6 +52,8 @@ export function projectionSandbox(o: ProjectionSandboxOptions): SandboxKind {
   return {
     imageOf: (version) => `cutover/sandbox-projection:${version}`,
     nodePorts: ['query'],
+    // queries by status and events handled, per release, beside the queries (see ./metrics)
+    metrics: { port: 'query', path: '/metrics' },
     async start(nodesDir) {
       dir = nodesDir;
       pg ??= await PostgresServer.start({ dir: join(nodesDir, '..', 'postgres'), port: ports.postgres });

@@ -12,6 +12,7 @@ import { Client } from 'pg';
 import type { Phase } from '../../domain/phases';
 import { catchUpQueries } from '../../domain/projection/source';
 import { readEvents, saveToken, type AxonNaming } from './axonStore';
+import { serviceMetrics, type ServiceMetrics } from './metrics';
 import { readModelFor, type ReadModel } from './readModels';
 
 export interface ProjectionServiceOptions {
@@ -66,9 +67,11 @@ export class ProjectionService {
   private read!: Client;
   private loops: Promise<void>[] = [];
   private readonly headQuery: string;
+  private readonly metrics: ServiceMetrics;
 
   constructor(private readonly o: ProjectionServiceOptions) {
     this.phase = o.initialPhase;
+    this.metrics = serviceMetrics(o.release, () => (this.head < 0 ? undefined : Math.max(0, this.head - this.position)));
     this.model = readModelFor(o.version);
     this.headQuery = catchUpQueries({ preset: 'axon', naming: o.naming }).head;
   }
@@ -92,14 +95,16 @@ export class ProjectionService {
   }
 
   private async handle(url: string, res: import('node:http').ServerResponse): Promise<void> {
+    const customer = /^\/customers\/([\w-]+)$/.exec(url);
+    const { release, version, phase } = this;
     const send = (status: number, body: unknown): void => {
+      if (customer) this.metrics.queries.inc({ release, status: String(status) });
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
-    const { release, version, phase } = this;
     try {
       if (url === '/status') return send(200, { release, version, phase, position: this.position, head: this.head, processor: this.o.processor });
       if (url === '/catch-up') return send(200, { position: this.position, head: this.head });
-      const customer = /^\/customers\/([\w-]+)$/.exec(url);
+      if (url === '/metrics') return void res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(await this.metrics.registry.metrics());
       if (!customer) return send(404, { error: 'no such route' });
       // queries only while SERVING (or routed here: the weight reaches a service with the phase) and the drain after it;
       // a STANDING_BY release keeps building but must not answer
@@ -180,6 +185,7 @@ export class ProjectionService {
         if (events.length) {
           if (this.o.handlerCostUs) await sleep((events.length * this.o.handlerCostUs) / 1000);
           this.position = await this.model.apply(this.read, events);
+          this.metrics.events.inc({ release: this.release }, events.length);
           await saveToken(this.store, { naming: this.o.naming, tokenStorage: 'bytea' }, { processor: this.o.processor, segment: 0, token: gapAwareXml(this.position), tokenType: 'org.axonframework.eventhandling.GapAwareTrackingToken', owner: this.o.release });
         }
         if (this.phase === 'INITIALISING' && !this.reportedReady) await this.reportReadyIfCaughtUp();
