@@ -153,7 +153,7 @@ async function projectionOnKube() {
 
   const token = await applyForCutover(ns, shippedManifests(namespace, undefined, 'rbac.yaml'));
   const secrets = { STORE: pg.url(STORE_DB), DBS: pg.url(), ROLES: ROLE_SECRET };
-  const activities = createActivities([targetConfig], { kubeConfigFor: () => ns.kubeConfig(token), env: secrets, pollMs: 200 });
+  const activities = createActivities([targetConfig], { kubeConfigFor: () => ns.kubeConfig(token), env: secrets, pollMs: 200, temporal: env.client });
   // heartbeats reach the server at least twice a second, so the API's view of the catch-up is fresh
   running.worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! }, maxHeartbeatThrottleInterval: '500 ms' });
 
