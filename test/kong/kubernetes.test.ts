@@ -18,7 +18,7 @@ import { runMigrationsProcess, type KongDatabase } from '../../src/sandbox/kong/
 import { exec, failure, run } from '../support/activityHarness';
 import { TestNamespace } from '../support/kube';
 import { MigrationKubelet } from '../support/migrationKubelet';
-import { kongDatabase, startPostgres } from './pg';
+import { anotherNodeHoldsTheLock, kongDatabase, startPostgres } from './pg';
 
 const TARGET = 'edge-gateway';
 const SECRET = { name: 'kong-postgres', key: 'password' };
@@ -177,8 +177,7 @@ test('a failed Job: the exit code of its pod and its log in the failure; the ret
 }, 120_000);
 
 test('the lock trap: another node holds the lock, up exits 0 without migrating, list catches it; the retry runs up anew', async () => {
-  await sql(`INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'another-node', now() + interval '4 seconds')`);
-  const trapped = await failure(exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' }));
+  const [trapped] = await Promise.all([failure(exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' })), anotherNodeHoldsTheLock(db)]);
   expect(trapped.type).toBe('MigrationsNotApplied');
   expect(trapped.nonRetryable).toBeFalsy();
   expect(trapped.message).toMatch(/exited 0 but 'list' says new migrations available \(aborted: another node is performing database changes\)/);
