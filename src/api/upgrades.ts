@@ -154,8 +154,10 @@ export class Upgrades {
     const state = await this.state(handle, `no upgrade ${id}`);
     const described = await handle.describe();
     if (state.undoing) {
-      // The undo retries on the server: its attempt count and last error live in the pending activity.
-      const pending = described.raw.pendingActivities?.[0];
+      // The undo retries on the server: its attempt count and last error live in the pending activity
+      // (the failing one, where an undo runs several at once).
+      const activities = described.raw.pendingActivities ?? [];
+      const pending = activities.find((p) => p.lastFailure) ?? activities[0];
       if (pending) {
         state.undoing = {
           ...state.undoing,
