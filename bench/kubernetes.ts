@@ -107,18 +107,18 @@ export const kubernetesBench: BenchSection = {
       onError: () => undefined,
     });
     const taskQueue = 'bench-kubernetes';
+    const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
     const worker = await Worker.create({
       connection: await NativeConnection.connect({ address: dev.address }),
       taskQueue,
       workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('ERROR') }),
-      activities: createActivities([sys.target], { kubeConfigFor: kubeConfig, env: { TEST_EMQX_KEY: sys.emqx.apiKey, TEST_EMQX_SECRET: sys.emqx.apiSecret } }),
+      activities: createActivities([sys.target], { kubeConfigFor: kubeConfig, env: { TEST_EMQX_KEY: sys.emqx.apiKey, TEST_EMQX_SECRET: sys.emqx.apiSecret }, temporal: client }),
       ...workerDefaults(),
     });
     const running = worker.run();
     try {
       await ns.seedBlue();
       await services.start();
-      const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
       const a = createKubernetesActivities({
         targets: targetLookup([{ name: TARGET, kind: 'emqx', kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx' } }]),
         kubeConfigFor: kubeConfig,

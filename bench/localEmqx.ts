@@ -49,7 +49,7 @@ export async function withLocalEmqx<T>(target: string, fn: (e: LocalEmqx) => Pro
       connection: await NativeConnection.connect({ address: dev.address }),
       taskQueue,
       workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('ERROR') }),
-      activities: createActivities([config], { sandboxes: new Map([[target, sandbox]]), env: secrets, pollMs: 100 }),
+      activities: createActivities([config], { sandboxes: new Map([[target, sandbox]]), env: secrets, pollMs: 100, temporal: client }),
       ...workerDefaults(),
     });
     const upgrade = (version: string, options: Partial<UpgradeOptions> = {}) =>

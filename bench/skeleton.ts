@@ -51,7 +51,7 @@ async function run(): Promise<Record<string, unknown>> {
       connection: await NativeConnection.connect({ address: dev.address }),
       taskQueue: TASK_QUEUE,
       workflowBundle: { code },
-      activities: world.activities(),
+      activities: world.activities(client),
       ...workerDefaults(),
       maxConcurrentWorkflowTaskExecutions: 100,
     });

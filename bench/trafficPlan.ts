@@ -56,7 +56,7 @@ async function run(): Promise<Record<string, unknown>> {
       connection: env.nativeConnection,
       taskQueue: TASK_QUEUE,
       workflowBundle: { code },
-      activities: { ...world.activities(), runAnalysis },
+      activities: { ...world.activities(env.client), runAnalysis },
       ...workerDefaults(),
     });
     return await worker.runUntil(async () => {

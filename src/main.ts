@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const dataDir = resolve(config.env.dataDir ?? join(projectRoot, '.data'));
   // The sandboxes run in this process, so only the embedded default serves local targets.
   const sandboxes = address ? new Map<string, LocalSandbox>() : createLocalSandboxes(config.targets, dataDir);
-  // nginx daemonizes into a group of its own, so a forced exit (which kills our children) must stop it itself.
+  // A forced exit stops no child; nginx would outlive a signal sent to this process alone (kill <pid>) and keep the ports.
   const stopper = new Stopper(log, () => {
     for (const s of sandboxes.values()) {
       const pid = s.nginx.pid();
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     let running: Promise<void> = new Promise(() => undefined);
     if (config.env.run !== 'api') {
       const workerConnection = await NativeConnection.connect(options);
-      const worker = await createWorker(workerConnection, config, { sandboxes, prometheusUrl }, { registry });
+      const worker = await createWorker(workerConnection, config, { sandboxes, prometheusUrl, temporal: client }, { registry });
       const run = worker.run();
       running = run;
       stopper.add('worker', async () => {
@@ -120,11 +120,13 @@ async function main(): Promise<void> {
       stopper.add('API', () => app.close());
       warnAboutDevTokens(config, log);
     }
+    stopper.up();
     printWelcome(config, address, sandboxes, prometheusUrl ? { url: prometheusUrl, ours: !!prometheus } : undefined);
     await running;
   } catch (err) {
-    // A start that fails halfway stops what it had started.
+    // A start that fails halfway stops what it had started; so does a Ctrl-C during the start (Stopping, or a part failing as the parts it needs stop).
     await stopper.stopAll();
+    if (stopper.signalled) process.exit(0);
     throw err;
   }
 }

@@ -14,7 +14,6 @@ import {
 } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { WATCH_CATCH_UP, type CatchUpHeartbeat } from '../domain/projection/catchUp';
 import type { Config } from '../config/file';
 import { OptionsError, toUpgradeOptions, type UpgradeOptionsInput } from '../config/options';
 import { kindModule } from '../domain/kinds';
@@ -155,8 +154,10 @@ export class Upgrades {
     const state = await this.state(handle, `no upgrade ${id}`);
     const described = await handle.describe();
     if (state.undoing) {
-      // The undo retries on the server: its attempt count and last error live in the pending activity.
-      const pending = described.raw.pendingActivities?.[0];
+      // The undo retries on the server: its attempt count and last error live in the pending activity
+      // (the failing one, where an undo runs several at once).
+      const activities = described.raw.pendingActivities ?? [];
+      const pending = activities.find((p) => p.lastFailure) ?? activities[0];
       if (pending) {
         state.undoing = {
           ...state.undoing,
@@ -166,16 +167,18 @@ export class Upgrades {
         };
       }
     }
-    await this.addCatchUp(state, described.raw.pendingActivities ?? []);
+    await this.addLiveDetails(state, described.raw.pendingActivities ?? []);
     return { ...state, execution: described.status.name, links: this.links(target, runId) };
   }
 
-  /** A projection's catch-up (lag, rate, ETA, stall) lives in its watch's last heartbeat: shown without adding to the history. */
-  private async addCatchUp(state: UpgradeState, pending: { activityType?: { name?: string | null } | null; heartbeatDetails?: { payloads?: Payload[] | null } | null }[]) {
-    const watch = pending.find((p) => p.activityType?.name === WATCH_CATCH_UP);
-    if (!watch?.heartbeatDetails?.payloads?.length) return;
-    const [beat] = (await decodeArrayFromPayloads(this.client.options.loadedDataConverter, watch.heartbeatDetails.payloads)) as [CatchUpHeartbeat | undefined];
-    if (beat) state.details = { ...state.details, catchUp: beat };
+  /** A kind's live progress (e.g. a projection's catch-up) lives in its activity's last heartbeat: shown without adding to the history. */
+  private async addLiveDetails(state: UpgradeState, pending: { activityType?: { name?: string | null } | null; heartbeatDetails?: { payloads?: Payload[] | null } | null }[]) {
+    const live = kindModule(state.kind).liveDetails;
+    if (!live) return;
+    const running = pending.find((p) => p.activityType?.name === live.activity);
+    if (!running?.heartbeatDetails?.payloads?.length) return;
+    const [beat] = await decodeArrayFromPayloads(this.client.options.loadedDataConverter, running.heartbeatDetails.payloads);
+    if (beat) state.details = { ...state.details, [live.key]: beat };
   }
 
   /** A release's ready report, as a workflow update whose validator admits only green while it is INITIALISING. */

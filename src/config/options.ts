@@ -198,6 +198,11 @@ function toGates(gates: UpgradeOptionsInput['gates'], o: UpgradeOptionsInput): P
     const gate: GateOptions = {};
     if (auto !== undefined) gate.autoPromoteAfterMs = parseDuration(auto);
     if (timeout !== undefined) gate.timeoutMs = parseDuration(timeout);
+    if (gate.autoPromoteAfterMs !== undefined && gate.timeoutMs !== undefined && gate.autoPromoteAfterMs >= gate.timeoutMs) {
+      const field = given?.autoPromoteAfter !== undefined ? `gates.${step}.autoPromoteAfter` : 'autoPromoteAfter';
+      const limit = given?.timeout !== undefined ? `gates.${step}.timeout` : 'stepTimeouts.gate';
+      throw new OptionsError(field, `${auto} is not shorter than the gate's time limit (${limit} ${timeout}): the time limit rolls back first, so it could never fire`);
+    }
     if (Object.keys(gate).length) out[step] = gate;
   }
   return out;

@@ -17,4 +17,13 @@ export interface KindModule<Access extends TSchema = TSchema, Options extends TS
   sandboxUpgrade?: { version: string; options: Record<string, unknown>; note?: string };
   /** The loopback ports its local sandbox listens on (`local.ports` in the config). */
   localPorts: readonly string[];
+  /** Progress a long-running activity heartbeats, shown by GET …/upgrades/:id under details[key] while it runs (not in the history). */
+  liveDetails?: LiveDetails;
+}
+
+export interface LiveDetails {
+  /** The activity's type name. */
+  activity: string;
+  /** Where its last heartbeat goes in the state's details. */
+  key: string;
 }

@@ -121,6 +121,8 @@ export interface TrafficStepState {
   weight: number;
   startedAt?: string;
   endedAt?: string;
+  /** How it ended: completed, failed (its change, analysis or time limit), or stopped by a rollback or abort. */
+  outcome?: 'completed' | 'failed' | 'stopped';
   analysis: AnalysisResult[];
   approvedBy?: string;
 }

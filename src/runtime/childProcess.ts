@@ -1,5 +1,16 @@
 import type { ChildProcess } from 'node:child_process';
 
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+/** The child dies with this process, however this one exits. */
+export function killOnExit(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
 /** SIGTERM (a clean stop: the server flushes what it must) and wait for the exit; SIGKILL after killAfterMs. */
 export async function stopChild(child: ChildProcess, killAfterMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -5,10 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { killOnExit } from '../sandbox/process';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { temporalCliPath } from './binaries';
-import { stopChild } from './childProcess';
+import { killOnExit, stopChild } from './childProcess';
 import { portIsFree } from './freePort';
 
 export interface DevServerOptions {

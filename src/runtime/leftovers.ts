@@ -1,10 +1,9 @@
 /**
  * What a killed `npm start` left behind. Every process npm start starts
- * (the dev server, the sandboxes' nodes and backplanes) is in its process
- * group, so after a SIGKILL they live on in that group without it. Each start
- * records its pid and group in the data directory; the next start stops what
- * is left in the recorded group. (nginx daemonizes into a group of its own:
- * the sandbox's Nginx adopts or stops it from its pid file.)
+ * (the dev server, the sandboxes' nodes, backplanes and nginx) is in its
+ * process group, so after a SIGKILL they live on in that group without it.
+ * Each start records its pid and group in the data directory; the next start
+ * stops what is left in the recorded group.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

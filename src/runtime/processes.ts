@@ -2,7 +2,8 @@
  * What runs on this machine, read from Linux's /proc: which process listens on
  * a loopback port, which processes are in a process group, and stopping a set
  * of them (SIGTERM, then SIGKILL). npm start uses these to name the process
- * that holds a port it needs, and to find what a killed run left behind.
+ * that holds a port it needs, and to find what a killed run left behind (its
+ * process group, nginx workers by the log file they hold).
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -70,10 +71,8 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
-/** The processes listening on a TCP port (as far as this user may see: all of them as root, one's own otherwise). */
-export function portHolders(port: number): ProcessInfo[] {
-  const inodes = listeningInodes(port);
-  if (inodes.size === 0) return [];
+/** The processes with an open file descriptor whose target (as /proc/<pid>/fd/* links it) matches: a file's path, "socket:[inode]". */
+export function fdHolders(match: (target: string) => boolean): ProcessInfo[] {
   const holders: ProcessInfo[] = [];
   for (const pid of pids()) {
     let fds: string[];
@@ -84,7 +83,7 @@ export function portHolders(port: number): ProcessInfo[] {
     }
     const holds = fds.some((fd) => {
       try {
-        return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? '');
+        return match(readlinkSync(`/proc/${pid}/fd/${fd}`));
       } catch {
         return false;
       }
@@ -92,6 +91,13 @@ export function portHolders(port: number): ProcessInfo[] {
     if (holds) holders.push({ pid, command: commandOf(pid) ?? '?' });
   }
   return holders;
+}
+
+/** The processes listening on a TCP port (as far as this user may see: all of them as root, one's own otherwise). */
+export function portHolders(port: number): ProcessInfo[] {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return [];
+  return fdHolders((target) => inodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? ''));
 }
 
 /** "port 7233 is taken by pid 123 (temporal server start-dev ...)", or by a process this user cannot see. */

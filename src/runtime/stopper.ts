@@ -1,19 +1,39 @@
 /**
  * How npm start stops: what it started, in reverse order, on Ctrl-C (SIGINT),
- * SIGTERM, or a start that fails halfway. One Ctrl-C reaches this process
- * more than once (the terminal signals the whole foreground group, and npm
- * and tsx relay it too), so signals within a second of the first count as
- * one; a later one forces: the given force() runs and the process exits,
- * taking its child processes with it.
+ * SIGTERM, or a start that fails halfway. One Ctrl-C can reach this process
+ * more than once (the terminal signals the whole foreground group, and a
+ * parent may relay it), so signals within a second of the first count as
+ * one; a later one forces: the given force() runs and the process exits 130.
+ * A forced exit does not stop child processes: in a terminal they got the
+ * Ctrl-C themselves, and the next start stops what is left (runtime/leftovers.ts).
+ *
+ * A signal during the start stops what started so far; the start goes on
+ * only to its next add() or up(), which stop the late part at once and throw
+ * Stopping, so nothing started after the signal outlives the exit.
  */
 import type pino from 'pino';
 
 const SAME_CTRL_C_MS = 1000;
 
+/** Thrown by add() and up() once stopping: the start ends there, and the process exits cleanly. */
+export class Stopping extends Error {
+  constructor(what: string) {
+    super(`stopping: ${what} was not kept`);
+  }
+}
+
+interface Part {
+  name: string;
+  stop: () => Promise<unknown>;
+}
+
 export class Stopper {
-  private readonly parts: { name: string; stop: () => Promise<unknown> }[] = [];
+  private readonly parts: Part[] = [];
+  /** Stops of parts registered after stopping began. */
+  private readonly late: Promise<void>[] = [];
   private stopping: Promise<void> | undefined;
   private firstSignalAt = 0;
+  private isUp = false;
 
   constructor(
     private readonly log: pino.Logger,
@@ -21,19 +41,44 @@ export class Stopper {
     private readonly force: () => void,
   ) {}
 
-  /** Registers what to stop, right after it started. */
+  /** Registers what to stop, right after it started; once stopping, stops it at once and throws Stopping. */
   add(name: string, stop: () => Promise<unknown>): void {
+    if (this.stopping) {
+      this.late.push(this.stopPart({ name, stop }));
+      throw new Stopping(name);
+    }
     this.parts.push({ name, stop });
   }
 
-  /** Stops every part, last started first; a failing stop is logged and the others still run. */
-  stopAll(): Promise<void> {
+  /** The start is done: from now on a signal stops everything and exits. Throws Stopping if a signal came first. */
+  up(): void {
+    if (this.stopping) throw new Stopping('the start');
+    this.isUp = true;
+  }
+
+  /** Whether a signal (not a failed start) began the stop. */
+  get signalled(): boolean {
+    return this.firstSignalAt > 0;
+  }
+
+  /** Stops every part, last started first, and those registered late; a failing stop is logged and the others still run. */
+  async stopAll(): Promise<void> {
     this.stopping ??= (async () => {
-      for (const part of [...this.parts].reverse()) {
-        await part.stop().catch((err: unknown) => this.log.error({ err, part: part.name }, 'stop failed'));
-      }
+      for (const part of [...this.parts].reverse()) await this.stopPart(part);
     })();
-    return this.stopping;
+    await this.stopping;
+    // Every caller waits for every late stop, also those registered while it waited.
+    for (let seen = -1; seen !== this.late.length; ) {
+      seen = this.late.length;
+      await Promise.all(this.late);
+    }
+  }
+
+  private stopPart(part: Part): Promise<void> {
+    return part.stop().then(
+      () => undefined,
+      (err: unknown) => this.log.error({ err, part: part.name }, 'stop failed'),
+    );
   }
 
   /** Ctrl-C and SIGTERM stop everything and exit 0; a second Ctrl-C forces. */
@@ -41,12 +86,13 @@ export class Stopper {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => this.signal(signal));
   }
 
-  private signal(signal: NodeJS.Signals): void {
+  /** During the start, the start exits itself once it reaches its next add() or up() (Stopping). */
+  signal(signal: NodeJS.Signals): void {
     const now = Date.now();
     if (!this.firstSignalAt) {
       this.firstSignalAt = now;
       this.log.info({ signal }, 'stopping (Ctrl-C again to force)');
-      void this.stopAll().then(() => process.exit(0));
+      void this.stopAll().then(() => this.isUp && process.exit(0));
       return;
     }
     if (now - this.firstSignalAt < SAME_CTRL_C_MS) return;

@@ -11,7 +11,7 @@ export interface WorkerMetrics {
   registry?: Registry;
 }
 
-export async function createWorker(connection: NativeConnection, config: Config, deps: ActivityDeps = {}, metrics: WorkerMetrics = {}): Promise<Worker> {
+export async function createWorker(connection: NativeConnection, config: Config, deps: ActivityDeps, metrics: WorkerMetrics = {}): Promise<Worker> {
   const registry = metrics.registry ?? new Registry();
   return Worker.create({
     connection,

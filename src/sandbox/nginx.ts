@@ -5,12 +5,16 @@
  * own prefix (config, pid file, logs, temp files), on loopback ports only. A
  * switch rewrites the config and reloads: the master starts new workers with
  * the new upstreams, old workers keep their connections until those close.
+ * The master does not daemonize: it stays a child in the starter's process
+ * group, so a terminal's Ctrl-C reaches it whatever happens to npm start, and
+ * what a killed npm start leaves is in the group the next start stops.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { commandOf, groupMembers, isAlive, terminate } from '../runtime/processes';
+import { describePortTaken, fdHolders, isAlive, terminate } from '../runtime/processes';
 
 const run = promisify(execFile);
 
@@ -97,6 +101,7 @@ export function nginxConfig(prefix: string, r: NginxRoutes, generation: number, 
   const stream = r.streams.length ? `\nstream {\n${r.streams.map(streamServer).join('\n\n')}\n}\n` : '';
   return `# Written by cutover's local platform; rewritten at every switch. Generation ${generation}.
 ${opts.streamModule && r.streams.length ? `load_module ${opts.streamModule};\n` : ''}${opts.root ? '# Running as root: workers stay root, so they can use the temp files under the project.\nuser root;\n' : ''}worker_processes 1;
+daemon off;
 pid ${join(prefix, 'nginx.pid')};
 error_log ${join(prefix, 'logs', 'error.log')} notice;
 
@@ -122,6 +127,12 @@ ${r.http.map(httpServer).join('\n\n')}
   }
 }
 `;
+}
+
+/** What nginx listens for on a port, for messages. */
+function listenerOf(r: NginxRoutes, port: number): string {
+  const u = [...r.streams, ...r.http].find((x) => x.listen === port);
+  return u ? `nginx's listener of upstream ${u.name}` : `nginx's stub_status`;
 }
 
 export class Nginx {
@@ -165,15 +176,11 @@ export class Nginx {
     return pid !== undefined && isAlive(pid) ? pid : undefined;
   }
 
-  /**
-   * Workers whose master was killed keep serving and holding the ports. The
-   * master daemonized into a process group of its own, its pid: whatever nginx
-   * is left in that group is ours.
-   */
+  /** Workers whose master was killed keep serving and holding the ports: the nginx processes that hold this prefix's error log. */
   private async stopOrphanWorkers(): Promise<void> {
-    const pgid = this.recordedPid();
-    if (pgid === undefined || isAlive(pgid)) return;
-    await terminate(groupMembers(pgid).filter((pid) => commandOf(pid)?.startsWith('nginx:')));
+    if (this.pid()) return;
+    const log = resolve(this.prefix, 'logs', 'error.log');
+    await terminate(fdHolders((target) => target === log).flatMap((p) => (p.command.startsWith('nginx:') ? [p.pid] : [])));
   }
 
   /** `nginx -t` on the current config: its output. */
@@ -197,24 +204,53 @@ export class Nginx {
     // SIGHUP is what `nginx -s reload` sends, without starting another nginx to send it
     const master = this.pid();
     if (master) process.kill(master, 'SIGHUP');
-    else await this.startMaster();
+    else await this.startMaster(routes);
     await this.waitGeneration(routes.statusPort, generation);
     this.applied = JSON.stringify(routes);
   }
 
-  /** Starts the master; a port still held by the workers of a master that is just stopping frees up within seconds. */
-  private async startMaster(): Promise<void> {
+  /**
+   * Starts the master; a port still held by the workers of a master that is
+   * just stopping frees up within seconds. One still taken after that is
+   * named with the process holding it.
+   */
+  private async startMaster(routes: NginxRoutes): Promise<void> {
     await this.stopOrphanWorkers();
     const deadline = Date.now() + 5000;
     for (;;) {
       try {
-        await this.nginx();
+        await this.spawnMaster();
         return;
       } catch (err) {
-        if (!/Address already in use/.test((err as Error).message) || Date.now() > deadline) throw err;
+        const taken = /bind\(\) to [^ ]*:(\d+) failed \(\d+: Address already in use\)/.exec((err as Error).message);
+        if (!taken) throw err;
+        if (Date.now() > deadline) throw new Error(`nginx (prefix ${this.prefix}) cannot listen: ${describePortTaken(Number(taken[1]), listenerOf(routes, Number(taken[1])))}`, { cause: err });
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+  }
+
+  /** Resolves once the master recorded its pid (it listens by then), rejects with its error if it exits first. */
+  private spawnMaster(): Promise<void> {
+    const child = spawn(this.bin, this.args(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    return new Promise((done, fail) => {
+      const poll = setInterval(() => {
+        if (this.recordedPid() !== child.pid || !isAlive(child.pid!)) return;
+        clearInterval(poll);
+        // It outlives its starter's event loop (npm start exits, and stops it, on its own terms).
+        child.unref();
+        (child.stderr as Socket).unref();
+        done();
+      }, 20);
+      const failed = (why: string) => {
+        clearInterval(poll);
+        fail(new Error(`nginx (prefix ${this.prefix}) failed: ${stderr.trim() || why}`));
+      };
+      child.once('exit', (code, signal) => failed(`exited with ${code ?? signal}`));
+      child.once('error', (err) => failed(err.message));
+    });
   }
 
   private async waitGeneration(port: number, generation: number): Promise<void> {
@@ -229,10 +265,10 @@ export class Nginx {
     }
   }
 
-  /** Stops the master and its workers at once (SIGTERM, nginx's fast shutdown) and waits until they are gone, orphaned workers included. */
+  /** Stops the master and its workers at once (SIGTERM, nginx's fast shutdown: the master exits after its workers) and waits until they are gone, orphaned workers included. */
   async stop(): Promise<void> {
     const pid = this.pid();
-    if (pid) await terminate([...new Set([pid, ...groupMembers(pid)])]);
+    if (pid) await terminate([pid]);
     await this.stopOrphanWorkers();
     this.applied = '';
   }

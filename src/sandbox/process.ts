@@ -8,17 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { projectRoot } from '../runtime/binaries';
-
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
-
-/** The child dies with this process, however this one exits. */
-export function killOnExit(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
+import { killOnExit } from '../runtime/childProcess';
 
 export interface SandboxProcessSpec {
   /** What the logs and errors call it, e.g. "sandbox EMQX node emqx@a-0". */

@@ -18,6 +18,7 @@ import { decideAbort, decideApprove, decideReadyReport, decideRollback, type Dec
 import { formatDuration } from '../domain/duration';
 import { STEPS, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import { stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
+import { cancelRequester } from './cancelRequester';
 import { awaitApproval, gateOptions } from './gates';
 import {
   CONFLICT_FAILURE,
@@ -269,7 +270,9 @@ class Upgrade {
 
   private async onStopped(err: unknown): Promise<void> {
     if (isCancellation(err) && !this.upgrade.stop) {
-      this.requestStop('abort', { by: 'temporal', reason: 'Temporal cancellation requested (UI Cancel, temporal workflow cancel, handle.cancel())' });
+      const requester = await cancelRequester();
+      const reason = `Temporal cancellation requested${requester ? ` by ${requester}` : ''} (UI Cancel, temporal workflow cancel, handle.cancel())`;
+      this.requestStop('abort', { by: 'temporal', reason });
     } else if (!(err instanceof StepFailed || err instanceof StopRequested || isCancellation(err))) {
       throw err;
     }

@@ -4,7 +4,7 @@
  * Gates stand before promote and finalize (options.approveBefore), at a
  * traffic step with approve: true, and where an analysis was inconclusive.
  */
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import { formatDuration } from '../domain/duration';
 import type { GateOptions, GatedStep, Step, UpgradeOptions } from '../domain/upgrade';
 import { StepFailed, StopRequested } from './stops';
@@ -19,6 +19,9 @@ export interface Gate extends GateOptions {
   why: string;
 }
 
+/** Patch: a gate whose time limit comes before its auto-promotion rolls back at the limit. */
+export const GATE_TIMEOUT_FIRST = 'gate-timeout-before-auto-promotion';
+
 /** The gates options ask for; runs started before approveBefore existed keep their single gate before promote. */
 export function gateOptions(options: UpgradeOptions, step: GatedStep): GateOptions | undefined {
   const approveBefore = options.approveBefore ?? (options.approval === 'manual' ? ['promote'] : []);
@@ -30,7 +33,11 @@ export function gateOptions(options: UpgradeOptions, step: GatedStep): GateOptio
 /** Wait at a gate. Returns who approved; throws StopRequested on a stop and StepFailed when its time limit passes. */
 export async function awaitApproval(upgrade: UpgradeRecord, gate: Gate): Promise<string> {
   const { state } = upgrade;
-  const { autoPromoteAfterMs, timeoutMs } = gate;
+  const { timeoutMs } = gate;
+  // Whichever comes first. The API refuses a time limit that comes first; runs started before this kept
+  // waiting for the auto-promotion and ignored the time limit, so they replay as they ran.
+  const timeoutFirst = gate.autoPromoteAfterMs !== undefined && timeoutMs !== undefined && timeoutMs <= gate.autoPromoteAfterMs && patched(GATE_TIMEOUT_FIRST);
+  const autoPromoteAfterMs = timeoutFirst ? undefined : gate.autoPromoteAfterMs;
   upgrade.approved = undefined;
   const limit = autoPromoteAfterMs ?? timeoutMs;
   state.approval.autoPromoteAt = autoPromoteAfterMs !== undefined ? new Date(Date.now() + autoPromoteAfterMs).toISOString() : undefined;

@@ -10,7 +10,7 @@ import type { AnalysisCheck, AnalysisResult } from '../domain/analysis';
 import { formatDuration } from '../domain/duration';
 import type { PlatformActivities } from '../domain/platform';
 import { weightsByRelease, type Role } from '../domain/traffic';
-import type { ReleaseRef, Step, TrafficStep, UpgradeOptions } from '../domain/upgrade';
+import type { ReleaseRef, Step, TrafficStep, TrafficStepState, UpgradeOptions } from '../domain/upgrade';
 import { call, stepActivities, undoActivities } from './activityOptions';
 import { awaitApproval } from './gates';
 import type { Saga } from './saga';
@@ -40,21 +40,38 @@ export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases:
     const record = state.trafficSteps[i];
     const label = steps.length === 1 ? `traffic ${step.weight}% to green` : `traffic step ${i + 1} of ${steps.length} (green ${step.weight}%)`;
     record.startedAt = new Date().toISOString();
-    upgrade.setWaitingFor(`${label}: setting router weights`);
-    const weights = weightsByRelease(names, step.weight);
-    await call(stepActivities<PlatformActivities>(input).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, { target, weights });
-    upgrade.weighted(step.weight, label);
-    metrics.trafficWeights({ target, weights });
-    if (step.pauseMs) {
-      upgrade.setWaitingFor(`${label}: pause of ${formatDuration(step.pauseMs)}`);
-      await sleep(step.pauseMs, { summary: `${label}: pause` });
+    const end = (outcome: NonNullable<TrafficStepState['outcome']>) => {
+      record.endedAt = new Date().toISOString();
+      record.outcome = outcome;
+      const seconds = (Date.parse(record.endedAt) - Date.parse(record.startedAt!)) / 1000;
+      metrics.stepFinished({ kind: input.kind, step: `traffic-${step.weight}`, seconds, outcome: outcome === 'completed' ? 'completed' : 'failed' });
+    };
+    try {
+      await trafficStep(upgrade, { step, label, names, record });
+    } catch (err) {
+      end(upgrade.stop ? 'stopped' : 'failed');
+      throw err;
     }
-    for (const check of step.analysis) await analyse(upgrade, { step: 'promote', where: label, check, names, keep: (r) => record.analysis.push(r) });
-    if (step.approve) {
-      record.approvedBy = await awaitApproval(upgrade, { step: 'promote', before: `the next traffic step after ${label}`, why: `${label} asks for approval` });
-    }
-    record.endedAt = new Date().toISOString();
-    metrics.stepFinished({ kind: input.kind, step: `traffic-${step.weight}`, seconds: (Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000, outcome: 'completed' });
+    end('completed');
+  }
+}
+
+/** One step of the plan: its weights, its pause, its analysis checks, its approval. */
+async function trafficStep(upgrade: UpgradeRecord, s: { step: TrafficStep; label: string; names: Record<Role, string>; record: TrafficStepState }): Promise<void> {
+  const { input } = upgrade;
+  const { step, label, names, record } = s;
+  upgrade.setWaitingFor(`${label}: setting router weights`);
+  const weights = weightsByRelease(names, step.weight);
+  await call(stepActivities<PlatformActivities>(input).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, { target: input.target, weights });
+  upgrade.weighted(step.weight, label);
+  metrics.trafficWeights({ target: input.target, weights });
+  if (step.pauseMs) {
+    upgrade.setWaitingFor(`${label}: pause of ${formatDuration(step.pauseMs)}`);
+    await sleep(step.pauseMs, { summary: `${label}: pause` });
+  }
+  for (const check of step.analysis) await analyse(upgrade, { step: 'promote', where: label, check, names, keep: (r) => record.analysis.push(r) });
+  if (step.approve) {
+    record.approvedBy = await awaitApproval(upgrade, { step: 'promote', before: `the next traffic step after ${label}`, why: `${label} asks for approval` });
   }
 }
 

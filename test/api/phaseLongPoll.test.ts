@@ -18,7 +18,7 @@ const { names: T, targets } = makeTargets({ many: 'projection', quiet: 'projecti
 
 beforeAll(async () => {
   env = await connectSharedServer();
-  worker = await startWorker(env, taskQueue, world.activities());
+  worker = await startWorker(env, taskQueue, world.activities(env.client));
   app = await testServer(env.client, testConfig(targets, taskQueue));
 });
 afterAll(async () => {

@@ -7,9 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { rollbackUpdate, stateQuery } from '../../src/workflows/messages';
 import { EmqxOnKube } from '../support/emqxOnKube';
+import { kubeConfigFor } from '../support/kubeControlPlane';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
@@ -35,7 +38,7 @@ async function cluster(opts: Parameters<typeof EmqxOnKube.start>[1] = {}) {
 }
 
 async function worker(sys: EmqxOnKube, taskQueue = uniqueId('emqx')): Promise<RunningWorker & { taskQueue: string }> {
-  const w = await startWorker(env, taskQueue, sys.activities(), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  const w = await startWorker(env, taskQueue, sys.activities(env.client), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
   cleanups.push(() => w.stop());
   return { ...w, taskQueue };
 }
@@ -143,25 +146,25 @@ test('rollback in the standby window: every blue node is there, evacuations stop
 
 test('rollback during the evacuation of the second node: Service on blue, no evacuation running, no green workload', async () => {
   const sys = await cluster({ connections: 3000 });
+  // every version of the Service as the API server's watch delivers it, and the labels of every pod that ever ran
+  const watched = followService(sys);
+  cleanups.push(async () => watched.stop());
+  await watched.started;
   const { taskQueue } = await worker(sys);
   const h = await start(sys, taskQueue);
   await eventually(async () => sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/emqx@emqx-1/evacuation/start').length > 0, 60_000);
   await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'error rate up on green' }] });
-  // what the Service selects, sampled until the rollback ends: green's pods still run for a while
-  const samples: { onGreen: boolean; endpoints: string[] }[] = [];
-  let done = false;
-  const result = h.result().finally(() => (done = true));
-  while (!done) {
-    const selector = await sys.serviceSelector();
-    samples.push({ onGreen: selector['cutover.io/release'] === greenOf(sys), endpoints: await sys.ns.endpoints('emqx') });
-  }
-  const final = (await result) as UpgradeState;
+  const final = (await h.result()) as UpgradeState;
 
   expect(final.status).toBe('ROLLED_BACK');
-  const back = samples.findIndex((x) => !x.onGreen);
-  expect(back).toBeGreaterThanOrEqual(0);
-  // the first upgrade's blue pods carry no release label: green's pods (same app label) must never be selected with them
-  for (const { endpoints } of samples.slice(back)) expect(endpoints.every((p) => /^emqx-\d$/.test(p))).toBe(true);
+  // the first upgrade's blue pods carry no release label: green's pods (same app label) must never be selected with them, by
+  // any version of the selector from the switch back on, however briefly it stood
+  const toGreen = watched.selectors.findIndex((sel) => sel['cutover.io/release'] === greenOf(sys));
+  expect(toGreen).toBeGreaterThan(0);
+  const afterBack = watched.selectors.slice(toGreen + 1);
+  expect(afterBack.length).toBeGreaterThan(0);
+  expect(watched.podsEverSeen().filter((p) => p.name.startsWith(greenOf(sys)))).toHaveLength(3);
+  for (const selector of afterBack) expect({ selector, selects: watched.selectedBy(selector) }).toEqual({ selector, selects: ['emqx-0', 'emqx-1', 'emqx-2'] });
   expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
   expect(await sys.ns.statefulSet(greenOf(sys))).toBeUndefined();
   expect((await sys.ns.statefulSet('emqx'))?.spec?.replicas).toBe(3);
@@ -172,6 +175,42 @@ test('rollback during the evacuation of the second node: Service on blue, no eva
   expect(sys.emqx.nodeNames().sort()).toEqual(['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']);
   expect(final.releases).toMatchObject({ blue: { phase: 'SERVING' }, green: { phase: 'OBSOLETE' } });
 }, 90_000);
+
+/** Follows the target's Service and pods by watch: each selector the Service has had, in order, and the pods any of them could select. */
+function followService(sys: EmqxOnKube) {
+  const kc = kubeConfigFor(sys.ns.url, sys.ns.token);
+  const namespace = sys.ns.name;
+  const selectors: Record<string, string>[] = [];
+  const pods = new Map<string, { name: string; labels: Record<string, string> }>();
+  const service: Mirror<V1Service> = new Mirror<V1Service>({
+    kc,
+    path: `/api/v1/namespaces/${namespace}/services`,
+    fieldSelector: 'metadata.name=emqx',
+    list: () => sys.ns.core.listNamespacedService({ namespace, fieldSelector: 'metadata.name=emqx' }),
+    onChange: () => {
+      const selector = service.items()[0]?.spec?.selector ?? {};
+      if (JSON.stringify(selector) !== JSON.stringify(selectors.at(-1))) selectors.push(selector);
+    },
+    onError: () => undefined,
+  });
+  const podMirror: Mirror<V1Pod> = new Mirror<V1Pod>({
+    kc,
+    path: `/api/v1/namespaces/${namespace}/pods`,
+    list: () => sys.ns.core.listNamespacedPod({ namespace }),
+    onChange: () => podMirror.items().forEach((p) => pods.set(p.metadata!.uid!, { name: p.metadata!.name!, labels: p.metadata?.labels ?? {} })),
+    onError: () => undefined,
+  });
+  const podsEverSeen = () => [...pods.values()];
+  return {
+    selectors,
+    started: Promise.all([service.start(), podMirror.start()]),
+    podsEverSeen,
+    /** The names of the pods (of any time) whose labels the selector matches. */
+    selectedBy: (selector: Record<string, string>) =>
+      [...new Set(podsEverSeen().filter((p) => Object.entries(selector).every(([k, v]) => p.labels[k] === v)).map((p) => p.name))].sort(),
+    stop: () => [service, podMirror].forEach((m) => m.stop()),
+  };
+}
 
 test('a bad image rolls back by itself within the readiness limit, blue serving throughout; the fixed image then upgrades', async () => {
   const sys = await cluster();
@@ -246,7 +285,7 @@ describe('clear errors and nothing changed', () => {
   ])('%s', async (_what, override, message) => {
     const sys = await cluster();
     const taskQueue = uniqueId('emqx-bad');
-    const w = await startWorker(env, taskQueue, sys.activities(override(sys) as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+    const w = await startWorker(env, taskQueue, sys.activities(env.client, override(sys) as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
     cleanups.push(() => w.stop());
     const h = await start(sys, taskQueue, {}, { maxAttempts: 2 });
     const final = (await h.result()) as UpgradeState;

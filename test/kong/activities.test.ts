@@ -8,10 +8,10 @@
  * `finish`, counters from the gateways' metrics.
  */
 import { statSync } from 'node:fs';
-import { Client } from 'pg';
 import { releaseName } from '../../src/domain/upgrade';
 import { planMigrations } from '../../src/domain/kong/migrations';
 import { exec, failure } from '../support/activityHarness';
+import { anotherNodeHoldsTheLock } from './pg';
 import { startKongStack, TARGET, type KongStack } from './sandboxStack';
 
 const BLUE = releaseName(TARGET, '3.8.0');
@@ -26,12 +26,7 @@ afterAll(() => s?.stop());
 
 const admin = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${s.ports.admin}${path}`, init);
 const postJson = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const sql = async (text: string) => {
-  const c = new Client({ connectionString: `postgres://cutover:${s.kong.database.password}@127.0.0.1:${s.ports.postgres}/kong` });
-  await c.connect();
-  await c.query(text);
-  await c.end();
-};
+const kongDb = () => ({ connectionString: `postgres://cutover:${s.kong.database.password}@127.0.0.1:${s.ports.postgres}/kong` });
 
 test('the runbook through the activities', async () => {
   const a = s.activities;
@@ -57,8 +52,7 @@ test('the runbook through the activities', async () => {
   expect(await exec(a.backupKongDatabase, { target: TARGET, upgradeId: UPGRADE })).toEqual({ ...dump, reused: true });
 
   // 3. The lock trap: another node holds the lock, `up` exits 0 without migrating, `list` catches it.
-  await sql(`INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'another-node', now() + interval '6 seconds')`);
-  const trapped = await failure(exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' }));
+  const [trapped] = await Promise.all([failure(exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' })), anotherNodeHoldsTheLock(kongDb())]);
   expect(trapped.type).toBe('MigrationsNotApplied');
   expect(trapped.nonRetryable).toBeFalsy();
   expect(trapped.message).toMatch(/exited 0 but 'list' says new migrations available \(aborted: another node/);

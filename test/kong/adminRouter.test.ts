@@ -13,7 +13,8 @@ import { freeze, unfreeze } from '../../src/activities/kong/database';
 import { projectRoot } from '../../src/runtime/binaries';
 import { freePort } from '../../src/runtime/freePort';
 import { PostgresServer } from '../../src/sandbox/postgres';
-import { exitProcess, killOnExit } from '../../src/sandbox/process';
+import { killOnExit } from '../../src/runtime/childProcess';
+import { exitProcess } from '../../src/sandbox/process';
 
 const UPGRADE = 'kong-prod.00000000-0000-4000-8000-000000000009';
 const MAIN = join(projectRoot, 'src', 'kongAdminRouter', 'main.ts');

@@ -5,11 +5,10 @@
  * Admin API's errors and the fail-rate flag.
  */
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { startEchoUpstream } from '../../src/sandbox/kong/echo';
 import { runMigrationsProcess, startGatewayNode, type GatewayNode, type KongDatabase } from '../../src/sandbox/kong/launcher';
 import type { PostgresServer } from '../../src/sandbox/postgres';
-import { kongDatabase, startPostgres } from './pg';
+import { anotherNodeHoldsTheLock, kongDatabase, startPostgres } from './pg';
 
 const OLD = '3.8.0';
 const NEW = '3.9.0';
@@ -110,11 +109,7 @@ test('the blue-green runbook on one database: up serves both versions, finish br
 test('the lock trap: up exits 0 without migrating while another node holds the lock; list tells', async () => {
   const db = await kongDatabase(pg, 'lock');
   await migrations(OLD, 'bootstrap', db);
-  const c = new Client({ connectionString: pg.url('lock') });
-  await c.connect();
-  await c.query(`INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'other-node', now() + interval '1500 milliseconds')`);
-  await c.end();
-  const up = await migrations(NEW, 'up', db);
+  const [up] = await Promise.all([migrations(NEW, 'up', db), anotherNodeHoldsTheLock({ connectionString: pg.url('lock') })]);
   expect(up).toMatchObject({ exitCode: 0, output: expect.arrayContaining(['aborted: another node is performing database changes']) });
   expect((await migrations(NEW, 'list', db)).exitCode).toBe(5);
   expect((await migrations(NEW, 'up', db)).exitCode).toBe(0);

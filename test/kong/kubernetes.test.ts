@@ -18,7 +18,7 @@ import { runMigrationsProcess, type KongDatabase } from '../../src/sandbox/kong/
 import { exec, failure, run } from '../support/activityHarness';
 import { TestNamespace } from '../support/kube';
 import { MigrationKubelet } from '../support/migrationKubelet';
-import { kongDatabase, startPostgres } from './pg';
+import { anotherNodeHoldsTheLock, kongDatabase, startPostgres } from './pg';
 
 const TARGET = 'edge-gateway';
 const SECRET = { name: 'kong-postgres', key: 'password' };
@@ -90,6 +90,18 @@ test('up runs as a Job of the green image with the database settings from the Se
   expect(record.output).toEqual([`job ${ns.name}/${migrationJobName(TARGET, 'up', '3.9.0')}`, 'core migrated up to: 001_380_to_390 (pending)', '1 migration processed']);
   // the wait heartbeat while the Job ran
   expect(up.heartbeats).toContainEqual({ job: migrationJobName(TARGET, 'up', '3.9.0'), active: 1, succeeded: 0, failed: 0 });
+  // followed by watch, not by reading it again: one GET of each Job per run, one watch per wait (the second `list` replaced the
+  // first one's Complete Job: a watch until it was gone, then one until its own Job completed)
+  const follows = (command: 'up' | 'list') => {
+    const name = migrationJobName(TARGET, command, '3.9.0');
+    const jobRequests = ns.requests.filter((r) => r.method === 'GET' && r.path.startsWith(`/apis/batch/v1/namespaces/${ns.name}/jobs`));
+    return {
+      reads: jobRequests.filter((r) => r.path.endsWith(`/jobs/${name}`)).length,
+      watches: jobRequests.filter((r) => r.query.watch === 'true' && r.query.fieldSelector === `metadata.name=${name}`).length,
+    };
+  };
+  expect(follows('up')).toEqual({ reads: 1, watches: 1 });
+  expect(follows('list')).toEqual({ reads: 2, watches: 3 });
 
   // What ran: list (new migrations), up, list (pending), each a pod of its Job, as the kubelet saw it.
   const env = { KONG_DATABASE: 'postgres', KONG_PG_HOST: '127.0.0.1', KONG_PG_PORT: String(db.port), KONG_PG_DATABASE: db.database, KONG_PG_USER: db.user, KONG_PG_PASSWORD: db.password };
@@ -165,8 +177,7 @@ test('a failed Job: the exit code of its pod and its log in the failure; the ret
 }, 120_000);
 
 test('the lock trap: another node holds the lock, up exits 0 without migrating, list catches it; the retry runs up anew', async () => {
-  await sql(`INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'another-node', now() + interval '4 seconds')`);
-  const trapped = await failure(exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' }));
+  const [trapped] = await Promise.all([failure(exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' })), anotherNodeHoldsTheLock(db)]);
   expect(trapped.type).toBe('MigrationsNotApplied');
   expect(trapped.nonRetryable).toBeFalsy();
   expect(trapped.message).toMatch(/exited 0 but 'list' says new migrations available \(aborted: another node is performing database changes\)/);

@@ -7,6 +7,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createAnalysisActivities } from '../../src/activities/analysis';
+import { createCancelRequestActivities } from '../../src/activities/cancelRequest';
 import { kongAnalysisProviders } from '../../src/activities/kong/analysisProvider';
 import { toAnalysisCheck } from '../../src/domain/analysis';
 import type { KongCounters } from '../../src/domain/kong/metrics';
@@ -47,7 +48,7 @@ async function start(version?: string): Promise<{ s: KongStack; taskQueue: strin
   const taskQueue = uniqueId('kong');
   const deps = { targets: () => s.target, sandboxes: new Map([[TARGET, s.sandbox]]), pollMs: 200 };
   const analysis = createAnalysisActivities({ providers: kongAnalysisProviders(deps), heartbeatEveryMs: 1000 });
-  worker = await startWorker(env, taskQueue, { ...s.activities, ...analysis }, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  worker = await startWorker(env, taskQueue, { ...s.activities, ...analysis, ...createCancelRequestActivities(env.client) }, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
   return { s, taskQueue };
 }
 

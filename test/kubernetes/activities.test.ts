@@ -5,6 +5,7 @@
  * Each test has a namespace of its own.
  */
 import { CancelledFailure } from '@temporalio/common';
+import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { createKubernetesActivities, type KubernetesActivities } from '../../src/activities/platforms/kubernetes';
 import { targetLookup, type KubernetesPlacement } from '../../src/config/targets';
 import { releaseName } from '../../src/domain/upgrade';
@@ -214,6 +215,66 @@ describe('waitWorkloadReady (by watch)', () => {
     expect(await result).toEqual({ release: GREEN.name, ready: 3, desired: 3, waiting: [] });
     const podLists = ns.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/pods') && r.query.watch !== 'true' && r.query.labelSelector?.includes(GREEN.name));
     expect(podLists.length).toBeGreaterThanOrEqual(2);
+  });
+
+  /**
+   * Cuts the wait's open watch of a collection (no 410) and holds its resumption at the proxy, as a long retry gap,
+   * until `change` has been made and seen by the admin; returns the wait's lists and watches of that collection.
+   */
+  async function dropWatchDuring(collection: '/pods' | '/statefulsets', wait: { result: Promise<unknown> }, change: () => Promise<void>) {
+    const ofCollection = () => ns.requests.filter((r) => r.method === 'GET' && r.path.endsWith(collection));
+    const watches = () => ofCollection().filter((r) => r.query.watch === 'true');
+    await ns.until(async () => watches().length === 1);
+    await new Promise((r) => setTimeout(r, 200)); // the watch is open at the proxy
+    let made!: () => void;
+    const changed = new Promise<void>((r) => (made = r));
+    ns.beforeForwarding((r) => (r.query.watch === 'true' && r.path.endsWith(collection) ? changed : undefined));
+    ns.expireWatches(collection, 0);
+    await ns.until(async () => watches().length === 2); // the resumption, held
+    await change();
+    made();
+    await wait.result;
+    return { lists: ofCollection().filter((r) => r.query.watch !== 'true'), watches: watches() };
+  }
+
+  test('a dropped pod watch resumes from its resourceVersion: what changed while it was down comes through it, without a new list', async () => {
+    await ns.seedBlue();
+    const a = activities();
+    await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1-typo' });
+    ns.requests.length = 0;
+    const wait = run(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
+    await ns.until(async () => wait.heartbeats.some((h) => JSON.stringify(h).includes('ImagePullBackOff')));
+    // while the watch is down, the image is fixed (by the admin, past the proxy) and green's pods are replaced and all turn Ready
+    const { lists, watches } = await dropWatchDuring('/pods', wait, async () => {
+      await ns.apps.patchNamespacedStatefulSet(
+        { name: GREEN.name, namespace: ns.name, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'emqx/emqx:5.8.1' }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      );
+      await ns.core.deleteCollectionNamespacedPod({ namespace: ns.name, labelSelector: `cutover.io/release=${GREEN.name}` });
+      const isReady = (p: V1Pod) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      await ns.until(async () => (await ns.pods(`cutover.io/release=${GREEN.name}`)).filter((p) => isReady(p) && p.spec!.containers[0]!.image === 'emqx/emqx:5.8.1').length === 3);
+    });
+    expect(await wait.result).toEqual({ release: GREEN.name, ready: 3, desired: 3, waiting: [] });
+    expect(lists).toHaveLength(1);
+    expect(watches[1]!.query.resourceVersion).toBeTruthy();
+    expect(Number(watches[1]!.query.resourceVersion)).toBeGreaterThanOrEqual(Number(watches[0]!.query.resourceVersion));
+  });
+
+  test('a dropped StatefulSet watch resumes from its resourceVersion: green scaled to 0 while it was down ends the wait, without a new list', async () => {
+    await ns.seedBlue();
+    const a = activities();
+    await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1-typo' });
+    ns.requests.length = 0;
+    const wait = run(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
+    await ns.until(async () => wait.heartbeats.some((h) => JSON.stringify(h).includes('ImagePullBackOff')));
+    const { lists, watches } = await dropWatchDuring('/statefulsets', wait, async () => {
+      await ns.apps.patchNamespacedStatefulSetScale({ name: GREEN.name, namespace: ns.name, body: { spec: { replicas: 0 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await ns.until(async () => (await ns.statefulSet(GREEN.name))!.status!.observedGeneration === (await ns.statefulSet(GREEN.name))!.metadata!.generation);
+    });
+    expect(await wait.result).toMatchObject({ release: GREEN.name, ready: 0, desired: 0 });
+    expect(lists).toHaveLength(1);
+    expect(watches[1]!.query.resourceVersion).toBeTruthy();
+    expect(Number(watches[1]!.query.resourceVersion)).toBeGreaterThanOrEqual(Number(watches[0]!.query.resourceVersion));
   });
 
   test('a missing release is NotFound', async () => {

@@ -33,7 +33,7 @@ async function deployCutover(sys: EmqxOnKube, role: (rules: V1PolicyRule[]) => V
 
 async function upgrade(sys: EmqxOnKube, token: string): Promise<UpgradeState> {
   const taskQueue = uniqueId('rbac');
-  const w = await startWorker(env, taskQueue, sys.activities({}, token), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  const w = await startWorker(env, taskQueue, sys.activities(env.client, {}, token), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
   cleanups.push(() => w.stop());
   const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', options: { settings: { emqx: FAST }, maxAttempts: 3 } });
   const h = await env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });

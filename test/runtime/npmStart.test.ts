@@ -4,7 +4,8 @@
  * started through the API is listed by `temporal workflow list`, and when
  * npm start is stopped with Ctrl-C in the middle of the drain and started
  * again, the upgrade resumes from the Temporal history and finishes. Its
- * Prometheus scrapes cutover and the worker, and sees the upgrade succeed.
+ * Prometheus scrapes cutover, the worker and the sandbox's EMQX nodes, and
+ * sees the upgrade succeed.
  */
 import { spawnSync } from 'node:child_process';
 import { temporalCliPath } from '../../src/runtime/binaries';
@@ -52,6 +53,9 @@ test('npm start runs an upgrade started through the API, and resumes it after Ct
   expect(printed).toMatch(/Temporal UI: http:\/\/127\.0\.0\.1:\d+/);
   const prometheus = /Prometheus: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(printed)![1];
   await eventually(async () => (await promql(prometheus, 'sum(up{job=~"cutover|temporal-worker"})')) === 2, 30_000);
+  // and the sandbox's own: each of the 3 EMQX nodes' Prometheus endpoint, labelled with its target
+  await eventually(async () => (await promql(prometheus, 'sum(up{job="sandbox-emqx"})')) === 3, 30_000);
+  expect(await promql(prometheus, 'count(emqx_live_connections_count{target="sandbox-emqx"})')).toBe(3);
 
   const res = await fetch(`${api}/v1/upgrades`, {
     method: 'POST',

@@ -1,6 +1,6 @@
-/** src/main.ts started as `npm start` runs it, in a process group of its own, on its own ports and data directory. */
+/** `npm start` itself (npm, then package.json's start script), in a process group of its own, on its own ports and data directory. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/runtime/binaries';
@@ -17,6 +17,10 @@ export interface NpmStartSetup {
   ports: { mqtt: number; api: number; status: number };
   /** Where the sandbox's nginx runs from (nginx.pid). */
   nginxPrefix: string;
+  /** The sandbox's recorded state. */
+  stateFile: string;
+  /** The port its Prometheus asks for. */
+  prometheusPort: number;
 }
 
 export async function setUpNpmStart(): Promise<NpmStartSetup> {
@@ -53,22 +57,29 @@ export async function setUpNpmStart(): Promise<NpmStartSetup> {
     dataDir,
     ports: { mqtt: mqttPort, api: emqxApiPort, status: statusPort },
     nginxPrefix: join(dataDir, 'nginx', cluster),
+    stateFile: join(dataDir, 'sandbox', cluster, 'state.json'),
+    prometheusPort,
   };
 }
 
 export interface NpmStart {
+  /** npm. */
   process: ChildProcess;
-  /** Its process group (it leads one, as a shell's foreground job does). */
+  /** Its process group (npm leads one, as a shell's foreground job does). */
   pgid: number;
   /** What it printed so far. */
   output(): string;
-  /** Resolves with its exit code. */
+  /** Resolves with npm's exit code. */
   exited: Promise<number | null>;
 }
 
-/** Starts main.ts in a process group of its own; `up` resolves once it says it is up, and rejects if it exits first. */
+/**
+ * Runs `npm start` in a process group of its own; `up` resolves once it says
+ * it is up, and rejects if it exits first. Without the prestart bootstrap,
+ * which `npm test` ran before (and which would install into node_modules).
+ */
 export function npmStart(setup: NpmStartSetup): NpmStart & { up: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/main.ts')], { env: setup.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('npm', ['start', '--ignore-scripts'], { cwd: projectRoot, env: setup.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const up = new Promise<string>((resolve, reject) => {
@@ -90,6 +101,9 @@ export function npmStart(setup: NpmStartSetup): NpmStart & { up: Promise<string>
   up.catch(() => undefined);
   return { process: child, pgid: child.pid!, output: () => out, exited, up };
 }
+
+/** The pid of src/main.ts, as the start recorded it in its data directory. */
+export const mainPid = (setup: NpmStartSetup): number => (JSON.parse(readFileSync(join(setup.dataDir, 'npm-start.json'), 'utf8')) as { pid: number }).pid;
 
 /** Ctrl-C in a terminal: SIGINT to every process of the foreground group at once. */
 export async function ctrlC(run: NpmStart): Promise<number | null> {

@@ -1,17 +1,20 @@
 /**
- * What npm start starts, Ctrl-C stops: SIGINT to its whole process group (a
- * terminal's Ctrl-C) leaves no process of it, nginx included; a start whose
- * port is taken names the port and the process holding it and leaves nothing
- * running; after a SIGKILL of npm start (and of its nginx master), the next
+ * What npm start starts, Ctrl-C stops: SIGINT to the whole process group of
+ * `npm start` (a terminal's Ctrl-C: npm, main.ts and every child get it at
+ * once) leaves no process of it, nginx included, start after start, and
+ * also after main.ts itself was killed before it could stop anything; a start
+ * whose port is taken names the port and the process holding it and leaves
+ * nothing running; one that fails after the dev server and Prometheus are up
+ * stops them; after a SIGKILL of npm start (and of its nginx master), the next
  * start stops what was left and comes up on the same ports.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { portIsFree } from '../../src/runtime/freePort';
 import { groupMembers, isAlive } from '../../src/runtime/processes';
 import { eventually } from '../support/temporal';
-import { ctrlC, npmStart, setUpNpmStart, type NpmStart, type NpmStartSetup } from './npmStartHarness';
+import { ctrlC, mainPid, npmStart, setUpNpmStart, type NpmStart, type NpmStartSetup } from './npmStartHarness';
 
 const running: NpmStart[] = [];
 afterEach(async () => {
@@ -19,8 +22,6 @@ afterEach(async () => {
 });
 
 const nginxMaster = (s: NpmStartSetup): number => Number(readFileSync(join(s.nginxPrefix, 'nginx.pid'), 'utf8').trim());
-/** Every process of the group, and of nginx's own group. */
-const leftovers = (run: NpmStart, nginxPid: number): number[] => [...groupMembers(run.pgid), ...groupMembers(nginxPid)];
 
 async function up(setup: NpmStartSetup): Promise<NpmStart> {
   const run = npmStart(setup);
@@ -29,18 +30,24 @@ async function up(setup: NpmStartSetup): Promise<NpmStart> {
   return run;
 }
 
-test('Ctrl-C to the whole process group stops everything npm start started, nginx included', async () => {
+test('Ctrl-C to the whole process group of npm start stops everything it started, nginx included: three starts, the last with main.ts killed first', async () => {
   const setup = await setUpNpmStart();
-  const run = await up(setup);
-  const nginx = nginxMaster(setup);
-  expect(groupMembers(run.pgid).length).toBeGreaterThanOrEqual(6); // main, dev server, backplane, 3 nodes
-  expect(groupMembers(nginx).length).toBeGreaterThanOrEqual(2); // master and worker
+  for (const mainKilled of [false, false, true]) {
+    const run = await up(setup);
+    const group = groupMembers(run.pgid);
+    // npm, main, nginx (not a daemon: in the group), dev server, Prometheus, backplane, 3 nodes, nginx's worker
+    expect(group).toEqual(expect.arrayContaining([run.process.pid, mainPid(setup), nginxMaster(setup)]));
+    expect(group.length).toBeGreaterThanOrEqual(10);
 
-  expect(await ctrlC(run)).toBe(0);
-  await eventually(async () => leftovers(run, nginx).length === 0, 10_000);
-  expect(leftovers(run, nginx)).toEqual([]);
-  for (const port of Object.values(setup.ports)) expect(await portIsFree(port)).toBe(true);
-}, 120_000);
+    // main.ts killed before it can stop anything (as the tsx CLI's relay could): the Ctrl-C still reaches every process it started.
+    if (mainKilled) process.kill(mainPid(setup), 'SIGKILL');
+    const code = await ctrlC(run);
+    if (!mainKilled) expect(code).toBe(0);
+    await eventually(async () => groupMembers(run.pgid).length === 0, 10_000);
+    expect(groupMembers(run.pgid)).toEqual([]);
+    for (const port of Object.values(setup.ports)) expect(await portIsFree(port)).toBe(true);
+  }
+}, 180_000);
 
 test('a start whose port is taken says which port and which process holds it, and leaves nothing running', async () => {
   const setup = await setUpNpmStart();
@@ -58,23 +65,40 @@ test('a start whose port is taken says which port and which process holds it, an
   }
 }, 60_000);
 
+test('a start that fails after the dev server and Prometheus are up stops them, says why, and leaves nothing running', async () => {
+  const setup = await setUpNpmStart();
+  mkdirSync(dirname(setup.stateFile), { recursive: true });
+  writeFileSync(setup.stateFile, '{');
+  const run = npmStart(setup);
+  running.push(run);
+  expect(await run.exited).toBe(1);
+  expect(run.output()).toContain(`cutover: sandbox state ${setup.stateFile} is unreadable`);
+  // They had started: the dev server's history and Prometheus's directory.
+  expect(existsSync(join(setup.dataDir, 'temporal.sqlite'))).toBe(true);
+  expect(existsSync(join(setup.dataDir, 'prometheus'))).toBe(true);
+  await eventually(async () => groupMembers(run.pgid).length === 0, 10_000);
+  expect(groupMembers(run.pgid)).toEqual([]);
+  expect(await portIsFree(Number(setup.temporalAddress.split(':')[1]))).toBe(true);
+  expect(await portIsFree(setup.prometheusPort)).toBe(true);
+}, 60_000);
+
 test('after a SIGKILL of npm start and of its nginx master, the next start stops what was left and comes up on the same ports', async () => {
   const setup = await setUpNpmStart();
   const first = await up(setup);
   const nginx = nginxMaster(setup);
+  process.kill(mainPid(setup), 'SIGKILL');
   process.kill(first.process.pid!, 'SIGKILL');
   process.kill(nginx, 'SIGKILL');
   await first.exited;
   // What a killed run leaves: its children (dev server, backplane, nodes) and nginx's worker, still on the ports.
-  const left = leftovers(first, nginx);
+  const left = groupMembers(first.pgid);
   expect(left.length).toBeGreaterThanOrEqual(5);
   expect(await portIsFree(setup.ports.mqtt)).toBe(false);
 
   const second = await up(setup);
   expect(second.output()).toMatch(/stopped what an earlier npm start/);
   expect(left.filter(isAlive)).toEqual([]);
-  const secondNginx = nginxMaster(setup);
   expect(await ctrlC(second)).toBe(0);
-  await eventually(async () => leftovers(second, secondNginx).length === 0, 10_000);
-  expect(leftovers(second, secondNginx)).toEqual([]);
+  await eventually(async () => groupMembers(second.pgid).length === 0, 10_000);
+  expect(groupMembers(second.pgid)).toEqual([]);
 }, 180_000);

@@ -27,7 +27,7 @@ test('an upgrade on the dev server counts its statuses and sets its current one'
   const registry = new Registry();
   const taskQueue = uniqueId('metrics');
   const world = new ScriptedWorld();
-  const worker = await startWorker(env, taskQueue, world.activities(), { sinks: createWorkflowMetricsSinks(registry) });
+  const worker = await startWorker(env, taskQueue, world.activities(env.client), { sinks: createWorkflowMetricsSinks(registry) });
   try {
     const input = upgradeInput({ options: { approval: 'auto' } });
     await env.client.workflow.execute('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });

@@ -3,10 +3,11 @@
  * sandbox waiting at the approval gate, cancelled with
  * `temporal workflow cancel`, rolls back: green's nodes are gone, nginx sends
  * MQTT to blue, the sandbox state file lists blue only, and the API shows
- * ROLLED_BACK.
+ * ROLLED_BACK, by temporal at the CLI's request.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildServer } from '../../src/api/server';
 import { upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
@@ -32,7 +33,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-test('temporal workflow cancel at the gate: green gone, nginx on blue, the state file lists blue only, the API shows ROLLED_BACK', async () => {
+test('temporal workflow cancel at the gate: green gone, nginx on blue, the state file lists blue only, the API shows ROLLED_BACK and who cancelled', async () => {
   stack = await startLocalStack(env, 'cancel');
   const { name, sandbox, taskQueue, target } = stack;
   const app = await buildServer({ client: env.client, config: testConfig([target], taskQueue) });
@@ -58,6 +59,9 @@ test('temporal workflow cancel at the gate: green gone, nginx on blue, the state
     return ['ROLLED_BACK', 'FAILED', 'SUCCEEDED'].includes(body.status) && body;
   }, 60_000);
   expect(shown.status).toBe('ROLLED_BACK');
+  // who cancelled: the CLI's identity, as Temporal recorded it
+  const cli = `temporal-cli:${userInfo().username}@${hostname()}`;
+  expect(shown.transitions).toContainEqual(expect.objectContaining({ what: 'status', to: 'ROLLED_BACK', by: 'temporal', why: expect.stringContaining(`Temporal cancellation requested by ${cli}`) }));
   expect(shown.releases).toMatchObject({ blue: { phase: 'SERVING' }, green: { phase: 'OBSOLETE' } });
 
   const after = JSON.parse(readFileSync(stack.stateFile, 'utf8')) as LocalState;

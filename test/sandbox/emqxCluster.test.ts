@@ -27,6 +27,12 @@ test('a message published on node A reaches a subscriber on node C', async () =>
   const pub = await connect(url(A!), { clientId: 'pub-a', clean: true });
   await pub.publishAsync('fan/out', 'from A', { qos: 1 });
   expect(await got).toBe('from A');
+  // each node's Prometheus endpoint (EMQX's path, no auth) counts its own side: A received it, C sent it
+  const stats = async (node: string) => (await fetch(`${cluster.node(node).apiUrl}/api/v5/prometheus/stats`)).text();
+  expect(await stats(A!)).toMatch(/^emqx_messages_received 1$/m);
+  expect(await stats(C!)).toMatch(/^emqx_messages_sent 1$/m);
+  expect(await stats(C!)).toMatch(/^emqx_messages_received 0$/m);
+  expect(await stats(C!)).toMatch(/^emqx_live_connections_count 1$/m);
 });
 
 test('a persistent session reconnecting to another node gets its subscriptions and queued QoS 1 messages', async () => {

@@ -44,7 +44,7 @@ export async function startLocalStack(env: TestWorkflowEnvironment, what: string
   try {
     await sandbox.start();
     const taskQueue = uniqueId('local');
-    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200 });
+    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client });
     worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
     return { name, target, sandbox, taskQueue, secrets, stateFile, stop };
   } catch (err) {

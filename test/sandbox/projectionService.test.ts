@@ -72,7 +72,12 @@ async function service(release: string, version: string, initialPhase: Phase, ex
     const res = await fetch(`http://127.0.0.1:${port}/customers/${id}`);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  return { s, query };
+  /** The value of one series of its Prometheus metrics, as the sandbox's Prometheus scrapes them (0 while absent). */
+  const metric = async (series: string) => {
+    const line = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n').find((l) => l.startsWith(`${series} `));
+    return line ? Number(line.split(' ')[1]) : 0;
+  };
+  return { s, query, metric };
 }
 
 test('a release builds, reports ready, serves, stands by while still building, and drops its tables', async () => {
@@ -100,6 +105,11 @@ test('a release builds, reports ready, serves, stands by while still building, a
     phases.set('v1', 'STANDING_BY');
     await eventually(async () => (await green.query('c1')).status === 200);
     expect((await green.query('c1')).body).toMatchObject({ release: 'v2', customer: 'c1', items: expect.any(Number) });
+    // its /metrics (scraped by npm start's Prometheus): the refused and the answered queries, the events it handled
+    expect(await green.metric('projection_queries_total{release="v2",status="503"}')).toBeGreaterThanOrEqual(1);
+    expect(await green.metric('projection_queries_total{release="v2",status="200"}')).toBeGreaterThanOrEqual(2);
+    expect(await green.metric('projection_events_handled_total{release="v2"}')).toBeGreaterThanOrEqual(50_000);
+    expect(await green.metric('projection_lag_events{release="v2"}')).toBeLessThan(1000);
     await eventually(async () => (await blue.query('c1')).status === 503);
     const blueAt = blue.s.position;
     await eventually(async () => blue.s.position > blueAt + 50);

@@ -26,6 +26,8 @@ export interface ProjectionStack {
   secrets: NodeJS.ProcessEnv;
   /** nginx's query listener, in front of the serving release. */
   queryUrl: string;
+  /** The metrics endpoints the sandbox last told Prometheus to scrape (its releases' nodes). */
+  scraped(): string[];
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,8 @@ export async function startProjectionStack(env: TestWorkflowEnvironment, seed: n
     ...sandboxEnv,
   };
   const sandbox = createLocalSandboxes([target], clusterDir('projection'), secrets).get(name)!;
+  let scraped: string[] = [];
+  sandbox.scrapeWith((targets, path) => (scraped = targets.map((t) => `http://${t}${path}`)));
   let worker: RunningWorker | undefined;
   const stop = async () => {
     await worker?.stop();
@@ -63,10 +67,10 @@ export async function startProjectionStack(env: TestWorkflowEnvironment, seed: n
   };
   try {
     await sandbox.start();
-    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200 });
+    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client });
     // heartbeats reach the server at least twice a second, so the API's view of the catch-up is fresh
     worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! }, maxHeartbeatThrottleInterval: '500 ms' });
-    return { name, app, sandbox, secrets, queryUrl: `http://127.0.0.1:${ports.query}`, stop };
+    return { name, app, sandbox, secrets, queryUrl: `http://127.0.0.1:${ports.query}`, scraped: () => scraped, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -86,6 +86,11 @@ test('a green whose processor stalls: the stall shows in the state, the step fai
     console.log(`stall test: ${load.answers.length} queries, ${load.errors().length} failed, answered by ${[...new Set(load.answers.map((a) => a.release))].join(', ')}`);
     expect(load.errors()).toEqual([]);
     expect(load.answers.every((a) => a.release === blue)).toBe(true);
+    // what Prometheus scrapes now: blue's node alone, counting the queries it answered
+    expect(stack.scraped()).toHaveLength(1);
+    const metrics = await (await fetch(stack.scraped()[0])).text();
+    const answered = Number(new RegExp(`^projection_queries_total\\{release="${blue}",status="200"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    expect(answered).toBeGreaterThanOrEqual(load.answers.filter((a) => a.status === 200).length);
   } finally {
     await load.stop();
     await stack.stop();

@@ -6,6 +6,7 @@
  * cluster), a pod that goes away stops it. Every request the activities send
  * to either is kept in one log, in the order it arrived.
  */
+import type { Client } from '@temporalio/client';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { TargetConfig } from '../../src/config/targets';
 import type { KubernetesPlacement } from '../../src/config/targets';
@@ -70,8 +71,9 @@ export class EmqxOnKube {
   }
 
   /** The worker's activities for this target, with the admin token or the one given (a ServiceAccount's). */
-  activities(overrides: Partial<TargetConfig> = {}, token?: string) {
+  activities(temporal: Client, overrides: Partial<TargetConfig> = {}, token?: string) {
     return createActivities([{ ...this.target, ...overrides }], {
+      temporal,
       kubeConfigFor: () => this.ns.kubeConfig(token),
       env: { TEST_EMQX_KEY: this.emqx.apiKey, TEST_EMQX_SECRET: this.emqx.apiSecret },
       pollMs: 50,

@@ -14,5 +14,5 @@ const kc = kubeConfigFor(kubeUrl!, token!);
 runWorkerProcess({
   taskQueue,
   workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! },
-  activities: createActivities([JSON.parse(targetJson) as TargetConfig], { kubeConfigFor: () => kc, pollMs: 50 }),
+  activities: (temporal) => createActivities([JSON.parse(targetJson) as TargetConfig], { kubeConfigFor: () => kc, pollMs: 50, temporal }),
 });

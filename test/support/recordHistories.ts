@@ -1,9 +1,11 @@
 /**
  * Records the replay corpus (test/fixtures/histories/*.json) from real runs
- * on the suite's dev server: three of the skeleton with the scripted strategy
- * and one EMQX upgrade on the local platform. Not part of npm test; run it
- * when a deliberate workflow change makes an old history differ (README,
- * "Replay corpus"):
+ * on the suite's dev server: three of the skeleton with the scripted strategy,
+ * an EMQX upgrade and an EMQX rollback in the standby window on the local
+ * platform. Not part of npm test; run it when a deliberate workflow change
+ * makes an old history differ, after keeping the old one as
+ * <name>-legacy.<bundle>.json if it holds a branch patched() keeps (README,
+ * "Replay corpus"); -t '<test name>' records one:
  *   npx jest --testMatch '<rootDir>/test/support/recordHistories.ts' --maxWorkers=1
  */
 import { execFileSync } from 'node:child_process';
@@ -15,7 +17,7 @@ import type { UpgradeInput } from '../../src/domain/upgrade';
 import { approveUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { startLocalStack } from '../sandbox/localStack';
 import { scriptedSuite } from './scriptedSuite';
-import { sharedServerAddress, reachesStatus, reachesStep, startUpgrade, upgradeInput } from './temporal';
+import { eventually, sharedServerAddress, reachesStatus, reachesStep, startUpgrade, upgradeInput, upgradeState } from './temporal';
 
 export const HISTORIES_DIR = join(__dirname, '..', 'fixtures', 'histories');
 
@@ -62,14 +64,23 @@ test('cancellation at the gate', async () => {
   await save('cancel-at-gate', 'scripted', h);
 });
 
-test('an EMQX upgrade on the local platform', async () => {
+/** An EMQX upgrade of a local sandbox cluster, 5.7.0 to 5.8.0; then what the recording does with its handle. */
+async function emqxLocal(standbyWindowMs: number, record: (h: WorkflowHandle) => Promise<void>): Promise<void> {
   const stack = await startLocalStack(suite.env, 'record');
   try {
     const fast = { connEvictRate: 50, sessEvictRate: 50, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 500, drainIntervalMs: 500 };
-    const input = upgradeInput({ kind: 'emqx', target: stack.name, version: '5.8.0', options: { standbyWindowMs: 1000, settings: { emqx: fast }, maxAttempts: 3 } });
-    const h = await startUpgrade(suite.env, stack.taskQueue, input);
-    await save('emqx-local', 'shipped', h);
+    const input = upgradeInput({ kind: 'emqx', target: stack.name, version: '5.8.0', options: { standbyWindowMs, settings: { emqx: fast }, maxAttempts: 3 } });
+    await record(await startUpgrade(suite.env, stack.taskQueue, input));
   } finally {
     await stack.stop();
   }
-}, 180_000);
+}
+
+test('an EMQX upgrade on the local platform', () => emqxLocal(1000, (h) => save('emqx-local', 'shipped', h)), 180_000);
+
+test('an EMQX rollback in the standby window', () =>
+  emqxLocal(600_000, async (h) => {
+    await eventually(async () => (await upgradeState(h)).step === 'standBy', 120_000);
+    await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'recorded' }] });
+    await save('emqx-rollback-in-window', 'shipped', h);
+  }), 180_000);

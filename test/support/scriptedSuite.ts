@@ -31,7 +31,7 @@ export function scriptedSuite(prefix: string, more?: () => Promise<{ activities:
   beforeAll(async () => {
     suite.env = await connectSharedServer();
     extra = await more?.();
-    worker = await startWorker(suite.env, taskQueue, { ...world.activities(), ...extra?.activities });
+    worker = await startWorker(suite.env, taskQueue, { ...world.activities(suite.env.client), ...extra?.activities });
   });
   afterAll(async () => {
     await worker?.stop();

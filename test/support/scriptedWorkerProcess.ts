@@ -12,4 +12,4 @@ if (hold) {
   const [target, step] = hold.split('/');
   world.hold(target, step as Step);
 }
-runWorkerProcess({ taskQueue, workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! }, activities: world.activities() });
+runWorkerProcess({ taskQueue, workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! }, activities: (temporal) => world.activities(temporal) });

@@ -2,10 +2,20 @@
  * The outside world of the scripted strategy, in the test process: effects are
  * applied idempotently (as real activities must be), every attempt is logged,
  * and a test can make a step fail, hold it until released, or read its blue.
+ * Key `traffic` is the router: its changes that give green traffic fail or
+ * wait (sending all traffic back to blue, the undo, never does).
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { createCancelRequestActivities } from '../../src/activities/cancelRequest';
 import type { ReleaseRef, Step } from '../../src/domain/upgrade';
+
+/** A step, or `traffic`: the router weights' changes towards green. */
+export type ScriptedKey = Step | 'traffic';
+
+/** The release every scripted upgrade starts from. */
+const blueOf = (target: string): string => `${target}-1-0-0`;
 
 export interface EffectRequest {
   target: string;
@@ -63,12 +73,12 @@ export class ScriptedWorld {
   }
 
   /** The step fails on every attempt with this message. */
-  fail(target: string, step: Step, message: string): void {
+  fail(target: string, step: ScriptedKey, message: string): void {
     this.failing.set(`${target}/${step}`, message);
   }
 
   /** The step's activity heartbeats without finishing until release() (or cancellation). */
-  hold(target: string, step: Step, opts: { ignoreCancel?: boolean } = {}): { started: () => boolean; release: () => void } {
+  hold(target: string, step: ScriptedKey, opts: { ignoreCancel?: boolean } = {}): { started: () => boolean; release: () => void } {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     const entry = { started: false, release, released, ignoreCancel: opts.ignoreCancel ?? false };
@@ -90,13 +100,23 @@ export class ScriptedWorld {
     }
   }
 
-  activities() {
+  /** A step's effect (or a traffic change) about to be applied: held or failed as the test said. */
+  private async doing(key: string): Promise<void> {
+    await this.waitIfHeld(key);
+    const message = this.failing.get(key);
+    if (message) throw ApplicationFailure.retryable(message, 'ScriptedFailure');
+  }
+
+  /** The scripted steps' activities, and the skeleton's own (who requested a cancellation) on the worker's client. */
+  activities(temporal: Client) {
     return {
+      ...createCancelRequestActivities(temporal),
       readTarget: async ({ target }: { target: string }): Promise<ReleaseRef> => {
         await this.waitIfHeld(`${target}/plan`);
-        return { name: `${target}-1-0-0`, version: '1.0.0' };
+        return { name: blueOf(target), version: '1.0.0' };
       },
       setWeights: async ({ target, weights }: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }> => {
+        if (Object.entries(weights).some(([release, weight]) => weight > 0 && release !== blueOf(target))) await this.doing(`${target}/traffic`);
         const log = this.weightLog.get(target) ?? [];
         this.weightLog.set(target, log);
         const changed = JSON.stringify(log[log.length - 1]) !== JSON.stringify(weights);
@@ -106,9 +126,7 @@ export class ScriptedWorld {
       applyEffect: async (req: EffectRequest): Promise<void> => {
         this.write('attempts', req);
         const key = `${req.target}/${req.step}`;
-        if (req.action === 'do') await this.waitIfHeld(key);
-        const message = this.failing.get(key);
-        if (message && req.action === 'do') throw ApplicationFailure.retryable(message, 'ScriptedFailure');
+        if (req.action === 'do') await this.doing(key);
         const undoFailure = this.undoFailures.get(key);
         if (undoFailure && req.action === 'undo' && undoFailure.times > 0) {
           undoFailure.times--;

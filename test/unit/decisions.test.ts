@@ -1,4 +1,4 @@
-import { decideAbort, decideApprove, decideRollback } from '../../src/domain/decisions';
+import { decideAbort, decideApprove, decideReadyReport, decideRollback } from '../../src/domain/decisions';
 import { parseDuration, formatDuration } from '../../src/domain/duration';
 import { parseUpgradeId, releaseName, upgradeIdOf, type UpgradeState } from '../../src/domain/upgrade';
 
@@ -22,6 +22,25 @@ describe('steering decisions', () => {
       expect(decideRollback(state({ status }))).toMatchObject({ ok: false, reason: `the upgrade has already ended: ${status}` });
       expect(decideAbort(state({ status }))).toMatchObject({ ok: false });
     }
+  });
+});
+
+describe('ready reports: green only, while INITIALISING (else 409 with the reason)', () => {
+  const release = (name: string, phase: string) => ({ name, phase }) as NonNullable<UpgradeState['releases']['green']>;
+  const during = (greenPhase: string | null, over: Partial<UpgradeState> = {}) =>
+    state({ step: 'waitReady', releases: { blue: release('svc-1-0-0', 'SERVING'), green: greenPhase ? release('svc-2-0-0', greenPhase) : null }, ...over });
+
+  test.each([
+    ['green while INITIALISING', during('INITIALISING'), 'svc-2-0-0', { ok: true }],
+    ['green while SERVING, the upgrade still running', during('SERVING', { step: 'promote' }), 'svc-2-0-0', { ok: false, reason: 'svc-2-0-0 is SERVING: ready reports are taken only while it is INITIALISING' }],
+    ['green while CLEANING_UP in a rollback', during('CLEANING_UP', { status: 'ROLLING_BACK' }), 'svc-2-0-0', { ok: false, reason: 'svc-2-0-0 is CLEANING_UP: ready reports are taken only while it is INITIALISING' }],
+    ['green while SCHEDULED', during('SCHEDULED', { step: 'deployGreen' }), 'svc-2-0-0', { ok: false, reason: 'svc-2-0-0 is SCHEDULED: ready reports are taken only while it is INITIALISING' }],
+    ['blue', during('INITIALISING'), 'svc-1-0-0', { ok: false, reason: 'only the green release svc-2-0-0 of the running upgrade reports ready (svc-1-0-0 is blue, the release being replaced)' }],
+    ['a release of no upgrade', during('INITIALISING'), 'svc-9-9-9', { ok: false, reason: 'only the green release svc-2-0-0 of the running upgrade reports ready' }],
+    ['before green exists', during(null, { step: 'plan' }), 'svc-2-0-0', { ok: false, reason: 'only the green release of the running upgrade reports ready' }],
+    ['after the upgrade ended', during('OBSOLETE', { status: 'ROLLED_BACK' }), 'svc-2-0-0', { ok: false, reason: 'the upgrade has already ended: ROLLED_BACK' }],
+  ] as const)('%s', (_name, s, name, decision) => {
+    expect(decideReadyReport(s, name)).toEqual(decision);
   });
 });
 

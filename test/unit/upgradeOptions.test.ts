@@ -48,6 +48,16 @@ test.each([
   [{ traffic: [{ weight: 100, analysis: ['latency'] }] }, 'traffic[0].analysis[0]', "names no analysis check 'latency' (known: error-rate)"],
   [{ stepTimeouts: { standBy: '5m' }, standbyWindow: '10m' }, 'stepTimeouts.standBy', 'is shorter than standbyWindow (10m): the standby step lasts its whole window'],
   [{ rollbackTimeout: '0s' }, 'rollbackTimeout', 'must be longer than 0s'],
+  [
+    { approveBefore: ['finalize'], gates: { finalize: { autoPromoteAfter: '3h', timeout: '1h' } } },
+    'gates.finalize.autoPromoteAfter',
+    "3h is not shorter than the gate's time limit (gates.finalize.timeout 1h): the time limit rolls back first, so it could never fire",
+  ],
+  [
+    { autoPromoteAfter: '2h', stepTimeouts: { gate: '2h' } },
+    'autoPromoteAfter',
+    "2h is not shorter than the gate's time limit (stepTimeouts.gate 2h): the time limit rolls back first, so it could never fire",
+  ],
 ] as [UpgradeOptionsInput, string, string][])('refused: %j', (options, field, message) => {
   expect(refusal([options], [errorRate])).toEqual({ field, message });
 });
@@ -57,6 +67,8 @@ test("gates: approveBefore and each gate's delay and limit; today's autoPromoteA
     toUpgradeOptions([{ approveBefore: ['promote', 'finalize'], autoPromoteAfter: '1h', gates: { finalize: { timeout: '2h' } } }], extra),
   ).toMatchObject({ approveBefore: ['promote', 'finalize'], gates: { promote: { autoPromoteAfterMs: 3_600_000 }, finalize: { timeoutMs: 7_200_000 } } });
   expect(toUpgradeOptions([{ stepTimeouts: { gate: '8h' } }], extra).gates).toEqual({ promote: { timeoutMs: 28_800_000 } });
+  // both: the auto-promotion comes first (the time limit is refused when it would come first)
+  expect(toUpgradeOptions([{ gates: { promote: { autoPromoteAfter: '1h', timeout: '3h' } } }], extra).gates).toEqual({ promote: { autoPromoteAfterMs: 3_600_000, timeoutMs: 10_800_000 } });
   // layers merge gate by gate
   expect(toUpgradeOptions([{ gates: { promote: { timeout: '1h' } } }, { gates: { finalize: { timeout: '2h' } } }], extra).gates).toEqual({
     promote: { timeoutMs: 3_600_000 },

@@ -58,6 +58,11 @@ test('an analysis failure at the first step rolls back by itself with the measur
   expect(final.failure).toMatchObject({ step: 'promote', type: 'AnalysisFailed' });
   expect(final.failure?.message).toContain('analysis error-rate failed at traffic step 1 of 3 (green 10%)');
   expect(final.trafficSteps?.[0].analysis[0]).toMatchObject({ phase: 'Failed', measurements: [expect.objectContaining({ phase: 'Failed', value: 0.2 })] });
+  // the failed step has ended, after its analysis; the steps after it never started
+  const [failed, ...never] = final.trafficSteps!;
+  expect(failed.outcome).toBe('failed');
+  expect(Date.parse(failed.endedAt!)).toBeGreaterThanOrEqual(Date.parse(failed.analysis[0].measurements[0].at));
+  for (const s of never) expect(s).toEqual({ weight: s.weight, analysis: [] });
   const blue = `${input.target}-1-0-0`;
   expect(world.weightsOf(input.target)).toEqual([{ [blue]: 90, [`${input.target}-2-0-0`]: 10 }, { [blue]: 100 }]);
   expect(final.releases.green?.phase).toBe('OBSOLETE');

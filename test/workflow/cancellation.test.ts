@@ -3,6 +3,7 @@
  * that rolls back (or ends FAILED after finalize); undos outlast outages;
  * a stop during the last step never ends in success.
  */
+import { Client } from '@temporalio/client';
 import { STEPS, upgradeWorkflowId, type Step } from '../../src/domain/upgrade';
 import { abortUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { scriptedSuite } from '../support/scriptedSuite';
@@ -13,6 +14,8 @@ const { world, start } = suite;
 /** The scripted strategy's steps with an undo, in order. */
 const REVERSIBLE: Step[] = ['prepare', 'deployGreen', 'promote', 'drainBlue'];
 const WAITS: Step[] = ['gate', 'standBy'];
+/** Who cancels: Temporal records the requesting client's identity, and the transitions name it. */
+const CANCELLER = 'alice@ops-laptop';
 
 describe('a Temporal cancellation is an abort', () => {
   test.each(STEPS)('cancelled during %s', async (step) => {
@@ -21,17 +24,17 @@ describe('a Temporal cancellation is an abort', () => {
     if (!WAITS.includes(step)) world.hold(input.target, step);
     const h = await start(input);
     await reachesStep(h, step);
-    await h.cancel();
+    await new Client({ connection: suite.env.connection, identity: CANCELLER }).workflow.getHandle(h.workflowId).cancel();
     const final = await upgradeResult(h);
     const undone = world.effectsOf(input.target).filter((e) => e.startsWith('undo')).map((e) => e.slice(5));
     const stop = final.transitions.find((t) => t.what === 'signal' && t.why.startsWith('abort requested'));
-    expect(stop).toMatchObject({ by: 'temporal', why: expect.stringContaining('Temporal cancellation') });
+    expect(stop).toMatchObject({ by: 'temporal', why: expect.stringContaining(`Temporal cancellation requested by ${CANCELLER}`) });
     if (STEPS.indexOf(step) < STEPS.indexOf('finalize')) {
       expect(final.status).toBe('ROLLED_BACK');
       const registered = REVERSIBLE.filter((s) => STEPS.indexOf(s) <= STEPS.indexOf(step));
       expect(undone).toEqual([...registered].reverse());
       expect(final.compensations.every((c) => c.state === 'done')).toBe(true);
-      expect(final.transitions).toContainEqual(expect.objectContaining({ what: 'status', to: 'ROLLED_BACK', by: 'temporal' }));
+      expect(final.transitions).toContainEqual(expect.objectContaining({ what: 'status', to: 'ROLLED_BACK', by: 'temporal', why: expect.stringContaining(CANCELLER) }));
       if (final.releases.green) {
         expect(final.releases.blue?.phase).toBe('SERVING');
         expect(final.releases.green.phase).toBe('OBSOLETE');
@@ -40,7 +43,7 @@ describe('a Temporal cancellation is an abort', () => {
     } else {
       expect(final.status).toBe('FAILED');
       expect(undone).toEqual([]);
-      expect(final.failure?.message).toContain('aborted by temporal after the point of no return');
+      expect(final.failure?.message).toContain(`aborted by temporal after the point of no return: Temporal cancellation requested by ${CANCELLER}`);
       expect(final.waitingFor).toMatch(new RegExp(`manual attention: blue ${input.target}-1-0-0 is (STANDING_BY|CLEANING_UP)`));
     }
     // the run closes as it ended, and its search attribute says so
@@ -63,6 +66,31 @@ test('a cancellation reaches a running wait within seconds, though its heartbeat
   expect(final.status).toBe('ROLLED_BACK');
   // the SDK's default would hold the cancellation until the next heartbeat it sends: 48 s away here
   expect(Date.now() - cancelled).toBeLessThan(10_000);
+});
+
+describe('reading who cancelled never holds the rollback up', () => {
+  // a worker whose reading of the history fails on every attempt
+  const blind = scriptedSuite('cancel-blind', async () => ({
+    activities: {
+      cancelRequestedBy: async () => {
+        throw new Error('history unavailable');
+      },
+    },
+    close: async () => undefined,
+  }));
+
+  test('a cancellation whose requester cannot be read still rolls back, within seconds, naming only temporal', async () => {
+    const input = upgradeInput({ options: { approval: 'manual' } });
+    const h = await blind.start(input);
+    await reachesStep(h, 'gate');
+    const cancelled = Date.now();
+    await h.cancel();
+    const final = await upgradeResult(h);
+    expect(final.status).toBe('ROLLED_BACK');
+    expect(Date.now() - cancelled).toBeLessThan(10_000);
+    const stop = final.transitions.find((t) => t.what === 'signal' && t.why.startsWith('abort requested'));
+    expect(stop).toMatchObject({ by: 'temporal', why: expect.stringMatching(/^abort requested: Temporal cancellation requested \(UI Cancel/) });
+  });
 });
 
 describe('undos outlast outages', () => {

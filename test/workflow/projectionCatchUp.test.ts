@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createCancelRequestActivities } from '../../src/activities/cancelRequest';
 import { createProjectionActivities } from '../../src/activities/projection';
 import { temporalTestServerPath } from '../../src/runtime/binaries';
 import { ensureSearchAttributes } from '../../src/runtime/searchAttributes';
@@ -57,6 +58,7 @@ beforeAll(async () => {
       ensureReleaseDatabase: record('ensureReleaseDatabase'),
       dropReleaseDatabase: record('dropReleaseDatabase'),
       watchCatchUp: projection.watchCatchUp,
+      ...createCancelRequestActivities(env.client),
     },
     { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } },
   );

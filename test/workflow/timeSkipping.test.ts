@@ -18,7 +18,7 @@ beforeAll(async () => {
     server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
   });
   await ensureSearchAttributes(env.connection, 'default');
-  worker = await startWorker(env, taskQueue, world.activities());
+  worker = await startWorker(env, taskQueue, world.activities(env.client));
 });
 afterAll(async () => {
   await worker?.stop();
@@ -92,6 +92,33 @@ test('each gate has its own auto-promotion delay: 1h before promote, 3h before f
   expect(waits[1] - waits[0]).toBeGreaterThanOrEqual(HOUR);
   expect(waits[3] - waits[2]).toBeGreaterThanOrEqual(3 * HOUR);
   expect(final.transitions.filter((t) => t.why.startsWith('auto-promoted after')).map((t) => t.why)).toEqual(['auto-promoted after 1h', 'auto-promoted after 3h']);
+});
+
+describe('a gate with both an auto-promotion delay and a time limit: whichever comes first', () => {
+  const waited = (final: UpgradeState) => {
+    const [from, to] = final.transitions.filter((t) => t.to === 'AWAITING_APPROVAL' || t.from === 'AWAITING_APPROVAL');
+    return Date.parse(to.at) - Date.parse(from.at);
+  };
+
+  test('auto-promotion after 1h, before the 3h time limit: approved at 1h', async () => {
+    const input = upgradeInput({ options: { approveBefore: ['finalize'], gates: { finalize: { autoPromoteAfterMs: HOUR, timeoutMs: 3 * HOUR } } } });
+    const final = (await (await start(input)).result()) as UpgradeState;
+    expect(final.status).toBe('SUCCEEDED');
+    expect(final.transitions).toContainEqual(expect.objectContaining({ why: 'auto-promoted after 1h' }));
+    expect(waited(final)).toBeGreaterThanOrEqual(HOUR);
+    expect(waited(final)).toBeLessThan(3 * HOUR);
+  });
+
+  // the API refuses this pair (the delay could never fire); a run started past it, e.g. from the Temporal CLI, still keeps its limit
+  test('the 1h time limit before the 3h auto-promotion: rolled back at 1h as a gate time limit', async () => {
+    const input = upgradeInput({ options: { approveBefore: ['finalize'], gates: { finalize: { autoPromoteAfterMs: 3 * HOUR, timeoutMs: HOUR } } } });
+    const final = (await (await start(input)).result()) as UpgradeState;
+    expect(final.status).toBe('ROLLED_BACK');
+    expect(final.failure).toMatchObject({ step: 'finalize', message: 'no approval before finalize within 1h', type: 'ApprovalTimeout' });
+    expect(final.approval.autoPromoteAt).toBeUndefined();
+    expect(waited(final)).toBeGreaterThanOrEqual(HOUR);
+    expect(waited(final)).toBeLessThan(3 * HOUR);
+  });
 });
 
 test('a traffic step pauses in workflow time: a 2-hour pause at 10% takes seconds', async () => {

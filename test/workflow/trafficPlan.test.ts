@@ -49,6 +49,45 @@ test('a per-step approval waits at its step; a rollback there sends all traffic 
   expect(final.compensations).toContainEqual({ step: 'promote', what: 'traffic on blue', state: 'done' });
   expect(final.releases.green?.phase).toBe('OBSOLETE');
   expect(final.releases.blue?.phase).toBe('SERVING');
+  expect(final.trafficSteps?.[0]).toMatchObject({ outcome: 'stopped', endedAt: expect.any(String) });
+});
+
+test('a first traffic change that fails for good still sends all traffic back to blue, and the upgrade ends ROLLED_BACK', async () => {
+  const input = upgradeInput({ options: { maxAttempts: 2, traffic: steps(10, 100) } });
+  world.fail(input.target, 'traffic', 'nginx: upstream weights refused');
+  const final = await upgradeResult(await start(input));
+  const { blue } = names(input);
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(final.failure).toMatchObject({ step: 'promote', message: 'nginx: upstream weights refused', type: 'ScriptedFailure' });
+  // the undo was registered before the first change, so it runs although no change went through
+  expect(final.compensations).toContainEqual({ step: 'promote', what: 'traffic on blue', state: 'done' });
+  expect(world.weightsOf(input.target)).toEqual([{ [blue]: 100 }]);
+  expect(final.trafficSteps).toEqual([
+    { weight: 10, analysis: [], startedAt: expect.any(String), endedAt: expect.any(String), outcome: 'failed' },
+    { weight: 100, analysis: [] },
+  ]);
+  expect(final.traffic).toEqual({ blue: 100, green: 0 });
+  expect(final.releases.blue?.phase).toBe('SERVING');
+  expect(final.releases.green?.phase).toBe('OBSOLETE');
+  expect(world.effectsOf(input.target)).not.toContain('do promote');
+});
+
+test("the Temporal UI's current details say which traffic step runs and what it waits for", async () => {
+  const input = upgradeInput({ options: { traffic: [{ weight: 10, analysis: [], approve: true }, { weight: 100, analysis: [] }] } });
+  const hold = world.hold(input.target, 'traffic');
+  const h = await start(input);
+  // what the UI shows: the workflow's user metadata
+  const details = async () => (await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails;
+  await eventually(async () => hold.started());
+  expect(await details()).toBe('**RUNNING** at promote: traffic step 1 of 2 (green 10%): setting router weights');
+  hold.release();
+  await reachesStatus(h, 'AWAITING_APPROVAL');
+  expect(await details()).toBe(
+    '**AWAITING_APPROVAL** at promote (traffic blue 90 / green 10): approval before the next traffic step after traffic step 1 of 2 (green 10%) ' +
+      '(traffic step 1 of 2 (green 10%) asks for approval): approve, or roll back',
+  );
+  await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'canary fine' }] });
+  expect((await upgradeResult(h)).status).toBe('SUCCEEDED');
 });
 
 test('a per-step approval, approved, continues to 100', async () => {

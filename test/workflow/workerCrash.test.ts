@@ -45,7 +45,7 @@ test('SIGKILL of the worker during waitReady: a new worker resumes and every eff
   await new Promise((r) => child!.once('exit', r));
   child = undefined;
 
-  const successor = await startWorker(env, taskQueue, world.activities());
+  const successor = await startWorker(env, taskQueue, world.activities(env.client));
   try {
     const final = (await h.result()) as UpgradeState;
     expect(final.status).toBe('SUCCEEDED');

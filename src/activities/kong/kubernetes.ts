@@ -11,7 +11,7 @@
  * (label cutover.io/release).
  */
 import { createHash } from 'node:crypto';
-import { heartbeat, sleep } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
 import { ApiException, BatchV1Api, CoreV1Api, type KubeConfig, type V1EnvVar, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type { KubernetesPlacement } from '../../config/targets';
 import type { CommandRun } from '../../domain/kong/local';
@@ -20,6 +20,7 @@ import type { KongAccess } from '../../domain/kong/schema';
 import { RELEASE_LABEL } from '../../domain/kubernetes';
 import { releaseName } from '../../domain/upgrade';
 import { apiServerMessage, defaultKubeConfig } from '../platforms/kubernetes';
+import { followUntil, Mirror } from '../platforms/kubernetesMirror';
 import type { KongPlatform } from './targets';
 
 export const TARGET_LABEL = 'cutover.io/target';
@@ -91,13 +92,39 @@ export function kubernetesKong(o: {
   placement: KubernetesPlacement;
   access: KongAccess;
   kubeConfigFor?: (p: KubernetesPlacement) => KubeConfig;
-  pollMs: number;
 }): KongPlatform {
   const kc = (o.kubeConfigFor ?? defaultKubeConfig)(o.placement);
   const batch = kc.makeApiClient(BatchV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const namespace = o.placement.namespace;
   const readJob = (name: string) => batch.readNamespacedJob({ name, namespace }).catch((err) => (notFound(err) ? undefined : Promise.reject(err)));
+
+  /**
+   * Follows the Job by watch (from its list's resourceVersion) until `until`
+   * answers, asked at each change of it (undefined once it is gone) and every
+   * second, which heartbeats.
+   */
+  function followJob<R>(name: string, until: (job: V1Job | undefined) => R | undefined): Promise<R> {
+    const fieldSelector = `metadata.name=${name}`;
+    let jobs!: Mirror<V1Job>;
+    return followUntil<R>({
+      mirrors: ({ onChange, onError }) => {
+        jobs = new Mirror<V1Job>({
+          kc,
+          path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+          fieldSelector,
+          list: () => batch.listNamespacedJob({ namespace, fieldSelector }),
+          onChange,
+          onError,
+        });
+        return [jobs];
+      },
+      check: () => until(jobs.items()[0]),
+      // the client ends a watch quiet for 30 s, and it resumes; anything else fails the attempt, whose retry finds the Job and follows it again
+      fatal: (err) => ((err as Error | undefined)?.name === 'TimeoutError' ? undefined : (err as Error)),
+      cancelled: Context.current().cancelled,
+    });
+  }
 
   /** This Job's pod, by the Job's uid: a pod of an earlier Job of the same name may still be terminating. */
   async function podOf(job: V1Job): Promise<V1Pod | undefined> {
@@ -128,10 +155,11 @@ export function kubernetesKong(o: {
   /** Deletes the Job and its pod, and waits until the name is free. */
   async function remove(name: string): Promise<void> {
     await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' }).catch((err) => (notFound(err) ? undefined : Promise.reject(err)));
-    while (await readJob(name)) {
+    await followJob(name, (job) => {
+      if (!job) return true;
       heartbeat({ job: name, replacing: true });
-      await sleep(o.pollMs);
-    }
+      return undefined;
+    });
   }
 
   return {
@@ -148,13 +176,15 @@ export function kubernetesKong(o: {
         if (!raced) throw err;
         return raced;
       });
-      for (;;) {
-        const s = job.status ?? {};
+      const uid = job.metadata!.uid;
+      const done = await followJob(name, (now) => {
+        // deleted (or replaced) by someone else while it ran: the retry starts it again
+        if (!now || now.metadata?.uid !== uid) throw new Error(`job ${namespace}/${name} was deleted while it ran`);
+        const s = now.status ?? {};
         heartbeat({ job: name, active: s.active ?? 0, succeeded: s.succeeded ?? 0, failed: s.failed ?? 0 });
-        if (outcome(job)) return result(job);
-        await sleep(o.pollMs);
-        job = await batch.readNamespacedJob({ name, namespace });
-      }
+        return outcome(now) ? now : undefined;
+      });
+      return result(done);
     },
 
     async nodes(release) {

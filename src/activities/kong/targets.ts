@@ -38,7 +38,7 @@ export function kongTargets(deps: KindActivityDeps & { fetch?: typeof fetch }) {
       return { run: (i) => local.runMigrations(i), nodes: (r) => local.nodes(r) };
     }
     if (!t.kubernetes) throw ApplicationFailure.nonRetryable(`target '${name}' has no placement`, 'Misconfigured');
-    return kubernetesKong({ target: name, placement: t.kubernetes, access: t.kong, kubeConfigFor: deps.kubeConfigFor, pollMs: deps.pollMs ?? 1000 });
+    return kubernetesKong({ target: name, placement: t.kubernetes, access: t.kong, kubeConfigFor: deps.kubeConfigFor });
   }
 
   /** Requests, 5xx and latency buckets summed over a release's nodes; no nodes, no requests. */

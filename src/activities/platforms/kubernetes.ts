@@ -38,7 +38,7 @@ import {
   type Workload,
 } from '../../domain/kubernetes';
 import { withKeptAliveConnections } from './keptAliveConnections';
-import { Mirror } from './kubernetesMirror';
+import { followUntil, Mirror } from './kubernetesMirror';
 
 export interface KubernetesActivitiesDeps {
   targets: TargetLookup;
@@ -59,8 +59,6 @@ export interface ReadinessProgress {
   waiting: { pod: string; reason: string }[];
 }
 
-/** How often a wait heartbeats while nothing changes, so that a cancellation (rollback) reaches it. */
-const HEARTBEAT_MS = 1000;
 const GATEWAY = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -491,57 +489,35 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     async waitWorkloadReady(input: { target: string; release: string }): Promise<ReadinessProgress> {
       const c = cluster(input.target);
       const first = await c.readWorkload(input.release);
-      const ctx = Context.current();
-      return new Promise<ReadinessProgress>((resolve, reject) => {
-        let settled = false;
-        let listed = false; // both first lists in: before that, a missing workload means nothing
-        const end = (fn: () => void): void => {
-          if (settled) return;
-          settled = true;
-          clearInterval(beat);
-          mirrors.forEach((m) => m.stop());
-          fn();
-        };
-        const check = (): void => {
-          if (!listed || settled) return;
+      const selector = releasePodSelector(first.spec?.selector);
+      let workloads!: Mirror<Workload>;
+      let pods!: Mirror<V1Pod>;
+      return followUntil<ReadinessProgress>({
+        mirrors: ({ onChange, onError }) => {
+          workloads = new Mirror<Workload>({
+            kc: c.kc,
+            path: c.workloadsPath(),
+            fieldSelector: `metadata.name=${input.release}`,
+            list: () => c.listWorkloads(input.release),
+            onChange,
+            onError,
+          });
+          pods = new Mirror<V1Pod>({ kc: c.kc, path: `/api/v1/namespaces/${c.namespace}/pods`, labelSelector: selector, list: () => c.listPods(selector), onChange, onError });
+          return [workloads, pods];
+        },
+        check: () => {
           const w = workloads.items()[0];
-          if (!w) return end(() => reject(ApplicationFailure.nonRetryable(`${c.kind} ${input.release} of target '${input.target}' was deleted while waiting for it`, 'NotFound')));
+          if (!w) throw ApplicationFailure.nonRetryable(`${c.kind} ${input.release} of target '${input.target}' was deleted while waiting for it`, 'NotFound');
           const { done, ...progress } = readiness(input.release, w, pods.items());
           heartbeat(progress);
-          if (done) end(() => resolve(progress));
-        };
+          return done ? progress : undefined;
+        },
         // A watch refused for good (rights, a deleted namespace) ends the wait; anything else is retried by the mirror.
-        const onError = (err: unknown): void => {
+        fatal: (err) => {
           const failure = c.failure(`watching ${input.release}`, err);
-          if (failure.nonRetryable) end(() => reject(failure));
-        };
-        const workloads = new Mirror<Workload>({
-          kc: c.kc,
-          path: c.workloadsPath(),
-          fieldSelector: `metadata.name=${input.release}`,
-          list: () => c.listWorkloads(input.release),
-          onChange: () => check(),
-          onError,
-        });
-        const selector = releasePodSelector(first.spec?.selector);
-        const pods = new Mirror<V1Pod>({
-          kc: c.kc,
-          path: `/api/v1/namespaces/${c.namespace}/pods`,
-          labelSelector: selector,
-          list: () => c.listPods(selector),
-          onChange: check,
-          onError,
-        });
-        const mirrors = [workloads, pods];
-        const beat = setInterval(check, HEARTBEAT_MS);
-        ctx.cancelled.catch((err: unknown) => end(() => reject(err)));
-        Promise.all(mirrors.map((m) => m.start())).then(
-          () => {
-            listed = true;
-            check();
-          },
-          (err: unknown) => end(() => reject(err)),
-        );
+          return failure.nonRetryable ? failure : undefined;
+        },
+        cancelled: Context.current().cancelled,
       });
     },
 

@@ -93,3 +93,56 @@ export class Mirror<T extends KubernetesObject> {
     if (this.stopped) this.current.abort();
   }
 }
+
+export interface FollowOptions<R> {
+  /** The mirrors to follow, built with the hooks that tell the wait of their changes and errors. */
+  mirrors(hooks: { onChange(): void; onError(err: unknown): void }): Mirror<KubernetesObject>[];
+  /** Asked on each change once every mirror has listed, and every heartbeatMs: a value ends the wait, a throw fails it. */
+  check(): R | undefined;
+  /** A failed list or watch: an error returned ends the wait with it; undefined, the mirror tries again. */
+  fatal(err: unknown): Error | undefined;
+  /** How often check runs while nothing changes, so that it heartbeats and a cancellation (rollback) reaches the wait; default 1 s. */
+  heartbeatMs?: number;
+  /** Rejects when the wait must end (the activity's cancellation). */
+  cancelled: Promise<unknown>;
+}
+
+/** Follows the mirrors until check answers, heartbeat-paced in between; every mirror stops when the wait ends. */
+export function followUntil<R>(o: FollowOptions<R>): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    let settled = false;
+    let listed = false; // every first list in: before that, an absent object means nothing
+    const end = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearInterval(beat);
+      mirrors.forEach((m) => m.stop());
+      fn();
+    };
+    const check = (): void => {
+      if (!listed || settled) return;
+      try {
+        const result = o.check();
+        if (result !== undefined) end(() => resolve(result));
+      } catch (err) {
+        end(() => reject(err));
+      }
+    };
+    const mirrors = o.mirrors({
+      onChange: check,
+      onError: (err) => {
+        const fatal = o.fatal(err);
+        if (fatal) end(() => reject(fatal));
+      },
+    });
+    const beat = setInterval(check, o.heartbeatMs ?? 1000);
+    o.cancelled.catch((err: unknown) => end(() => reject(err)));
+    Promise.all(mirrors.map((m) => m.start())).then(
+      () => {
+        listed = true;
+        check();
+      },
+      (err: unknown) => end(() => reject(err)),
+    );
+  });
+}

@@ -1,5 +1,6 @@
 /** The projection kind's module: what the registry knows of it. */
 import type { KindModule } from '../kindModule';
+import { WATCH_CATCH_UP } from './catchUp';
 import { ProjectionAccess, ProjectionOptions, toProjectionSettings } from './schema';
 
 export const projectionKind = {
@@ -11,5 +12,7 @@ export const projectionKind = {
   // the service itself says when its projection is built and its self-tests pass
   defaults: { waitForReadyReport: true },
   localPorts: ['query', 'postgres', 'status'],
+  // lag, rate, ETA and stall of green's replay, from the watch's last heartbeat
+  liveDetails: { activity: WATCH_CATCH_UP, key: 'catchUp' },
   sandboxUpgrade: { version: '2.0.0', options: { approval: 'auto', standbyWindow: '2m', projection: { poll: '1s', hold: '3s', maxLag: 500 } } },
 } as const satisfies KindModule;

@@ -72,6 +72,12 @@ export class EmqxApi {
     if (method === 'GET' && path === '/api/v5/load_rebalance/availability_check') {
       return this.o.broker.evacuation ? error(res, 503, 'NODE_EVACUATING', 'Node Evacuating') : json(res, 200, {});
     }
+    // EMQX's Prometheus endpoint: no auth by default (prometheus.enable_basic_auth = false), about this node
+    if (method === 'GET' && path === '/api/v5/prometheus/stats') {
+      const { registry } = this.o.broker.metrics;
+      res.writeHead(200, { 'content-type': registry.contentType });
+      return void res.end(await registry.metrics());
+    }
     if (!this.authorized(req)) return error(res, 401, 'BAD_API_KEY_OR_SECRET', 'Check api_key/api_secret');
 
     let m: RegExpExecArray | null;

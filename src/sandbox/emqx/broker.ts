@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 import { ClusterState, type EvacuationRecord, type Member } from './backplane';
 import { connackFirst } from './connackFirst';
+import { nodeMetrics } from './metrics';
 
 export interface BrokerOptions {
   member: Member;
@@ -35,6 +36,7 @@ export class SandboxBroker {
   private timer?: NodeJS.Timeout;
   private nextStep = 0;
   private closing = false;
+  readonly metrics = nodeMetrics({ live: () => this.live, sessions: async () => (await this.state.counts(this.node)).sessions });
 
   constructor(private readonly o: BrokerOptions) {
     this.state = ClusterState.connect(o.backplaneUrl);
@@ -66,6 +68,11 @@ export class SandboxBroker {
       persistence: persistenceRedis(conn),
       // EMQX accepts client ids up to 65535 bytes; aedes' default of 23 would refuse ordinary ones.
       maxClientsIdLength: 256,
+      // called once per message about to be delivered to a client of this node
+      authorizeForward: (_client, packet) => {
+        this.metrics.sent.inc();
+        return packet;
+      },
       authenticate: (_client, _user, _pass, done) => {
         if (!this.evacuation) return done(null, true);
         done(Object.assign(new Error('node evacuating'), { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError, false);
@@ -85,6 +92,9 @@ export class SandboxBroker {
       // A takeover registers the new client before this one's disconnect arrives.
       if (this.clients.get(c.id) === c) this.clients.delete(c.id);
       if (c.clean) void this.state.releaseSession(c.id, this.node);
+    });
+    this.aedes.on('publish', (_packet, client) => {
+      if (client) this.metrics.received.inc(); // not $SYS or a message from another node
     });
     this.aedes.on('connectionError', (c, err) => process.stderr.write(`${this.node}: connection of ${c.id ?? '?'}: ${err.message}\n`));
     const aedes = this.aedes;

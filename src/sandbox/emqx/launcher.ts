@@ -6,7 +6,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../runtime/freePort';
-import { killOnExit, startSandboxProcess } from '../process';
+import { killOnExit } from '../../runtime/childProcess';
+import { startSandboxProcess } from '../process';
 import { startBackplane, type Backplane } from './backplane';
 
 export const SANDBOX_API_KEY = 'sandbox-key';

@@ -32,6 +32,8 @@ export function emqxSandbox(o: EmqxSandboxOptions): SandboxKind {
   return {
     imageOf: (version) => `cutover/sandbox-emqx:${version}`,
     nodePorts: ['mqtt', 'api'],
+    // connections and messages per node, where EMQX serves them: its REST API listener
+    metrics: { port: 'api', path: '/api/v5/prometheus/stats' },
     async start(dir) {
       cluster ??= await startSandboxCluster({ name, nodes: [], dir, apiKey: o.env[o.access.apiKey.env], apiSecret: o.env[o.access.apiSecret.env] });
     },

@@ -9,15 +9,15 @@
 import { join } from 'node:path';
 import { Client } from 'pg';
 import type { LocalPlacement } from '../../config/targets';
-import { releaseDatabaseName, processorName, DEFAULT_PROCESSOR_TEMPLATE } from '../../domain/projection/naming';
+import { releaseDatabaseName } from '../../domain/projection/naming';
 import type { ProjectionAccess } from '../../domain/projection/schema';
 import { withClient } from '../../activities/pg';
-import { ensureReleaseDatabase, releaseRolePassword } from '../../activities/projection/releaseDatabase';
+import { ensureReleaseDatabase } from '../../activities/projection/releaseDatabase';
 import type { Routing, SandboxKind } from '../localSandbox';
 import { PostgresServer } from '../postgres';
-import { startSandboxProcess } from '../process';
 import { createAxonSchema, seedOrders } from './axonStore';
 import { Producer } from './producer';
+import { startReleaseService } from './release';
 
 export interface ProjectionSandboxOptions {
   target: string;
@@ -35,7 +35,6 @@ export interface ProjectionSandboxOptions {
   handlerCostUs: number;
 }
 
-const SERVICE_SCRIPT = join(__dirname, 'serviceMain.ts');
 const STORE_DB = 'eventstore';
 export const STALL_AT = 100_000;
 
@@ -53,6 +52,8 @@ export function projectionSandbox(o: ProjectionSandboxOptions): SandboxKind {
   return {
     imageOf: (version) => `cutover/sandbox-projection:${version}`,
     nodePorts: ['query'],
+    // queries by status and events handled, per release, beside the queries (see ./metrics)
+    metrics: { port: 'query', path: '/metrics' },
     async start(nodesDir) {
       dir = nodesDir;
       pg ??= await PostgresServer.start({ dir: join(nodesDir, '..', 'postgres'), port: ports.postgres });
@@ -80,25 +81,19 @@ export function projectionSandbox(o: ProjectionSandboxOptions): SandboxKind {
       const db = releaseDatabaseName(spec.release);
       // the target's first release has no upgrade that prepared its database
       await withClient(server.url(), (c) => ensureReleaseDatabase(c, db, roleSecret()));
-      const node = await startSandboxProcess({
-        label: `sandbox projection service ${spec.pod}`,
-        script: SERVICE_SCRIPT,
-        args: [],
-        env: {
-          PROJECTION_TARGET: o.target,
-          PROJECTION_RELEASE: spec.release,
-          PROJECTION_VERSION: spec.version,
-          PROJECTION_PORT: String(spec.ports.query),
-          PROJECTION_EVENT_STORE_URL: server.url(STORE_DB),
-          PROJECTION_PROCESSOR: processorName(o.access.processorName ?? DEFAULT_PROCESSOR_TEMPLATE, o.target, spec.release),
-          PROJECTION_READ_DB_URL: `postgres://${db}:${encodeURIComponent(releaseRolePassword(roleSecret(), db))}@127.0.0.1:${server.port}/${db}`,
-          CUTOVER_API_URL: o.api.url,
-          CUTOVER_SERVICE_TOKEN: o.api.token,
-          PROJECTION_HANDLER_COST_US: String(o.handlerCostUs),
-          ...(spec.version.includes('stall') ? { PROJECTION_STALL_AT: String(STALL_AT) } : {}),
-        },
+      const node = await startReleaseService({
+        target: o.target,
+        release: spec.release,
+        version: spec.version,
+        port: spec.ports.query,
+        eventStoreUrl: server.url(STORE_DB),
+        databases: { host: '127.0.0.1', port: server.port },
+        rolePasswordSecret: roleSecret(),
+        processorTemplate: o.access.processorName,
+        api: o.api,
+        handlerCostUs: o.handlerCostUs,
+        stallAt: spec.version.includes('stall') ? STALL_AT : undefined,
         logFile: join(dir, `${spec.pod}.log`),
-        startTimeoutMs: 60_000,
       });
       return { version: spec.version, process: node.process, stop: node.stop };
     },

@@ -12,12 +12,15 @@ import { Client } from 'pg';
 import type { Phase } from '../../domain/phases';
 import { catchUpQueries } from '../../domain/projection/source';
 import { readEvents, saveToken, type AxonNaming } from './axonStore';
+import { serviceMetrics, type ServiceMetrics } from './metrics';
 import { readModelFor, type ReadModel } from './readModels';
 
 export interface ProjectionServiceOptions {
   target: string;
   release: string;
   version: string;
+  /** Where it answers (a pod's IP on Kubernetes); default 127.0.0.1. */
+  host?: string;
   port: number;
   eventStoreUrl: string;
   naming: AxonNaming;
@@ -64,9 +67,11 @@ export class ProjectionService {
   private read!: Client;
   private loops: Promise<void>[] = [];
   private readonly headQuery: string;
+  private readonly metrics: ServiceMetrics;
 
   constructor(private readonly o: ProjectionServiceOptions) {
     this.phase = o.initialPhase;
+    this.metrics = serviceMetrics(o.release, () => (this.head < 0 ? undefined : Math.max(0, this.head - this.position)));
     this.model = readModelFor(o.version);
     this.headQuery = catchUpQueries({ preset: 'axon', naming: o.naming }).head;
   }
@@ -78,7 +83,7 @@ export class ProjectionService {
     this.position = await this.model.position(this.read);
     this.phase = await this.firstPhase();
     this.server = createServer((req, res) => void this.handle(req.url ?? '/', res));
-    await new Promise<void>((r) => this.server!.listen(this.o.port, '127.0.0.1', r));
+    await new Promise<void>((r) => this.server!.listen(this.o.port, this.o.host ?? '127.0.0.1', r));
     this.loops = [this.followPhase(), this.process()];
   }
 
@@ -90,14 +95,16 @@ export class ProjectionService {
   }
 
   private async handle(url: string, res: import('node:http').ServerResponse): Promise<void> {
+    const customer = /^\/customers\/([\w-]+)$/.exec(url);
+    const { release, version, phase } = this;
     const send = (status: number, body: unknown): void => {
+      if (customer) this.metrics.queries.inc({ release, status: String(status) });
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
-    const { release, version, phase } = this;
     try {
       if (url === '/status') return send(200, { release, version, phase, position: this.position, head: this.head, processor: this.o.processor });
       if (url === '/catch-up') return send(200, { position: this.position, head: this.head });
-      const customer = /^\/customers\/([\w-]+)$/.exec(url);
+      if (url === '/metrics') return void res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(await this.metrics.registry.metrics());
       if (!customer) return send(404, { error: 'no such route' });
       // queries only while SERVING (or routed here: the weight reaches a service with the phase) and the drain after it;
       // a STANDING_BY release keeps building but must not answer
@@ -178,6 +185,7 @@ export class ProjectionService {
         if (events.length) {
           if (this.o.handlerCostUs) await sleep((events.length * this.o.handlerCostUs) / 1000);
           this.position = await this.model.apply(this.read, events);
+          this.metrics.events.inc({ release: this.release }, events.length);
           await saveToken(this.store, { naming: this.o.naming, tokenStorage: 'bytea' }, { processor: this.o.processor, segment: 0, token: gapAwareXml(this.position), tokenType: 'org.axonframework.eventhandling.GapAwareTrackingToken', owner: this.o.release });
         }
         if (this.phase === 'INITIALISING' && !this.reportedReady) await this.reportReadyIfCaughtUp();

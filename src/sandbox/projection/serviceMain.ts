@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     target: env('PROJECTION_TARGET'),
     release: env('PROJECTION_RELEASE'),
     version: env('PROJECTION_VERSION'),
+    host: process.env.PROJECTION_HOST,
     port: Number(env('PROJECTION_PORT')),
     eventStoreUrl: env('PROJECTION_EVENT_STORE_URL'),
     naming: 'jdbc',
