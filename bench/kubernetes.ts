@@ -53,7 +53,7 @@ const exec = <A, R>(fn: (a: A) => Promise<R>, input: A): Promise<R> =>
 /** Once green's 3 pods wait (ImagePullBackOff), after a random delay, writes them Ready; returns the time just before the last write. */
 async function turnReady(ns: TestNamespace, release: string, image: string): Promise<number> {
   const selector = `${RELEASE_LABEL}=${release}`;
-  await ns.until(async () => (await ns.pods(selector)).filter((p) => p.status?.containerStatuses).length === 3);
+  await ns.until(async () => (await ns.pods(selector)).filter((p) => p.status?.containerStatuses).length === 3, 60_000);
   await sleep(Math.random() * POLL_MS);
   let readyAt = 0;
   for (const pod of await ns.pods(selector)) {
@@ -173,9 +173,12 @@ export const kubernetesBench: BenchSection = {
             },
           ],
         });
-        const readyAt = await turnReady(sys.ns, release, image);
-        const ms = (await switched) - readyAt;
-        const final = (await h.result()) as UpgradeState;
+        const result = h.result() as Promise<UpgradeState>;
+        const ended = result.then((s) => Promise.reject(new Error(`upgrade to ${version} ended ${s.status} before its pods were Ready: ${JSON.stringify(s.failure)}`)));
+        ended.catch(() => undefined);
+        const readyAt = await Promise.race([turnReady(sys.ns, release, image), ended]);
+        const ms = (await Promise.race([switched, ended])) - readyAt;
+        const final = await result;
         if (final.status !== 'SUCCEEDED') throw new Error(`upgrade to ${version} ended ${final.status}: ${JSON.stringify(final.failure)}`);
         return { ms, readySeenMs: (await readyWaitEnded(h)) - (performance.timeOrigin + readyAt) };
       };

@@ -31,7 +31,8 @@ class ServedConfigs {
       let last = '';
       while (this.running) {
         const servers = await routedMqttServers(prefix, statusPort);
-        const at = performance.timeOrigin + performance.now();
+        // the wall clock, as the decision's time in the state is
+        const at = Date.now();
         if (servers && JSON.stringify(servers) !== last) {
           last = JSON.stringify(servers);
           this.seen.push({ at, servers });
@@ -59,6 +60,7 @@ class ServedConfigs {
 async function run(): Promise<Record<string, unknown>> {
   const fromDecision: number[] = [];
   const fromScheduled: number[] = [];
+  const missed: string[] = [];
   await withLocalEmqx('bench-weights', async ({ sandbox, ports, upgrade }) => {
     const served = new ServedConfigs(sandbox.nginx.prefix, ports.status);
     try {
@@ -72,9 +74,12 @@ async function run(): Promise<Record<string, unknown>> {
           // startedAt has whole ms: a config served in the same ms counts
           const decided = Date.parse(step.startedAt!);
           const at = served.firstServing(decided, green, step.weight);
-          if (at === undefined) throw new Error(`upgrade to 5.8.${i}: nginx never served green ${step.weight}% after the step's decision at ${step.startedAt}`);
-          fromDecision.push(at - decided);
-          fromScheduled.push(at - scheduled[n]!);
+          // served for less than a look at nginx takes: not measured, but counted
+          if (at === undefined) missed.push(`5.8.${i} green ${step.weight}%`);
+          else {
+            fromDecision.push(at - decided);
+            fromScheduled.push(at - scheduled[n]!);
+          }
         }
       }
     } finally {
@@ -86,6 +91,7 @@ async function run(): Promise<Record<string, unknown>> {
     upgrades: UPGRADES,
     fromDecision: latency(fromDecision),
     fromSetWeightsScheduled: latency(fromScheduled),
+    missed,
   };
 }
 
