@@ -24,7 +24,7 @@ import type { PostgresServer } from '../../src/sandbox/postgres';
 import { rollbackSignal, stateQuery } from '../../src/workflows/messages';
 import { GatewayKubelet } from '../support/gatewayKubelet';
 import { TestNamespace } from '../support/kube';
-import { LOOPBACK_NODE } from '../support/kubeControlPlane';
+import { ON_LOOPBACK_NODE } from '../support/kubeControlPlane';
 import { MigrationKubelet } from '../support/migrationKubelet';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
@@ -81,8 +81,7 @@ test('Kong 3.8.0 -> 3.9.0 on Kubernetes: up as a Job, green at its pod IPs ready
         template: {
           metadata: { labels },
           spec: {
-            nodeSelector: { 'kubernetes.io/hostname': LOOPBACK_NODE.name },
-            tolerations: [{ key: LOOPBACK_NODE.taint, operator: 'Exists', effect: 'NoSchedule' }],
+            ...ON_LOOPBACK_NODE,
             containers: [
               {
                 name: 'proxy',

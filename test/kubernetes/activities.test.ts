@@ -190,12 +190,19 @@ describe('waitWorkloadReady (by watch)', () => {
     expect(gets.filter((r) => r.query.watch === 'true')).toHaveLength(1);
   });
 
-  test('a bad image: the waiting reason is reported, and cancellation (rollback) ends the wait at once', async () => {
+  /** Green on an image that never pulls, and the wait on it once it reports ImagePullBackOff; the requests seen from the wait on. */
+  async function waitingOnBadImage() {
     await ns.seedBlue();
     const a = activities();
     await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1-typo' });
-    const { result, heartbeats, env } = run(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
-    await ns.until(async () => heartbeats.some((h) => JSON.stringify(h).includes('ImagePullBackOff')));
+    ns.requests.length = 0;
+    const wait = run(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
+    await ns.until(async () => wait.heartbeats.some((h) => JSON.stringify(h).includes('ImagePullBackOff')));
+    return { a, wait };
+  }
+
+  test('a bad image: the waiting reason is reported, and cancellation (rollback) ends the wait at once', async () => {
+    const { wait: { result, heartbeats, env } } = await waitingOnBadImage();
     expect(heartbeats.at(-1)).toMatchObject({ ready: 0, desired: 3, waiting: expect.arrayContaining([{ pod: expect.stringMatching(new RegExp(`^${GREEN.name}-\\d$`)), reason: 'ImagePullBackOff' }]) });
     const started = Date.now();
     env.cancel();
@@ -204,11 +211,7 @@ describe('waitWorkloadReady (by watch)', () => {
   });
 
   test('the watch expires (410 Gone) and its connection drops while the pods turn Ready: it lists again and ends', async () => {
-    await ns.seedBlue();
-    const a = activities();
-    await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1-typo' });
-    const { result, heartbeats } = run(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
-    await ns.until(async () => heartbeats.some((h) => JSON.stringify(h).includes('ImagePullBackOff')));
+    const { a, wait: { result } } = await waitingOnBadImage();
     // the next pod watches are answered "expired", and the open ones are cut, while the image is fixed
     ns.expireWatches('/pods', 2);
     await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1' });
@@ -238,12 +241,7 @@ describe('waitWorkloadReady (by watch)', () => {
   }
 
   test('a dropped pod watch resumes from its resourceVersion: what changed while it was down comes through it, without a new list', async () => {
-    await ns.seedBlue();
-    const a = activities();
-    await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1-typo' });
-    ns.requests.length = 0;
-    const wait = run(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
-    await ns.until(async () => wait.heartbeats.some((h) => JSON.stringify(h).includes('ImagePullBackOff')));
+    const { wait } = await waitingOnBadImage();
     // while the watch is down, the image is fixed (by the admin, past the proxy) and green's pods are replaced and all turn Ready
     const { lists, watches } = await dropWatchDuring('/pods', wait, async () => {
       await ns.apps.patchNamespacedStatefulSet(
@@ -261,12 +259,7 @@ describe('waitWorkloadReady (by watch)', () => {
   });
 
   test('a dropped StatefulSet watch resumes from its resourceVersion: green scaled to 0 while it was down ends the wait, without a new list', async () => {
-    await ns.seedBlue();
-    const a = activities();
-    await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1-typo' });
-    ns.requests.length = 0;
-    const wait = run(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
-    await ns.until(async () => wait.heartbeats.some((h) => JSON.stringify(h).includes('ImagePullBackOff')));
+    const { wait } = await waitingOnBadImage();
     const { lists, watches } = await dropWatchDuring('/statefulsets', wait, async () => {
       await ns.apps.patchNamespacedStatefulSetScale({ name: GREEN.name, namespace: ns.name, body: { spec: { replicas: 0 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
       await ns.until(async () => (await ns.statefulSet(GREEN.name))!.status!.observedGeneration === (await ns.statefulSet(GREEN.name))!.metadata!.generation);

@@ -28,7 +28,7 @@ import { createAxonSchema, seedOrders } from '../../src/sandbox/projection/axonS
 import { call, serviceToken, testConfig, testServer } from '../api/harness';
 import { startPostgres } from '../kong/pg';
 import { TestNamespace } from '../support/kube';
-import { LOOPBACK_NODE } from '../support/kubeControlPlane';
+import { ON_LOOPBACK_NODE } from '../support/kubeControlPlane';
 import { ProjectionKubelet } from '../support/projectionKubelet';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
@@ -111,8 +111,7 @@ async function projectionOnKube() {
         template: {
           metadata: { labels: LABELS },
           spec: {
-            nodeSelector: { 'kubernetes.io/hostname': LOOPBACK_NODE.name },
-            tolerations: [{ key: LOOPBACK_NODE.taint, operator: 'Exists', effect: 'NoSchedule' }],
+            ...ON_LOOPBACK_NODE,
             containers: [
               {
                 name: 'service',

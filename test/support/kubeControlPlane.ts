@@ -29,6 +29,12 @@ export const KWOK_NODE = 'kwok-node-0';
  */
 export const LOOPBACK_NODE = { name: 'kwok-loopback-0', podCIDR: '127.77.0.0/24', taint: 'cutover.test/loopback' } as const;
 
+/** A pod spec's placement on that node: its processes run at the pod's IP (a test kubelet starts them). */
+export const ON_LOOPBACK_NODE = {
+  nodeSelector: { 'kubernetes.io/hostname': LOOPBACK_NODE.name },
+  tolerations: [{ key: LOOPBACK_NODE.taint, operator: 'Exists', effect: 'NoSchedule' }],
+};
+
 export interface ControlPlane {
   /** https://127.0.0.1:port of the API server. */
   url: string;

@@ -9,24 +9,14 @@ import { join } from 'node:path';
 import { releaseRolePassword } from '../../activities/projection/releaseDatabase';
 import { DEFAULT_PROCESSOR_TEMPLATE, processorName, releaseDatabaseName } from '../../domain/projection/naming';
 import { startSandboxProcess, type SandboxProcess } from '../process';
+import type { ProjectionServiceOptions } from './service';
 
-export interface ReleaseServiceSpec {
-  target: string;
-  release: string;
-  version: string;
-  /** Where it answers queries; default 127.0.0.1. */
-  host?: string;
-  port: number;
-  eventStoreUrl: string;
+export interface ReleaseServiceSpec extends Pick<ProjectionServiceOptions, 'target' | 'release' | 'version' | 'host' | 'port' | 'eventStoreUrl' | 'api' | 'stallAt'> {
   /** The PostgreSQL that holds the releases' databases. */
   databases: { host: string; port: number };
   rolePasswordSecret: string;
   processorTemplate?: string;
-  /** Where it reaches cutover's phase endpoint, and its service token. */
-  api: { url: string; token: string };
   handlerCostUs: number;
-  /** The processor stops at this position (a stalled release). */
-  stallAt?: number;
   logFile: string;
 }
 
