@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up run before `npm start`, `npm test` and `npm run bench`:
 # node modules, the pinned Temporal binaries, PostgreSQL, Redis, nginx, Prometheus and the Kubernetes
-# control plane (scripts/kube-binaries.sh). A second run
+# control plane (scripts/kube-binaries.sh; `--without-kube`, as npm start runs it, leaves that out:
+# only the tests and the bench use it, and its first build takes minutes). A second run
 # only checks and returns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,4 +72,4 @@ PROMETHEUS=$(command -v prometheus 2>/dev/null || { [ -x /usr/bin/prometheus ] &
 # The Kubernetes control plane of the Kubernetes tests and the bench (kube-apiserver, controller
 # manager, scheduler, etcd, kwok, Gateway API CRDs), built from source once into a cache outside the
 # repository keyed by their versions: about 8 minutes the first time, nothing after.
-bash scripts/kube-binaries.sh >/dev/null
+[ "${1:-}" = --without-kube ] || bash scripts/kube-binaries.sh >/dev/null
