@@ -11,6 +11,7 @@ import { statSync } from 'node:fs';
 import { releaseName } from '../../src/domain/upgrade';
 import { planMigrations } from '../../src/domain/kong/migrations';
 import { exec, failure } from '../support/activityHarness';
+import { fetchOnNewConnection } from '../support/newConnection';
 import { anotherNodeHoldsTheLock } from './pg';
 import { startKongStack, TARGET, type KongStack } from './sandboxStack';
 
@@ -24,13 +25,13 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(() => s?.stop());
 
-const admin = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${s.ports.admin}${path}`, init);
+const admin = (path: string, init?: RequestInit) => fetchOnNewConnection(`http://127.0.0.1:${s.ports.admin}${path}`, init);
 const postJson = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const kongDb = () => ({ connectionString: `postgres://cutover:${s.kong.database.password}@127.0.0.1:${s.ports.postgres}/kong` });
 
 test('the runbook through the activities', async () => {
   const a = s.activities;
-  const proxied = await fetch(`http://127.0.0.1:${s.ports.proxy}/hello`);
+  const proxied = await fetchOnNewConnection(`http://127.0.0.1:${s.ports.proxy}/hello`);
   expect(proxied.headers.get('via')).toBe('1.1 kong/3.8.0');
   expect(await proxied.json()).toMatchObject({ path: '/hello' });
 
@@ -90,7 +91,7 @@ test('the runbook through the activities', async () => {
   const blueReady = await s.kong.kindPort.nodes(BLUE);
   await new Promise((r) => setTimeout(r, 600));
   for (const n of blueReady) expect((await fetch(`${n.statusUrl}/status/ready`)).status).toBe(503);
-  expect((await fetch(`http://127.0.0.1:${s.ports.proxy}/after`)).headers.get('via')).toBe('1.1 kong/3.9.0');
+  expect((await fetchOnNewConnection(`http://127.0.0.1:${s.ports.proxy}/after`)).headers.get('via')).toBe('1.1 kong/3.9.0');
 
   // 10. drain X, unfreeze.
   expect(await exec(a.drainKongNodes, { target: TARGET, release: BLUE })).toEqual({ drained: [`${BLUE}-0`, `${BLUE}-1`] });

@@ -20,6 +20,7 @@ import { startHttpLoad, type HttpLoad } from '../../src/sandbox/load/httpLoad';
 import { Client } from 'pg';
 import { approveSignal, rollbackUpdate, stateQuery } from '../../src/workflows/messages';
 import { exec } from '../support/activityHarness';
+import { fetchOnNewConnection } from '../support/newConnection';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
 import { startKongStack, TARGET, type KongStack } from './sandboxStack';
 
@@ -95,7 +96,7 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
   }
 
   // An Admin API write during the upgrade is refused, naming it.
-  const write = await fetch(`http://127.0.0.1:${s.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'during', url: 'http://127.0.0.1:9' }) });
+  const write = await fetchOnNewConnection(`http://127.0.0.1:${s.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'during', url: 'http://127.0.0.1:9' }) });
   expect(write.status).toBe(423);
   expect(((await write.json()) as { message: string }).message).toContain(`${TARGET}.${handle.firstExecutionRunId}`);
 
@@ -130,7 +131,7 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
   expect(summary.requests).toBeGreaterThan(RATE * 10);
 
   // Afterwards: writes work again, and the old version started against the finished schema is not ready.
-  expect((await fetch(`http://127.0.0.1:${s.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'after', url: 'http://127.0.0.1:9' }) })).status).toBe(201);
+  expect((await fetchOnNewConnection(`http://127.0.0.1:${s.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'after', url: 'http://127.0.0.1:9' }) })).status).toBe(201);
   const old = await startGatewayNode({ name: 'old-again', version: '3.8.0', db: s.kong.database, logDir: s.dataDir });
   try {
     const ready = await fetch(`${old.statusUrl}/status/ready`);
@@ -163,7 +164,7 @@ test('a new version failing 20% (set as the demo does) breaks the analysis at th
   expect(sandboxState.weights).toBeUndefined();
   expect(Object.keys(sandboxState.releases)).toEqual([BLUE]);
   expect((await s.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(4);
-  expect((await fetch(`http://127.0.0.1:${s.ports.proxy}/after`)).headers.get('via')).toBe('1.1 kong/3.8.0');
+  expect((await fetchOnNewConnection(`http://127.0.0.1:${s.ports.proxy}/after`)).headers.get('via')).toBe('1.1 kong/3.8.0');
   // Every failed request was green's, inside its 10% slice: blue answered all of its own.
   expect(blueAfter.errors).toBe(0);
   expect(summary.failed).toBeGreaterThan(0);
@@ -194,7 +195,7 @@ test("a 'finish' left pending by an earlier upgrade is refused at plan with noth
   expect(refused.failure).toMatchObject({ step: 'plan', message: expect.stringContaining("run 'kong migrations finish' with Kong 3.9.0") });
   expect(await k.sandbox.read((st) => st)).toEqual(before);
   expect((await k.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(4);
-  const write = await fetch(`http://127.0.0.1:${k.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'still-writable', url: 'http://127.0.0.1:9' }) });
+  const write = await fetchOnNewConnection(`http://127.0.0.1:${k.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'still-writable', url: 'http://127.0.0.1:9' }) });
   expect(write.status).toBe(201);
 
   const finished = await upgrade(true);

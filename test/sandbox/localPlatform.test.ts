@@ -13,6 +13,7 @@ import { freePort } from '../../src/runtime/freePort';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../../src/sandbox/emqx/launcher';
 import { emqxSandbox } from '../../src/sandbox/emqx/sandbox';
 import { LocalSandbox } from '../../src/sandbox/localSandbox';
+import { fetchOnNewConnection } from '../support/newConnection';
 import { clusterDir, connect, endClients, eventually, exec } from './helpers';
 
 const TARGET = 'sandbox-emqx';
@@ -35,7 +36,7 @@ function newSandbox(): LocalSandbox {
 const platform = (s: LocalSandbox) => createLocalPlatformActivities({ targets: targetLookup([target]), sandboxes: new Map([[TARGET, s]]), pollMs: 100 });
 
 async function liveByNode(): Promise<Record<string, number>> {
-  const r = await fetch(`http://127.0.0.1:${target.local!.ports.api}/api/v5/nodes`, { headers: { authorization: AUTH } });
+  const r = await fetchOnNewConnection(`http://127.0.0.1:${target.local!.ports.api}/api/v5/nodes`, { headers: { authorization: AUTH } });
   const nodes = (await r.json()) as { node: string; node_status: string; live_connections?: number }[];
   return Object.fromEntries(nodes.filter((n) => n.node_status === 'running').map((n) => [n.node, n.live_connections ?? 0]));
 }
