@@ -8,6 +8,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { workerDefaults } from '../../src/runtime/workerDefaults';
 import { readHistoryFile } from '../support/historyFile';
 
 const DIR = join(__dirname, '..', 'fixtures', 'histories');
@@ -53,7 +54,7 @@ test.each(Object.keys(BUNDLES) as (keyof typeof BUNDLES)[])('the %s bundle repla
   const mine = files.filter((f) => f.endsWith(`.${bundle}.json`));
   const histories = mine.map((f) => ({ workflowId: f, history: readHistoryFile(join(DIR, f)) }));
   const failures: string[] = [];
-  for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: process.env[BUNDLES[bundle]]! } }, histories)) {
+  for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: process.env[BUNDLES[bundle]]! }, ...workerDefaults() }, histories)) {
     if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
   }
   expect(failures).toEqual([]);
