@@ -11,6 +11,7 @@ import { statSync } from 'node:fs';
 import { releaseName } from '../../src/domain/upgrade';
 import { planMigrations } from '../../src/domain/kong/migrations';
 import { exec, failure } from '../support/activityHarness';
+import { eventually } from '../support/temporal';
 import { fetchOnNewConnection } from '../support/newConnection';
 import { anotherNodeHoldsTheLock } from './pg';
 import { startKongStack, TARGET, type KongStack } from './sandboxStack';
@@ -89,8 +90,8 @@ test('the runbook through the activities', async () => {
   const finish = await exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'finish' });
   expect(finish).toMatchObject({ ran: true, list: { exitCode: 0 } });
   const blueReady = await s.kong.kindPort.nodes(BLUE);
-  await new Promise((r) => setTimeout(r, 600));
-  for (const n of blueReady) expect((await fetch(`${n.statusUrl}/status/ready`)).status).toBe(503);
+  // Each gateway notices at its next database refresh.
+  for (const n of blueReady) await eventually(async () => (await fetch(`${n.statusUrl}/status/ready`)).status === 503, 10_000);
   expect((await fetchOnNewConnection(`http://127.0.0.1:${s.ports.proxy}/after`)).headers.get('via')).toBe('1.1 kong/3.9.0');
 
   // 10. drain X, unfreeze.

@@ -87,10 +87,11 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
   const splits: { weight: number; green: number }[] = [];
   for (const weight of [10, 50]) {
     await eventually(async () => (await state()).traffic.green === weight, 60_000);
-    await new Promise((r) => setTimeout(r, 300));
-    const [g0, b0] = [await counters(s, GREEN), await counters(s, BLUE)];
-    await new Promise((r) => setTimeout(r, 2500));
-    const [g1, b1] = [await counters(s, GREEN), await counters(s, BLUE)];
+    // Well inside the step's 3 s pause, so a slow read never runs into the next weight change.
+    await new Promise((r) => setTimeout(r, 200));
+    const [g0, b0] = await Promise.all([counters(s, GREEN), counters(s, BLUE)]);
+    await new Promise((r) => setTimeout(r, 2000));
+    const [g1, b1] = await Promise.all([counters(s, GREEN), counters(s, BLUE)]);
     const d = (a: KongCounters, b: KongCounters) => ({ ...a, requests: a.requests - b.requests });
     splits.push({ weight, green: share(d(g1, g0), d(b1, b0)) });
   }

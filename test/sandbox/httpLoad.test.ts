@@ -6,7 +6,7 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/runtime/freePort';
@@ -17,13 +17,27 @@ let server: Server;
 let base = '';
 const seen: Record<string, number> = {};
 
+const sockets = new Set<Socket>();
+const doomed = new Set<Socket>();
+
 beforeAll(async () => {
   server = createServer((req, res) => {
     const n = (seen[req.url!] = (seen[req.url!] ?? 0) + 1);
     // /once closes the connection of its 5th request without a byte of answer; /always closes every one
     if ((req.url === '/once' && n === 5) || req.url === '/always') return req.socket.destroy();
+    // /all-at-once: from its 10th request on, every connection open then is closed at its next request, as if
+    // nginx's old worker had closed them all and the client had not yet seen it
+    if (req.url === '/all-at-once') {
+      if (n === 10) for (const s of sockets) doomed.add(s);
+      if (doomed.has(req.socket)) return req.socket.destroy();
+      return setTimeout(() => res.writeHead(200).end('ok'), 40);
+    }
     res.setHeader('via', '1.1 test');
     res.writeHead(req.url === '/fail' ? 500 : 200).end('ok');
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -44,6 +58,15 @@ test('a connection closed before any answer: the GET is sent once more, counted 
   expect(s.byStatus).toEqual({ '200': s.requests });
   expect(s.byVia).toEqual({ '1.1 test': { answers: s.requests, failed: 0 } });
   expect(seen['/once']).toBe(s.requests + 1);
+});
+
+test('every connection closed at once: each GET that was on one is sent again on a new connection of its own and answered', async () => {
+  const s = await run('/all-at-once', 1500);
+  expect(doomed.size).toBeGreaterThanOrEqual(2);
+  expect(s.failed).toBe(0);
+  expect(Object.values(s.retried).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
+  expect(s.byStatus).toEqual({ '200': s.requests });
+  expect(seen['/all-at-once']).toBe(s.requests + Object.values(s.retried).reduce((a, b) => a + b, 0));
 });
 
 test('closed again on the retry, or answered 500: failed, each request retried at most once', async () => {

@@ -5,13 +5,13 @@
  * request fails on a status >= 500, a timeout or a connection error.
  *
  * As standard HTTP clients do (RFC 9112 9.3.1), a GET whose connection was
- * closed before any byte of its answer arrived is sent once more on another
- * connection: a server may close an idle keep-alive connection just as a
+ * closed before any byte of its answer arrived is sent once more on a new
+ * connection of its own (the pool's other idle ones may be closing too): a server may close an idle keep-alive connection just as a
  * request crosses it (nginx does at every reload, which the sandbox does at
  * every weight change). Those retries are counted apart, with the reason; a
  * retry that fails too is a failed request.
  */
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 
 export interface HttpLoadSummary {
   /** Requests sent (a retried one counts once). */
@@ -45,7 +45,8 @@ const CLOSED_BEFORE_ANSWER = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 export function startHttpLoad(o: { url: string; rate: number; connections?: number; timeoutSec?: number }): HttpLoad {
   const url = new URL(o.url);
   const timeout = (o.timeoutSec ?? 10) * 1000;
-  const pool = new Pool(url.origin, { connections: o.connections ?? 10, pipelining: 1, headersTimeout: timeout, bodyTimeout: timeout });
+  const timeouts = { headersTimeout: timeout, bodyTimeout: timeout };
+  const pool = new Pool(url.origin, { connections: o.connections ?? 10, pipelining: 1, ...timeouts });
   const s: HttpLoadSummary = { requests: 0, failed: 0, byStatus: {}, byVia: {}, errors: {}, retried: {}, events: [], latencyP99Ms: 0, durationSec: 0, requestsPerSec: 0 };
   const latencies: number[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -54,8 +55,9 @@ export function startHttpLoad(o: { url: string; rate: number; connections?: numb
   const count = (m: Record<string, number>, key: string) => (m[key] = (m[key] ?? 0) + 1);
 
   async function send(due: number, retry = false): Promise<void> {
+    const dispatcher = retry ? new Client(url.origin, timeouts) : pool;
     try {
-      const r = await pool.request({ method: 'GET', path: `${url.pathname}${url.search}` });
+      const r = await dispatcher.request({ method: 'GET', path: `${url.pathname}${url.search}` });
       await r.body.dump();
       count(s.byStatus, String(r.statusCode));
       const via = String(r.headers.via ?? '-');
@@ -77,6 +79,8 @@ export function startHttpLoad(o: { url: string; rate: number; connections?: numb
       count(s.errors, code);
       s.failed += 1;
       s.events.push({ t: since(), what: 'failed', reason: code });
+    } finally {
+      if (retry) await dispatcher.close();
     }
   }
 

@@ -101,7 +101,8 @@ async function nodeCounts(o: LoadOptions): Promise<Record<string, number> | null
   const authorization = `Basic ${Buffer.from(`${o.apiKey ?? ''}:${o.apiSecret ?? ''}`).toString('base64')}`;
   for (const base of o.apiUrls ?? []) {
     try {
-      const r = await fetch(`${base.replace(/\/+$/, '')}/api/v5/nodes`, { headers: { authorization }, signal: AbortSignal.timeout(800) });
+      // A connection per sample: one kept alive across nginx's reloads can be closed just as a sample crosses it.
+      const r = await fetch(`${base.replace(/\/+$/, '')}/api/v5/nodes`, { headers: { authorization, connection: 'close' }, signal: AbortSignal.timeout(2000) });
       if (r.status !== 200) continue;
       const nodes = (await r.json()) as { node: string; node_status: string; live_connections?: number }[];
       return Object.fromEntries(nodes.filter((n) => n.node_status === 'running').map((n) => [n.node, n.live_connections ?? 0]));
