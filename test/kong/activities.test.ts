@@ -26,7 +26,7 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(() => s?.stop());
 
-const admin = (path: string, init?: RequestInit) => fetchOnNewConnection(`http://127.0.0.1:${s.ports.admin}${path}`, init);
+const admin = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${s.ports.admin}${path}`, init);
 const postJson = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const kongDb = () => ({ connectionString: `postgres://cutover:${s.kong.database.password}@127.0.0.1:${s.ports.postgres}/kong` });
 

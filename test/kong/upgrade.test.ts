@@ -97,7 +97,7 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
   }
 
   // An Admin API write during the upgrade is refused, naming it.
-  const write = await fetchOnNewConnection(`http://127.0.0.1:${s.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'during', url: 'http://127.0.0.1:9' }) });
+  const write = await fetch(`http://127.0.0.1:${s.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'during', url: 'http://127.0.0.1:9' }) });
   expect(write.status).toBe(423);
   expect(((await write.json()) as { message: string }).message).toContain(`${TARGET}.${handle.firstExecutionRunId}`);
 
@@ -132,7 +132,7 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
   expect(summary.requests).toBeGreaterThan(RATE * 10);
 
   // Afterwards: writes work again, and the old version started against the finished schema is not ready.
-  expect((await fetchOnNewConnection(`http://127.0.0.1:${s.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'after', url: 'http://127.0.0.1:9' }) })).status).toBe(201);
+  expect((await fetch(`http://127.0.0.1:${s.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'after', url: 'http://127.0.0.1:9' }) })).status).toBe(201);
   const old = await startGatewayNode({ name: 'old-again', version: '3.8.0', db: s.kong.database, logDir: s.dataDir });
   try {
     const ready = await fetch(`${old.statusUrl}/status/ready`);
@@ -196,7 +196,7 @@ test("a 'finish' left pending by an earlier upgrade is refused at plan with noth
   expect(refused.failure).toMatchObject({ step: 'plan', message: expect.stringContaining("run 'kong migrations finish' with Kong 3.9.0") });
   expect(await k.sandbox.read((st) => st)).toEqual(before);
   expect((await k.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(4);
-  const write = await fetchOnNewConnection(`http://127.0.0.1:${k.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'still-writable', url: 'http://127.0.0.1:9' }) });
+  const write = await fetch(`http://127.0.0.1:${k.ports.admin}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'still-writable', url: 'http://127.0.0.1:9' }) });
   expect(write.status).toBe(201);
 
   const finished = await upgrade(true);

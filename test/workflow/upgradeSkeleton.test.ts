@@ -2,6 +2,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { upgradeWorkflowId, type Step, type UpgradeState } from '../../src/domain/upgrade';
+import { workerDefaults } from '../../src/runtime/workerDefaults';
 import { abortUpdate, approveSignal, approveUpdate, rollbackSignal, rollbackUpdate } from '../../src/workflows/messages';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { eventually, reachesStep, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
@@ -49,7 +50,7 @@ describe('blueGreenUpgrade on the dev server', () => {
     await result(h);
     const history = await h.fetchHistory();
     await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! } }, history, h.workflowId),
+      Worker.runReplayHistory({ workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! }, ...workerDefaults() }, history, h.workflowId),
     ).resolves.toBeUndefined();
   });
 
