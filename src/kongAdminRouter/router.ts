@@ -7,7 +7,7 @@
  * restarts of either side and every replica of the router sees it.
  */
 import replyFrom from '@fastify/reply-from';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
 import { Counter, type Registry } from 'prom-client';
 
@@ -41,7 +41,7 @@ export async function startAdminRouter(o: AdminRouterOptions): Promise<FastifyIn
     return (await pool.query<Freeze>(`SELECT upgrade, reason, since FROM cutover_admin_freeze`)).rows[0];
   };
   let next = 0;
-  const app = Fastify({ loggerInstance: o.log, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: o.log, logController: new LogController({ disableRequestLogging: true }) });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
   await app.register(replyFrom);
