@@ -5,10 +5,10 @@
  * request fails on a status >= 500, a timeout or a connection error.
  *
  * As standard HTTP clients do (RFC 9112 9.3.1), a GET whose connection was
- * closed before any byte of its answer arrived is sent once more on a new
- * connection of its own (the pool's other idle ones may be closing too): a server may close an idle keep-alive connection just as a
- * request crosses it (nginx does at every reload, which the sandbox does at
- * every weight change). Those retries are counted apart, with the reason; a
+ * closed before any byte of its answer arrived is sent once more, on a new
+ * connection of its own: a server may close its idle keep-alive connections
+ * just as a request crosses one, all of them at once (nginx does at every
+ * reload, which the sandbox does at every weight change). Those retries are counted apart, with the reason; a
  * retry that fails too is a failed request.
  */
 import { Client, Pool } from 'undici';

@@ -102,7 +102,7 @@ async function nodeCounts(o: LoadOptions): Promise<Record<string, number> | null
   const authorization = `Basic ${Buffer.from(`${o.apiKey ?? ''}:${o.apiSecret ?? ''}`).toString('base64')}`;
   for (const base of o.apiUrls ?? []) {
     // A connection per sample: one kept alive across nginx's reloads can be closed just as a sample crosses it.
-    const api = new Client(new URL(base).origin, { headersTimeout: 2000, bodyTimeout: 2000 });
+    const api = new Client(new URL(base).origin, { connectTimeout: 2000, headersTimeout: 2000, bodyTimeout: 2000 });
     try {
       const r = await api.request({ method: 'GET', path: `${new URL(base).pathname.replace(/\/+$/, '')}/api/v5/nodes`, headers: { authorization } });
       if (r.statusCode !== 200) {
