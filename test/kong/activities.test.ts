@@ -12,7 +12,7 @@ import { releaseName } from '../../src/domain/upgrade';
 import { planMigrations } from '../../src/domain/kong/migrations';
 import { exec, failure } from '../support/activityHarness';
 import { eventually } from '../support/temporal';
-import { fetchOnNewConnection } from '../support/newConnection';
+import { fetchOnNewConnection } from '../../src/runtime/newConnection';
 import { anotherNodeHoldsTheLock } from './pg';
 import { startKongStack, TARGET, type KongStack } from './sandboxStack';
 

@@ -20,7 +20,7 @@ import { startHttpLoad, type HttpLoad } from '../../src/sandbox/load/httpLoad';
 import { Client } from 'pg';
 import { approveSignal, rollbackUpdate, stateQuery } from '../../src/workflows/messages';
 import { exec } from '../support/activityHarness';
-import { fetchOnNewConnection } from '../support/newConnection';
+import { fetchOnNewConnection } from '../../src/runtime/newConnection';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
 import { startKongStack, TARGET, type KongStack } from './sandboxStack';
 

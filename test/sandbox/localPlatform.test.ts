@@ -13,7 +13,7 @@ import { freePort } from '../../src/runtime/freePort';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../../src/sandbox/emqx/launcher';
 import { emqxSandbox } from '../../src/sandbox/emqx/sandbox';
 import { LocalSandbox } from '../../src/sandbox/localSandbox';
-import { fetchOnNewConnection } from '../support/newConnection';
+import { fetchOnNewConnection } from '../../src/runtime/newConnection';
 import { clusterDir, connect, endClients, eventually, exec } from './helpers';
 
 const TARGET = 'sandbox-emqx';

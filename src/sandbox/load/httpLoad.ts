@@ -8,8 +8,8 @@
  * closed before any byte of its answer arrived is sent once more, on a new
  * connection of its own: a server may close its idle keep-alive connections
  * just as a request crosses one, all of them at once (nginx does at every
- * reload, which the sandbox does at every weight change). Those retries are counted apart, with the reason; a
- * retry that fails too is a failed request.
+ * reload, which the sandbox does at every weight change). Those retries are
+ * counted apart, with the reason; a retry that fails too is a failed request.
  */
 import { Client, Pool } from 'undici';
 

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { Client } from 'undici';
+import { fetchOnNewConnection } from '../../runtime/newConnection';
 
 export interface LoadOptions {
   clients: number;
@@ -101,20 +101,14 @@ const topicOf = (id: string): string => `cutover-load/${id}`;
 async function nodeCounts(o: LoadOptions): Promise<Record<string, number> | null> {
   const authorization = `Basic ${Buffer.from(`${o.apiKey ?? ''}:${o.apiSecret ?? ''}`).toString('base64')}`;
   for (const base of o.apiUrls ?? []) {
-    // A connection per sample: one kept alive across nginx's reloads can be closed just as a sample crosses it.
-    const api = new Client(new URL(base).origin, { connectTimeout: 2000, headersTimeout: 2000, bodyTimeout: 2000 });
     try {
-      const r = await api.request({ method: 'GET', path: `${new URL(base).pathname.replace(/\/+$/, '')}/api/v5/nodes`, headers: { authorization } });
-      if (r.statusCode !== 200) {
-        await r.body.dump();
-        continue;
-      }
-      const nodes = (await r.body.json()) as { node: string; node_status: string; live_connections?: number }[];
+      // A connection per sample: one kept alive across nginx's reloads can be closed just as a sample crosses it.
+      const r = await fetchOnNewConnection(`${base.replace(/\/+$/, '')}/api/v5/nodes`, { headers: { authorization }, timeoutMs: 2000 });
+      if (r.status !== 200) continue;
+      const nodes = (await r.json()) as { node: string; node_status: string; live_connections?: number }[];
       return Object.fromEntries(nodes.filter((n) => n.node_status === 'running').map((n) => [n.node, n.live_connections ?? 0]));
     } catch {
       // That node is down or evacuated away: ask the next.
-    } finally {
-      await api.destroy();
     }
   }
   return null;
