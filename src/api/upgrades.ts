@@ -58,6 +58,8 @@ export class Upgrades {
     const target = this.targets.get(body.target);
     if (!target) throw badRequest('target', `'${body.target}' is not a configured target (known: ${[...this.targets.keys()].join(', ')})`);
     if (target.kind !== body.kind) throw badRequest('kind', `is ${body.kind}, but target ${target.name} is of kind ${target.kind}`);
+    const unsupported = kindModule(target.kind).versionProblem?.(body.version);
+    if (unsupported) throw badRequest('version', unsupported);
     const input: UpgradeInput = {
       kind: body.kind,
       target: target.name,

@@ -11,6 +11,13 @@ export interface KindModule<Access extends TSchema = TSchema, Options extends TS
   options: Options;
   /** options.<kind> in the workflow's units (UpgradeOptions.settings[kind]): only what was given. */
   toSettings(options: Static<Options>): Record<string, unknown>;
+  /**
+   * Why an upgrade of this kind to `version` can never run (outside the kind's
+   * support matrix), or undefined: the API answers 400 on field `version` with
+   * it before anything starts. What needs the running system (blue's version,
+   * the edition) is checked again at plan.
+   */
+  versionProblem?(version: string): string | undefined;
   /** Upgrade options this kind brings when neither the request nor the config says otherwise. */
   defaults?: Record<string, unknown>;
   /** The upgrade npm start prints for the kind's sandbox: a version its stand-in knows, options that finish in minutes. */
