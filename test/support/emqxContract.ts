@@ -88,14 +88,16 @@ export function fixture(file: string): Fixture {
   return found;
 }
 
-/** The value at a path of the body (`[2].uptime`, `message`); `*` is every index. */
-function at(value: unknown, path: string[]): unknown[] {
-  if (path.length === 0) return [value];
+/** The concrete paths (`[2].uptime` as ['2', 'uptime']) where a body has a value; `*` is every index. */
+function concrete(value: unknown, path: string[], prefix: string[] = []): string[][] {
+  if (path.length === 0) return value === undefined ? [] : [prefix];
   const [head, ...rest] = path;
-  if (head === '*') return Array.isArray(value) ? value.flatMap((v) => at(v, rest)) : [];
-  if (value === null || typeof value !== 'object') return [undefined];
-  return at((value as Record<string, unknown>)[head!], rest);
+  if (value === null || typeof value !== 'object') return [];
+  const keys = head === '*' ? Object.keys(value) : [head!];
+  return keys.flatMap((k) => concrete((value as Record<string, unknown>)[k], rest, [...prefix, k]));
 }
+const valueAt = (value: unknown, path: string[]): unknown =>
+  path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), value);
 const split = (path: string): string[] => path.replace(/\[(\*|\d+)\]/g, '.$1').split('.').filter(Boolean);
 
 /** The body with every varying path set to a marker, so the rest compares exactly. */
@@ -124,12 +126,13 @@ export function differences(exchange: Exchange, actual: { status: number; body?:
   const out: string[] = [];
   if (actual.status !== want.status) out.push(`status ${actual.status}, real EMQX ${want.status}`);
   const varies = exchange.varies ?? {};
+  // Where the real EMQX prints a varying value, the stand-in must print one of the same kind.
   for (const [path, rule] of Object.entries(varies)) {
-    const got = at(actual.body, split(path));
-    for (const v of got) {
-      if ('type' in rule && typeof v !== rule.type) out.push(`${path}: ${JSON.stringify(v)} is no ${rule.type}`);
+    for (const where of concrete(want.body, split(path))) {
+      const v = valueAt(actual.body, where);
+      if ('type' in rule && typeof v !== rule.type) out.push(`${where.join('.')}: ${JSON.stringify(v)} is no ${rule.type}`);
       if ('includes' in rule && !(typeof v === 'string' && rule.includes.every((w) => v.includes(w)))) {
-        out.push(`${path}: ${JSON.stringify(v)} does not name ${rule.includes.join(', ')}`);
+        out.push(`${where.join('.')}: ${JSON.stringify(v)} does not name ${rule.includes.join(', ')}`);
       }
     }
   }
@@ -147,13 +150,17 @@ export function differences(exchange: Exchange, actual: { status: number; body?:
 }
 
 /**
- * Answers as the fixture says: each request gets the first exchange not yet
- * used with its method, path and body (the last one again once all are
- * used); a request the fixture does not hold gets 599, so a test sees it.
+ * Answers as the fixture says, following its transcript: a write (any method
+ * but GET) is answered by the first exchange for it after the last write
+ * answered (or, if none is left, its last one) and moves the transcript on;
+ * a read is answered as of that point: by the next exchange for it if no
+ * write comes first, else by the last one before. A request the fixture does
+ * not hold gets 599, so a test sees it.
  */
 export class FixtureServer {
   readonly requests: { method: string; path: string; body?: unknown }[] = [];
-  private readonly used = new Set<Exchange>();
+  /** Index of the last write answered. */
+  private cursor = -1;
 
   private constructor(
     private readonly server: Server,
@@ -188,12 +195,20 @@ export class FixtureServer {
   }
 
   private answer(r: { method: string; path: string; body?: unknown }): Exchange['response'] | undefined {
-    const matching = this.fixture.exchanges.filter(
-      (e) => e.request.method === r.method && e.request.path === r.path && (e.request.body === undefined || isDeepStrictEqual(e.request.body, r.body)),
-    );
-    const next = matching.find((e) => !this.used.has(e)) ?? matching[matching.length - 1];
-    if (next) this.used.add(next);
-    return next?.response;
+    const all = this.fixture.exchanges;
+    const matches = (e: Exchange): boolean =>
+      e.request.method === r.method && e.request.path === r.path && (e.request.body === undefined || isDeepStrictEqual(e.request.body, r.body));
+    const lastIndex = (pick: (e: Exchange, i: number) => boolean): number => all.reduce((found, e, i) => (pick(e, i) ? i : found), -1);
+    const after = all.findIndex((e, i) => i > this.cursor && matches(e));
+    if (r.method !== 'GET') {
+      const i = after >= 0 ? after : lastIndex(matches);
+      if (i >= 0) this.cursor = i;
+      return all[i]?.response;
+    }
+    const writeBetween = all.some((e, i) => i > this.cursor && i < after && e.request.method !== 'GET');
+    const before = lastIndex((e, i) => i <= this.cursor && matches(e));
+    const i = after >= 0 && (!writeBetween || before < 0) ? after : before;
+    return all[i]?.response;
   }
 
   async close(): Promise<void> {
