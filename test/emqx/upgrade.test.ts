@@ -80,7 +80,7 @@ test('a 3-node cluster: green joins, then the Service switches, then blue is eva
   for (const node of ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0']) {
     const evac = sys.indexOf('emqx', new RegExp(`^POST /api/v5/load_rebalance/${node}/evacuation/start$`), from);
     expect(evac).toBeGreaterThan(from);
-    expect(sys.entries()[evac].body).toMatchObject({ conn_evict_rate: 100, sess_evict_rate: 100, wait_takeover: '1s', migrate_to: nodes(green) });
+    expect(sys.entries()[evac].body).toEqual({ conn_evict_rate: 100, sess_evict_rate: 100, wait_takeover: 1, wait_health_check: 1, migrate_to: nodes(green) });
     from = evac;
   }
   // after the standby window, clean-up scales blue down one node at a time
@@ -229,13 +229,15 @@ test('a bad image rolls back by itself within the readiness limit, blue serving 
   expect(await sys.ns.endpoints('emqx')).toEqual(nodes(greenOf(sys)).map((n) => n.slice(5)));
 }, 90_000);
 
-test('without the evacuation API, blue keeps its clients through the window and clean-up removes its pods one at a time, and the state says so', async () => {
-  const sys = await cluster();
-  sys.emqx.evacuationApi = false;
+test('open source before 5.9 has no evacuation: plan says so, blue keeps its clients through the window and clean-up removes its pods one at a time', async () => {
+  const sys = await cluster({ edition: 'Opensource' });
   const { taskQueue } = await worker(sys);
   const final = (await (await start(sys, taskQueue)).result()) as UpgradeState;
   expect(final.status).toBe('SUCCEEDED');
+  expect(final.details.emqx).toBe('EMQX 5.7.0 (Opensource); drain by pod-removal');
   expect(final.details.drainMode).toMatch(/^pod-removal/);
+  // decided at plan from the version and edition, not found out on blue's first node
+  expect(sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/')).toEqual([]);
   expect(blueScales(sys).map((s) => s.replicas)).toEqual([2, 1, 0]);
   expect((final.details.nodeEvacuationsStatus as { state: string }[]).map((s) => s.state)).toEqual(['removed', 'removed', 'removed']);
 }, 90_000);
@@ -276,6 +278,21 @@ test('the worker killed during evacuation: a new worker resumes, and no node is 
   expect(blueScales(sys).map((s) => s.replicas)).toEqual([2, 1, 0]);
   expect(sys.entries().filter((e) => e.src === 'k8s' && /^POST .*\/statefulsets$/.test(e.what))).toHaveLength(1);
 }, 120_000);
+
+test('open source 5.8 with evacuation asked for: refused at plan, naming the version, the missing feature and what to do, nothing changed', async () => {
+  const sys = await cluster({ edition: 'Opensource', blueVersion: '5.8.0' });
+  const { taskQueue } = await worker(sys);
+  const h = await start(sys, taskQueue, { version: '5.8.1' }, { settings: { emqx: { ...FAST, drain: 'evacuation' } } });
+  const final = (await h.result()) as UpgradeState;
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(final.failure).toMatchObject({ step: 'plan', type: 'Unsupported' });
+  expect(final.failure?.message).toMatch(
+    /^options\.emqx\.drain is 'evacuation', but blue runs EMQX 5\.8\.0 \(Opensource\), which has no node evacuation: it is Enterprise-only before 5\.9 .*Leave options\.emqx\.drain out/,
+  );
+  expect(sys.entries().filter((e) => e.src === 'k8s' && !/^GET /.test(e.what))).toEqual([]);
+  expect(sys.emqx.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v5/nodes']);
+  expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+}, 60_000);
 
 describe('clear errors and nothing changed', () => {
   test.each([

@@ -13,6 +13,7 @@ import type { KubernetesPlacement } from '../../src/config/targets';
 import { createActivities } from '../../src/activities';
 import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
 import { kubeConfigFor } from './kubeControlPlane';
+import { greenEdition, type EmqxEdition } from '../../src/domain/emqx/versions';
 import { EmqxApiServer } from './emqxApiServer';
 import { TestNamespace, type RecordedRequest } from './kube';
 
@@ -37,6 +38,7 @@ export class EmqxOnKube {
     readonly ns: TestNamespace,
     readonly emqx: EmqxApiServer,
     readonly target: TargetConfig & { kubernetes: KubernetesPlacement },
+    readonly edition: EmqxEdition,
   ) {
     ns.beforeForwarding((r) => {
       this.flushEmqx();
@@ -51,12 +53,15 @@ export class EmqxOnKube {
     });
   }
 
-  static async start(name: string, opts: { blueVersion?: string; replicas?: number; connections?: number; tickMs?: number } = {}): Promise<EmqxOnKube> {
+  static async start(
+    name: string,
+    opts: { blueVersion?: string; edition?: EmqxEdition; replicas?: number; connections?: number; tickMs?: number } = {},
+  ): Promise<EmqxOnKube> {
     const replicas = opts.replicas ?? 3;
     const version = opts.blueVersion ?? '5.7.0';
     const ns = await TestNamespace.create(name);
     const emqx = await EmqxApiServer.start({
-      nodes: Array.from({ length: replicas }, (_, i) => ({ name: `emqx@emqx-${i}`, version, connections: opts.connections ?? 300 })),
+      nodes: Array.from({ length: replicas }, (_, i) => ({ name: `emqx@emqx-${i}`, version, edition: opts.edition, connections: opts.connections ?? 300 })),
       tickMs: opts.tickMs ?? 5,
     });
     await ns.seedBlue({ image: `emqx/emqx:${version}`, replicas });
@@ -65,7 +70,7 @@ export class EmqxOnKube {
       kind: 'emqx',
       kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx', pvcPolicy: 'delete' },
       emqx: { apiUrl: emqx.url, apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'TEST_EMQX_SECRET' }, nodeName: 'emqx@{pod}' },
-    });
+    }, opts.edition ?? 'Enterprise');
     await sys.pods.start();
     return sys;
   }
@@ -115,7 +120,9 @@ export class EmqxOnKube {
       if (this.neverJoins.has(node)) continue;
       if (!known.has(node)) {
         const image = pod.spec?.containers[0]?.image ?? '';
-        this.emqx.addNode({ name: node, version: image.split(':')[1]!, connections: 0, sessions: 0 });
+        // the same image repository: the same edition (5.9 and later have only one)
+        const version = image.split(':')[1]!;
+        this.emqx.addNode({ name: node, version, edition: greenEdition(this.edition, version), connections: 0, sessions: 0 });
         this.log.push({ src: 'kubelet', what: `join ${node}` });
       } else if (this.emqx.node(node).status === 'stopped') {
         this.emqx.startNode(node);
