@@ -29,6 +29,8 @@ const NODES_AT_ONCE = 'emqx-nodes-at-once';
  * refuses what cutover cannot drive, and decides the drain.
  */
 const SUPPORT_MATRIX = 'emqx-support-matrix';
+/** What plan reads of blue's pod template: how its nodes find each other (EMQX's env overrides of cluster.*). */
+const DISCOVERY_ENV = ['EMQX_CLUSTER__DISCOVERY_STRATEGY'];
 
 /** Per node, the operator's nodeEvacuationsStatus entry, or how the fallback drain removed it. */
 type DrainRecord = Partial<NodeEvacuationStatus> & { node: string; state: string };
@@ -45,6 +47,8 @@ export function createEmqxStrategy(): Strategy {
   let scaleDuringDrain = false;
   /** What plan read of blue (its release, the drain decided), for the details. */
   let releaseNote: string | undefined;
+  /** Blue's cores find each other by static seeds: green's must name its own nodes too. */
+  let staticCores = false;
   const drained: DrainRecord[] = [];
 
   const quick = (ctx: StrategyContext) => ctx.activities<PlatformActivities & EmqxActivities>();
@@ -56,6 +60,19 @@ export function createEmqxStrategy(): Strategy {
     const pods = await call(quick(ctx).listReleasePods, `list pods of ${release}`, { target: ctx.input.target, release });
     // A replicant's node is named after its pod's IP (the EMQX Operator's emqx@<pod IP>).
     return call(quick(ctx).emqxNodeNames, `EMQX node names of ${release}`, { target: ctx.input.target, pods: pods.map((p) => ({ name: p.name, ip: p.ip })) });
+  };
+
+  /**
+   * Static discovery (cluster.static.seeds): green's cores must name blue's
+   * nodes to join them, and their own, or once blue is gone a restarted green
+   * core, and the next upgrade's nodes, would find no seed alive. A
+   * StatefulSet's pods are <green>-0..n-1, so their node names are known
+   * before they exist.
+   */
+  const greenSeeds = async (ctx: StrategyContext): Promise<string> => {
+    const green = Array.from({ length: blueReplicas }, (_, i) => ({ name: `${ctx.green.name}-${i}` }));
+    const names = await call(quick(ctx).emqxNodeNames, `EMQX node names of ${ctx.green.name}`, { target: ctx.input.target, pods: green });
+    return JSON.stringify([...new Set([...(await nodesOf(ctx, ctx.blue.name)), ...names])]);
   };
 
   const reportDrainMode = (ctx: StrategyContext): void =>
@@ -121,13 +138,14 @@ export function createEmqxStrategy(): Strategy {
     async plan(input) {
       settings = emqxSettings(input.options.settings);
       const acts = stepActivities<PlatformActivities & EmqxActivities>(input);
-      const blue = await call(acts.readBlueRelease, `read the release serving ${input.target}`, { target: input.target });
+      const blue = await call(acts.readBlueRelease, `read the release serving ${input.target}`, { target: input.target, env: DISCOVERY_ENV });
       // Bad credentials, an unreachable API or a version cutover cannot drive must stop the upgrade before anything is changed.
       if (patched(SUPPORT_MATRIX)) {
         const releases = await call(acts.clusterReleases, `read the EMQX version and edition of ${input.target}`, { target: input.target });
         const drain = planDrain(releases, input.version, settings.drain);
         if ('problem' in drain) throw ApplicationFailure.nonRetryable(drain.problem, 'Unsupported');
         drainMode = drain.mode;
+        staticCores = blue.env?.EMQX_CLUSTER__DISCOVERY_STRATEGY?.replace(/"/g, '') === 'static' && blue.workload?.kind === 'StatefulSet';
         releaseNote = `${releases.map(describeRelease).join(', ')}; drain by ${drain.mode}`;
       } else await call(acts.clusterHealth, `check the EMQX API of ${input.target} answers`, { target: input.target, expectNodes: [] });
       blueReplicas = blue.replicas;
@@ -144,6 +162,7 @@ export function createEmqxStrategy(): Strategy {
           green: ctx.green,
           image,
           replicas: blueReplicas,
+          ...(staticCores ? { env: { EMQX_CLUSTER__STATIC__SEEDS: await greenSeeds(ctx) } } : {}),
         });
       },
       undo: async (ctx) => {
