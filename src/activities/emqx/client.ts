@@ -87,7 +87,7 @@ export class EmqxClient {
     if (res.status === 401 || res.status === 403) {
       throw ApplicationFailure.nonRetryable(
         `EMQX API of target '${this.target}' at ${this.base} refused its credentials (${errorText(reply)}); check the API key and secret in ` +
-          `${this.access.apiKey.env} and ${this.access.apiSecret.env} on the worker (from 5.10, and the key's scopes cluster_operations and monitoring)`,
+          `${this.access.apiKey.env} and ${this.access.apiSecret.env} on the worker (from 5.10.4, and the key's scopes cluster_operations and monitoring)`,
         'Unauthorized',
       );
     }
