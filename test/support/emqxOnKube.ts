@@ -154,7 +154,8 @@ export class EmqxOnKube {
   /** EMQX's side of the pods: Ready starts (or restarts) its node, which joins once it finds the cluster; gone stops it. */
   private async pass(): Promise<void> {
     clearTimeout(this.retry);
-    const pods = this.pods.items().filter((p) => !p.metadata?.deletionTimestamp);
+    // EMQX's pods only (blue's app label, which green's copy carries), not cutover's own in the namespace
+    const pods = this.pods.items().filter((p) => !p.metadata?.deletionTimestamp && p.metadata?.labels?.app === 'emqx');
     const known = new Set(this.emqx.nodeNames());
     let waiting = false;
     for (const pod of pods.filter(isReady)) {
