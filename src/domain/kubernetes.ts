@@ -97,17 +97,20 @@ export function releaseServiceName(release: string): string {
 /**
  * Green as a copy of blue: named after the green release, the release label in
  * selector and pod template (so the two sets never select each other's pods),
- * the new image on the application container, the same volume claim templates
+ * the new image and the given environment on the application container, the same volume claim templates
  * (each StatefulSet gets its own PVCs, `<template>-<green>-<ordinal>`).
  */
-export function greenManifest<W extends Workload>(blue: W, green: ReleaseRef, image: string, replicas: number): W {
+export function greenManifest<W extends Workload>(blue: W, green: ReleaseRef, image: string, replicas: number, env: Record<string, string> = {}): W {
   const copy = structuredClone(blue);
   const spec = copy.spec!;
   const release = { [RELEASE_LABEL]: green.name };
   spec.replicas = replicas;
   spec.selector = { ...spec.selector, matchLabels: { ...spec.selector.matchLabels, ...release } };
   spec.template.metadata = { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...release } };
-  spec.template.spec!.containers[0]!.image = image;
+  const app = spec.template.spec!.containers[0]!;
+  app.image = image;
+  // what the strategy says green needs that blue's copy would not give it (EMQX: static seeds naming green's own nodes)
+  app.env = [...(app.env ?? []).filter((e) => !(e.name in env)), ...Object.entries(env).map(([name, value]) => ({ name, value }))];
   for (const c of spec.template.spec!.containers) c.env = [...(c.env ?? []).filter((e) => e.name !== RELEASE_ENV), { name: RELEASE_ENV, value: green.name }];
   copy.metadata = {
     name: green.name,

@@ -8,6 +8,10 @@ import type { ReleaseRef } from './upgrade';
 export interface BlueWorkload extends ReleaseRef {
   image: string;
   replicas: number;
+  /** Kubernetes: the workload's kind and name. */
+  workload?: { kind: 'StatefulSet' | 'Deployment'; name: string };
+  /** The literal values, on the application container, of the environment variables readBlueRelease was asked for (never secrets: a strategy names them). */
+  env?: Record<string, string>;
 }
 
 export interface PodInfo {
@@ -18,9 +22,9 @@ export interface PodInfo {
 
 export interface PlatformActivities {
   /** The release the target's Service sends traffic to now. */
-  readBlueRelease(i: { target: string }): Promise<BlueWorkload>;
-  /** Create green beside blue (or patch its image if it exists with another one). */
-  ensureGreenWorkload(i: { target: string; green: ReleaseRef; image?: string; replicas?: number }): Promise<unknown>;
+  readBlueRelease(i: { target: string; env?: string[] }): Promise<BlueWorkload>;
+  /** Create green beside blue (or patch its image if it exists with another one); `env` set on its application container. */
+  ensureGreenWorkload(i: { target: string; green: ReleaseRef; image?: string; replicas?: number; env?: Record<string, string> }): Promise<unknown>;
   /** Heartbeats until every replica is ready; the workflow limits how long. */
   waitWorkloadReady(i: { target: string; release: string }): Promise<unknown>;
   /**

@@ -19,7 +19,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const ok = { kind: 'emqx', target: T.mqtt, version: '2.0.0' };
+const ok = { kind: 'emqx', target: T.mqtt, version: '5.8.0' };
 const withOptions = (options: object) => ({ ...ok, options });
 const unknownId = () => `${T.mqtt}.${randomUUID()}`;
 
@@ -50,6 +50,15 @@ const cases: Case[] = [
   { name: 'missing version', method: 'POST', url: START, req: { as: 'operator', body: { kind: 'emqx', target: T.mqtt } }, status: 400, field: 'version', message: /^version is required$/ },
   { name: 'version of the wrong type', method: 'POST', url: START, req: { as: 'operator', body: { ...ok, version: 2 } }, status: 400, field: 'version', message: /^version must be string$/ },
   { name: 'version with spaces', method: 'POST', url: START, req: { as: 'operator', body: { ...ok, version: 'two point oh' } }, status: 400, field: 'version', message: /version must be a version such as 5\.8\.0/ },
+  {
+    name: 'EMQX outside the support matrix',
+    method: 'POST',
+    url: START,
+    req: { as: 'operator', body: { ...ok, version: '5.0.26' } },
+    status: 400,
+    field: 'version',
+    message: /^version EMQX 5\.0\.26 is outside cutover's support matrix \(5\.1\.0 to 5\.10\.x\).*upgrade to 5\.1 or later/,
+  },
   { name: 'unknown kind', method: 'POST', url: START, req: { as: 'operator', body: { ...ok, kind: 'redis' } }, status: 400, field: 'kind', message: /^kind must be (one of|a kind this worker has a strategy for:) emqx/ },
   { name: 'unknown target', method: 'POST', url: START, req: { as: 'operator', body: { ...ok, target: 'billing-db' } }, status: 400, field: 'target', message: /target 'billing-db' is not a configured target \(known: / },
   { name: 'target that is no name', method: 'POST', url: START, req: { as: 'operator', body: { ...ok, target: 'Orders!' } }, status: 400, field: 'target', message: /target must be a target name/ },

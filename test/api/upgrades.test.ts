@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 const start = (target: string, kind: string, options: object = {}, as: 'operator' | 'lead' = 'operator', server = app) =>
-  call(server, 'POST', '/v1/upgrades', { as, body: { kind, target, version: '2.0.0', reason: 'test', options } });
+  call(server, 'POST', '/v1/upgrades', { as, body: { kind, target, version: '5.8.0', reason: 'test', options } });
 const get = (id: string) => call(app, 'GET', `/v1/upgrades/${id}`, { as: 'viewer' });
 const steer = (id: string, action: string, as: 'operator' | 'approver' | 'lead', reason = 'test', server = app) =>
   call(server, 'POST', `/v1/upgrades/${id}/${action}`, { as, body: { reason } });
@@ -65,7 +65,7 @@ describe('upgrades API on the dev server', () => {
     expect(created.json.links).toEqual({ self: `/v1/upgrades/${id}`, temporalUi: uiLink });
 
     const description = await env.client.workflow.getHandle(workflowId, runId).describe();
-    expect(await description.staticSummary()).toBe(`upgrade ${T.happy} (emqx) to 2.0.0`);
+    expect(await description.staticSummary()).toBe(`upgrade ${T.happy} (emqx) to 5.8.0`);
     expect(description.typedSearchAttributes.get(TARGET)).toBe(T.happy);
     expect(description.typedSearchAttributes.get(KIND)).toBe('emqx');
 
@@ -81,7 +81,7 @@ describe('upgrades API on the dev server', () => {
     const final = (await get(id)).json;
     expect(final.approval).toMatchObject({ approvedBy: 'approver' });
     expect(final.transitions).toContainEqual(expect.objectContaining({ by: 'approver', why: 'approved: canary metrics fine' }));
-    expect(final.releases.green).toMatchObject({ version: '2.0.0', phase: 'SERVING' });
+    expect(final.releases.green).toMatchObject({ version: '5.8.0', phase: 'SERVING' });
   });
 
   test('a second start for a busy target is 409 naming the running upgrade', async () => {
@@ -168,7 +168,7 @@ describe('upgrades API on the dev server', () => {
     const { id } = (await start(T.phase, 'emqx')).json;
     await eventually(async () => hold.started());
     const phase = (release: string) => call(app, 'GET', `/v1/targets/${T.phase}/releases/${release}/phase`, { as: 'viewer' });
-    const green = await phase(`${T.phase}-2-0-0`);
+    const green = await phase(`${T.phase}-5-8-0`);
     expect(green.status).toBe(200);
     expect(green.json).toMatchObject({ target: T.phase, role: 'green', phase: 'INITIALISING', upgradeId: id, status: 'RUNNING' });
     expect((await phase(`${T.phase}-1-0-0`)).json).toMatchObject({ role: 'blue', phase: 'SERVING' });
@@ -178,7 +178,7 @@ describe('upgrades API on the dev server', () => {
     hold.release();
     await until(id, 'SUCCEEDED');
     expect((await phase(`${T.phase}-1-0-0`)).json.phase).toBe('OBSOLETE');
-    expect((await phase(`${T.phase}-2-0-0`)).json.phase).toBe('SERVING');
+    expect((await phase(`${T.phase}-5-8-0`)).json.phase).toBe('SERVING');
   });
 
   test('requireDistinctApprover: the requester cannot approve its own upgrade', async () => {

@@ -60,9 +60,10 @@ describe('cluster membership', () => {
     emqx.addNode({ name: GREEN[0]!, version: '5.8.0' });
     emqx.addNode({ name: GREEN[1]!, version: '5.8.0', role: 'replicant' });
     emqx.stopNode(GREEN[1]!);
+    // A stopped replicant is no member: mria forgets it (a stopped core stays listed, see forgetNode).
     expect((await exec(a.clusterHealth, { target: TARGET, expectNodes: GREEN.slice(0, 2) })).nodes).toEqual([
       { node: GREEN[0], member: true, status: 'running', version: '5.8.0', role: 'core', uptimeMs: expect.any(Number) },
-      { node: GREEN[1], member: true, status: 'stopped', version: null, role: 'replicant', uptimeMs: null },
+      { node: GREEN[1], member: false, status: 'absent', version: null, role: null, uptimeMs: null },
     ]);
     emqx.startNode(GREEN[1]!);
     expect(await exec(a.clusterHealth, { target: TARGET, expectNodes: GREEN.slice(0, 2) })).toMatchObject({ healthy: true });
@@ -198,16 +199,16 @@ describe('evacuation', () => {
     });
   });
 
-  test('start sends the operator body; the node reaches prohibiting with counts falling at the requested rates', async () => {
+  test('start sends what the evacuation reads, in integer seconds; the node reaches prohibiting with counts falling at the requested rates', async () => {
     const a = activitiesFor(emqx.url);
     const node = BLUE[2]!;
-    expect(await exec(a.startEvacuation, evacuation(node, { redirectTo: 'mqtt.example:1883' }))).toEqual({ alreadyStarted: false });
+    expect(await exec(a.startEvacuation, evacuation(node))).toEqual({ alreadyStarted: false });
     expect(emqx.requestsTo('POST', '/api/v5/load_rebalance')).toEqual([
       {
         method: 'POST',
         path: `/api/v5/load_rebalance/${node}/evacuation/start`,
         query: '',
-        body: { conn_evict_rate: 100, sess_evict_rate: 40, wait_takeover: '3s', wait_health_check: '2s', migrate_to: GREEN, redirect_to: 'mqtt.example:1883' },
+        body: { conn_evict_rate: 100, sess_evict_rate: 40, wait_takeover: 3, wait_health_check: 2, migrate_to: GREEN },
       },
     ]);
 
@@ -267,15 +268,21 @@ describe('evacuation', () => {
     expect(emqx.node(BLUE[1]!).evacuation).toBeUndefined();
   });
 
-  test('start: unknown node is NotFound; a busy agent or an unavailable migrate_to node is retryable', async () => {
+  test('start: an unknown node or recipient and a bad rate fail for good; a busy agent, a stopped node or a stopped recipient are retried', async () => {
     const a = activitiesFor(emqx.url);
     expect(await failure(exec(a.startEvacuation, evacuation('emqx@nope.h')))).toMatchObject({ type: 'NotFound', nonRetryable: true });
     emqx.setAgentBusy(BLUE[0]!, true);
     expect(await failure(exec(a.startEvacuation, evacuation(BLUE[0]!)))).toMatchObject({ type: 'EvacuationBusy', nonRetryable: false });
-    const unavailable = await failure(exec(a.startEvacuation, evacuation(BLUE[1]!, { migrateTo: ['emqx@never-joined.h'] })));
-    expect(unavailable).toMatchObject({ type: 'EvacuationBusy', nonRetryable: false });
-    expect(unavailable.message).toContain("Nodes unavailable: ['emqx@never-joined.h']");
-    expect(await failure(exec(a.startEvacuation, evacuation(BLUE[1]!, { connEvictRate: 0 })))).toMatchObject({ type: 'Invalid', nonRetryable: true });
+    emqx.stopNode(GREEN[2]!);
+    const unavailable = await failure(exec(a.startEvacuation, evacuation(BLUE[1]!)));
+    expect(unavailable).toMatchObject({ type: 'RecipientsUnavailable', nonRetryable: false });
+    expect(unavailable.message).toContain(`Nodes unavailable: ['${GREEN[2]}']`);
+    const invalid = await failure(exec(a.startEvacuation, evacuation(BLUE[1]!, { migrateTo: ['emqx@never-joined.h'] })));
+    expect(invalid).toMatchObject({ type: 'Invalid', nonRetryable: true });
+    expect(invalid.message).toContain('Invalid nodes: [<<"emqx@never-joined.h">>]');
+    expect(await failure(exec(a.startEvacuation, evacuation(BLUE[1]!, { connEvictRate: 0, migrateTo: GREEN.slice(0, 2) })))).toMatchObject({ type: 'Invalid', nonRetryable: true });
+    emqx.stopNode(BLUE[2]!);
+    expect(await failure(exec(a.startEvacuation, evacuation(BLUE[2]!, { migrateTo: GREEN.slice(0, 2) })))).toMatchObject({ type: 'NodeNotRunning', nonRetryable: false });
   });
 
   test('waitEvacuated is cancellable, and a retry after a worker crash resumes observing without starting again', async () => {
@@ -294,13 +301,27 @@ describe('evacuation', () => {
     expect(emqx.requestsTo('POST', '/api/v5/load_rebalance')).toHaveLength(1);
   });
 
-  test('waitEvacuated fails for good when the node is not evacuating', async () => {
+  test('waitEvacuated fails for good when a running node is not evacuating, seen three times in a row', async () => {
     const err = await failure(exec(activitiesFor(emqx.url).waitEvacuated, { target: TARGET, node: BLUE[0]!, pollMs: 3 }));
     expect(err).toMatchObject({ type: 'NotEvacuating', nonRetryable: true });
+    expect(emqx.requestsTo('GET', '/api/v5/load_rebalance/global_status')).toHaveLength(3);
+  });
+
+  test('waitEvacuated waits through a node that cannot be reached (missing from global_status) and sees it finish', async () => {
+    const a = activitiesFor(emqx.url);
+    const node = BLUE[1]!;
+    await exec(a.startEvacuation, evacuation(node));
+    emqx.setUnreachable(node, true);
+    const { result, heartbeats } = run(a.waitEvacuated, { target: TARGET, node, pollMs: 3 });
+    await until(() => heartbeats.length >= 5);
+    expect(heartbeats.at(-1)).toEqual({ node, state: 'not running: its evacuation resumes when it runs again' });
+    emqx.setUnreachable(node, false);
+    await expect(result).resolves.toMatchObject({ node, state: 'prohibiting' });
   });
 
   test('an edition without the evacuation API: EvacuationUnavailable on start, nothing to stop or report', async () => {
-    emqx.evacuationApi = false;
+    await emqx.close();
+    emqx = await EmqxApiServer.start({ nodes: BLUE.map((name) => ({ name, edition: 'Opensource' as const, connections: 10 })) });
     const a = activitiesFor(emqx.url);
     const err = await failure(exec(a.startEvacuation, evacuation(BLUE[0]!)));
     expect(err).toMatchObject({ type: 'EvacuationUnavailable', nonRetryable: true });

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1EnvVar, V1Pod, V1Service } from '@kubernetes/client-node';
 import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { rollbackUpdate, stateQuery } from '../../src/workflows/messages';
@@ -80,7 +80,7 @@ test('a 3-node cluster: green joins, then the Service switches, then blue is eva
   for (const node of ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0']) {
     const evac = sys.indexOf('emqx', new RegExp(`^POST /api/v5/load_rebalance/${node}/evacuation/start$`), from);
     expect(evac).toBeGreaterThan(from);
-    expect(sys.entries()[evac].body).toMatchObject({ conn_evict_rate: 100, sess_evict_rate: 100, wait_takeover: '1s', migrate_to: nodes(green) });
+    expect(sys.entries()[evac].body).toEqual({ conn_evict_rate: 100, sess_evict_rate: 100, wait_takeover: 1, wait_health_check: 1, migrate_to: nodes(green) });
     from = evac;
   }
   // after the standby window, clean-up scales blue down one node at a time
@@ -229,13 +229,15 @@ test('a bad image rolls back by itself within the readiness limit, blue serving 
   expect(await sys.ns.endpoints('emqx')).toEqual(nodes(greenOf(sys)).map((n) => n.slice(5)));
 }, 90_000);
 
-test('without the evacuation API, blue keeps its clients through the window and clean-up removes its pods one at a time, and the state says so', async () => {
-  const sys = await cluster();
-  sys.emqx.evacuationApi = false;
+test('open source before 5.9 has no evacuation: plan says so, blue keeps its clients through the window and clean-up removes its pods one at a time', async () => {
+  const sys = await cluster({ edition: 'Opensource' });
   const { taskQueue } = await worker(sys);
   const final = (await (await start(sys, taskQueue)).result()) as UpgradeState;
   expect(final.status).toBe('SUCCEEDED');
+  expect(final.details.emqx).toBe('EMQX 5.7.0 (Opensource); drain by pod-removal');
   expect(final.details.drainMode).toMatch(/^pod-removal/);
+  // decided at plan from the version and edition, not found out on blue's first node
+  expect(sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/')).toEqual([]);
   expect(blueScales(sys).map((s) => s.replicas)).toEqual([2, 1, 0]);
   expect((final.details.nodeEvacuationsStatus as { state: string }[]).map((s) => s.state)).toEqual(['removed', 'removed', 'removed']);
 }, 90_000);
@@ -277,6 +279,21 @@ test('the worker killed during evacuation: a new worker resumes, and no node is 
   expect(sys.entries().filter((e) => e.src === 'k8s' && /^POST .*\/statefulsets$/.test(e.what))).toHaveLength(1);
 }, 120_000);
 
+test('open source 5.8 with evacuation asked for: refused at plan, naming the version, the missing feature and what to do, nothing changed', async () => {
+  const sys = await cluster({ edition: 'Opensource', blueVersion: '5.8.0' });
+  const { taskQueue } = await worker(sys);
+  const h = await start(sys, taskQueue, { version: '5.8.1' }, { settings: { emqx: { ...FAST, drain: 'evacuation' } } });
+  const final = (await h.result()) as UpgradeState;
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(final.failure).toMatchObject({ step: 'plan', type: 'Unsupported' });
+  expect(final.failure?.message).toMatch(
+    /^options\.emqx\.drain is 'evacuation', but blue runs EMQX 5\.8\.0 \(Opensource\), which has no node evacuation: it is Enterprise-only before 5\.9 .*Leave options\.emqx\.drain out/,
+  );
+  expect(sys.entries().filter((e) => e.src === 'k8s' && !/^GET /.test(e.what))).toEqual([]);
+  expect(sys.emqx.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v5/nodes']);
+  expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
+}, 60_000);
+
 describe('clear errors and nothing changed', () => {
   test.each([
     ['wrong EMQX credentials', () => ({ emqx: { apiKey: { env: 'TEST_EMQX_KEY' }, apiSecret: { env: 'WRONG' } } }), /EMQX|credential|401|Unauthorized|WRONG/i],
@@ -298,4 +315,97 @@ describe('clear errors and nothing changed', () => {
     expect(sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/')).toEqual([]);
     expect(await sys.ns.endpoints('emqx')).toEqual(['emqx-0', 'emqx-1', 'emqx-2']);
   }, 60_000);
+});
+
+/**
+ * Green's pods must be found by blue's cluster under the discovery strategy
+ * its nodes use, with the node names the EMQX Operator gives them. The
+ * harness names each node and lets it join only as EMQX would
+ * (test/support/emqxClustering.ts); green is cutover's copy of blue.
+ */
+describe("green joins blue's cluster under each discovery strategy EMQX supports on Kubernetes", () => {
+  const podName: V1EnvVar = { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
+  const podIP: V1EnvVar = { name: 'EMQX_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } };
+  const headless = (sys: EmqxOnKube) => `emqx-headless.${sys.ns.name}.svc.cluster.local`;
+  const CORE_NAME = 'emqx@{pod}.emqx-headless.{namespace}.svc.cluster.local';
+
+  /** Upgrades to `version`, then: green's nodes joined through discovery, were evacuated into, and blue's left the cluster. */
+  async function upgradesThrough(sys: EmqxOnKube, version = '5.8.0'): Promise<string[]> {
+    const { taskQueue } = await worker(sys);
+    const blueNodes = sys.emqx.nodeNames();
+    const final = (await (await start(sys, taskQueue, { version })).result()) as UpgradeState;
+    expect(final.status).toBe('SUCCEEDED');
+    const green = final.details.greenNodes as string[];
+    for (const node of green) expect(sys.entries().some((e) => e.src === 'kubelet' && e.what === `join ${node}`)).toBe(true);
+    expect((final.details.nodeEvacuationsStatus as { node: string; session_recipients: string[] }[]).map((e) => e.node).sort()).toEqual([...blueNodes].sort());
+    expect(sys.emqx.nodeNames().sort()).toEqual([...green].sort());
+    return green;
+  }
+
+  test('dns, SRV records of the headless Service: cores named emqx@<pod>.<headless service>.<namespace>.svc.cluster.local (the Operator)', async () => {
+    // add_emqx_core.go's environment
+    const sys = await cluster({
+      env: (ns) => [
+        podName,
+        { name: 'EMQX_CLUSTER__DISCOVERY_STRATEGY', value: 'dns' },
+        { name: 'EMQX_CLUSTER__DNS__RECORD_TYPE', value: 'srv' },
+        { name: 'EMQX_CLUSTER__DNS__NAME', value: `emqx-headless.${ns}.svc.cluster.local` },
+        { name: 'EMQX_HOST', value: '$(POD_NAME).$(EMQX_CLUSTER__DNS__NAME)' },
+      ],
+      nodeName: CORE_NAME,
+    });
+    expect(sys.emqx.nodeNames()).toEqual([0, 1, 2].map((i) => `emqx@emqx-${i}.${headless(sys)}`));
+    expect(await upgradesThrough(sys)).toEqual([0, 1, 2].map((i) => `emqx@${greenOf(sys)}-${i}.${headless(sys)}`));
+  }, 90_000);
+
+  test('dns, A records: replicants in a Deployment, named emqx@<pod IP> (the Operator), which the nodeName template {podIP} gives', async () => {
+    // add_emqx_repl.go's environment (A records here, as a Deployment's pods have no SRV name)
+    const sys = await cluster({
+      kind: 'Deployment',
+      env: (ns) => [
+        { name: 'EMQX_CLUSTER__DISCOVERY_STRATEGY', value: 'dns' },
+        { name: 'EMQX_CLUSTER__DNS__RECORD_TYPE', value: 'a' },
+        { name: 'EMQX_CLUSTER__DNS__NAME', value: `emqx-headless.${ns}.svc.cluster.local` },
+        podIP,
+      ],
+      nodeName: 'emqx@{podIP}',
+    });
+    const ips = (pods: V1Pod[]) => pods.map((p) => `emqx@${p.status!.podIP}`).sort();
+    expect(sys.emqx.nodeNames().sort()).toEqual(ips(await sys.ns.pods('app=emqx')));
+    const green = await upgradesThrough(sys);
+    expect([...green].sort()).toEqual(ips(await sys.ns.pods(`cutover.io/release=${greenOf(sys)}`)));
+  }, 90_000);
+
+  test('k8s, the Endpoints of the headless Service by hostname', async () => {
+    const sys = await cluster({
+      env: (ns) => [
+        { name: 'EMQX_CLUSTER__DISCOVERY_STRATEGY', value: 'k8s' },
+        { name: 'EMQX_CLUSTER__K8S__APISERVER', value: 'https://kubernetes.default.svc:443' },
+        { name: 'EMQX_CLUSTER__K8S__SERVICE_NAME', value: 'emqx-headless' },
+        { name: 'EMQX_CLUSTER__K8S__NAMESPACE', value: ns },
+        { name: 'EMQX_CLUSTER__K8S__ADDRESS_TYPE', value: 'hostname' },
+        { name: 'EMQX_CLUSTER__K8S__SUFFIX', value: 'svc.cluster.local' },
+      ],
+      nodeName: CORE_NAME,
+    });
+    expect(await upgradesThrough(sys)).toEqual([0, 1, 2].map((i) => `emqx@${greenOf(sys)}-${i}.${headless(sys)}`));
+  }, 90_000);
+
+  test("static seeds: green's name blue's nodes and its own, so the next upgrade finds green once blue is gone", async () => {
+    const seeds = JSON.stringify([0, 1, 2].map((i) => `emqx@emqx-${i}`));
+    const sys = await cluster({
+      env: () => [
+        podName,
+        { name: 'EMQX_NODE__NAME', value: 'emqx@$(POD_NAME)' },
+        { name: 'EMQX_CLUSTER__DISCOVERY_STRATEGY', value: 'static' },
+        { name: 'EMQX_CLUSTER__STATIC__SEEDS', value: seeds },
+      ],
+    });
+    const green = await upgradesThrough(sys);
+    const env = (await sys.ns.statefulSet(greenOf(sys)))!.spec!.template.spec!.containers[0]!.env!;
+    expect(JSON.parse(env.find((e) => e.name === 'EMQX_CLUSTER__STATIC__SEEDS')!.value!)).toEqual([...[0, 1, 2].map((i) => `emqx@emqx-${i}`), ...green]);
+    // blue's seeds alone name no running node now: without green's own names this upgrade would never join
+    const next = await upgradesThrough(sys, '5.8.1');
+    expect(next).toEqual([0, 1, 2].map((i) => `emqx@${sys.target.name}-5-8-1-${i}`));
+  }, 120_000);
 });

@@ -54,6 +54,18 @@ test('the first blue is its own release; its pods are those without a release la
   expect(releasePodSelector({ matchLabels: { app: 'emqx', 'cutover.io/release': 'g' } })).toBe('app=emqx,cutover.io/release=g');
 });
 
+test("green: the environment a strategy gives replaces blue's value on the application container only", () => {
+  const withSeeds = structuredClone(blue);
+  withSeeds.spec!.template.spec!.containers[0]!.env = [{ name: 'EMQX_CLUSTER__STATIC__SEEDS', value: '["emqx@emqx-0"]' }, { name: 'KEEP', value: '1' }];
+  const green = greenManifest(withSeeds, { name: 'mqtt-5-9-0', version: '5.9.0' }, 'emqx/emqx:5.9.0', 1, { EMQX_CLUSTER__STATIC__SEEDS: '["emqx@emqx-0","emqx@mqtt-5-9-0-0"]' });
+  expect(green.spec!.template.spec!.containers[0]!.env).toEqual([
+    { name: 'KEEP', value: '1' },
+    { name: 'EMQX_CLUSTER__STATIC__SEEDS', value: '["emqx@emqx-0","emqx@mqtt-5-9-0-0"]' },
+    { name: 'CUTOVER_RELEASE', value: 'mqtt-5-9-0' },
+  ]);
+  expect(green.spec!.template.spec!.containers[1]!.env!.map((e) => e.name)).toEqual(['LOG_LEVEL', 'CUTOVER_RELEASE']);
+});
+
 test('the Service selector of the first blue adds its controller revision, so green (same app labels) is not selected with it', () => {
   const green = greenManifest(blue, { name: 'g', version: '5.9.0' }, 'emqx/emqx:5.9.0', 3);
   expect(serviceSelectorFor({ app: 'emqx' }, green, 'StatefulSet', undefined)).toEqual({ app: 'emqx', 'cutover.io/release': 'g', 'controller-revision-hash': null });

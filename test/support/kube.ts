@@ -15,6 +15,7 @@ import {
   KubeConfig,
   type V1Deployment,
   type V1Pod,
+  type V1EnvVar,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { kubeConfigFor } from './kubeControlPlane';
@@ -37,6 +38,8 @@ export interface BlueSpec {
   image?: string;
   replicas?: number;
   service?: string;
+  /** The application container's environment (EMQX: its node name and cluster discovery). */
+  env?: V1EnvVar[];
 }
 
 let counter = 0;
@@ -115,10 +118,10 @@ export class TestNamespace {
    * Service and the Service `emqx` clients use; returns once every pod is Ready.
    */
   async seedBlue(spec: BlueSpec = {}): Promise<void> {
-    const { kind = 'StatefulSet', name = 'emqx', image = 'emqx/emqx:5.8.0', replicas = 3, service = 'emqx' } = spec;
+    const { kind = 'StatefulSet', name = 'emqx', image = 'emqx/emqx:5.8.0', replicas = 3, service = 'emqx', env } = spec;
     const namespace = this.name;
     const labels = { app: name };
-    const template = { metadata: { labels }, spec: { containers: [{ name: 'emqx', image, ports: [{ name: 'mqtt', containerPort: 1883 }] }] } };
+    const template = { metadata: { labels }, spec: { containers: [{ name: 'emqx', image, env, ports: [{ name: 'mqtt', containerPort: 1883 }] }] } };
     await this.core.createNamespacedService({
       namespace,
       body: { metadata: { name: `${name}-headless` }, spec: { clusterIP: 'None', selector: labels, ports: [{ name: 'mqtt', port: 1883 }] } },

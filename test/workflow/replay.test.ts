@@ -32,6 +32,7 @@ const PATCHES = {
   'emqx-blue-stands-by': { before: ['emqx-local-legacy.shipped.json'], after: ['emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json'] },
   'cancel-identity': { before: ['cancel-at-gate-legacy.scripted.json'], after: ['cancel-at-gate.scripted.json'] },
   'emqx-nodes-at-once': { before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json'], after: ['emqx-local.shipped.json'] },
+  'emqx-support-matrix': { before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json'], after: ['emqx-local.shipped.json'] },
 };
 
 /** The patch ids a history's markers record, read from the JSON as the Temporal CLI writes it. */

@@ -1,22 +1,19 @@
 /**
- * EMQX activities over the REST API v5: cluster health, node evacuation and
- * membership clean-up. The worker resolves URL and credentials from the
- * target's configuration when an activity runs, so none of them ever enters
- * workflow input or history. Every activity is safe to retry.
+ * EMQX activities over the REST API v5: cluster health, the running release,
+ * node evacuation and membership clean-up. The worker resolves URL and
+ * credentials from the target's configuration when an activity runs, so none
+ * of them ever enters workflow input or history. Every activity is safe to
+ * retry, and decides what an answer means from what the real EMQX means by it
+ * (see the contract fixtures in test/fixtures/contracts/emqx).
  */
 import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
 import { readSecret, type TargetLookup } from '../../config/targets';
-import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
+import { AggregateStats, type EvacuationEntry, type ListedNode, type RunningNode } from '../../domain/emqx/answers';
 import type { EmqxAccess } from '../../domain/emqx/schema';
-import {
-  assessCluster,
-  describeHealth,
-  nodeEvacuationsStatus,
-  type ClusterHealth,
-  type EmqxNodeInfo,
-  type NodeEvacuationStatus,
-  emqxNodeName,
-} from '../../domain/emqx/cluster';
+import { assessCluster, describeHealth, emqxNodeName, type ClusterHealth, type NodeEvacuationStatus } from '../../domain/emqx/cluster';
+import type { EmqxRelease } from '../../domain/emqx/versions';
+import type { PodInfo } from '../../domain/platform';
+import { EmqxClient, errorOf, errorText, isNodeNotRunning, isPathNotFound, rpcError } from './client';
 
 export interface EmqxActivitiesDeps {
   targets: TargetLookup;
@@ -37,8 +34,6 @@ export interface StartEvacuationInput {
   waitHealthCheckSec: number;
   /** Nodes that receive the sessions (the green nodes). */
   migrateTo: string[];
-  /** host:port that MQTT 5 clients are told to reconnect to. */
-  redirectTo?: string;
 }
 
 export interface ConnectionCounts {
@@ -48,110 +43,21 @@ export interface ConnectionCounts {
 
 const DEFAULT_POLL_MS = 1000;
 const FIRST_FOLLOW_MS = 20;
+/**
+ * global_status leaves out a running node whose status RPC failed (the
+ * multicall drops bad nodes), so a node missing from it once may still be
+ * evacuating: only this many misses in a row, the node listed running each
+ * time, say for sure that its evacuation ended.
+ */
+const MISSES_BEFORE_GONE = 3;
 
-interface Reply {
-  status: number;
-  body: unknown;
-}
-
-/** EMQX error bodies are `{code, message}`. */
-function errorText(r: Reply): string {
-  const b = r.body as { code?: unknown; message?: unknown } | undefined;
-  return typeof b?.code === 'string' ? `${r.status} ${b.code}: ${String(b.message ?? '')}` : `HTTP ${r.status}`;
-}
-const errorCode = (r: Reply): unknown => (r.body as { code?: unknown } | undefined)?.code;
-const mentions = (r: Reply, word: string): boolean => errorText(r).includes(word);
-
-function causeOf(err: unknown): string {
-  if (err instanceof Error && err.name === 'TimeoutError') return 'no answer in time';
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-}
-
-class EmqxApi {
-  constructor(
-    private readonly target: string,
-    private readonly access: EmqxAccess,
-    private readonly authorization: string,
-    private readonly fetchFn: typeof fetch,
-    private readonly timeoutMs: number,
-  ) {}
-
-  private get base(): string {
-    return this.access.apiUrl.replace(/\/+$/, '');
-  }
-
-  async call(method: string, path: string, body?: unknown): Promise<Reply> {
-    const url = `${this.base}/api/v5${path}`;
-    let res: Response;
-    let text: string;
-    try {
-      res = await this.fetchFn(url, {
-        method,
-        headers: { authorization: this.authorization, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await res.text();
-    } catch (err) {
-      throw ApplicationFailure.retryable(`EMQX API of target '${this.target}' at ${this.base} is unreachable: ${causeOf(err)}`, 'Unreachable');
-    }
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON (a proxy's error page): keep the text for the message.
-    }
-    const reply = { status: res.status, body: parsed };
-    if (res.status === 401 || res.status === 403) {
-      throw ApplicationFailure.nonRetryable(
-        `EMQX API of target '${this.target}' at ${this.base} refused its credentials (${errorText(reply)}); ` +
-          `check the API key and secret in ${this.access.apiKey.env} and ${this.access.apiSecret.env} on the worker`,
-        'Unauthorized',
-      );
-    }
-    return reply;
-  }
-
-  /** A reply the caller did not expect: 5xx may pass, anything else will not. */
-  unexpected(what: string, r: Reply): ApplicationFailure {
-    const msg = `${what} on EMQX of target '${this.target}' at ${this.base} failed: ${errorText(r)}`;
-    return r.status >= 500 ? ApplicationFailure.retryable(msg, 'EmqxUnavailable') : ApplicationFailure.nonRetryable(msg, 'Invalid');
-  }
-
-  nodeNotFound(node: string): ApplicationFailure {
-    return ApplicationFailure.nonRetryable(`EMQX of target '${this.target}' at ${this.base} has no node ${node}`, 'NotFound');
-  }
-
-  unavailable(): ApplicationFailure {
-    return ApplicationFailure.nonRetryable(
-      `EMQX of target '${this.target}' at ${this.base} has no node evacuation API (404 on /api/v5/load_rebalance): drain by removing pods instead`,
-      EVACUATION_UNAVAILABLE,
-    );
-  }
-
-  async nodes(): Promise<EmqxNodeInfo[]> {
-    const r = await this.call('GET', '/nodes');
-    if (r.status !== 200 || !Array.isArray(r.body)) throw this.unexpected('listing nodes', r);
-    return r.body as EmqxNodeInfo[];
-  }
-
-  /** null when this edition has no load_rebalance API. */
-  async evacuations(): Promise<NodeEvacuationStatus[] | null> {
-    const r = await this.call('GET', '/load_rebalance/global_status');
-    if (r.status === 404) return null;
-    if (r.status !== 200) throw this.unexpected('reading evacuation status', r);
-    return nodeEvacuationsStatus(r.body);
-  }
-}
-
-const nodePath = (node: string): string => encodeURIComponent(node);
+const running = (n: ListedNode | undefined): n is RunningNode => n?.node_status === 'running';
 
 export function createEmqxActivities(deps: EmqxActivitiesDeps) {
   const fetchFn = deps.fetch ?? fetch;
   const timeoutMs = deps.requestTimeoutMs ?? 10_000;
 
-  function api(target: string): EmqxApi {
+  function api(target: string): EmqxClient {
     let access: EmqxAccess | undefined;
     let key: string;
     let secret: string;
@@ -164,30 +70,43 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
       throw ApplicationFailure.nonRetryable((err as Error).message, 'Misconfigured');
     }
     const authorization = `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
-    return new EmqxApi(target, access, authorization, fetchFn, timeoutMs);
+    return new EmqxClient(target, access, authorization, fetchFn, timeoutMs);
   }
 
-  async function health(client: EmqxApi, expectNodes: string[]): Promise<ClusterHealth> {
-    return assessCluster(expectNodes, await client.nodes());
-  }
-
-  async function evacuationOf(client: EmqxApi, node: string): Promise<NodeEvacuationStatus | undefined> {
+  async function evacuationOf(client: EmqxClient, node: string): Promise<EvacuationEntry | undefined> {
     const list = await client.evacuations();
     if (list === null) throw client.unavailable();
     return list.find((e) => e.node === node);
   }
 
+  const pollMs = (given?: number): number => given ?? deps.pollMs ?? DEFAULT_POLL_MS;
+
   return {
-    /** The EMQX node names of the given pods, from the target's nodeName template. */
-    async emqxNodeNames(input: { target: string; pods: string[] }): Promise<string[]> {
+    /** The EMQX node names of the given pods, from the target's nodeName template; a pod without the IP its name needs is left out. */
+    async emqxNodeNames(input: { target: string; pods: (string | Pick<PodInfo, 'name' | 'ip'>)[] }): Promise<string[]> {
       const t = deps.targets(input.target);
       const template = t.emqx?.nodeName ?? 'emqx@{pod}';
-      return input.pods.map((pod) => emqxNodeName(template, pod, t.kubernetes?.namespace));
+      return input.pods
+        .map((p) => emqxNodeName(template, typeof p === 'string' ? { name: p } : p, t.kubernetes?.namespace))
+        .filter((n): n is string => n !== null);
     },
 
     /** Per expected node: status, version, membership; healthy only if all are running members. */
     async clusterHealth(input: { target: string; expectNodes: string[] }): Promise<ClusterHealth> {
-      return health(api(input.target), input.expectNodes);
+      return assessCluster(input.expectNodes, await api(input.target).nodes());
+    },
+
+    /**
+     * The releases the running nodes report (`version`, `edition` of GET
+     * /nodes), one entry per distinct pair: what plan checks against the
+     * support matrix. A cluster with no running node listed is refused.
+     */
+    async clusterReleases(input: { target: string }): Promise<EmqxRelease[]> {
+      const client = api(input.target);
+      const nodes = (await client.nodes()).filter(running);
+      if (nodes.length === 0) throw ApplicationFailure.nonRetryable(`${client.where} lists no running node`, 'Unhealthy');
+      const seen = new Map(nodes.map((n) => [`${n.version} ${n.edition}`, { version: n.version, edition: n.edition }]));
+      return [...seen.values()];
     },
 
     /**
@@ -199,32 +118,46 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
     async waitClusterJoined(input: { target: string; nodes: string[]; pollMs?: number }): Promise<ClusterHealth> {
       const client = api(input.target);
       for (let next = FIRST_FOLLOW_MS; ; next *= 2) {
-        const h = await health(client, input.nodes);
+        const h = assessCluster(input.nodes, await client.nodes());
         heartbeat({ health: describeHealth(h) });
         if (h.healthy) return h;
-        await sleep(Math.min(next, input.pollMs ?? deps.pollMs ?? DEFAULT_POLL_MS));
+        await sleep(Math.min(next, pollMs(input.pollMs)));
       }
     },
 
-    /** Starts evacuating a node; a node already evacuating counts as started (a retry, or a resumed upgrade). */
+    /**
+     * Starts evacuating a node; a node already evacuating counts as started
+     * (a retry, or a resumed upgrade). The body carries only what the
+     * evacuation reads, in integer seconds, which every supported version
+     * takes (`wait_takeover` is a pos_integer at 5.1.0, a duration from
+     * 5.1.1); `redirect_to` is left out: the API accepts it and the
+     * evacuation never reads it.
+     */
     async startEvacuation(input: StartEvacuationInput): Promise<{ alreadyStarted: boolean }> {
       const client = api(input.target);
       if (await evacuationOf(client, input.node)) return { alreadyStarted: true };
-      const r = await client.call('POST', `/load_rebalance/${nodePath(input.node)}/evacuation/start`, {
+      const r = await client.call('POST', `/load_rebalance/${encodeURIComponent(input.node)}/evacuation/start`, {
         conn_evict_rate: input.connEvictRate,
         sess_evict_rate: input.sessEvictRate,
-        wait_takeover: `${input.waitTakeoverSec}s`,
-        wait_health_check: `${input.waitHealthCheckSec}s`,
+        wait_takeover: Math.max(1, input.waitTakeoverSec),
+        wait_health_check: input.waitHealthCheckSec,
         migrate_to: input.migrateTo,
-        ...(input.redirectTo === undefined ? {} : { redirect_to: input.redirectTo }),
       });
       if (r.status === 200) return { alreadyStarted: false };
-      if (r.status === 400 && mentions(r, 'already_started')) return { alreadyStarted: true };
-      // global_status answered, so the API exists: a 404 here is about the node.
-      if (r.status === 404) throw client.nodeNotFound(input.node);
-      // Busy with a rebalance, or a migrate_to node momentarily unavailable: worth another try.
-      if (r.status === 400 && (mentions(r, 'eviction_agent_busy') || errorCode(r) === 'NOT_FOUND')) {
-        throw ApplicationFailure.retryable(`cannot start evacuation of ${input.node} yet: ${errorText(r)}`, 'EvacuationBusy');
+      if (isPathNotFound(r)) throw client.unavailable();
+      const reason = rpcError(r);
+      if (reason === 'already_started') return { alreadyStarted: true };
+      // Another process (a rebalance, a purge) holds the node's eviction agent: it lets go when done.
+      if (reason === 'eviction_agent_busy') throw ApplicationFailure.retryable(`cannot start evacuation of ${input.node} yet: ${errorText(r)}`, 'EvacuationBusy');
+      // with_nodes_at_key: a green node not running, or not yet available (starting, evacuating).
+      if (r.status === 400 && errorOf(r)?.code === 'NOT_FOUND') {
+        throw ApplicationFailure.retryable(`cannot start evacuation of ${input.node} yet: ${errorText(r)}`, 'RecipientsUnavailable');
+      }
+      if (isNodeNotRunning(r)) {
+        // A stopped member comes back (its pod restarts); a node the cluster does not list never will.
+        const listed = (await client.nodes()).find((n) => n.node === input.node);
+        if (listed) throw ApplicationFailure.retryable(`${input.node} of target '${input.target}' is ${listed.node_status}; evacuating it once it runs`, 'NodeNotRunning');
+        throw ApplicationFailure.nonRetryable(`${client.where} has no node ${input.node}`, 'NotFound');
       }
       throw client.unexpected(`starting evacuation of ${input.node}`, r);
     },
@@ -232,29 +165,44 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
     /**
      * Heartbeats the node's evacuation status until it is `prohibiting`. After a
      * worker crash the retry simply observes again: the state lives in EMQX.
+     * A node missing from global_status is confirmed before this fails: a
+     * node that is not running resumes its evacuation when it runs again
+     * (EMQX persists it), so that is waited for.
      */
     async waitEvacuated(input: { target: string; node: string; pollMs?: number }): Promise<NodeEvacuationStatus> {
       const client = api(input.target);
-      for (;;) {
+      for (let misses = 0; ; ) {
         const status = await evacuationOf(client, input.node);
-        if (!status) {
-          throw ApplicationFailure.nonRetryable(
-            `node ${input.node} of target '${input.target}' is not evacuating: its evacuation was stopped or the node went down`,
-            'NotEvacuating',
-          );
+        if (status) {
+          misses = 0;
+          heartbeat(status);
+          if (status.state === 'prohibiting') return status;
+        } else if (running((await client.nodes()).find((n) => n.node === input.node))) {
+          misses += 1;
+          if (misses >= MISSES_BEFORE_GONE) {
+            throw ApplicationFailure.nonRetryable(
+              `node ${input.node} of target '${input.target}' runs but is not evacuating: its evacuation was stopped (or, before EMQX 5.4, ended because another process held its eviction agent)`,
+              'NotEvacuating',
+            );
+          }
+        } else {
+          misses = 0;
+          heartbeat({ node: input.node, state: 'not running: its evacuation resumes when it runs again' });
         }
-        heartbeat(status);
-        if (status.state === 'prohibiting') return status;
-        await sleep(input.pollMs ?? deps.pollMs ?? DEFAULT_POLL_MS);
+        await sleep(pollMs(input.pollMs));
       }
     },
 
-    /** Stops a node's evacuation; a node not evacuating (or gone, or an edition without the API) is already stopped. */
+    /**
+     * Stops a node's evacuation; a node not evacuating, not running or on an
+     * edition without the API is already stopped (a stopped node resumes a
+     * persisted evacuation when it starts: the caller stops it again then).
+     */
     async stopEvacuation(input: { target: string; node: string }): Promise<{ wasEvacuating: boolean }> {
       const client = api(input.target);
-      const r = await client.call('POST', `/load_rebalance/${nodePath(input.node)}/evacuation/stop`);
+      const r = await client.call('POST', `/load_rebalance/${encodeURIComponent(input.node)}/evacuation/stop`);
       if (r.status === 200) return { wasEvacuating: true };
-      if (r.status === 404 || (r.status === 400 && mentions(r, 'not_started'))) return { wasEvacuating: false };
+      if (isPathNotFound(r) || isNodeNotRunning(r) || rpcError(r) === 'not_started') return { wasEvacuating: false };
       throw client.unexpected(`stopping evacuation of ${input.node}`, r);
     },
 
@@ -264,34 +212,38 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
     },
 
     /**
-     * Removes a stopped node from the cluster's membership, so retired blue
-     * nodes are not listed forever (emqx-operator #1021). A node still running
-     * is refused for now (retryable): scaled-down pods take a moment to stop.
+     * Removes a stopped node from the cluster's membership, so retired nodes
+     * are not listed forever (emqx-operator #1021). Membership is the node
+     * list: GET /nodes/{node} answers 404 for any node not running, member or
+     * not. A running node is waited for (retryable): force_leave would make
+     * it leave while it runs (mria:force_leave calls leave on it), and
+     * scaled-down pods take a moment to stop. A node not listed is no member
+     * (a stopped replicant never is: mria forgets it by itself).
      */
     async forgetNode(input: { target: string; node: string }): Promise<{ removed: boolean }> {
       const client = api(input.target);
-      const info = await client.call('GET', `/nodes/${nodePath(input.node)}`);
-      if (info.status === 404) return { removed: false };
-      if (info.status !== 200) throw client.unexpected(`reading node ${input.node}`, info);
-      if ((info.body as EmqxNodeInfo).node_status === 'running') {
+      const listed = (await client.nodes()).find((n) => n.node === input.node);
+      if (!listed) return { removed: false };
+      if (running(listed)) {
         throw ApplicationFailure.retryable(`node ${input.node} of target '${input.target}' is still running; it is removed from the cluster once stopped`, 'NodeRunning');
       }
-      const r = await client.call('DELETE', `/cluster/${nodePath(input.node)}/force_leave`);
+      const r = await client.call('DELETE', `/cluster/${encodeURIComponent(input.node)}/force_leave`);
       if (r.status === 204 || r.status === 200) return { removed: true };
-      if (r.status === 400 && mentions(r, 'node_not_in_cluster')) return { removed: false };
+      if (r.status === 400 && errorOf(r)?.message === 'node_not_in_cluster') return { removed: false };
       throw client.unexpected(`removing node ${input.node} from the cluster`, r);
     },
 
-    /** Live connections and sessions, in total and per node. */
+    /** Live connections and sessions, in total (over the nodes that answered) and per node. */
     async connectionCounts(input: { target: string }): Promise<ConnectionCounts> {
       const client = api(input.target);
-      const [nodes, stats] = await Promise.all([client.nodes(), client.call('GET', '/stats?aggregate=true')]);
-      if (stats.status !== 200) throw client.unexpected('reading stats', stats);
-      const s = stats.body as Record<string, unknown>;
-      const n = (v: unknown): number => (typeof v === 'number' ? v : 0);
+      const [nodes, reply] = await Promise.all([client.nodes(), client.call('GET', '/stats?aggregate=true')]);
+      if (reply.status !== 200) throw client.unexpected('reading stats', reply);
+      const stats = await client.read(AggregateStats, 'GET /api/v5/stats?aggregate=true', reply);
       return {
-        total: { connections: n(s['live_connections.count']), sessions: n(s['sessions.count']) },
-        nodes: nodes.map((x) => ({ node: x.node, status: x.node_status, connections: n(x.live_connections), sessions: n(x.connections) })),
+        total: { connections: stats['live_connections.count'], sessions: stats['sessions.count'] },
+        nodes: nodes.map((x) =>
+          running(x) ? { node: x.node, status: x.node_status, connections: x.live_connections, sessions: x.connections } : { node: x.node, status: x.node_status, connections: 0, sessions: 0 },
+        ),
       };
     },
   };

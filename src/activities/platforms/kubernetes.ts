@@ -379,13 +379,15 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     return c.readWorkload(selector[RELEASE_LABEL] ?? c.placement.workload.name);
   }
 
-  async function describe(c: Cluster, w: Workload): Promise<ReleaseWorkload> {
+  async function describe(c: Cluster, w: Workload, env: string[] = []): Promise<ReleaseWorkload> {
+    const literal = (w.spec?.template.spec?.containers[0]?.env ?? []).filter((e) => env.includes(e.name) && e.value !== undefined);
     return {
       ...releaseOf(w),
       image: workloadImage(w),
       replicas: w.spec?.replicas ?? 1,
       workload: { kind: c.placement.workload.kind, name: w.metadata!.name! },
       pods: (await c.pods(w)).map((p) => p.metadata!.name!),
+      ...(env.length ? { env: Object.fromEntries(literal.map((e) => [e.name, e.value!])) } : {}),
     };
   }
 
@@ -429,9 +431,9 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
 
   return {
     /** The release that serves now: its workload, version (annotation, else image tag), image, replicas, pods. */
-    async readBlueRelease(input: { target: string }): Promise<ReleaseWorkload> {
+    async readBlueRelease(input: { target: string; env?: string[] }): Promise<ReleaseWorkload> {
       const c = cluster(input.target);
-      return describe(c, await serving(c));
+      return describe(c, await serving(c), input.env);
     },
 
     /**
@@ -445,7 +447,13 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
      * selects by app labels, which green's pods carry too, and green must get
      * no traffic before it is promoted.
      */
-    async ensureGreenWorkload(input: { target: string; green: ReleaseRef; image?: string; replicas?: number }): Promise<{ created: boolean; image: string }> {
+    async ensureGreenWorkload(input: {
+      target: string;
+      green: ReleaseRef;
+      image?: string;
+      replicas?: number;
+      env?: Record<string, string>;
+    }): Promise<{ created: boolean; image: string }> {
       const c = cluster(input.target);
       const blue = await serving(c);
       const existing = await c.readWorkload(input.green.name, true);
@@ -469,7 +477,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
         result = { created: false, image };
       } else {
         const image = input.image ?? withTag(workloadImage(blue), input.green.version);
-        const manifest = greenManifest(blue, input.green, image, input.replicas ?? blue.spec?.replicas ?? 1);
+        const manifest = greenManifest(blue, input.green, image, input.replicas ?? blue.spec?.replicas ?? 1, input.env);
         // A retry whose first try created it after all: 409 AlreadyExists; the next attempt finds and checks it.
         result = { created: true, image: workloadImage(await c.createWorkload(manifest)) };
       }

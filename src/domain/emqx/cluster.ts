@@ -1,7 +1,8 @@
 /**
- * EMQX cluster facts as cutover reasons about them: pure shaping of REST API v5
- * answers and the drain order. No I/O, so workflows may import it.
+ * EMQX cluster facts as cutover reasons about them: cluster health from the
+ * node list, the drain order, node names. No I/O, so workflows may import it.
  */
+import type { ListedNode } from './answers';
 
 export const EVACUATION_STATES = [
   'disabled',
@@ -32,20 +33,6 @@ export interface NodeEvacuationStatus {
 
 export type EmqxRole = 'core' | 'replicant';
 
-/** An item of `GET /api/v5/nodes`; a stopped node carries little more than its name and status. */
-export interface EmqxNodeInfo {
-  node: string;
-  node_status: 'running' | 'stopped' | string;
-  version?: string;
-  role?: EmqxRole | string;
-  edition?: string;
-  /** Sessions, including those of disconnected persistent clients. */
-  connections?: number;
-  live_connections?: number;
-  /** Milliseconds since the node started. */
-  uptime?: number;
-}
-
 export interface NodeHealth {
   node: string;
   /** Listed in the cluster's membership (running or not). */
@@ -64,24 +51,14 @@ export interface ClusterHealth {
   members: string[];
 }
 
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const role = (v: unknown): EmqxRole | null => (v === 'core' || v === 'replicant' ? v : null);
-
-function health(node: string, info: EmqxNodeInfo | undefined): NodeHealth {
+function health(node: string, info: ListedNode | undefined): NodeHealth {
   if (!info) return { node, member: false, status: 'absent', version: null, role: null, uptimeMs: null };
-  return {
-    node,
-    member: true,
-    status: info.node_status === 'running' ? 'running' : 'stopped',
-    version: str(info.version),
-    role: role(info.role),
-    uptimeMs: typeof info.uptime === 'number' ? info.uptime : null,
-  };
+  if (info.node_status === 'stopped') return { node, member: true, status: 'stopped', version: null, role: info.role, uptimeMs: null };
+  return { node, member: true, status: 'running', version: info.version, role: info.role, uptimeMs: info.uptime };
 }
 
 /** Health of the expected nodes against the cluster's node list. */
-export function assessCluster(expectNodes: readonly string[], listed: readonly EmqxNodeInfo[]): ClusterHealth {
+export function assessCluster(expectNodes: readonly string[], listed: readonly ListedNode[]): ClusterHealth {
   const byName = new Map(listed.map((n) => [n.node, n]));
   const nodes = expectNodes.map((n) => health(n, byName.get(n)));
   return {
@@ -98,32 +75,6 @@ export function describeHealth(h: ClusterHealth): string {
   return `${h.nodes.length - notReady.length}/${h.nodes.length} nodes running members; waiting for ${notReady
     .map((n) => `${n.node} (${n.status})`)
     .join(', ')}`;
-}
-
-/** Shapes `GET /api/v5/load_rebalance/global_status` into the operator's per-node evacuation status. */
-export function nodeEvacuationsStatus(globalStatus: unknown): NodeEvacuationStatus[] {
-  const evacuations = (globalStatus as { evacuations?: unknown } | null)?.evacuations;
-  if (!Array.isArray(evacuations)) return [];
-  return evacuations
-    .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof e.node === 'string')
-    .map((e) => {
-      const stats = (typeof e.stats === 'object' && e.stats !== null ? e.stats : {}) as Record<string, unknown>;
-      return {
-        node: e.node as string,
-        state: str(e.state) ?? 'disabled',
-        connection_goal: num(e.connection_goal),
-        session_goal: num(e.session_goal),
-        connection_eviction_rate: num(e.connection_eviction_rate),
-        session_eviction_rate: num(e.session_eviction_rate),
-        session_recipients: Array.isArray(e.session_recipients) ? e.session_recipients.filter((r): r is string => typeof r === 'string') : [],
-        stats: {
-          initial_connected: num(stats.initial_connected),
-          current_connected: num(stats.current_connected),
-          initial_sessions: num(stats.initial_sessions),
-          current_sessions: num(stats.current_sessions),
-        },
-      };
-    });
 }
 
 export interface DrainCandidate {
@@ -155,7 +106,14 @@ export function drainOrder(nodes: readonly DrainCandidate[]): string[] {
   return [...replicants, ...cores].map((n) => n.node);
 }
 
-/** The EMQX node name of a pod, from the target's template (e.g. emqx@{pod}.emqx-headless.{namespace}.svc.cluster.local). */
-export function emqxNodeName(template: string, pod: string, namespace = ''): string {
-  return template.replaceAll('{pod}', pod).replaceAll('{namespace}', namespace);
+/**
+ * The EMQX node name of a pod, from the target's template, as the EMQX
+ * Operator forms them: a core `emqx@{pod}.<headless service>.{namespace}.svc.cluster.local`
+ * (EMQX_HOST=$(POD_NAME).$(EMQX_CLUSTER__DNS__NAME), add_emqx_core.go), a
+ * replicant `emqx@{podIP}` (EMQX_HOST from status.podIP, add_emqx_repl.go).
+ * null while a template needs the pod's IP and the pod has none yet.
+ */
+export function emqxNodeName(template: string, pod: { name: string; ip?: string }, namespace = ''): string | null {
+  if (template.includes('{podIP}') && !pod.ip) return null;
+  return template.replaceAll('{podIP}', pod.ip ?? '').replaceAll('{pod}', pod.name).replaceAll('{namespace}', namespace);
 }

@@ -1,6 +1,7 @@
 /** The EMQX kind's module: what the registry knows of it. */
 import type { KindModule } from '../kindModule';
 import { EmqxAccess, EmqxOptions, toEmqxSettings } from './schema';
+import { versionProblem } from './versions';
 
 export const emqxKind = {
   kind: 'emqx',
@@ -8,6 +9,8 @@ export const emqxKind = {
   access: EmqxAccess,
   options: EmqxOptions,
   toSettings: toEmqxSettings,
+  // The support matrix: plan checks blue's version and edition against it too.
+  versionProblem,
   sandboxUpgrade: {
     version: '5.8.0',
     options: { approval: 'auto', standbyWindow: '30s', emqx: { connEvictRate: 50, sessEvictRate: 50, waitTakeover: '5s', waitHealthCheck: '2s', initialDelay: '5s' } },

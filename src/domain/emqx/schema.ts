@@ -15,9 +15,10 @@ export const EmqxAccess = Type.Object(
     apiSecret: SecretRef,
     nodeName: Type.Optional(
       Type.String({
-        pattern: '^[^@\\s]+@.*\\{pod\\}.*$',
+        pattern: '^[^@\\s]+@.*\\{(pod|podIP)\\}.*$',
         default: 'emqx@{pod}',
-        description: "a node name pattern such as emqx@{pod}.emqx-headless.{namespace}.svc.cluster.local ({pod} and {namespace} are filled in)",
+        description:
+          'a node name pattern: emqx@{pod}.emqx-headless.{namespace}.svc.cluster.local for cores (the EMQX Operator\'s), emqx@{podIP} for replicants ({pod}, {podIP} and {namespace} are filled in)',
       }),
     ),
   },
@@ -33,6 +34,13 @@ export const EmqxOptions = Type.Object(
     waitHealthCheck: Type.Optional(Duration),
     initialDelay: Type.Optional(Duration),
     drainInterval: Type.Optional(Duration),
+    drain: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('evacuation'), Type.Literal('pod-removal')], {
+        description:
+          "how blue is drained: auto (default) evacuates where both releases have node evacuation (Enterprise, or any edition from 5.9) and removes pods " +
+          "one every drainInterval where they do not; evacuation refuses at plan an upgrade that cannot evacuate; pod-removal never evacuates",
+      }),
+    ),
     scaleDownDuringDrain: Type.Optional(
       Type.Boolean({
         description:
@@ -61,6 +69,7 @@ export function toEmqxSettings(o: EmqxOptions): Partial<EmqxSettings> {
     initialDelayMs: ms(o.initialDelay),
     drainIntervalMs: ms(o.drainInterval),
     scaleDownDuringDrain: o.scaleDownDuringDrain,
+    drain: o.drain,
   };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }

@@ -1,5 +1,9 @@
 /** How an EMQX upgrade drains blue, with the EMQX Operator's defaults where it has them. */
+import type { DrainRequest } from './versions';
+
 export interface EmqxSettings {
+  /** Evacuation or pod removal, decided at plan from blue's version and edition (auto), or insisted on. */
+  drain: DrainRequest;
   connEvictRate: number;
   sessEvictRate: number;
   waitTakeoverSec: number;
@@ -17,6 +21,7 @@ export interface EmqxSettings {
 }
 
 export const EMQX_DEFAULTS: EmqxSettings = {
+  drain: 'auto',
   connEvictRate: 1000,
   sessEvictRate: 1000,
   waitTakeoverSec: 10,

@@ -11,29 +11,24 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { EvacuationRequest } from './evacuationRequest';
+import type { EmqxEdition } from '../../domain/emqx/versions';
+import type { EvacuationRecord } from './evacuation';
 
 /** A member as it joined; liveness and counts are kept apart because they change. */
 export interface Member {
   node: string;
   version: string;
   role: 'core' | 'replicant';
-  edition: string;
+  edition: EmqxEdition;
   /** Epoch ms of this node's start. */
   startedAt: number;
   apiUrl: string;
   mqttUrl: string;
 }
 
-export type EvacuationState = 'waiting_health_check' | 'evicting_conns' | 'waiting_takeover' | 'evicting_sessions' | 'prohibiting';
-
-/** The evacuation of one node as EMQX persists it; the evacuating node alone moves its state on. */
-export interface EvacuationRecord extends EvacuationRequest {
-  state: EvacuationState;
-  initialConns: number;
-  initialSessions: number;
-  /** Epoch ms when the current state began. */
-  since: number;
+export interface NodeConditions {
+  unreachable?: boolean;
+  agentBusy?: boolean;
 }
 
 export interface NodeCounts {
@@ -45,6 +40,10 @@ export interface NodeCounts {
 export const ALIVE_TTL_MS = 3000;
 
 const MEMBERS = 'emqx:members';
+/** Every node name the cluster ever met: an atom on its nodes (migrate_to names outside it are invalid). */
+const KNOWN = 'emqx:known';
+/** Per node, conditions a test puts it in: RPCs to it fail, or another process holds its eviction agent. */
+const CONDITIONS = 'emqx:conditions';
 const OWNER = 'emqx:session-owner';
 const alive = (node: string): string => `emqx:alive:${node}`;
 const liveKey = (node: string): string => `emqx:live:${node}`;
@@ -78,11 +77,21 @@ export class ClusterState {
   }
 
   async join(m: Member): Promise<void> {
-    await this.redis.hset(MEMBERS, m.node, JSON.stringify(m));
+    await this.redis.multi().hset(MEMBERS, m.node, JSON.stringify(m)).sadd(KNOWN, m.node).exec();
   }
 
-  async heartbeat(node: string, live: number): Promise<void> {
-    await this.redis.multi().set(alive(node), '1', 'PX', ALIVE_TTL_MS).set(liveKey(node), String(live)).exec();
+  async known(node: string): Promise<boolean> {
+    return (await this.redis.sismember(KNOWN, node)) === 1;
+  }
+
+  /** A test's lever: the node's RPCs fail, or its eviction agent is held elsewhere. */
+  async setConditions(node: string, c: NodeConditions): Promise<void> {
+    await this.redis.hset(CONDITIONS, node, JSON.stringify(c));
+  }
+
+  /** The node runs, with `live` clients, for the next `ttlMs`. */
+  async heartbeat(node: string, live: number, ttlMs = ALIVE_TTL_MS): Promise<void> {
+    await this.redis.multi().set(alive(node), '1', 'PX', ttlMs).set(liveKey(node), String(live)).exec();
   }
 
   /** A clean stop: listed as stopped at once, not after the heartbeat lapses. */
@@ -92,20 +101,24 @@ export class ClusterState {
 
   /** A node that leaves takes its evacuation with it: a later node of the same name starts fresh, as a new pod does. */
   async forget(node: string): Promise<boolean> {
-    const [removed] = await Promise.all([this.redis.hdel(MEMBERS, node), this.redis.del(evacuation(node))]);
+    const [removed] = await Promise.all([this.redis.hdel(MEMBERS, node), this.redis.del(evacuation(node)), this.redis.hdel(CONDITIONS, node)]);
     return removed === 1;
   }
 
-  async members(): Promise<(Member & { running: boolean })[]> {
-    const all = Object.values(await this.redis.hgetall(MEMBERS)).map((v) => JSON.parse(v) as Member);
-    if (all.length === 0) return [];
-    const up = await this.redis.mget(...all.map((m) => alive(m.node)));
-    return all.map((m, i) => ({ ...m, running: up[i] !== null })).sort((a, b) => a.node.localeCompare(b.node));
+  /** Every member, running or not, with its conditions. */
+  async members(): Promise<(Member & NodeConditions & { running: boolean })[]> {
+    const [all, conditions] = await Promise.all([this.redis.hgetall(MEMBERS), this.redis.hgetall(CONDITIONS)]);
+    const members = Object.values(all).map((v) => JSON.parse(v) as Member);
+    if (members.length === 0) return [];
+    const up = await this.redis.mget(...members.map((m) => alive(m.node)));
+    return members
+      .map((m, i) => ({ ...m, ...(JSON.parse(conditions[m.node] ?? '{}') as NodeConditions), running: up[i] !== null }))
+      .sort((a, b) => a.node.localeCompare(b.node));
   }
 
-  /** Running members that are not evacuating: where clients and sessions may go. */
+  /** Running, answering members that are not evacuating: where clients and sessions may go. */
   async available(): Promise<string[]> {
-    const running = (await this.members()).filter((m) => m.running).map((m) => m.node);
+    const running = (await this.members()).filter((m) => m.running && !m.unreachable).map((m) => m.node);
     const evacuating = await Promise.all(running.map((n) => this.redis.exists(evacuation(n))));
     return running.filter((_, i) => evacuating[i] === 0);
   }

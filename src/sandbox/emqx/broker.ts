@@ -1,9 +1,9 @@
 /**
  * One sandbox EMQX node: an aedes MQTT 3.1.1 broker on the cluster's backplane,
- * its membership heartbeat, and its eviction agent, which moves the node's
- * evacuation through EMQX's states (emqx_node_rebalance_evacuation.erl): one
- * step per second, connections closed at conn_evict_rate, offline sessions
- * handed to the recipients at sess_evict_rate.
+ * its membership heartbeat, and its eviction agent, which runs the node's
+ * evacuation (./evacuation.ts, EMQX's state machine) one step per second:
+ * connections closed at conn_evict_rate, offline sessions handed to the
+ * recipients at sess_evict_rate.
  */
 import type { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:net';
@@ -11,7 +11,8 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import persistenceRedis from 'aedes-persistence-redis';
 import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
-import { ClusterState, type EvacuationRecord, type Member } from './backplane';
+import { ClusterState, type Member } from './backplane';
+import { resumeEvacuation, stepEvacuation, type EvacuationRecord } from './evacuation';
 import { connackFirst } from './connackFirst';
 import { nodeMetrics } from './metrics';
 
@@ -105,8 +106,9 @@ export class SandboxBroker {
     });
     // A restarted node resumes a persisted evacuation by evicting at once.
     const persisted = await this.state.evacuation(this.node);
-    if (persisted && persisted.state !== 'prohibiting') {
-      await this.state.updateEvacuation(this.node, { ...persisted, state: 'evicting_conns', since: Date.now() });
+    if (persisted) {
+      const counts = await this.state.counts(this.node);
+      await this.state.updateEvacuation(this.node, resumeEvacuation(persisted, { now: Date.now(), live: 0, sessions: counts.sessions }));
     }
     await this.state.join(this.o.member);
     await this.tick();
@@ -139,41 +141,16 @@ export class SandboxBroker {
     if (!this.closing) this.timer = setTimeout(() => void this.tick(), HEARTBEAT_MS);
   }
 
-  private async enter(e: EvacuationRecord, state: EvacuationRecord['state'], now: number): Promise<EvacuationRecord> {
-    const next = { ...e, state, since: now };
-    await this.state.updateEvacuation(this.node, next);
-    this.evacuation = next;
-    return next;
-  }
-
   private async step(e: EvacuationRecord, now: number): Promise<void> {
-    const waited = (sec: number): boolean => now - e.since >= sec * 1000;
-    switch (e.state) {
-      case 'waiting_health_check':
-        if (!waited(e.waitHealthCheckSec)) return;
-        return this.step(await this.enter(e, 'evicting_conns', now), now);
-      case 'evicting_conns': {
-        if (this.clients.size === 0) return void (await this.enter(e, 'waiting_takeover', now));
-        // MQTT 3.1.1 has no server redirect: the clients reconnect through the load balancer.
-        for (const c of [...this.clients.values()].slice(0, e.connRate)) c.close();
-        return;
-      }
-      case 'waiting_takeover':
-        if (!waited(e.waitTakeoverSec)) return;
-        return this.step(await this.enter(e, 'evicting_sessions', now), now);
-      case 'evicting_sessions': {
-        const owned = await this.state.sessionsOf(this.node);
-        if (owned.length === 0) return void (await this.enter(e, 'prohibiting', now));
-        const to = await this.recipients(e);
-        // With nowhere to go EMQX retries on the next step; so does this node.
-        if (to.length === 0) return;
-        const offline = owned.filter((id) => !this.clients.has(id)).slice(0, e.sessRate);
-        await Promise.all(offline.map((id, i) => this.state.moveSession(id, this.node, to[i % to.length]!)));
-        return;
-      }
-      case 'prohibiting':
-        return;
-    }
+    const [owned, to] = await Promise.all([this.state.sessionsOf(this.node), this.recipients(e)]);
+    const step = stepEvacuation(e, { now, live: this.clients.size, sessions: owned.length, recipients: to.length });
+    if (step.record === null) await this.state.stopEvacuation(this.node);
+    else if (step.record !== e) await this.state.updateEvacuation(this.node, step.record);
+    this.evacuation = step.record;
+    // MQTT 3.1.1 has no server redirect: the clients reconnect through the load balancer.
+    for (const c of [...this.clients.values()].slice(0, step.closeConnections)) c.close();
+    const offline = owned.filter((id) => !this.clients.has(id)).slice(0, step.migrateSessions);
+    await Promise.all(offline.map((id, i) => this.state.moveSession(id, this.node, to[i % to.length]!)));
   }
 
   /** The migrate_to nodes, or else every other node, that can take sessions. */

@@ -3,6 +3,7 @@
  * one OS process per node (./node.ts), each waited for until it answers.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { EmqxEdition } from '../../domain/emqx/versions';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../runtime/freePort';
@@ -18,6 +19,8 @@ const NODE_SCRIPT = join(__dirname, 'node.ts');
 export interface NodeSpec {
   name: string;
   version?: string;
+  /** Enterprise (default) or Opensource, which has no node evacuation before 5.9. */
+  edition?: EmqxEdition;
   role?: 'core' | 'replicant';
   /** Ports on 127.0.0.1; free ones are picked when omitted. */
   mqttPort?: number;
@@ -69,7 +72,7 @@ async function startNode(
   const mqttPort = spec.mqttPort ?? (await freePort());
   const apiPort = spec.apiPort ?? (await freePort());
   const version = spec.version ?? '5.7.0';
-  const args = ['--name', spec.name, '--cluster', cluster.name, '--version', version, '--role', spec.role ?? 'core'];
+  const args = ['--name', spec.name, '--cluster', cluster.name, '--version', version, '--edition', spec.edition ?? 'Enterprise', '--role', spec.role ?? 'core'];
   args.push('--mqtt-port', String(mqttPort), '--api-port', String(apiPort), '--backplane', cluster.backplane);
   const node = await startSandboxProcess({
     label: `sandbox EMQX node ${spec.name}`,

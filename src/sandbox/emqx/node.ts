@@ -6,11 +6,12 @@
  *
  *   tsx src/sandbox/emqx/node.ts --name emqx@node1 --cluster sandbox-emqx --version 5.7.0 \
  *     --mqtt-port 21883 --api-port 28083 --backplane redis://127.0.0.1:26379 \
- *     [--role core|replicant] [--edition Opensource] [--api-key K --api-secret S]
+ *     [--role core|replicant] [--edition Enterprise|Opensource] [--api-key K --api-secret S]
  *
  * --name        EMQX node name, name@host (required)
  * --cluster     cluster name reported by GET /api/v5/cluster (default sandbox-emqx)
- * --version     EMQX version this node reports (default 5.7.0): 5.8.0 nodes may join a 5.7.0 cluster
+ * --version     EMQX version this node reports and answers as (default 5.7.0; 5.1.0 to 5.10.x): 5.8.0 nodes may join a 5.7.0 cluster
+ * --edition     Enterprise (default) or Opensource: before 5.9 the open source edition has no node evacuation
  * --role        core (default) or replicant
  * --mqtt-port   MQTT listener on 127.0.0.1 (required)
  * --api-port    REST API (dashboard listener) on 127.0.0.1 (required)
@@ -25,6 +26,7 @@
  * within three seconds.
  */
 import { parseArgs } from 'node:util';
+import { versionProblem } from '../../domain/emqx/versions';
 import { EmqxApi } from './api';
 import { SandboxBroker } from './broker';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from './launcher';
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
       cluster: { type: 'string', default: 'sandbox-emqx' },
       version: { type: 'string', default: '5.7.0' },
       role: { type: 'string', default: 'core' },
-      edition: { type: 'string', default: 'Opensource' },
+      edition: { type: 'string', default: 'Enterprise' },
       'mqtt-port': { type: 'string' },
       'api-port': { type: 'string' },
       backplane: { type: 'string' },
@@ -53,6 +55,10 @@ async function main(): Promise<void> {
   });
   if (!a.name || !/^[^@\s]+@\S+$/.test(a.name)) throw new Error('--name must be an EMQX node name such as emqx@node1');
   if (a.role !== 'core' && a.role !== 'replicant') throw new Error('--role must be core or replicant');
+  if (a.edition !== 'Enterprise' && a.edition !== 'Opensource') throw new Error('--edition must be Enterprise or Opensource');
+  const unsupported = versionProblem(a.version);
+  if (unsupported) throw new Error(`--version: ${unsupported}`);
+  const release = { version: a.version, edition: a.edition } as const;
   if (!a.backplane || !/^redis:\/\/(127\.0\.0\.1|localhost):\d+\/?$/.test(a.backplane)) {
     throw new Error('--backplane must be the loopback redis:// URL of the cluster, e.g. redis://127.0.0.1:26379');
   }
@@ -66,7 +72,7 @@ async function main(): Promise<void> {
       node: a.name,
       version: a.version,
       role: a.role,
-      edition: a.edition,
+      edition: release.edition,
       startedAt: Date.now(),
       apiUrl: `http://127.0.0.1:${apiPort}`,
       mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
@@ -75,6 +81,7 @@ async function main(): Promise<void> {
   const api = new EmqxApi({
     broker,
     cluster: a.cluster,
+    release,
     apiKey: a['api-key'] ?? process.env.EMQX_API_KEY ?? SANDBOX_API_KEY,
     apiSecret: a['api-secret'] ?? process.env.EMQX_API_SECRET ?? SANDBOX_API_SECRET,
   });

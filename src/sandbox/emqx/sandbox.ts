@@ -41,8 +41,12 @@ export function emqxSandbox(o: EmqxSandboxOptions): SandboxKind {
       await cluster?.stop();
       cluster = undefined;
     },
-    startNode: (spec) =>
-      running().addNode({ name: emqxNodeName(o.access.nodeName ?? 'emqx@{pod}', spec.pod), version: spec.version, mqttPort: spec.ports.mqtt, apiPort: spec.ports.api }),
+    startNode: (spec) => {
+      // Sandbox nodes run on loopback: their names come from the pod name alone.
+      const name = emqxNodeName(o.access.nodeName ?? 'emqx@{pod}', { name: spec.pod });
+      if (!name) throw new Error(`sandbox EMQX node names cannot use {podIP} (nodeName ${o.access.nodeName}): sandbox nodes have no pod IP`);
+      return running().addNode({ name, version: spec.version, mqttPort: spec.ports.mqtt, apiPort: spec.ports.api });
+    },
     routes: (r: Routing) => ({
       streams: [
         {

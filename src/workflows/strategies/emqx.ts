@@ -12,6 +12,7 @@ import type { EmqxActivities } from '../../activities/emqx';
 import { drainOrder, type NodeEvacuationStatus } from '../../domain/emqx/cluster';
 import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
 import { emqxSettings, type EmqxSettings } from '../../domain/emqx/settings';
+import { describeRelease, planDrain } from '../../domain/emqx/versions';
 import type { PlatformActivities } from '../../domain/platform';
 import { formatDuration } from '../../domain/duration';
 import { call, stepActivities } from '../activityOptions';
@@ -21,6 +22,15 @@ import type { Strategy, StrategyContext } from '../strategy';
 const BLUE_STANDS_BY = 'emqx-blue-stands-by';
 /** Upgrades that reached waitReady before green's and blue's nodes were listed side by side replay one after the other. */
 const NODES_AT_ONCE = 'emqx-nodes-at-once';
+/**
+ * Upgrades planned before the support matrix replay as they ran: plan only
+ * checked that the API answers, and the drain found out at blue's first node
+ * whether it could evacuate. From it, plan reads blue's version and edition,
+ * refuses what cutover cannot drive, and decides the drain.
+ */
+const SUPPORT_MATRIX = 'emqx-support-matrix';
+/** What plan reads of blue's pod template: how its nodes find each other (EMQX's env overrides of cluster.*). */
+const DISCOVERY_ENV = ['EMQX_CLUSTER__DISCOVERY_STRATEGY'];
 
 /** Per node, the operator's nodeEvacuationsStatus entry, or how the fallback drain removed it. */
 type DrainRecord = Partial<NodeEvacuationStatus> & { node: string; state: string };
@@ -35,6 +45,10 @@ export function createEmqxStrategy(): Strategy {
   let drainMode: 'evacuation' | 'pod-removal' = 'evacuation';
   let legacyDrain = false;
   let scaleDuringDrain = false;
+  /** What plan read of blue (its release, the drain decided), for the details. */
+  let releaseNote: string | undefined;
+  /** Blue's cores find each other by static seeds: green's must name its own nodes too. */
+  let staticCores = false;
   const drained: DrainRecord[] = [];
 
   const quick = (ctx: StrategyContext) => ctx.activities<PlatformActivities & EmqxActivities>();
@@ -44,8 +58,30 @@ export function createEmqxStrategy(): Strategy {
 
   const nodesOf = async (ctx: StrategyContext, release: string): Promise<string[]> => {
     const pods = await call(quick(ctx).listReleasePods, `list pods of ${release}`, { target: ctx.input.target, release });
-    return call(quick(ctx).emqxNodeNames, `EMQX node names of ${release}`, { target: ctx.input.target, pods: pods.map((p) => p.name) });
+    // A replicant's node is named after its pod's IP (the EMQX Operator's emqx@<pod IP>).
+    return call(quick(ctx).emqxNodeNames, `EMQX node names of ${release}`, { target: ctx.input.target, pods: pods.map((p) => ({ name: p.name, ip: p.ip })) });
   };
+
+  /**
+   * Static discovery (cluster.static.seeds): green's cores must name blue's
+   * nodes to join them, and their own, or once blue is gone a restarted green
+   * core, and the next upgrade's nodes, would find no seed alive. A
+   * StatefulSet's pods are <green>-0..n-1, so their node names are known
+   * before they exist.
+   */
+  const greenSeeds = async (ctx: StrategyContext): Promise<string> => {
+    const green = Array.from({ length: blueReplicas }, (_, i) => ({ name: `${ctx.green.name}-${i}` }));
+    const names = await call(quick(ctx).emqxNodeNames, `EMQX node names of ${ctx.green.name}`, { target: ctx.input.target, pods: green });
+    return JSON.stringify([...new Set([...(await nodesOf(ctx, ctx.blue.name)), ...names])]);
+  };
+
+  const reportDrainMode = (ctx: StrategyContext): void =>
+    ctx.report(
+      'drainMode',
+      scaleDuringDrain
+        ? `pod-removal: the EMQX API has no node evacuation; removing blue pods one every ${formatDuration(settings.drainIntervalMs)}`
+        : `pod-removal: the EMQX API has no node evacuation; blue keeps its clients until cleanUpBlue removes its pods one every ${formatDuration(settings.drainIntervalMs)}`,
+    );
 
   const report = (ctx: StrategyContext, entry: DrainRecord): void => {
     const i = drained.findIndex((d) => d.node === entry.node);
@@ -102,9 +138,16 @@ export function createEmqxStrategy(): Strategy {
     async plan(input) {
       settings = emqxSettings(input.options.settings);
       const acts = stepActivities<PlatformActivities & EmqxActivities>(input);
-      const blue = await call(acts.readBlueRelease, `read the release serving ${input.target}`, { target: input.target });
-      // Bad credentials or an unreachable API must stop the upgrade before anything is changed.
-      await call(acts.clusterHealth, `check the EMQX API of ${input.target} answers`, { target: input.target, expectNodes: [] });
+      const blue = await call(acts.readBlueRelease, `read the release serving ${input.target}`, { target: input.target, env: DISCOVERY_ENV });
+      // Bad credentials, an unreachable API or a version cutover cannot drive must stop the upgrade before anything is changed.
+      if (patched(SUPPORT_MATRIX)) {
+        const releases = await call(acts.clusterReleases, `read the EMQX version and edition of ${input.target}`, { target: input.target });
+        const drain = planDrain(releases, input.version, settings.drain);
+        if ('problem' in drain) throw ApplicationFailure.nonRetryable(drain.problem, 'Unsupported');
+        drainMode = drain.mode;
+        staticCores = blue.env?.EMQX_CLUSTER__DISCOVERY_STRATEGY?.replace(/"/g, '') === 'static' && blue.workload?.kind === 'StatefulSet';
+        releaseNote = `${releases.map(describeRelease).join(', ')}; drain by ${drain.mode}`;
+      } else await call(acts.clusterHealth, `check the EMQX API of ${input.target} answers`, { target: input.target, expectNodes: [] });
       blueReplicas = blue.replicas;
       blueRunning = blue.replicas;
       return { blue };
@@ -113,11 +156,13 @@ export function createEmqxStrategy(): Strategy {
     deployGreen: {
       run: async (ctx) => {
         const { target, image } = ctx.input;
+        if (releaseNote) ctx.report('emqx', releaseNote);
         await call(quick(ctx).ensureGreenWorkload, `create ${ctx.green.name} beside ${ctx.blue.name}`, {
           target,
           green: ctx.green,
           image,
           replicas: blueReplicas,
+          ...(staticCores ? { env: { EMQX_CLUSTER__STATIC__SEEDS: await greenSeeds(ctx) } } : {}),
         });
       },
       undo: async (ctx) => {
@@ -125,6 +170,7 @@ export function createEmqxStrategy(): Strategy {
         greenNodes = greenNodes.length ? greenNodes : await nodesOf(ctx, ctx.green.name);
         const back = blueNodes.length ? blueNodes : await nodesOf(ctx, ctx.blue.name);
         try {
+          if (drainMode === 'pod-removal') throw new Error(`${releaseNote ?? 'this EMQX'}: no node evacuation`);
           const health = await call(quick(ctx).clusterHealth, 'which green nodes serve', { target, expectNodes: greenNodes });
           // Move clients off green before it goes, so rollback loses no session either.
           for (const node of health.nodes.filter((n) => n.status === 'running' && n.member)) await evacuate(ctx, node.node, back);
@@ -180,6 +226,7 @@ export function createEmqxStrategy(): Strategy {
         await sleep(settings.initialDelayMs, { summary: 'initial delay before evacuation' });
         const health = await call(quick(ctx).clusterHealth, 'order blue nodes for draining', { target, expectNodes: blueNodes });
         const order = drainOrder(health.nodes.filter((n) => blueNodes.includes(n.node)));
+        if (drainMode === 'pod-removal') reportDrainMode(ctx);
         for (const node of order) {
           if (drainMode === 'evacuation') {
             try {
@@ -187,12 +234,7 @@ export function createEmqxStrategy(): Strategy {
             } catch (err) {
               if (!isUnavailable(err)) throw err;
               drainMode = 'pod-removal';
-              ctx.report(
-                'drainMode',
-                scaleDuringDrain
-                  ? `pod-removal: the EMQX API has no node evacuation; removing blue pods one every ${formatDuration(settings.drainIntervalMs)}`
-                  : `pod-removal: the EMQX API has no node evacuation; blue keeps its clients until cleanUpBlue removes its pods one every ${formatDuration(settings.drainIntervalMs)}`,
-              );
+              reportDrainMode(ctx);
             }
           }
           if (drainMode === 'evacuation') {
