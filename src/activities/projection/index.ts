@@ -19,7 +19,7 @@ import {
   type CatchUpProgress,
 } from '../../domain/projection/catchUp';
 import { processorName, releaseDatabaseName } from '../../domain/projection/naming';
-import type { CatchUpSource } from '../../domain/projection/source';
+import { CatchUpSourceUnsupported, type CatchUpSource } from '../../domain/projection/source';
 import { formatDuration } from '../../domain/duration';
 import { catchUpReader, type CatchUpReader } from './catchUpReader';
 import { withClient } from '../pg';
@@ -62,6 +62,11 @@ export interface WatchCatchUpInput {
 
 
 
+/** A store the preset cannot read, or a setting it contradicts: fails the step at once, naming what to change. */
+function unsupported(err: unknown): void {
+  if (err instanceof CatchUpSourceUnsupported) throw ApplicationFailure.nonRetryable(err.message, err.name);
+}
+
 /** One small pool per event-store URL, opened on first use. */
 export class PgPools {
   private readonly pools = new Map<string, Pool>();
@@ -97,7 +102,12 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
   return {
     /** One reading of the head and the release's slowest segment. */
     async readCatchUp(i: { target: string; release: string; processor?: string }) {
-      return readerFor(i.target).read({ release: i.release, processor: processorOf(i) });
+      try {
+        return await readerFor(i.target).read({ release: i.release, processor: processorOf(i) });
+      } catch (err) {
+        unsupported(err);
+        throw err;
+      }
     },
 
     /**
@@ -118,6 +128,7 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
         try {
           progress = nextProgress(progress, { at: now(), ...(await reader.read(i)) }, i.policy);
         } catch (err) {
+          unsupported(err);
           // a store that does not answer makes no progress either: the stall clock keeps running
           error = (err as Error).message;
           log.warn('catch-up read failed', { target: i.target, release: i.release, error });

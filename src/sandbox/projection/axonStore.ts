@@ -71,6 +71,18 @@ export async function readEvents(db: ClientBase, naming: AxonNaming, after: numb
   return rows.map((r) => ({ globalIndex: Number(r.gi), aggregate: r.a, type: r.t, payload: JSON.parse(r.p) as unknown }));
 }
 
+export const GAP_AWARE_TOKEN_TYPE = 'org.axonframework.eventhandling.GapAwareTrackingToken';
+
+/**
+ * A GapAwareTrackingToken at `index` with no gaps, as Axon 4.13's XStream and Jackson serializers write it
+ * (the tokens of test/fixtures/contracts/axon/4.13/: a processor past the head it started at stores one).
+ */
+export function gapAwareToken(index: number, format: 'xml' | 'json'): string {
+  return format === 'xml'
+    ? `<${GAP_AWARE_TOKEN_TYPE}>\n  <index>${index}</index>\n  <gaps/>\n</${GAP_AWARE_TOKEN_TYPE}>`
+    : JSON.stringify({ index, gaps: [] });
+}
+
 /** Stores a segment's token (create or replace), as bytes or as a large object (the old object is unlinked). */
 export async function saveToken(db: ClientBase, layout: AxonLayout, row: { processor: string; segment: number; token: string | null; tokenType: string | null; owner?: string }): Promise<void> {
   const n = names(layout.naming);
