@@ -14,7 +14,7 @@ export const MARTEN = 'Marten 7/8';
 const BigInt = Type.String({ pattern: '^-?[0-9]+$', description: 'a bigint' });
 
 /** max() over the event table's global index or seq_id; null while the store is empty. */
-export const HeadRow = Type.Object({ head: Type.Union([BigInt, Type.Null()]) });
+export const HeadRow = Type.Object({ head: Type.Union([BigInt, Type.Null()], { description: 'a bigint, or null on an empty store' }) });
 
 /**
  * A row of Axon's token table (TokenEntry / token_entry; JdbcTokenStore and JpaTokenStore, axon-4.13.0): the
@@ -23,15 +23,15 @@ export const HeadRow = Type.Object({ head: Type.Union([BigInt, Type.Null()]) });
  */
 export const AxonTokenRow = Type.Object({
   segment: Type.Integer(),
-  token: Type.Union([Type.Uint8Array(), Type.Null()], { description: 'the serialized token (bytea)' }),
-  token_type: Type.Union([Type.String(), Type.Null()]),
+  token: Type.Union([Type.Uint8Array(), Type.Null()], { description: 'the serialized token as bytes, or null' }),
+  token_type: Type.Union([Type.String(), Type.Null()], { description: 'a class name or null' }),
 });
 export type AxonTokenRow = Static<typeof AxonTokenRow>;
 
 /** A row of Marten's mt_event_progression (EventProgressionTable.cs, v7.33.2 and v8.17.0): last_seq_id is a nullable bigint. */
 export const MartenProgressRow = Type.Object({
   segment: Type.String({ description: 'the shard name' }),
-  position: Type.Union([BigInt, Type.Null()]),
+  position: Type.Union([BigInt, Type.Null()], { description: 'a bigint or null' }),
 });
 export type MartenProgressRow = Static<typeof MartenProgressRow>;
 
