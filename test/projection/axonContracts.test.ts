@@ -4,7 +4,9 @@
  * scripts/record-axon-contracts.sh from tools/axon-recorder): each case's
  * pg_dump loaded into a real PostgreSQL, and cutover's reader must give the
  * head, every segment's position, the slowest one and the lag that Axon's own
- * API reported for each processor (axon.json). No Java needed.
+ * API reported for each processor (axon.json). No Java needed. The sandbox's
+ * Axon-shaped store (src/sandbox/projection/axonStore.ts) is held to the same
+ * tables.
  */
 import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import { catchUpReader } from '../../src/activities/projection/catchUpReader';
 import { DEFAULT_CATCH_UP_POLICY, nextProgress } from '../../src/domain/projection/catchUp';
 import type { AxonSource } from '../../src/domain/projection/source';
 import { PostgresServer } from '../../src/sandbox/postgres';
+import { appendEvents, createAxonSchema, GAP_AWARE_TOKEN_TYPE, gapAwareToken, saveToken } from '../../src/sandbox/projection/axonStore';
 
 const DIR = join(__dirname, '../fixtures/contracts/axon/4.13');
 
@@ -112,4 +115,26 @@ test('a JDBC store read as largeObject fails naming the setting; a wrong naming 
   await expect(catchUpReader({ preset: 'axon', naming: 'jpa' }, { pool: poolFor(jdbc) }).read({ processor: 'orders-tracking', release: 'r' })).rejects.toThrow(
     'Axon Framework 4: the token table token_entry has no column token (or does not exist): check catchUp.naming (jdbc: TokenEntry, jpa: token_entry), catchUp.tokenTable and catchUp.schema',
   );
+});
+
+describe("the sandbox's Axon-shaped store writes what Axon writes", () => {
+  const columns = (db: string, table: string) =>
+    withClient(pg.url(db), async (c) => (await c.query("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = $1 ORDER BY column_name", [table])).rows);
+
+  test.each([
+    ['jdbc-xstream', { naming: 'jdbc', tokenStorage: 'bytea' }, 'tokenentry'],
+    ['jpa-jackson-oid', { naming: 'jpa', tokenStorage: 'largeObject' }, 'token_entry'],
+  ] as const)('%s: the token table, and a token the reader takes as the recorded one', async (name, layout, table) => {
+    const db = `sandbox_${layout.naming}`;
+    await pg.ensureDatabase(db);
+    await withClient(pg.url(db), (c) => createAxonSchema(c, layout));
+    expect(await columns(db, table)).toEqual(await columns(database(name), table));
+
+    const tracking = recorded(name).processors.find((p) => p.name === 'orders-tracking')!;
+    await withClient(pg.url(db), async (c) => {
+      await appendEvents(c, layout.naming, [{ aggregate: 'a', seq: 0, type: 'OrderPlaced', payload: {} }]);
+      await saveToken(c, layout, { processor: 'p', segment: 0, token: gapAwareToken(tracking.position, 'xml'), tokenType: GAP_AWARE_TOKEN_TYPE });
+    });
+    expect((await catchUpReader({ preset: 'axon', naming: layout.naming }, { pool: poolFor(db) }).read({ processor: 'p', release: 'r' })).position).toBe(tracking.position);
+  });
 });

@@ -28,10 +28,12 @@ export async function createAxonSchema(db: ClientBase, layout: AxonLayout): Prom
     ${n.aggregateId} VARCHAR(255) NOT NULL, ${n.seq} BIGINT NOT NULL, ${n.type} VARCHAR(255),
     ${n.eventId} VARCHAR(255) NOT NULL UNIQUE, ${n.payloadType} VARCHAR(255) NOT NULL, ${n.payload} BYTEA NOT NULL,
     ${n.timeStamp} VARCHAR(255) NOT NULL, UNIQUE (${n.aggregateId}, ${n.seq}))`);
+  // as JdbcTokenStore's PostgresTokenTableFactory and Hibernate 6 for JpaTokenStore create it
+  // (test/fixtures/contracts/axon/4.13/*/dump.sql): JPA's timestamp is NOT NULL
   await db.query(`CREATE TABLE IF NOT EXISTS ${n.tokens} (
     ${n.processor} VARCHAR(255) NOT NULL, segment INTEGER NOT NULL,
     token ${layout.tokenStorage === 'largeObject' ? 'OID' : 'BYTEA'}, ${n.tokenType} VARCHAR(255),
-    timestamp VARCHAR(255), owner VARCHAR(255), PRIMARY KEY (${n.processor}, segment))`);
+    timestamp VARCHAR(255)${layout.naming === 'jpa' ? ' NOT NULL' : ''}, owner VARCHAR(255), PRIMARY KEY (${n.processor}, segment))`);
 }
 
 /** Appends events (aggregate, JSON payload) in one statement; returns the highest global index written. */
