@@ -8,16 +8,13 @@
  * Axon-shaped store (src/sandbox/projection/axonStore.ts) is held to the same
  * tables.
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Pool } from 'pg';
-import { withClient } from '../../src/activities/pg';
 import { catchUpReader } from '../../src/activities/projection/catchUpReader';
 import { DEFAULT_CATCH_UP_POLICY, nextProgress } from '../../src/domain/projection/catchUp';
 import type { AxonSource } from '../../src/domain/projection/source';
-import { PostgresServer } from '../../src/sandbox/postgres';
 import { appendEvents, createAxonSchema, GAP_AWARE_TOKEN_TYPE, gapAwareToken, saveToken } from '../../src/sandbox/projection/axonStore';
+import { startScratchPostgres, type ScratchPostgres } from '../support/scratchPostgres';
 
 const DIR = join(__dirname, '../fixtures/contracts/axon/4.13');
 
@@ -34,30 +31,16 @@ const cases = readdirSync(DIR).sort();
 const recorded = (name: string) => JSON.parse(readFileSync(join(DIR, name, 'axon.json'), 'utf8')) as Recorded;
 const naming = (r: Recorded): AxonSource['naming'] => (r.store.tokenStore === 'JpaTokenStore' ? 'jpa' : 'jdbc');
 
-let pg: PostgresServer;
-const pools: Pool[] = [];
-const poolFor = (db: string) => {
-  const pool = new Pool({ connectionString: pg.url(db), max: 2 });
-  pool.on('error', () => undefined); // idle connections end with the server at teardown
-  pools.push(pool);
-  return () => pool;
-};
+let pg: ScratchPostgres;
+const poolFor = (db: string) => pg.poolFor(db);
 const database = (name: string) => `contract_${name.replace(/-/g, '_')}`;
 
 beforeAll(async () => {
-  const parent = mkdtempSync(join(tmpdir(), 'cutover-axon-contracts-'));
-  chmodSync(parent, 0o755);
-  pg = await PostgresServer.start({ dir: join(parent, 'pg') });
+  pg = await startScratchPostgres('axon-contracts');
   // each case's dump as pg_dump wrote it: DDL, rows and large objects, in one transaction
-  for (const name of cases) {
-    await pg.ensureDatabase(database(name));
-    await withClient(pg.url(database(name)), (c) => c.query(readFileSync(join(DIR, name, 'dump.sql'), 'utf8')));
-  }
+  for (const name of cases) await pg.withDb(database(name), (c) => c.query(readFileSync(join(DIR, name, 'dump.sql'), 'utf8')));
 }, 120_000);
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.end()));
-  await pg?.stop();
-});
+afterAll(() => pg?.stop());
 
 test('the fixtures cover the support matrix: JDBC and JPA, XStream and Jackson, bytea and oid; tracking, pooled, stopped, replaying, merged, failing', () => {
   const all = cases.map(recorded);
@@ -119,19 +102,18 @@ test('a JDBC store read as largeObject fails naming the setting; a wrong naming 
 
 describe("the sandbox's Axon-shaped store writes what Axon writes", () => {
   const columns = (db: string, table: string) =>
-    withClient(pg.url(db), async (c) => (await c.query("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = $1 ORDER BY column_name", [table])).rows);
+    pg.withDb(db, async (c) => (await c.query("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = $1 ORDER BY column_name", [table])).rows);
 
   test.each([
     ['jdbc-xstream', { naming: 'jdbc', tokenStorage: 'bytea' }, 'tokenentry'],
     ['jpa-jackson-oid', { naming: 'jpa', tokenStorage: 'largeObject' }, 'token_entry'],
   ] as const)('%s: the token table, and a token the reader takes as the recorded one', async (name, layout, table) => {
     const db = `sandbox_${layout.naming}`;
-    await pg.ensureDatabase(db);
-    await withClient(pg.url(db), (c) => createAxonSchema(c, layout));
+    await pg.withDb(db, (c) => createAxonSchema(c, layout));
     expect(await columns(db, table)).toEqual(await columns(database(name), table));
 
     const tracking = recorded(name).processors.find((p) => p.name === 'orders-tracking')!;
-    await withClient(pg.url(db), async (c) => {
+    await pg.withDb(db, async (c) => {
       await appendEvents(c, layout.naming, [{ aggregate: 'a', seq: 0, type: 'OrderPlaced', payload: {} }]);
       await saveToken(c, layout, { processor: 'p', segment: 0, token: gapAwareToken(tracking.position, 'xml'), tokenType: GAP_AWARE_TOKEN_TYPE });
     });

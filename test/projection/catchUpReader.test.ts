@@ -3,39 +3,19 @@
  * service answering over HTTP. The Axon and Marten presets are checked against
  * what the real systems store: axonContracts.test.ts and martenContracts.test.ts.
  */
-import { chmodSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Pool } from 'pg';
-import { withClient } from '../../src/activities/pg';
 import { catchUpReader } from '../../src/activities/projection/catchUpReader';
 import type { CatchUpSource } from '../../src/domain/projection/source';
-import { PostgresServer } from '../../src/sandbox/postgres';
+import { startScratchPostgres, type ScratchPostgres } from '../support/scratchPostgres';
 
-let pg: PostgresServer;
-const pools: Pool[] = [];
-const poolFor = (db: string) => {
-  const pool = new Pool({ connectionString: pg.url(db), max: 2 });
-  pools.push(pool);
-  return () => pool;
-};
-
-/** A database of the test's server (created if absent), for one piece of work. */
-async function withDb<T>(db: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  await pg.ensureDatabase(db);
-  return withClient(pg.url(db), fn);
-}
+let pg: ScratchPostgres;
+const poolFor = (db: string) => pg.poolFor(db);
+const withDb: ScratchPostgres['withDb'] = (db, fn) => pg.withDb(db, fn);
 
 beforeAll(async () => {
-  const parent = mkdtempSync(join(tmpdir(), 'cutover-catchup-'));
-  chmodSync(parent, 0o755);
-  pg = await PostgresServer.start({ dir: join(parent, 'pg') });
+  pg = await startScratchPostgres('catchup');
 }, 60_000);
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.end()));
-  await pg?.stop();
-});
+afterAll(() => pg?.stop());
 
 test("the user's own SQL: head and per-segment positions", async () => {
   await withDb('custom', async (c) => {

@@ -6,14 +6,11 @@
  * must give the head (the HighWaterMark row), each projection's shards, the
  * slowest and the lag Marten's own daemon health check would give.
  */
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Pool } from 'pg';
-import { withClient } from '../../src/activities/pg';
 import { catchUpReader } from '../../src/activities/projection/catchUpReader';
 import { DEFAULT_CATCH_UP_POLICY, nextProgress } from '../../src/domain/projection/catchUp';
-import { PostgresServer } from '../../src/sandbox/postgres';
+import { startScratchPostgres, type ScratchPostgres } from '../support/scratchPostgres';
 
 interface Derived {
   source: string;
@@ -27,33 +24,21 @@ interface Derived {
 const VERSIONS = ['7', '8'];
 const derived = (v: string) => JSON.parse(readFileSync(join(__dirname, '../fixtures/contracts/marten', v, 'progression.json'), 'utf8')) as Derived;
 
-let pg: PostgresServer;
-const pools: Pool[] = [];
-const poolFor = (db: string) => {
-  const pool = new Pool({ connectionString: pg.url(db), max: 2 });
-  pool.on('error', () => undefined); // idle connections end with the server at teardown
-  pools.push(pool);
-  return () => pool;
-};
+let pg: ScratchPostgres;
+const poolFor = (db: string) => pg.poolFor(db);
 
 beforeAll(async () => {
-  const parent = mkdtempSync(join(tmpdir(), 'cutover-marten-contracts-'));
-  chmodSync(parent, 0o755);
-  pg = await PostgresServer.start({ dir: join(parent, 'pg') });
+  pg = await startScratchPostgres('marten-contracts');
   for (const v of VERSIONS) {
     const d = derived(v);
-    await pg.ensureDatabase(`marten_${v}`);
-    await withClient(pg.url(`marten_${v}`), async (c) => {
+    await pg.withDb(`marten_${v}`, async (c) => {
       for (const ddl of d.ddl) await c.query(ddl);
       for (const r of d.rows) await c.query('INSERT INTO mt_event_progression (name, last_seq_id) VALUES ($1, $2)', [r.name, r.last_seq_id]);
       await c.query(`INSERT INTO mt_events (seq_id, id, version, data, type) SELECT i, gen_random_uuid(), 1, '{}', 'order_placed' FROM generate_series(1, $1::bigint) AS i`, [d.eventsAppended]);
     });
   }
 }, 60_000);
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.end()));
-  await pg?.stop();
-});
+afterAll(() => pg?.stop());
 
 describe.each(VERSIONS)('Marten %s', (v) => {
   const d = derived(v);
@@ -76,8 +61,7 @@ describe.each(VERSIONS)('Marten %s', (v) => {
 });
 
 test("a row of another shape names Marten, the field and what it found", async () => {
-  await pg.ensureDatabase('marten_odd');
-  await withClient(pg.url('marten_odd'), async (c) => {
+  await pg.withDb('marten_odd', async (c) => {
     await c.query('CREATE TABLE mt_events (seq_id bigint PRIMARY KEY)');
     // a progression table whose last_seq_id is numeric: not what Marten creates
     await c.query('CREATE TABLE mt_event_progression (name varchar PRIMARY KEY, last_seq_id numeric)');

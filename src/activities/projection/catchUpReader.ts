@@ -49,14 +49,22 @@ export function catchUpReader(source: CatchUpSource, deps: { pool?: PoolOf; fetc
   }
 }
 
-/** The head, and the rows of the processor's segments turned into positions. */
-async function sample(pool: PoolOf, queries: { head: string; position: string }, processor: string, segmentsOf: (rows: unknown[]) => SegmentPosition[], head: (row: unknown) => number) {
-  const [h, rows] = await Promise.all([pool().query(queries.head), pool().query(queries.position, [processor])]);
-  const segments = segmentsOf(rows.rows);
-  return { head: head(h.rows[0]), position: slowest(segments), segments };
+/** A reader over two queries: the head, and the rows of the processor's segments turned into positions. */
+function queryReader(
+  pool: PoolOf,
+  queries: () => Promise<{ head: string; position: string }>,
+  segmentsOf: (rows: unknown[], processor: string) => SegmentPosition[],
+  headOf: (row: unknown) => number,
+): CatchUpReader {
+  return {
+    async read({ processor }) {
+      const q = await queries();
+      const [h, rows] = await Promise.all([pool().query(q.head), pool().query(q.position, [processor])]);
+      const segments = segmentsOf(rows.rows, processor);
+      return { head: headOf(h.rows[0]), position: segments.length ? Math.min(...segments.map((s) => s.position)) : NO_POSITION, segments };
+    },
+  };
 }
-
-const slowest = (segments: SegmentPosition[]) => (segments.length ? Math.min(...segments.map((s) => s.position)) : NO_POSITION);
 
 /**
  * Axon: the token column's type says how tokens are stored (bytea, or an oid large object with JPA on
@@ -74,63 +82,50 @@ function axonReader(source: AxonSource, pool: PoolOf): CatchUpReader {
       resolved = undefined; // a failed look-up is tried again at the next reading
       throw err;
     }));
-  return {
-    async read({ processor }) {
-      return sample(
-        pool,
-        await queries(),
-        processor,
-        (rows) =>
-          rows.flatMap((raw) => {
-            const row = checkRow(AxonTokenRow, raw, `${AXON}: a token row of processor ${processor}`);
-            const position = axonTokenPosition(row.token, row.token_type, `processor ${processor} segment ${row.segment}`);
-            return position === undefined ? [] : [{ segment: String(row.segment), position }];
-          }),
-        (row) => Number(checkRow(HeadRow, row, `${AXON}: the event store's head`).head ?? 0),
-      );
-    },
-  };
+  return queryReader(
+    pool,
+    queries,
+    (rows, processor) =>
+      rows.flatMap((raw) => {
+        const row = checkRow(AxonTokenRow, raw, `${AXON}: a token row of processor ${processor}`);
+        const position = axonTokenPosition(row.token, row.token_type, `processor ${processor} segment ${row.segment}`);
+        return position === undefined ? [] : [{ segment: String(row.segment), position }];
+      }),
+    (row) => Number(checkRow(HeadRow, row, `${AXON}: the event store's head`).head ?? 0),
+  );
 }
 
 /** Marten: one row per shard of the projection, a null last_seq_id as 0 (nothing processed). */
 function martenReader(source: MartenSource, pool: PoolOf): CatchUpReader {
   const queries = catchUpQueries(source);
-  return {
-    read: ({ processor }) =>
-      sample(
-        pool,
-        queries,
-        processor,
-        (rows) =>
-          rows.map((raw) => {
-            const row = checkRow(MartenProgressRow, raw, `${MARTEN}: an mt_event_progression row of ${processor}`);
-            return { segment: row.segment, position: Number(row.position ?? 0) };
-          }),
-        (row) => {
-          const head = checkRow(HeadRow, row, `${MARTEN}: the event store's head`).head;
-          return head === null ? NO_POSITION : Number(head);
-        },
-      ),
-  };
+  return queryReader(
+    pool,
+    async () => queries,
+    (rows, processor) =>
+      rows.map((raw) => {
+        const row = checkRow(MartenProgressRow, raw, `${MARTEN}: an mt_event_progression row of ${processor}`);
+        return { segment: row.segment, position: Number(row.position ?? 0) };
+      }),
+    (row) => {
+      const head = checkRow(HeadRow, row, `${MARTEN}: the event store's head`).head;
+      return head === null ? NO_POSITION : Number(head);
+    },
+  );
 }
 
 /** The user's own queries: the first column of each row. */
 function sqlReader(source: SqlSource, pool: PoolOf): CatchUpReader {
   const queries = catchUpQueries(source);
-  return {
-    read: ({ processor }) =>
-      sample(
-        pool,
-        queries,
-        processor,
-        (rows) =>
-          (rows as Record<string, unknown>[]).map((row, i) => ({
-            segment: String(row.segment ?? i),
-            position: toPosition('position' in row ? row.position : Object.values(row)[0], `position of ${processor}`),
-          })),
-        (row) => toPosition(Object.values((row ?? {}) as Record<string, unknown>)[0], 'head'),
-      ),
-  };
+  return queryReader(
+    pool,
+    async () => queries,
+    (rows, processor) =>
+      (rows as Record<string, unknown>[]).map((row, i) => ({
+        segment: String(row.segment ?? i),
+        position: toPosition('position' in row ? row.position : Object.values(row)[0], `position of ${processor}`),
+      })),
+    (row) => toPosition(Object.values((row ?? {}) as Record<string, unknown>)[0], 'head'),
+  );
 }
 
 function httpReader(template: string, fetchFn: typeof fetch, timeoutMs: number): CatchUpReader {
