@@ -113,6 +113,14 @@ test('a setting the store contradicts fails the watch at once, naming the settin
   expect(f.message).toMatch(/token_entry\.token is oid .* but catchUp\.tokenStorage is bytea: set catchUp\.tokenStorage to largeObject/);
 });
 
+test("plan's check of the catch-up source: passes on the store, leaves a store that does not answer to the watch, fails on a contradicting setting", async () => {
+  expect(await run(activities().checkCatchUpSource, { target: 't', release: 'v1' }).result).toEqual({ checked: true });
+  const down = createProjectionActivities({ access: () => ({ ...access, eventStoreUrl: pg.url('no_such_db') }), pools, pollMs: 100 });
+  expect(await run(down.checkCatchUpSource, { target: 't', release: 'v1' }).result).toMatchObject({ checked: false, error: expect.stringContaining('no_such_db') });
+  const misread = createProjectionActivities({ access: () => ({ ...access, catchUp: { preset: 'axon', naming: 'jpa', tokenStorage: 'bytea' } }), pools, pollMs: 100 });
+  expect(await failure(run(misread.checkCatchUpSource, { target: 't', release: 'v1' }).result)).toMatchObject({ type: 'CatchUpSourceUnsupported', nonRetryable: true });
+});
+
 test("a release's database and role: created once, usable with the derived password, dropped while connected, dropped again", async () => {
   const a = activities();
   const input = { target: 'orders-view', release: 'orders-view-2-1-0' };

@@ -77,7 +77,7 @@ beforeAll(async () => {
       ensureReleaseDatabase: record('ensureReleaseDatabase'),
       dropReleaseDatabase: record('dropReleaseDatabase'),
       watchCatchUp: projection.watchCatchUp,
-      readCatchUp: projection.readCatchUp,
+      checkCatchUpSource: projection.checkCatchUpSource,
       ...createCancelRequestActivities(env.client),
     },
     { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } },

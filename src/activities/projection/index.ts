@@ -102,11 +102,22 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
   return {
     /** One reading of the head and the release's slowest segment. */
     async readCatchUp(i: { target: string; release: string; processor?: string }) {
+      return readerFor(i.target).read({ release: i.release, processor: processorOf(i) });
+    },
+
+    /**
+     * Reads the event store once as the catch-up will (plan, before anything changes): a store outside what
+     * the preset reads, or a setting it contradicts, fails (not retried) naming the setting. A store that does
+     * not answer now is left to the catch-up watch, and the http preset (the service answers) is not read.
+     */
+    async checkCatchUpSource(i: { target: string; release: string }): Promise<{ checked: boolean; error?: string }> {
+      if (deps.access(i.target).catchUp.preset === 'http') return { checked: false };
       try {
-        return await readerFor(i.target).read({ release: i.release, processor: processorOf(i) });
+        await readerFor(i.target).read({ release: i.release, processor: processorOf(i) });
+        return { checked: true };
       } catch (err) {
         unsupported(err);
-        throw err;
+        return { checked: false, error: (err as Error).message };
       }
     },
 

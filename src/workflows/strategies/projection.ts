@@ -40,7 +40,7 @@ export function createProjectionStrategy(): Strategy {
       if (patched(PLAN_READS_CATCH_UP)) {
         // a store outside what the preset reads, or a setting it contradicts (an oid token column read as
         // bytea), fails here, naming the setting, before anything changes
-        await call(acts.readCatchUp, `read the event store's head and ${blue.name}'s position`, { target: input.target, release: blue.name });
+        await call(acts.checkCatchUpSource, `read the event store as ${blue.name}'s catch-up would`, { target: input.target, release: blue.name });
       }
       return { blue };
     },
