@@ -131,7 +131,8 @@ public final class Recorder {
             Processors.Running stopped = processors.tracking("orders-stopped", 2, 2, new Gate());
             Gate replayGate = new Gate();
             Processors.Running replay = processors.tracking("orders-replay", 2, 2, replayGate);
-            List<Processors.Running> all = new ArrayList<>(List.of(tracking, pooled, stopped, replay));
+            Processors.Running reset = processors.tracking("orders-reset", 2, 2, new Gate());
+            List<Processors.Running> all = new ArrayList<>(List.of(tracking, pooled, stopped, replay, reset));
             Gate mergeGate = new Gate();
             Processors.Running merged = null;
             Processors.Running failing = null;
@@ -152,6 +153,9 @@ public final class Recorder {
             }
             stopped.processor().shutDown();
             replay.processor().shutDown();
+            // reset while shut down, and not started again: each segment waits to replay from the start
+            reset.processor().shutDown();
+            reset.processor().resetTokens();
             if (merged != null) merged.processor().shutDown();
 
             publish(100);
@@ -202,6 +206,7 @@ public final class Recorder {
             report(tracking, statuses.get("orders-tracking"), "a TrackingEventProcessor, 4 segments on 4 threads, caught up and running");
             report(pooled, statuses.get("orders-pooled"), "a PooledStreamingEventProcessor, 4 segments, caught up and running");
             report(stopped, null, "a TrackingEventProcessor, 2 segments, shut down after the first 150 events; 100 more appended since");
+            report(reset, null, "a TrackingEventProcessor, 2 segments, shut down after the first 150 events and reset (resetTokens): not started since, so no event replayed yet");
             report(replaying, statuses.get("orders-replay"),
                     "a TrackingEventProcessor, 2 segments, reset (resetTokens) after catching up and replaying: each segment holds at its first event past the middle of the stream", true);
             if (merging != null) {
