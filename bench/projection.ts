@@ -14,7 +14,7 @@ import { catchUpReader } from '../src/activities/projection/catchUpReader';
 import { catchUpQueries } from '../src/domain/projection/source';
 import { freePort } from '../src/runtime/freePort';
 import { PostgresServer } from '../src/sandbox/postgres';
-import { createAxonSchema, saveToken, seedOrders } from '../src/sandbox/projection/axonStore';
+import { createAxonSchema, GAP_AWARE_TOKEN_TYPE, gapAwareToken, saveToken, seedOrders } from '../src/sandbox/projection/axonStore';
 import { ProjectionService } from '../src/sandbox/projection/service';
 import { latency, type BenchSection } from './section';
 
@@ -26,9 +26,6 @@ const SEGMENTS = 8;
 /** The store's other tracking processors (every service and saga on it, releases past and present), each split in 1 to 32 segments. */
 const OTHER_PROCESSORS = 150;
 
-const gapAware = (index: number) =>
-  `<org.axonframework.eventhandling.GapAwareTrackingToken><index>${index}</index><gaps class="java.util.concurrent.ConcurrentSkipListSet"/></org.axonframework.eventhandling.GapAwareTrackingToken>`;
-
 /** A token table as a real Axon deployment has it, so the planner's choice for the position query is the one it makes there. */
 async function seedTokens(c: Client): Promise<{ processors: number; rows: number }> {
   const rows: { processor: string; segment: number; index: number }[] = [];
@@ -38,7 +35,7 @@ async function seedTokens(c: Client): Promise<{ processors: number; rows: number
   }
   for (let segment = 0; segment < SEGMENTS; segment++) rows.push({ processor: PROCESSOR, segment, index: EVENTS / 2 + segment });
   for (const r of rows) {
-    await saveToken(c, { naming: 'jdbc', tokenStorage: 'bytea' }, { processor: r.processor, segment: r.segment, token: gapAware(r.index), tokenType: 'org.axonframework.eventhandling.GapAwareTrackingToken', owner: `node-${r.segment % 3}` });
+    await saveToken(c, { naming: 'jdbc', tokenStorage: 'bytea' }, { processor: r.processor, segment: r.segment, token: gapAwareToken(r.index, 'xml'), tokenType: GAP_AWARE_TOKEN_TYPE, owner: `node-${r.segment % 3}` });
   }
   return { processors: OTHER_PROCESSORS + 1, rows: rows.length };
 }
@@ -60,7 +57,7 @@ export const projectionBench: BenchSection = {
       const seedMs = Date.now() - seeded;
       const tokens = await seedTokens(c);
       await c.query('ANALYZE');
-      const queries = catchUpQueries({ preset: 'axon', naming: 'jdbc' });
+      const queries = catchUpQueries({ preset: 'axon', naming: 'jdbc', tokenStorage: 'bytea' });
       const plan = async (sql: string, params: unknown[] = []) =>
         (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${sql}`, params)).rows.map((r) => r['QUERY PLAN']);
       const plans = { head: await plan(queries.head), position: await plan(queries.position, [PROCESSOR]) };

@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { PgPools, createProjectionActivities, releaseRolePassword, type ResolvedProjectionAccess } from '../../src/activities/projection';
 import { PROJECTION_STALLED, type CatchUpHeartbeat } from '../../src/domain/projection/catchUp';
-import { TOKEN_TYPES, token } from './axonTokenShapes';
 import { PostgresServer } from '../../src/sandbox/postgres';
-import { appendEvents, createAxonSchema, saveToken, type AxonLayout } from '../../src/sandbox/projection/axonStore';
+import { appendEvents, createAxonSchema, GAP_AWARE_TOKEN_TYPE, gapAwareToken, saveToken, type AxonLayout } from '../../src/sandbox/projection/axonStore';
 import { failure, run } from '../support/activityHarness';
 
 const layout: AxonLayout = { naming: 'jpa', tokenStorage: 'largeObject' };
@@ -26,7 +25,7 @@ const activities = () => createProjectionActivities({ access: () => access, pool
 /** The heartbeats that carry a reading. */
 const readings = (beats: unknown[]) => (beats as CatchUpHeartbeat[]).flatMap((b) => (b.progress ? [{ ...b, progress: b.progress }] : []));
 const batch = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ aggregate: `a-${(from + i) % 97}`, seq: Math.floor((from + i) / 97), type: 'OrderPlaced', payload: {} }));
-const setPosition = (processor: string, n: number) => saveToken(store, layout, { processor, segment: 0, token: token('gapAware', 'json', n), tokenType: TOKEN_TYPES.gapAware });
+const setPosition = (processor: string, n: number) => saveToken(store, layout, { processor, segment: 0, token: gapAwareToken(n, 'json'), tokenType: GAP_AWARE_TOKEN_TYPE });
 
 beforeAll(async () => {
   const parent = mkdtempSync(join(tmpdir(), 'cutover-projection-'));
@@ -103,6 +102,23 @@ test('an event store that cannot be read counts as no progress: the watch fails 
   const f = await failure(r.result);
   expect(f.type).toBe(PROJECTION_STALLED);
   expect((r.heartbeats as CatchUpHeartbeat[])[0].summary).toMatch(/no reading yet: .*no_such_db/);
+});
+
+test('a setting the store contradicts fails the watch at once, naming the setting, without waiting for stallTimeout', async () => {
+  const misread = createProjectionActivities({ access: () => ({ ...access, catchUp: { preset: 'axon', naming: 'jpa', tokenStorage: 'bytea' } }), pools, pollMs: 100 });
+  const r = run(misread.watchCatchUp, { target: 't', release: 'v5', processor: 'orders-v2', policy, stallTimeoutMs: 600_000, pollMs: 100 });
+  const f = await failure(r.result);
+  expect(f.type).toBe('CatchUpSourceUnsupported');
+  expect(f.nonRetryable).toBe(true);
+  expect(f.message).toMatch(/token_entry\.token is oid .* but catchUp\.tokenStorage is bytea: set catchUp\.tokenStorage to largeObject/);
+});
+
+test("plan's check of the catch-up source: passes on the store, leaves a store that does not answer to the watch, fails on a contradicting setting", async () => {
+  expect(await run(activities().checkCatchUpSource, { target: 't', release: 'v1' }).result).toEqual({ checked: true });
+  const down = createProjectionActivities({ access: () => ({ ...access, eventStoreUrl: pg.url('no_such_db') }), pools, pollMs: 100 });
+  expect(await run(down.checkCatchUpSource, { target: 't', release: 'v1' }).result).toMatchObject({ checked: false, error: expect.stringContaining('no_such_db') });
+  const misread = createProjectionActivities({ access: () => ({ ...access, catchUp: { preset: 'axon', naming: 'jpa', tokenStorage: 'bytea' } }), pools, pollMs: 100 });
+  expect(await failure(run(misread.checkCatchUpSource, { target: 't', release: 'v1' }).result)).toMatchObject({ type: 'CatchUpSourceUnsupported', nonRetryable: true });
 });
 
 test("a release's database and role: created once, usable with the derived password, dropped while connected, dropped again", async () => {

@@ -3,13 +3,19 @@
  * server: a catch-up that takes two hours (of the watch's clock) is one
  * heartbeating activity, so the whole upgrade's history stays small; a
  * processor that stalls fails waitReady at stallTimeout and green's database
- * is dropped on the way back.
+ * is dropped on the way back; an Axon store whose token column contradicts the
+ * target's tokenStorage fails plan, before anything changes.
  */
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createCancelRequestActivities } from '../../src/activities/cancelRequest';
 import { createProjectionActivities } from '../../src/activities/projection';
+import { withClient } from '../../src/activities/pg';
 import { temporalTestServerPath } from '../../src/runtime/binaries';
+import { PostgresServer } from '../../src/sandbox/postgres';
 import { ensureSearchAttributes } from '../../src/runtime/searchAttributes';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
@@ -18,6 +24,8 @@ const HOUR = 3_600_000;
 let env: TestWorkflowEnvironment;
 let worker: RunningWorker;
 let server: Server;
+let pg: PostgresServer;
+const MISCONFIGURED = 'spring-boot-3-service';
 const taskQueue = uniqueId('projection');
 const calls: string[] = [];
 
@@ -35,10 +43,21 @@ beforeAll(async () => {
   server = createServer((_req, res) => res.end(JSON.stringify(reading())));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/catch-up`;
+  const parent = mkdtempSync(join(tmpdir(), 'cutover-projection-plan-'));
+  chmodSync(parent, 0o755);
+  pg = await PostgresServer.start({ dir: join(parent, 'pg') });
+  // JpaTokenStore's table as Hibernate 6 creates it (test/fixtures/contracts/axon/4.13/jpa-jackson-oid): the token an oid
+  await withClient(pg.url(), async (c) => {
+    await c.query('CREATE TABLE domain_event_entry (global_index bigint PRIMARY KEY)');
+    await c.query('CREATE TABLE token_entry (segment integer NOT NULL, owner varchar(255), processor_name varchar(255) NOT NULL, timestamp varchar(255) NOT NULL, token_type varchar(255), token oid, PRIMARY KEY (processor_name, segment))');
+  });
   env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: temporalTestServerPath() } } });
   await ensureSearchAttributes(env.connection, 'default');
   const projection = createProjectionActivities({
-    access: () => ({ catchUp: { preset: 'http', url }, databasesUrl: 'unused', rolePasswordSecret: 'unused', processorName: '{release}' }),
+    access: (target) =>
+      target === MISCONFIGURED
+        ? { catchUp: { preset: 'axon', naming: 'jpa', tokenStorage: 'bytea' }, eventStoreUrl: pg.url(), databasesUrl: 'unused', rolePasswordSecret: 'unused', processorName: '{release}' }
+        : { catchUp: { preset: 'http', url }, databasesUrl: 'unused', rolePasswordSecret: 'unused', processorName: '{release}' },
     now: () => sim.t,
   });
   const record = (name: string) => async (i: { release?: string; green?: { name: string } }) => {
@@ -58,6 +77,7 @@ beforeAll(async () => {
       ensureReleaseDatabase: record('ensureReleaseDatabase'),
       dropReleaseDatabase: record('dropReleaseDatabase'),
       watchCatchUp: projection.watchCatchUp,
+      checkCatchUpSource: projection.checkCatchUpSource,
       ...createCancelRequestActivities(env.client),
     },
     { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } },
@@ -67,6 +87,7 @@ afterAll(async () => {
   await worker?.stop();
   await env?.teardown();
   await new Promise((r) => server?.close(r));
+  await pg?.stop();
 });
 
 const input = (settings: object, options: Partial<UpgradeInput['options']> = {}) =>
@@ -111,4 +132,16 @@ test('a processor that stalls fails waitReady at stallTimeout; green is removed 
   const green = `${i.target}-2-0-0`;
   expect(calls).toEqual(expect.arrayContaining([`deleteWorkload ${green}`, `dropReleaseDatabase ${green}`]));
   expect(calls).not.toContain(`dropReleaseDatabase ${i.target}-1-0-0`);
+}, 60_000);
+
+test("a token column that contradicts the target's tokenStorage fails plan, naming the setting, before anything changes", async () => {
+  calls.length = 0;
+  const i = { ...input({ stallTimeoutMs: 10 * 60_000 }), target: MISCONFIGURED };
+  const h = await env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(i.target), args: [i] });
+  const final = (await h.result()) as UpgradeState;
+  // nothing was done, so nothing was undone
+  expect(final.status).toBe('ROLLED_BACK');
+  expect(final.failure).toMatchObject({ step: 'plan', type: 'CatchUpSourceUnsupported' });
+  expect(final.failure!.message).toContain('token_entry.token is oid (a large object: JpaTokenStore\'s @Lob on PostgreSQL, the default with Spring Boot 3), but catchUp.tokenStorage is bytea: set catchUp.tokenStorage to largeObject');
+  expect(calls).toEqual([]);
 }, 60_000);

@@ -19,7 +19,7 @@ import {
   type CatchUpProgress,
 } from '../../domain/projection/catchUp';
 import { processorName, releaseDatabaseName } from '../../domain/projection/naming';
-import type { CatchUpSource } from '../../domain/projection/source';
+import { CatchUpSourceUnsupported, type CatchUpSource } from '../../domain/projection/source';
 import { formatDuration } from '../../domain/duration';
 import { catchUpReader, type CatchUpReader } from './catchUpReader';
 import { withClient } from '../pg';
@@ -62,6 +62,11 @@ export interface WatchCatchUpInput {
 
 
 
+/** A store the preset cannot read, or a setting it contradicts: fails the step at once, naming what to change. */
+function unsupported(err: unknown): void {
+  if (err instanceof CatchUpSourceUnsupported) throw ApplicationFailure.nonRetryable(err.message, err.name);
+}
+
 /** One small pool per event-store URL, opened on first use. */
 export class PgPools {
   private readonly pools = new Map<string, Pool>();
@@ -101,6 +106,22 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
     },
 
     /**
+     * Reads the event store once as the catch-up will (plan, before anything changes): a store outside what
+     * the preset reads, or a setting it contradicts, fails (not retried) naming the setting. A store that does
+     * not answer now is left to the catch-up watch, and the http preset (the service answers) is not read.
+     */
+    async checkCatchUpSource(i: { target: string; release: string }): Promise<{ checked: boolean; error?: string }> {
+      if (deps.access(i.target).catchUp.preset === 'http') return { checked: false };
+      try {
+        await readerFor(i.target).read({ release: i.release, processor: processorOf(i) });
+        return { checked: true };
+      } catch (err) {
+        unsupported(err);
+        return { checked: false, error: (err as Error).message };
+      }
+    },
+
+    /**
      * Polls until the release's lag has stayed at or below maxLag for holdMs,
      * heartbeating lag, rate, ETA and any stall; fails (not retried) when the
      * position has not moved for stallTimeoutMs. A retry resumes from the last
@@ -118,6 +139,7 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
         try {
           progress = nextProgress(progress, { at: now(), ...(await reader.read(i)) }, i.policy);
         } catch (err) {
+          unsupported(err);
           // a store that does not answer makes no progress either: the stall clock keeps running
           error = (err as Error).message;
           log.warn('catch-up read failed', { target: i.target, release: i.release, error });

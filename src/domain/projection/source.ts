@@ -18,7 +18,8 @@ export const AxonSource = Type.Object(
     }),
     tokenStorage: Type.Optional(
       Type.Union([Type.Literal('bytea'), Type.Literal('largeObject')], {
-        description: 'bytea (JDBC, and JPA without @Lob), or an oid large object (JPA with @Lob on PostgreSQL, read with lo_get); default bytea',
+        description:
+          "bytea (JdbcTokenStore; JPA where the dialect maps @Lob to bytea), or largeObject: an oid read with lo_get (JpaTokenStore's @Lob on PostgreSQL with Hibernate 6, Spring Boot 3's default); left out: what the token column's type says",
       }),
     ),
     schema: Type.Optional(Identifier),
@@ -75,7 +76,11 @@ export interface CatchUpQueries {
   positions: 'axonTokens' | 'numbers';
 }
 
-export function catchUpQueries(source: AxonSource | MartenSource | SqlSource): CatchUpQueries {
+/** An Axon source whose token storage is known (configured, or read from the token column's type). */
+export type ResolvedAxonSource = AxonSource & { tokenStorage: TokenStorage };
+export type TokenStorage = 'bytea' | 'largeObject';
+
+export function catchUpQueries(source: ResolvedAxonSource | MartenSource | SqlSource): CatchUpQueries {
   switch (source.preset) {
     case 'axon':
       return axonQueries(source);
@@ -88,10 +93,49 @@ export function catchUpQueries(source: AxonSource | MartenSource | SqlSource): C
 
 const qualified = (schema: string | undefined, table: string) => (schema ? `${schema}.${table}` : table);
 
-function axonQueries(s: AxonSource): CatchUpQueries {
+const axonTokenTable = (s: AxonSource) => s.tokenTable ?? (s.naming === 'jdbc' ? 'TokenEntry' : 'token_entry');
+
+/**
+ * The token column's type, to know its storage: one row (data_type bytea or oid), or none when the table or
+ * column does not exist. $1 is the schema (null: the connection's current schema).
+ */
+export function axonTokenColumnQuery(s: AxonSource): { sql: string; params: [string | null, string] } {
+  return {
+    sql: "SELECT data_type FROM information_schema.columns WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2 AND column_name = 'token'",
+    // unquoted, as Axon's DDL and these queries write it: PostgreSQL folds it to lower case
+    params: [s.schema?.toLowerCase() ?? null, axonTokenTable(s).toLowerCase()],
+  };
+}
+
+/**
+ * A store outside what the preset reads, or a setting the store contradicts: no retry helps until the
+ * configuration changes, so the step fails at once, naming the setting.
+ */
+export class CatchUpSourceUnsupported extends Error {
+  override name = 'CatchUpSourceUnsupported';
+}
+
+/** The token storage to read with: the column's own (bytea or oid), which a configured tokenStorage must match. */
+export function axonTokenStorage(s: AxonSource, columnType: string | undefined): TokenStorage {
+  const table = qualified(s.schema, axonTokenTable(s));
+  if (columnType === undefined) {
+    throw new CatchUpSourceUnsupported(
+      `Axon Framework 4: the token table ${table} has no column token (or does not exist): check catchUp.naming (jdbc: TokenEntry, jpa: token_entry), catchUp.tokenTable and catchUp.schema`,
+    );
+  }
+  const column: TokenStorage | undefined = columnType === 'bytea' ? 'bytea' : columnType === 'oid' ? 'largeObject' : undefined;
+  if (!column) throw new CatchUpSourceUnsupported(`Axon Framework 4: ${table}.token is of type ${columnType}: the axon preset reads a bytea or an oid (large object) token column`);
+  if (s.tokenStorage && s.tokenStorage !== column) {
+    const what = column === 'largeObject' ? 'oid (a large object: JpaTokenStore\'s @Lob on PostgreSQL, the default with Spring Boot 3)' : 'bytea';
+    throw new CatchUpSourceUnsupported(`Axon Framework 4: ${table}.token is ${what}, but catchUp.tokenStorage is ${s.tokenStorage}: set catchUp.tokenStorage to ${column}, or leave it out to follow the column`);
+  }
+  return column;
+}
+
+function axonQueries(s: ResolvedAxonSource): CatchUpQueries {
   // Axon's own DDL leaves the JDBC names unquoted, so PostgreSQL folds them; these queries do the same.
   const jdbc = s.naming === 'jdbc';
-  const tokens = qualified(s.schema, s.tokenTable ?? (jdbc ? 'TokenEntry' : 'token_entry'));
+  const tokens = qualified(s.schema, axonTokenTable(s));
   const events = qualified(s.schema, s.eventTable ?? (jdbc ? 'DomainEventEntry' : 'domain_event_entry'));
   const [processor, tokenType, globalIndex] = jdbc ? ['processorName', 'tokenType', 'globalIndex'] : ['processor_name', 'token_type', 'global_index'];
   const token = s.tokenStorage === 'largeObject' ? 'lo_get(token)' : 'token';
@@ -106,14 +150,18 @@ function axonQueries(s: AxonSource): CatchUpQueries {
 
 function martenQueries(s: MartenSource): CatchUpQueries {
   const progression = qualified(s.schema, 'mt_event_progression');
-  const maxSeq = `SELECT max(seq_id) FROM ${qualified(s.schema, 'mt_events')}`;
+  const events = qualified(s.schema, 'mt_events');
   return {
     head:
       s.head === 'maxSeqId'
-        ? `${maxSeq} AS head`
-        : `SELECT coalesce((SELECT last_seq_id FROM ${progression} WHERE name = 'HighWaterMark'), (${maxSeq})) AS head`,
-    // a projection's shards are named <projection>:<shard>, e.g. Orders:All; the table holds one row per shard, not per event
-    position: `SELECT name AS segment, last_seq_id AS position FROM ${progression} WHERE name = $1 OR starts_with(name, $1 || ':') ORDER BY name`,
+        ? `SELECT max(seq_id) AS head FROM ${events}`
+        : `SELECT coalesce((SELECT last_seq_id FROM ${progression} WHERE name = 'HighWaterMark'), (SELECT max(seq_id) FROM ${events})) AS head`,
+    // A shard is named <projection>:<key>, and <projection>:V<version>:<key> from version 2 of a projection
+    // (ShardName.cs, v7.33.2; blue_green_projection_deployments.cs, v8.17.0): the processor Orders has the
+    // shards Orders:<key> but not those of Orders:V2, which runs beside it. One row per shard, not per event.
+    position:
+      `SELECT name AS segment, last_seq_id AS position FROM ${progression} ` +
+      `WHERE starts_with(name, $1 || ':') AND substr(name, length($1) + 2) !~ '^V[0-9]+:' ORDER BY name`,
     positions: 'numbers',
   };
 }

@@ -28,10 +28,12 @@ export async function createAxonSchema(db: ClientBase, layout: AxonLayout): Prom
     ${n.aggregateId} VARCHAR(255) NOT NULL, ${n.seq} BIGINT NOT NULL, ${n.type} VARCHAR(255),
     ${n.eventId} VARCHAR(255) NOT NULL UNIQUE, ${n.payloadType} VARCHAR(255) NOT NULL, ${n.payload} BYTEA NOT NULL,
     ${n.timeStamp} VARCHAR(255) NOT NULL, UNIQUE (${n.aggregateId}, ${n.seq}))`);
+  // as JdbcTokenStore's PostgresTokenTableFactory and Hibernate 6 for JpaTokenStore create it
+  // (test/fixtures/contracts/axon/4.13/*/dump.sql): JPA's timestamp is NOT NULL
   await db.query(`CREATE TABLE IF NOT EXISTS ${n.tokens} (
     ${n.processor} VARCHAR(255) NOT NULL, segment INTEGER NOT NULL,
     token ${layout.tokenStorage === 'largeObject' ? 'OID' : 'BYTEA'}, ${n.tokenType} VARCHAR(255),
-    timestamp VARCHAR(255), owner VARCHAR(255), PRIMARY KEY (${n.processor}, segment))`);
+    timestamp VARCHAR(255)${layout.naming === 'jpa' ? ' NOT NULL' : ''}, owner VARCHAR(255), PRIMARY KEY (${n.processor}, segment))`);
 }
 
 /** Appends events (aggregate, JSON payload) in one statement; returns the highest global index written. */
@@ -69,6 +71,18 @@ export async function readEvents(db: ClientBase, naming: AxonNaming, after: numb
     [after, limit],
   );
   return rows.map((r) => ({ globalIndex: Number(r.gi), aggregate: r.a, type: r.t, payload: JSON.parse(r.p) as unknown }));
+}
+
+export const GAP_AWARE_TOKEN_TYPE = 'org.axonframework.eventhandling.GapAwareTrackingToken';
+
+/**
+ * A GapAwareTrackingToken at `index` with no gaps, as Axon 4.13's XStream and Jackson serializers write it
+ * (the tokens of test/fixtures/contracts/axon/4.13/: a processor past the head it started at stores one).
+ */
+export function gapAwareToken(index: number, format: 'xml' | 'json'): string {
+  return format === 'xml'
+    ? `<${GAP_AWARE_TOKEN_TYPE}>\n  <index>${index}</index>\n  <gaps/>\n</${GAP_AWARE_TOKEN_TYPE}>`
+    : JSON.stringify({ index, gaps: [] });
 }
 
 /** Stores a segment's token (create or replace), as bytes or as a large object (the old object is unlinked). */

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { Client } from 'pg';
 import type { Phase } from '../../domain/phases';
 import { catchUpQueries } from '../../domain/projection/source';
-import { readEvents, saveToken, type AxonNaming } from './axonStore';
+import { GAP_AWARE_TOKEN_TYPE, gapAwareToken, readEvents, saveToken, type AxonNaming } from './axonStore';
 import { serviceMetrics, type ServiceMetrics } from './metrics';
 import { readModelFor, type ReadModel } from './readModels';
 
@@ -48,9 +48,6 @@ export interface ProjectionServiceOptions {
 const PROCESSING: Phase[] = ['INITIALISING', 'SERVING', 'STANDING_BY'];
 
 /** A GapAwareTrackingToken as Axon's XStream serializer writes it (no gaps: the sandbox store has none). */
-const gapAwareXml = (index: number) =>
-  `<org.axonframework.eventhandling.GapAwareTrackingToken><index>${index}</index><gaps class="java.util.concurrent.ConcurrentSkipListSet"/></org.axonframework.eventhandling.GapAwareTrackingToken>`;
-
 export class ProjectionService {
   phase: Phase;
   /** Share of the target's queries cutover routes here (0 to 100). */
@@ -73,7 +70,7 @@ export class ProjectionService {
     this.phase = o.initialPhase;
     this.metrics = serviceMetrics(o.release, () => (this.head < 0 ? undefined : Math.max(0, this.head - this.position)));
     this.model = readModelFor(o.version);
-    this.headQuery = catchUpQueries({ preset: 'axon', naming: o.naming }).head;
+    this.headQuery = catchUpQueries({ preset: 'axon', naming: o.naming, tokenStorage: 'bytea' }).head;
   }
 
   async start(): Promise<void> {
@@ -186,7 +183,7 @@ export class ProjectionService {
           if (this.o.handlerCostUs) await sleep((events.length * this.o.handlerCostUs) / 1000);
           this.position = await this.model.apply(this.read, events);
           this.metrics.events.inc({ release: this.release }, events.length);
-          await saveToken(this.store, { naming: this.o.naming, tokenStorage: 'bytea' }, { processor: this.o.processor, segment: 0, token: gapAwareXml(this.position), tokenType: 'org.axonframework.eventhandling.GapAwareTrackingToken', owner: this.o.release });
+          await saveToken(this.store, { naming: this.o.naming, tokenStorage: 'bytea' }, { processor: this.o.processor, segment: 0, token: gapAwareToken(this.position, 'xml'), tokenType: GAP_AWARE_TOKEN_TYPE, owner: this.o.release });
         }
         if (this.phase === 'INITIALISING' && !this.reportedReady) await this.reportReadyIfCaughtUp();
         if (events.length < limit) await sleep(100);

@@ -7,7 +7,7 @@
  * stands by, still processing, so a rollback finds it current. After the
  * standby window blue is removed and only then its database dropped.
  */
-import { sleep } from '@temporalio/workflow';
+import { patched, sleep } from '@temporalio/workflow';
 import type { ProjectionActivities } from '../../activities/projection';
 import { describeProgress } from '../../domain/projection/catchUp';
 import { projectionSettings, type ProjectionSettings } from '../../domain/projection/settings';
@@ -17,6 +17,9 @@ import { call, stepActivities } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
 type Activities = PlatformActivities & ProjectionActivities;
+
+/** plan reads the event store once as the catch-up will (upgrades started before read nothing at plan). */
+const PLAN_READS_CATCH_UP = 'projection-plan-reads-catch-up';
 
 /** How long a release's phase takes to reach the service through the long poll, with margin. */
 const SWITCH_DRAIN_MS = 2000;
@@ -34,6 +37,11 @@ export function createProjectionStrategy(): Strategy {
       settings = projectionSettings(input.options.settings);
       const acts = stepActivities<Activities>(input);
       const blue = await call(acts.readBlueRelease, `read the release serving ${input.target}`, { target: input.target });
+      if (patched(PLAN_READS_CATCH_UP)) {
+        // a store outside what the preset reads, or a setting it contradicts (an oid token column read as
+        // bytea), fails here, naming the setting, before anything changes
+        await call(acts.checkCatchUpSource, `read the event store as ${blue.name}'s catch-up would`, { target: input.target, release: blue.name });
+      }
       return { blue };
     },
 
