@@ -29,6 +29,7 @@ import { MigrationKubelet } from '../support/migrationKubelet';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
 import { kongDatabase, startPostgres } from './pg';
+import { TEST_STEERING_KEYS } from '../support/steering';
 
 const TARGET = 'edge-gateway';
 const BLUE = 'kong';
@@ -134,7 +135,7 @@ test('Kong 3.8.0 -> 3.9.0 on Kubernetes: up as a Job, green at its pod IPs ready
   const taskQueue = uniqueId('kong-kube');
   // the activities with the rights of the shipped Role only
   const token = await applyForCutover(ns, shippedManifests(namespace, undefined, 'rbac.yaml'));
-  const activities = createActivities([target], { kubeConfigFor: () => ns.kubeConfig(token), env: { EDGE_PG_PASSWORD: db.password }, pollMs: 100, temporal: env.client });
+  const activities = createActivities([target], { kubeConfigFor: () => ns.kubeConfig(token), env: { EDGE_PG_PASSWORD: db.password }, pollMs: 100, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
   worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
 
   // A trickle of requests to every node, so the analysis of green has data.

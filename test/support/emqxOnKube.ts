@@ -15,6 +15,7 @@ import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
 import { kubeConfigFor } from './kubeControlPlane';
 import { EmqxApiServer } from './emqxApiServer';
 import { TestNamespace, type RecordedRequest } from './kube';
+import { TEST_STEERING_KEYS } from './steering';
 
 export interface LogEntry {
   src: 'k8s' | 'emqx' | 'kubelet';
@@ -74,6 +75,7 @@ export class EmqxOnKube {
   activities(temporal: Client, overrides: Partial<TargetConfig> = {}, token?: string) {
     return createActivities([{ ...this.target, ...overrides }], {
       temporal,
+      steeringKeys: TEST_STEERING_KEYS,
       kubeConfigFor: () => this.ns.kubeConfig(token),
       env: { TEST_EMQX_KEY: this.emqx.apiKey, TEST_EMQX_SECRET: this.emqx.apiSecret },
       pollMs: 50,

@@ -7,12 +7,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createCancelRequestActivities } from '../../src/activities/cancelRequest';
+import { createSkeletonActivities } from '../../src/activities';
 import { createProjectionActivities } from '../../src/activities/projection';
 import { temporalTestServerPath } from '../../src/runtime/binaries';
 import { ensureSearchAttributes } from '../../src/runtime/searchAttributes';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
+import { TEST_STEERING_KEYS } from '../support/steering';
 
 const HOUR = 3_600_000;
 let env: TestWorkflowEnvironment;
@@ -58,7 +59,7 @@ beforeAll(async () => {
       ensureReleaseDatabase: record('ensureReleaseDatabase'),
       dropReleaseDatabase: record('dropReleaseDatabase'),
       watchCatchUp: projection.watchCatchUp,
-      ...createCancelRequestActivities(env.client),
+      ...createSkeletonActivities(env.client, TEST_STEERING_KEYS),
     },
     { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } },
   );
