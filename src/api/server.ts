@@ -13,6 +13,7 @@ import { BODY_LIMIT_BYTES, installErrorHandling } from './errors';
 import { installMetrics, newRegistry } from './metrics';
 import { healthRoutes } from './routes/health';
 import { PhaseWatch } from './phaseWatch';
+import { StuckWatch } from './stuckWatch';
 import { targetRoutes } from './routes/targets';
 import { upgradeRoutes } from './routes/upgrades';
 import { Upgrades } from './upgrades';
@@ -25,9 +26,11 @@ export interface ServerOptions {
   logger?: FastifyBaseLogger;
   /** Where /metrics reads from; omitted: a registry of its own with process metrics. */
   registry?: Registry;
+  /** How often running upgrades are checked for a workflow task that keeps failing; default 30 s. */
+  stuckCheckMs?: number;
 }
 
-export async function buildServer({ client, config, logger, registry = newRegistry() }: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer({ client, config, logger, registry = newRegistry(), stuckCheckMs }: ServerOptions): Promise<FastifyInstance> {
   const app = fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -63,6 +66,9 @@ export async function buildServer({ client, config, logger, registry = newRegist
   app.addHook('onClose', () => phaseWatch.close());
   targetRoutes(app, config.targets, upgrades, phaseWatch);
   healthRoutes(app, upgrades, registry);
+  const stuck = new StuckWatch(() => upgrades.stuckUpgrades(), { registry, log: app.log, everyMs: stuckCheckMs });
+  app.addHook('onReady', async () => stuck.start());
+  app.addHook('onClose', () => stuck.stop());
   await app.ready();
   return app;
 }

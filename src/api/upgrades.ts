@@ -9,6 +9,7 @@ import {
   WorkflowUpdateFailedError,
   ApplicationFailure,
   type Client,
+  type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -33,6 +34,7 @@ import { stuckAdvice, stuckOf, type Stuck } from './stuck';
 export const WORKFLOW_TYPE = 'blueGreenUpgrade';
 /** Lists return at most this many upgrades; filters narrow them down. */
 export const MAX_LISTED = 100;
+const QUERY_DEADLINE_MS = 10_000;
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -187,8 +189,20 @@ export class Upgrades {
       throw err instanceof WorkflowNotFoundError ? notFound(`no upgrade ${id}`) : err;
     });
     const stuck = await stuckOf(this.client, described);
-    if (stuck) return { ...this.lastPublished(described.memo, { target, runId }, stuck), execution: 'STUCK', stuck, links: this.links(target, runId) };
-    const state = await this.state(handle, `no upgrade ${id}`);
+    if (stuck) return this.stuckView(described, stuck, { target, runId });
+    let state: UpgradeState;
+    try {
+      state = await this.state(handle, `no upgrade ${id}`);
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      // the query failed: the run got stuck meanwhile, or it is closed and its replay meets the failure it was stuck on
+      const now = await handle.describe();
+      const stuckNow = await stuckOf(this.client, now);
+      if (stuckNow) return this.stuckView(now, stuckNow, { target, runId });
+      const published = now.memo?.[LAST_KNOWN_STATE_MEMO] as UpgradeState | undefined;
+      if (now.status.name === 'RUNNING' || !published) throw err;
+      state = published;
+    }
     if (state.undoing) {
       // The undo retries on the server: its attempt count and last error live in the pending activity
       // (the failing one, where an undo runs several at once).
@@ -207,12 +221,11 @@ export class Upgrades {
     return { ...state, execution: described.status.name, links: this.links(target, runId) };
   }
 
-  /** The state the workflow last published in its memo; runs started before it published one have none to show. */
-  private lastPublished(memo: Record<string, unknown> | undefined, { target, runId }: { target: string; runId: string }, stuck: Stuck): UpgradeState {
-    const state = memo?.[LAST_KNOWN_STATE_MEMO] as UpgradeState | undefined;
-    // a run started before workflows published their state; its last state is only in its history
+  /** A stuck run: the state its workflow last published in its memo (a run started before workflows published one has none to show). */
+  private stuckView(run: WorkflowExecutionDescription, stuck: Stuck, { target, runId }: { target: string; runId: string }) {
+    const state = run.memo?.[LAST_KNOWN_STATE_MEMO] as UpgradeState | undefined;
     if (!state) throw new ApiError(503, `upgrade ${upgradeIdOf(target, runId)}: ${stuckAdvice(target, runId, stuck)}. It published no state of its own: see its history in the Temporal UI`);
-    return state;
+    return { ...state, execution: 'STUCK', stuck, links: this.links(target, runId) };
   }
 
   /** A kind's live progress (e.g. a projection's catch-up) lives in its activity's last heartbeat: shown without adding to the history. */
@@ -320,7 +333,8 @@ export class Upgrades {
 
   private async state(handle: WorkflowHandle, missing: string): Promise<UpgradeState> {
     try {
-      return await handle.query(stateQuery);
+      // a healthy run answers in milliseconds; one whose workflow task fails never does (Temporal gives up after 30 s)
+      return await this.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(stateQuery));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notFound(missing);
       throw err;
