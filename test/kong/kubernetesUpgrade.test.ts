@@ -9,7 +9,8 @@
  * to the route step by step, and a rollback at the gate before `finish`
  * putting all of it back on blue, migrations left pending.
  */
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { V1Job } from '@kubernetes/client-node';
@@ -164,6 +165,10 @@ test('Kong 3.8.0 -> 3.9.0 on Kubernetes: up as a Job, green at its pod IPs ready
   await handle.signal(rollbackSignal, { by: 'bob', reason: 'hold finish until the billing team checks' });
   const final = (await handle.result()) as UpgradeState;
   expect(final.status).toBe('ROLLED_BACK');
+  // the backup before 'up': readable by the worker's user only, listed in the state with its size and checksum
+  const backup = final.details.backup as { path: string; bytes: number; sha256: string };
+  expect(statSync(backup.path).mode & 0o777).toBe(0o600);
+  expect(backup).toMatchObject({ bytes: statSync(backup.path).size, sha256: createHash('sha256').update(readFileSync(backup.path)).digest('hex') });
 
   // The route's backendRefs as cutover wrote them, one write per step, then the rollback.
   const routeWrites = ns
