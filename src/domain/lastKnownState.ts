@@ -3,8 +3,8 @@
  * the API reads it when the state query cannot run (a run whose workflow task
  * keeps failing): status, step, releases, traffic, gates, failure. Kept small
  * because every change adds it to the history once more: the transitions,
- * analysis results and a kind's details stay in the state query and the
- * history.
+ * the traffic plan's steps, analysis results and a kind's details stay in the
+ * state query and the history.
  */
 import type { UpgradeState } from './upgrade';
 
@@ -15,15 +15,15 @@ const MAX_TEXT = 300;
 const short = (text: string): string => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text);
 
 export function lastKnownState(state: UpgradeState): UpgradeState {
-  const { trafficSteps, readyReport, failure } = state;
+  const { readyReport, failure } = state;
   const kept: Partial<UpgradeState> = { ...state };
   delete kept.analysis;
+  delete kept.trafficSteps;
   return {
     ...(kept as UpgradeState),
     waitingFor: short(state.waitingFor),
     transitions: [],
     details: {},
-    ...(trafficSteps ? { trafficSteps: trafficSteps.map((step) => ({ ...step, analysis: [] })) } : {}),
     ...(readyReport ? { readyReport: { ...readyReport, detail: readyReport.detail && short(readyReport.detail) } } : {}),
     ...(failure ? { failure: { ...failure, message: short(failure.message) } } : {}),
   };

@@ -7,7 +7,22 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
-import type { V1Deployment, V1NetworkPolicy, V1NetworkPolicyPeer, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1Deployment, V1LabelSelector, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+
+/** As the YAML says it (the client library's type names the field `_from`). */
+interface Peer {
+  podSelector?: V1LabelSelector;
+  namespaceSelector?: V1LabelSelector;
+  ipBlock?: unknown;
+}
+interface IngressRule {
+  from?: Peer[];
+  ports?: { port: number; protocol: string }[];
+}
+interface NetworkPolicy {
+  metadata: { name: string; namespace: string };
+  spec: { podSelector: V1LabelSelector; policyTypes: string[]; ingress?: IngressRule[] };
+}
 
 const root = join(__dirname, '..', '..');
 const DEPLOY = join(root, 'deploy', 'kubernetes');
@@ -16,20 +31,20 @@ const objects = readdirSync(DEPLOY)
   .flatMap((f) => parseAllDocuments(readFileSync(join(DEPLOY, f), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } }));
 const ofKind = <T>(kind: string) => objects.filter((o) => o.kind === kind) as unknown as T[];
 const deployment = (component: string) => ofKind<V1Deployment>('Deployment').find((d) => d.metadata?.labels?.['app.kubernetes.io/component'] === component)!;
-const policies = ofKind<V1NetworkPolicy>('NetworkPolicy');
+const policies = ofKind<NetworkPolicy>('NetworkPolicy');
 
 /** The ingress rules of the policies that select a pod with these labels in this namespace. */
 function ingressOf(namespace: string, labels: Record<string, string>) {
-  const selects = (p: V1NetworkPolicy) =>
-    p.metadata?.namespace === namespace &&
-    Object.entries(p.spec!.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
-    (p.spec!.podSelector.matchExpressions ?? []).length === 0;
+  const selects = (p: NetworkPolicy) =>
+    p.metadata.namespace === namespace &&
+    Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+    (p.spec.podSelector.matchExpressions ?? []).length === 0;
   const selecting = policies.filter(selects);
-  expect(selecting.every((p) => p.spec!.policyTypes?.includes('Ingress'))).toBe(true);
-  return selecting.flatMap((p) => p.spec!.ingress ?? []);
+  expect(selecting.every((p) => p.spec.policyTypes.includes('Ingress'))).toBe(true);
+  return selecting.flatMap((p) => p.spec.ingress ?? []);
 }
 /** A peer that admits a pod from another namespace, or any address. */
-const fromOutside = (peer: V1NetworkPolicyPeer | undefined) => !peer || peer.namespaceSelector !== undefined || peer.ipBlock !== undefined;
+const fromOutside = (peer: Peer | undefined) => !peer || peer.namespaceSelector !== undefined || peer.ipBlock !== undefined;
 
 test("in cutover's namespace only the API is reachable from outside it, and only on its port", () => {
   const api = ingressOf('cutover', deployment('api').spec!.template.metadata!.labels!);
