@@ -2,13 +2,22 @@
 # so the embedded dev server and its binaries are not part of this image.
 # The same image runs the Kong Admin API freeze router with another command:
 #   node --import tsx src/kongAdminRouter/main.ts   (listens on 8001)
-FROM node:20-bookworm-slim
+FROM node:20-trixie-slim
+# pg_dump for the Kong backup before 'migrations up'. pg_dump refuses a server
+# of a later major version than its own; 17's dumps servers from 9.2 to 17.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-17 \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json cutover.config.yaml ./
 COPY src ./src
+# Where the worker keeps the backups (a volume in docker-compose.yml and deploy/kubernetes):
+# only the node user reads them (they hold Kong's certificate keys).
+RUN install -d -o node -g node -m 0700 /var/lib/cutover/backups
+ENV CUTOVER_BACKUP_DIR=/var/lib/cutover/backups
 USER node
 EXPOSE 8080 8001
 CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -13,6 +13,7 @@ import { rollbackUpdate, stateQuery } from '../src/workflows/messages';
 import { routedMqttPorts } from '../test/sandbox/helpers';
 import { withLocalEmqx } from './localEmqx';
 import { latency, type BenchSection } from './section';
+import { signedUpdate } from '../test/support/steering';
 
 const RUNS = Number(process.env.BENCH_ROLLBACK_RUNS ?? 10);
 
@@ -33,7 +34,7 @@ async function run(): Promise<Record<string, unknown>> {
         await sleep(100);
       }
       const t0 = performance.now();
-      void h.executeUpdate(rollbackUpdate, { args: [{ by: 'bench', reason: 'rollback in the standby window' }] });
+      void signedUpdate(h, rollbackUpdate, { by: 'bench', reason: 'rollback in the standby window' });
       while (JSON.stringify(await routedMqttPorts(sandbox.nginx.prefix, ports.status)) !== JSON.stringify(blue)) await sleep(5);
       toBlue.push(performance.now() - t0);
       const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { clientId: `bench-${i}`, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });

@@ -38,6 +38,7 @@ import { EmqxOnKube } from '../test/support/emqxOnKube';
 import { kubeConfigFor, startControlPlane } from '../test/support/kubeControlPlane';
 import { KUBE_ENV, TestNamespace } from '../test/support/kube';
 import { latency, type BenchSection } from './section';
+import { TEST_STEERING_KEYS } from '../test/support/steering';
 
 const UPGRADES = Number(process.env.BENCH_K8S_UPGRADES ?? 20);
 const POLL_MS = 1000;
@@ -112,7 +113,7 @@ export const kubernetesBench: BenchSection = {
       connection: await NativeConnection.connect({ address: dev.address }),
       taskQueue,
       workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('ERROR') }),
-      activities: createActivities([sys.target], { kubeConfigFor: kubeConfig, env: { TEST_EMQX_KEY: sys.emqx.apiKey, TEST_EMQX_SECRET: sys.emqx.apiSecret }, temporal: client }),
+      activities: createActivities([sys.target], { kubeConfigFor: kubeConfig, env: { TEST_EMQX_KEY: sys.emqx.apiKey, TEST_EMQX_SECRET: sys.emqx.apiSecret }, temporal: client, steeringKeys: TEST_STEERING_KEYS }),
       ...workerDefaults(),
     });
     const running = worker.run();

@@ -16,6 +16,7 @@ import { freePort } from '../src/runtime/freePort';
 import { workerDefaults } from '../src/runtime/workerDefaults';
 import { createLocalSandboxes } from '../src/sandbox';
 import type { LocalSandbox } from '../src/sandbox/localSandbox';
+import { TEST_STEERING_KEYS } from '../test/support/steering';
 
 /** Evacuations and waits as short as the sandbox allows: the benches time traffic, not the drain. */
 const FAST = { connEvictRate: 1000, sessEvictRate: 1000, waitTakeoverSec: 0, waitHealthCheckSec: 0, initialDelayMs: 100, drainIntervalMs: 500 };
@@ -49,7 +50,7 @@ export async function withLocalEmqx<T>(target: string, fn: (e: LocalEmqx) => Pro
       connection: await NativeConnection.connect({ address: dev.address }),
       taskQueue,
       workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('ERROR') }),
-      activities: createActivities([config], { sandboxes: new Map([[target, sandbox]]), env: secrets, pollMs: 100, temporal: client }),
+      activities: createActivities([config], { sandboxes: new Map([[target, sandbox]]), env: secrets, pollMs: 100, temporal: client, steeringKeys: TEST_STEERING_KEYS }),
       ...workerDefaults(),
     });
     const upgrade = (version: string, options: Partial<UpgradeOptions> = {}) =>

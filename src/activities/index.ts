@@ -1,16 +1,20 @@
 /** Every activity the worker registers: the platforms', each kind's, analysis and Temporal's own, each built from the clients and configuration it needs. */
 import type { Client } from '@temporalio/client';
+import type { SteeringKeys } from '../config/steeringKeys';
 import { targetLookup, type TargetConfig } from '../config/targets';
 import { builtInProviders, createAnalysisActivities, type MeasurementObserver } from './analysis';
 import { providerRegistry } from './analysis/provider';
 import { createCancelRequestActivities } from './cancelRequest';
 import { KIND_ACTIVITIES, KIND_ANALYSIS_PROVIDERS, type KindActivityDeps } from './kinds';
 import { createPlatformActivities, type PlatformDeps } from './platforms';
+import { createSteeringActivities } from './steering';
 
 export type ActivityDeps = Omit<PlatformDeps, 'targets'> &
   Omit<KindActivityDeps, 'targets'> & {
-    /** The worker's Temporal client: reads a run's history (who requested its cancellation). */
+    /** The worker's Temporal client: reads a run's history (who requested its cancellation, who sent a request). */
     temporal: Client;
+    /** What the API's steering requests are verified with (the workers' copy of the API's keys). */
+    steeringKeys: SteeringKeys;
     /** The Prometheus analysis checks query (the worker's configuration, never a request); unset: no prometheus provider. */
     prometheusUrl?: string;
     /** Told of each analysis measurement as it is taken (the worker's live metrics). */
@@ -30,8 +34,13 @@ export function createActivities(targets: TargetConfig[], deps: ActivityDeps) {
     ...createPlatformActivities({ targets: lookup, kubeConfigFor: deps.kubeConfigFor, sandboxes: deps.sandboxes, pollMs: deps.pollMs }),
     ...(Object.assign({}, ...kinds) as UnionToIntersection<KindActivities>),
     ...createAnalysisActivities({ providers, onMeasurement: deps.onMeasurement }),
-    ...createCancelRequestActivities(deps.temporal),
+    ...createSkeletonActivities(deps.temporal, deps.steeringKeys),
   };
+}
+
+/** The skeleton's own activities, whatever the kinds: who requested a cancellation, who sent a steering request and whether the API signed it. */
+export function createSkeletonActivities(temporal: Client, steeringKeys: SteeringKeys) {
+  return { ...createCancelRequestActivities(temporal), ...createSteeringActivities(temporal, steeringKeys) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -91,13 +91,25 @@ export const UpgradeCreated = Type.Object({
   links: Links,
 });
 
+/** A run whose workflow task keeps failing: nothing moves and no request reaches it until it is fixed or terminated. */
+const Stuck = Type.Object(
+  {
+    since: Timestamp,
+    attempts: Type.Integer({ description: 'attempts of the failing workflow task so far' }),
+    message: Type.String({ description: "the failure's message, e.g. Invalid time value" }),
+    cause: Type.Optional(Type.String({ description: "Temporal's cause, e.g. WORKFLOW_WORKER_UNHANDLED_FAILURE or NON_DETERMINISTIC_ERROR" })),
+  },
+  { description: "execution STUCK: the workflow task keeps failing; the state shown is the one the workflow last published (its memo), not a live query" },
+);
+
 export const UpgradeSummary = Type.Object({
   id: Type.String(),
   target: Type.String(),
   kind: Type.Optional(Type.String()),
   status: Type.Optional(Type.String({ description: 'upgrade status (search attribute CutoverStatus)' })),
   phase: Type.Optional(Type.String({ description: "green release's phase (search attribute CutoverPhase)" })),
-  execution: Type.String({ description: 'Temporal execution status' }),
+  execution: Type.String({ description: 'Temporal execution status, or STUCK: running, but its workflow task keeps failing' }),
+  stuck: Type.Optional(Stuck),
   startedAt: Timestamp,
   closedAt: Type.Optional(Timestamp),
   links: Links,
@@ -131,7 +143,11 @@ export const UpgradeView = open({
   failure: Type.Optional(open({ step: Type.String(), message: Type.String() })),
   transitions: Type.Array(open({ at: Timestamp, what: Type.String(), by: Type.String(), why: Type.String() })),
   details: open({}),
-  execution: Type.String({ description: 'Temporal execution status: RUNNING, COMPLETED, or TERMINATED / TIMED_OUT when the run was stopped without its rollback' }),
+  execution: Type.String({
+    description:
+      'Temporal execution status: RUNNING, COMPLETED, or TERMINATED / TIMED_OUT when the run was stopped without its rollback; STUCK: running, but its workflow task keeps failing',
+  }),
+  stuck: Type.Optional(Stuck),
   links: Links,
 });
 

@@ -9,13 +9,18 @@ import type { Client } from '@temporalio/client';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/file';
 import { installAuth } from './auth';
+import { ConcurrencyLimit, limitAuthFailures, limitPrincipals } from './limits';
 import { BODY_LIMIT_BYTES, installErrorHandling } from './errors';
 import { installMetrics, newRegistry } from './metrics';
 import { healthRoutes } from './routes/health';
 import { PhaseWatch } from './phaseWatch';
+import { StuckWatch } from './stuckWatch';
 import { targetRoutes } from './routes/targets';
 import { upgradeRoutes } from './routes/upgrades';
 import { Upgrades } from './upgrades';
+
+/** Open connections the API keeps at once; past it the server closes new ones at once. */
+const MAX_CONNECTIONS = 2000;
 
 export interface ServerOptions {
   /** Connected to the namespace upgrades run in. */
@@ -25,12 +30,16 @@ export interface ServerOptions {
   logger?: FastifyBaseLogger;
   /** Where /metrics reads from; omitted: a registry of its own with process metrics. */
   registry?: Registry;
+  /** How often running upgrades are checked for a workflow task that keeps failing; default 30 s. */
+  stuckCheckMs?: number;
 }
 
-export async function buildServer({ client, config, logger, registry = newRegistry() }: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer({ client, config, logger, registry = newRegistry(), stuckCheckMs }: ServerOptions): Promise<FastifyInstance> {
   const app = fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // a request that is not answered in this time is closed (a phase long poll waits 60 s at most)
+    requestTimeout: 90_000,
     ajv: {
       customOptions: {
         // Refuse what the schema does not allow instead of quietly dropping or converting it.
@@ -43,7 +52,12 @@ export async function buildServer({ client, config, logger, registry = newRegist
   });
   installErrorHandling(app);
   installMetrics(app, registry);
+  const { limits } = config.env.api;
+  limitAuthFailures(app, limits.authFailuresPerMinute);
   installAuth(app, config.auth.principals);
+  await limitPrincipals(app, limits);
+  // connections and request time: a request is short, a long poll at most 60 s
+  app.server.maxConnections = MAX_CONNECTIONS;
 
   await app.register(swagger, {
     openapi: {
@@ -61,8 +75,11 @@ export async function buildServer({ client, config, logger, registry = newRegist
   upgradeRoutes(app, upgrades);
   const phaseWatch = new PhaseWatch((target) => upgrades.targetState(target), { registry });
   app.addHook('onClose', () => phaseWatch.close());
-  targetRoutes(app, config.targets, upgrades, phaseWatch);
+  targetRoutes(app, config.targets, upgrades, phaseWatch, new ConcurrencyLimit(limits.longPolls, 'long polls waiting'));
   healthRoutes(app, upgrades, registry);
+  const stuck = new StuckWatch(() => upgrades.stuckUpgrades(), { registry, log: app.log, everyMs: stuckCheckMs });
+  app.addHook('onReady', async () => stuck.start());
+  app.addHook('onClose', () => stuck.stop());
   await app.ready();
   return app;
 }

@@ -9,9 +9,11 @@ import {
   WorkflowUpdateFailedError,
   ApplicationFailure,
   type Client,
+  type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config/file';
@@ -19,16 +21,20 @@ import { OptionsError, toUpgradeOptions, type UpgradeOptionsInput } from '../con
 import { kindModule } from '../domain/kinds';
 import type { TargetConfig } from '../config/targets';
 import { decideAbort, decideApprove, decideRollback, type Decision } from '../domain/decisions';
+import { LAST_KNOWN_STATE_MEMO } from '../domain/lastKnownState';
 import { isTerminal, type UpgradeStatus } from '../domain/status';
+import type { SteeringMessage } from '../domain/steering';
 import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
-import { CONFLICT_FAILURE, abortUpdate, approveUpdate, reportReadyUpdate, rollbackUpdate, stateQuery, type ReadyRequest } from '../workflows/messages';
+import { CONFLICT_FAILURE, UNSIGNED_FAILURE, abortUpdate, approveUpdate, reportReadyUpdate, rollbackUpdate, stateQuery, type ReadyRequest } from '../workflows/messages';
 import { KIND, PHASE, STATUS, TARGET } from '../workflows/searchAttributes';
 import { ApiError, badRequest, conflict, notFound } from './errors';
 import type { Links, ListQuery, StartUpgradeBody, UpgradeSummary } from './schemas';
+import { stuckAdvice, stuckOf, type Stuck } from './stuck';
 
 export const WORKFLOW_TYPE = 'blueGreenUpgrade';
 /** Lists return at most this many upgrades; filters narrow them down. */
 export const MAX_LISTED = 100;
+const QUERY_DEADLINE_MS = 10_000;
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -125,7 +131,30 @@ export class Upgrades {
       if (summary) upgrades.push(summary);
       if (upgrades.length >= MAX_LISTED) break;
     }
+    // visibility cannot tell a running run from one whose workflow task keeps failing: describe the running ones
+    await Promise.all(
+      upgrades.filter((u) => u.execution === 'RUNNING').map(async (u) => {
+        const stuck = await this.stuck(this.handleOf(u.id).handle).catch(() => undefined);
+        if (stuck) Object.assign(u, { execution: 'STUCK', stuck });
+      }),
+    );
     return upgrades.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  }
+
+  /** Running upgrades whose workflow task keeps failing (what the stuck watch reports). */
+  async stuckUpgrades(): Promise<{ id: string; target: string; stuck: Stuck }[]> {
+    const found: { id: string; target: string; stuck: Stuck }[] = [];
+    for await (const info of this.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'` })) {
+      const target = info.typedSearchAttributes.get(TARGET);
+      if (!target) continue;
+      const stuck = await this.stuck(this.client.workflow.getHandle(info.workflowId, info.runId));
+      if (stuck) found.push({ id: upgradeIdOf(target, info.runId), target, stuck });
+    }
+    return found;
+  }
+
+  private async stuck(handle: WorkflowHandle): Promise<Stuck | undefined> {
+    return stuckOf(this.client, await handle.describe());
   }
 
   /** Runs started without the target attribute (not through cutover) are not upgrades the API can address. */
@@ -149,12 +178,31 @@ export class Upgrades {
   /**
    * The state query, with the run's Temporal execution status (a terminated
    * or timed-out run shows that beside its last known state), the retries of
-   * a running undo, and links to the upgrade and its Temporal run.
+   * a running undo, and links to the upgrade and its Temporal run. A stuck
+   * run (its workflow task keeps failing, so no query can run) shows
+   * execution STUCK, why and since when, and the state its workflow last
+   * published in its memo.
    */
-  async get(id: string): Promise<UpgradeState & { execution: string; links: Links }> {
-    const { handle, target, runId } = this.locate(id);
-    const state = await this.state(handle, `no upgrade ${id}`);
-    const described = await handle.describe();
+  async get(id: string): Promise<UpgradeState & { execution: string; stuck?: Stuck; links: Links }> {
+    const { handle, target, runId } = this.handleOf(id);
+    const described = await handle.describe().catch((err: unknown) => {
+      throw err instanceof WorkflowNotFoundError ? notFound(`no upgrade ${id}`) : err;
+    });
+    const stuck = await stuckOf(this.client, described);
+    if (stuck) return this.stuckView(described, stuck, { target, runId });
+    let state: UpgradeState;
+    try {
+      state = await this.state(handle, `no upgrade ${id}`);
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      // the query failed: the run got stuck meanwhile, or it is closed and its replay meets the failure it was stuck on
+      const now = await handle.describe();
+      const stuckNow = await stuckOf(this.client, now);
+      if (stuckNow) return this.stuckView(now, stuckNow, { target, runId });
+      const published = now.memo?.[LAST_KNOWN_STATE_MEMO] as UpgradeState | undefined;
+      if (now.status.name === 'RUNNING' || !published) throw err;
+      state = published;
+    }
     if (state.undoing) {
       // The undo retries on the server: its attempt count and last error live in the pending activity
       // (the failing one, where an undo runs several at once).
@@ -173,6 +221,13 @@ export class Upgrades {
     return { ...state, execution: described.status.name, links: this.links(target, runId) };
   }
 
+  /** A stuck run: the state its workflow last published in its memo (a run started before workflows published one has none to show). */
+  private stuckView(run: WorkflowExecutionDescription, stuck: Stuck, { target, runId }: { target: string; runId: string }) {
+    const state = run.memo?.[LAST_KNOWN_STATE_MEMO] as UpgradeState | undefined;
+    if (!state) throw new ApiError(503, `upgrade ${upgradeIdOf(target, runId)}: ${stuckAdvice(target, runId, stuck)}. It published no state of its own: see its history in the Temporal UI`);
+    return { ...state, execution: 'STUCK', stuck, links: this.links(target, runId) };
+  }
+
   /** A kind's live progress (e.g. a projection's catch-up) lives in its activity's last heartbeat: shown without adding to the history. */
   private async addLiveDetails(state: UpgradeState, pending: { activityType?: { name?: string | null } | null; heartbeatDetails?: { payloads?: Payload[] | null } | null }[]) {
     const live = kindModule(state.kind).liveDetails;
@@ -183,32 +238,63 @@ export class Upgrades {
     if (beat) state.details = { ...state.details, [live.key]: beat };
   }
 
-  /** A release's ready report, as a workflow update whose validator admits only green while it is INITIALISING. */
+  /** A release's ready report, as a signed workflow update whose validator admits only green while it is INITIALISING. */
   async reportReady(target: string, req: ReadyRequest) {
     if (!this.targets.has(target)) throw notFound(`unknown target ${target}`);
-    const handle = this.client.workflow.getHandle(upgradeWorkflowId(target));
+    const running = this.client.workflow.getHandle(upgradeWorkflowId(target));
+    let runId: string;
     try {
-      const result = await handle.executeUpdate(reportReadyUpdate, { args: [req] });
-      return { target, release: req.release, ready: req.ready, accepted: true as const, status: result.status };
+      runId = (await this.refuseIfStuck(running, target, `cannot report ${req.release} ready`)).runId;
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === CONFLICT_FAILURE) {
-        throw conflict(`cannot report ${req.release} ready: ${err.cause.message}`);
-      }
       if (err instanceof WorkflowNotFoundError) throw conflict(`cannot report ${req.release} ready: no upgrade of ${target} is running`);
       throw err;
     }
+    try {
+      const result = await this.signedUpdate(this.client.workflow.getHandle(upgradeWorkflowId(target), runId), runId, 'reportReady', req);
+      return { target, release: req.release, ready: req.ready, accepted: true as const, status: result.status };
+    } catch (err) {
+      throw this.refusal(err, `cannot report ${req.release} ready`) ?? (err instanceof WorkflowNotFoundError ? conflict(`cannot report ${req.release} ready: no upgrade of ${target} is running`) : err);
+    }
+  }
+
+  /**
+   * The update, signed for this run and update id with the API's key: the
+   * workflow takes a request's principal (and roles) only from the API.
+   */
+  private signedUpdate<R extends object>(handle: WorkflowHandle, runId: string, message: SteeringMessage, request: R, updateId: string = randomUUID()) {
+    const signed = this.config.steering.signed({ message, workflowId: handle.workflowId, runId, updateId, request });
+    const update = message === 'reportReady' ? reportReadyUpdate : UPDATES[message];
+    return handle.executeUpdate(update as typeof approveUpdate, { args: [signed as never], updateId });
+  }
+
+  /** A running run's description; a stuck one is refused with what to do instead (409). */
+  private async refuseIfStuck(handle: WorkflowHandle, target: string, what: string): Promise<{ runId: string }> {
+    const described = await handle.describe();
+    const stuck = await stuckOf(this.client, described);
+    if (stuck) throw conflict(`${what}: ${stuckAdvice(target, described.runId, stuck)}`);
+    return { runId: described.runId };
+  }
+
+  /** The workflow's refusal as the API's answer: 409 for a conflict with the state; 500 when the workers do not take the API's own signature. */
+  private refusal(err: unknown, what: string): ApiError | undefined {
+    if (!(err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)) return undefined;
+    if (err.cause.type === CONFLICT_FAILURE) return conflict(`${what}: ${err.cause.message}`);
+    if (err.cause.type === UNSIGNED_FAILURE) {
+      return new ApiError(500, `${what}: the workers did not take the API's signature (${err.cause.message}); the API and the workers must share CUTOVER_STEERING_KEYS`);
+    }
+    return undefined;
   }
 
   /** updateId: Temporal answers a repeated update id with the first result instead of acting again. */
   async steer(id: string, action: SteeringAction, by: string, reason: string, updateId?: string): Promise<UpgradeState['status']> {
-    const { handle } = this.locate(id);
+    const { handle, target, runId } = this.handleOf(id);
     try {
-      const result = await handle.executeUpdate(UPDATES[action], { args: [{ by, reason }], updateId });
+      await this.refuseIfStuck(handle, target, `cannot ${action} ${id}`);
+      const result = await this.signedUpdate(handle, runId, action, { by, reason }, updateId);
       return result.status;
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === CONFLICT_FAILURE) {
-        throw conflict(`cannot ${action} ${id}: ${err.cause.message}`);
-      }
+      const refused = this.refusal(err, `cannot ${action} ${id}`);
+      if (refused) throw refused;
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
     // No running workflow took the update: either the id is unknown, or the upgrade has ended.
@@ -238,7 +324,7 @@ export class Upgrades {
     }
   }
 
-  private locate(id: string): { handle: WorkflowHandle; target: string; runId: string } {
+  private handleOf(id: string): { handle: WorkflowHandle; target: string; runId: string } {
     const parsed = parseUpgradeId(id);
     // Temporal answers a run id that is no UUID with an error that looks like a missing query handler.
     if (!parsed || !RUN_ID.test(parsed.runId)) throw badRequest('id', `'${id}' is not an upgrade id: expected <target>.<runId>, e.g. orders-mqtt.0b6f…`);
@@ -247,7 +333,8 @@ export class Upgrades {
 
   private async state(handle: WorkflowHandle, missing: string): Promise<UpgradeState> {
     try {
-      return await handle.query(stateQuery);
+      // a healthy run answers in milliseconds; one whose workflow task fails never does (Temporal gives up after 30 s)
+      return await this.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(stateQuery));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notFound(missing);
       throw err;

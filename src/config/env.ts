@@ -48,6 +48,19 @@ const VARIABLES = {
     fix: 'a directory for the embedded dev server\'s history and the sandbox (default: .data in the project)',
   },
   CUTOVER_CONFIG: { schema: Type.String({ minLength: 1, default: 'cutover.config.yaml' }), fix: 'the path of the configuration file' },
+  CUTOVER_STEERING_KEYS: {
+    schema: Type.Optional(Type.String({ minLength: 1 })),
+    fix: '<id>:<secret>[,<id>:<secret>...], the key that signs first (see steeringKeys.ts); or name a file with CUTOVER_STEERING_KEYS_FILE',
+  },
+  CUTOVER_STEERING_KEYS_FILE: { schema: Type.Optional(Type.String({ minLength: 1 })), fix: 'the path of a file holding the steering keys (a mounted Secret)' },
+  CUTOVER_BACKUP_DIR: {
+    schema: Type.Optional(Type.String({ minLength: 1 })),
+    fix: "a writable directory where the worker keeps database backups (default: backups under CUTOVER_DATA_DIR)",
+  },
+  CUTOVER_API_RATE_LIMIT: { schema: Type.Integer({ minimum: 1, default: 600 }), fix: 'the requests a principal may make per minute, e.g. 600' },
+  CUTOVER_API_CONCURRENCY: { schema: Type.Integer({ minimum: 1, default: 20 }), fix: 'the requests a principal may have in progress at once (long polls apart), e.g. 20' },
+  CUTOVER_API_LONG_POLLS: { schema: Type.Integer({ minimum: 1, default: 200 }), fix: "the phase long polls a principal may have waiting at once, e.g. 200" },
+  CUTOVER_API_AUTH_FAILURES: { schema: Type.Integer({ minimum: 1, default: 20 }), fix: 'the failed authentications (401) an address may make per minute before it is refused for the rest of it, e.g. 20' },
   LOG_LEVEL,
 } satisfies Record<string, { schema: TSchema; fix: string }>;
 
@@ -73,6 +86,14 @@ export function readVariables<V extends Variables>(variables: V, env: NodeJS.Pro
   return value as Values<V>;
 }
 
+/** Per principal (auth failures: per address); over them the API answers 429 with Retry-After. */
+export interface ApiLimits {
+  requestsPerMinute: number;
+  concurrentRequests: number;
+  longPolls: number;
+  authFailuresPerMinute: number;
+}
+
 export interface Env {
   temporal: {
     /** Unset: cutover starts its own dev server. */
@@ -83,7 +104,7 @@ export interface Env {
     taskQueue: string;
     uiUrl?: string;
   };
-  api: { host: string; port: number };
+  api: { host: string; port: number; limits: ApiLimits };
   /** What this process runs: the worker, the API, or both. */
   run: 'all' | 'worker' | 'api';
   /** Where the embedded default keeps its files; unset: .data in the project. */
@@ -94,6 +115,10 @@ export interface Env {
   prometheusUrl?: string;
   configPath: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** The steering keys as given (read by loadSteeringKeys). */
+  steeringKeys: { CUTOVER_STEERING_KEYS?: string; CUTOVER_STEERING_KEYS_FILE?: string };
+  /** Where the worker keeps backups; unset: backups under the data directory. */
+  backupDir?: string;
 }
 
 export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
@@ -109,12 +134,23 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
       taskQueue: v.CUTOVER_TASK_QUEUE,
       uiUrl: v.CUTOVER_TEMPORAL_UI_URL,
     },
-    api: { host: v.CUTOVER_API_HOST, port: v.CUTOVER_API_PORT },
+    api: {
+      host: v.CUTOVER_API_HOST,
+      port: v.CUTOVER_API_PORT,
+      limits: {
+        requestsPerMinute: v.CUTOVER_API_RATE_LIMIT,
+        concurrentRequests: v.CUTOVER_API_CONCURRENCY,
+        longPolls: v.CUTOVER_API_LONG_POLLS,
+        authFailuresPerMinute: v.CUTOVER_API_AUTH_FAILURES,
+      },
+    },
     run: v.CUTOVER_RUN,
     workerMetrics: v.CUTOVER_WORKER_METRICS,
     prometheusUrl: v.CUTOVER_PROMETHEUS_URL,
     dataDir: v.CUTOVER_DATA_DIR,
     configPath: v.CUTOVER_CONFIG,
     logLevel: v.LOG_LEVEL,
+    steeringKeys: { CUTOVER_STEERING_KEYS: v.CUTOVER_STEERING_KEYS, CUTOVER_STEERING_KEYS_FILE: v.CUTOVER_STEERING_KEYS_FILE },
+    backupDir: v.CUTOVER_BACKUP_DIR,
   };
 }

@@ -15,6 +15,10 @@ import { ConfigError, formatProblems, typeboxProblems, type FieldProblem } from 
 import { AnalysisCheckError, AnalysisCheckInput, toAnalysisCheck } from '../domain/analysis';
 import { kindModule, kindModules } from '../domain/kinds';
 import { TargetConfig } from './targets';
+import { loadSteeringKeys, type SteeringKeys } from './steeringKeys';
+
+/** A configured token shorter than this can be guessed; the development defaults only serve loopback. */
+export const MIN_TOKEN_BYTES = 32;
 
 /** service: a release's own token, bound to one target: it reads its releases' phase and reports ready, nothing else. */
 export const ROLES = ['viewer', 'operator', 'approver', 'service'] as const;
@@ -77,6 +81,8 @@ export interface Config {
   defaults: UpgradeOptionsInput;
   /** The file's named analysis checks, as written (a request's options.analysis may add or replace some). */
   analysis: AnalysisCheckInput[];
+  /** The keys the API signs steering requests with and the workers verify them with. */
+  steering: SteeringKeys;
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -181,15 +187,22 @@ function targetProblems(t: TargetConfig, field: string): FieldProblem[] {
  * deployment that forgets a variable fails to start instead of accepting a
  * token published in the file.
  */
-function resolvePrincipals(file: ConfigFile, env: NodeJS.ProcessEnv, embedded: boolean): { principals: Principal[]; problems: FieldProblem[] } {
+function resolvePrincipals(file: ConfigFile, env: NodeJS.ProcessEnv, embedded: boolean, apiHost: string): { principals: Principal[]; problems: FieldProblem[] } {
   const problems: FieldProblem[] = [];
   const principals: Principal[] = [];
   file.auth.tokens.forEach((t, i) => {
     const field = `auth.tokens[${i}].token`;
     const fromEnv = env[t.token.env];
     if (fromEnv) {
+      if (Buffer.byteLength(fromEnv) < MIN_TOKEN_BYTES) {
+        problems.push({ field, message: `${t.token.env} has ${Buffer.byteLength(fromEnv)} bytes: a token needs at least ${MIN_TOKEN_BYTES}, e.g. $(openssl rand -base64 32)` });
+      }
       principals.push({ principal: t.principal, roles: t.roles, target: t.target, token: fromEnv, tokenSource: 'env' });
     } else if (embedded && t.token.devDefault) {
+      // published in the repository: fine on a laptop, never where another machine can send it
+      if (!isLoopback(apiHost)) {
+        problems.push({ field, message: `environment variable ${t.token.env} is not set, and the development token is refused: the API listens on ${apiHost}, not on loopback (set ${t.token.env}, or CUTOVER_API_HOST=127.0.0.1)` });
+      }
       principals.push({ principal: t.principal, roles: t.roles, target: t.target, token: t.token.devDefault, tokenSource: 'devDefault' });
     } else {
       const why = t.token.devDefault ? ' (its devDefault applies only with the embedded dev server, when TEMPORAL_ADDRESS is unset)' : '';
@@ -205,13 +218,21 @@ function resolvePrincipals(file: ConfigFile, env: NodeJS.ProcessEnv, embedded: b
   return { principals, problems };
 }
 
+/** 127.0.0.0/8, ::1 and localhost: only this machine reaches them. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 /** The environment and the configuration file it names, checked together. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = loadEnv(env);
   const path = resolve(e.configPath);
   const file = readConfigFile(path);
-  const { principals, problems } = resolvePrincipals(file, env, e.temporal.address === undefined);
+  const embedded = e.temporal.address === undefined;
+  // a worker alone serves no API: it needs none of the API's tokens
+  const { principals, problems } = e.run === 'worker' ? { principals: [], problems: [] } : resolvePrincipals(file, env, embedded, e.api.host);
   if (problems.length) throw new ConfigError(`${path}: the API tokens cannot be resolved:\n${formatProblems(problems)}`);
+  const steering = loadSteeringKeys(e.steeringKeys, embedded);
   return {
     env: e,
     file: path,
@@ -219,5 +240,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: { principals, requireDistinctApprover: file.auth.requireDistinctApprover },
     defaults: file.defaults ?? {},
     analysis: file.analysis ?? [],
+    steering,
   };
 }

@@ -11,14 +11,14 @@ export interface WorkerMetrics {
   registry?: Registry;
 }
 
-export async function createWorker(connection: NativeConnection, config: Config, deps: ActivityDeps, metrics: WorkerMetrics = {}): Promise<Worker> {
+export async function createWorker(connection: NativeConnection, config: Config, deps: Omit<ActivityDeps, 'steeringKeys'>, metrics: WorkerMetrics = {}): Promise<Worker> {
   const registry = metrics.registry ?? new Registry();
   return Worker.create({
     connection,
     namespace: config.env.temporal.namespace,
     taskQueue: config.env.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities(config.targets, { ...deps, onMeasurement: createAnalysisMetrics(registry) }),
+    activities: createActivities(config.targets, { ...deps, steeringKeys: config.steering, onMeasurement: createAnalysisMetrics(registry) }),
     ...workerDefaults(registry),
   });
 }

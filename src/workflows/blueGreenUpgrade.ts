@@ -30,9 +30,12 @@ import {
   rollbackSignal,
   rollbackUpdate,
   stateQuery,
+  UNSIGNED_FAILURE,
+  type ReadyRequest,
   type SteeringRequest,
 } from './messages';
 import { Saga } from './saga';
+import { SteeringSenders, steeringRequestOf } from './steering';
 import { StepFailed, StopRequested, describe } from './stops';
 import type { StepHandler, Strategy, StrategyContext } from './strategy';
 import { analyse, shiftTraffic } from './trafficPlan';
@@ -50,6 +53,7 @@ type StrategyStep = Exclude<Step, 'plan' | 'gate' | 'promote' | 'standBy'>;
 class Upgrade {
   private readonly upgrade: UpgradeRecord;
   private readonly saga: Saga;
+  private readonly senders = new SteeringSenders();
   private stepScope?: CancellationScope;
   private blue!: ReleaseRef;
   private green!: ReleaseRef;
@@ -75,7 +79,15 @@ class Upgrade {
     this.steer('abort', () => decideAbort(this.state), (req) => this.requestStop('abort', req));
     setHandler(
       reportReadyUpdate,
-      (req) => {
+      async (raw) => {
+        let req = steeringRequestOf<ReadyRequest>(raw);
+        if (this.senders.enabled()) {
+          const sender = await this.senders.senderOf('reportReady', raw);
+          // a ready report moves the upgrade on: only the API, which checked the release's service token, may send it
+          if (!sender.signed) this.refuse('reportReady', sender.by, `${sender.problem}: ready reports are taken only through the API (claimed by ${req.by})`, UNSIGNED_FAILURE);
+          refuseUnless(decideReadyReport(this.state, req.release));
+          req = { ...req, by: sender.by };
+        }
         this.state.readyReport = { ready: req.ready, detail: req.detail, by: req.by, at: new Date().toISOString() };
         this.upgrade.record({ what: 'signal', by: req.by, why: `${req.release} reports ${req.ready ? 'ready' : 'not ready'}${req.detail ? `: ${req.detail}` : ''}` });
         return { accepted: true, status: this.state.status };
@@ -84,22 +96,53 @@ class Upgrade {
     );
   }
 
-  /** One steering action as a signal (a refusal is recorded) and as an update (a refusal is the answer). */
+  /**
+   * One steering action as a signal (a refusal is recorded) and as an update
+   * (a refusal is the answer, and recorded too once the update was accepted).
+   * Approvals are taken only when the API signed them; a rollback or abort
+   * from anyone Temporal lets send it (they could cancel the run anyway) is
+   * taken, recorded with the Temporal identity that sent it.
+   */
   private steer(name: keyof typeof STEERING, decide: (req: SteeringRequest) => Decision, act: (req: SteeringRequest) => void): void {
     const [signal, update] = STEERING[name];
-    setHandler(signal, (req) => {
-      const d = decide(req);
-      if (d.ok) act(req);
-      else this.upgrade.record({ what: 'signal', by: req.by, why: `${name} refused: ${d.reason}` });
+    const checked = async (raw: unknown): Promise<SteeringRequest> => {
+      const req = steeringRequestOf<SteeringRequest>(raw);
+      const sender = await this.senders.senderOf(name, raw);
+      const as = { ...req, by: sender.by };
+      if (!sender.signed) {
+        if (name === 'approve') this.refuse(name, sender.by, `${sender.problem}: approvals are taken only through the API (claimed by ${req.by})`, UNSIGNED_FAILURE);
+        as.reason = `${req.reason} (${sender.problem}; claimed by ${req.by})`;
+      }
+      const d = decide(as);
+      if (!d.ok) this.refuse(name, sender.by, d.reason, CONFLICT_FAILURE);
+      return as;
+    };
+    setHandler(signal, (raw) => {
+      // runs steered before signatures replay as they ran: the request's by believed
+      if (!this.senders.enabled()) {
+        const d = decide(raw);
+        if (d.ok) act(raw);
+        else this.upgrade.record({ what: 'signal', by: raw.by, why: `${name} refused: ${d.reason}` });
+        return;
+      }
+      return checked(raw).then(act, (err: unknown) => {
+        if (!(err instanceof ApplicationFailure)) throw err; // recorded by refuse()
+      });
     });
     setHandler(
       update,
-      (req) => {
-        act(req);
+      async (raw) => {
+        act(this.senders.enabled() ? await checked(raw) : raw);
         return { accepted: true, status: this.state.status };
       },
-      { validator: (req) => refuseUnless(decide(req)) },
+      { validator: (req) => refuseUnless(decide(steeringRequestOf<SteeringRequest>(req))) },
     );
+  }
+
+  /** A refusal is recorded, and thrown as the update's answer (a signal's is dropped). */
+  private refuse(name: string, by: string, reason: string, type: string): never {
+    this.upgrade.record({ what: 'signal', by, why: `${name} refused: ${reason}` });
+    throw ApplicationFailure.nonRetryable(reason, type);
   }
 
   async run(): Promise<UpgradeState> {

@@ -4,12 +4,15 @@
  * a validator (an atomic yes or no, for the API). Imported by clients too.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { SteeringSignature } from '../domain/steering';
 import type { UpgradeState } from '../domain/upgrade';
 
 export interface SteeringRequest {
-  /** Who asks: an API principal, or whatever the CLI user types. */
+  /** Who asks: an API principal, or whatever the CLI user types (believed only when the API signed it). */
   by: string;
   reason: string;
+  /** The API's signature (src/config/steeringKeys.ts); absent when sent straight to Temporal. */
+  signature?: SteeringSignature;
 }
 
 export interface SteeringResult {
@@ -31,6 +34,8 @@ export interface ReadyRequest {
   ready: boolean;
   detail?: string;
   by: string;
+  /** The API's signature, as on a SteeringRequest. */
+  signature?: SteeringSignature;
 }
 
 export const reportReadyUpdate = defineUpdate<SteeringResult, [ReadyRequest]>('reportReady');
@@ -39,3 +44,5 @@ export const stateQuery = defineQuery<UpgradeState>('state');
 
 /** The ApplicationFailure type an update validator throws when the request conflicts with the state. */
 export const CONFLICT_FAILURE = 'UpgradeConflict';
+/** The ApplicationFailure type of a request refused because the API did not sign it (or its signature does not verify). */
+export const UNSIGNED_FAILURE = 'UnsignedRequest';

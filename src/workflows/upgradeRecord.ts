@@ -3,7 +3,8 @@
  * Temporal UI show it, and the only ways it changes: every change is a
  * recorded transition with who and why.
  */
-import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, setCurrentDetails, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { LAST_KNOWN_STATE_MEMO, lastKnownState } from '../domain/lastKnownState';
 import { nextPhase, type PhaseEvent } from '../domain/phases';
 import { nextStatus, type UpgradeStatus } from '../domain/status';
 import { phaseEventsForWeight, type Role } from '../domain/traffic';
@@ -13,6 +14,9 @@ import { KIND, PHASE, STATUS, TARGET } from './searchAttributes';
 import { metrics } from './sinks';
 
 export type StopKind = 'rollback' | 'abort';
+
+/** Patch: the state's summary is published in the memo too (runs from before replay without it). */
+export const STATE_MEMO = 'state-memo';
 
 export class UpgradeRecord {
   readonly state: UpgradeState;
@@ -93,6 +97,7 @@ export class UpgradeRecord {
     const { blue, green } = this.state.traffic;
     const split = green > 0 && green < 100 ? ` (traffic blue ${blue} / green ${green})` : '';
     setCurrentDetails(`**${this.state.status}** ${this.state.step ? `at ${this.state.step}` : ''}${split}: ${text}`);
+    this.publishLastKnown();
   }
 
   record(t: Omit<UpgradeState['transitions'][number], 'at'>): void {
@@ -107,5 +112,30 @@ export class UpgradeRecord {
       { key: STATUS, value: this.state.status },
       { key: PHASE, value: this.state.releases.green?.phase ?? 'SCHEDULED' },
     ]);
+    this.publishLastKnown();
+  }
+
+  private lastPublished?: string;
+  private publishing = false;
+
+  /**
+   * The memo keeps the state as of the last completed workflow task, so the
+   * API can show it when the state query cannot run (a workflow task that
+   * keeps failing). The changes one activation makes are published together,
+   * once they are all made (a microtask later), and only if the summary
+   * changed: each publication is one history event.
+   */
+  private publishLastKnown(): void {
+    if (this.publishing) return;
+    this.publishing = true;
+    void Promise.resolve().then(() => {
+      this.publishing = false;
+      if (!patched(STATE_MEMO)) return;
+      const summary = lastKnownState(this.state);
+      const json = JSON.stringify(summary);
+      if (json === this.lastPublished) return;
+      this.lastPublished = json;
+      upsertMemo({ [LAST_KNOWN_STATE_MEMO]: summary });
+    });
   }
 }

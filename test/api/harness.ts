@@ -2,9 +2,11 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { Client } from '@temporalio/client';
 import { buildServer } from '../../src/api/server';
+import type { ApiLimits } from '../../src/config/env';
 import type { Config, Principal } from '../../src/config/file';
 import type { TargetConfig } from '../../src/config/targets';
 import type { Kind } from '../../src/domain/upgrade';
+import { TEST_STEERING_KEYS } from '../support/steering';
 import { uniqueId } from '../support/temporal';
 
 export const TOKENS = {
@@ -41,18 +43,23 @@ export function testConfig(targets: TargetConfig[], taskQueue: string, requireDi
   return {
     env: {
       temporal: { namespace: 'default', taskQueue, uiUrl: UI_URL, connection: {} },
-      api: { host: '127.0.0.1', port: 0 },
+      api: { host: '127.0.0.1', port: 0, limits: TEST_LIMITS },
       run: 'all',
       configPath: 'test',
       logLevel: 'silent',
+      steeringKeys: {},
     },
     file: 'test',
     targets,
     auth: { principals: [...PRINCIPALS, ...targets.map(servicePrincipal)], requireDistinctApprover },
     defaults: { approval: 'auto', standbyWindow: '1s', maxAttempts: 2 },
     analysis: [],
+    steering: TEST_STEERING_KEYS,
   };
 }
+
+/** Wide enough that no test but the limits' own meets them. */
+export const TEST_LIMITS: ApiLimits = { requestsPerMinute: 100_000, concurrentRequests: 1000, longPolls: 1000, authFailuresPerMinute: 1000 };
 
 /** Each test target has a service token of its own. */
 export const serviceToken = (target: string): string => `service-token-of-${target}`;

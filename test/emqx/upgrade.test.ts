@@ -14,6 +14,7 @@ import { rollbackUpdate, stateQuery } from '../../src/workflows/messages';
 import { EmqxOnKube } from '../support/emqxOnKube';
 import { kubeConfigFor } from '../support/kubeControlPlane';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
+import { signedUpdate } from '../support/steering';
 
 let env: TestWorkflowEnvironment;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -132,7 +133,7 @@ test('rollback in the standby window: every blue node is there, evacuations stop
   const h = await start(sys, taskQueue, {}, { standbyWindowMs: 60_000 });
   await eventually(async () => ((await h.query(stateQuery)) as UpgradeState).step === 'standBy', 60_000);
   for (const node of ['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']) expect(sys.emqx.node(node)).toMatchObject({ status: 'running', evacuation: 'prohibiting' });
-  await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'green misbehaves' }] });
+  await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'green misbehaves' });
   const final = (await h.result()) as UpgradeState;
 
   expect(final.status).toBe('ROLLED_BACK');
@@ -153,7 +154,7 @@ test('rollback during the evacuation of the second node: Service on blue, no eva
   const { taskQueue } = await worker(sys);
   const h = await start(sys, taskQueue);
   await eventually(async () => sys.emqx.requestsTo('POST', '/api/v5/load_rebalance/emqx@emqx-1/evacuation/start').length > 0, 60_000);
-  await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'error rate up on green' }] });
+  await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'error rate up on green' });
   const final = (await h.result()) as UpgradeState;
 
   expect(final.status).toBe('ROLLED_BACK');

@@ -7,7 +7,13 @@
  * a write that bypassed the freeze seen in the fingerprint, blue broken by
  * `finish`, counters from the gateways' metrics.
  */
-import { statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client, type ClientConfig } from 'pg';
 import { releaseName } from '../../src/domain/upgrade';
 import { planMigrations } from '../../src/domain/kong/migrations';
 import { exec, failure } from '../support/activityHarness';
@@ -47,7 +53,7 @@ test('the runbook through the activities', async () => {
   expect((await admin('/services')).status).toBe(200);
   const { fingerprint } = await exec(a.kongConfigFingerprint, { target: TARGET });
 
-  // 2. pg_dump, kept when retried.
+  // 2. pg_dump, kept when retried (its file, retention and restore: the next test).
   const dump = await exec(a.backupKongDatabase, { target: TARGET, upgradeId: UPGRADE });
   expect(dump.bytes).toBeGreaterThan(1000);
   expect(statSync(dump.path).size).toBe(dump.bytes);
@@ -99,3 +105,56 @@ test('the runbook through the activities', async () => {
   expect(await exec(a.unfreezeKongAdmin, { target: TARGET, upgradeId: UPGRADE })).toEqual({ unfrozen: true });
   expect((await postJson(`http://127.0.0.1:${s.ports.admin}/services`, { name: 'after', url: 'http://127.0.0.1:9' })).status).toBe(201);
 });
+
+test('the backup: 0600, its SHA-256 beside it, the older ones past the retention removed, and pg_restore into a scratch database gives back the configuration rows', async () => {
+  const dir = s.target.kong!.backupDir!;
+  for (const f of readdirSync(dir)) rmSync(join(dir, f));
+  s.target.kong!.backupRetention = { keep: 2, maxAge: '7d' };
+  const day = 86_400_000;
+  const earlier = (n: number, ageDays: number, target = TARGET) => {
+    const file = `${target}-${target}.00000000-0000-4000-8000-00000000010${n}.dump`;
+    writeFileSync(join(dir, file), `backup ${n}`);
+    writeFileSync(join(dir, `${file}.sha256`), `${createHash('sha256').update(`backup ${n}`).digest('hex')}  ${file}\n`);
+    const at = new Date(Date.now() - ageDays * day);
+    for (const f of [file, `${file}.sha256`]) utimesSync(join(dir, f), at, at);
+    return file;
+  };
+  const [oneDay, twoDays, tenDays, otherTarget] = [earlier(1, 1), earlier(2, 2), earlier(3, 10), earlier(4, 20, 'sandbox-kong-b')];
+  writeFileSync(join(dir, 'notes.txt'), 'not a backup');
+
+  const upgradeId = `${TARGET}.00000000-0000-4000-8000-000000000200`;
+  const b = await exec(s.activities.backupKongDatabase, { target: TARGET, upgradeId });
+  expect(statSync(b.path).mode & 0o777).toBe(0o600);
+  expect(statSync(`${b.path}.sha256`).mode & 0o777).toBe(0o600);
+  expect(b.sha256).toBe(createHash('sha256').update(readFileSync(b.path)).digest('hex'));
+  // sha256sum -c in the backup directory checks it
+  expect((await run('sha256sum', ['-c', `${b.file}.sha256`], { cwd: dir })).stdout).toBe(`${b.file}: OK\n`);
+  expect(b).toMatchObject({ reused: false, host: hostname(), bytes: statSync(b.path).size });
+  expect(b.kept.map((k) => k.file)).toEqual([b.file, oneDay]);
+  expect(b.removed.sort()).toEqual([twoDays, tenDays].sort());
+  expect(readdirSync(dir).sort()).toEqual([b.file, `${b.file}.sha256`, oneDay, `${oneDay}.sha256`, otherTarget, `${otherTarget}.sha256`, 'notes.txt'].sort());
+
+  // the README's restore: into a scratch database, then compare
+  const scratch = `kong_restore_${Date.now()}`;
+  await query(kongDb(), `CREATE DATABASE ${scratch}`);
+  const url = (db: string) => `postgres://cutover:${s.kong.database.password}@127.0.0.1:${s.ports.postgres}/${db}`;
+  await run('pg_restore', ['--no-owner', '--no-privileges', `--dbname=${url(scratch)}`, b.path]);
+  for (const table of ['services', 'routes', 'schema_meta']) {
+    const rows = (db: string) => query({ connectionString: url(db) }, `SELECT * FROM ${table} ORDER BY 1`);
+    const restored = await rows(scratch);
+    expect(restored.length).toBeGreaterThan(0);
+    expect(restored).toEqual(await rows('kong'));
+  }
+});
+
+const run = promisify(execFile);
+
+async function query(config: ClientConfig, sql: string): Promise<unknown[]> {
+  const c = new Client(config);
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}

@@ -9,7 +9,8 @@
  * to the route step by step, and a rollback at the gate before `finish`
  * putting all of it back on blue, migrations left pending.
  */
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { V1Job } from '@kubernetes/client-node';
@@ -29,6 +30,7 @@ import { MigrationKubelet } from '../support/migrationKubelet';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
 import { kongDatabase, startPostgres } from './pg';
+import { TEST_STEERING_KEYS } from '../support/steering';
 
 const TARGET = 'edge-gateway';
 const BLUE = 'kong';
@@ -134,7 +136,7 @@ test('Kong 3.8.0 -> 3.9.0 on Kubernetes: up as a Job, green at its pod IPs ready
   const taskQueue = uniqueId('kong-kube');
   // the activities with the rights of the shipped Role only
   const token = await applyForCutover(ns, shippedManifests(namespace, undefined, 'rbac.yaml'));
-  const activities = createActivities([target], { kubeConfigFor: () => ns.kubeConfig(token), env: { EDGE_PG_PASSWORD: db.password }, pollMs: 100, temporal: env.client });
+  const activities = createActivities([target], { kubeConfigFor: () => ns.kubeConfig(token), env: { EDGE_PG_PASSWORD: db.password }, pollMs: 100, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
   worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
 
   // A trickle of requests to every node, so the analysis of green has data.
@@ -163,6 +165,10 @@ test('Kong 3.8.0 -> 3.9.0 on Kubernetes: up as a Job, green at its pod IPs ready
   await handle.signal(rollbackSignal, { by: 'bob', reason: 'hold finish until the billing team checks' });
   const final = (await handle.result()) as UpgradeState;
   expect(final.status).toBe('ROLLED_BACK');
+  // the backup before 'up': readable by the worker's user only, listed in the state with its size and checksum
+  const backup = final.details.backup as { path: string; bytes: number; sha256: string };
+  expect(statSync(backup.path).mode & 0o777).toBe(0o600);
+  expect(backup).toMatchObject({ bytes: statSync(backup.path).size, sha256: createHash('sha256').update(readFileSync(backup.path)).digest('hex') });
 
   // The route's backendRefs as cutover wrote them, one write per step, then the rollback.
   const routeWrites = ns

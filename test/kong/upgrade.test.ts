@@ -7,7 +7,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createAnalysisActivities } from '../../src/activities/analysis';
-import { createCancelRequestActivities } from '../../src/activities/cancelRequest';
+import { createSkeletonActivities } from '../../src/activities';
 import { kongAnalysisProviders } from '../../src/activities/kong/analysisProvider';
 import { toAnalysisCheck } from '../../src/domain/analysis';
 import type { KongCounters } from '../../src/domain/kong/metrics';
@@ -18,11 +18,13 @@ import { startGatewayNode } from '../../src/sandbox/kong/launcher';
 import { failRatesFile } from '../../src/sandbox/kong/sandbox';
 import { startHttpLoad, type HttpLoad } from '../../src/sandbox/load/httpLoad';
 import { Client } from 'pg';
-import { approveSignal, rollbackUpdate, stateQuery } from '../../src/workflows/messages';
+import { approveUpdate, rollbackUpdate, stateQuery } from '../../src/workflows/messages';
 import { exec } from '../support/activityHarness';
 import { fetchOnNewConnection } from '../../src/runtime/newConnection';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
 import { startKongStack, TARGET, type KongStack } from './sandboxStack';
+import { signedUpdate } from '../support/steering';
+import { TEST_STEERING_KEYS } from '../support/steering';
 
 const BLUE = releaseName(TARGET, '3.8.0');
 const GREEN = releaseName(TARGET, '3.9.0');
@@ -49,7 +51,7 @@ async function start(version?: string): Promise<{ s: KongStack; taskQueue: strin
   const taskQueue = uniqueId('kong');
   const deps = { targets: () => s.target, sandboxes: new Map([[TARGET, s.sandbox]]), pollMs: 200 };
   const analysis = createAnalysisActivities({ providers: kongAnalysisProviders(deps), heartbeatEveryMs: 1000 });
-  worker = await startWorker(env, taskQueue, { ...s.activities, ...analysis, ...createCancelRequestActivities(env.client) }, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  worker = await startWorker(env, taskQueue, { ...s.activities, ...analysis, ...createSkeletonActivities(env.client, TEST_STEERING_KEYS) }, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
   return { s, taskQueue };
 }
 
@@ -108,10 +110,10 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
   }, 60_000);
   expect(waiting.traffic).toEqual({ blue: 0, green: 100 });
   expect((await s.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(4);
-  await handle.signal(approveSignal, { by: 'alice', reason: 'dashboards green' });
+  await signedUpdate(handle, approveUpdate, { by: 'alice', reason: 'dashboards green' });
   // From `finish` on, 3.8.0 cannot serve again: a rollback is refused with the reason (the API's 409)
   await eventually(async () => ['finalize', 'cleanUpBlue'].includes((await state()).step ?? ''), 60_000);
-  await expect(handle.executeUpdate(rollbackUpdate, { args: [{ by: 'bob', reason: 'second thoughts' }] })).rejects.toMatchObject({
+  await expect(signedUpdate(handle, rollbackUpdate, { by: 'bob', reason: 'second thoughts' })).rejects.toMatchObject({
     cause: { message: expect.stringContaining('point of no return') },
   });
   const final = (await handle.result()) as UpgradeState;
@@ -223,12 +225,12 @@ test('an Admin API write that bypasses the freeze is caught by the fingerprint b
   const adminPort = await s.sandbox.read((st) => st.releases[GREEN].ports[0].admin);
   const bypass = await fetch(`http://127.0.0.1:${adminPort}/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bypass', url: 'http://127.0.0.1:9' }) });
   expect(bypass.status).toBe(201);
-  await handle.signal(approveSignal, { by: 'alice', reason: 'go on' });
+  await signedUpdate(handle, approveUpdate, { by: 'alice', reason: 'go on' });
 
   const paused = await awaiting('configuration changed');
   expect(paused.details.configurationChanged).toMatchObject({ before: 'finalize', rows: { services: 2 } });
   expect((await s.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(4); // finish has not run
-  await handle.signal(approveSignal, { by: 'alice', reason: 'the write was mine and is fine' });
+  await signedUpdate(handle, approveUpdate, { by: 'alice', reason: 'the write was mine and is fine' });
   const final = (await handle.result()) as UpgradeState;
   expect(final.status).toBe('SUCCEEDED');
   expect((await s.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(0);

@@ -27,7 +27,18 @@ afterAll(() => env?.teardown());
 /** Applies the shipped manifests as `kubectl apply --server-side` would and returns a token of the cutover ServiceAccount. */
 async function deployCutover(sys: EmqxOnKube, role: (rules: V1PolicyRule[]) => V1PolicyRule[] = (r) => r): Promise<string> {
   const objects = shippedManifests(sys.ns.name, role);
-  expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Deployment', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount']);
+  expect(objects.map((o) => o.kind).sort()).toEqual([
+    'ConfigMap',
+    'Deployment',
+    'Deployment',
+    ...Array(4).fill('NetworkPolicy'),
+    'PersistentVolumeClaim',
+    'Role',
+    'RoleBinding',
+    'Secret',
+    'Service',
+    'ServiceAccount',
+  ]);
   return applyForCutover(sys.ns, objects);
 }
 

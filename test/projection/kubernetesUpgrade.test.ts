@@ -32,6 +32,7 @@ import { ON_LOOPBACK_NODE } from '../support/kubeControlPlane';
 import { ProjectionKubelet } from '../support/projectionKubelet';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
+import { TEST_STEERING_KEYS } from '../support/steering';
 
 const STORE_DB = 'eventstore';
 const SEED = 20_000;
@@ -152,7 +153,7 @@ async function projectionOnKube() {
 
   const token = await applyForCutover(ns, shippedManifests(namespace, undefined, 'rbac.yaml'));
   const secrets = { STORE: pg.url(STORE_DB), DBS: pg.url(), ROLES: ROLE_SECRET };
-  const activities = createActivities([targetConfig], { kubeConfigFor: () => ns.kubeConfig(token), env: secrets, pollMs: 200, temporal: env.client });
+  const activities = createActivities([targetConfig], { kubeConfigFor: () => ns.kubeConfig(token), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
   // heartbeats reach the server at least twice a second, so the API's view of the catch-up is fresh
   running.worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! }, maxHeartbeatThrottleInterval: '500 ms' });
 

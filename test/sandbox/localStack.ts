@@ -8,6 +8,7 @@ import { createLocalSandboxes } from '../../src/sandbox';
 import type { LocalSandbox } from '../../src/sandbox/localSandbox';
 import { startWorker, uniqueId, type RunningWorker } from '../support/temporal';
 import { clusterDir } from './helpers';
+import { TEST_STEERING_KEYS } from '../support/steering';
 
 export interface LocalStack {
   name: string;
@@ -44,7 +45,7 @@ export async function startLocalStack(env: TestWorkflowEnvironment, what: string
   try {
     await sandbox.start();
     const taskQueue = uniqueId('local');
-    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client });
+    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
     worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
     return { name, target, sandbox, taskQueue, secrets, stateFile, stop };
   } catch (err) {

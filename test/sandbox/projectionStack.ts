@@ -17,6 +17,7 @@ import type { LocalSandbox } from '../../src/sandbox/localSandbox';
 import { testConfig, testServer } from '../api/harness';
 import { startWorker, uniqueId, type RunningWorker } from '../support/temporal';
 import { clusterDir } from './helpers';
+import { TEST_STEERING_KEYS } from '../support/steering';
 
 export interface ProjectionStack {
   name: string;
@@ -67,7 +68,7 @@ export async function startProjectionStack(env: TestWorkflowEnvironment, seed: n
   };
   try {
     await sandbox.start();
-    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client });
+    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
     // heartbeats reach the server at least twice a second, so the API's view of the catch-up is fresh
     worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! }, maxHeartbeatThrottleInterval: '500 ms' });
     return { name, app, sandbox, secrets, queryUrl: `http://127.0.0.1:${ports.query}`, scraped: () => scraped, stop };

@@ -20,6 +20,7 @@ import { greenEdition, type EmqxEdition } from '../../src/domain/emqx/versions';
 import { EmqxApiServer } from './emqxApiServer';
 import { discover, nodeNameOf } from './emqxClustering';
 import { TestNamespace, type RecordedRequest } from './kube';
+import { TEST_STEERING_KEYS } from './steering';
 
 export interface LogEntry {
   src: 'k8s' | 'emqx' | 'kubelet';
@@ -112,6 +113,7 @@ export class EmqxOnKube {
   activities(temporal: Client, overrides: Partial<TargetConfig> = {}, token?: string) {
     return createActivities([{ ...this.target, ...overrides }], {
       temporal,
+      steeringKeys: TEST_STEERING_KEYS,
       kubeConfigFor: () => this.ns.kubeConfig(token),
       env: { TEST_EMQX_KEY: this.emqx.apiKey, TEST_EMQX_SECRET: this.emqx.apiSecret },
       pollMs: 50,

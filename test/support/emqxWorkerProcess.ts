@@ -8,11 +8,12 @@ import { createActivities } from '../../src/activities';
 import type { TargetConfig } from '../../src/config/targets';
 import { kubeConfigFor } from './kubeControlPlane';
 import { runWorkerProcess } from './workerProcess';
+import { TEST_STEERING_KEYS } from './steering';
 
 const [taskQueue, targetJson, kubeUrl, token] = process.argv.slice(2);
 const kc = kubeConfigFor(kubeUrl!, token!);
 runWorkerProcess({
   taskQueue,
   workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! },
-  activities: (temporal) => createActivities([JSON.parse(targetJson) as TargetConfig], { kubeConfigFor: () => kc, pollMs: 50, temporal }),
+  activities: (temporal) => createActivities([JSON.parse(targetJson) as TargetConfig], { kubeConfigFor: () => kc, pollMs: 50, temporal, steeringKeys: TEST_STEERING_KEYS }),
 });

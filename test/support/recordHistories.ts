@@ -18,6 +18,7 @@ import { approveUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { startLocalStack } from '../sandbox/localStack';
 import { scriptedSuite } from './scriptedSuite';
 import { eventually, sharedServerAddress, reachesStatus, reachesStep, startUpgrade, upgradeInput, upgradeState } from './temporal';
+import { signedUpdate } from './steering';
 
 export const HISTORIES_DIR = join(__dirname, '..', 'fixtures', 'histories');
 
@@ -44,7 +45,7 @@ const plan = (input: UpgradeInput) => {
 test('happy path: a manual gate approved, a 3-step traffic plan', async () => {
   const h = await start(plan(upgradeInput({ options: { approval: 'manual' } })));
   await reachesStatus(h, 'AWAITING_APPROVAL');
-  await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'recorded' }] });
+  await signedUpdate(h, approveUpdate, { by: 'bob', reason: 'recorded' });
   await save('happy-path', 'scripted', h);
 });
 
@@ -53,7 +54,7 @@ test('rollback at drainBlue', async () => {
   world.hold(input.target, 'drainBlue');
   const h = await start(input);
   await reachesStep(h, 'drainBlue');
-  await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'recorded' }] });
+  await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'recorded' });
   await save('rollback-at-drainBlue', 'scripted', h);
 });
 
@@ -81,6 +82,6 @@ test('an EMQX upgrade on the local platform', () => emqxLocal(1000, (h) => save(
 test('an EMQX rollback in the standby window', () =>
   emqxLocal(600_000, async (h) => {
     await eventually(async () => (await upgradeState(h)).step === 'standBy', 120_000);
-    await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'recorded' }] });
+    await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'recorded' });
     await save('emqx-rollback-in-window', 'shipped', h);
   }), 180_000);

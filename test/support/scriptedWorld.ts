@@ -8,8 +8,9 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { createCancelRequestActivities } from '../../src/activities/cancelRequest';
+import { createSkeletonActivities } from '../../src/activities';
 import type { ReleaseRef, Step } from '../../src/domain/upgrade';
+import { TEST_STEERING_KEYS } from './steering';
 
 /** A step, or `traffic`: the router weights' changes towards green. */
 export type ScriptedKey = Step | 'traffic';
@@ -107,10 +108,10 @@ export class ScriptedWorld {
     if (message) throw ApplicationFailure.retryable(message, 'ScriptedFailure');
   }
 
-  /** The scripted steps' activities, and the skeleton's own (who requested a cancellation) on the worker's client. */
+  /** The scripted steps' activities, and the skeleton's own (who requested a cancellation, who sent a request) on the worker's client. */
   activities(temporal: Client) {
     return {
-      ...createCancelRequestActivities(temporal),
+      ...createSkeletonActivities(temporal, TEST_STEERING_KEYS),
       readTarget: async ({ target }: { target: string }): Promise<ReleaseRef> => {
         await this.waitIfHeld(`${target}/plan`);
         return { name: blueOf(target), version: '1.0.0' };

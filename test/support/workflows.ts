@@ -1,10 +1,25 @@
 /** The test bundle: the real skeleton, driven by a strategy that exists only in the tests; and one analysis run on its own. */
-import { proxyActivities } from '@temporalio/workflow';
+import { defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { AnalysisActivities, RunAnalysisInput } from '../../src/activities/analysis';
+import type { UpgradeInput } from '../../src/domain/upgrade';
 import { createBlueGreenUpgrade } from '../../src/workflows/blueGreenUpgrade';
 import { scriptedStrategy } from './scriptedStrategy';
 
-export const blueGreenUpgrade = createBlueGreenUpgrade(() => scriptedStrategy);
+const skeleton = createBlueGreenUpgrade(() => scriptedStrategy);
+
+/**
+ * A bug in workflow code that no step guard catches: its handler throws a plain Error, which fails the
+ * workflow task, and Temporal retries that task (and fails it again on every replay) until someone
+ * terminates the run or a fixed worker is deployed. How a run gets stuck (tests of what the API shows).
+ */
+export const wedgeSignal = defineSignal<[string]>('test-wedge');
+
+export async function blueGreenUpgrade(input: UpgradeInput) {
+  setHandler(wedgeSignal, (message) => {
+    throw new Error(message);
+  });
+  return skeleton(input);
+}
 
 /** runAnalysis as the traffic plan calls it, with a short heartbeat timeout so a dead worker is noticed at once. */
 export async function analysisRun(input: RunAnalysisInput): Promise<ReturnType<AnalysisActivities['runAnalysis']>> {

@@ -14,6 +14,8 @@ function file(text: string, ext = 'yaml'): string {
   return path;
 }
 
+const LONG_TOKEN = 'a-token-from-the-environment-32-bytes';
+const STEERING = `k1:${'k'.repeat(32)}`;
 const ACCESS = "emqx: { apiUrl: 'http://emqx:18083', apiKey: { env: EMQX_KEY }, apiSecret: { env: EMQX_SECRET } }";
 const VALID = `
 targets:
@@ -38,10 +40,11 @@ describe('environment', () => {
   test('defaults when nothing is set; empty counts as unset', () => {
     expect(loadEnv({ CUTOVER_API_PORT: '' })).toEqual({
       temporal: { address: undefined, namespace: 'default', taskQueue: 'cutover', uiUrl: undefined, connection: {} },
-      api: { host: '127.0.0.1', port: 8080 },
+      api: { host: '127.0.0.1', port: 8080, limits: { requestsPerMinute: 600, concurrentRequests: 20, longPolls: 200, authFailuresPerMinute: 20 } },
       run: 'all',
       configPath: 'cutover.config.yaml',
       logLevel: 'info',
+      steeringKeys: {},
     });
   });
 
@@ -204,8 +207,28 @@ describe('loadConfig', () => {
   });
 
   test('a token from the environment wins over the development default', () => {
-    const config = loadConfig({ CUTOVER_CONFIG: file(VALID), OPS_TOKEN: 'from-the-environment' });
-    expect(config.auth.principals[0]).toMatchObject({ token: 'from-the-environment', tokenSource: 'env' });
+    const config = loadConfig({ CUTOVER_CONFIG: file(VALID), OPS_TOKEN: LONG_TOKEN });
+    expect(config.auth.principals[0]).toMatchObject({ token: LONG_TOKEN, tokenSource: 'env' });
+  });
+
+  test('a configured token shorter than 32 bytes is refused at load, naming its variable', () => {
+    const message = errorOf(() => loadConfig({ CUTOVER_CONFIG: file(VALID), OPS_TOKEN: 'x' }));
+    expect(message).toMatch(/auth\.tokens\[0\]\.token: OPS_TOKEN has 1 bytes: a token needs at least 32/);
+    expect(loadConfig({ CUTOVER_CONFIG: file(VALID), OPS_TOKEN: 'x'.repeat(32) }).auth.principals[0].token).toHaveLength(32);
+  });
+
+  test.each(['0.0.0.0', '::', '10.1.2.3'])('the development tokens are refused when the API listens on %s', (host) => {
+    const message = errorOf(() => loadConfig({ CUTOVER_CONFIG: file(VALID), CUTOVER_API_HOST: host }));
+    expect(message).toContain(`auth.tokens[0].token: environment variable OPS_TOKEN is not set, and the development token is refused: the API listens on ${host}, not on loopback`);
+  });
+
+  test.each(['127.0.0.1', '127.0.1.1', 'localhost', '::1'])('the development tokens serve an API on loopback (%s)', (host) => {
+    expect(loadConfig({ CUTOVER_CONFIG: file(VALID), CUTOVER_API_HOST: host }).auth.principals[0].tokenSource).toBe('devDefault');
+  });
+
+  test('a worker alone needs no API token', () => {
+    const config = loadConfig({ CUTOVER_CONFIG: file(VALID), TEMPORAL_ADDRESS: 'temporal:7233', CUTOVER_RUN: 'worker', CUTOVER_STEERING_KEYS: STEERING });
+    expect(config.auth.principals).toEqual([]);
   });
 
   test('against a real Temporal the development default is refused', () => {
@@ -215,8 +238,27 @@ describe('loadConfig', () => {
 
   test('two principals with the same token are refused', () => {
     const text = VALID + '    - { principal: view, roles: [viewer], token: { env: VIEW_TOKEN } }\n';
-    const message = errorOf(() => loadConfig({ CUTOVER_CONFIG: file(text), OPS_TOKEN: 'same', VIEW_TOKEN: 'same' }));
+    const message = errorOf(() => loadConfig({ CUTOVER_CONFIG: file(text), OPS_TOKEN: LONG_TOKEN, VIEW_TOKEN: LONG_TOKEN }));
     expect(message).toMatch(/view and ops have the same token/);
+  });
+
+  test('steering keys: the first signs, each verifies; the embedded default makes its own; a real Temporal needs them', () => {
+    const config = loadConfig({ CUTOVER_CONFIG: file(VALID), CUTOVER_STEERING_KEYS: `new:${'n'.repeat(40)},old:${'o'.repeat(32)}` });
+    expect(config.steering.keys.map((k) => k.id)).toEqual(['new', 'old']);
+    expect(loadConfig({ CUTOVER_CONFIG: file(VALID) }).steering.keys.map((k) => k.id)).toEqual(['embedded']);
+    const real = { CUTOVER_CONFIG: file(VALID), TEMPORAL_ADDRESS: 'temporal:7233', OPS_TOKEN: LONG_TOKEN };
+    expect(errorOf(() => loadConfig(real))).toMatch(/CUTOVER_STEERING_KEYS \(or CUTOVER_STEERING_KEYS_FILE\) is not set/);
+    const keyFile = join(dir, 'steering-keys');
+    writeFileSync(keyFile, `k2:${'2'.repeat(48)}\nk1:${'1'.repeat(48)}\n`);
+    expect(loadConfig({ ...real, CUTOVER_STEERING_KEYS_FILE: keyFile }).steering.keys.map((k) => k.id)).toEqual(['k2', 'k1']);
+  });
+
+  test.each([
+    [`k1:${'s'.repeat(31)}`, /key k1 has 31 bytes; it needs at least 32/],
+    [`${'s'.repeat(40)}`, /an entry does not start with a key id/],
+    [`k1:${'a'.repeat(32)},k1:${'b'.repeat(32)}`, /key id k1 is given twice/],
+  ])('steering keys %s are refused', (keys, message) => {
+    expect(errorOf(() => loadConfig({ CUTOVER_CONFIG: file(VALID), CUTOVER_STEERING_KEYS: keys }))).toMatch(message);
   });
 
   test('a bad environment stops before the file is read', () => {

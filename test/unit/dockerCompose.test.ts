@@ -22,8 +22,13 @@ const cutover = services.cutover;
 /** `${VAR:?msg}` stands for a value the user must export; give it one. */
 const given = (s: Service, example: (name: string) => string) =>
   Object.fromEntries(Object.entries(s.environment!).map(([k, v]) => [k, v.startsWith('${') ? example(k) : v]));
-const env = given(cutover, (k) => `value-of-${k}`);
-const published = (s: Service) => (s.ports ?? []).map((p) => p.split(':').map(Number) as [number, number]);
+const env = given(cutover, (k) => (k === 'CUTOVER_STEERING_KEYS' ? `k1:${'k'.repeat(32)}` : `a-value-of-at-least-32-bytes-for-${k}`));
+/** A port as Compose reads it with nothing exported: `${VAR:-default}` is its default; [address, host port, container port]. */
+const binding = (p: string): [string, number, number] => {
+  const [address, host, container] = p.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1').split(/:(?=\d+(?::\d+)?$)/).flatMap((part, i) => (i === 0 ? [part] : part.split(':')));
+  return [address, Number(host), Number(container)];
+};
+const published = (s: Service) => (s.ports ?? []).map((p) => binding(p).slice(1) as [number, number]);
 
 test('has Temporal on PostgreSQL, the Temporal UI and cutover built from this repository', () => {
   expect(Object.keys(services).sort()).toEqual(['cutover', 'kong-admin-router', 'postgresql', 'temporal', 'temporal-ui']);
@@ -53,6 +58,15 @@ test('addresses and ports agree between the services', () => {
   const uiPort = Number(new URL(e.temporal.uiUrl!).port);
   expect(published(services['temporal-ui']).map(([hostPort]) => hostPort)).toContain(uiPort);
   expect(services['temporal-ui'].environment?.TEMPORAL_ADDRESS).toBe(e.temporal.address);
+});
+
+test('every published port binds to loopback unless CUTOVER_PUBLISH_ADDRESS says otherwise', () => {
+  const ports = Object.values(services).flatMap((s) => s.ports ?? []);
+  expect(ports.length).toBeGreaterThanOrEqual(4);
+  for (const p of ports) {
+    expect(p).toMatch(/^\$\{CUTOVER_PUBLISH_ADDRESS:-127\.0\.0\.1\}:\d+:\d+$/);
+    expect(binding(p)[0]).toBe('127.0.0.1');
+  }
 });
 
 test('the image runs the same entry point as npm start', () => {

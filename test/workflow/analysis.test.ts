@@ -11,6 +11,7 @@ import { approveUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { startPrometheusStandIn, type PrometheusStandIn } from '../support/prometheusStandIn';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { reachesStatus, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
+import { signedUpdate } from '../support/steering';
 
 let prometheus: PrometheusStandIn;
 const suite = scriptedSuite('analysis', async () => {
@@ -80,7 +81,7 @@ test.each(['approve', 'rollback'] as const)('a query with no data pauses at AWAI
   expect(paused.waitingFor).toContain('analysis error-rate inconclusive');
   expect(paused.traffic).toEqual({ blue: 90, green: 10 });
   const update = decision === 'approve' ? approveUpdate : rollbackUpdate;
-  await h.executeUpdate(update, { args: [{ by: 'oncall', reason: 'looked at the dashboards' }] });
+  await signedUpdate(h, update, { by: 'oncall', reason: 'looked at the dashboards' });
   const final = await upgradeResult(h);
   expect(final.status).toBe(decision === 'approve' ? 'SUCCEEDED' : 'ROLLED_BACK');
 });

@@ -8,6 +8,7 @@ import { STEPS, upgradeWorkflowId, type Step } from '../../src/domain/upgrade';
 import { abortUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { eventually, reachesStep, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
+import { signedUpdate } from '../support/steering';
 
 const suite = scriptedSuite('cancel');
 const { world, start } = suite;
@@ -100,7 +101,7 @@ describe('undos outlast outages', () => {
     world.failUndo(input.target, 'deployGreen', 'Kubernetes API unavailable', 5);
     const h = await start(input);
     await reachesStep(h, 'waitReady');
-    await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'outage drill' }] });
+    await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'outage drill' });
     // while it retries, the state names the undo
     await eventually(async () => (await upgradeState(h)).undoing?.step === 'deployGreen');
     const final = await upgradeResult(h);
@@ -115,7 +116,7 @@ describe('undos outlast outages', () => {
     world.failUndo(input.target, 'deployGreen', 'deployment orders-green not found', Infinity, true);
     const h = await start(input);
     await reachesStep(h, 'waitReady');
-    await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'drill' }] });
+    await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'drill' });
     const final = await upgradeResult(h);
     expect(final.status).toBe('FAILED');
     expect(final.failure?.message).toMatch(/^manual attention: undoing deployGreen failed since \S+Z: deployment orders-green not found$/);
@@ -133,7 +134,7 @@ describe('undos outlast outages', () => {
     world.failUndo(input.target, 'deployGreen', 'EMQX API connection refused', Infinity);
     const h = await start(input);
     await reachesStep(h, 'waitReady');
-    await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'drill' }] });
+    await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'drill' });
     const final = await upgradeResult(h);
     expect(final.status).toBe('FAILED');
     expect(final.failure?.message).toMatch(/^manual attention: undoing deployGreen failed since \S+Z: EMQX API connection refused$/);
@@ -147,7 +148,7 @@ describe('a stop never ends in success', () => {
     const hold = world.hold(input.target, 'cleanUpBlue', { ignoreCancel: true });
     const h = await start(input);
     await eventually(async () => hold.started());
-    await h.executeUpdate(abortUpdate, { args: [{ by: 'oncall', reason: 'stop it' }] });
+    await signedUpdate(h, abortUpdate, { by: 'oncall', reason: 'stop it' });
     hold.release();
     const final = await upgradeResult(h);
     expect(world.effectsOf(input.target)).toContain('do cleanUpBlue');

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createCancelRequestActivities } from '../../src/activities/cancelRequest';
+import { createSkeletonActivities } from '../../src/activities';
 import { createProjectionActivities } from '../../src/activities/projection';
 import { withClient } from '../../src/activities/pg';
 import { temporalTestServerPath } from '../../src/runtime/binaries';
@@ -19,6 +19,7 @@ import { PostgresServer } from '../../src/sandbox/postgres';
 import { ensureSearchAttributes } from '../../src/runtime/searchAttributes';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
+import { TEST_STEERING_KEYS } from '../support/steering';
 
 const HOUR = 3_600_000;
 let env: TestWorkflowEnvironment;
@@ -78,7 +79,7 @@ beforeAll(async () => {
       dropReleaseDatabase: record('dropReleaseDatabase'),
       watchCatchUp: projection.watchCatchUp,
       checkCatchUpSource: projection.checkCatchUpSource,
-      ...createCancelRequestActivities(env.client),
+      ...createSkeletonActivities(env.client, TEST_STEERING_KEYS),
     },
     { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } },
   );

@@ -15,7 +15,7 @@ const DIR = join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 const BUNDLES = { scripted: 'CUTOVER_TEST_WORKFLOW_BUNDLE', shipped: 'CUTOVER_WORKFLOW_BUNDLE' } as const;
 
-test('the corpus holds the seven recorded runs', () => {
+test('the corpus holds the eight recorded runs', () => {
   expect(files.sort()).toEqual([
     'cancel-at-gate-legacy.scripted.json',
     'cancel-at-gate.scripted.json',
@@ -23,6 +23,7 @@ test('the corpus holds the seven recorded runs', () => {
     'emqx-local.shipped.json',
     'emqx-rollback-in-window.shipped.json',
     'happy-path.scripted.json',
+    'rollback-at-drainBlue-legacy.scripted.json',
     'rollback-at-drainBlue.scripted.json',
   ]);
 });
@@ -33,6 +34,14 @@ const PATCHES = {
   'cancel-identity': { before: ['cancel-at-gate-legacy.scripted.json'], after: ['cancel-at-gate.scripted.json'] },
   'emqx-nodes-at-once': { before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json'], after: ['emqx-local.shipped.json'] },
   'emqx-support-matrix': { before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json'], after: ['emqx-local.shipped.json'] },
+  'state-memo': {
+    before: ['cancel-at-gate-legacy.scripted.json', 'emqx-local-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
+    after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+  },
+  'signed-steering': {
+    before: ['emqx-rollback-in-window.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
+    after: ['happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+  },
 };
 
 /** The patch ids a history's markers record, read from the JSON as the Temporal CLI writes it. */

@@ -6,6 +6,7 @@ import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../s
 import { approveUpdate, stateQuery } from '../../src/workflows/messages';
 import { ScriptedWorld } from '../support/scriptedWorld';
 import { startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
+import { signedUpdate } from '../support/steering';
 
 const HOUR = 3_600_000;
 let env: TestWorkflowEnvironment;
@@ -59,7 +60,7 @@ test('an approval before the auto-promotion delay promotes at once', async () =>
   const s = await h.query(stateQuery);
   expect(s.status).toBe('AWAITING_APPROVAL');
   expect(s.approval.autoPromoteAt).toBeDefined();
-  await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'canary looks good' }] });
+  await signedUpdate(h, approveUpdate, { by: 'bob', reason: 'canary looks good' });
   const final = (await h.result()) as UpgradeState;
   expect(final.approval.approvedBy).toBe('bob');
 });

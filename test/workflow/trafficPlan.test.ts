@@ -4,6 +4,7 @@ import type { UpgradeInput } from '../../src/domain/upgrade';
 import { approveUpdate, reportReadyUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { eventually, reachesStatus, reachesStep, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
+import { signedUpdate } from '../support/steering';
 
 const suite = scriptedSuite('traffic');
 const { world, start } = suite;
@@ -41,7 +42,7 @@ test('a per-step approval waits at its step; a rollback there sends all traffic 
   expect(waiting.waitingFor).toContain('approval before the next traffic step after traffic step 1 of 2 (green 20%)');
   expect(waiting.releases.blue?.phase).toBe('SERVING');
   expect(waiting.releases.green?.phase).toBe('SERVING');
-  await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'canary errors' }] });
+  await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'canary errors' });
   const final = await upgradeResult(h);
   const { blue, green } = names(input);
   expect(final.status).toBe('ROLLED_BACK');
@@ -86,7 +87,7 @@ test("the Temporal UI's current details say which traffic step runs and what it 
     '**AWAITING_APPROVAL** at promote (traffic blue 90 / green 10): approval before the next traffic step after traffic step 1 of 2 (green 10%) ' +
       '(traffic step 1 of 2 (green 10%) asks for approval): approve, or roll back',
   );
-  await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'canary fine' }] });
+  await signedUpdate(h, approveUpdate, { by: 'bob', reason: 'canary fine' });
   expect((await upgradeResult(h)).status).toBe('SUCCEEDED');
 });
 
@@ -94,7 +95,7 @@ test('a per-step approval, approved, continues to 100', async () => {
   const input = upgradeInput({ options: { traffic: [{ weight: 20, analysis: [], approve: true }, { weight: 100, analysis: [] }] } });
   const h = await start(input);
   await reachesStatus(h, 'AWAITING_APPROVAL');
-  await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'canary fine' }] });
+  await signedUpdate(h, approveUpdate, { by: 'bob', reason: 'canary fine' });
   const final = await upgradeResult(h);
   expect(final.status).toBe('SUCCEEDED');
   expect(final.trafficSteps?.[0].approvedBy).toBe('bob');
@@ -110,9 +111,9 @@ test('an approval before finalize: rollback is possible at the gate, refused aft
   expect(waiting.pointOfNoReturnPassed).toBe(false);
   expect(waiting.waitingFor).toContain('approval before finalize (finalize is the point of no return)');
   expect(world.effectsOf(input.target)).not.toContain('do finalize');
-  await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'migrations look fine' }] });
+  await signedUpdate(h, approveUpdate, { by: 'bob', reason: 'migrations look fine' });
   await eventually(async () => hold.started());
-  await expect(h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'too late' }] })).rejects.toMatchObject({
+  await expect(signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'too late' })).rejects.toMatchObject({
     cause: { message: expect.stringContaining('point of no return') },
   });
   hold.release();
@@ -123,7 +124,7 @@ test('a rollback at the gate before finalize rolls back', async () => {
   const input = upgradeInput({ options: { approval: 'auto', approveBefore: ['finalize'] } });
   const h = await start(input);
   await reachesStatus(h, 'AWAITING_APPROVAL');
-  await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'not today' }] });
+  await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'not today' });
   const final = await upgradeResult(h);
   expect(final.status).toBe('ROLLED_BACK');
   expect(world.effectsOf(input.target)).not.toContain('do finalize');
@@ -136,16 +137,16 @@ test('waitReady waits for the ready report: accepted for green, refused for blue
   const h = await start(input);
   await reachesStep(h, 'waitReady');
   await eventually(async () => (await upgradeState(h)).waitingFor.includes('to report ready'));
-  const refused = h.executeUpdate(reportReadyUpdate, { args: [{ release: blue, ready: true, by: 'svc' }] });
+  const refused = signedUpdate(h, reportReadyUpdate, { release: blue, ready: true, by: 'svc' });
   await expect(refused).rejects.toThrow(WorkflowUpdateFailedError);
   await expect(refused).rejects.toMatchObject({ cause: { message: expect.stringContaining(`${blue} is blue`) } });
-  await h.executeUpdate(reportReadyUpdate, { args: [{ release: green, ready: false, detail: 'projection at 80%', by: 'svc' }] });
+  await signedUpdate(h, reportReadyUpdate, { release: green, ready: false, detail: 'projection at 80%', by: 'svc' });
   expect((await upgradeState(h)).step).toBe('waitReady');
-  await h.executeUpdate(reportReadyUpdate, { args: [{ release: green, ready: true, detail: 'caught up, self-tests pass', by: 'svc' }] });
+  await signedUpdate(h, reportReadyUpdate, { release: green, ready: true, detail: 'caught up, self-tests pass', by: 'svc' });
   const final = await upgradeResult(h);
   expect(final.status).toBe('SUCCEEDED');
   expect(final.readyReport).toMatchObject({ ready: true, detail: 'caught up, self-tests pass', by: 'svc' });
   expect(final.transitions).toContainEqual(expect.objectContaining({ by: 'svc', why: `${green} reports not ready: projection at 80%` }));
   // once green serves, a report is refused
-  await expect(h.executeUpdate(reportReadyUpdate, { args: [{ release: green, ready: true, by: 'svc' }] })).rejects.toThrow();
+  await expect(signedUpdate(h, reportReadyUpdate, { release: green, ready: true, by: 'svc' })).rejects.toThrow();
 });

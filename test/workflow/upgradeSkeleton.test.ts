@@ -6,6 +6,7 @@ import { workerDefaults } from '../../src/runtime/workerDefaults';
 import { abortUpdate, approveSignal, approveUpdate, rollbackSignal, rollbackUpdate } from '../../src/workflows/messages';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { eventually, reachesStep, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
+import { signedUpdate } from '../support/steering';
 
 const suite = scriptedSuite('skeleton');
 const { world, start } = suite;
@@ -59,30 +60,29 @@ describe('blueGreenUpgrade on the dev server', () => {
     const hold = world.hold(input.target, 'verify');
     const h = await start(input);
     await eventually(async () => hold.started());
-    const early = h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'too soon' }] });
+    const early = signedUpdate(h, approveUpdate, { by: 'bob', reason: 'too soon' });
     await expect(early).rejects.toThrow(WorkflowUpdateFailedError);
     await expect(early).rejects.toMatchObject({ cause: { message: expect.stringContaining('nothing is waiting for approval') } });
     hold.release();
     await eventually(async () => (await state(h)).status === 'AWAITING_APPROVAL');
     expect((await state(h)).waitingFor).toMatch(/approval/);
     expect(world.effectsOf(input.target)).not.toContain('do promote');
-    await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', reason: 'metrics look fine' }] });
+    await signedUpdate(h, approveUpdate, { by: 'bob', reason: 'metrics look fine' });
     const final = await result(h);
     expect(final.status).toBe('SUCCEEDED');
     expect(final.approval).toMatchObject({ approvedBy: 'bob' });
     expect(final.transitions).toContainEqual(expect.objectContaining({ by: 'bob', why: 'approved: metrics look fine' }));
   });
 
-  test('approve by signal works, and a refused approve signal is recorded, not applied', async () => {
+  test('a self-approval is refused by four-eyes and recorded, not applied; another approver goes on', async () => {
     const input = upgradeInput({ options: { approval: 'manual', requireDistinctApprover: true } });
     const h = await start(input);
     await eventually(async () => (await state(h)).status === 'AWAITING_APPROVAL');
-    await h.signal(approveSignal, { by: 'alice', reason: 'self approval' });
-    await eventually(async () =>
-      (await state(h)).transitions.some((t) => t.why.includes('alice requested this upgrade and cannot also approve it')),
-    );
+    await expect(signedUpdate(h, approveUpdate, { by: 'alice', reason: 'self approval' })).rejects.toMatchObject({
+      cause: { message: expect.stringContaining('alice requested this upgrade and cannot also approve it') },
+    });
     expect((await state(h)).status).toBe('AWAITING_APPROVAL');
-    await h.signal(approveSignal, { by: 'carol', reason: 'ok' });
+    await signedUpdate(h, approveUpdate, { by: 'carol', reason: 'ok' });
     expect((await result(h)).status).toBe('SUCCEEDED');
   });
 
@@ -93,7 +93,7 @@ describe('blueGreenUpgrade on the dev server', () => {
     if (holdable) world.hold(input.target, step);
     const h = await start(input);
     await atStep(h, step);
-    const reply = await h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: `test rollback at ${step}` }] });
+    const reply = await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: `test rollback at ${step}` });
     expect(reply.accepted).toBe(true);
     const final = await result(h);
     expect(final.status).toBe('ROLLED_BACK');
@@ -116,7 +116,7 @@ describe('blueGreenUpgrade on the dev server', () => {
     const hold = world.hold(input.target, 'cleanUpBlue');
     const h = await start(input);
     await eventually(async () => hold.started());
-    await expect(h.executeUpdate(rollbackUpdate, { args: [{ by: 'oncall', reason: 'too late' }] })).rejects.toMatchObject({
+    await expect(signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'too late' })).rejects.toMatchObject({
       cause: { message: expect.stringContaining('point of no return') },
     });
     await h.signal(rollbackSignal, { by: 'oncall', reason: 'too late by signal' });
@@ -132,7 +132,7 @@ describe('blueGreenUpgrade on the dev server', () => {
     world.hold(input.target, 'cleanUpBlue');
     const h = await start(input);
     await atStep(h, 'cleanUpBlue');
-    await h.executeUpdate(abortUpdate, { args: [{ by: 'oncall', reason: 'keep blue for forensics' }] });
+    await signedUpdate(h, abortUpdate, { by: 'oncall', reason: 'keep blue for forensics' });
     const final = await result(h);
     expect(final.status).toBe('FAILED');
     expect(final.failure?.message).toContain('aborted by oncall after the point of no return');

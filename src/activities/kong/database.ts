@@ -1,19 +1,13 @@
 /**
  * What the worker itself does on a Kong database: the Admin API freeze flag
- * the freeze router reads, the configuration fingerprint, and the pg_dump
- * backup. Connection settings come from the target's `kong.database` block
+ * the freeze router reads, and the configuration fingerprint (the backup is
+ * backup.ts). Connection settings come from the target's `kong.database` block
  * when an activity runs; the password from the worker's environment.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { Client, type ClientConfig } from 'pg';
+import type { Client, ClientConfig } from 'pg';
 import { readSecret } from '../../config/targets';
 import type { KongAccess } from '../../domain/kong/schema';
-
-const run = promisify(execFile);
 
 export function clientConfig(access: KongAccess, env: NodeJS.ProcessEnv): ClientConfig {
   const d = access.database;
@@ -61,23 +55,4 @@ export async function fingerprint(c: Client): Promise<{ fingerprint: string; row
     hash.update(`${table}=${r[0].n}:${r[0].h ?? ''};`);
   }
   return { fingerprint: hash.digest('hex').slice(0, 16), rows };
-}
-
-/** pg_dump in custom format to `<dir>/<file>`; a dump already there (a retried activity) is kept. */
-export async function backup(access: KongAccess, env: NodeJS.ProcessEnv, pgDump: string, file: string): Promise<{ path: string; bytes: number; reused: boolean }> {
-  const dir = resolve(access.backupDir ?? '.data/backups');
-  const path = join(dir, file);
-  if (existsSync(path)) return { path, bytes: statSync(path).size, reused: true };
-  mkdirSync(dir, { recursive: true });
-  const c = clientConfig(access, env);
-  const partial = `${path}.partial`;
-  await run(pgDump, ['--format=custom', `--file=${partial}`, `--host=${c.host}`, `--port=${c.port}`, `--username=${c.user}`, String(c.database)], {
-    env: { ...process.env, PGPASSWORD: String(c.password), PGCONNECT_TIMEOUT: '10' },
-    timeout: 30 * 60_000,
-  }).catch((err: Error & { stderr?: string }) => {
-    throw new Error(`pg_dump of ${c.database} on ${c.host}:${c.port} failed: ${err.stderr?.trim() || err.message}`);
-  });
-  // Renamed only when complete, so a dump cut short is never taken for a backup.
-  renameSync(partial, path);
-  return { path, bytes: statSync(path).size, reused: false };
 }

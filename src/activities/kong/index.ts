@@ -14,7 +14,8 @@ import type { KongCounters } from '../../domain/kong/metrics';
 import { LIST_EXIT, listMeaning, tail, type MigrationsCommand, type SchemaState } from '../../domain/kong/migrations';
 import type { KindActivityDeps } from '../kinds';
 import { withClient } from '../pg';
-import { backup, clientConfig, fingerprint, freeze, unfreeze } from './database';
+import { backupKong, type BackupRecord } from './backup';
+import { clientConfig, fingerprint, freeze, unfreeze } from './database';
 import { kongTargets } from './targets';
 
 export interface KongActivitiesDeps extends KindActivityDeps {
@@ -144,9 +145,8 @@ export function createKongActivities(deps: KongActivitiesDeps) {
     },
 
     /** pg_dump before `up`; a retry finds the dump of this upgrade and keeps it. */
-    async backupKongDatabase(i: { target: string; upgradeId: string }): Promise<{ path: string; bytes: number; reused: boolean }> {
-      const file = `${i.target}-${i.upgradeId.replace(/[^\w.-]/g, '_')}.dump`;
-      return backup(target(i.target).kong, env, deps.pgDump ?? 'pg_dump', file);
+    async backupKongDatabase(i: { target: string; upgradeId: string }): Promise<BackupRecord> {
+      return backupKong(target(i.target).kong, db(i.target), env, deps.pgDump ?? 'pg_dump', i);
     },
 
     /** The user's smoke requests through every node of the release; a wrong status fails for good. */

@@ -5,6 +5,7 @@ import { parseDuration } from '../../domain/duration';
 import type { UpgradeState } from '../../domain/upgrade';
 import { principalOf } from '../auth';
 import { badRequest } from '../errors';
+import type { ConcurrencyLimit } from '../limits';
 import type { PhaseWatch } from '../phaseWatch';
 import { PHASE_WAIT_MAX_MS, PhaseParams, PhaseQuery, ReadyBody, ReadyResult, ReleasePhase, TargetList, withErrors } from '../schemas';
 import { releasePhaseOf, type Upgrades } from '../upgrades';
@@ -15,7 +16,7 @@ const tags = ['targets'];
 /** What a service acts on: which upgrade, its release's phase and its share of the traffic. */
 const modeOf = (a: { upgradeId: string; phase: string; weight: number }) => `${a.upgradeId}/${a.phase}/${a.weight}`;
 
-export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgrades: Upgrades, watch: PhaseWatch<UpgradeState>): void {
+export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgrades: Upgrades, watch: PhaseWatch<UpgradeState>, longPolls: ConcurrencyLimit): void {
   // Names and kinds only: placement and secret references stay on the server.
   const listed = { targets: targets.map(({ name, kind, description }) => ({ name, kind, description })) };
   app.get(
@@ -51,6 +52,7 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
       const now = await upgrades.releasePhase(target, release);
       const known = modeOf({ upgradeId: now.upgradeId, phase: phase ?? now.phase, weight: weight === undefined ? now.weight : Number(weight) });
       if (waitMs === 0 || modeOf(now) !== known) return now;
+      longPolls.enter(request, reply);
       // a client that goes away stops waiting; the shared poller stops with its last waiter
       const gone = new AbortController();
       reply.raw.once('close', () => gone.abort());

@@ -4,6 +4,7 @@
  * the upgrade's own settings (`options.kong`).
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { DURATION_PATTERN } from '../duration';
 import { SecretRef } from '../schemas';
 import type { KongSettings } from './settings';
 
@@ -32,7 +33,18 @@ export const KongAccess = Type.Object(
         { additionalProperties: false, description: "Kubernetes: each Kong pod's proxy and status listener ports (default 8000 and 8100)" },
       ),
     ),
-    backupDir: Type.Optional(Type.String({ minLength: 1, default: '.data/backups', description: "where the worker writes the pg_dump taken before 'migrations up'" })),
+    backupDir: Type.Optional(
+      Type.String({ minLength: 1, description: "where the worker writes the pg_dump taken before 'migrations up' (default: CUTOVER_BACKUP_DIR, else backups under CUTOVER_DATA_DIR)" }),
+    ),
+    backupRetention: Type.Optional(
+      Type.Object(
+        {
+          keep: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "the target's backups kept at most (default 10)" })),
+          maxAge: Type.Optional(Type.String({ pattern: DURATION_PATTERN, description: 'a duration such as 30d: older backups are removed (default 30d)' })),
+        },
+        { additionalProperties: false, description: "after each backup, the target's older ones past these are removed (this upgrade's never)" },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
