@@ -30,6 +30,9 @@ function databaseUrl(env: NodeJS.ProcessEnv): string {
   return u.toString();
 }
 
+/** Node's socket errors in the words of Kong's socket layer (LuaSocket / ngx.socket). */
+const SOCKET_ERRORS: Record<string, string> = { ECONNREFUSED: 'connection refused', ETIMEDOUT: 'timeout', ENOTFOUND: 'host or service not provided, or not known', EHOSTUNREACH: 'no route to host' };
+
 function num(name: string, v: string | undefined, ok: (n: number) => boolean, what: string): number {
   const n = Number(v);
   if (v === undefined || !Number.isFinite(n) || !ok(n)) throw new Error(`--${name} must be ${what}, got '${v ?? ''}'`);
@@ -63,9 +66,14 @@ async function main(argv: string[]): Promise<number> {
     const lockTimeoutMs = num('lock-timeout', a['lock-timeout'], (n) => n > 0, 'seconds above 0') * 1000;
     const db = new Client({ connectionString: database, connectionTimeoutMillis: 5000 });
     try {
-      await db.connect();
+      await db.connect().catch((err: NodeJS.ErrnoException) => {
+        // what Kong says when its connector's first query cannot reach the database (kong/db/strategies/postgres/connector.lua, init)
+        throw new Error(`[PostgreSQL error] failed to retrieve PostgreSQL server_version_num: ${SOCKET_ERRORS[err.code ?? ''] ?? err.message}`);
+      });
       const r = await runMigrationsCommand(db, v, sub as MigrationsCommand, { force: a.force, lockTimeoutMs });
-      for (const line of r.lines) (r.exitCode === 1 && line.startsWith('Error:') ? process.stderr : process.stdout).write(`${line}\n`);
+      // Kong's error (and the hint after it) goes to stderr (kong/cmd/init.lua)
+      const error = r.exitCode === 1 ? r.lines.findIndex((l) => l.startsWith('Error:')) : -1;
+      r.lines.forEach((line, i) => (error >= 0 && i >= error ? process.stderr : process.stdout).write(`${line}\n`));
       return r.exitCode;
     } finally {
       await db.end().catch(() => undefined);
@@ -96,7 +104,8 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    process.stderr.write(`Error: ${(err as Error).message}\n`);
+    // kong/cmd/init.lua
+    process.stderr.write(`Error: ${(err as Error).message}\n\n  Run with --v (verbose) or --vv (debug) for more details\n`);
     process.exit(1);
   },
 );
