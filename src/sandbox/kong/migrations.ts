@@ -27,6 +27,8 @@ export interface CommandResult {
 
 export interface MigrationsOptions {
   force?: boolean;
+  /** pg_schema, which `bootstrap` creates. */
+  schema?: string;
   /** How long to wait for the cluster lock (Kong's --lock-timeout, 60 s). */
   lockTimeoutMs?: number;
 }
@@ -101,8 +103,8 @@ async function withLock(db: ClientBase, o: { timeoutMs: number; noWait?: boolean
   }
 }
 
-/** One migration part and its bookkeeping in one transaction, so a crash leaves either both or neither. */
-async function apply(db: ClientBase, sql: string, meta: string, name: string): Promise<void> {
+/** One migration part and its bookkeeping in one transaction, so a crash leaves either both or neither; failing, Kong's words (kong/db/init.lua). */
+async function apply(db: ClientBase, sql: string, meta: string, name: string, part: 'up' | 'teardown'): Promise<void> {
   await db.query('BEGIN');
   try {
     await db.query(sql);
@@ -110,7 +112,7 @@ async function apply(db: ClientBase, sql: string, meta: string, name: string): P
     await db.query('COMMIT');
   } catch (err) {
     await db.query('ROLLBACK');
-    throw new CommandError(`[PostgreSQL error] failed to run migration '${name}': ${(err as Error).message}`);
+    throw new CommandError(`[PostgreSQL error] failed to run migration '${name}' ${part}: ${(err as Error).message}`);
   }
 }
 
@@ -125,7 +127,7 @@ async function run(db: ClientBase, migrations: Migration[], out: string[], o: { 
   for (const m of migrations) {
     const leftPending = !!m.teardown && !o.teardown;
     const sql = [o.up ? m.up : '', o.teardown ? (m.teardown ?? '') : ''].join('\n');
-    await apply(db, sql, leftPending ? MARK_PENDING : MARK_EXECUTED, m.name);
+    await apply(db, sql, leftPending ? MARK_PENDING : MARK_EXECUTED, m.name, o.up ? 'up' : 'teardown');
     if (leftPending) pending += 1;
     out.push(`core migrated up to: ${m.name} (${leftPending ? 'pending' : 'executed'})`);
   }
@@ -173,6 +175,7 @@ export async function runMigrationsCommand(db: ClientBase, v: GatewayVersion, cm
           return { exitCode: 0, lines: out };
         }
         out.push('Bootstrapping database...');
+        if (o.schema) await db.query(`CREATE SCHEMA IF NOT EXISTS "${o.schema.replaceAll('"', '""')}"`);
         await db.query(META_DDL);
         const r = await withLock(db, { timeoutMs, noWait: true }, async () => {
           await db.query(`INSERT INTO schema_meta (key, subsystem, executed, pending) VALUES ('schema_meta', 'core', '{}', '{}') ON CONFLICT DO NOTHING`);
