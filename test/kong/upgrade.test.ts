@@ -223,7 +223,7 @@ test('a plan for Kong 3.2 is refused with the version, what it lacks and what to
     step: 'plan',
     type: 'Unsupported',
     message:
-      "the release serving now runs Kong 3.2.2, outside what cutover supports Kong 3.4 (LTS) to 3.9: it has no GET /status/ready (Kong 3.3 and later), by which cutover tells that a node is ready; " +
+      "the release serving now runs Kong 3.2.2, which is older than what cutover supports, Kong 3.4 (LTS) to 3.9: Kong 3.2.2 has no GET /status/ready (Kong 3.3 and later), by which cutover tells that a node is ready; " +
       "upgrade it to Kong 3.4 with Kong's own runbook first ('kong migrations up', the new nodes, then 'kong migrations finish'), then upgrade with cutover",
   });
   expect(await k.sandbox.read((st) => st)).toEqual(before);

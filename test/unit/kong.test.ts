@@ -71,11 +71,13 @@ describe('the support matrix', () => {
   });
   test('outside it: the version, what it lacks and what to do', () => {
     expect(kongVersionProblem('3.2.1', 'blue')).toBe(
-      "the release serving now runs Kong 3.2.1, outside what cutover supports Kong 3.4 (LTS) to 3.9: it has no GET /status/ready (Kong 3.3 and later), by which cutover tells that a node is ready; " +
+      "the release serving now runs Kong 3.2.1, which is older than what cutover supports, Kong 3.4 (LTS) to 3.9: Kong 3.2.1 has no GET /status/ready (Kong 3.3 and later), by which cutover tells that a node is ready; " +
         "upgrade it to Kong 3.4 with Kong's own runbook first ('kong migrations up', the new nodes, then 'kong migrations finish'), then upgrade with cutover",
     );
-    expect(kongVersionProblem('3.3.1', 'green')).toMatch(/Kong 3\.3\.1, outside what cutover supports .*: it is not a version cutover was checked against; upgrade to Kong 3\.4 or later/);
-    expect(kongVersionProblem('3.10.0', 'green')).toMatch(/newer than cutover supports .* checked in Kong's source up to 3\.9\.3 only; upgrade to a 3\.9\.x release/);
+    expect(kongVersionProblem('3.3.1', 'green')).toBe(
+      '3.3.1 is older than what cutover supports, Kong 3.4 (LTS) to 3.9: Kong 3.3.1 is not a version cutover was checked against; upgrade to Kong 3.4 or later',
+    );
+    expect(kongVersionProblem('3.10.0', 'green')).toMatch(/^3\.10\.0 is newer than what cutover supports, .* checked in its source up to 3\.9\.3 only; upgrade to a 3\.9\.x release$/);
     expect(kongVersionProblem('latest', 'green')).toBe("'latest' is not a Kong version (such as 3.9.0, or 3.9.0.1 for Kong Enterprise)");
     expect(kongDowngradeProblem('3.9.0', '3.8.1')).toMatch(/Kong 3\.8\.1 is older than Kong 3\.9\.0, which serves now: Kong's migrations only go forward/);
     expect(kongDowngradeProblem('3.9.1', '3.9.0')).toBeUndefined();

@@ -63,26 +63,27 @@ export function kongFeatures(v: KongVersion): KongFeatures {
 /**
  * Why cutover cannot upgrade to (green) or from (blue) this Kong version, or
  * undefined: a version outside 3.4 to 3.9 names what it lacks, or that cutover
- * was not checked against it, and what to do.
+ * was not checked against it, and what to do. Green's reads after "version "
+ * (the API's 400 on field version).
  */
 export function kongVersionProblem(text: string, role: 'blue' | 'green'): string | undefined {
   const v = parseKongVersion(text);
-  if (!v) return `'${text}' is not a Kong version (such as 3.9.0, or 3.9.0.1 for Kong Enterprise)`;
-  const matrix = `cutover supports Kong ${SUPPORTED.from} (LTS) to ${SUPPORTED.to}`;
   const isBlue = role === 'blue';
-  const who = isBlue ? `the release serving now runs Kong ${text}` : `Kong ${text}`;
+  const subject = isBlue ? `the release serving now runs Kong ${text}, which is` : `${text} is`;
+  if (!v) return `${isBlue ? `the release serving now runs '${text}', which` : `'${text}'`} is not a Kong version (such as 3.9.0, or 3.9.0.1 for Kong Enterprise)`;
+  const matrix = `cutover supports, Kong ${SUPPORTED.from} (LTS) to ${SUPPORTED.to}`;
   if (v.major !== 3 || v.minor < 4) {
     const lacks = kongFeatures(v).statusReady
-      ? 'it is not a version cutover was checked against'
-      : "it has no GET /status/ready (Kong 3.3 and later), by which cutover tells that a node is ready";
+      ? `Kong ${text} is not a version cutover was checked against`
+      : `Kong ${text} has no GET /status/ready (Kong 3.3 and later), by which cutover tells that a node is ready`;
     const fix = isBlue
       ? `upgrade it to Kong ${SUPPORTED.from} with Kong's own runbook first ('kong migrations up', the new nodes, then 'kong migrations finish'), then upgrade with cutover`
       : `upgrade to Kong ${SUPPORTED.from} or later`;
-    return `${who}, outside what ${matrix}: ${lacks}; ${fix}`;
+    return `${subject} older than what ${matrix}: ${lacks}; ${fix}`;
   }
   if (v.minor > 9) {
     return (
-      `${who}, newer than ${matrix}: its 'kong migrations status', /status, /status/ready and Prometheus metrics were checked in Kong's source up to 3.9.3 only; ` +
+      `${subject} newer than what ${matrix}: Kong's 'kong migrations status', /status, /status/ready and Prometheus metrics were checked in its source up to 3.9.3 only; ` +
       (isBlue ? "upgrade it with Kong's own runbook" : `upgrade to a ${SUPPORTED.to}.x release`)
     );
   }

@@ -75,7 +75,8 @@ export function createKongStrategy(): Strategy {
       const blue = await call(planning(input).readBlueRelease, `read the release serving ${target}`, { target });
       blueReplicas = blue.replicas;
       // The version blue runs is its image tag on Kubernetes, the sandbox's locally.
-      const unsupported = kongVersionProblem(input.version, 'green') ?? kongVersionProblem(blue.version, 'blue') ?? kongDowngradeProblem(blue.version, input.version);
+      const green = kongVersionProblem(input.version, 'green');
+      const unsupported = (green && `version ${green}`) ?? kongVersionProblem(blue.version, 'blue') ?? kongDowngradeProblem(blue.version, input.version);
       if (unsupported) throw ApplicationFailure.nonRetryable(unsupported, 'Unsupported');
       const state = await call(planning(input).readKongMigrations, `kong migrations status with Kong ${blue.version} and ${input.version}`, {
         target,
