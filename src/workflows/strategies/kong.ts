@@ -156,9 +156,10 @@ export function createKongStrategy(): Strategy {
       run: async (ctx) => {
         const { target } = ctx.input;
         const { version } = ctx.blue;
-        const how = kongFeatures(parseKongVersion(version)!).postDraining ? 'POST /status/ready draining, then' : 'out of the router (no draining before Kong 3.9):';
-        ctx.waitingFor(`${ctx.blue.name}'s connections to fall (${how} up to ${formatDuration(settings.drainTimeoutMs)})`);
-        const drained = await call(waits(ctx).drainKongNodes, `drain ${ctx.blue.name} (Kong ${version}): ${how} its connections fall`, {
+        // Kong before 3.9 has no draining call (405): its nodes are out of the router since promote
+        const how = kongFeatures(parseKongVersion(version)!).postDraining ? 'POST /status/ready draining' : 'out of the router, no draining before Kong 3.9';
+        ctx.waitingFor(`the requests on ${ctx.blue.name}'s nodes to end (${how}; at most ${formatDuration(settings.drainTimeoutMs)})`);
+        const drained = await call(waits(ctx).drainKongNodes, `drain ${ctx.blue.name} (Kong ${version}: ${how}), then its requests end`, {
           target,
           release: ctx.blue.name,
           version,
