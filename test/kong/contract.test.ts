@@ -18,14 +18,13 @@ import type { CommandRun, KongNodeAddress } from '../../src/domain/kong/local';
 import { parseKongMetrics } from '../../src/domain/kong/metrics';
 import { listExitOf, planMigrations, type MigrationPlan, type MigrationsCommand } from '../../src/domain/kong/migrations';
 import type { LocalWorkloads } from '../../src/domain/platform';
-import { startEchoUpstream } from '../../src/sandbox/kong/echo';
-import { runMigrationsProcess, startGatewayNode, type GatewayNode, type KongDatabase } from '../../src/sandbox/kong/launcher';
+import { runMigrationsProcess, type GatewayNode, type KongDatabase } from '../../src/sandbox/kong/launcher';
 import { runMigrationsCommand } from '../../src/sandbox/kong/migrations';
 import { gatewayVersion } from '../../src/sandbox/kong/schema';
-import type { PostgresServer } from '../../src/sandbox/postgres';
 import { fetchOnNewConnection } from '../../src/runtime/newConnection';
 import { exec } from '../support/activityHarness';
-import { kongDatabase, startPostgres } from './pg';
+import { gatewaysForThisFile } from './gateways';
+import { kongDatabase } from './pg';
 
 const DIR = join(__dirname, '..', 'fixtures', 'contracts', 'kong');
 const VERSIONS = readdirSync(DIR).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
@@ -211,22 +210,8 @@ describe.each(VERSIONS)("Kong %s's Prometheus plugin", (version) => {
 // ---- the stand-in against the same fixtures -----------------------------------------------------
 
 describe('the sandbox gateway answers as the fixtures say', () => {
-  let pg: PostgresServer;
-  let echo: { url: string; close(): Promise<void> };
-  let logDir: string;
-  const nodes: GatewayNode[] = [];
-
-  beforeAll(async () => {
-    const s = await startPostgres();
-    pg = s.pg;
-    logDir = join(s.dir, 'logs');
-    echo = await startEchoUpstream();
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-    await echo?.close();
-    await pg?.stop();
-  });
+  const gateways = gatewaysForThisFile();
+  let databases = 0;
 
   const migrations = async (db: KongDatabase, version: string, command: MigrationsCommand): Promise<CommandRun> => runMigrationsProcess({ version, command, db });
   // each request on a connection of its own, closed after it: a kept-alive one would count in the node's connections_active
@@ -235,12 +220,11 @@ describe('the sandbox gateway answers as the fixtures say', () => {
 
   /** A node of `version` on a database it bootstrapped, with a service and route, and a prometheus plugin with `config`. */
   async function node(version: string, config: Record<string, boolean>): Promise<GatewayNode> {
-    const db = await kongDatabase(pg, `contract_${nodes.length}`);
+    const db = await kongDatabase(gateways.pg, `contract_${++databases}`);
     expect((await migrations(db, version, 'bootstrap')).exitCode).toBe(0);
-    const n = await startGatewayNode({ name: `kong-${nodes.length}`, version, db, logDir, dbUpdateFrequencyMs: 200 });
-    nodes.push(n);
+    const n = await gateways.start(`kong-${databases}`, version, db);
     const post = (path: string, body: unknown) => request(`${n.adminUrl}${path}`, 'POST', body);
-    expect((await post('/services', { name: 'echo', url: echo.url })).status).toBe(201);
+    expect((await post('/services', { name: 'echo', url: gateways.echo.url })).status).toBe(201);
     expect((await post('/routes', { name: 'echo', paths: ['/echo'], service: { name: 'echo' } })).status).toBe(201);
     expect((await post('/plugins', { name: 'prometheus', config })).status).toBe(201);
     return n;
@@ -291,7 +275,7 @@ describe('the sandbox gateway answers as the fixtures say', () => {
 
   /** The sandbox's own migrations (core only) put through the same states, with its versions. */
   test.each(STATES)("its 'kong migrations status' and 'list' in state %s pass the same assertions as Kong's", async (name) => {
-    const db = await kongDatabase(pg, `states_${name.replaceAll('-', '_')}`);
+    const db = await kongDatabase(gateways.pg, `states_${name.replaceAll('-', '_')}`);
     // the CLI's own code, in this process: the contract is what it prints and exits with
     const c = new Client({ ...db });
     await c.connect();
