@@ -4,6 +4,7 @@
  * `finish`, the old one broken by `finish`, draining, /status, metrics, the
  * Admin API's errors and the fail-rate flag.
  */
+import { Client } from 'pg';
 import { runMigrationsProcess, type KongDatabase } from '../../src/sandbox/kong/launcher';
 import { gatewaysForThisFile } from './gateways';
 import { anotherNodeHoldsTheLock, kongDatabase } from './pg';
@@ -91,6 +92,14 @@ test('the lock trap: up exits 0 without migrating while another node holds the l
   expect(up).toMatchObject({ exitCode: 0, output: expect.arrayContaining(['aborted: another node is performing database changes']) });
   expect((await migrations(NEW, 'list', db)).exitCode).toBe(5);
   expect((await migrations(NEW, 'up', db)).exitCode).toBe(0);
+  expect((await migrations(NEW, 'list', db)).exitCode).toBe(4);
+  // finish (and bootstrap) do not wait for the lock (no_wait, kong/cmd/utils/migrations.lua): aborted at once, still pending
+  const c = new Client({ connectionString: gateways.pg.url('lock') });
+  await c.connect();
+  await c.query(`INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'another-node', now() + interval '10 minutes')`);
+  expect(await migrations(NEW, 'finish', db)).toMatchObject({ exitCode: 0, output: ['aborted: another node is performing database changes'] });
+  await c.query(`DELETE FROM locks`);
+  await c.end();
   expect((await migrations(NEW, 'list', db)).exitCode).toBe(4);
 });
 

@@ -23,6 +23,7 @@ import { startEchoUpstream } from '../../src/sandbox/kong/echo';
 import { runMigrationsProcess } from '../../src/sandbox/kong/launcher';
 import type { PostgresServer } from '../../src/sandbox/postgres';
 import { rollbackSignal, stateQuery } from '../../src/workflows/messages';
+import { exec } from '../support/activityHarness';
 import { GatewayKubelet } from '../support/gatewayKubelet';
 import { TestNamespace } from '../support/kube';
 import { ON_LOOPBACK_NODE } from '../support/kubeControlPlane';
@@ -147,6 +148,8 @@ test('Kong 3.8.0 -> 3.9.0 on Kubernetes: up as a Job, green at its pod IPs ready
   const token = await applyForCutover(ns, shippedManifests(namespace, undefined, 'rbac.yaml'));
   const activities = createActivities([target], { kubeConfigFor: () => ns.kubeConfig(token), env: { EDGE_PG_PASSWORD: db.password }, pollMs: 100, temporal: env.client });
   worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  // the first blue's pods carry no release label: its nodes are the pods its Deployment selects (what cleanUpBlue drains)
+  expect(await exec(activities.waitKongNodesReady, { target: TARGET, release: BLUE, replicas: 2, version: '3.8.0' })).toMatchObject({ ready: 2 });
 
   // A trickle of requests to every node, so the analysis of green has data.
   load = setInterval(() => {
