@@ -36,14 +36,37 @@ const admin = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${s.
 const postJson = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const kongDb = () => ({ connectionString: `postgres://cutover:${s.kong.database.password}@127.0.0.1:${s.ports.postgres}/kong` });
 
+const measure = (query: string, vars: Record<string, string>) =>
+  s.kongAnalysis.measure({
+    target: TARGET,
+    check: { name: 'm', provider: 'kong', query, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 4, onInconclusive: 'pause' },
+    vars,
+    signal: AbortSignal.timeout(5000),
+  });
+
 test('the runbook through the activities', async () => {
   const a = s.activities;
+  // Before any request the plugin has written no kong_http_requests_total: with its config on, that is no data, not an error.
+  expect(await measure('requests@{{blue}}', { blue: BLUE })).toBe(0);
+  expect(await measure('error-rate@{{blue}}', { blue: BLUE })).toBeUndefined();
+  // With status_code_metrics off (Kong's default) it never will: the provider says so, naming the setting.
+  const { data: plugins } = (await (await admin('/plugins')).json()) as { data: { id: string }[] };
+  const patch = (config: object) => fetch(`http://127.0.0.1:${s.ports.admin}/plugins/${plugins[0]!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config }) });
+  expect((await patch({ status_code_metrics: false })).status).toBe(200);
+  await expect(measure('error-rate@{{blue}}', { blue: BLUE })).rejects.toThrow(
+    `Kong exports no kong_http_requests_total: the prometheus plugin (${plugins[0]!.id}) is configured without status_code_metrics (off by default); set config.status_code_metrics: true (PATCH /plugins/<id>) to measure this`,
+  );
+  expect((await patch({ status_code_metrics: true })).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 500)); // every node refreshes its configuration
   const proxied = await fetchOnNewConnection(`http://127.0.0.1:${s.ports.proxy}/hello`);
   expect(proxied.headers.get('via')).toBe('1.1 kong/3.8.0');
   expect(await proxied.json()).toMatchObject({ path: '/hello' });
 
   const state = await exec(a.readKongMigrations, { target: TARGET, blueVersion: '3.8.0', greenVersion: '3.9.0' });
-  expect(planMigrations(state.blue, state.green, { finishPending: false, blueVersion: '3.8.0' })).toEqual({ action: 'up', migrations: ['001_380_to_390'] });
+  expect(planMigrations(state.blue, state.green, { finishPending: false, blueVersion: '3.8.0', greenVersion: '3.9.0' })).toEqual({
+    action: 'up',
+    migrations: [{ subsystem: 'core', migrations: ['001_380_to_390'] }],
+  });
 
   // 1. Admin API writes frozen, reads pass.
   await exec(a.freezeKongAdmin, { target: TARGET, upgradeId: UPGRADE, reason: 'upgrade to Kong 3.9.0' });
@@ -80,10 +103,10 @@ test('the runbook through the activities', async () => {
   expect(smoke.message).toMatch(/GET \/x on sandbox-kong-3-9-0-0: 200, expected 204/);
 
   // Counters from green's own metrics.
-  const measure = (query: string) => s.kongAnalysis.measure({ target: TARGET, check: { name: 'm', provider: 'kong', query, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 4, onInconclusive: 'pause' }, vars: { green: GREEN.name }, signal: AbortSignal.timeout(5000) });
-  expect(await measure('requests@{{green}}')).toBe(4); // both smoke runs on both nodes
-  expect(await measure('error-rate@{{green}}')).toBe(0);
-  expect(await measure('error-rate@{{green}}[200ms]')).toBeUndefined(); // no requests: no data
+  const green = { green: GREEN.name };
+  expect(await measure('requests@{{green}}', green)).toBe(4); // both smoke runs on both nodes
+  expect(await measure('error-rate@{{green}}', green)).toBe(0);
+  expect(await measure('error-rate@{{green}}[200ms]', green)).toBeUndefined(); // no requests: no data
 
   // A write that bypasses the freeze (straight to a node) changes the fingerprint.
   const node = (await s.kong.kindPort.nodes(BLUE))[0];
@@ -100,8 +123,11 @@ test('the runbook through the activities', async () => {
   for (const n of blueReady) await eventually(async () => (await fetch(`${n.statusUrl}/status/ready`)).status === 503, 10_000);
   expect((await fetchOnNewConnection(`http://127.0.0.1:${s.ports.proxy}/after`)).headers.get('via')).toBe('1.1 kong/3.9.0');
 
-  // 10. drain X, unfreeze.
-  expect(await exec(a.drainKongNodes, { target: TARGET, release: BLUE })).toEqual({ drained: [`${BLUE}-0`, `${BLUE}-1`] });
+  // 10. drain X (3.8: no POST draining, out of the router already; its requests end), remove it, unfreeze.
+  const { drained } = await exec(a.drainKongNodes, { target: TARGET, release: BLUE, version: '3.8.0', timeoutMs: 60_000 });
+  expect(drained).toEqual([0, 1].map((i) => ({ pod: `${BLUE}-${i}`, version: '3.8.0', draining: 'out of the router', connections: expect.any(Number), inFlight: 0, ended: 'idle' })));
+  for (const n of blueReady) expect(await (await fetch(`${n.statusUrl}/status/ready`)).json()).toMatchObject({ message: expect.stringMatching(/failed to load configuration/) });
+  await exec(a.deleteWorkload, { target: TARGET, release: BLUE });
   expect(await exec(a.unfreezeKongAdmin, { target: TARGET, upgradeId: UPGRADE })).toEqual({ unfrozen: true });
   expect((await postJson(`http://127.0.0.1:${s.ports.admin}/services`, { name: 'after', url: 'http://127.0.0.1:9' })).status).toBe(201);
 });

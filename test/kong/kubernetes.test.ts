@@ -87,7 +87,14 @@ test('up runs as a Job of the green image with the database settings from the Se
   const up = run(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' });
   const record = await up.result;
   expect(record).toMatchObject({ command: 'up', version: '3.9.0', ran: true, exitCode: 0, list: { exitCode: 4, meaning: expect.stringMatching(/pending/) } });
-  expect(record.output).toEqual([`job ${ns.name}/${migrationJobName(TARGET, 'up', '3.9.0')}`, 'core migrated up to: 001_380_to_390 (pending)', '1 migration processed']);
+  expect(record.output).toEqual([
+    `job ${ns.name}/${migrationJobName(TARGET, 'up', '3.9.0')}`,
+    `migrating core on database '${db.database}'...`,
+    'core migrated up to: 001_380_to_390 (pending)',
+    '1 migration processed',
+    '1 pending',
+    "Database has pending migrations; run 'kong migrations finish' when ready",
+  ]);
   // the wait heartbeat while the Job ran
   expect(up.heartbeats).toContainEqual({ job: migrationJobName(TARGET, 'up', '3.9.0'), active: 1, succeeded: 0, failed: 0 });
   // followed by watch, not by reading it again: one GET of each Job per run, one watch per wait (the second `list` replaced the
@@ -120,9 +127,9 @@ test('up runs as a Job of the green image with the database settings from the Se
   // finish: list says up to date (exit 0; its Job Complete)
   const finish = await exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'finish' });
   expect(finish).toMatchObject({ ran: true, exitCode: 0, list: { exitCode: 0 } });
-  expect(finish.output.slice(1)).toEqual(['core migrated up to: 001_380_to_390 (executed)', '1 migration processed']);
+  expect(finish.output.slice(1)).toEqual([`migrating core on database '${db.database}'...`, 'core migrated up to: 001_380_to_390 (executed)', '1 migration processed', '1 executed', 'No pending migrations to finish']);
   const state = await exec(a.readKongMigrations, { target: TARGET, blueVersion: '3.8.0', greenVersion: '3.9.0' });
-  expect(state.green).toMatchObject({ needs_bootstrap: false, pending_migrations: [], executed_migrations: ['000_base', '001_380_to_390'] });
+  expect(state.green).toEqual({ needs_bootstrap: false, executed_migrations: [{ subsystem: 'core', namespace: 'kong.db.migrations.core', migrations: ['000_base', '001_380_to_390'] }] });
 }, 120_000);
 
 test('a retried up (the worker of its first attempt gone while the Job ran) finds the running Job instead of starting a second', async () => {
@@ -153,7 +160,8 @@ test('a failed Job: the exit code of its pod and its log in the failure; the ret
   await sql('ALTER TABLE services ADD COLUMN url integer');
   const failed = await failure(exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' }));
   expect(failed.type).toBe('MigrationFailed');
-  expect(failed.message).toMatch(/kong migrations up \(Kong 3.9.0\) exited 1: .*Error: migration 001_380_to_390 failed: column "url" is of type integer/);
+  expect(failed.nonRetryable).toBe(true);
+  expect(failed.message).toMatch(/^kong migrations up \(Kong 3\.9\.0\) failed: \[PostgreSQL error\] failed to run migration '001_380_to_390' up: column "url" is of type integer/);
   expect(failed.details?.[0]).toMatchObject({ ran: true, exitCode: 1, list: { exitCode: 5 } });
   const first = await upJob();
   expect(first.status?.conditions?.find((c) => c.type === 'Failed')?.status).toBe('True');
@@ -170,7 +178,7 @@ test('a failed Job: the exit code of its pod and its log in the failure; the ret
   await sql('ALTER TABLE services DROP COLUMN url');
   const up = await exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' });
   expect(up).toMatchObject({ ran: true, exitCode: 0, list: { exitCode: 4 } });
-  expect(up.output.slice(1)).toEqual(['core migrated up to: 001_380_to_390 (pending)', '1 migration processed']);
+  expect(up.output.slice(2, 4)).toEqual(['core migrated up to: 001_380_to_390 (pending)', '1 migration processed']);
   expect((await ns.pods(`job-name=${name}`)).map((p) => p.status?.phase)).toEqual(expect.arrayContaining(['Failed', 'Succeeded']));
   expect((await upJob()).status?.conditions?.find((c) => c.type === 'Complete')?.status).toBe('True');
   expect(kubelet.runs.filter((r) => r.command[2] === 'up').map((r) => r.exitCode)).toEqual([1, 1, 0]);
@@ -184,7 +192,10 @@ test('the lock trap: another node holds the lock, up exits 0 without migrating, 
   expect(trapped.details?.[0]).toMatchObject({ exitCode: 0, output: [expect.stringMatching(/^job /), 'aborted: another node is performing database changes'] });
   // the Job Complete, yet nothing migrated: the retry does not take that Job's word for it
   expect(await exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' })).toMatchObject({ ran: true, exitCode: 0, list: { exitCode: 4 } });
-  expect(kubelet.runs.filter((r) => r.command[2] === 'up').map((r) => r.output)).toEqual([['aborted: another node is performing database changes'], ['core migrated up to: 001_380_to_390 (pending)', '1 migration processed']]);
+  expect(kubelet.runs.filter((r) => r.command[2] === 'up').map((r) => r.output.filter((l) => /aborted|migrated up/.test(l)))).toEqual([
+    ['aborted: another node is performing database changes'],
+    ['core migrated up to: 001_380_to_390 (pending)'],
+  ]);
 }, 120_000);
 
 test('where a pod\'s log is gone, the result says so: the exit code still from the pod, the reason, and the termination message a kubelet keeps of a failed container', async () => {
@@ -194,10 +205,113 @@ test('where a pod\'s log is gone, the result says so: the exit code still from t
   expect(failed.details?.[0]).toMatchObject({ exitCode: 1, list: { exitCode: 5 } });
   const output = (failed.details?.[0] as { output: string[] }).output;
   expect(output[1]).toMatch(/^log of pod edge-gateway-migrations-up-3-9-0-\w+ unavailable \(HTTP 400: no logs found for container "kong-migrations" in pod ".+"\); its termination message:$/);
-  expect(output[2]).toMatch(/^Error: migration 001_380_to_390 failed: column "url" is of type integer/);
+  expect(output).toContainEqual(expect.stringMatching(/^Error: \[PostgreSQL error\] failed to run migration '001_380_to_390' up: column "url" is of type integer/));
   // `status` prints its JSON to the log only: without it, plan cannot read the schema, and says why
   const status = await exec(a.readKongMigrations, { target: TARGET, blueVersion: '3.8.0', greenVersion: '3.9.0' }).catch((e: Error) => e);
-  expect(String(status)).toMatch(/kong migrations status \(Kong 3\.\d\.0\) printed no JSON: .*log of pod .* unavailable \(HTTP 400: no logs found/);
+  expect(String(status)).toMatch(/kong migrations status \(Kong 3\.\d\.0\) printed no JSON line: .*log of pod .* unavailable \(HTTP 400: no logs found/);
+}, 120_000);
+
+test("the Jobs carry what blue's pods use to reach and extend their database, by reference: its schema (KONG_PG_SCHEMA from a ConfigMap) is where status reads and up migrates", async () => {
+  const namespace = ns.name;
+  // blue's pods keep Kong's tables in schema 'edge' (bootstrapped by 3.8.0); the public schema holds another, older state
+  const edge = { ...db, schema: 'edge' };
+  expect((await runMigrationsProcess({ version: '3.8.0', command: 'bootstrap', db: edge })).exitCode).toBe(0);
+  expect((await runMigrationsProcess({ version: '3.9.0', command: 'up', db })).exitCode).toBe(0);
+  await ns.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'kong-settings' }, data: { KONG_PG_SCHEMA: 'edge', KONG_PLUGINS: 'bundled,my-plugin' } } });
+  await ns.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'kong-plugin-my-plugin' }, data: { 'handler.lua': 'return {}' } } });
+  await ns.core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pg-ca' }, stringData: { 'ca.crt': '-----BEGIN CERTIFICATE-----' } } });
+  await ns.core.createNamespacedSecret({ namespace, body: { metadata: { name: 'kong-license' }, stringData: { license: 'licence-text' } } });
+  await ns.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'kong' } } });
+  const labels = { 'app.kubernetes.io/name': 'kong' };
+  await ns.apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name: 'kong', labels },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: 'kong',
+            imagePullSecrets: [{ name: 'regcred' }],
+            securityContext: { runAsUser: 1000, fsGroup: 1000 },
+            containers: [
+              { name: 'ingress-controller', image: 'kong/kubernetes-ingress-controller:3.4', env: [{ name: 'CONTROLLER_KONG_ADMIN_URL', value: 'https://localhost:8444' }] },
+              {
+                name: 'proxy',
+                image: 'kong/kong-gateway:3.8.0',
+                envFrom: [{ configMapRef: { name: 'kong-settings' } }],
+                env: [
+                  { name: 'KONG_PG_HOST', value: 'kong-postgres.kong.svc' },
+                  { name: 'KONG_PG_SSL', value: 'on' },
+                  { name: 'KONG_PG_SSL_VERIFY', value: 'on' },
+                  { name: 'KONG_LUA_SSL_TRUSTED_CERTIFICATE', value: '/etc/secrets/pg-ca/ca.crt' },
+                  { name: 'KONG_LUA_PACKAGE_PATH', value: '/opt/?.lua;/opt/?/init.lua;;' },
+                  { name: 'KONG_LICENSE_DATA', valueFrom: { secretKeyRef: { name: 'kong-license', key: 'license' } } },
+                ],
+                volumeMounts: [
+                  { name: 'kong-plugin-my-plugin', mountPath: '/opt/kong/plugins/my-plugin', readOnly: true },
+                  { name: 'pg-ca', mountPath: '/etc/secrets/pg-ca', readOnly: true },
+                  { name: 'cache', mountPath: '/cache' },
+                ],
+                securityContext: { readOnlyRootFilesystem: true },
+              },
+            ],
+            volumes: [
+              { name: 'kong-plugin-my-plugin', configMap: { name: 'kong-plugin-my-plugin' } },
+              { name: 'pg-ca', secret: { secretName: 'pg-ca' } },
+              { name: 'cache', persistentVolumeClaim: { claimName: 'kong-cache' } },
+              { name: 'unmounted', emptyDir: {} },
+            ],
+          },
+        },
+      },
+    },
+  });
+
+  const state = await exec(a.readKongMigrations, { target: TARGET, blueVersion: '3.8.0', greenVersion: '3.9.0', blue: 'kong' });
+  // read in schema edge: 3.9.0's migration is new there (in public it is pending)
+  expect(state.green).toMatchObject({ new_migrations: [{ subsystem: 'core', migrations: ['001_380_to_390'] }] });
+  expect(state.green).not.toHaveProperty('pending_migrations');
+  const up = await exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up', blue: 'kong' });
+  expect(up).toMatchObject({ ran: true, exitCode: 0, list: { exitCode: 4 } });
+  expect((await runMigrationsProcess({ version: '3.9.0', command: 'list', db: edge })).exitCode).toBe(4);
+
+  // What cutover wrote, as the API server keeps it: everything by reference, the database settings from the target's config
+  const upJob = (await jobs()).find((j) => j.metadata!.name === migrationJobName(TARGET, 'up', '3.9.0'))!;
+  const pod = upJob.spec!.template.spec!;
+  expect(pod).toMatchObject({ serviceAccountName: 'kong', imagePullSecrets: [{ name: 'regcred' }], securityContext: { runAsUser: 1000, fsGroup: 1000 } });
+  expect(pod.volumes!.map((v) => v.name)).toEqual(['kong-plugin-my-plugin', 'pg-ca']);
+  const [c] = pod.containers;
+  expect(c).toMatchObject({
+    name: 'kong-migrations',
+    image: 'kong/kong-gateway:3.9.0',
+    envFrom: [{ configMapRef: { name: 'kong-settings' } }],
+    volumeMounts: [
+      { name: 'kong-plugin-my-plugin', mountPath: '/opt/kong/plugins/my-plugin', readOnly: true },
+      { name: 'pg-ca', mountPath: '/etc/secrets/pg-ca', readOnly: true },
+    ],
+    securityContext: { readOnlyRootFilesystem: true },
+  });
+  expect(c!.env!.map((e) => e.name)).toEqual([
+    'KONG_DATABASE',
+    'KONG_PG_HOST',
+    'KONG_PG_PORT',
+    'KONG_PG_DATABASE',
+    'KONG_PG_USER',
+    'KONG_PG_PASSWORD',
+    'KONG_PG_SSL',
+    'KONG_PG_SSL_VERIFY',
+    'KONG_LUA_SSL_TRUSTED_CERTIFICATE',
+    'KONG_LUA_PACKAGE_PATH',
+    'KONG_LICENSE_DATA',
+  ]);
+  expect(c!.env).toContainEqual({ name: 'KONG_PG_HOST', value: '127.0.0.1' });
+  expect(c!.env).toContainEqual({ name: 'KONG_LICENSE_DATA', valueFrom: { secretKeyRef: { name: 'kong-license', key: 'license' } } });
+  expect(JSON.stringify(jobCreates())).not.toMatch(/licence-text|BEGIN CERTIFICATE/);
+  // and the kubelet gave the container blue's settings, resolved
+  expect(kubelet.runs.at(-1)!.env).toMatchObject({ KONG_PG_SCHEMA: 'edge', KONG_PLUGINS: 'bundled,my-plugin', KONG_PG_SSL: 'on', KONG_LICENSE_DATA: 'licence-text', KONG_PG_HOST: '127.0.0.1' });
 }, 120_000);
 
 test('a Job name over 63 characters keeps its start and a hash, so up and finish never share one', () => {

@@ -20,9 +20,11 @@ import type { TargetConfig } from '../../src/config/targets';
 import { kindModule } from '../../src/domain/kinds';
 import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
 import { freePort } from '../../src/runtime/freePort';
+import { startEchoUpstream } from '../../src/sandbox/kong/echo';
 import { runMigrationsProcess } from '../../src/sandbox/kong/launcher';
 import type { PostgresServer } from '../../src/sandbox/postgres';
 import { rollbackSignal, stateQuery } from '../../src/workflows/messages';
+import { exec } from '../support/activityHarness';
 import { GatewayKubelet } from '../support/gatewayKubelet';
 import { TestNamespace } from '../support/kube';
 import { ON_LOOPBACK_NODE } from '../support/kubeControlPlane';
@@ -45,10 +47,12 @@ let migrations: MigrationKubelet;
 let gateways: GatewayKubelet;
 let worker: RunningWorker | undefined;
 let load: NodeJS.Timeout | undefined;
+let echo: { url: string; close(): Promise<void> } | undefined;
 
 beforeAll(async () => {
   env = await connectSharedServer();
   ({ pg, dir } = await startPostgres());
+  echo = await startEchoUpstream();
 }, 60_000);
 afterAll(async () => {
   clearInterval(load);
@@ -57,6 +61,7 @@ afterAll(async () => {
   await migrations?.stop();
   await ns?.delete();
   await pg?.stop();
+  await echo?.close();
   await env?.teardown();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -120,6 +125,13 @@ test('Kong 3.8.0 -> 3.9.0 on Kubernetes: up as a Job, green at its pod IPs ready
     return running.length === 2 && running;
   });
   for (const { node } of blueNodes) expect(node.statusUrl).toMatch(/^http:\/\/127\.77\.0\.\d+:/);
+  // A route to an upstream, and the prometheus plugin configured for what the analysis reads: Kong counts only requests that
+  // matched a route, and writes per-status and latency metrics only when the plugin's config says so.
+  const admin = (path: string, body: object) =>
+    fetch(`${blueNodes[0]!.node.adminUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.status);
+  expect(await admin('/services', { name: 'orders', url: echo!.url })).toBe(201);
+  expect(await admin('/routes', { name: 'orders', paths: ['/orders'], service: { name: 'orders' } })).toBe(201);
+  expect(await admin('/plugins', { name: 'prometheus', config: { status_code_metrics: true, latency_metrics: true } })).toBe(201);
   await ns.until(async () => (await ns.apps.readNamespacedDeployment({ name: BLUE, namespace })).status?.readyReplicas === 2);
 
   const target: TargetConfig = {
@@ -138,6 +150,8 @@ test('Kong 3.8.0 -> 3.9.0 on Kubernetes: up as a Job, green at its pod IPs ready
   const token = await applyForCutover(ns, shippedManifests(namespace, undefined, 'rbac.yaml'));
   const activities = createActivities([target], { kubeConfigFor: () => ns.kubeConfig(token), env: { EDGE_PG_PASSWORD: db.password }, pollMs: 100, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
   worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  // the first blue's pods carry no release label: its nodes are the pods its Deployment selects (what cleanUpBlue drains)
+  expect(await exec(activities.waitKongNodesReady, { target: TARGET, release: BLUE, replicas: 2, version: '3.8.0' })).toMatchObject({ ready: 2 });
 
   // A trickle of requests to every node, so the analysis of green has data.
   load = setInterval(() => {

@@ -128,6 +128,8 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
     ['finish', 0],
   ]);
   expect(final.details.backup).toMatchObject({ bytes: expect.any(Number) });
+  // Kong 3.8 has no POST /status/ready (405): its nodes, out of the router already, were removed once no request was in flight
+  expect(final.details.drained).toEqual([0, 1].map((i) => ({ pod: `${BLUE}-${i}`, version: '3.8.0', draining: 'out of the router', connections: expect.any(Number), inFlight: 0, ended: 'idle' })));
   for (const sp of splits) expect(Math.abs(sp.green - sp.weight)).toBeLessThanOrEqual(5);
   expect(summary.failed).toBe(0);
   expect(summary.byStatus).toEqual({ '200': summary.requests });
@@ -205,7 +207,33 @@ test("a 'finish' left pending by an earlier upgrade is refused at plan with noth
   expect(finished.failure).toBeUndefined();
   expect(finished.status).toBe('SUCCEEDED');
   expect((finished.details.migrations as { command: string; version: string }[]).map((m) => `${m.command} ${m.version}`)).toEqual(['finish 3.9.0']);
+  // Kong 3.9's nodes took POST /status/ready {"status":"draining"} (204) before they were removed
+  expect(finished.details.drained).toEqual([0, 1].map((i) => expect.objectContaining({ pod: `${releaseName(TARGET, '3.9.0')}-${i}`, version: '3.9.0', draining: 'POST /status/ready', ended: 'idle' })));
   expect((await k.kong.kindPort.runMigrations({ version: '3.9.1', command: 'list' })).exitCode).toBe(0);
+}, 180_000);
+
+test('a plan for Kong 3.2 is refused with the version, what it lacks and what to do, and nothing changed: no freeze, no migration, no workload', async () => {
+  const { s: k, taskQueue } = await start('3.2.2');
+  const before = await k.sandbox.read((st) => st);
+  const refused = (await env.client.workflow.execute('blueGreenUpgrade', {
+    taskQueue,
+    workflowId: upgradeWorkflowId(TARGET),
+    args: [upgradeInput({ kind: 'kong', target: TARGET, version: '3.9.0', options: { approval: 'auto', maxAttempts: 2, approveBefore: [] } })],
+  })) as UpgradeState;
+  expect(refused.status).not.toBe('SUCCEEDED');
+  expect(refused.failure).toEqual({
+    step: 'plan',
+    type: 'Unsupported',
+    message:
+      "the release serving now runs Kong 3.2.2, which is older than what cutover supports, Kong 3.4 (LTS) to 3.9: Kong 3.2.2 has no GET /status/ready (Kong 3.3 and later), by which cutover tells that a node is ready; " +
+      "upgrade it to Kong 3.4 with Kong's own runbook first ('kong migrations up', the new nodes, then 'kong migrations finish'), then upgrade with cutover",
+  });
+  expect(await k.sandbox.read((st) => st)).toEqual(before);
+  expect((await k.kong.kindPort.runMigrations({ version: '3.9.0', command: 'list' })).exitCode).toBe(5);
+  const c = new Client({ host: '127.0.0.1', port: k.ports.postgres, user: 'cutover', password: k.kong.database.password, database: 'kong' });
+  await c.connect();
+  expect((await c.query(`SELECT to_regclass('cutover_admin_freeze') AS t`)).rows[0].t).toBeNull();
+  await c.end();
 }, 180_000);
 
 test('an Admin API write that bypasses the freeze is caught by the fingerprint before finish: the upgrade waits for a person', async () => {

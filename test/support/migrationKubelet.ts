@@ -85,7 +85,7 @@ export class MigrationKubelet {
     const container = pod.spec!.containers[0];
     const image = container.image!;
     const command = container.command ?? [];
-    const env = await containerEnv(this.core, this.namespace, container.env ?? []);
+    const env = await containerEnv(this.core, this.namespace, container);
     await this.beforeRun(pod);
     const run = await this.execute(image, command, env);
     this.runs.push({ pod: name, image, command, env, ...run });

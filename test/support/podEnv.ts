@@ -1,19 +1,30 @@
-/** What a kubelet hands a container: its environment, a secretKeyRef read from its Secret; Kong's database settings from it. */
-import type { CoreV1Api, V1EnvVar } from '@kubernetes/client-node';
+/**
+ * What a kubelet hands a container: its environment, from envFrom (a
+ * ConfigMap's or Secret's keys, with the prefix) and then env (which wins),
+ * references read from their ConfigMap or Secret; Kong's database settings
+ * from it.
+ */
+import type { CoreV1Api, V1Container } from '@kubernetes/client-node';
 import type { KongDatabase } from '../../src/sandbox/kong/launcher';
 
-export async function containerEnv(core: CoreV1Api, namespace: string, vars: V1EnvVar[]): Promise<Record<string, string>> {
+export async function containerEnv(core: CoreV1Api, namespace: string, container: Pick<V1Container, 'env' | 'envFrom'>): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
-  for (const v of vars) {
-    const ref = v.valueFrom?.secretKeyRef;
+  const configMap = async (name: string) => (await core.readNamespacedConfigMap({ name, namespace })).data ?? {};
+  const secret = async (name: string) =>
+    Object.fromEntries(Object.entries((await core.readNamespacedSecret({ name, namespace })).data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  for (const from of container.envFrom ?? []) {
+    const data = from.configMapRef ? await configMap(from.configMapRef.name!) : from.secretRef ? await secret(from.secretRef.name!) : {};
+    for (const [k, v] of Object.entries(data)) env[`${from.prefix ?? ''}${k}`] = v;
+  }
+  for (const v of container.env ?? []) {
+    const ref = v.valueFrom?.secretKeyRef ?? v.valueFrom?.configMapKeyRef;
     if (!ref) {
       env[v.name] = v.value ?? '';
       continue;
     }
-    const secret = await core.readNamespacedSecret({ name: ref.name!, namespace });
-    const data = secret.data?.[ref.key];
-    if (data === undefined) throw new Error(`secret ${ref.name} has no key ${ref.key}`);
-    env[v.name] = Buffer.from(data, 'base64').toString('utf8');
+    const data = v.valueFrom?.secretKeyRef ? await secret(ref.name!) : await configMap(ref.name!);
+    if (data[ref.key] === undefined) throw new Error(`${v.valueFrom?.secretKeyRef ? 'secret' : 'configmap'} ${ref.name} has no key ${ref.key}`);
+    env[v.name] = data[ref.key]!;
   }
   return env;
 }
@@ -25,6 +36,7 @@ export const kongDatabaseOf = (env: Record<string, string>): KongDatabase => ({
   user: env.KONG_PG_USER,
   password: env.KONG_PG_PASSWORD,
   database: env.KONG_PG_DATABASE ?? 'kong',
+  ...(env.KONG_PG_SCHEMA ? { schema: env.KONG_PG_SCHEMA } : {}),
 });
 
 /** A Kong image's tag is its version. */

@@ -65,7 +65,7 @@ export class PodKubelet<N extends PodProcess> {
 
   private async startNode(pod: V1Pod): Promise<N | undefined> {
     try {
-      return await this.run(pod, await containerEnv(this.core, this.namespace, pod.spec!.containers[0].env ?? []));
+      return await this.run(pod, await containerEnv(this.core, this.namespace, pod.spec!.containers[0]));
     } catch (err) {
       this.errors.push(err as Error);
       return undefined;

@@ -34,3 +34,48 @@ test('kong migrations up with the green image, KONG_PG_* settings and the passwo
     command: ['kong', 'migrations', 'finish', '-f'],
   });
 });
+
+test("with blue's pod spec: its Kong container's settings by reference, the database from the config, only the volumes its mounts name and no claim", () => {
+  const job = migrationJob({
+    target: 'edge-gateway',
+    namespace: 'kong',
+    version: '3.9.0',
+    command: 'status',
+    access: { database: { host: 'pg.kong', user: 'kong', password: { env: 'P' } }, image: 'kong/kong-gateway' },
+    blue: {
+      serviceAccountName: 'kong',
+      containers: [
+        { name: 'ingress-controller', image: 'kong/kubernetes-ingress-controller:3.4', env: [{ name: 'CONTROLLER_LOG_LEVEL', value: 'info' }] },
+        {
+          // another repository than the Jobs' (kong:3.8 vs kong/kong-gateway): Kong's chart names the container proxy
+          name: 'proxy',
+          image: 'kong:3.8',
+          env: [
+            { name: 'KONG_PG_PASSWORD', value: 'written-in-the-spec' },
+            { name: 'KONG_PG_SCHEMA', value: 'edge' },
+            { name: 'KONG_MEM_CACHE_SIZE', valueFrom: { resourceFieldRef: { containerName: 'proxy', resource: 'limits.memory' } } },
+          ],
+          volumeMounts: [
+            { name: 'prefix', mountPath: '/kong_prefix' },
+            { name: 'data', mountPath: '/data' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'prefix', emptyDir: {} },
+        { name: 'data', persistentVolumeClaim: { claimName: 'kong-data' } },
+        { name: 'webhook-certs', secret: { secretName: 'webhook' } },
+      ],
+    },
+  });
+  const pod = job.spec!.template.spec!;
+  expect(pod.serviceAccountName).toBe('kong');
+  expect(pod.volumes).toEqual([{ name: 'prefix', emptyDir: {} }]);
+  const [c] = pod.containers;
+  expect(c.volumeMounts).toEqual([{ name: 'prefix', mountPath: '/kong_prefix' }]);
+  expect(c.env).toContainEqual({ name: 'KONG_PG_PASSWORD', valueFrom: { secretKeyRef: { name: 'edge-gateway-kong-database', key: 'password' } } });
+  expect(c.env).toContainEqual({ name: 'KONG_PG_SCHEMA', value: 'edge' });
+  expect(c.env).toContainEqual({ name: 'KONG_MEM_CACHE_SIZE', valueFrom: { resourceFieldRef: { containerName: 'kong-migrations', resource: 'limits.memory' } } });
+  expect(c.env!.map((e) => e.name)).not.toContain('CONTROLLER_LOG_LEVEL');
+  expect(JSON.stringify(job)).not.toContain('written-in-the-spec');
+});

@@ -3,19 +3,25 @@
  * with the green version against the target's database (a process on the
  * local platform, a Kubernetes Job on Kubernetes) and are confirmed with
  * `list`, never by the exit code alone (the lock trap exits 0 without
- * migrating); readiness and draining through every node's /status/ready;
- * the Admin API freeze and the configuration fingerprint; the pg_dump
+ * migrating); readiness through every node's /status/ready; draining by
+ * version (POST /status/ready from 3.9, then the node's connections wait to
+ * fall); the Admin API freeze and the configuration fingerprint; the pg_dump
  * backup; smoke requests through green's own nodes; counters for analysis
- * from the nodes' Prometheus metrics. Every activity is safe to retry.
+ * from the nodes' Prometheus metrics. Every answer of Kong's is read through
+ * the schema of what Kong prints; every activity is safe to retry.
  */
-import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
-import type { CommandRun } from '../../domain/kong/local';
+import { ApplicationFailure, activityInfo, heartbeat, sleep } from '@temporalio/activity';
+import type { MigrationsStatus } from '../../domain/kong/answers';
+import type { KongNodeAddress } from '../../domain/kong/local';
 import type { KongCounters } from '../../domain/kong/metrics';
-import { LIST_EXIT, listMeaning, tail, type MigrationsCommand, type SchemaState } from '../../domain/kong/migrations';
+import { LIST_EXIT, tail, type MigrationsCommand } from '../../domain/kong/migrations';
+import { kongFeatures, kongVersionProblem, parseKongVersion } from '../../domain/kong/versions';
 import type { KindActivityDeps } from '../kinds';
 import { withClient } from '../pg';
 import { backupKong, type BackupRecord } from './backup';
 import { clientConfig, fingerprint, freeze, unfreeze } from './database';
+import { commandFailure, migrationsCli } from './migrationsCli';
+import { nodeApi } from './nodeApi';
 import { kongTargets } from './targets';
 
 export interface KongActivitiesDeps extends KindActivityDeps {
@@ -36,42 +42,48 @@ export interface MigrationRecord {
   list: { exitCode: number; meaning: string };
 }
 
+/** One node of the release cleanUpBlue removes, as its drain ended. */
+export interface DrainedNode {
+  pod: string;
+  /** What the node runs: its Admin API's word where the platform knows it, else the release's version. */
+  version: string;
+  /** 3.9+: POST /status/ready {"status":"draining"} answered 204; before 3.9 there is none, and the router sends it nothing already. */
+  draining: 'POST /status/ready' | 'out of the router';
+  /** connections_active (GET /status) at the last reading; it counts the status request itself. */
+  connections?: number;
+  /** Requests in flight at the last reading, the status request itself left out (active - waiting - 1). */
+  inFlight?: number;
+  /** idle: no request in flight on two readings in a row; or the time limit passed; or why its status API did not answer. */
+  ended: string;
+}
+
 const DEFAULT_POLL_MS = 1000;
 
 export function createKongActivities(deps: KongActivitiesDeps) {
   const env = deps.env ?? process.env;
   const fetchFn = deps.fetch ?? fetch;
+  const api = nodeApi(fetchFn);
   const { target, platform, counters } = kongTargets(deps);
+  const cli = migrationsCli(platform);
+  const pollMs = deps.pollMs ?? DEFAULT_POLL_MS;
 
   const db = (name: string) => clientConfig(target(name).kong, env);
 
-  async function command(name: string, version: string, cmd: MigrationsCommand): Promise<CommandRun> {
-    const r = await platform(name).run({ version, command: cmd });
-    if (r.exitCode === LIST_EXIT.error) throw new Error(`kong migrations ${cmd} (Kong ${version}) failed: ${tail(r.output, 5).join(' | ')}`);
-    return r;
-  }
-
-  async function status(name: string, version: string): Promise<SchemaState> {
-    const r = await command(name, version, 'status');
-    const line = r.output.find((l) => l.trim().startsWith('{'));
-    if (!line) throw new Error(`kong migrations status (Kong ${version}) printed no JSON: ${tail(r.output, 5).join(' | ')}`);
-    return JSON.parse(line) as SchemaState;
-  }
-
-  const list = async (name: string, version: string) => {
-    const { exitCode } = await command(name, version, 'list');
-    return { exitCode, meaning: listMeaning(exitCode) };
-  };
-
-  async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: unknown }> {
-    const res = await fetchFn(url, { ...init, signal: AbortSignal.timeout(5000) });
-    return { status: res.status, body: await res.json().catch(() => undefined) };
+  /**
+   * The version a node runs: its Admin API's GET / where the platform gives
+   * its address, else the release's (absent in the input of an upgrade
+   * started before cutover passed it).
+   */
+  async function runs(n: KongNodeAddress, release: string, version: string | undefined): Promise<string> {
+    if (n.adminUrl) return api.version({ ...n, adminUrl: n.adminUrl }, version ?? `of release ${release}`);
+    if (version) return version;
+    throw ApplicationFailure.nonRetryable(`the Kong version of ${n.pod} (release ${release}) is unknown: its platform gives no Admin API to ask`, 'Misconfigured');
   }
 
   return {
     /** `kong migrations status` with blue's version and with green's: what plan decides from. */
-    async readKongMigrations(i: { target: string; blueVersion: string; greenVersion: string }): Promise<{ blue: SchemaState; green: SchemaState }> {
-      const [blue, green] = await Promise.all([status(i.target, i.blueVersion), status(i.target, i.greenVersion)]);
+    async readKongMigrations(i: { target: string; blueVersion: string; greenVersion: string; blue?: string }): Promise<{ blue: MigrationsStatus; green: MigrationsStatus }> {
+      const [blue, green] = await Promise.all([cli.status(i.target, i.blueVersion, i.blue), cli.status(i.target, i.greenVersion, i.blue)]);
       return { blue, green };
     },
 
@@ -80,17 +92,18 @@ export function createKongActivities(deps: KongActivitiesDeps) {
      * says so): not run again. `list` still showing work after an exit 0 is
      * the lock trap (another node held the lock): a retryable failure.
      */
-    async runKongMigrations(i: { target: string; version: string; command: 'up' | 'finish' }): Promise<MigrationRecord> {
+    async runKongMigrations(i: { target: string; version: string; command: 'up' | 'finish'; blue?: string }): Promise<MigrationRecord> {
       const done = (exit: number) => (i.command === 'up' ? exit === LIST_EXIT.pending || exit === LIST_EXIT.upToDate : exit === LIST_EXIT.upToDate);
-      const before = await list(i.target, i.version);
+      const before = await cli.list(i.target, i.version, i.blue);
       if (done(before.exitCode)) return { command: i.command, version: i.version, ran: false, output: [], list: before };
       heartbeat({ running: `kong migrations ${i.command}` });
-      const r = await platform(i.target).run({ version: i.version, command: i.command });
-      const after = await list(i.target, i.version);
-      const record: MigrationRecord = { command: i.command, version: i.version, ran: true, exitCode: r.exitCode, output: tail(r.output), list: after };
+      const r = await platform(i.target).run({ version: i.version, command: i.command, blue: i.blue });
       if (r.exitCode !== 0) {
-        throw ApplicationFailure.nonRetryable(`kong migrations ${i.command} (Kong ${i.version}) exited ${r.exitCode}: ${tail(r.output, 3).join(' | ')}`, 'MigrationFailed', record);
+        const failed = { command: i.command, version: i.version, ran: true, exitCode: r.exitCode, output: tail(r.output), list: before };
+        throw commandFailure(i.command, i.version, r, failed);
       }
+      const after = await cli.list(i.target, i.version, i.blue);
+      const record: MigrationRecord = { command: i.command, version: i.version, ran: true, exitCode: r.exitCode, output: tail(r.output), list: after };
       if (!done(after.exitCode)) {
         throw ApplicationFailure.retryable(
           `kong migrations ${i.command} exited 0 but 'list' says ${after.meaning}` +
@@ -102,31 +115,78 @@ export function createKongActivities(deps: KongActivitiesDeps) {
       return record;
     },
 
-    /** Heartbeats until every node of the release answers 200 on /status/ready. */
-    async waitKongNodesReady(i: { target: string; release: string; replicas: number }): Promise<{ release: string; ready: number; nodes: { pod: string; ready: boolean; message: string }[] }> {
+    /**
+     * Heartbeats until every node of the release answers 200 on
+     * /status/ready; a node whose Admin API says it runs another version than
+     * `version` fails for good.
+     */
+    async waitKongNodesReady(i: { target: string; release: string; replicas: number; version?: string }): Promise<{ release: string; ready: number; nodes: { pod: string; ready: boolean; message: string }[] }> {
       for (;;) {
         const nodes = await platform(i.target).nodes(i.release);
         const states = await Promise.all(
           nodes.map(async (n) => {
-            const r = await getJson(`${n.statusUrl}/status/ready`).catch((e: Error) => ({ status: 0, body: { message: e.message } }));
-            return { pod: n.pod, ready: r.status === 200, message: String((r.body as { message?: unknown })?.message ?? `HTTP ${r.status}`) };
+            const running = n.adminUrl ? await runs(n, i.release, i.version).catch((err: ApplicationFailure) => (err.nonRetryable ? Promise.reject(err) : i.version)) : i.version;
+            if (i.version && running !== i.version) {
+              throw ApplicationFailure.nonRetryable(`${n.pod} runs Kong ${running} (its Admin API's GET /), not the ${i.version} of release ${i.release}`, 'KongAnswer');
+            }
+            const r = await api.ready(n, running ?? `of release ${i.release}`).catch((err: ApplicationFailure) => (err.nonRetryable ? Promise.reject(err) : { ready: false, message: err.message }));
+            return { pod: n.pod, ...r };
           }),
         );
         const progress = { release: i.release, ready: states.filter((s) => s.ready).length, nodes: states };
         heartbeat(progress);
         if (progress.ready >= i.replicas && progress.ready === states.length) return progress;
-        await sleep(deps.pollMs ?? DEFAULT_POLL_MS);
+        await sleep(pollMs);
       }
     },
 
-    /** POST /status/ready {"status":"draining"} on every node of the release: the balancer's health checks stop sending it new work. */
-    async drainKongNodes(i: { target: string; release: string }): Promise<{ drained: string[] }> {
+    /**
+     * Drains every node of a release that gets no traffic any more, by what
+     * its version has: from 3.9.0, POST /status/ready {"status":"draining"}
+     * (its /status/ready then answers 503, so balancers that check it stop
+     * sending it work); before 3.9 there is no such call (405), and the node
+     * is out of cutover's router already. Then, either way, reads the node's
+     * GET /status every poll until its connections carry no request but the
+     * status request itself (connections_active - connections_waiting <= 1)
+     * on two readings in a row, or until `timeoutMs` has passed since the
+     * first attempt: what is left then are requests that outlast it (streams,
+     * long polls), and the node is removed anyway, past the point of no
+     * return. Idle keep-alive connections (waiting) are not waited for: they
+     * carry nothing, and Kong closes them when it stops.
+     */
+    async drainKongNodes(i: { target: string; release: string; version?: string; timeoutMs?: number }): Promise<{ drained: DrainedNode[] }> {
+      const started = (activityInfo().heartbeatDetails as { startedAt?: number } | undefined)?.startedAt ?? Date.now();
+      const deadline = started + (i.timeoutMs ?? 90_000);
       const nodes = await platform(i.target).nodes(i.release);
+      const drained: (DrainedNode & { node: KongNodeAddress })[] = [];
       for (const n of nodes) {
-        const r = await getJson(`${n.statusUrl}/status/ready`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'draining' }) });
-        if (r.status >= 300) throw new Error(`draining ${n.pod}: HTTP ${r.status}`);
+        const running = await runs(n, i.release, i.version);
+        const v = parseKongVersion(running);
+        if (!v || kongVersionProblem(running, 'blue')) throw ApplicationFailure.nonRetryable(`${n.pod}: ${kongVersionProblem(running, 'blue')}`, 'Unsupported');
+        if (kongFeatures(v).postDraining) await api.drain(n, running);
+        drained.push({ node: n, pod: n.pod, version: running, draining: kongFeatures(v).postDraining ? 'POST /status/ready' : 'out of the router', ended: 'waiting' });
       }
-      return { drained: nodes.map((n) => n.pod) };
+      for (;;) {
+        for (const d of drained.filter((x) => x.ended === 'waiting')) {
+          try {
+            const { server } = await api.status(d.node, d.version);
+            const wasIdle = d.inFlight === 0;
+            d.connections = server.connections_active;
+            d.inFlight = Math.max(0, server.connections_active - server.connections_waiting - 1);
+            if (d.inFlight === 0 && wasIdle) d.ended = 'idle';
+          } catch (err) {
+            if ((err as ApplicationFailure).nonRetryable) throw err;
+            // a node whose status API no longer answers serves nothing that can be waited for
+            d.ended = (err as Error).message;
+          }
+        }
+        const waiting = drained.filter((d) => d.ended === 'waiting');
+        if (waiting.length && Date.now() >= deadline) waiting.forEach((d) => (d.ended = 'time limit'));
+        const result = drained.map(({ node: _, ...d }) => d);
+        heartbeat({ startedAt: started, drained: result });
+        if (!drained.some((d) => d.ended === 'waiting')) return { drained: result };
+        await sleep(pollMs);
+      }
     },
 
     /** Admin API writes answer 423 naming the upgrade (the freeze router reads this flag), until unfreeze. */
@@ -166,7 +226,6 @@ export function createKongActivities(deps: KongActivitiesDeps) {
 
     /** Requests, 5xx and latency buckets summed over a release's nodes. */
     kongCounters: (i: { target: string; release: string }): Promise<KongCounters> => counters(i.target, i.release),
-
   };
 }
 

@@ -1,23 +1,36 @@
 /**
  * Kong on Kubernetes: a migrations command is a Job running the version's
- * image (`kong migrations <command>`) with the database settings in Kong's
- * KONG_PG_* variables, the password from a Secret reference; the Job is
- * named after target, command and version, so a retried activity finds it
- * running instead of starting a second one. A finished Job is an earlier
- * attempt and is replaced: a failed one is what the retry is for, a `list`
- * or `status` answered the past, and an `up` that completed while `list`
- * still shows the work (the lock trap's exit 0) did nothing. The exit code is
- * the pod's container's, the output its log. A release's nodes are its pods
- * (label cutover.io/release).
+ * image (`kong migrations <command>`) with what blue's pods use to reach and
+ * extend their database (see migrationJob) and the database settings of the
+ * target's config in Kong's KONG_PG_* variables, the password from a Secret
+ * reference; the Job is named after target, command and version, so a
+ * retried activity finds it running instead of starting a second one. A
+ * finished Job is an earlier attempt and is replaced: a failed one is what
+ * the retry is for, a `list` or `status` answered the past, and an `up` that
+ * completed while `list` still shows the work (the lock trap's exit 0) did
+ * nothing. The exit code is the pod's container's, the output its log. A
+ * release's nodes are the pods its workload selects.
  */
 import { createHash } from 'node:crypto';
 import { Context, heartbeat } from '@temporalio/activity';
-import { ApiException, BatchV1Api, CoreV1Api, type KubeConfig, type V1EnvVar, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1Container,
+  type V1EnvVar,
+  type V1Job,
+  type V1Pod,
+  type V1PodSpec,
+  type V1Volume,
+} from '@kubernetes/client-node';
 import type { KubernetesPlacement } from '../../config/targets';
 import type { CommandRun } from '../../domain/kong/local';
 import type { MigrationsCommand } from '../../domain/kong/migrations';
 import type { KongAccess } from '../../domain/kong/schema';
-import { RELEASE_LABEL } from '../../domain/kubernetes';
+import { releasePodSelector, type Workload } from '../../domain/kubernetes';
 import { releaseName } from '../../domain/upgrade';
 import { apiServerMessage, defaultKubeConfig } from '../platforms/kubernetes';
 import { followUntil, Mirror } from '../platforms/kubernetesMirror';
@@ -37,14 +50,67 @@ export function migrationJobName(target: string, command: MigrationsCommand, ver
   return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
 }
 
-/** The Job of one migrations command (pure; tests read it). */
-export function migrationJob(o: { target: string; namespace: string; access: KongAccess; version: string; command: MigrationsCommand; force?: boolean }): V1Job {
+const CONTAINER = 'kong-migrations';
+/** What the Job sets from the target's config: which database cutover froze, backed up and checks is the one the Job migrates. */
+const FROM_CONFIG = ['KONG_DATABASE', 'KONG_PG_HOST', 'KONG_PG_PORT', 'KONG_PG_DATABASE', 'KONG_PG_USER', 'KONG_PG_PASSWORD'];
+
+/** Blue's Kong container: the one with the migration image's repository, else Kong's chart's `proxy`, else the first with Kong's settings, else the first. */
+export function kongContainer(spec: V1PodSpec, image: string): V1Container | undefined {
+  const repository = (i?: string) => i?.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
+  const cs = spec.containers;
+  return (
+    cs.find((c) => repository(c.image) === repository(image)) ??
+    cs.find((c) => c.name === 'proxy') ??
+    cs.find((c) => (c.env ?? []).some((e) => e.name.startsWith('KONG_')) || (c.envFrom ?? []).length > 0) ??
+    cs[0]
+  );
+}
+
+/**
+ * What blue's pods use to reach and extend their database, for the Job: the
+ * Kong container's env (KONG_PLUGINS, KONG_LUA_PACKAGE_PATH, KONG_PG_SSL*,
+ * KONG_PG_SCHEMA, KONG_PG_TIMEOUT, a vault reference... values and
+ * valueFrom references as they are, never resolved) but the database settings
+ * cutover sets from its config, its envFrom (ConfigMaps and Secrets by
+ * reference), its volume mounts and the pod's volumes they name (plugin code,
+ * CA certificates; not a PersistentVolumeClaim, which blue's node may hold),
+ * and the pod's imagePullSecrets, service account and security contexts
+ * (Kong Enterprise's image, a vault through the service account's identity,
+ * files readable as the pods read them).
+ */
+function fromBlue(blue: V1PodSpec | undefined, image: string): { container: Partial<V1Container>; pod: Partial<V1PodSpec> } {
+  const c = blue && kongContainer(blue, image);
+  if (!blue || !c) return { container: {}, pod: {} };
+  const claims = new Set((blue.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.name));
+  const mounts = (c.volumeMounts ?? []).filter((m) => !claims.has(m.name));
+  const volumes = (blue.volumes ?? []).filter((v) => mounts.some((m) => m.name === v.name));
+  // a resource reference names its container, which is the Job's own here
+  const env = (c.env ?? [])
+    .filter((e) => !FROM_CONFIG.includes(e.name))
+    .map((e) => (e.valueFrom?.resourceFieldRef?.containerName ? { ...e, valueFrom: { resourceFieldRef: { ...e.valueFrom.resourceFieldRef, containerName: CONTAINER } } } : e));
+  const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && !v.length))) as Partial<T>;
+  return {
+    container: defined({ env, envFrom: c.envFrom, volumeMounts: mounts, securityContext: c.securityContext }),
+    pod: defined({
+      volumes: volumes as V1Volume[],
+      imagePullSecrets: blue.imagePullSecrets,
+      serviceAccountName: blue.serviceAccountName,
+      automountServiceAccountToken: blue.automountServiceAccountToken,
+      securityContext: blue.securityContext,
+    }),
+  };
+}
+
+/** The Job of one migrations command (pure; tests read it), with what blue's pod spec `blue` gives it. */
+export function migrationJob(o: { target: string; namespace: string; access: KongAccess; version: string; command: MigrationsCommand; force?: boolean; blue?: V1PodSpec }): V1Job {
   const d = o.access.database;
   const name = migrationJobName(o.target, o.command, o.version);
   const labels = { [TARGET_LABEL]: o.target, 'app.kubernetes.io/managed-by': 'cutover', 'app.kubernetes.io/component': 'migrations' };
   const password: V1EnvVar = d.passwordSecret
     ? { name: 'KONG_PG_PASSWORD', valueFrom: { secretKeyRef: { name: d.passwordSecret.name, key: d.passwordSecret.key } } }
     : { name: 'KONG_PG_PASSWORD', valueFrom: { secretKeyRef: { name: `${o.target}-kong-database`, key: 'password' } } };
+  const image = `${o.access.image ?? 'kong/kong-gateway'}:${o.version}`;
+  const blue = fromBlue(o.blue, image);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -56,14 +122,17 @@ export function migrationJob(o: { target: string; namespace: string; access: Kon
       template: {
         metadata: { labels },
         spec: {
+          ...blue.pod,
           restartPolicy: 'Never',
           containers: [
             {
-              name: 'kong-migrations',
-              image: `${o.access.image ?? 'kong/kong-gateway'}:${o.version}`,
+              ...blue.container,
+              name: CONTAINER,
+              image,
               command: ['kong', 'migrations', o.command, ...(o.force ? ['-f'] : [])],
               // a kubelet keeps the log's tail as the termination message of a failed container, for when the log is gone
               terminationMessagePolicy: 'FallbackToLogsOnError',
+              // first, so that blue's own variables may refer to them as $(KONG_PG_HOST)
               env: [
                 { name: 'KONG_DATABASE', value: 'postgres' },
                 { name: 'KONG_PG_HOST', value: d.host },
@@ -71,6 +140,7 @@ export function migrationJob(o: { target: string; namespace: string; access: Kon
                 { name: 'KONG_PG_DATABASE', value: d.database ?? 'kong' },
                 { name: 'KONG_PG_USER', value: d.user },
                 password,
+                ...(blue.container.env ?? []),
               ],
             },
           ],
@@ -82,7 +152,6 @@ export function migrationJob(o: { target: string; namespace: string; access: Kon
 
 const status = (code: number) => (err: unknown) => err instanceof ApiException && err.code === code;
 const notFound = status(404);
-const CONTAINER = 'kong-migrations';
 
 /** Complete or Failed once the Job controller has decided; undefined while it runs. */
 const outcome = (job: V1Job) => job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type as 'Complete' | 'Failed' | undefined;
@@ -96,7 +165,13 @@ export function kubernetesKong(o: {
   const kc = (o.kubeConfigFor ?? defaultKubeConfig)(o.placement);
   const batch = kc.makeApiClient(BatchV1Api);
   const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
   const namespace = o.placement.namespace;
+  /** A release's workload (the first blue is the configured one), or undefined once it is gone. */
+  const readWorkload = (name: string): Promise<Workload | undefined> =>
+    (o.placement.workload.kind === 'StatefulSet' ? apps.readNamespacedStatefulSet({ name, namespace }) : apps.readNamespacedDeployment({ name, namespace })).catch((err: unknown) =>
+      notFound(err) ? undefined : Promise.reject(err),
+    );
   const readJob = (name: string) => batch.readNamespacedJob({ name, namespace }).catch((err) => (notFound(err) ? undefined : Promise.reject(err)));
 
   /**
@@ -164,7 +239,9 @@ export function kubernetesKong(o: {
 
   return {
     async run(i): Promise<CommandRun> {
-      const manifest = migrationJob({ target: o.target, namespace, access: o.access, version: i.version, command: i.command, force: i.force });
+      // an upgrade started before cutover named blue: the configured workload, which is blue until a first upgrade succeeds
+      const blue = await readWorkload(i.blue ?? o.placement.workload.name);
+      const manifest = migrationJob({ target: o.target, namespace, access: o.access, version: i.version, command: i.command, force: i.force, blue: blue?.spec?.template.spec });
       const name = manifest.metadata!.name!;
       let job = await readJob(name);
       if (job && outcome(job)) {
@@ -187,9 +264,12 @@ export function kubernetesKong(o: {
       return result(done);
     },
 
+    /** The pods the release's workload selects (the first blue's carry no release label); none once it is gone. */
     async nodes(release) {
       const ports = o.access.nodePorts ?? { proxy: 8000, status: 8100 };
-      const pods = await core.listNamespacedPod({ namespace, labelSelector: `${RELEASE_LABEL}=${release}` });
+      const w = await readWorkload(release);
+      if (!w) return [];
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: releasePodSelector(w.spec?.selector) });
       return pods.items
         .filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp)
         .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!, 'en', { numeric: true }))

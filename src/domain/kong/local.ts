@@ -10,6 +10,8 @@ export interface KongNodeAddress {
   pod: string;
   proxyUrl: string;
   statusUrl: string;
+  /** Its Admin API, where the platform knows it (the sandbox's nodes). */
+  adminUrl?: string;
 }
 
 export interface CommandRun {

@@ -2,17 +2,25 @@
  * Counters for analysis from Kong's Prometheus metrics (pure): requests and
  * 5xx from kong_http_requests_total, latency from kong_request_latency_ms,
  * summed over a release's nodes, and the error rate and p99 of the requests
- * between two readings (or since the nodes started).
+ * between two readings (or since the nodes started). The plugin writes a
+ * metric only once it has a sample (kong/plugins/prometheus/prometheus.lua,
+ * metric_data), and these two only when its config enables them
+ * (status_code_metrics, latency_metrics; kong/plugins/prometheus/handler.lua):
+ * whether a node exported each is kept, so that an absent metric is told
+ * from a count of 0.
  */
+import { kongAnswer, metricLabels } from './answers';
 
 export interface KongCounters {
   requests: number;
   errors: number;
   /** Cumulative latency histogram buckets by upper bound (ms), +Inf included. */
   buckets: Record<string, number>;
+  /** Whether any node exported kong_http_requests_total and kong_request_latency_ms at all. */
+  exported: { requests: boolean; latency: boolean };
 }
 
-export const EMPTY_COUNTERS: KongCounters = { requests: 0, errors: 0, buckets: {} };
+export const EMPTY_COUNTERS: KongCounters = { requests: 0, errors: 0, buckets: {}, exported: { requests: false, latency: false } };
 
 const SAMPLE = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/;
 
@@ -22,19 +30,32 @@ function labels(text: string | undefined): Record<string, string> {
   return out;
 }
 
-/** One node's counters from its /metrics text. */
-export function parseKongMetrics(text: string): KongCounters {
-  const c: KongCounters = { requests: 0, errors: 0, buckets: {} };
-  for (const line of text.split('\n')) {
+/**
+ * One node's counters from its /metrics text, and the version its
+ * kong_node_info names; with that version known, every requests and latency
+ * sample's labels must be the ones that version writes (KongAnswerError).
+ */
+export function parseKongMetrics(text: string): KongCounters & { version?: string } {
+  const c: KongCounters & { version?: string } = { requests: 0, errors: 0, buckets: {}, exported: { requests: false, latency: false } };
+  const samples = text.split('\n').flatMap((line) => {
     const m = SAMPLE.exec(line);
-    if (!m) continue;
-    const value = Number(m[3]);
-    if (m[1] === 'kong_http_requests_total') {
-      c.requests += value;
-      if (labels(m[2]).code?.startsWith('5')) c.errors += value;
-    } else if (m[1] === 'kong_request_latency_ms_bucket') {
-      const le = labels(m[2]).le;
-      if (le) c.buckets[le] = (c.buckets[le] ?? 0) + value;
+    return m ? [{ name: m[1], labels: labels(m[2]), value: Number(m[3]) }] : [];
+  });
+  c.version = samples.find((s) => s.name === 'kong_node_info')?.labels.version;
+  const schemas = c.version ? metricLabels(c.version) : undefined;
+  const check = (schema: keyof ReturnType<typeof metricLabels>, s: (typeof samples)[number]) =>
+    schemas && kongAnswer(schemas[schema], s.labels, { answer: `/metrics with ${s.name}{${Object.keys(s.labels).join(',')}}`, version: c.version! });
+  for (const s of samples) {
+    if (s.name === 'kong_http_requests_total') {
+      check('requests', s);
+      c.exported.requests = true;
+      c.requests += s.value;
+      if (s.labels.code?.startsWith('5')) c.errors += s.value;
+    } else if (s.name === 'kong_request_latency_ms_bucket') {
+      check('latencyBucket', s);
+      c.exported.latency = true;
+      const le = s.labels.le;
+      if (le) c.buckets[le] = (c.buckets[le] ?? 0) + s.value;
     }
   }
   return c;
@@ -43,7 +64,9 @@ export function parseKongMetrics(text: string): KongCounters {
 const combine = (a: KongCounters, b: KongCounters, sign: 1 | -1): KongCounters => {
   const buckets = { ...a.buckets };
   for (const [le, n] of Object.entries(b.buckets)) buckets[le] = (buckets[le] ?? 0) + sign * n;
-  return { requests: a.requests + sign * b.requests, errors: a.errors + sign * b.errors, buckets };
+  // A delta keeps what the later reading exported.
+  const exported = sign === 1 ? { requests: a.exported.requests || b.exported.requests, latency: a.exported.latency || b.exported.latency } : a.exported;
+  return { requests: a.requests + sign * b.requests, errors: a.errors + sign * b.errors, buckets, exported };
 };
 
 export const sumCounters = (all: KongCounters[]): KongCounters => all.reduce((s, c) => combine(s, c, 1), EMPTY_COUNTERS);

@@ -4,8 +4,8 @@
  * the upgrade's own settings (`options.kong`).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { DURATION_PATTERN } from '../duration';
-import { SecretRef } from '../schemas';
+import { DURATION_PATTERN, parseDuration } from '../duration';
+import { Duration, SecretRef } from '../schemas';
 import type { KongSettings } from './settings';
 
 export const KongAccess = Type.Object(
@@ -67,8 +67,10 @@ export const KongOptions = Type.Object(
     ),
     backup: Type.Optional(Type.Boolean({ description: "take a pg_dump of the database before 'migrations up' (default true)" })),
     smoke: Type.Optional(Type.Array(SmokeRequest, { maxItems: 50, description: 'requests the new version must answer as expected, through its own nodes, before any traffic' })),
+    // how long cleanUpBlue waits for the requests on each old node to end before removing it anyway (default 90s)
+    drainTimeout: Type.Optional(Duration),
   },
-  { additionalProperties: false, description: "Kong's blue-green runbook: pending migrations, the backup, smoke requests" },
+  { additionalProperties: false, description: "Kong's blue-green runbook: pending migrations, the backup, smoke requests, the drain of the old nodes" },
 );
 export type KongOptions = Static<typeof KongOptions>;
 
@@ -78,6 +80,7 @@ export function toKongSettings(o: KongOptions): Partial<KongSettings> {
     finishPending: o.finishPending,
     backup: o.backup,
     smoke: o.smoke?.map((s) => ({ method: s.method ?? 'GET', path: s.path, status: s.status })),
+    drainTimeoutMs: o.drainTimeout === undefined ? undefined : parseDuration(o.drainTimeout),
   };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }

@@ -6,7 +6,9 @@
  *   tsx src/sandbox/kong/cli.ts migrations bootstrap|up|finish|list|status --version 3.9.0 [-f] [--lock-timeout 60]
  *
  * The database comes from Kong's environment variables: KONG_PG_HOST,
- * KONG_PG_PORT, KONG_PG_USER, KONG_PG_PASSWORD, KONG_PG_DATABASE. The version
+ * KONG_PG_PORT, KONG_PG_USER, KONG_PG_PASSWORD, KONG_PG_DATABASE, and
+ * KONG_PG_SCHEMA (Kong sets it as the connection's schema; `bootstrap`
+ * creates it, as Kong's schema_bootstrap does). The version
  * (what a Kong image is) from --version or KONG_VERSION.
  * `start` prints one JSON line {"ready":true,...} once its listeners are up and
  * stops cleanly on SIGTERM/SIGINT. `migrations` exits with Kong's codes.
@@ -27,8 +29,12 @@ function databaseUrl(env: NodeJS.ProcessEnv): string {
   u.username = encodeURIComponent(env.KONG_PG_USER!);
   u.password = encodeURIComponent(env.KONG_PG_PASSWORD!);
   u.pathname = `/${env.KONG_PG_DATABASE ?? 'kong'}`;
+  if (env.KONG_PG_SCHEMA) u.searchParams.set('options', `-c search_path=${env.KONG_PG_SCHEMA}`);
   return u.toString();
 }
+
+/** Node's socket errors in the words of Kong's socket layer (LuaSocket / ngx.socket). */
+const SOCKET_ERRORS: Record<string, string> = { ECONNREFUSED: 'connection refused', ETIMEDOUT: 'timeout', ENOTFOUND: 'host or service not provided, or not known', EHOSTUNREACH: 'no route to host' };
 
 function num(name: string, v: string | undefined, ok: (n: number) => boolean, what: string): number {
   const n = Number(v);
@@ -63,9 +69,14 @@ async function main(argv: string[]): Promise<number> {
     const lockTimeoutMs = num('lock-timeout', a['lock-timeout'], (n) => n > 0, 'seconds above 0') * 1000;
     const db = new Client({ connectionString: database, connectionTimeoutMillis: 5000 });
     try {
-      await db.connect();
-      const r = await runMigrationsCommand(db, v, sub as MigrationsCommand, { force: a.force, lockTimeoutMs });
-      for (const line of r.lines) (r.exitCode === 1 && line.startsWith('Error:') ? process.stderr : process.stdout).write(`${line}\n`);
+      await db.connect().catch((err: NodeJS.ErrnoException) => {
+        // what Kong says when its connector's first query cannot reach the database (kong/db/strategies/postgres/connector.lua, init)
+        throw new Error(`[PostgreSQL error] failed to retrieve PostgreSQL server_version_num: ${SOCKET_ERRORS[err.code ?? ''] ?? err.message}`);
+      });
+      const r = await runMigrationsCommand(db, v, sub as MigrationsCommand, { force: a.force, lockTimeoutMs, schema: process.env.KONG_PG_SCHEMA });
+      // Kong's error (and the hint after it) goes to stderr (kong/cmd/init.lua)
+      const error = r.exitCode === 1 ? r.lines.findIndex((l) => l.startsWith('Error:')) : -1;
+      r.lines.forEach((line, i) => (error >= 0 && i >= error ? process.stderr : process.stdout).write(`${line}\n`));
       return r.exitCode;
     } finally {
       await db.end().catch(() => undefined);
@@ -96,7 +107,8 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    process.stderr.write(`Error: ${(err as Error).message}\n`);
+    // kong/cmd/init.lua
+    process.stderr.write(`Error: ${(err as Error).message}\n\n  Run with --v (verbose) or --vv (debug) for more details\n`);
     process.exit(1);
   },
 );

@@ -20,6 +20,8 @@ export interface KongDatabase {
   user: string;
   password: string;
   database: string;
+  /** pg_schema: where Kong's tables are (default: the user's search_path, public). */
+  schema?: string;
 }
 
 export const kongEnv = (db: KongDatabase): NodeJS.ProcessEnv => ({
@@ -28,6 +30,7 @@ export const kongEnv = (db: KongDatabase): NodeJS.ProcessEnv => ({
   KONG_PG_USER: db.user,
   KONG_PG_PASSWORD: db.password,
   KONG_PG_DATABASE: db.database,
+  ...(db.schema ? { KONG_PG_SCHEMA: db.schema } : {}),
 });
 
 export interface GatewayNodeSpec {

@@ -1,7 +1,9 @@
 /**
  * The Kong kind in the local sandbox: one PostgreSQL (Debian's binaries,
  * bootstrapped by the first version's `kong migrations bootstrap`, with a
- * service and a catch-all route to an echo upstream), sandbox gateway nodes
+ * service and a catch-all route to an echo upstream, and a global prometheus
+ * plugin with the per-status and latency metrics the analysis reads: off by
+ * default in Kong, so an operator turns them on), sandbox gateway nodes
  * per release on that database, nginx's http upstream of the nodes that get
  * traffic (weighted during a split, keep-alive to the nodes), and the router
  * in front of the nodes' Admin APIs that answers 423 while an upgrade froze
@@ -90,6 +92,7 @@ export function kongSandbox(o: KongSandboxOptions): KongSandbox {
       const store = new ConfigStore(pool, gatewayVersion(o.placement.version));
       await store.createService({ name: 'echo', url: upstream });
       await store.createRoute({ name: 'echo', paths: ['/'], service: { name: 'echo' } });
+      await store.createPlugin({ name: 'prometheus', config: { status_code_metrics: true, latency_metrics: true } });
     } finally {
       await pool.end();
     }
@@ -100,7 +103,7 @@ export function kongSandbox(o: KongSandboxOptions): KongSandbox {
     async nodes(release): Promise<KongNodeAddress[]> {
       return running(release)
         .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
-        .map(([pod, { node }]) => ({ pod, proxyUrl: node.proxyUrl, statusUrl: node.statusUrl }));
+        .map(([pod, { node }]) => ({ pod, proxyUrl: node.proxyUrl, statusUrl: node.statusUrl, adminUrl: node.adminUrl }));
     },
   };
 

@@ -1,11 +1,15 @@
 /**
  * The sandbox gateway's database schema, by version, as Kong's migrations
- * shape it: each migration has an `up` part (additive: old and new versions
- * both serve from the result) and a `teardown` part (run by `finish`: after it
- * the old version's queries fail). 3.8.x knows only the base schema; 3.9.0
- * and later move a service's address from protocol/host/port/path columns
- * into one `url` column.
+ * shape it (its own migrations in the subsystem `core`, not Kong's): each
+ * migration has an `up` part (additive: old and new versions both serve from
+ * the result) and a `teardown` part (run by `finish`: after it the old
+ * version's queries fail). 3.0 to 3.8 know only the base schema; 3.9.0 and
+ * later move a service's address from protocol/host/port/path columns into
+ * one `url` column (Kong's own 3.8 -> 3.9 migration has no teardown: this one
+ * is the sandbox's, to show the point of no return).
  */
+
+import { kongFeatures, parseKongVersion, type KongFeatures } from '../../domain/kong/versions';
 
 export interface Migration {
   name: string;
@@ -33,6 +37,17 @@ const BASE: Migration = {
       service_id uuid NOT NULL REFERENCES services(id) ON DELETE CASCADE,
       paths text[] NOT NULL,
       strip_path boolean NOT NULL DEFAULT true,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE IF NOT EXISTS plugins (
+      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      name text NOT NULL,
+      service_id uuid REFERENCES services(id) ON DELETE CASCADE,
+      route_id uuid REFERENCES routes(id) ON DELETE CASCADE,
+      consumer_id uuid,
+      config jsonb NOT NULL,
+      enabled boolean NOT NULL DEFAULT true,
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now()
     );`,
@@ -64,15 +79,17 @@ export const META_DDL = `
 
 export interface GatewayVersion {
   version: string;
+  /** What the version's Kong has where cutover can tell (/status/ready, draining, the Admin API's and metrics' fields). */
+  features: KongFeatures;
   migrations: Migration[];
   /** Whether services are read and written through the single url column (3.9+). */
   serviceUrlColumn: boolean;
 }
 
-/** The sandbox knows Kong 3.8.x and later; patch releases bring no migrations. */
+/** The sandbox emulates Kong 3.0.0 and later 3.x (`kong migrations status` is new in 3.0); its patch releases bring no migrations. */
 export function gatewayVersion(version: string): GatewayVersion {
-  const m = /^3\.(\d+)\.\d+$/.exec(version);
-  if (!m || Number(m[1]) < 8) throw new Error(`unsupported gateway version '${version}': the sandbox gateway knows 3.8.0 and later 3.x releases`);
-  const newer = Number(m[1]) >= 9;
-  return { version, migrations: newer ? [BASE, SERVICE_URL] : [BASE], serviceUrlColumn: newer };
+  const v = /^3\.\d+\.\d+$/.test(version) ? parseKongVersion(version) : undefined;
+  if (!v) throw new Error(`unsupported gateway version '${version}': the sandbox gateway knows 3.x releases such as 3.8.0`);
+  const newer = v.minor >= 9;
+  return { version, features: kongFeatures(v), migrations: newer ? [BASE, SERVICE_URL] : [BASE], serviceUrlColumn: newer };
 }

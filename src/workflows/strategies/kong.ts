@@ -9,14 +9,19 @@
  *   7. watch the proxy metrics            its analysis between steps (error rate, p99 from the gateways' counters)
  *   8. if anything is wrong, back to X    rollback: traffic to X, Y removed, writes unfrozen, migrations left pending
  *   9. `kong migrations finish`           finalize, after a person's yes: the point of no return
- *  10. decommission X                     cleanUpBlue: drain X through /status/ready, remove it, unfreeze writes
- * A write that bypasses the freeze changes the fingerprint, checked at verify
- * and before finalize: the upgrade then waits for a person to approve or roll back.
+ *  10. decommission X                     cleanUpBlue: drain X by its version (POST /status/ready from 3.9, then its
+ *                                        connections fall), remove it, unfreeze writes
+ * plan refuses, before anything changes, a blue or green outside Kong 3.4 to
+ * 3.9 and a downgrade. A write that bypasses the freeze changes the
+ * fingerprint, checked at verify and before finalize: the upgrade then waits
+ * for a person to approve or roll back.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { KongActivities, MigrationRecord } from '../../activities/kong';
+import { formatDuration } from '../../domain/duration';
 import { planMigrations, type MigrationPlan } from '../../domain/kong/migrations';
 import { kongSettings, type KongSettings } from '../../domain/kong/settings';
+import { kongDowngradeProblem, kongFeatures, kongVersionProblem, parseKongVersion } from '../../domain/kong/versions';
 import type { PlatformActivities } from '../../domain/platform';
 import { upgradeIdOf, type UpgradeInput } from '../../domain/upgrade';
 import { call, stepActivities } from '../activityOptions';
@@ -39,7 +44,7 @@ export function createKongStrategy(): Strategy {
 
   const migrate = async (ctx: StrategyContext, version: string, command: 'up' | 'finish'): Promise<void> => {
     ctx.waitingFor(`kong migrations ${command} with Kong ${version}`);
-    const record = await call(waits(ctx).runKongMigrations, `kong migrations ${command} (Kong ${version}), then list`, { target: ctx.input.target, version, command });
+    const record = await call(waits(ctx).runKongMigrations, `kong migrations ${command} (Kong ${version}), then list`, { target: ctx.input.target, version, command, blue: ctx.blue.name });
     migrations.push(record);
     ctx.report('migrations', [...migrations]);
   };
@@ -69,12 +74,17 @@ export function createKongStrategy(): Strategy {
       const { target } = input;
       const blue = await call(planning(input).readBlueRelease, `read the release serving ${target}`, { target });
       blueReplicas = blue.replicas;
+      // The version blue runs is its image tag on Kubernetes, the sandbox's locally.
+      const green = kongVersionProblem(input.version, 'green');
+      const unsupported = (green && `version ${green}`) ?? kongVersionProblem(blue.version, 'blue') ?? kongDowngradeProblem(blue.version, input.version);
+      if (unsupported) throw ApplicationFailure.nonRetryable(unsupported, 'Unsupported');
       const state = await call(planning(input).readKongMigrations, `kong migrations status with Kong ${blue.version} and ${input.version}`, {
         target,
         blueVersion: blue.version,
         greenVersion: input.version,
+        blue: blue.name,
       });
-      plan = planMigrations(state.blue, state.green, { finishPending: settings.finishPending, blueVersion: blue.version });
+      plan = planMigrations(state.blue, state.green, { finishPending: settings.finishPending, blueVersion: blue.version, greenVersion: input.version });
       // Refused before anything changes.
       if (plan.action === 'refuse') throw ApplicationFailure.nonRetryable(plan.reason, 'PendingMigrations');
       return { blue };
@@ -118,7 +128,10 @@ export function createKongStrategy(): Strategy {
         ctx.waitingFor(`every node of ${ctx.green.name} to run`);
         await call(waits(ctx).waitWorkloadReady, `wait for ${ctx.green.name} to run`, { target, release: ctx.green.name });
         ctx.waitingFor(`/status/ready of every node of ${ctx.green.name}`);
-        ctx.report('greenReadiness', await call(waits(ctx).waitKongNodesReady, `wait for /status/ready of ${ctx.green.name}`, { target, release: ctx.green.name, replicas: blueReplicas }));
+        ctx.report(
+          'greenReadiness',
+          await call(waits(ctx).waitKongNodesReady, `wait for /status/ready of ${ctx.green.name}`, { target, release: ctx.green.name, replicas: blueReplicas, version: ctx.green.version }),
+        );
       },
     },
 
@@ -142,7 +155,17 @@ export function createKongStrategy(): Strategy {
     cleanUpBlue: {
       run: async (ctx) => {
         const { target } = ctx.input;
-        ctx.report('drained', await call(quick(ctx).drainKongNodes, `drain ${ctx.blue.name} through /status/ready`, { target, release: ctx.blue.name }));
+        const { version } = ctx.blue;
+        // Kong before 3.9 has no draining call (405): its nodes are out of the router since promote
+        const how = kongFeatures(parseKongVersion(version)!).postDraining ? 'POST /status/ready draining' : 'out of the router, no draining before Kong 3.9';
+        ctx.waitingFor(`the requests on ${ctx.blue.name}'s nodes to end (${how}; at most ${formatDuration(settings.drainTimeoutMs)})`);
+        const drained = await call(waits(ctx).drainKongNodes, `drain ${ctx.blue.name} (Kong ${version}: ${how}), then its requests end`, {
+          target,
+          release: ctx.blue.name,
+          version,
+          timeoutMs: settings.drainTimeoutMs,
+        });
+        ctx.report('drained', drained.drained);
         await call(quick(ctx).deleteWorkload, `remove ${ctx.blue.name}`, { target, release: ctx.blue.name });
         await unfreeze(ctx);
       },
