@@ -90,6 +90,7 @@ export function createEmqxStrategy(): Strategy {
       target: ctx.input.target,
       release: ctx.blue.name,
       expectedReplicas: blueRunning,
+      owner: ctx.owner,
     });
     blueRunning -= 1;
     if (drainMode === 'pod-removal') report(ctx, { node: what, state: 'removed' });
@@ -118,6 +119,7 @@ export function createEmqxStrategy(): Strategy {
           green: ctx.green,
           image,
           replicas: blueReplicas,
+          owner: ctx.owner,
         });
       },
       undo: async (ctx) => {
@@ -133,7 +135,7 @@ export function createEmqxStrategy(): Strategy {
           // Without EMQX's help green is removed anyway: its clients reconnect to blue through the Service.
           ctx.report('rollbackNote', `green removed without evacuation: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
         }
-        await call(quick(ctx).deleteWorkload, `delete ${ctx.green.name}`, { target, release: ctx.green.name });
+        await call(quick(ctx).deleteWorkload, `delete ${ctx.green.name}`, { target, release: ctx.green.name, owner: ctx.owner });
         await forget(ctx, greenNodes);
       },
     },
@@ -227,6 +229,7 @@ export function createEmqxStrategy(): Strategy {
           target,
           release: ctx.blue.name,
           replicas: blueReplicas,
+          owner: ctx.owner,
         });
         blueRunning = blueReplicas;
         if (scaled.changed || legacyDrain) {
@@ -249,7 +252,7 @@ export function createEmqxStrategy(): Strategy {
             await sleep(settings.drainIntervalMs, { summary: 'drain interval between blue nodes' });
           }
         }
-        await call(quick(ctx).deleteWorkload, `delete ${ctx.blue.name}`, { target, release: ctx.blue.name });
+        await call(quick(ctx).deleteWorkload, `delete ${ctx.blue.name}`, { target, release: ctx.blue.name, owner: ctx.owner });
         await forget(ctx, blueNodes);
       },
     },

@@ -105,10 +105,11 @@ export function createKongStrategy(): Strategy {
           green: ctx.green,
           image: ctx.input.image,
           replicas: blueReplicas,
+          owner: ctx.owner,
         });
       },
       undo: async (ctx) => {
-        await call(quick(ctx).deleteWorkload, `remove ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name });
+        await call(quick(ctx).deleteWorkload, `remove ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name, owner: ctx.owner });
       },
     },
 
@@ -143,7 +144,7 @@ export function createKongStrategy(): Strategy {
       run: async (ctx) => {
         const { target } = ctx.input;
         ctx.report('drained', await call(quick(ctx).drainKongNodes, `drain ${ctx.blue.name} through /status/ready`, { target, release: ctx.blue.name }));
-        await call(quick(ctx).deleteWorkload, `remove ${ctx.blue.name}`, { target, release: ctx.blue.name });
+        await call(quick(ctx).deleteWorkload, `remove ${ctx.blue.name}`, { target, release: ctx.blue.name, owner: ctx.owner });
         await unfreeze(ctx);
       },
     },
