@@ -13,7 +13,9 @@ import { BODY_LIMIT_BYTES, installErrorHandling } from './errors';
 import { installMetrics, newRegistry } from './metrics';
 import { healthRoutes } from './routes/health';
 import { PhaseWatch } from './phaseWatch';
+import { targetReleaseRoutes } from './routes/targetReleases';
 import { targetRoutes } from './routes/targets';
+import { TargetReleases } from './targetReleases';
 import { upgradeRoutes } from './routes/upgrades';
 import { Upgrades } from './upgrades';
 
@@ -62,6 +64,7 @@ export async function buildServer({ client, config, logger, registry = newRegist
   const phaseWatch = new PhaseWatch((target) => upgrades.targetState(target), { registry });
   app.addHook('onClose', () => phaseWatch.close());
   targetRoutes(app, config.targets, upgrades, phaseWatch);
+  targetReleaseRoutes(app, new TargetReleases(client, config, (target, runId) => upgrades.links(target, runId)));
   healthRoutes(app, upgrades, registry);
   await app.ready();
   return app;
