@@ -253,6 +253,8 @@ describe('upgrades API on the dev server', () => {
         'POST /v1/upgrades/{id}/rollback',
         'POST /v1/upgrades/{id}/abort',
         'GET /v1/targets',
+        'GET /v1/targets/{target}',
+        'POST /v1/targets/{target}/cleanup',
         'GET /v1/targets/{target}/releases/{release}/phase',
         'POST /v1/targets/{target}/releases/{release}/ready',
         'GET /healthz',
