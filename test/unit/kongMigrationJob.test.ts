@@ -34,3 +34,11 @@ test('kong migrations up with the green image, KONG_PG_* settings and the passwo
     command: ['kong', 'migrations', 'finish', '-f'],
   });
 });
+
+test('the Job names its owner: the target as a label, the upgrade that runs it as an annotation', () => {
+  const job = migrationJob({ target: 'edge-gateway', namespace: 'kong', version: '3.9.0', command: 'up', upgrade: 'edge-gateway.u1', access: { database: { host: 'h', user: 'u', password: { env: 'P' } } } });
+  expect(job.metadata).toMatchObject({
+    labels: { 'cutover.io/target': 'edge-gateway', 'app.kubernetes.io/managed-by': 'cutover' },
+    annotations: { 'cutover.io/upgrade': 'edge-gateway.u1' },
+  });
+});
