@@ -120,18 +120,7 @@ test('a release that serves is never deleted, whoever asks', async () => {
 
 test("with an HTTPRoute: blue's Service made by an older cutover is adopted with blue, a green Service of another target's is a clash", async () => {
   await ns.seedBlue();
-  await ns.custom.createNamespacedCustomObject({
-    group: 'gateway.networking.k8s.io',
-    version: 'v1',
-    namespace: ns.name,
-    plural: 'httproutes',
-    body: {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'emqx' },
-      spec: { parentRefs: [{ name: 'gateway' }], rules: [{ backendRefs: [{ name: 'emqx', port: 1883 }] }] },
-    },
-  });
+  await ns.createRoute('emqx', 'emqx');
   const service = (name: string, labels: Record<string, string>) =>
     ns.core.createNamespacedService({ namespace: ns.name, body: { metadata: { name, labels }, spec: { selector: { app: 'emqx' }, ports: [{ port: 1883 }] } } });
   await service('cutover-emqx', { 'cutover.io/release': 'emqx' });

@@ -22,12 +22,10 @@ import { releaseDatabaseName } from '../../src/domain/projection/naming';
 import { releaseName, upgradeWorkflowId } from '../../src/domain/upgrade';
 import { freePort } from '../../src/runtime/freePort';
 import type { PostgresServer } from '../../src/sandbox/postgres';
-import { createAxonSchema, seedOrders } from '../../src/sandbox/projection/axonStore';
 import { call, testConfig, testServer } from '../api/harness';
-import { startPostgres } from '../kong/pg';
 import { TestNamespace } from '../support/kube';
 import type { ProjectionKubelet } from '../support/projectionKubelet';
-import { STORE_DB, deployProjectionBlue, projectionSecrets, projectionTarget, releaseStatus } from '../support/projectionOnKube';
+import { deployProjectionBlue, startProjectionStore, projectionSecrets, projectionTarget, releaseStatus } from '../support/projectionOnKube';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
 
@@ -42,12 +40,7 @@ const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   env = await connectSharedServer();
-  ({ pg, dir } = await startPostgres());
-  await pg.ensureDatabase(STORE_DB);
-  await withClient(pg.url(STORE_DB), async (c) => {
-    await createAxonSchema(c, { naming: 'jdbc', tokenStorage: 'bytea' });
-    await seedOrders(c, 'jdbc', SEED);
-  });
+  ({ pg, dir } = await startProjectionStore(SEED));
 }, 60_000);
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

@@ -23,12 +23,10 @@ import { releaseDatabaseName } from '../../src/domain/projection/naming';
 import { legacyReleaseName, releaseName, upgradeWorkflowId } from '../../src/domain/upgrade';
 import { freePort } from '../../src/runtime/freePort';
 import type { PostgresServer } from '../../src/sandbox/postgres';
-import { createAxonSchema, seedOrders } from '../../src/sandbox/projection/axonStore';
 import { call, testConfig, testServer } from '../api/harness';
-import { startPostgres } from '../kong/pg';
 import { TestNamespace } from '../support/kube';
 import type { ProjectionKubelet } from '../support/projectionKubelet';
-import { ROLE_SECRET, STORE_DB, deployProjectionBlue, projectionSecrets, projectionTarget, releaseStatus, type ProjectionBlue } from '../support/projectionOnKube';
+import { ROLE_SECRET, deployProjectionBlue, startProjectionStore, projectionSecrets, projectionTarget, releaseStatus, type ProjectionBlue } from '../support/projectionOnKube';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
 
@@ -50,12 +48,7 @@ const kubelets: Record<string, ProjectionKubelet> = {};
 
 beforeAll(async () => {
   env = await connectSharedServer();
-  ({ pg, dir } = await startPostgres());
-  await pg.ensureDatabase(STORE_DB);
-  await withClient(pg.url(STORE_DB), async (c) => {
-    await createAxonSchema(c, { naming: 'jdbc', tokenStorage: 'bytea' });
-    await seedOrders(c, 'jdbc', 5000);
-  });
+  ({ pg, dir } = await startProjectionStore(5000));
   ns = await TestNamespace.create('ownership');
   const targets = [ORDERS, VIEW].map((b) => projectionTarget(ns.name, b));
   const taskQueue = uniqueId('own');

@@ -13,7 +13,9 @@ import { RELEASE_ENV } from '../../src/domain/kubernetes';
 import { releaseDatabaseName } from '../../src/domain/projection/naming';
 import { freePort } from '../../src/runtime/freePort';
 import type { PostgresServer } from '../../src/sandbox/postgres';
+import { createAxonSchema, seedOrders } from '../../src/sandbox/projection/axonStore';
 import { serviceToken } from '../api/harness';
+import { startPostgres } from '../kong/pg';
 import type { TestNamespace } from './kube';
 import { ON_LOOPBACK_NODE } from './kubeControlPlane';
 import { ProjectionKubelet } from './projectionKubelet';
@@ -40,6 +42,17 @@ export function projectionTarget(namespace: string, b: ProjectionBlue): TargetCo
     kubernetes: { namespace, workload: { kind: 'Deployment', name: b.blue }, service: b.service },
     projection: { catchUp: { preset: 'axon', naming: 'jdbc' }, eventStoreUrl: { env: 'STORE' }, databasesUrl: { env: 'DBS' }, rolePasswordSecret: { env: 'ROLES' } },
   };
+}
+
+/** A PostgreSQL (the event store and the releases' databases) whose Axon store holds `seed` events; dir: remove it at the end. */
+export async function startProjectionStore(seed: number): Promise<{ pg: PostgresServer; dir: string }> {
+  const started = await startPostgres();
+  await started.pg.ensureDatabase(STORE_DB);
+  await withClient(started.pg.url(STORE_DB), async (c) => {
+    await createAxonSchema(c, { naming: 'jdbc', tokenStorage: 'bytea' });
+    await seedOrders(c, 'jdbc', seed);
+  });
+  return started;
 }
 
 /** Blue's database, Secret, Deployment and Service, and the kubelet of the target's pods (started; the caller stops it). */
