@@ -163,7 +163,9 @@ test('a terminate after deployGreen leaves an orphan: GET /v1/targets/:target sh
   await env.client.workflow.getHandle(upgradeWorkflowId(ORDERS.target), id.split('.')[1]).terminate('test: a terminate skips the rollback');
   const orphan = releaseName(ORDERS.target, '5.0.0');
 
+  const viewAsked = Date.now();
   const seen = await target(ORDERS);
+  const viewMs = Date.now() - viewAsked;
   const byName = Object.fromEntries((seen.releases as { name: string }[]).map((r) => [r.name, r]));
   expect(Object.keys(byName).sort()).toEqual([ORDERS.blue, orphan].sort());
   expect(byName[ORDERS.blue]).toMatchObject({ serving: true, orphan: false, weight: 100, owner: { target: ORDERS.target }, objects: [`Deployment ${ORDERS.blue}`, `database ${releaseDatabaseName(ORDERS.blue)}`] });
@@ -192,6 +194,7 @@ test('a terminate after deployGreen leaves an orphan: GET /v1/targets/:target sh
   await call(app, 'POST', `/v1/upgrades/${running}/rollback`, { as: 'operator', body: { reason: 'not now' } });
   expect((await ended(running)).status).toBe('ROLLED_BACK');
 
+  const cleanupAsked = Date.now();
   const accepted = await call(app, 'POST', `/v1/targets/${ORDERS.target}/cleanup`, { as: 'operator', body: { reason: 'remove what the terminate left' } });
   expect(accepted.status).toBe(202);
   expect(accepted.json).toMatchObject({ target: ORDERS.target, requestedBy: 'operator', links: { self: `/v1/targets/${ORDERS.target}` } });
@@ -199,6 +202,7 @@ test('a terminate after deployGreen leaves an orphan: GET /v1/targets/:target sh
     const t = await target(ORDERS);
     return t.cleanup?.status !== 'RUNNING' && t.cleanup;
   }, 60_000);
+  console.log(`GET /v1/targets/:target (a listing workflow on the worker) ${viewMs} ms; clean-up of one orphan, request to SUCCEEDED seen ${Date.now() - cleanupAsked} ms`);
   expect(cleanup).toMatchObject({
     cleanupId: accepted.json.id,
     status: 'SUCCEEDED',
