@@ -55,14 +55,15 @@ export function ownerOfMarks(meta: { labels?: Record<string, string>; annotation
 
 /** Whose an object is, for a message. */
 export function describeOwner(owner: Owner | undefined): string {
-  if (!owner) return 'nobody known to cutover: it was not created by cutover';
+  if (!owner) return 'not created by cutover (no owner mark)';
   const by = owner.upgrade ? ` (created by upgrade ${owner.upgrade})` : owner.adoptedBy ? ` (adopted by upgrade ${owner.adoptedBy})` : '';
   return `target '${owner.target}'${by}`;
 }
 
-/** Why cutover leaves an object alone: `<what> belongs to <owner>, not to target '<target>'`. */
+/** Why cutover leaves an object alone, naming its owner. */
 export function notOurs(what: string, owner: Owner | undefined, target: string): string {
-  return `${what} belongs to ${describeOwner(owner)}, not to target '${target}'; cutover leaves it as it is`;
+  const whose = owner ? `belongs to ${describeOwner(owner)}, not to target '${target}'` : `carries no owner mark: it was not created by cutover for target '${target}'`;
+  return `${what} ${whose}; cutover leaves it as it is`;
 }
 
 const COMMENT_PREFIX = 'cutover-owner ';
