@@ -5,9 +5,10 @@ import { targetLookup, type TargetConfig } from '../config/targets';
 import { builtInProviders, createAnalysisActivities, type MeasurementObserver } from './analysis';
 import { providerRegistry } from './analysis/provider';
 import { createCancelRequestActivities } from './cancelRequest';
-import { KIND_ACTIVITIES, KIND_ANALYSIS_PROVIDERS, type KindActivityDeps } from './kinds';
+import { KIND_ACTIVITIES, KIND_ANALYSIS_PROVIDERS, KIND_RELEASE_RESOURCES, type KindActivityDeps } from './kinds';
 import { createPlatformActivities, type PlatformDeps } from './platforms';
 import { createSteeringActivities } from './steering';
+import { createReleaseActivities } from './releaseResources';
 
 export type ActivityDeps = Omit<PlatformDeps, 'targets'> &
   Omit<KindActivityDeps, 'targets'> & {
@@ -29,9 +30,12 @@ export function createActivities(targets: TargetConfig[], deps: ActivityDeps) {
   const kindDeps = { targets: lookup, env: deps.env, pollMs: deps.pollMs, sandboxes: deps.sandboxes, kubeConfigFor: deps.kubeConfigFor };
   const kinds = Object.values(KIND_ACTIVITIES).map((create) => create(kindDeps));
   const providers = providerRegistry(builtInProviders({ prometheusUrl: deps.prometheusUrl }), ...Object.values(KIND_ANALYSIS_PROVIDERS).map((create) => create(kindDeps)));
+  const platform = createPlatformActivities({ targets: lookup, kubeConfigFor: deps.kubeConfigFor, sandboxes: deps.sandboxes, pollMs: deps.pollMs });
+  const resources = Object.fromEntries(Object.entries(KIND_RELEASE_RESOURCES).map(([kind, create]) => [kind, create(kindDeps)]));
   return {
     // the strategies see the platform only through this interface
-    ...createPlatformActivities({ targets: lookup, kubeConfigFor: deps.kubeConfigFor, sandboxes: deps.sandboxes, pollMs: deps.pollMs }),
+    ...platform,
+    ...createReleaseActivities({ platform, kindOf: (target) => lookup(target).kind, resources }),
     ...(Object.assign({}, ...kinds) as UnionToIntersection<KindActivities>),
     ...createAnalysisActivities({ providers, onMeasurement: deps.onMeasurement }),
     ...createSkeletonActivities(deps.temporal, deps.steeringKeys),

@@ -5,10 +5,11 @@ import type { LocalWorkloads } from '../domain/platform';
 import type { Kind } from '../domain/kinds';
 import type { AnalysisProviders } from './analysis/provider';
 import { createEmqxActivities } from './emqx';
-import { createProjectionActivities } from './projection';
+import { createProjectionActivities, projectionReleaseResources } from './projection';
 import { projectionAccess } from './projection/access';
 import { createKongActivities } from './kong';
 import { kongAnalysisProviders } from './kong/analysisProvider';
+import type { ReleaseResources } from './releaseResources';
 
 export interface KindActivityDeps {
   targets: TargetLookup;
@@ -30,4 +31,9 @@ export const KIND_ACTIVITIES = {
 /** Analysis providers a kind adds to prometheus and http (e.g. Kong's gateway counters), by kind. */
 export const KIND_ANALYSIS_PROVIDERS: Partial<Record<Kind, (deps: KindActivityDeps) => AnalysisProviders>> = {
   kong: kongAnalysisProviders,
+};
+
+/** What a kind keeps per release beside its workload (a projection's database and role), by kind: listed and removed with the release. */
+export const KIND_RELEASE_RESOURCES: Partial<Record<Kind, (deps: KindActivityDeps) => ReleaseResources>> = {
+  projection: (deps) => projectionReleaseResources(projectionAccess(deps.targets, deps.env)),
 };

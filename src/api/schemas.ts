@@ -163,6 +163,63 @@ export const TargetList = Type.Object({
   targets: Type.Array(Type.Object({ name: Type.String(), kind: KindSchema, description: Type.Optional(Type.String()) })),
 });
 
+export const TargetParams = Type.Object({ target: TargetName });
+export type TargetParams = Static<typeof TargetParams>;
+
+const ReleaseOwner = Type.Object({
+  target: Type.String(),
+  upgrade: Type.Optional(Type.String({ description: 'the upgrade that created it' })),
+  adoptedBy: Type.Optional(Type.String({ description: 'for a release cutover did not create (the first blue): the upgrade that took it as the target\'s' })),
+  execution: Type.Optional(
+    Type.String({ description: "of an orphan: its upgrade's Temporal execution status (TERMINATED: a terminate skipped the rollback that would have removed it)" }),
+  ),
+});
+
+export const TargetRelease = Type.Object({
+  name: Type.String(),
+  version: Type.Optional(Type.String()),
+  owner: Type.Optional(ReleaseOwner),
+  weight: Type.Integer({ minimum: 0, description: "the release's share of traffic now" }),
+  serving: Type.Boolean(),
+  orphan: Type.Boolean({ description: 'the target\'s, serves nothing, part of no running upgrade: what POST /v1/targets/:target/cleanup removes' }),
+  objects: Type.Array(Type.String(), { description: 'what exists of it, e.g. "StatefulSet orders-mqtt-5-8-0-…", "database orders_2_0_0_…"' }),
+});
+
+const CleanupView = Type.Object({
+  cleanupId: Type.String(),
+  target: Type.String(),
+  requestedBy: Type.String(),
+  reason: Type.String(),
+  startedAt: Timestamp,
+  endedAt: Type.Optional(Timestamp),
+  status: oneOf(['RUNNING', 'SUCCEEDED', 'FAILED']),
+  orphans: Type.Array(Type.String()),
+  removed: Type.Array(Type.Object({ release: Type.String(), removed: Type.Array(Type.String()), left: Type.Array(Type.String()) })),
+  failed: Type.Array(Type.Object({ release: Type.String(), message: Type.String() })),
+  failure: Type.Optional(Type.String()),
+}, { description: 'the latest clean-up, while it is the last run on the target' });
+
+export const TargetView = Type.Object({
+  name: Type.String(),
+  kind: KindSchema,
+  description: Type.Optional(Type.String()),
+  releases: Type.Array(TargetRelease),
+  upgrade: Type.Optional(
+    Type.Object({ id: Type.String(), status: oneOf(STATUSES), releases: Type.Array(Type.String()) }, { description: 'the upgrade running now, if any' }),
+  ),
+  cleanup: Type.Optional(CleanupView),
+});
+export type TargetView = Static<typeof TargetView>;
+
+export const CleanupStarted = Type.Object({
+  id: Type.String(),
+  target: Type.String(),
+  workflowId: Type.String(),
+  runId: Type.String(),
+  requestedBy: Type.String(),
+  links: Links,
+});
+
 export const ReleasePhase = Type.Object({
   target: Type.String(),
   release: Type.String(),

@@ -15,7 +15,9 @@ import { installMetrics, newRegistry } from './metrics';
 import { healthRoutes } from './routes/health';
 import { PhaseWatch } from './phaseWatch';
 import { StuckWatch } from './stuckWatch';
+import { targetReleaseRoutes } from './routes/targetReleases';
 import { targetRoutes } from './routes/targets';
+import { TargetReleases } from './targetReleases';
 import { upgradeRoutes } from './routes/upgrades';
 import { Upgrades } from './upgrades';
 
@@ -76,6 +78,7 @@ export async function buildServer({ client, config, logger, registry = newRegist
   const phaseWatch = new PhaseWatch((target) => upgrades.targetState(target), { registry });
   app.addHook('onClose', () => phaseWatch.close());
   targetRoutes(app, config.targets, upgrades, phaseWatch, new ConcurrencyLimit(limits.longPolls, 'long polls waiting'));
+  targetReleaseRoutes(app, new TargetReleases(client, config, (target, runId) => upgrades.links(target, runId)));
   healthRoutes(app, upgrades, registry);
   const stuck = new StuckWatch(() => upgrades.stuckUpgrades(), { registry, log: app.log, everyMs: stuckCheckMs });
   app.addHook('onReady', async () => stuck.start());

@@ -4,6 +4,7 @@
  * validators answer yes or no atomically). Speaks ApiError, not HTTP.
  */
 import {
+  QueryNotRegisteredError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -28,6 +29,7 @@ import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeInput, type
 import { CONFLICT_FAILURE, UNSIGNED_FAILURE, abortUpdate, approveUpdate, reportReadyUpdate, rollbackUpdate, stateQuery, type ReadyRequest } from '../workflows/messages';
 import { KIND, PHASE, STATUS, TARGET } from '../workflows/searchAttributes';
 import { ApiError, badRequest, conflict, notFound } from './errors';
+import { latestCleanup } from './targetReleases';
 import type { Links, ListQuery, StartUpgradeBody, UpgradeSummary } from './schemas';
 import { stuckAdvice, stuckOf, type Stuck } from './stuck';
 
@@ -95,9 +97,11 @@ export class Upgrades {
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       const running = await this.client.workflow.getHandle(workflowId).describe();
+      const id = upgradeIdOf(target.name, running.runId);
       throw conflict(
-        `target ${target.name} already has an upgrade running: ${upgradeIdOf(target.name, running.runId)}; ` +
-          'wait for it to end, or roll it back or abort it',
+        running.type === WORKFLOW_TYPE
+          ? `target ${target.name} already has an upgrade running: ${id}; wait for it to end, or roll it back or abort it`
+          : `target ${target.name} is being cleaned up (${id}); start the upgrade once the clean-up has ended`,
       );
     }
     const id = upgradeIdOf(target.name, runId);
@@ -308,10 +312,19 @@ export class Upgrades {
     return releasePhaseOf(await this.targetState(target), target, release);
   }
 
-  /** The state of the target's latest upgrade (what the phase long poll watches). */
+  /** The state of the target's latest upgrade (what the phase long poll watches), also when a clean-up ran since. */
   async targetState(target: string): Promise<UpgradeState> {
     if (!this.targets.has(target)) throw notFound(`unknown target ${target}`);
-    return this.state(this.client.workflow.getHandle(upgradeWorkflowId(target)), `no upgrade of ${target} has run yet`);
+    const missing = `no upgrade of ${target} has run yet`;
+    try {
+      return await this.state(this.client.workflow.getHandle(upgradeWorkflowId(target)), missing);
+    } catch (err) {
+      // a clean-up ran last: it answers no upgrade state, the upgrade before it does
+      const cleanup = err instanceof QueryNotRegisteredError ? await latestCleanup(this.client, target) : undefined;
+      if (!cleanup) throw err;
+      if (!cleanup.upgradeRunId) throw notFound(missing);
+      return this.state(this.client.workflow.getHandle(upgradeWorkflowId(target), cleanup.upgradeRunId), missing);
+    }
   }
 
   /** Temporal answers for this namespace within a few seconds. */

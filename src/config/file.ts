@@ -123,6 +123,15 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
   file.targets.forEach((t, i) => {
     if (t.kubernetes && t.local) problems.push({ field: `targets[${i}]`, message: `'${t.name}' has both a kubernetes and a local placement; keep one` });
   });
+  // a workload, or a sandbox's state, is one target's: two targets on one would adopt each other's releases
+  const placedOn = (t: ConfigFile['targets'][number]) =>
+    t.kubernetes ? `kubernetes ${t.kubernetes.context ?? ''}/${t.kubernetes.namespace}/${t.kubernetes.workload.name}` : t.local ? `local ${t.local.cluster}` : `none ${t.name}`;
+  firstIndex(file.targets, placedOn).forEach((first, i) => {
+    const t = file.targets[i];
+    if (first === i) return;
+    const field = t.kubernetes ? `targets[${i}].kubernetes.workload` : `targets[${i}].local.cluster`;
+    problems.push({ field, message: `is already the placement of targets[${first}] ('${file.targets[first].name}'): each target needs its own` });
+  });
   const tokens = file.auth.tokens;
   firstIndex(tokens, (t) => t.principal).forEach((first, i) => {
     if (first !== i) problems.push({ field: `auth.tokens[${i}].principal`, message: `'${tokens[i].principal}' is already used by auth.tokens[${first}]` });

@@ -4,6 +4,7 @@
  * are selected. The Kubernetes activities use these; tests use them directly.
  */
 import type { V1Deployment, V1LabelSelector, V1StatefulSet } from '@kubernetes/client-node';
+import { ownerMarks, TARGET_LABEL, type Owner } from './ownership';
 import type { ReleaseRef } from './upgrade';
 
 /** On a release's workload, selector and pod template: its release name (also the workload's name). */
@@ -98,25 +99,34 @@ export function releaseServiceName(release: string): string {
  * Green as a copy of blue: named after the green release, the release label in
  * selector and pod template (so the two sets never select each other's pods),
  * the new image and the given environment on the application container, the same volume claim templates
- * (each StatefulSet gets its own PVCs, `<template>-<green>-<ordinal>`).
+ * (each StatefulSet gets its own PVCs, `<template>-<green>-<ordinal>`). With an
+ * owner, the workload and its claim templates carry the owner's marks and its
+ * pods the target label (src/domain/ownership.ts).
  */
-export function greenManifest<W extends Workload>(blue: W, green: ReleaseRef, image: string, replicas: number, env: Record<string, string> = {}): W {
+export function greenManifest<W extends Workload>(blue: W, green: ReleaseRef, image: string, replicas: number, owner?: Owner, env: Record<string, string> = {}): W {
   const copy = structuredClone(blue);
   const spec = copy.spec!;
   const release = { [RELEASE_LABEL]: green.name };
+  const marks = owner ? ownerMarks(owner) : { labels: {}, annotations: {} };
+  const podMarks: Record<string, string> = owner ? { [TARGET_LABEL]: owner.target } : {};
   spec.replicas = replicas;
   spec.selector = { ...spec.selector, matchLabels: { ...spec.selector.matchLabels, ...release } };
-  spec.template.metadata = { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...release } };
+  spec.template.metadata = { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...podMarks, ...release } };
   const app = spec.template.spec!.containers[0]!;
   app.image = image;
   // what the strategy says green needs that blue's copy would not give it (EMQX: static seeds naming green's own nodes)
   app.env = [...(app.env ?? []).filter((e) => !(e.name in env)), ...Object.entries(env).map(([name, value]) => ({ name, value }))];
   for (const c of spec.template.spec!.containers) c.env = [...(c.env ?? []).filter((e) => e.name !== RELEASE_ENV), { name: RELEASE_ENV, value: green.name }];
+  if (owner && 'volumeClaimTemplates' in spec) {
+    for (const t of spec.volumeClaimTemplates ?? []) {
+      t.metadata = { ...t.metadata, labels: { ...t.metadata?.labels, ...marks.labels }, annotations: { ...t.metadata?.annotations, ...marks.annotations } };
+    }
+  }
   copy.metadata = {
     name: green.name,
     namespace: blue.metadata?.namespace,
-    labels: { ...blue.metadata?.labels, ...release },
-    annotations: { [VERSION_ANNOTATION]: green.version, [COPIED_FROM_ANNOTATION]: blue.metadata!.name! },
+    labels: { ...blue.metadata?.labels, ...marks.labels, ...release },
+    annotations: { [VERSION_ANNOTATION]: green.version, [COPIED_FROM_ANNOTATION]: blue.metadata!.name!, ...marks.annotations },
   };
   delete copy.status;
   return copy;

@@ -3,6 +3,7 @@
  * implements it with @kubernetes/client-node; the local sandbox with
  * processes and nginx. Strategies never know which one they drive.
  */
+import type { Owner, ReleaseObjects } from './ownership';
 import type { ReleaseRef } from './upgrade';
 
 export interface BlueWorkload extends ReleaseRef {
@@ -20,11 +21,28 @@ export interface PodInfo {
   ip?: string;
 }
 
+/**
+ * `owner` on a call that changes something: the id of the upgrade (or clean-up)
+ * on whose behalf it acts. With it, the call creates objects marked as the
+ * target's and that upgrade's, and changes or deletes only what is the
+ * target's (src/domain/ownership.ts); a clash fails before anything changes,
+ * naming the owner. Without it (runs started before ownership marks) it acts
+ * as it did then.
+ */
+export interface OwnedCall {
+  target: string;
+  owner?: string;
+}
+
 export interface PlatformActivities {
-  /** The release the target's Service sends traffic to now. */
+  /** The release the target's Service sends traffic to now; refused if it carries another target's mark. */
   readBlueRelease(i: { target: string; env?: string[] }): Promise<BlueWorkload>;
-  /** Create green beside blue (or patch its image if it exists with another one); `env` set on its application container. */
-  ensureGreenWorkload(i: { target: string; green: ReleaseRef; image?: string; replicas?: number; env?: Record<string, string> }): Promise<unknown>;
+  /**
+   * Create green beside blue (or patch its image if it exists with another
+   * one), `env` set on its application container; with an owner, first adopt
+   * blue as the target's serving release.
+   */
+  ensureGreenWorkload(i: OwnedCall & { green: ReleaseRef; image?: string; replicas?: number; env?: Record<string, string> }): Promise<unknown>;
   /** Heartbeats until every replica is ready; the workflow limits how long. */
   waitWorkloadReady(i: { target: string; release: string }): Promise<unknown>;
   /**
@@ -33,12 +51,15 @@ export interface PlatformActivities {
    * route the Service selector (100/0 only); local: nginx upstream weights.
    * Applying the same weights again changes nothing.
    */
-  setWeights(i: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }>;
-  scaleWorkload(i: { target: string; release: string; replicas: number }): Promise<{ changed: boolean }>;
+  setWeights(i: OwnedCall & { weights: Record<string, number> }): Promise<{ changed: boolean }>;
+  scaleWorkload(i: OwnedCall & { release: string; replicas: number }): Promise<{ changed: boolean }>;
   /** Scales to expectedReplicas - 1 only if it is at expectedReplicas now: a retry never removes two. */
-  scaleDownByOne(i: { target: string; release: string; expectedReplicas: number }): Promise<unknown>;
-  deleteWorkload(i: { target: string; release: string }): Promise<unknown>;
+  scaleDownByOne(i: OwnedCall & { release: string; expectedReplicas: number }): Promise<unknown>;
+  /** Gone already: done. With an owner, what is not the target's is left alone (said in the result), and a release that serves is refused. */
+  deleteWorkload(i: OwnedCall & { release: string }): Promise<{ deleted: boolean; left?: string }>;
   listReleasePods(i: { target: string; release: string }): Promise<PodInfo[]>;
+  /** Every release of the target on the platform (the target's marks, its configured first release, what serves), with owner and weight. */
+  listReleases(i: { target: string }): Promise<ReleaseObjects[]>;
 }
 
 /** What the local platform records of one release of a local target. */
@@ -47,6 +68,8 @@ export interface LocalRelease {
   replicas: number;
   /** Ports per ordinal, by name (the kind's localPorts); kept when scaled down, so a node that comes back gets its own. */
   ports: Record<string, number>[];
+  /** Who made it: an upgrade of the target, or (no upgrade) the sandbox's first start from the configuration. Absent in state files written before ownership: the target's. */
+  owner?: Owner;
 }
 
 /** A local target's desired state, recorded before processes change (see src/sandbox/localSandbox.ts). */

@@ -184,8 +184,46 @@ export function parseUpgradeId(id: string): { target: string; runId: string } | 
   return m ? { target: m[1], runId: m[2] } : undefined;
 }
 
-/** The release name a version gets: a DNS label, so it can be a Kubernetes label value. */
+/**
+ * The release name a version of a target gets: `<target>-<version slug>-<suffix>`,
+ * a DNS label of at most RELEASE_NAME_MAX characters (a StatefulSet's pods carry
+ * `<name>-<revision hash>` as a label value, which must fit in 63), and a
+ * PostgreSQL identifier once its dashes are underscores. The suffix is the
+ * target name's length (2 base-36 digits) and a 32-bit hash of target and
+ * version (8 hex digits): two targets' names can never be equal (equal names
+ * have equal suffixes, so equal target lengths, so equal targets, which are
+ * their prefixes), and two versions of one target whose slugs are equal
+ * (2.0.0 and 2-0-0) differ by their hash. The slug is cut to fit; the target
+ * (at most 40 characters) never is.
+ */
 export function releaseName(target: string, version: string): string {
-  const slug = version.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
-  return `${target}-${slug}`.slice(0, 63).replace(/-+$/, '');
+  const suffix = target.length.toString(36).padStart(2, '0') + fnv1a(`${target}\0${version}`).toString(16).padStart(8, '0');
+  const room = RELEASE_NAME_MAX - target.length - suffix.length - 2;
+  const slug = versionSlug(version).slice(0, Math.max(0, room)).replace(/-+$/, '');
+  return slug ? `${target}-${slug}-${suffix}` : `${target}-${suffix}`;
+}
+
+/** Release names are at most this long: `<name>-<10-character revision hash>` must stay a 63-character label value. */
+export const RELEASE_NAME_MAX = 52;
+
+/**
+ * Release names of runs started before the patch that introduced releaseName
+ * (release-ownership): `<target>-<version slug>`, cut at 63. Two targets could
+ * get the same one (orders at view-2.0.0, orders-view at 2.0.0).
+ */
+export function legacyReleaseName(target: string, version: string): string {
+  return `${target}-${versionSlug(version)}`.slice(0, 63).replace(/-+$/, '');
+}
+
+const versionSlug = (version: string): string =>
+  version
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+
+/** FNV-1a, 32 bits: pure arithmetic, so workflow code can run it. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash;
 }

@@ -128,7 +128,8 @@ export class LocalSandbox implements LocalWorkloads {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`sandbox state ${this.stateFile} is unreadable: ${(err as Error).message}`, { cause: err });
       const { version, replicas } = this.o.placement;
       const first = releaseName(this.o.target, version);
-      return { service: first, releases: { [first]: { version, replicas, ports: [] } } };
+      // made from the configuration, by no upgrade: the target's serving release
+      return { service: first, releases: { [first]: { version, replicas, ports: [], owner: { target: this.o.target } } } };
     }
   }
 

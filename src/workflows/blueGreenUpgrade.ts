@@ -11,12 +11,13 @@ import {
   allHandlersFinished,
   condition,
   isCancellation,
+  patched,
   setHandler,
   sleep,
 } from '@temporalio/workflow';
 import { decideAbort, decideApprove, decideReadyReport, decideRollback, type Decision } from '../domain/decisions';
 import { formatDuration } from '../domain/duration';
-import { STEPS, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
+import { STEPS, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import { stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
 import { cancelRequester } from './cancelRequester';
 import { awaitApproval, gateOptions } from './gates';
@@ -47,6 +48,13 @@ const STEERING = {
   abort: [abortSignal, abortUpdate],
 } as const;
 
+/**
+ * Runs started before it name releases by legacyReleaseName and pass no owner
+ * to the activities (which then check no ownership, as then); runs after it
+ * get names that never collide across targets and the upgrade as owner.
+ */
+const RELEASE_OWNERSHIP = 'release-ownership';
+
 /** Steps the skeleton runs itself; the others are the strategy's. */
 type StrategyStep = Exclude<Step, 'plan' | 'gate' | 'promote' | 'standBy'>;
 
@@ -57,6 +65,8 @@ class Upgrade {
   private stepScope?: CancellationScope;
   private blue!: ReleaseRef;
   private green!: ReleaseRef;
+  /** The upgrade's id where its activities mark and check ownership (see RELEASE_OWNERSHIP). */
+  private owner?: string;
   private strategy!: Strategy;
 
   constructor(
@@ -198,7 +208,9 @@ class Upgrade {
     if (!strategy) throw new StepFailed('plan', `this worker has no strategy for kind ${this.input.kind}`, 'Misconfigured');
     this.strategy = strategy;
     const { blue } = await this.guard('plan', () => this.strategy.plan(this.input));
-    const green = { name: releaseName(this.input.target, this.input.version), version: this.input.version };
+    const owned = patched(RELEASE_OWNERSHIP);
+    this.owner = owned ? this.state.upgradeId : undefined;
+    const green = { name: (owned ? releaseName : legacyReleaseName)(this.input.target, this.input.version), version: this.input.version };
     if (green.name === blue.name || green.version === blue.version) {
       throw new StepFailed('plan', `${this.input.target} already runs ${blue.version} (release ${blue.name})`, 'Invalid');
     }
@@ -262,7 +274,7 @@ class Upgrade {
 
   /** Traffic moves to green by the plan; then the strategy's promote, if it has one. */
   private async promote(): Promise<void> {
-    await shiftTraffic(this.upgrade, this.saga, { blue: this.blue, green: this.green });
+    await shiftTraffic(this.upgrade, this.saga, { blue: this.blue, green: this.green }, this.owner);
     await this.runHandler('promote', this.strategy.promote);
   }
 
@@ -361,6 +373,7 @@ class Upgrade {
       input: this.input,
       blue: this.blue,
       green: this.green,
+      owner: this.owner,
       report: (key, value) => {
         this.state.details[key] = value;
       },

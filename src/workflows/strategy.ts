@@ -10,6 +10,12 @@ export interface StrategyContext {
   readonly input: UpgradeInput;
   readonly blue: ReleaseRef;
   readonly green: ReleaseRef;
+  /**
+   * The upgrade's id, to pass as `owner` to the activities that create or
+   * change the target's objects (src/domain/platform.ts, OwnedCall); absent in
+   * runs started before ownership marks.
+   */
+  readonly owner?: string;
   /** Publish strategy-specific progress into the state query (e.g. node evacuations). */
   report(key: string, value: unknown): void;
   /** Say in one line what the step is waiting for (UI current details and the state query). */

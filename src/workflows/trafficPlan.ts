@@ -24,13 +24,14 @@ export function trafficSteps(options: UpgradeOptions): TrafficStep[] {
   return options.traffic === undefined || options.traffic === 'all-at-once' ? ALL_AT_ONCE : options.traffic;
 }
 
-export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases: Record<Role, ReleaseRef>): Promise<void> {
+/** owner: the upgrade's id where its activities check ownership (StrategyContext.owner). */
+export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases: Record<Role, ReleaseRef>, owner?: string): Promise<void> {
   const { input, state } = upgrade;
   const { target } = input;
   const names = { blue: releases.blue.name, green: releases.green.name };
   saga.register('promote', 'traffic on blue', async (deadline) => {
     const weights = weightsByRelease(names, 0);
-    await call(undoActivities<PlatformActivities>(deadline).setWeights, `send all traffic back to ${names.blue}`, { target, weights });
+    await call(undoActivities<PlatformActivities>(deadline).setWeights, `send all traffic back to ${names.blue}`, { target, weights, owner });
     upgrade.weighted(0, 'rollback: all traffic back on blue');
     metrics.trafficWeights({ target, weights });
   });
@@ -47,7 +48,7 @@ export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases:
       metrics.stepFinished({ kind: input.kind, step: `traffic-${step.weight}`, seconds, outcome: outcome === 'completed' ? 'completed' : 'failed' });
     };
     try {
-      await trafficStep(upgrade, { step, label, names, record });
+      await trafficStep(upgrade, { step, label, names, record, owner });
     } catch (err) {
       end(upgrade.stop ? 'stopped' : 'failed');
       throw err;
@@ -57,12 +58,15 @@ export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases:
 }
 
 /** One step of the plan: its weights, its pause, its analysis checks, its approval. */
-async function trafficStep(upgrade: UpgradeRecord, s: { step: TrafficStep; label: string; names: Record<Role, string>; record: TrafficStepState }): Promise<void> {
+async function trafficStep(
+  upgrade: UpgradeRecord,
+  s: { step: TrafficStep; label: string; names: Record<Role, string>; record: TrafficStepState; owner?: string },
+): Promise<void> {
   const { input } = upgrade;
-  const { step, label, names, record } = s;
+  const { step, label, names, record, owner } = s;
   upgrade.setWaitingFor(`${label}: setting router weights`);
   const weights = weightsByRelease(names, step.weight);
-  await call(stepActivities<PlatformActivities>(input).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, { target: input.target, weights });
+  await call(stepActivities<PlatformActivities>(input).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, { target: input.target, weights, owner });
   upgrade.weighted(step.weight, label);
   metrics.trafficWeights({ target: input.target, weights });
   if (step.pauseMs) {

@@ -92,6 +92,12 @@ const cases: Case[] = [
   { name: 'list by an unknown parameter', method: 'GET', url: '/v1/upgrades?owner=me', req: { as: 'viewer' }, status: 400, field: 'owner', message: /owner is not a known property/ },
   { name: 'phase of an unknown target', method: 'GET', url: '/v1/targets/billing-db/releases/billing-db-1/phase', req: { as: 'viewer' }, status: 404, message: /unknown target billing-db/ },
   { name: 'phase of a target never upgraded', method: 'GET', url: `/v1/targets/${T.gateway}/releases/x/phase`, req: { as: 'viewer' }, status: 404, message: new RegExp(`no upgrade of ${T.gateway} has run yet`) },
+  // a target's releases and their clean-up
+  { name: 'releases of an unknown target', method: 'GET', url: '/v1/targets/billing-db', req: { as: 'viewer' }, status: 404, message: /^unknown target billing-db$/ },
+  { name: 'releases of a target that is no name', method: 'GET', url: '/v1/targets/Orders!', req: { as: 'viewer' }, status: 400, field: 'target', message: /target must be a target name/ },
+  { name: 'viewer cleans up', method: 'POST', url: `/v1/targets/${T.mqtt}/cleanup`, req: { as: 'viewer', body: { reason: 'x' } }, status: 403, message: /needs the operator role; viewer has viewer/ },
+  { name: 'clean-up without a reason', method: 'POST', url: `/v1/targets/${T.mqtt}/cleanup`, req: { as: 'operator', body: {} }, status: 400, field: 'reason', message: /^reason is required$/ },
+  { name: 'clean-up of an unknown target', method: 'POST', url: '/v1/targets/billing-db/cleanup', req: { as: 'operator', body: { reason: 'x' } }, status: 404, message: /^unknown target billing-db$/ },
   { name: 'unknown route', method: 'GET', url: '/v2/upgrades', req: { as: 'viewer' }, status: 404, message: /no such route: GET \/v2\/upgrades/ },
 ];
 

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { releaseName } from '../../src/domain/upgrade';
 import { ScriptedWorld } from '../support/scriptedWorld';
 import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
 import { call, makeTargets, testConfig, testServer } from './harness';
@@ -38,7 +39,7 @@ test('fifty services waiting on one target are answered at the change, by one sh
   const hold = world.hold(T.many, 'waitReady');
   const started = await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'projection', target: T.many, version: '2.0.0' } });
   await eventually(async () => hold.started());
-  const green = `${T.many}-2-0-0`;
+  const green = releaseName(T.many, '2.0.0');
 
   const answeredAt: number[] = [];
   const waits = Array.from({ length: 50 }, () =>

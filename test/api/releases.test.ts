@@ -4,7 +4,7 @@
  * closed run reported as it closed.
  */
 import type { FastifyInstance } from 'fastify';
-import { upgradeWorkflowId } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId } from '../../src/domain/upgrade';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { eventually } from '../support/temporal';
 import { call, makeTargets, testConfig, testServer, type Call } from './harness';
@@ -29,7 +29,7 @@ const phase = (target: string, release: string, as: Call['as']) =>
 
 test('report ready: accepted for green while INITIALISING, 409 for blue, 403 for a service token of another target', async () => {
   const id = await start(T.ready, { waitForReadyReport: true });
-  const [blue, green] = [`${T.ready}-1-0-0`, `${T.ready}-5-8-0`];
+  const [blue, green] = [`${T.ready}-1-0-0`, releaseName(T.ready, '5.8.0')];
   await eventually(async () => (await get(id)).waitingFor.includes('to report ready'));
   const own = { service: T.ready };
 
@@ -60,7 +60,7 @@ test('during a split the phase endpoint gives each release its weight', async ()
   const id = await start(T.split, { traffic: [{ weight: 30, approve: true }, { weight: 100 }] });
   await eventually(async () => (await get(id)).status === 'AWAITING_APPROVAL');
   const viewer = 'viewer' as const;
-  expect((await phase(T.split, `${T.split}-5-8-0`, viewer)).json).toMatchObject({ phase: 'SERVING', weight: 30 });
+  expect((await phase(T.split, releaseName(T.split, '5.8.0'), viewer)).json).toMatchObject({ phase: 'SERVING', weight: 30 });
   expect((await phase(T.split, `${T.split}-1-0-0`, viewer)).json).toMatchObject({ phase: 'SERVING', weight: 70 });
   const upgrade = await get(id);
   expect(upgrade.trafficSteps).toEqual([expect.objectContaining({ weight: 30, startedAt: expect.any(String) }), { weight: 100, analysis: [] }]);

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Connection, Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { upgradeWorkflowId } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId } from '../../src/domain/upgrade';
 import { KIND, TARGET } from '../../src/workflows/searchAttributes';
 import { ScriptedWorld } from '../support/scriptedWorld';
 import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
@@ -168,7 +168,7 @@ describe('upgrades API on the dev server', () => {
     const { id } = (await start(T.phase, 'emqx')).json;
     await eventually(async () => hold.started());
     const phase = (release: string) => call(app, 'GET', `/v1/targets/${T.phase}/releases/${release}/phase`, { as: 'viewer' });
-    const green = await phase(`${T.phase}-5-8-0`);
+    const green = await phase(releaseName(T.phase, '5.8.0'));
     expect(green.status).toBe(200);
     expect(green.json).toMatchObject({ target: T.phase, role: 'green', phase: 'INITIALISING', upgradeId: id, status: 'RUNNING' });
     expect((await phase(`${T.phase}-1-0-0`)).json).toMatchObject({ role: 'blue', phase: 'SERVING' });
@@ -178,7 +178,7 @@ describe('upgrades API on the dev server', () => {
     hold.release();
     await until(id, 'SUCCEEDED');
     expect((await phase(`${T.phase}-1-0-0`)).json.phase).toBe('OBSOLETE');
-    expect((await phase(`${T.phase}-5-8-0`)).json.phase).toBe('SERVING');
+    expect((await phase(releaseName(T.phase, '5.8.0'))).json.phase).toBe('SERVING');
   });
 
   test('requireDistinctApprover: the requester cannot approve its own upgrade', async () => {
@@ -253,6 +253,8 @@ describe('upgrades API on the dev server', () => {
         'POST /v1/upgrades/{id}/rollback',
         'POST /v1/upgrades/{id}/abort',
         'GET /v1/targets',
+        'GET /v1/targets/{target}',
+        'POST /v1/targets/{target}/cleanup',
         'GET /v1/targets/{target}/releases/{release}/phase',
         'POST /v1/targets/{target}/releases/{release}/ready',
         'GET /healthz',

@@ -9,7 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { V1EnvVar, V1Pod, V1Service } from '@kubernetes/client-node';
 import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
-import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { rollbackUpdate, stateQuery } from '../../src/workflows/messages';
 import { EmqxOnKube } from '../support/emqxOnKube';
 import { kubeConfigFor } from '../support/kubeControlPlane';
@@ -49,7 +49,7 @@ function start(sys: EmqxOnKube, taskQueue: string, over: Partial<UpgradeInput> =
   return env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
 }
 
-const greenOf = (sys: EmqxOnKube) => `${sys.target.name}-5-8-0`;
+const greenOf = (sys: EmqxOnKube) => releaseName(sys.target.name, '5.8.0');
 /** Writes of blue's replica count, in order, with where they are in the log. */
 const blueScales = (sys: EmqxOnKube) =>
   sys

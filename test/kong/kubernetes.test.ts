@@ -324,3 +324,22 @@ test('a Job name over 63 characters keeps its start and a hash, so up and finish
   expect(up.startsWith(`${long}-migrations-up`)).toBe(true);
   expect(migrationJobName(TARGET, 'up', '3.9.0')).toBe('edge-gateway-migrations-up-3-9-0');
 });
+
+test("a Job carries the upgrade that ran it; a Job of the command's name that is not the target's is never replaced: the command fails naming its owner", async () => {
+  const up = migrationJobName(TARGET, 'up', '3.9.0');
+  // someone's own Job of that name, finished long ago (suspended: it never ran)
+  const theirs = await batch.createNamespacedJob({
+    namespace: ns.name,
+    body: { metadata: { name: up }, spec: { suspend: true, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'theirs:1' }] } } } },
+  });
+  const refused = await failure(exec(a.runKongMigrations, { target: TARGET, version: '3.9.0', command: 'up' }));
+  expect(refused.message).toContain(`job ${ns.name}/${up} carries no owner mark: it was not created by cutover for target '${TARGET}'; cutover leaves it as it is`);
+  expect((await jobs()).find((j) => j.metadata!.name === up)!.metadata!.uid).toBe(theirs.metadata!.uid);
+  // the Jobs cutover did make (its `list` before `up`) say whose they are
+  const ours = (await jobs()).filter((j) => j.metadata!.name !== up);
+  expect(ours.length).toBeGreaterThan(0);
+  for (const j of ours) {
+    expect(j.metadata!.labels).toMatchObject({ 'cutover.io/target': TARGET, 'app.kubernetes.io/managed-by': 'cutover' });
+    expect(j.metadata!.annotations!['cutover.io/upgrade']).toMatch(new RegExp(`^${TARGET}\\.`));
+  }
+}, 120_000);

@@ -345,18 +345,7 @@ describe('setWeights with an HTTPRoute', () => {
 
   test('one Service per release, created with green; weights on the backendRefs, step by step; then the old release and its Service go', async () => {
     await ns.seedBlue();
-    await ns.custom.createNamespacedCustomObject({
-      group: 'gateway.networking.k8s.io',
-      version: 'v1',
-      namespace: ns.name,
-      plural: 'httproutes',
-      body: {
-        apiVersion: 'gateway.networking.k8s.io/v1',
-        kind: 'HTTPRoute',
-        metadata: { name: 'emqx' },
-        spec: { parentRefs: [{ name: 'gateway' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'emqx', port: 1883 }] }] },
-      },
-    });
+    await ns.createRoute('emqx', 'emqx');
     const a = activities({ httpRoute: 'emqx' });
     await greenReady(a);
     // each release's Service selects its own pods only (the first blue by its controller's revision)

@@ -57,7 +57,7 @@ test('the first blue is its own release; its pods are those without a release la
 test("green: the environment a strategy gives replaces blue's value on the application container only", () => {
   const withSeeds = structuredClone(blue);
   withSeeds.spec!.template.spec!.containers[0]!.env = [{ name: 'EMQX_CLUSTER__STATIC__SEEDS', value: '["emqx@emqx-0"]' }, { name: 'KEEP', value: '1' }];
-  const green = greenManifest(withSeeds, { name: 'mqtt-5-9-0', version: '5.9.0' }, 'emqx/emqx:5.9.0', 1, { EMQX_CLUSTER__STATIC__SEEDS: '["emqx@emqx-0","emqx@mqtt-5-9-0-0"]' });
+  const green = greenManifest(withSeeds, { name: 'mqtt-5-9-0', version: '5.9.0' }, 'emqx/emqx:5.9.0', 1, undefined, { EMQX_CLUSTER__STATIC__SEEDS: '["emqx@emqx-0","emqx@mqtt-5-9-0-0"]' });
   expect(green.spec!.template.spec!.containers[0]!.env).toEqual([
     { name: 'KEEP', value: '1' },
     { name: 'EMQX_CLUSTER__STATIC__SEEDS', value: '["emqx@emqx-0","emqx@mqtt-5-9-0-0"]' },

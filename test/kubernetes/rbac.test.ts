@@ -7,7 +7,7 @@
  */
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
 import { EmqxOnKube } from '../support/emqxOnKube';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, startWorker, uniqueId, upgradeInput } from '../support/temporal';
@@ -61,7 +61,7 @@ test('the cutover ServiceAccount bound to the shipped Role upgrades an EMQX targ
   const sys = await cluster();
   const final = await upgrade(sys, await deployCutover(sys));
   expect(final.status).toBe('SUCCEEDED');
-  expect(await sys.ns.endpoints('emqx')).toEqual([0, 1, 2].map((i) => `${sys.target.name}-5-8-0-${i}`));
+  expect(await sys.ns.endpoints('emqx')).toEqual([0, 1, 2].map((i) => `${releaseName(sys.target.name, '5.8.0')}-${i}`));
 }, 120_000);
 
 test('without "patch" on services the upgrade fails at once with a 403 naming verb and resource, and nothing is left half-done', async () => {
@@ -73,7 +73,7 @@ test('without "patch" on services the upgrade fails at once with a 403 naming ve
   expect(final.failure?.message).toContain('cannot patch resource "services"');
   expect(final.failure?.message).toContain('system:serviceaccount:');
   // nothing half-done: no green, blue whole and serving alone
-  expect(await sys.ns.statefulSet(`${sys.target.name}-5-8-0`)).toBeUndefined();
+  expect(await sys.ns.statefulSet(releaseName(sys.target.name, '5.8.0'))).toBeUndefined();
   expect((await sys.ns.statefulSet('emqx'))?.spec?.replicas).toBe(3);
   expect(await sys.serviceSelector()).toEqual({ app: 'emqx' });
   expect(final.failure?.step).toBe('deployGreen');

@@ -2,13 +2,16 @@
  * The projection activities on a real PostgreSQL: the catch-up watch over an
  * Axon store that keeps growing (lag, rate, ETA, the hold), a stalled
  * processor failing at stallTimeout, and a release's database and role
- * created once and dropped even while connected.
+ * created once and dropped even while connected; with an upgrade as owner,
+ * their owner recorded in PostgreSQL comments and a clash refused.
  */
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { PgPools, createProjectionActivities, releaseRolePassword, type ResolvedProjectionAccess } from '../../src/activities/projection';
+import { withClient } from '../../src/activities/pg';
+import { PgPools, createProjectionActivities, projectionReleaseResources, releaseRolePassword, type ResolvedProjectionAccess } from '../../src/activities/projection';
+import { ensureReleaseDatabase } from '../../src/activities/projection/releaseDatabase';
 import { PROJECTION_STALLED, type CatchUpHeartbeat } from '../../src/domain/projection/catchUp';
 import { PostgresServer } from '../../src/sandbox/postgres';
 import { appendEvents, createAxonSchema, GAP_AWARE_TOKEN_TYPE, gapAwareToken, saveToken, type AxonLayout } from '../../src/sandbox/projection/axonStore';
@@ -136,4 +139,59 @@ test("a release's database and role: created once, usable with the derived passw
   const { rowCount } = await store.query("SELECT 1 FROM pg_roles WHERE rolname = 'orders_view_2_1_0'");
   expect(rowCount).toBe(0);
   await service.end().catch(() => undefined);
+});
+
+describe('ownership of release databases (PostgreSQL comments)', () => {
+  const comments = async (name: string) => {
+    const { rows } = await store.query<{ role: string | null; db: string | null }>(
+      `SELECT (SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1) AS role,
+              (SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1) AS db`,
+      [name],
+    );
+    return rows[0]!;
+  };
+  const databases = async () => (await store.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map((r) => r.datname);
+
+  test("green's role and database record the upgrade; blue's, made by the user, is adopted first; the target lists both", async () => {
+    await withClient(pg.url(), (c) => ensureReleaseDatabase(c, 'shop_1_4_0', SECRET));
+    const a = activities();
+    await run(a.ensureReleaseDatabase, { target: 'shop', release: 'shop-2-0-0', owner: 'shop.u1', adopt: 'shop-1-4-0' }).result;
+    const green = 'cutover-owner {"target":"shop","upgrade":"shop.u1","release":"shop-2-0-0"}';
+    expect(await comments('shop_2_0_0')).toEqual({ role: green, db: green });
+    const adopted = 'cutover-owner {"target":"shop","adoptedBy":"shop.u1"}';
+    expect(await comments('shop_1_4_0')).toEqual({ role: adopted, db: adopted });
+    // a retry changes nothing
+    expect((await run(a.ensureReleaseDatabase, { target: 'shop', release: 'shop-2-0-0', owner: 'shop.u1', adopt: 'shop-1-4-0' }).result).created).toBe(false);
+
+    const listed = await projectionReleaseResources(() => access).list('shop', ['shop-1-4-0']);
+    expect(listed.sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+      { name: 'shop-1-4-0', owner: { target: 'shop', adoptedBy: 'shop.u1' }, weight: 0, objects: ['database shop_1_4_0'] },
+      { name: 'shop-2-0-0', owner: { target: 'shop', upgrade: 'shop.u1' }, weight: 0, objects: ['database shop_2_0_0'] },
+    ]);
+    expect(await projectionReleaseResources(() => access).list('other', [])).toEqual([]);
+  });
+
+  test.each([
+    ['another target\'s', async (c: Client): Promise<unknown> => ensureReleaseDatabase(c, 'cart_3_0_0', SECRET, { owner: { target: 'cart-view', upgrade: 'cart-view.u9' }, release: 'cart-3-0-0' }), "belongs to target 'cart-view' (created by upgrade cart-view.u9), not to target 'cart'"],
+    ['nobody\'s (made by hand)', async (c: Client): Promise<unknown> => c.query('CREATE DATABASE cart_3_0_0'), "carries no owner mark: it was not created by cutover for target 'cart'"],
+  ])('a database of green\'s name that is %s: refused before anything changes (blue not adopted), and a drop leaves it', async (_who, make, why) => {
+    await withClient(pg.url(), (c) => ensureReleaseDatabase(c, 'cart_1_0_0', SECRET));
+    await withClient(pg.url(), make as (c: Client) => Promise<unknown>);
+    const before = await comments('cart_3_0_0');
+    const a = activities();
+    const clash = await failure(run(a.ensureReleaseDatabase, { target: 'cart', release: 'cart-3-0-0', owner: 'cart.u1', adopt: 'cart-1-0-0' }).result);
+    expect(clash.type).toBe('NotOwned');
+    expect(clash.message).toBe(`database cart_3_0_0 ${why}; cutover leaves it as it is`);
+    expect(await comments('cart_1_0_0')).toEqual({ role: null, db: null });
+    // the rollback's undo of prepare
+    expect(await run(a.dropReleaseDatabase, { target: 'cart', release: 'cart-3-0-0', owner: 'cart.u1' }).result).toEqual({
+      database: 'cart_3_0_0',
+      dropped: false,
+      left: `database cart_3_0_0 ${why}; cutover leaves it as it is`,
+    });
+    expect(await databases()).toContain('cart_3_0_0');
+    expect(await comments('cart_3_0_0')).toEqual(before);
+    await store.query('DROP DATABASE cart_3_0_0');
+    await store.query('DROP ROLE IF EXISTS cart_3_0_0');
+  });
 });

@@ -17,26 +17,20 @@ import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import { withClient } from '../../src/activities/pg';
-import { ensureReleaseDatabase } from '../../src/activities/projection/releaseDatabase';
-import type { TargetConfig } from '../../src/config/targets';
 import { RELEASE_ENV } from '../../src/domain/kubernetes';
 import { releaseDatabaseName } from '../../src/domain/projection/naming';
 import { releaseName, upgradeWorkflowId } from '../../src/domain/upgrade';
 import { freePort } from '../../src/runtime/freePort';
 import type { PostgresServer } from '../../src/sandbox/postgres';
-import { createAxonSchema, seedOrders } from '../../src/sandbox/projection/axonStore';
-import { call, serviceToken, testConfig, testServer } from '../api/harness';
-import { startPostgres } from '../kong/pg';
+import { call, testConfig, testServer } from '../api/harness';
 import { TestNamespace } from '../support/kube';
-import { ON_LOOPBACK_NODE } from '../support/kubeControlPlane';
-import { ProjectionKubelet } from '../support/projectionKubelet';
+import type { ProjectionKubelet } from '../support/projectionKubelet';
+import { deployProjectionBlue, startProjectionStore, projectionSecrets, projectionTarget, releaseStatus } from '../support/projectionOnKube';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
 import { TEST_STEERING_KEYS } from '../support/steering';
 
-const STORE_DB = 'eventstore';
 const SEED = 20_000;
-const ROLE_SECRET = 'role-password-secret-for-tests';
 const LABELS = { app: 'orders' };
 const OPTIONS = { approval: 'auto', projection: { poll: '250ms', hold: '1s', maxLag: 100, stallAfter: '5s', stallTimeout: '30s' } };
 
@@ -47,12 +41,7 @@ const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   env = await connectSharedServer();
-  ({ pg, dir } = await startPostgres());
-  await pg.ensureDatabase(STORE_DB);
-  await withClient(pg.url(STORE_DB), async (c) => {
-    await createAxonSchema(c, { naming: 'jdbc', tokenStorage: 'bytea' });
-    await seedOrders(c, 'jdbc', SEED);
-  });
+  ({ pg, dir } = await startProjectionStore(SEED));
 }, 60_000);
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -85,66 +74,14 @@ async function projectionOnKube() {
     await ns.delete();
   });
   const namespace = ns.name;
-  const targetConfig: TargetConfig = {
-    name: target,
-    kind: 'projection',
-    kubernetes: { namespace, workload: { kind: 'Deployment', name: blue }, service: 'orders-query' },
-    projection: { catchUp: { preset: 'axon', naming: 'jdbc' }, eventStoreUrl: { env: 'STORE' }, databasesUrl: { env: 'DBS' }, rolePasswordSecret: { env: 'ROLES' } },
-  };
+  const spec = { target, app: LABELS.app, blue, service: 'orders-query' };
+  const targetConfig = projectionTarget(namespace, spec);
   const taskQueue = uniqueId('proj-kube');
   const app = (running.app = await testServer(env.client, testConfig([targetConfig], taskQueue)));
   const apiPort = await freePort();
   await app.listen({ host: '127.0.0.1', port: apiPort });
-
-  await withClient(pg.url(), (c) => ensureReleaseDatabase(c, releaseDatabaseName(blue), ROLE_SECRET));
-  await ns.core.createNamespacedSecret({
-    namespace,
-    body: { metadata: { name: 'orders' }, stringData: { eventStoreUrl: pg.url(STORE_DB), rolePasswordSecret: ROLE_SECRET, cutoverToken: serviceToken(target) } },
-  });
-  const secret = (key: string) => ({ valueFrom: { secretKeyRef: { name: 'orders', key } } });
-  await ns.apps.createNamespacedDeployment({
-    namespace,
-    body: {
-      metadata: { name: blue, labels: LABELS },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: LABELS },
-        template: {
-          metadata: { labels: LABELS },
-          spec: {
-            ...ON_LOOPBACK_NODE,
-            containers: [
-              {
-                name: 'service',
-                image: 'cutover/sandbox-projection:1.4.0',
-                ports: [{ name: 'query', containerPort: await freePort() }],
-                env: [
-                  { name: RELEASE_ENV, value: blue },
-                  { name: 'PROJECTION_TARGET', value: target },
-                  { name: 'PROJECTION_EVENT_STORE_URL', ...secret('eventStoreUrl') },
-                  { name: 'PROJECTION_DATABASES_HOST', value: '127.0.0.1' },
-                  { name: 'PROJECTION_DATABASES_PORT', value: String(pg.port) },
-                  { name: 'PROJECTION_ROLE_PASSWORD_SECRET', ...secret('rolePasswordSecret') },
-                  { name: 'CUTOVER_API_URL', value: `http://127.0.0.1:${apiPort}` },
-                  { name: 'CUTOVER_SERVICE_TOKEN', ...secret('cutoverToken') },
-                  // handlers that cost time, as a real service's do: a replay of the store takes about 2 s
-                  { name: 'PROJECTION_HANDLER_COST_US', value: '100' },
-                ],
-              },
-            ],
-          },
-        },
-      },
-    },
-  });
-  await ns.core.createNamespacedService({ namespace, body: { metadata: { name: 'orders-query' }, spec: { selector: LABELS, ports: [{ name: 'query', port: 80, targetPort: 'query' }] } } });
-  const kubelet = (running.kubelet = new ProjectionKubelet(ns.kubeConfig(), namespace, 'app=orders', join(dir, 'logs', target)).start());
-
-  /** What a release's process at its pod IP says of itself. */
-  const status = async (release: string) => {
-    const p = (await kubelet.running()).find((n) => n.node.release === release);
-    return p && ((await (await fetch(`${p.node.url}/status`)).json()) as { release: string; phase: string; position: number; head: number });
-  };
+  const kubelet = (running.kubelet = await deployProjectionBlue(ns, pg, spec, { apiPort, logDir: join(dir, 'logs') }));
+  const status = (release: string) => releaseStatus(kubelet, release);
   // blue serves, its read model built over the whole store
   await eventually(async () => {
     const s = await status(blue);
@@ -152,8 +89,7 @@ async function projectionOnKube() {
   }, 30_000);
 
   const token = await applyForCutover(ns, shippedManifests(namespace, undefined, 'rbac.yaml'));
-  const secrets = { STORE: pg.url(STORE_DB), DBS: pg.url(), ROLES: ROLE_SECRET };
-  const activities = createActivities([targetConfig], { kubeConfigFor: () => ns.kubeConfig(token), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
+  const activities = createActivities([targetConfig], { kubeConfigFor: () => ns.kubeConfig(token), env: projectionSecrets(pg), pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
   // heartbeats reach the server at least twice a second, so the API's view of the catch-up is fresh
   running.worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! }, maxHeartbeatThrottleInterval: '500 ms' });
 

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildServer } from '../../src/api/server';
-import { upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
 import { temporalCliPath } from '../../src/runtime/binaries';
 import { portIsFree } from '../../src/runtime/freePort';
 import type { LocalState } from '../../src/domain/platform';
@@ -43,8 +43,8 @@ test('temporal workflow cancel at the gate: green gone, nginx on blue, the state
     args: [upgradeInput({ kind: 'emqx', target: name, version: '5.8.0', options: { approval: 'manual', settings: { emqx: FAST }, maxAttempts: 3 } })],
   });
   await eventually(async () => ((await h.query(stateQuery)) as UpgradeState).status === 'AWAITING_APPROVAL', 60_000);
-  const blue = `${name}-5-7-0`;
-  const green = `${name}-5-8-0`;
+  const blue = releaseName(name, '5.7.0');
+  const green = releaseName(name, '5.8.0');
   const before = JSON.parse(readFileSync(stack.stateFile, 'utf8')) as LocalState;
   expect(Object.keys(before.releases).sort()).toEqual([blue, green]);
   const greenPorts = before.releases[green]!.ports.flatMap((p) => Object.values(p));

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { runDemo, type DemoOptions } from '../../src/demo/demo';
+import { releaseName } from '../../src/domain/upgrade';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../../src/sandbox/emqx/launcher';
 import { testConfig, testServer, TOKENS } from '../api/harness';
 import { connectSharedServer } from '../support/temporal';
@@ -68,9 +69,9 @@ test(`the demo upgrades the sandbox under ${N} clients: SUCCEEDED, 0 lost, >= 98
   expect(summary.lost).toBe(0);
   expect(summary.minConnected).toBeGreaterThanOrEqual(Math.ceil(0.98 * N));
   // Each of the three blue nodes, emptied over many batches, at the requested rate within 10%.
-  expect(summary.evictions.map((e) => e.node)).toEqual([0, 1, 2].map((i) => `emqx@${stack.name}-5-7-0-${i}`));
+  expect(summary.evictions.map((e) => e.node)).toEqual([0, 1, 2].map((i) => `emqx@${releaseName(stack.name, '5.7.0')}-${i}`));
   for (const e of summary.evictions) expect(Math.abs(e.rate - EVICT_RATE) / EVICT_RATE).toBeLessThanOrEqual(0.1);
-  const green = [0, 1, 2].map((i) => `emqx@${stack.name}-5-8-0-${i}`);
+  const green = [0, 1, 2].map((i) => `emqx@${releaseName(stack.name, '5.8.0')}-${i}`);
   expect(Object.keys(samples.at(-1)!.nodes!).sort()).toEqual(green);
 
   for (const f of ['samples.jsonl', 'summary.json', 'connections.svg']) expect(existsSync(join(dir, f))).toBe(true);
@@ -86,7 +87,7 @@ test('the demo with a rollback in drainBlue: ROLLED_BACK, clients back on the ol
   expect(final.status).toBe('ROLLED_BACK');
   expect(summary.version).toBe('5.8.1');
   expect(summary.lost).toBe(0);
-  const blue = [0, 1, 2].map((i) => `emqx@${stack.name}-5-8-0-${i}`);
+  const blue = [0, 1, 2].map((i) => `emqx@${releaseName(stack.name, '5.8.0')}-${i}`);
   const onGreen = (s: (typeof samples)[number]): number =>
     Object.entries(s.nodes ?? {})
       .filter(([n]) => n.includes('-5-8-1-'))

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { createLocalPlatformActivities } from '../../src/activities/platforms/local';
 import { targetLookup, type TargetConfig } from '../../src/config/targets';
+import { releaseName } from '../../src/domain/upgrade';
 import { freePort } from '../../src/runtime/freePort';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../../src/sandbox/emqx/launcher';
 import { emqxSandbox } from '../../src/sandbox/emqx/sandbox';
@@ -17,8 +18,8 @@ import { fetchOnNewConnection } from '../../src/runtime/newConnection';
 import { clusterDir, connect, endClients, eventually, exec } from './helpers';
 
 const TARGET = 'sandbox-emqx';
-const BLUE = 'sandbox-emqx-5-7-0';
-const GREEN = 'sandbox-emqx-5-8-0';
+const BLUE = releaseName(TARGET, '5.7.0');
+const GREEN = releaseName(TARGET, '5.8.0');
 const AUTH = `Basic ${Buffer.from(`${SANDBOX_API_KEY}:${SANDBOX_API_SECRET}`).toString('base64')}`;
 
 let dataDir: string;

@@ -5,7 +5,7 @@
  * sessions publish QoS 1 through nginx.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
 import { runMqttLoad, type LoadSample } from '../../src/sandbox/load/mqttLoad';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../../src/sandbox/emqx/launcher';
 import { connectSharedServer, upgradeInput } from '../support/temporal';
@@ -60,9 +60,9 @@ test('the shipped workflow upgrades a local sandbox 5.7.0 -> 5.8.0: SUCCEEDED, c
   const final = await started!;
 
   expect(final.status).toBe('SUCCEEDED');
-  expect(final.releases.green).toMatchObject({ name: `${name}-5-8-0`, phase: 'SERVING' });
-  expect(final.releases.blue).toMatchObject({ name: `${name}-5-7-0`, phase: 'OBSOLETE' });
-  const green = [0, 1, 2].map((i) => `emqx@${name}-5-8-0-${i}`);
+  expect(final.releases.green).toMatchObject({ name: releaseName(name, '5.8.0'), phase: 'SERVING' });
+  expect(final.releases.blue).toMatchObject({ name: releaseName(name, '5.7.0'), phase: 'OBSOLETE' });
+  const green = [0, 1, 2].map((i) => `emqx@${releaseName(name, '5.8.0')}-${i}`);
   expect((final.details.nodeEvacuationsStatus as { state: string }[]).map((e) => e.state)).toEqual(['prohibiting', 'prohibiting', 'prohibiting']);
 
   // Nothing lost; no client away for more than 2 s; the clients ended connected, all of them to green nodes.

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TargetConfig } from '../../src/config/targets';
 import type { LocalState } from '../../src/domain/platform';
+import { releaseName } from '../../src/domain/upgrade';
 import { freePort } from '../../src/runtime/freePort';
 import { LocalSandbox, type SandboxKind } from '../../src/sandbox/localSandbox';
 import { echoSandbox } from '../support/echoSandbox';
@@ -48,5 +49,5 @@ test('a node whose port was taken before it listened starts on new ports, kept i
   expect(nodePort).not.toBe(taken[0]);
   // nginx routes to the node on its new port
   const answer = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
-  expect(answer).toContain('web-1-0-0-0');
+  expect(answer).toContain(`${releaseName('web', '1.0.0')}-0`);
 }, 60_000);

@@ -8,6 +8,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CatchUpHeartbeat } from '../../src/domain/projection/catchUp';
 import { releaseDatabaseName } from '../../src/domain/projection/naming';
+import { releaseName } from '../../src/domain/upgrade';
 import { call } from '../api/harness';
 import { connectSharedServer, eventually } from '../support/temporal';
 import { queryLoad, releaseDatabases, startProjectionStack } from './projectionStack';
@@ -26,8 +27,8 @@ test('upgrade over a growing store: lag, rate and ETA while green builds, no fai
   const stack = await startProjectionStack(env, 500_000);
   const load = queryLoad(stack.queryUrl);
   try {
-    const blue = `${stack.name}-1-4-0`;
-    const green = `${stack.name}-2-0-0`;
+    const blue = releaseName(stack.name, '1.4.0');
+    const green = releaseName(stack.name, '2.0.0');
     await eventually(async () => load.answers.some((a) => a.status === 200 && a.release === blue));
     const started = await call(stack.app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'projection', target: stack.name, version: '2.0.0', options: { ...OPTIONS, standbyWindow: '6s' } } });
     expect(started.status).toBe(201);
@@ -79,8 +80,8 @@ test('rollback during STANDING_BY: blue answers again at once, with what was app
   const stack = await startProjectionStack(env, 100_000);
   const load = queryLoad(stack.queryUrl);
   try {
-    const blue = `${stack.name}-1-4-0`;
-    const green = `${stack.name}-2-0-0`;
+    const blue = releaseName(stack.name, '1.4.0');
+    const green = releaseName(stack.name, '2.0.0');
     await eventually(async () => load.answers.some((a) => a.status === 200 && a.release === blue));
     const started = await call(stack.app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'projection', target: stack.name, version: '2.0.0', options: { ...OPTIONS, standbyWindow: '10m' } } });
     const id = started.json.id as string;

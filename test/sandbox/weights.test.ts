@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import { Agent, get } from 'node:http';
 import { createLocalPlatformActivities } from '../../src/activities/platforms/local';
 import { targetLookup, type TargetConfig } from '../../src/config/targets';
+import { releaseName } from '../../src/domain/upgrade';
 import { freePort } from '../../src/runtime/freePort';
 import { LocalSandbox, nodeWeights } from '../../src/sandbox/localSandbox';
 import { echoSandbox } from '../support/echoSandbox';
 import { exec } from './helpers';
 
 const TARGET = 'web';
-const BLUE = 'web-1-0-0';
-const GREEN = 'web-2-0-0';
+const BLUE = releaseName(TARGET, '1.0.0');
+const GREEN = releaseName(TARGET, '2.0.0');
 let sandbox: LocalSandbox;
 let port: number;
 let platform: ReturnType<typeof createLocalPlatformActivities>;

@@ -172,6 +172,22 @@ export class TestNamespace {
     return this.apps.readNamespacedStatefulSet({ name, namespace: this.name }).catch(() => undefined);
   }
 
+  /** A Gateway API HTTPRoute `name` whose one rule sends everything to Service `backend` (the CRD gives it weight 1). */
+  async createRoute(name: string, backend: string, port = 1883): Promise<void> {
+    await this.custom.createNamespacedCustomObject({
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      namespace: this.name,
+      plural: 'httproutes',
+      body: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name },
+        spec: { parentRefs: [{ name: 'gateway' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: backend, port }] }] },
+      },
+    });
+  }
+
   async claims(): Promise<string[]> {
     return (await this.core.listNamespacedPersistentVolumeClaim({ namespace: this.name })).items.map((c) => c.metadata!.name!).sort();
   }

@@ -169,6 +169,16 @@ describe('configuration file', () => {
     ['a zero default step timeout', bad('defaults: { stepTimeouts: { verify: 0s } }\n'), /defaults\.stepTimeouts\.verify: must be longer than 0s/],
     ['a timeout for an unknown step', bad('defaults: { stepTimeouts: { deploy: 5m } }\n'), /defaults\.stepTimeouts\.deploy: is not a known property/],
     ['duplicate target names', VALID.replace('name: edge', 'name: orders-mqtt'), /targets\[1\]\.name: 'orders-mqtt' is already the name of targets\[0\]/],
+    [
+      'two targets on one workload',
+      VALID.replace('auth:', `  - { name: orders-view, kind: emqx, kubernetes: { namespace: mqtt, workload: { kind: StatefulSet, name: emqx }, service: view }, ${ACCESS} }\nauth:`),
+      /targets\[2\]\.kubernetes\.workload: is already the placement of targets\[0\] \('orders-mqtt'\): each target needs its own/,
+    ],
+    [
+      'two local targets on one sandbox',
+      VALID.replace('auth:', `  - { name: edge-2, kind: emqx, local: { cluster: edge, version: 5.7.0, ports: { mqtt: 21884, api: 28084, status: 28889 } }, ${ACCESS} }\nauth:`),
+      /targets\[2\]\.local\.cluster: is already the placement of targets\[1\] \('edge'\)/,
+    ],
     ['an analysis check without its query', bad('analysis: [{ name: error-rate, provider: prometheus, successCondition: result < 0.05 }]\n'), /analysis\[0\]\.query: is required by provider prometheus/],
     ['an analysis condition that does not parse', bad("analysis: [{ name: e, provider: prometheus, query: up, successCondition: 'result <' }]\n"), /analysis\[0\]\.successCondition: 'result <' ends too early/],
     ['an analysis interval that is no duration', bad('analysis: [{ name: e, provider: prometheus, query: up, interval: 30 s, count: 2 }]\n'), /analysis\[0\]\.interval: must be a duration such as 30s: the time between measurements/],

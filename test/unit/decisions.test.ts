@@ -1,6 +1,6 @@
 import { decideAbort, decideApprove, decideReadyReport, decideRollback } from '../../src/domain/decisions';
 import { parseDuration, formatDuration } from '../../src/domain/duration';
-import { parseUpgradeId, releaseName, upgradeIdOf, type UpgradeState } from '../../src/domain/upgrade';
+import { legacyReleaseName, parseUpgradeId, releaseName, upgradeIdOf, type UpgradeState } from '../../src/domain/upgrade';
 
 const state = (over: Partial<UpgradeState>): UpgradeState =>
   ({ status: 'RUNNING', step: 'verify', requestedBy: 'alice', pointOfNoReturnPassed: false, ...over }) as UpgradeState;
@@ -64,11 +64,12 @@ describe('durations', () => {
 });
 
 describe('names and ids', () => {
-  test('release names are DNS labels', () => {
-    expect(releaseName('orders-mqtt', '5.8.0')).toBe('orders-mqtt-5-8-0');
-    expect(releaseName('kong', 'v3.9.1-ubuntu')).toBe('kong-v3-9-1-ubuntu');
-    expect(releaseName('a'.repeat(60), '1.0.0')).toMatch(/^[a-z0-9-]{1,63}$/);
-    expect(releaseName('a'.repeat(60), '1.0.0')).not.toMatch(/-$/);
+  test('release names are DNS labels; runs from before release-ownership keep theirs', () => {
+    expect(releaseName('orders-mqtt', '5.8.0')).toBe('orders-mqtt-5-8-0-0b5d1e971a');
+    expect(releaseName('kong', 'v3.9.1-ubuntu')).toBe('kong-v3-9-1-ubuntu-0484a8ec15');
+    expect(legacyReleaseName('orders-mqtt', '5.8.0')).toBe('orders-mqtt-5-8-0');
+    expect(legacyReleaseName('a'.repeat(60), '1.0.0')).toMatch(/^[a-z0-9-]{1,63}$/);
+    expect(legacyReleaseName('a'.repeat(60), '1.0.0')).not.toMatch(/-$/);
   });
 
   test('upgrade ids round-trip and reject garbage', () => {

@@ -79,3 +79,11 @@ test("with blue's pod spec: its Kong container's settings by reference, the data
   expect(c.env!.map((e) => e.name)).not.toContain('CONTROLLER_LOG_LEVEL');
   expect(JSON.stringify(job)).not.toContain('written-in-the-spec');
 });
+
+test('the Job names its owner: the target as a label, the upgrade that runs it as an annotation', () => {
+  const job = migrationJob({ target: 'edge-gateway', namespace: 'kong', version: '3.9.0', command: 'up', upgrade: 'edge-gateway.u1', access: { database: { host: 'h', user: 'u', password: { env: 'P' } } } });
+  expect(job.metadata).toMatchObject({
+    labels: { 'cutover.io/target': 'edge-gateway', 'app.kubernetes.io/managed-by': 'cutover' },
+    annotations: { 'cutover.io/upgrade': 'edge-gateway.u1' },
+  });
+});

@@ -6,7 +6,7 @@
  */
 import { builtInProviders, createAnalysisActivities } from '../../src/activities/analysis';
 import { toAnalysisCheck, type AnalysisCheckInput } from '../../src/domain/analysis';
-import type { TrafficStep, UpgradeInput } from '../../src/domain/upgrade';
+import { releaseName, type TrafficStep, type UpgradeInput } from '../../src/domain/upgrade';
 import { approveUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { startPrometheusStandIn, type PrometheusStandIn } from '../support/prometheusStandIn';
 import { scriptedSuite } from '../support/scriptedSuite';
@@ -31,7 +31,7 @@ function errorRate(over: Partial<AnalysisCheckInput> = {}) {
     ...over,
   });
 }
-const query = (input: UpgradeInput) => `errors{target="${input.target}",release="${input.target}-2-0-0"}`;
+const query = (input: UpgradeInput) => `errors{target="${input.target}",release="${releaseName(input.target, '2.0.0')}"}`;
 const plan = (over: Partial<AnalysisCheckInput> = {}): TrafficStep[] => [
   { weight: 10, analysis: [errorRate(over)] },
   { weight: 50, analysis: [] },
@@ -65,7 +65,7 @@ test('an analysis failure at the first step rolls back by itself with the measur
   expect(Date.parse(failed.endedAt!)).toBeGreaterThanOrEqual(Date.parse(failed.analysis[0].measurements[0].at));
   for (const s of never) expect(s).toEqual({ weight: s.weight, analysis: [] });
   const blue = `${input.target}-1-0-0`;
-  expect(world.weightsOf(input.target)).toEqual([{ [blue]: 90, [`${input.target}-2-0-0`]: 10 }, { [blue]: 100 }]);
+  expect(world.weightsOf(input.target)).toEqual([{ [blue]: 90, [releaseName(input.target, '2.0.0')]: 10 }, { [blue]: 100 }]);
   expect(final.releases.green?.phase).toBe('OBSOLETE');
   // the measurements are in the history too: the activity's result
   const history = await suite.env.client.workflow.getHandle(`upgrade-${input.target}`).fetchHistory();

@@ -17,7 +17,7 @@ import { withClient } from '../../src/activities/pg';
 import { temporalTestServerPath } from '../../src/runtime/binaries';
 import { PostgresServer } from '../../src/sandbox/postgres';
 import { ensureSearchAttributes } from '../../src/runtime/searchAttributes';
-import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
 import { TEST_STEERING_KEYS } from '../support/steering';
 
@@ -130,7 +130,7 @@ test('a processor that stalls fails waitReady at stallTimeout; green is removed 
   expect(final.failure!.message).toMatch(/made no progress since .* \(10m allowed\): position 300000 of \d+/);
   expect(final.releases.blue!.phase).toBe('SERVING');
   expect(final.releases.green!.phase).toBe('OBSOLETE');
-  const green = `${i.target}-2-0-0`;
+  const green = releaseName(i.target, '2.0.0');
   expect(calls).toEqual(expect.arrayContaining([`deleteWorkload ${green}`, `dropReleaseDatabase ${green}`]));
   expect(calls).not.toContain(`dropReleaseDatabase ${i.target}-1-0-0`);
 }, 60_000);

@@ -1,6 +1,6 @@
 /** The traffic plan, the gates and the ready report on the dev server, with the scripted strategy. */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { UpgradeInput } from '../../src/domain/upgrade';
+import { releaseName, type UpgradeInput } from '../../src/domain/upgrade';
 import { approveUpdate, reportReadyUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { eventually, reachesStatus, reachesStep, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
@@ -8,7 +8,7 @@ import { signedUpdate } from '../support/steering';
 
 const suite = scriptedSuite('traffic');
 const { world, start } = suite;
-const names = (input: UpgradeInput) => ({ blue: `${input.target}-1-0-0`, green: `${input.target}-2-0-0` });
+const names = (input: UpgradeInput) => ({ blue: `${input.target}-1-0-0`, green: releaseName(input.target, '2.0.0') });
 const steps = (...weights: number[]) => weights.map((weight) => ({ weight, analysis: [] }));
 
 test('a 3-step plan applies its weights in order, both serve during the split, and ends SUCCEEDED', async () => {

@@ -1,7 +1,7 @@
 /** The skeleton on the real Temporal dev server, driven by the scripted strategy. */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { upgradeWorkflowId, type Step, type UpgradeState } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId, type Step, type UpgradeState } from '../../src/domain/upgrade';
 import { workerDefaults } from '../../src/runtime/workerDefaults';
 import { abortUpdate, approveSignal, approveUpdate, rollbackSignal, rollbackUpdate } from '../../src/workflows/messages';
 import { scriptedSuite } from '../support/scriptedSuite';
@@ -22,7 +22,7 @@ describe('blueGreenUpgrade on the dev server', () => {
     const final = await result(await start(input));
     expect(final.status).toBe('SUCCEEDED');
     expect(world.effectsOf(input.target)).toEqual(FORWARD);
-    const [green, blue] = [`${input.target}-2-0-0`, `${input.target}-1-0-0`];
+    const [green, blue] = [releaseName(input.target, '2.0.0'), `${input.target}-1-0-0`];
     expect(final.upgradeId).toMatch(new RegExp(`^${input.target}\\.[0-9a-f-]{36}$`));
     expect(final.releases.green).toMatchObject({ name: green, version: '2.0.0', phase: 'SERVING' });
     expect(final.releases.blue).toMatchObject({ name: blue, phase: 'OBSOLETE' });

@@ -9,10 +9,12 @@
  * the retry is for, a `list` or `status` answered the past, and an `up` that
  * completed while `list` still shows the work (the lock trap's exit 0) did
  * nothing. The exit code is the pod's container's, the output its log. A
- * release's nodes are the pods its workload selects.
+ * release's nodes are the pods its workload selects. A Job carries its owner
+ * (the target's label, the upgrade's annotation); one of that name that is not
+ * the target's is never replaced: the command fails, naming its owner.
  */
 import { createHash } from 'node:crypto';
-import { Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import {
   ApiException,
   AppsV1Api,
@@ -31,12 +33,11 @@ import type { CommandRun } from '../../domain/kong/local';
 import type { MigrationsCommand } from '../../domain/kong/migrations';
 import type { KongAccess } from '../../domain/kong/schema';
 import { releasePodSelector, type Workload } from '../../domain/kubernetes';
-import { releaseName } from '../../domain/upgrade';
+import { NOT_OWNED, notOurs, ownerMarks, ownerOfMarks } from '../../domain/ownership';
+import { legacyReleaseName, upgradeIdOf } from '../../domain/upgrade';
 import { apiServerMessage, defaultKubeConfig } from '../platforms/kubernetes';
 import { followUntil, Mirror } from '../platforms/kubernetesMirror';
 import type { KongPlatform } from './targets';
-
-export const TARGET_LABEL = 'cutover.io/target';
 
 /**
  * A Job's name is a label value on its pods (63 characters at most); a
@@ -44,8 +45,8 @@ export const TARGET_LABEL = 'cutover.io/target';
  * `finish`, or two versions, never share a Job.
  */
 export function migrationJobName(target: string, command: MigrationsCommand, version: string): string {
-  const name = releaseName(`${target}-migrations-${command}`, version);
-  if (name.length < 62) return name; // releaseName cut nothing
+  const name = legacyReleaseName(`${target}-migrations-${command}`, version);
+  if (name.length < 62) return name; // nothing was cut
   const hash = createHash('sha256').update(`${target}\0${command}\0${version}`).digest('hex').slice(0, 8);
   return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
 }
@@ -102,10 +103,22 @@ function fromBlue(blue: V1PodSpec | undefined, image: string): { container: Part
 }
 
 /** The Job of one migrations command (pure; tests read it), with what blue's pod spec `blue` gives it. */
-export function migrationJob(o: { target: string; namespace: string; access: KongAccess; version: string; command: MigrationsCommand; force?: boolean; blue?: V1PodSpec }): V1Job {
+export function migrationJob(o: {
+  target: string;
+  namespace: string;
+  access: KongAccess;
+  version: string;
+  command: MigrationsCommand;
+  force?: boolean;
+  /** Blue's pod spec: what the Job takes from it. */
+  blue?: V1PodSpec;
+  /** The upgrade that runs it (its id), recorded as the Job's owner. */
+  upgrade?: string;
+}): V1Job {
   const d = o.access.database;
   const name = migrationJobName(o.target, o.command, o.version);
-  const labels = { [TARGET_LABEL]: o.target, 'app.kubernetes.io/managed-by': 'cutover', 'app.kubernetes.io/component': 'migrations' };
+  const marks = ownerMarks({ target: o.target, upgrade: o.upgrade });
+  const labels = { ...marks.labels, 'app.kubernetes.io/component': 'migrations' };
   const password: V1EnvVar = d.passwordSecret
     ? { name: 'KONG_PG_PASSWORD', valueFrom: { secretKeyRef: { name: d.passwordSecret.name, key: d.passwordSecret.key } } }
     : { name: 'KONG_PG_PASSWORD', valueFrom: { secretKeyRef: { name: `${o.target}-kong-database`, key: 'password' } } };
@@ -114,7 +127,7 @@ export function migrationJob(o: { target: string; namespace: string; access: Kon
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: o.namespace, labels },
+    metadata: { name, namespace: o.namespace, labels, annotations: marks.annotations },
     spec: {
       // cutover retries (with a new Job), so the Job itself runs once: a retried `up` must see `list` first.
       backoffLimit: 0,
@@ -241,15 +254,24 @@ export function kubernetesKong(o: {
     async run(i): Promise<CommandRun> {
       // an upgrade started before cutover named blue: the configured workload, which is blue until a first upgrade succeeds
       const blue = await readWorkload(i.blue ?? o.placement.workload.name);
-      const manifest = migrationJob({ target: o.target, namespace, access: o.access, version: i.version, command: i.command, force: i.force, blue: blue?.spec?.template.spec });
+      // the upgrade whose activity runs it owns the Job
+      const runId = Context.current().info.workflowExecution?.runId;
+      const upgrade = runId && upgradeIdOf(o.target, runId);
+      const manifest = migrationJob({ target: o.target, namespace, access: o.access, version: i.version, command: i.command, force: i.force, blue: blue?.spec?.template.spec, upgrade });
       const name = manifest.metadata!.name!;
-      let job = await readJob(name);
+      // a Job of this name that is not the target's is neither followed nor replaced
+      const ours = (job: V1Job | undefined): V1Job | undefined => {
+        const owner = ownerOfMarks(job?.metadata);
+        if (job && owner?.target !== o.target) throw ApplicationFailure.nonRetryable(notOurs(`job ${namespace}/${name}`, owner, o.target), NOT_OWNED);
+        return job;
+      };
+      let job = ours(await readJob(name));
       if (job && outcome(job)) {
         await remove(name);
         job = undefined;
       }
       job ??= await batch.createNamespacedJob({ namespace, body: manifest }).catch(async (err: unknown): Promise<V1Job> => {
-        const raced = status(409)(err) ? await readJob(name) : undefined; // another attempt created it just now
+        const raced = status(409)(err) ? ours(await readJob(name)) : undefined; // another attempt created it just now
         if (!raced) throw err;
         return raced;
       });

@@ -25,6 +25,7 @@ const PLATFORM_ACTIVITIES = {
   scaleDownByOne: true,
   deleteWorkload: true,
   listReleasePods: true,
+  listReleases: true,
 } satisfies Record<keyof PlatformActivities, true>;
 
 export function createPlatformActivities(deps: PlatformDeps): PlatformActivities {

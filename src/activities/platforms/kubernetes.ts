@@ -2,7 +2,9 @@
  * Kubernetes activities over @kubernetes/client-node: read the release the
  * Service serves, create green beside blue, wait for readiness (by watch),
  * move traffic (HTTPRoute weights, or the Service selector), scale, delete
- * (and by the target's policy, its PVCs). Each one is
+ * (and by the target's policy, its PVCs), list the target's releases. What
+ * they create carries its owner, and with an owner they touch only the
+ * target's objects (kubernetesOwnership.ts). Each one is
  * idempotent (create if absent, patch to a desired state), because Temporal
  * retries it and a worker may die halfway. The worker resolves the cluster
  * and namespace from the target's configuration when an activity runs.
@@ -22,6 +24,7 @@ import {
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { KubernetesPlacement, TargetLookup } from '../../config/targets';
+import { TARGET_LABEL, type ReleaseObjects } from '../../domain/ownership';
 import type { BlueWorkload, PlatformActivities, PodInfo } from '../../domain/platform';
 import type { ReleaseRef } from '../../domain/upgrade';
 import {
@@ -38,6 +41,7 @@ import {
   type Workload,
 } from '../../domain/kubernetes';
 import { withKeptAliveConnections } from './keptAliveConnections';
+import { TargetObjects } from './kubernetesOwnership';
 import { followUntil, Mirror } from './kubernetesMirror';
 
 export interface KubernetesActivitiesDeps {
@@ -99,6 +103,9 @@ interface HTTPRoute {
 
 /** One target's cluster, namespace and workload kind; turns API errors into failures that say what and where. */
 class Cluster {
+  /** Which objects of the namespace are the target's. */
+  readonly objects: TargetObjects;
+
   constructor(
     readonly target: string,
     readonly placement: KubernetesPlacement,
@@ -106,7 +113,9 @@ class Cluster {
     private readonly apps: AppsV1Api,
     private readonly core: CoreV1Api,
     private readonly custom: CustomObjectsApi,
-  ) {}
+  ) {
+    this.objects = new TargetObjects(target, placement.workload.name);
+  }
 
   get namespace(): string {
     return this.placement.namespace;
@@ -213,6 +222,14 @@ class Cluster {
     );
   }
 
+  /** The workloads of this kind that carry these labels. */
+  listLabelledWorkloads(labelSelector: string): Promise<{ items: Workload[] }> {
+    const namespace = this.namespace;
+    return this.call(`listing ${this.kind}s (${labelSelector})`, (): Promise<{ items: Workload[] }> =>
+      this.isSts ? this.apps.listNamespacedStatefulSet({ namespace, labelSelector }) : this.apps.listNamespacedDeployment({ namespace, labelSelector }),
+    );
+  }
+
   /** The workloads of this kind named so, as a list the readiness wait follows by watch. */
   listWorkloads(name: string): Promise<{ items: Workload[]; metadata?: { resourceVersion?: string } }> {
     const namespace = this.namespace;
@@ -261,6 +278,14 @@ class Cluster {
     return this.call(`reading Service ${name}`, () => this.core.readNamespacedService({ name, namespace: this.namespace }));
   }
 
+  readServiceOrAbsent(name: string): Promise<V1Service | undefined> {
+    return this.callOrAbsent(`reading Service ${name}`, () => this.core.readNamespacedService({ name, namespace: this.namespace }), undefined);
+  }
+
+  async patchService(name: string, body: object): Promise<void> {
+    await this.call(`patching Service ${name}`, () => this.core.patchNamespacedService({ name, namespace: this.namespace, body }, MERGE_PATCH));
+  }
+
   async patchServiceSelector(selector: Record<string, string | null>): Promise<void> {
     const name = this.placement.service;
     await this.call(`switching Service ${name}`, () =>
@@ -292,7 +317,7 @@ class Cluster {
     );
   }
 
-  /** A StatefulSet's claims are `<template>-<sts>-<ordinal>`; the selector narrows the list, the name decides. */
+  /** A StatefulSet's claims are `<template>-<sts>-<ordinal>`; the selector narrows the list, the name decides; a claim another target's mark names stays. */
   async deleteClaims(sts: V1StatefulSet): Promise<string[]> {
     const name = sts.metadata!.name!;
     const templates = (sts.spec?.volumeClaimTemplates ?? []).map((t) => t.metadata!.name!);
@@ -301,7 +326,10 @@ class Cluster {
     const list = await this.call(`listing PersistentVolumeClaims of ${name}`, () =>
       this.core.listNamespacedPersistentVolumeClaim({ namespace: this.namespace, labelSelector }),
     );
-    const ours = list.items.map((c) => c.metadata!.name!).filter((c) => templates.some((t) => new RegExp(`^${t}-${name}-\\d+$`).test(c)));
+    const ours = list.items
+      .filter((c) => !this.objects.isOthers(c))
+      .map((c) => c.metadata!.name!)
+      .filter((c) => templates.some((t) => new RegExp(`^${t}-${name}-\\d+$`).test(c)));
     for (const claim of ours) {
       await this.callOrAbsent(
         `deleting PersistentVolumeClaim ${claim}`,
@@ -364,19 +392,34 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
   }
 
   /**
-   * The workload that serves now. With an HTTPRoute: the release whose Service
-   * has the largest weight; else the one the Service selects by release label;
-   * without either (before cutover's first upgrade), the configured workload.
+   * Each release's share of the traffic now, largest first. With an
+   * HTTPRoute: its backends' weights, by the release label of their Services;
+   * else (or before cutover's first upgrade with a route) the release the
+   * Service selects by release label, or without one the configured workload.
    */
-  async function serving(c: Cluster): Promise<Workload> {
+  async function trafficShares(c: Cluster): Promise<[string, number][]> {
     if (c.placement.httpRoute) {
       const refs = (await c.readRoute(c.placement.httpRoute)).spec.rules?.[0]?.backendRefs ?? [];
-      const top = [...refs].sort((a, b) => (b.weight ?? 1) - (a.weight ?? 1))[0];
-      const release = top && (await c.callOrAbsent(`reading Service ${top.name}`, () => c.readService(top.name), undefined))?.metadata?.labels?.[RELEASE_LABEL];
-      if (release) return c.readWorkload(release);
+      const shares = await Promise.all(
+        refs.map(async (r): Promise<[string | undefined, number]> => [(await c.readServiceOrAbsent(r.name))?.metadata?.labels?.[RELEASE_LABEL], r.weight ?? 1]),
+      );
+      const released = shares.filter((s): s is [string, number] => !!s[0]).sort((a, b) => b[1] - a[1]);
+      if (released.length) return released;
     }
     const selector = (await c.readService()).spec?.selector ?? {};
-    return c.readWorkload(selector[RELEASE_LABEL] ?? c.placement.workload.name);
+    return [[selector[RELEASE_LABEL] ?? c.placement.workload.name, 100]];
+  }
+
+  /** The workload that serves now: the largest share. */
+  async function serving(c: Cluster): Promise<Workload> {
+    return c.readWorkload((await trafficShares(c))[0]![0]);
+  }
+
+  /** Fails (not retried) unless the release's workload is the target's: an owner's scale or switch never reaches another's. */
+  async function ownWorkload(c: Cluster, release: string): Promise<Workload> {
+    const w = await c.readWorkload(release);
+    if (!c.objects.isOurs(w)) throw c.objects.clash(c.kind, w);
+    return w;
   }
 
   async function describe(c: Cluster, w: Workload, env: string[] = []): Promise<ReleaseWorkload> {
@@ -401,12 +444,28 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     return { changed: true };
   }
 
-  /** The Service an HTTPRoute sends one release's share to: the target Service's ports, the release's pods only. */
-  async function ensureReleaseService(c: Cluster, w: Workload): Promise<void> {
+  /**
+   * The Service an HTTPRoute sends one release's share to: the target
+   * Service's ports, the release's pods only. With an owner it carries the
+   * owner's marks, and one that exists must be the target's (adopt: the
+   * serving release's, which the upgrade adopts with it).
+   */
+  async function ensureReleaseService(c: Cluster, w: Workload, owner?: string, adopt = false): Promise<void> {
     const release = releaseOf(w).name;
+    const name = releaseServiceName(release);
+    if (owner) {
+      const existing = await c.readServiceOrAbsent(name);
+      if (existing) {
+        const adoption = adopt ? c.objects.adoption('Service', existing, owner, release) : undefined;
+        if (adoption) await c.patchService(name, adoption);
+        else if (!adopt && !c.objects.isOurs(existing)) throw c.objects.clash('Service', existing);
+        return;
+      }
+    }
+    const marks = owner ? c.objects.marks(owner) : { labels: {}, annotations: {} };
     const target = await c.readService();
     await c.createService({
-      metadata: { name: releaseServiceName(release), labels: { [RELEASE_LABEL]: release } },
+      metadata: { name, labels: { ...marks.labels, [RELEASE_LABEL]: release }, annotations: marks.annotations },
       spec: {
         selector: releasePodLabels(w, c.kind, RELEASE_LABEL in (w.spec?.selector.matchLabels ?? {}) ? undefined : await c.revision(w)),
         ports: (target.spec?.ports ?? []).map(({ name, port, protocol, targetPort, appProtocol }) => ({ name, port, protocol, targetPort, appProtocol })),
@@ -415,10 +474,10 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
   }
 
   /** Moves the HTTPRoute's backends (every rule's) to the releases' Services at their weights; resourceVersion-conditional. */
-  async function setRouteWeights(c: Cluster, route: string, weights: [string, number][]): Promise<{ changed: boolean }> {
+  async function setRouteWeights(c: Cluster, route: string, weights: [string, number][], owner?: string): Promise<{ changed: boolean }> {
     const current = await c.readRoute(route);
     const port = (await c.readService()).spec?.ports?.[0]?.port;
-    for (const [release] of weights) await ensureReleaseService(c, await c.readWorkload(release));
+    for (const [release] of weights) await ensureReleaseService(c, await (owner ? ownWorkload(c, release) : c.readWorkload(release)), owner);
     const backendRefs: BackendRef[] = weights.map(([release, weight]) => ({ group: '', kind: 'Service', name: releaseServiceName(release), port, weight }));
     const rules = current.spec.rules ?? [{}];
     const same = (refs: BackendRef[] = []) =>
@@ -433,7 +492,10 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     /** The release that serves now: its workload, version (annotation, else image tag), image, replicas, pods. */
     async readBlueRelease(input: { target: string; env?: string[] }): Promise<ReleaseWorkload> {
       const c = cluster(input.target);
-      return describe(c, await serving(c), input.env);
+      const blue = await serving(c);
+      // two targets configured on one Service: refused before anything changes
+      if (c.objects.isOthers(blue)) throw c.objects.clash(c.kind, blue);
+      return describe(c, blue, input.env);
     },
 
     /**
@@ -446,44 +508,65 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
      * First the target's Service is pinned to blue: on a first upgrade it
      * selects by app labels, which green's pods carry too, and green must get
      * no traffic before it is promoted.
+     * With an owner: an existing green (or its Service) that is not the
+     * target's fails the step before anything changes, naming its owner; blue,
+     * which serves the target, is adopted (its marks and adopted-by, metadata
+     * only); green and its Service are created with the owner's marks, and an
+     * existing green of the target (left by a terminated run) takes the
+     * owner's upgrade.
      */
     async ensureGreenWorkload(input: {
       target: string;
       green: ReleaseRef;
       image?: string;
       replicas?: number;
+      owner?: string;
       env?: Record<string, string>;
     }): Promise<{ created: boolean; image: string }> {
       const c = cluster(input.target);
+      const { owner } = input;
       const blue = await serving(c);
       const existing = await c.readWorkload(input.green.name, true);
+      if (owner) {
+        if (c.objects.isOthers(blue)) throw c.objects.clash(c.kind, blue);
+        if (existing && !c.objects.isOurs(existing)) throw c.objects.clash(c.kind, existing);
+        if (c.placement.httpRoute) {
+          const greenService = await c.readServiceOrAbsent(releaseServiceName(input.green.name));
+          if (greenService && !c.objects.isOurs(greenService)) throw c.objects.clash('Service', greenService);
+          const blueService = await c.readServiceOrAbsent(releaseServiceName(releaseOf(blue).name));
+          if (blueService) c.objects.adoption('Service', blueService, owner, releaseOf(blue).name);
+        }
+      }
       // Patching the serving release would restart it in place: exactly what blue-green avoids.
       if (existing && blue.metadata!.uid === existing.metadata!.uid && input.image && workloadImage(existing) !== input.image) {
         throw ApplicationFailure.nonRetryable(`release ${input.green.name} serves target '${input.target}' now; it cannot be the green release`, 'Invalid');
       }
+      const adoption = owner && c.objects.adoption(c.kind, blue, owner);
+      if (adoption) await c.patchWorkload(blue.metadata!.name!, adoption);
       await selectRelease(c, blue);
       let result: { created: boolean; image: string };
       if (existing) {
         const image = input.image ?? workloadImage(existing);
+        const reowning = owner ? c.objects.reowning(existing, owner) : undefined;
         if (workloadImage(existing) !== image) {
           const containers = structuredClone(existing.spec!.template.spec!.containers);
           containers[0]!.image = image;
           // A merge patch replaces lists whole: send every container, only the first one's image changed.
-          await c.patchWorkload(input.green.name, { spec: { template: { spec: { containers } } } });
-        }
+          await c.patchWorkload(input.green.name, { ...reowning, spec: { template: { spec: { containers } } } });
+        } else if (reowning) await c.patchWorkload(input.green.name, reowning);
         for (const pod of await c.pods(existing)) {
           if (!isReady(pod) && pod.spec?.containers[0]?.image !== image) await c.deletePod(pod.metadata!.name!);
         }
         result = { created: false, image };
       } else {
         const image = input.image ?? withTag(workloadImage(blue), input.green.version);
-        const manifest = greenManifest(blue, input.green, image, input.replicas ?? blue.spec?.replicas ?? 1, input.env);
+        const manifest = greenManifest(blue, input.green, image, input.replicas ?? blue.spec?.replicas ?? 1, owner ? { target: input.target, upgrade: owner } : undefined, input.env);
         // A retry whose first try created it after all: 409 AlreadyExists; the next attempt finds and checks it.
         result = { created: true, image: workloadImage(await c.createWorkload(manifest)) };
       }
       if (c.placement.httpRoute) {
-        await ensureReleaseService(c, blue);
-        await ensureReleaseService(c, await c.readWorkload(input.green.name));
+        await ensureReleaseService(c, blue, owner, true);
+        await ensureReleaseService(c, await c.readWorkload(input.green.name), owner);
       }
       return result;
     },
@@ -536,10 +619,10 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
      * release label, or for the first blue its controller's revision label,
      * so green's pods are never selected with it). Nothing is sent if it is so already.
      */
-    async setWeights(input: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }> {
+    async setWeights(input: { target: string; weights: Record<string, number>; owner?: string }): Promise<{ changed: boolean }> {
       const c = cluster(input.target);
       const serving = Object.entries(input.weights).filter(([, w]) => w > 0);
-      if (c.placement.httpRoute) return setRouteWeights(c, c.placement.httpRoute, serving);
+      if (c.placement.httpRoute) return setRouteWeights(c, c.placement.httpRoute, serving, input.owner);
       if (serving.length !== 1 || serving[0][1] !== 100) {
         throw ApplicationFailure.nonRetryable(
           `target '${input.target}' switches traffic with its Service selector, which cannot split ${JSON.stringify(input.weights)}: name an httpRoute in its kubernetes placement, or use traffic all-at-once`,
@@ -549,11 +632,12 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       // both reads at once: this runs the moment green is ready, every round trip counts
       const service = c.readService();
       service.catch(() => undefined); // awaited in selectRelease, unless the workload read fails first
-      return selectRelease(c, await c.readWorkload(serving[0][0]), service);
+      return selectRelease(c, await (input.owner ? ownWorkload(c, serving[0][0]) : c.readWorkload(serving[0][0])), service);
     },
 
-    async scaleWorkload(input: { target: string; release: string; replicas: number }): Promise<{ changed: boolean }> {
+    async scaleWorkload(input: { target: string; release: string; replicas: number; owner?: string }): Promise<{ changed: boolean }> {
       const c = cluster(input.target);
+      if (input.owner) await ownWorkload(c, input.release);
       const now = await c.readScale(input.release);
       if (now.replicas === input.replicas) return { changed: false };
       await c.writeScale(input.release, input.replicas);
@@ -565,8 +649,9 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
      * the resourceVersion it read (a concurrent change gives 409 and a retry):
      * a retried or replayed call never removes two pods.
      */
-    async scaleDownByOne(input: { target: string; release: string; expectedReplicas: number }): Promise<{ replicas: number; changed: boolean }> {
+    async scaleDownByOne(input: { target: string; release: string; expectedReplicas: number; owner?: string }): Promise<{ replicas: number; changed: boolean }> {
       const c = cluster(input.target);
+      if (input.owner) await ownWorkload(c, input.release);
       const now = await c.readScale(input.release);
       if (now.replicas < input.expectedReplicas) return { replicas: now.replicas, changed: false };
       if (now.replicas > input.expectedReplicas) {
@@ -584,12 +669,27 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
      * HTTPRoute if any, and, if the target's pvcPolicy is delete, its PVCs. The
      * claims go first, while the StatefulSet still names its claim templates, so
      * a retry after a crash cannot orphan them (emqx-operator #1151); Kubernetes
-     * keeps a claim until its pod has stopped.
+     * keeps a claim until its pod has stopped. With an owner: a workload (or
+     * Service, or claim) that is not the target's stays, said in `left` (an
+     * undo after a clash had nothing of its own to remove), and a release
+     * that serves is refused.
      */
-    async deleteWorkload(input: { target: string; release: string }): Promise<{ deleted: boolean; claimsDeleted: string[] }> {
+    async deleteWorkload(input: { target: string; release: string; owner?: string }): Promise<{ deleted: boolean; claimsDeleted: string[]; left?: string }> {
       const c = cluster(input.target);
-      if (c.placement.httpRoute) await c.deleteService(releaseServiceName(input.release));
-      const w = await c.readWorkload(input.release, true);
+      const found = await c.readWorkload(input.release, true);
+      if (input.owner) {
+        if (found && !c.objects.isOurs(found)) return { deleted: false, claimsDeleted: [], left: c.objects.notOurs(c.kind, found) };
+        if ((await trafficShares(c)).some(([release, weight]) => release === input.release && weight > 0)) {
+          throw ApplicationFailure.nonRetryable(`release ${input.release} serves target '${input.target}' now; switch traffic away before deleting it`, 'Invalid');
+        }
+      }
+      if (c.placement.httpRoute) {
+        const name = releaseServiceName(input.release);
+        const service = input.owner ? await c.readServiceOrAbsent(name) : undefined;
+        if (!input.owner || (service && c.objects.isOurs(service))) await c.deleteService(name);
+      }
+      // read again: the claims go while the StatefulSet still names its templates
+      const w = found && (await c.readWorkload(input.release, true));
       if (!w) return { deleted: false, claimsDeleted: [] };
       const claimsDeleted = c.placement.pvcPolicy === 'delete' && c.placement.workload.kind === 'StatefulSet' ? await c.deleteClaims(w as V1StatefulSet) : [];
       return { deleted: await c.deleteWorkload(input.release), claimsDeleted };
@@ -600,6 +700,36 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
       const c = cluster(input.target);
       const w = await c.readWorkload(input.release, true);
       return w ? (await c.pods(w)).map(podInfo) : [];
+    },
+
+    /**
+     * The target's releases: the workloads carrying its target label, its
+     * configured workload and what serves it, each with its owner, its share
+     * of the traffic and its objects (the workload, its Service of the
+     * HTTPRoute).
+     */
+    async listReleases(input: { target: string }): Promise<ReleaseObjects[]> {
+      const c = cluster(input.target);
+      const shares = new Map(await trafficShares(c));
+      const [labelled, ...named] = await Promise.all([
+        c.listLabelledWorkloads(`${TARGET_LABEL}=${input.target}`),
+        ...[c.placement.workload.name, ...shares.keys()].map((name) => c.readWorkload(name, true)),
+      ]);
+      const byUid = new Map([...labelled.items, ...named].filter((w): w is Workload => !!w).map((w) => [w.metadata!.uid!, w]));
+      return Promise.all(
+        [...byUid.values()].map(async (w): Promise<ReleaseObjects> => {
+          const { name, version } = releaseOf(w);
+          const service = c.placement.httpRoute && (await c.readServiceOrAbsent(releaseServiceName(name)));
+          const owner = c.objects.ownerOf(w);
+          return {
+            name,
+            version,
+            ...(owner ? { owner } : {}),
+            weight: shares.get(name) ?? 0,
+            objects: [`${c.kind} ${w.metadata!.name}`, ...(service ? [`Service ${service.metadata!.name}`] : [])],
+          };
+        }),
+      );
     },
   } satisfies PlatformActivities;
 }

@@ -6,9 +6,14 @@
  * error types, since the strategies cannot tell the platforms apart. The
  * processes run in this worker's process, so only the worker that runs a
  * sandbox can serve it; the runtime hands them in as LocalWorkloads.
+ * Ownership: each release in the state file records who made it (an entry
+ * without an owner was written before owners were, in the target's own file:
+ * the target's); with an owner, a release another target's record names is
+ * refused or left alone, as on Kubernetes.
  */
 import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
 import type { TargetLookup } from '../../config/targets';
+import { NOT_OWNED, notOurs, type ReleaseObjects } from '../../domain/ownership';
 import type { BlueWorkload, LocalRelease, LocalState, LocalWorkloads, PlatformActivities, PodInfo } from '../../domain/platform';
 import type { ReleaseRef } from '../../domain/upgrade';
 
@@ -36,6 +41,16 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
     return r;
   }
 
+  const isOurs = (r: LocalRelease, target: string): boolean => !r.owner || r.owner.target === target;
+  const clash = (r: LocalRelease, target: string, name: string) => ApplicationFailure.nonRetryable(notOurs(`release ${name}`, r.owner, target), NOT_OWNED);
+
+  /** With an owner, the release must be the target's. */
+  function ownRelease(s: LocalState, i: { target: string; release: string; owner?: string }): LocalRelease {
+    const r = release(s, i.target, i.release);
+    if (i.owner && !isOurs(r, i.target)) throw clash(r, i.target, i.release);
+    return r;
+  }
+
   return {
     async readBlueRelease(input: { target: string }): Promise<BlueWorkload> {
       const sb = sandbox(input.target);
@@ -45,22 +60,30 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
       });
     },
 
-    /** Creates green's nodes beside blue; an existing green of another version is restarted with green's (never the serving release). */
-    async ensureGreenWorkload(input: { target: string; green: ReleaseRef; image?: string; replicas?: number }): Promise<{ created: boolean; image: string }> {
+    /**
+     * Creates green's nodes beside blue; an existing green of another version is restarted with green's (never the serving release).
+     * With an owner: a green another target's record names is refused before anything changes; blue is adopted, green recorded as the owner's.
+     */
+    async ensureGreenWorkload(input: { target: string; green: ReleaseRef; image?: string; replicas?: number; owner?: string }): Promise<{ created: boolean; image: string }> {
       const sb = sandbox(input.target);
       const image = sb.imageOf(input.green.version);
+      const { target, owner } = input;
       return sb.change((s) => {
         const existing = s.releases[input.green.name];
+        const blue = release(s, target, s.service);
+        // refusals first: a failed change must leave the state as it was
+        if (owner && existing && !isOurs(existing, target)) throw clash(existing, target, input.green.name);
+        if (owner && !isOurs(blue, target)) throw clash(blue, target, s.service);
+        if (existing && existing.version !== input.green.version && s.service === input.green.name) {
+          throw ApplicationFailure.nonRetryable(`release ${input.green.name} serves target '${input.target}' now; it cannot be the green release`, 'Invalid');
+        }
+        if (owner) blue.owner ??= { target, adoptedBy: owner };
+        const owned = owner ? { owner: { target, upgrade: owner } } : {};
         if (existing) {
-          if (existing.version === input.green.version) return { created: false, image };
-          if (s.service === input.green.name) {
-            throw ApplicationFailure.nonRetryable(`release ${input.green.name} serves target '${input.target}' now; it cannot be the green release`, 'Invalid');
-          }
-          existing.version = input.green.version;
+          Object.assign(existing, owned, { version: input.green.version });
           return { created: false, image };
         }
-        const replicas = input.replicas ?? release(s, input.target, s.service).replicas;
-        s.releases[input.green.name] = { version: input.green.version, replicas, ports: [] };
+        s.releases[input.green.name] = { version: input.green.version, replicas: input.replicas ?? blue.replicas, ports: [], ...owned };
         return { created: true, image };
       });
     },
@@ -79,14 +102,14 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
     },
 
     /** Rewrites nginx's upstream weights and reloads gracefully (open connections stay where they are); nothing happens if they are already so. */
-    async setWeights(input: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }> {
+    async setWeights(input: { target: string; weights: Record<string, number>; owner?: string }): Promise<{ changed: boolean }> {
       const weights = Object.fromEntries(Object.entries(input.weights).filter(([, w]) => w > 0));
       const total = Object.values(weights).reduce((a, b) => a + b, 0);
       if (total !== 100 || Object.values(weights).some((w) => !Number.isInteger(w))) {
         throw ApplicationFailure.nonRetryable(`weights must be whole numbers summing to 100, got ${JSON.stringify(input.weights)}`, 'Invalid');
       }
       return sandbox(input.target).change((s) => {
-        for (const name of Object.keys(weights)) release(s, input.target, name);
+        for (const name of Object.keys(weights)) ownRelease(s, { ...input, release: name });
         const [only] = Object.keys(weights);
         const next: Pick<LocalState, 'service' | 'weights'> =
           Object.keys(weights).length === 1 ? { service: only } : { service: s.service, weights };
@@ -98,9 +121,9 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
       });
     },
 
-    async scaleWorkload(input: { target: string; release: string; replicas: number }): Promise<{ changed: boolean }> {
+    async scaleWorkload(input: { target: string; release: string; replicas: number; owner?: string }): Promise<{ changed: boolean }> {
       return sandbox(input.target).change((s) => {
-        const r = release(s, input.target, input.release);
+        const r = ownRelease(s, input);
         if (r.replicas === input.replicas) return { changed: false };
         r.replicas = input.replicas;
         return { changed: true };
@@ -108,9 +131,9 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
     },
 
     /** Stops the highest-numbered node only if the release has expectedReplicas now: a retry never removes two. */
-    async scaleDownByOne(input: { target: string; release: string; expectedReplicas: number }): Promise<{ replicas: number; changed: boolean }> {
+    async scaleDownByOne(input: { target: string; release: string; expectedReplicas: number; owner?: string }): Promise<{ replicas: number; changed: boolean }> {
       return sandbox(input.target).change((s) => {
-        const r = release(s, input.target, input.release);
+        const r = ownRelease(s, input);
         if (r.replicas < input.expectedReplicas) return { replicas: r.replicas, changed: false };
         if (r.replicas > input.expectedReplicas) {
           throw ApplicationFailure.nonRetryable(
@@ -123,10 +146,12 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
       });
     },
 
-    /** Stops every node of the release and forgets it (gone already: done); the serving release is refused. */
-    async deleteWorkload(input: { target: string; release: string }): Promise<{ deleted: boolean }> {
+    /** Stops every node of the release and forgets it (gone already: done); the serving release is refused; with an owner, another target's stays (said in `left`). */
+    async deleteWorkload(input: { target: string; release: string; owner?: string }): Promise<{ deleted: boolean; left?: string }> {
       return sandbox(input.target).change((s) => {
-        if (!s.releases[input.release]) return { deleted: false };
+        const r = s.releases[input.release];
+        if (!r) return { deleted: false };
+        if (input.owner && !isOurs(r, input.target)) return { deleted: false, left: notOurs(`release ${input.release}`, r.owner, input.target) };
         if (s.service === input.release || (s.weights?.[input.release] ?? 0) > 0) {
           throw ApplicationFailure.nonRetryable(`release ${input.release} serves target '${input.target}' now; switch traffic away before deleting it`, 'Invalid');
         }
@@ -139,6 +164,19 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
       const sb = sandbox(input.target);
       const pods = await sb.read((s) => (release(s, input.target, input.release), sb.pods(input.release)));
       return pods.map((p) => ({ ...p, ip: '127.0.0.1' }));
+    },
+
+    /** The releases the state file records, with their owner (none recorded: the target's) and share of the traffic. */
+    async listReleases(input: { target: string }): Promise<ReleaseObjects[]> {
+      return sandbox(input.target).read((s) =>
+        Object.entries(s.releases).map(([name, r]) => ({
+          name,
+          version: r.version,
+          owner: r.owner ?? { target: input.target },
+          weight: s.weights ? (s.weights[name] ?? 0) : s.service === name ? 100 : 0,
+          objects: [`local release ${name} (${r.replicas} node${r.replicas === 1 ? '' : 's'})`],
+        })),
+      );
     },
   } satisfies PlatformActivities;
 }

@@ -23,7 +23,8 @@ import { CatchUpSourceUnsupported, type CatchUpSource } from '../../domain/proje
 import { formatDuration } from '../../domain/duration';
 import { catchUpReader, type CatchUpReader } from './catchUpReader';
 import { withClient } from '../pg';
-import { dropReleaseDatabase, ensureReleaseDatabase } from './releaseDatabase';
+import { dropReleaseDatabase, ensureReleaseDatabase, listReleaseDatabases } from './releaseDatabase';
+import type { ReleaseResources } from '../releaseResources';
 
 export { releaseRolePassword } from './releaseDatabase';
 
@@ -161,17 +162,35 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
       }
     },
 
-    /** The release's own database and a role that owns it (create if absent). */
-    async ensureReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; role: string; created: boolean }> {
+    /**
+     * The release's own database and a role that owns it (create if absent).
+     * With an owner (the upgrade's id): recorded on them, a database or role of
+     * that name that is not the target's fails before anything changes, and
+     * `adopt` (blue, which serves) is first taken as the target's.
+     */
+    async ensureReleaseDatabase(i: { target: string; release: string; owner?: string; adopt?: string }): Promise<{ database: string; role: string; created: boolean }> {
       const a = deps.access(i.target);
-      return withClient(a.databasesUrl, (c) => ensureReleaseDatabase(c, releaseDatabaseName(i.release), a.rolePasswordSecret));
+      const owned = i.owner ? { owner: { target: i.target, upgrade: i.owner }, release: i.release, adopt: i.adopt && releaseDatabaseName(i.adopt) } : {};
+      return withClient(a.databasesUrl, (c) => ensureReleaseDatabase(c, releaseDatabaseName(i.release), a.rolePasswordSecret, owned));
     },
 
-    /** Drops the release's database (closing its connections) and its role; nothing to drop is fine. */
-    async dropReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; dropped: boolean }> {
-      return withClient(deps.access(i.target).databasesUrl, (c) => dropReleaseDatabase(c, releaseDatabaseName(i.release)));
+    /** Drops the release's database (closing its connections) and its role; nothing to drop is fine; with an owner, another's stays (`left`). */
+    async dropReleaseDatabase(i: { target: string; release: string; owner?: string }): Promise<{ database: string; dropped: boolean; left?: string }> {
+      return withClient(deps.access(i.target).databasesUrl, (c) => dropReleaseDatabase(c, releaseDatabaseName(i.release), i.owner && i.target));
     },
   };
 }
 
 export type ProjectionActivities = ReturnType<typeof createProjectionActivities>;
+
+/** A projection release's database and role beside its workload: listed with their owner, removed with an orphan release. */
+export function projectionReleaseResources(access: (target: string) => ResolvedProjectionAccess): ReleaseResources {
+  return {
+    list: (target, releases) =>
+      withClient(access(target).databasesUrl, (c) => listReleaseDatabases(c, target, releases.map((name) => ({ name, database: releaseDatabaseName(name) })))),
+    async remove({ target, release }) {
+      const r = await withClient(access(target).databasesUrl, (c) => dropReleaseDatabase(c, releaseDatabaseName(release), target));
+      return r.left ? { removed: [], left: [r.left] } : { removed: r.dropped ? [`database ${r.database}`] : [], left: [] };
+    },
+  };
+}

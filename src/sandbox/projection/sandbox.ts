@@ -79,15 +79,18 @@ export function projectionSandbox(o: ProjectionSandboxOptions): SandboxKind {
     async startNode(spec) {
       const server = running();
       const db = releaseDatabaseName(spec.release);
-      // the target's first release has no upgrade that prepared its database
-      await withClient(server.url(), (c) => ensureReleaseDatabase(c, db, roleSecret()));
+      // the releases' databases: the sandbox's own PostgreSQL, unless the target's databasesUrl names another (several targets may share one)
+      const databasesUrl = o.env[o.access.databasesUrl.env]!;
+      const databases = new URL(databasesUrl);
+      // the target's first release has no upgrade that prepared its database (an upgrade's green has it already: left as it is)
+      await withClient(databasesUrl, (c) => ensureReleaseDatabase(c, db, roleSecret()));
       const node = await startReleaseService({
         target: o.target,
         release: spec.release,
         version: spec.version,
         port: spec.ports.query,
         eventStoreUrl: server.url(STORE_DB),
-        databases: { host: '127.0.0.1', port: server.port },
+        databases: { host: databases.hostname, port: Number(databases.port || 5432) },
         rolePasswordSecret: roleSecret(),
         processorTemplate: o.access.processorName,
         api: o.api,

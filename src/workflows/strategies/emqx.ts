@@ -126,6 +126,7 @@ export function createEmqxStrategy(): Strategy {
       target: ctx.input.target,
       release: ctx.blue.name,
       expectedReplicas: blueRunning,
+      owner: ctx.owner,
     });
     blueRunning -= 1;
     if (drainMode === 'pod-removal') report(ctx, { node: what, state: 'removed' });
@@ -163,6 +164,7 @@ export function createEmqxStrategy(): Strategy {
           image,
           replicas: blueReplicas,
           ...(staticCores ? { env: { EMQX_CLUSTER__STATIC__SEEDS: await greenSeeds(ctx) } } : {}),
+          owner: ctx.owner,
         });
       },
       undo: async (ctx) => {
@@ -179,7 +181,7 @@ export function createEmqxStrategy(): Strategy {
           // Without EMQX's help green is removed anyway: its clients reconnect to blue through the Service.
           ctx.report('rollbackNote', `green removed without evacuation: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
         }
-        await call(quick(ctx).deleteWorkload, `delete ${ctx.green.name}`, { target, release: ctx.green.name });
+        await call(quick(ctx).deleteWorkload, `delete ${ctx.green.name}`, { target, release: ctx.green.name, owner: ctx.owner });
         await forget(ctx, greenNodes);
       },
     },
@@ -269,6 +271,7 @@ export function createEmqxStrategy(): Strategy {
           target,
           release: ctx.blue.name,
           replicas: blueReplicas,
+          owner: ctx.owner,
         });
         blueRunning = blueReplicas;
         if (scaled.changed || legacyDrain) {
@@ -291,7 +294,7 @@ export function createEmqxStrategy(): Strategy {
             await sleep(settings.drainIntervalMs, { summary: 'drain interval between blue nodes' });
           }
         }
-        await call(quick(ctx).deleteWorkload, `delete ${ctx.blue.name}`, { target, release: ctx.blue.name });
+        await call(quick(ctx).deleteWorkload, `delete ${ctx.blue.name}`, { target, release: ctx.blue.name, owner: ctx.owner });
         await forget(ctx, blueNodes);
       },
     },

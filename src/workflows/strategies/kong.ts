@@ -115,10 +115,11 @@ export function createKongStrategy(): Strategy {
           green: ctx.green,
           image: ctx.input.image,
           replicas: blueReplicas,
+          owner: ctx.owner,
         });
       },
       undo: async (ctx) => {
-        await call(quick(ctx).deleteWorkload, `remove ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name });
+        await call(quick(ctx).deleteWorkload, `remove ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name, owner: ctx.owner });
       },
     },
 
@@ -166,7 +167,7 @@ export function createKongStrategy(): Strategy {
           timeoutMs: settings.drainTimeoutMs,
         });
         ctx.report('drained', drained.drained);
-        await call(quick(ctx).deleteWorkload, `remove ${ctx.blue.name}`, { target, release: ctx.blue.name });
+        await call(quick(ctx).deleteWorkload, `remove ${ctx.blue.name}`, { target, release: ctx.blue.name, owner: ctx.owner });
         await unfreeze(ctx);
       },
     },

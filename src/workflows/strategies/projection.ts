@@ -47,22 +47,30 @@ export function createProjectionStrategy(): Strategy {
 
     prepare: {
       run: async (ctx) => {
-        await call(quick(ctx).ensureReleaseDatabase, `create the database and role of ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name });
+        const { target } = ctx.input;
+        // blue's database is the serving release's: taken as the target's (adopted) before green's is made
+        await call(quick(ctx).ensureReleaseDatabase, `create the database and role of ${ctx.green.name}`, { target, release: ctx.green.name, owner: ctx.owner, adopt: ctx.blue.name });
       },
       undo: async (ctx) => {
-        await call(quick(ctx).dropReleaseDatabase, `drop the database of ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name });
+        await call(quick(ctx).dropReleaseDatabase, `drop the database of ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name, owner: ctx.owner });
       },
     },
 
     deployGreen: {
       run: async (ctx) => {
         const { target, image } = ctx.input;
-        await call(quick(ctx).ensureGreenWorkload, `start ${ctx.green.name} (own processor and database) beside ${ctx.blue.name}`, { target, green: ctx.green, image, replicas: 1 });
+        await call(quick(ctx).ensureGreenWorkload, `start ${ctx.green.name} (own processor and database) beside ${ctx.blue.name}`, {
+          target,
+          green: ctx.green,
+          image,
+          replicas: 1,
+          owner: ctx.owner,
+        });
       },
       undo: async (ctx) => {
         // queries routed to green just before traffic went back are still answered while blue learns it serves again
         await sleep(SWITCH_DRAIN_MS, { summary: `let ${ctx.green.name} answer what was routed to it` });
-        await call(quick(ctx).deleteWorkload, `stop ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name });
+        await call(quick(ctx).deleteWorkload, `stop ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name, owner: ctx.owner });
       },
     },
 
@@ -92,8 +100,8 @@ export function createProjectionStrategy(): Strategy {
       run: async (ctx) => {
         const { target } = ctx.input;
         // blue is CLEANING_UP now: it stops processing; its read model goes only after the standby window
-        await call(quick(ctx).deleteWorkload, `stop ${ctx.blue.name}`, { target, release: ctx.blue.name });
-        await call(quick(ctx).dropReleaseDatabase, `drop the database of ${ctx.blue.name}`, { target, release: ctx.blue.name });
+        await call(quick(ctx).deleteWorkload, `stop ${ctx.blue.name}`, { target, release: ctx.blue.name, owner: ctx.owner });
+        await call(quick(ctx).dropReleaseDatabase, `drop the database of ${ctx.blue.name}`, { target, release: ctx.blue.name, owner: ctx.owner });
       },
     },
   };
