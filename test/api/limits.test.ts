@@ -57,7 +57,7 @@ test('requests in progress are limited per principal: a second one while the fir
 });
 
 test('phase long polls are limited per principal; a short read is not one', async () => {
-  const started = await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'emqx', target: T.polled, version: '2.0.0', options: { approval: 'manual' } } });
+  const started = await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'emqx', target: T.polled, version: '5.8.0', options: { approval: 'manual' } } });
   expect(started.status).toBe(201);
   const phase = `/v1/targets/${T.polled}/releases/${T.polled}-1-0-0/phase`;
   await eventually(async () => (await call(app, 'GET', phase, { as: { service: T.polled } })).status === 200);

@@ -33,7 +33,7 @@ afterAll(() => app?.close());
 
 /** An upgrade started through the API that waits at its gate. */
 async function atGate(target: string): Promise<{ id: string; h: WorkflowHandle }> {
-  const started = await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'emqx', target, version: '2.0.0', options: { approval: 'manual' } } });
+  const started = await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'emqx', target, version: '5.8.0', options: { approval: 'manual' } } });
   expect(started.status).toBe(201);
   const h = suite.env.client.workflow.getHandle(upgradeWorkflowId(target), started.json.runId);
   await eventually(async () => (await upgradeState(h)).status === 'AWAITING_APPROVAL');

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/api/server';
-import { upgradeWorkflowId } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId } from '../../src/domain/upgrade';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { eventually, upgradeState } from '../support/temporal';
 import { wedgeSignal } from '../support/workflows';
@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 test('a stuck run: STUCK with its failure and since when, its last state, 409 for steering with what to do, a metric and a log line; terminated, it shows its last state', async () => {
-  const started = await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'emqx', target: T.wedged, version: '2.0.0', options: { approval: 'manual' } } });
+  const started = await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'emqx', target: T.wedged, version: '5.8.0', options: { approval: 'manual' } } });
   const id: string = started.json.id;
   const h = suite.env.client.workflow.getHandle(upgradeWorkflowId(T.wedged), started.json.runId);
   await eventually(async () => (await upgradeState(h)).status === 'AWAITING_APPROVAL');
@@ -51,7 +51,7 @@ test('a stuck run: STUCK with its failure and since when, its last state, 409 fo
     step: 'gate',
     waitingFor: expect.stringContaining('approval before promote'),
     traffic: { blue: 100, green: 0 },
-    releases: { blue: { name: `${T.wedged}-1-0-0`, phase: 'SERVING' }, green: { name: `${T.wedged}-2-0-0`, phase: 'INITIALISING' } },
+    releases: { blue: { name: `${T.wedged}-1-0-0`, phase: 'SERVING' }, green: { name: releaseName(T.wedged, '5.8.0'), phase: 'INITIALISING' } },
   });
 
   const listed = (await call(app, 'GET', `/v1/upgrades?target=${T.wedged}`, { as: 'viewer' })).json.upgrades;

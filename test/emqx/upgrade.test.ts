@@ -407,6 +407,6 @@ describe("green joins blue's cluster under each discovery strategy EMQX supports
     expect(JSON.parse(env.find((e) => e.name === 'EMQX_CLUSTER__STATIC__SEEDS')!.value!)).toEqual([...[0, 1, 2].map((i) => `emqx@emqx-${i}`), ...green]);
     // blue's seeds alone name no running node now: without green's own names this upgrade would never join
     const next = await upgradesThrough(sys, '5.8.1');
-    expect(next).toEqual([0, 1, 2].map((i) => `emqx@${sys.target.name}-5-8-1-${i}`));
+    expect(next).toEqual([0, 1, 2].map((i) => `emqx@${releaseName(sys.target.name, '5.8.1')}-${i}`));
   }, 120_000);
 });

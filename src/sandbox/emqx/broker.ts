@@ -74,9 +74,15 @@ export class SandboxBroker {
         this.metrics.sent.inc();
         return packet;
       },
+      // Read at each CONNECT, not from the last tick: EMQX enables its eviction agent before the start call answers.
       authenticate: (_client, _user, _pass, done) => {
-        if (!this.evacuation) return done(null, true);
-        done(Object.assign(new Error('node evacuating'), { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError, false);
+        this.state.evacuation(this.node).then(
+          (evacuating) => {
+            if (!evacuating) return done(null, true);
+            done(Object.assign(new Error('node evacuating'), { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError, false);
+          },
+          (err: Error) => done(Object.assign(err, { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError, false),
+        );
       },
     });
     const holdUntilConnack = connackFirst(this.aedes);
