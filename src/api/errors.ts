@@ -17,6 +17,7 @@ const CODES: Record<number, string> = {
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
   500: 'INTERNAL',
   503: 'UNAVAILABLE',
 };
@@ -40,6 +41,8 @@ export class ApiError extends Error {
 }
 
 export const badRequest = (field: string, message: string) => new ApiError(400, `${field} ${message}`, field);
+/** A request outside the policy: the message names the field first, as a 400's does. */
+export const forbidden = (field: string, message: string) => new ApiError(403, message, field);
 export const notFound = (message: string) => new ApiError(404, message);
 export const conflict = (message: string) => new ApiError(409, message);
 

@@ -132,8 +132,9 @@ export function toUpgradeOptions(
     stepTimeoutMs[step] = ms;
   }
   const standbyWindowMs = parseDuration(o.standbyWindow);
-  if (stepTimeoutMs.standBy !== undefined && stepTimeoutMs.standBy < standbyWindowMs) {
-    throw new OptionsError('stepTimeouts.standBy', `is shorter than standbyWindow (${o.standbyWindow}): the standby step lasts its whole window`);
+  // Equal would race: the limit's timer and the window's fire at one instant, and the limit, set first, wins.
+  if (stepTimeoutMs.standBy !== undefined && stepTimeoutMs.standBy <= standbyWindowMs) {
+    throw new OptionsError('stepTimeouts.standBy', `is not longer than standbyWindow (${o.standbyWindow}): the standby step lasts its whole window`);
   }
   const rollbackTimeoutMs = parseDuration(o.rollbackTimeout);
   if (rollbackTimeoutMs <= 0) throw new OptionsError('rollbackTimeout', 'must be longer than 0s');

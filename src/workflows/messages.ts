@@ -10,6 +10,8 @@ export interface SteeringRequest {
   /** Who asks: an API principal, or whatever the CLI user types. */
   by: string;
   reason: string;
+  /** The principal's roles as the API knows them: an approval gate's policy names the roles that may approve there. */
+  roles?: string[];
 }
 
 export interface SteeringResult {
@@ -36,6 +38,3 @@ export interface ReadyRequest {
 export const reportReadyUpdate = defineUpdate<SteeringResult, [ReadyRequest]>('reportReady');
 
 export const stateQuery = defineQuery<UpgradeState>('state');
-
-/** The ApplicationFailure type an update validator throws when the request conflicts with the state. */
-export const CONFLICT_FAILURE = 'UpgradeConflict';
