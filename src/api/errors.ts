@@ -54,9 +54,16 @@ interface AjvError {
   parentSchema?: unknown;
 }
 
-/** ajv's first complaint as "<field> <problem>"; an enum-like union reports once, with its values. */
+/**
+ * ajv's first complaint as "<field> <problem>"; an enum-like union reports
+ * once, with its values; a union whose value matched a branch's type but not
+ * its content (a list for traffic, too long somewhere inside) reports what
+ * inside that branch is wrong.
+ */
 function fromValidation(errors: AjvError[], part: string): ApiError {
-  const first = errors.find((e) => e.keyword === 'anyOf' && e.instancePath === errors[0].instancePath) ?? errors[0];
+  const union = errors.find((e) => e.keyword === 'anyOf' && e.instancePath === errors[0].instancePath);
+  const inside = union && errors.filter((e) => e.instancePath.startsWith(`${union.instancePath}/`)).sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
+  const first = inside ?? union ?? errors[0];
   const { keyword, instancePath, params } = first;
   if (keyword === 'required') return badRequest(fieldPath(instancePath, String(params.missingProperty)), 'is required');
   if (keyword === 'additionalProperties') {
