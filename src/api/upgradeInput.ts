@@ -5,10 +5,10 @@
  * force goes into the input, so a later change of the config file never
  * rewrites a running upgrade.
  */
-import { configuredLayers, distinctAnywhere, policyFor, type Config } from '../config/file';
+import type { Config } from '../config/file';
 import { durationProblems } from '../config/bounds';
 import { OptionsError, UpgradeOptionsInput, toUpgradeOptions } from '../config/options';
-import { httpHostRefusal, policyRefusal } from '../config/policy';
+import { configuredLayers, distinctAnywhere, httpHostRefusal, policyFor, policyRefusal } from '../config/policy';
 import { MAX_DURATION } from '../domain/duration';
 import { estimateHistory, overBudget } from '../domain/historyBudget';
 import { kindModule } from '../domain/kinds';

@@ -176,8 +176,11 @@ export class Upgrades {
     }
   }
 
-  /** updateId: Temporal answers a repeated update id with the first result instead of acting again. */
-  /** who: the principal and its roles, which the workflow checks against the policy of the gate it waits at. */
+  /**
+   * who: the principal and its roles, which the workflow checks against the
+   * rule of the gate it waits at. updateId: Temporal answers a repeated update
+   * id with the first result instead of acting again.
+   */
   async steer(id: string, action: SteeringAction, who: Approver, reason: string, updateId?: string): Promise<UpgradeState['status']> {
     const { handle } = this.locate(id);
     try {
@@ -256,8 +259,9 @@ function refusalOf(err: unknown): { refusal: Refusal; reason: string } | undefin
   return refusal && { refusal, reason: message };
 }
 
-const REFUSAL_STATUS: Record<Exclude<Refusal, 'unchanged'>, number> = { conflict: 409, forbidden: 403, tooMany: 429 };
+/** unchanged is an answer of its own where it can happen (a repeated ready report), a conflict anywhere else. */
+const REFUSAL_STATUS: Record<Refusal, number> = { conflict: 409, forbidden: 403, tooMany: 429, unchanged: 409 };
 
 function refusalError(r: { refusal: Refusal; reason: string }, what: string): ApiError {
-  return new ApiError(REFUSAL_STATUS[r.refusal as Exclude<Refusal, 'unchanged'>] ?? 409, `${what}: ${r.reason}`);
+  return new ApiError(REFUSAL_STATUS[r.refusal], `${what}: ${r.reason}`);
 }

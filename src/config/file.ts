@@ -17,7 +17,7 @@ import { MAX_DURATION } from '../domain/duration';
 import { kindModule, kindModules } from '../domain/kinds';
 import type { UpgradePolicy } from '../domain/policy';
 import { durationProblems } from './bounds';
-import { PolicyInput, RoleName, configuredProblems, policyProblems, resolvePolicy } from './policy';
+import { PolicyInput, RoleName, configuredLayers, configuredProblems, distinctAnywhere, policyFor, policyProblems } from './policy';
 import { TargetConfig } from './targets';
 
 /**
@@ -191,23 +191,8 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
   return problems;
 }
 
-/** A target's policy: the built-in one, the file's over it, the target's over both. */
-export function policyFor(config: { policy?: PolicyInput }, target: TargetConfig): UpgradePolicy {
-  return resolvePolicy(config.policy, target.policy);
-}
-
-/** A target's options from its configuration alone (the kind's defaults, the file's, the target's): what a request is compared with. */
-export function configuredLayers(config: { defaults?: UpgradeOptionsInput }, target: TargetConfig): UpgradeOptionsInput[] {
-  return [(kindModule(target.kind).defaults ?? {}) as UpgradeOptionsInput, config.defaults ?? {}, target.defaults ?? {}];
-}
-
 function configuredOptions(file: ConfigFile, target: TargetConfig, policy: UpgradePolicy) {
   return toUpgradeOptions(configuredLayers(file, target), { requireDistinctApprover: distinctAnywhere(policy), checks: file.analysis });
-}
-
-/** What UpgradeOptions.requireDistinctApprover (from before policies) says: four-eyes at some gate. */
-export function distinctAnywhere(policy: UpgradePolicy): boolean {
-  return Object.values(policy.approvals).some((r) => r.requireDistinctApprover);
 }
 
 /** A target carries its own kind's access block and no other kind's; a local one has the ports its sandbox needs. */

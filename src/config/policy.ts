@@ -10,13 +10,14 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { MAX_DURATION, formatDuration, parseDuration } from '../domain/duration';
 import { fillTemplate, type AnalysisCheck } from '../domain/analysis';
-import { kindModules, type Kind } from '../domain/kinds';
+import { kindModule, kindModules, type Kind } from '../domain/kinds';
 import { APPROVAL_GATES, type OptionMode, type UpgradePolicy } from '../domain/policy';
 import { Duration } from '../domain/schemas';
 import { GATED_STEPS, type GatedStep, type UpgradeOptions } from '../domain/upgrade';
 import { durationsIn } from './bounds';
 import { hostPatternProblem, hostRules, portOf } from './httpHosts';
 import { UpgradeOptionsInput } from './options';
+import type { TargetConfig } from './targets';
 import type { FieldProblem } from './schemaErrors';
 
 /** The request's options, the configuration's alone (kind, file and target defaults), and both merged. */
@@ -171,7 +172,7 @@ export const BUILTIN_POLICY: UpgradePolicy = {
 };
 
 /** The built-in policy with the file's and the target's over it, field by field. */
-export function resolvePolicy(...layers: (PolicyInput | undefined)[]): UpgradePolicy {
+function resolvePolicy(...layers: (PolicyInput | undefined)[]): UpgradePolicy {
   const p = structuredClone(BUILTIN_POLICY);
   for (const layer of layers) {
     if (!layer) continue;
@@ -185,8 +186,23 @@ export function resolvePolicy(...layers: (PolicyInput | undefined)[]): UpgradePo
   return p;
 }
 
+/** A target's policy: the built-in one, the file's over it, the target's over both. */
+export function policyFor(config: { policy?: PolicyInput }, target: TargetConfig): UpgradePolicy {
+  return resolvePolicy(config.policy, target.policy);
+}
+
+/** A target's options from its configuration alone (the kind's defaults, the file's, the target's): what a request is compared with. */
+export function configuredLayers(config: { defaults?: UpgradeOptionsInput }, target: TargetConfig): UpgradeOptionsInput[] {
+  return [(kindModule(target.kind).defaults ?? {}) as UpgradeOptionsInput, config.defaults ?? {}, target.defaults ?? {}];
+}
+
+/** What UpgradeOptions.requireDistinctApprover (from before policies) says: four-eyes at some gate. */
+export function distinctAnywhere(policy: UpgradePolicy): boolean {
+  return Object.values(policy.approvals).some((r) => r.requireDistinctApprover);
+}
+
 /** An image's repository in full (docker.io/library/ added as Docker does), without tag or digest. */
-export function imageRepository(image: string): string {
+function imageRepository(image: string): string {
   const name = image.split('@')[0];
   const colon = name.lastIndexOf(':');
   const repo = (colon > name.lastIndexOf('/') ? name.slice(0, colon) : name).toLowerCase();
@@ -211,13 +227,19 @@ export interface PolicyRefusal {
   message: string;
 }
 
+/** One refusal's words: the field, the target, the policy's field that forbids it, and why. */
+const refusal = (field: string, target: string, rule: string, why: string): PolicyRefusal => ({
+  field,
+  message: `${field} is forbidden by the policy of target ${target} (${rule}): ${why}`,
+});
+
 /**
  * Why a request's options or image are outside its target's policy (the
  * first reason), or undefined. `configured` is what the configuration alone
  * gives, `final` the upgrade's options with the request's over it.
  */
 export function policyRefusal(policy: UpgradePolicy, target: string, body: { options?: UpgradeOptionsInput; image?: string }, configured: UpgradeOptions, final: UpgradeOptions): PolicyRefusal | undefined {
-  const refuse = (field: string, rule: string, why: string): PolicyRefusal => ({ field, message: `${field} is forbidden by the policy of target ${target} (${rule}): ${why}` });
+  const refuse = (field: string, rule: string, why: string) => refusal(field, target, rule, why);
   const request = body.options ?? {};
   for (const key of Object.keys(request) as (keyof UpgradeOptionsInput)[]) {
     if (request[key] === undefined) continue;
@@ -248,7 +270,7 @@ export function policyRefusal(policy: UpgradePolicy, target: string, body: { opt
 }
 
 /** The http checks the upgrade runs, each with the field that names it. */
-export function httpChecks(o: UpgradeOptions): { field: string; check: AnalysisCheck }[] {
+function httpChecks(o: UpgradeOptions): { field: string; check: AnalysisCheck }[] {
   const steps = o.traffic === undefined || o.traffic === 'all-at-once' ? [] : o.traffic;
   return [
     ...(o.verifyAnalysis ?? []).map((check, i) => ({ field: `options.verifyAnalysis[${i}]`, check })),
@@ -274,7 +296,7 @@ export function httpHostRefusal(policy: UpgradePolicy, target: string, green: st
     if (!url || !rules.allowsHost(url.hostname, portOf(url))) {
       const where = url ? url.host : 'its URL';
       const allowed = policy.httpHosts.length ? policy.httpHosts.join(', ') : 'none';
-      return { field, message: `${field} is forbidden by the policy of target ${target} (policy.httpHosts: ${allowed}): check ${check.name} reaches ${where}, which is not allowed` };
+      return refusal(field, target, `policy.httpHosts: ${allowed}`, `check ${check.name} reaches ${where}, which is not allowed`);
     }
   }
   return undefined;

@@ -2,7 +2,8 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from '../activities';
-import { policyFor, type Config } from '../config/file';
+import type { Config } from '../config/file';
+import { policyFor } from '../config/policy';
 import { targetLookup } from '../config/targets';
 import { createAnalysisMetrics } from './analysisMetrics';
 import { workerDefaults } from './workerDefaults';
