@@ -10,13 +10,14 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/runtime/binaries';
 import type { BenchSection } from './section';
 import { emqxRollbackBench } from './emqxRollback';
+import { historyBudgetBench } from './historyBudget';
 import { kubernetesBench } from './kubernetes';
 import { projectionBench } from './projection';
 import { skeletonBench } from './skeleton';
 import { trafficPlanBench } from './trafficPlan';
 import { weightsBench } from './weights';
 
-const SECTIONS: BenchSection[] = [skeletonBench, kubernetesBench, trafficPlanBench, weightsBench, emqxRollbackBench, projectionBench];
+const SECTIONS: BenchSection[] = [skeletonBench, kubernetesBench, trafficPlanBench, historyBudgetBench, weightsBench, emqxRollbackBench, projectionBench];
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });

@@ -20,6 +20,8 @@ export type ActivityDeps = Omit<PlatformDeps, 'targets'> &
     prometheusUrl?: string;
     /** Told of each analysis measurement as it is taken (the worker's live metrics). */
     onMeasurement?: MeasurementObserver;
+    /** The hosts a target's http checks may reach: its policy in the worker's configuration now (default none). */
+    httpHosts?: (target: string) => readonly string[];
   };
 
 type KindActivities = { [K in keyof typeof KIND_ACTIVITIES]: ReturnType<(typeof KIND_ACTIVITIES)[K]> }[keyof typeof KIND_ACTIVITIES];
@@ -29,7 +31,7 @@ export function createActivities(targets: TargetConfig[], deps: ActivityDeps) {
   const lookup = targetLookup(targets);
   const kindDeps = { targets: lookup, env: deps.env, pollMs: deps.pollMs, sandboxes: deps.sandboxes, kubeConfigFor: deps.kubeConfigFor };
   const kinds = Object.values(KIND_ACTIVITIES).map((create) => create(kindDeps));
-  const providers = providerRegistry(builtInProviders({ prometheusUrl: deps.prometheusUrl }), ...Object.values(KIND_ANALYSIS_PROVIDERS).map((create) => create(kindDeps)));
+  const providers = providerRegistry(builtInProviders({ prometheusUrl: deps.prometheusUrl, allowedHosts: deps.httpHosts }), ...Object.values(KIND_ANALYSIS_PROVIDERS).map((create) => create(kindDeps)));
   const platform = createPlatformActivities({ targets: lookup, kubeConfigFor: deps.kubeConfigFor, sandboxes: deps.sandboxes, pollMs: deps.pollMs });
   const resources = Object.fromEntries(Object.entries(KIND_RELEASE_RESOURCES).map(([kind, create]) => [kind, create(kindDeps)]));
   return {

@@ -41,6 +41,8 @@ export class ApiError extends Error {
 }
 
 export const badRequest = (field: string, message: string) => new ApiError(400, `${field} ${message}`, field);
+/** A request outside the policy: the message names the field first, as a 400's does. */
+export const forbidden = (field: string, message: string) => new ApiError(403, message, field);
 export const notFound = (message: string) => new ApiError(404, message);
 export const conflict = (message: string) => new ApiError(409, message);
 
@@ -52,9 +54,16 @@ interface AjvError {
   parentSchema?: unknown;
 }
 
-/** ajv's first complaint as "<field> <problem>"; an enum-like union reports once, with its values. */
+/**
+ * ajv's first complaint as "<field> <problem>"; an enum-like union reports
+ * once, with its values; a union whose value matched a branch's type but not
+ * its content (a list for traffic, too long somewhere inside) reports what
+ * inside that branch is wrong.
+ */
 function fromValidation(errors: AjvError[], part: string): ApiError {
-  const first = errors.find((e) => e.keyword === 'anyOf' && e.instancePath === errors[0].instancePath) ?? errors[0];
+  const union = errors.find((e) => e.keyword === 'anyOf' && e.instancePath === errors[0].instancePath);
+  const inside = union && errors.filter((e) => e.instancePath.startsWith(`${union.instancePath}/`)).sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
+  const first = inside ?? union ?? errors[0];
   const { keyword, instancePath, params } = first;
   if (keyword === 'required') return badRequest(fieldPath(instancePath, String(params.missingProperty)), 'is required');
   if (keyword === 'additionalProperties') {

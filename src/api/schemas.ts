@@ -7,10 +7,10 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { UpgradeOptionsInput } from '../config/options';
 import { TARGET_NAME_PATTERN } from '../config/targets';
-import { DURATION_PATTERN } from '../domain/duration';
 import { PHASES } from '../domain/phases';
 import { STATUSES } from '../domain/status';
 import { KINDS } from '../domain/kinds';
+import { Duration } from '../domain/schemas';
 import { STEPS } from '../domain/upgrade';
 
 const oneOf = <T extends readonly string[]>(values: T, description?: string) =>
@@ -65,7 +65,7 @@ export const PHASE_WAIT_MAX_MS = 60_000;
 export const PhaseQuery = Type.Object(
   {
     waitForChange: Type.Optional(
-      Type.String({ pattern: DURATION_PATTERN, description: 'a duration of at most 60s such as 30s: wait up to this long for a change before answering' }),
+      { ...Duration, description: 'a duration of at most 60s such as 30s: wait up to this long for a change before answering' },
     ),
     phase: Type.Optional(oneOf(PHASES, 'the phase the service knows (default: the phase when the request arrives)')),
     weight: Type.Optional(Type.String({ pattern: '^(100|[1-9]?[0-9])$', description: 'the weight the service knows, 0 to 100 (default: the weight when the request arrives)' })),
@@ -245,6 +245,7 @@ export const ReadyResult = Type.Object({
   release: Type.String(),
   ready: Type.Boolean(),
   accepted: Type.Literal(true),
+  recorded: Type.Boolean({ description: 'false when the report repeats the latest one: nothing new was recorded' }),
   status: oneOf(STATUSES),
 });
 

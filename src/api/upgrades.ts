@@ -18,20 +18,20 @@ import { randomUUID } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config/file';
-import { OptionsError, toUpgradeOptions, type UpgradeOptionsInput } from '../config/options';
 import { kindModule } from '../domain/kinds';
 import type { TargetConfig } from '../config/targets';
-import { decideAbort, decideApprove, decideRollback, type Decision } from '../domain/decisions';
+import { REFUSAL_FAILURE, decideAbort, decideApprove, decideRollback, type Approver, type Decision, type Refusal } from '../domain/decisions';
 import { LAST_KNOWN_STATE_MEMO } from '../domain/lastKnownState';
 import { isTerminal, type UpgradeStatus } from '../domain/status';
 import type { SteeringMessage } from '../domain/steering';
-import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
-import { CONFLICT_FAILURE, UNSIGNED_FAILURE, abortUpdate, approveUpdate, reportReadyUpdate, rollbackUpdate, stateQuery, type ReadyRequest } from '../workflows/messages';
+import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeState } from '../domain/upgrade';
+import { UNSIGNED_FAILURE, abortUpdate, approveUpdate, reportReadyUpdate, rollbackUpdate, stateQuery, type ReadyRequest } from '../workflows/messages';
 import { KIND, PHASE, STATUS, TARGET } from '../workflows/searchAttributes';
 import { ApiError, badRequest, conflict, notFound } from './errors';
 import { latestCleanup } from './targetReleases';
 import type { Links, ListQuery, StartUpgradeBody, UpgradeSummary } from './schemas';
 import { stuckAdvice, stuckOf, type Stuck } from './stuck';
+import { upgradeInputFor } from './upgradeInput';
 
 export const WORKFLOW_TYPE = 'blueGreenUpgrade';
 /** Lists return at most this many upgrades; filters narrow them down. */
@@ -63,20 +63,8 @@ export class Upgrades {
   }
 
   async start(body: StartUpgradeBody, requestedBy: string) {
-    const target = this.targets.get(body.target);
-    if (!target) throw badRequest('target', `'${body.target}' is not a configured target (known: ${[...this.targets.keys()].join(', ')})`);
-    if (target.kind !== body.kind) throw badRequest('kind', `is ${body.kind}, but target ${target.name} is of kind ${target.kind}`);
-    const unsupported = kindModule(target.kind).versionProblem?.(body.version);
-    if (unsupported) throw badRequest('version', unsupported);
-    const input: UpgradeInput = {
-      kind: body.kind,
-      target: target.name,
-      version: body.version,
-      image: body.image,
-      requestedBy,
-      reason: body.reason,
-      options: this.options(body, target),
-    };
+    const input = upgradeInputFor(this.config, body, requestedBy);
+    const target = this.targets.get(input.target)!;
     const workflowId = upgradeWorkflowId(target.name);
     let runId: string;
     try {
@@ -106,19 +94,6 @@ export class Upgrades {
     }
     const id = upgradeIdOf(target.name, runId);
     return { id, workflowId, runId, target: target.name, kind: target.kind, version: body.version, requestedBy, links: this.links(target.name, runId) };
-  }
-
-  private options(body: StartUpgradeBody, target: TargetConfig) {
-    try {
-      const kindDefaults = (kindModule(target.kind).defaults ?? {}) as UpgradeOptionsInput;
-      return toUpgradeOptions([kindDefaults, this.config.defaults, target.defaults ?? {}, body.options ?? {}], {
-        requireDistinctApprover: this.config.auth.requireDistinctApprover,
-        checks: this.config.analysis,
-      });
-    } catch (err) {
-      if (err instanceof OptionsError) throw badRequest(`options.${err.field}`, err.message);
-      throw err;
-    }
   }
 
   async list(filter: ListQuery): Promise<UpgradeSummary[]> {
@@ -253,10 +228,14 @@ export class Upgrades {
       if (err instanceof WorkflowNotFoundError) throw conflict(`cannot report ${req.release} ready: no upgrade of ${target} is running`);
       throw err;
     }
+    const handle = this.client.workflow.getHandle(upgradeWorkflowId(target), runId);
+    const answer = { target, release: req.release, ready: req.ready, accepted: true as const };
     try {
-      const result = await this.signedUpdate(this.client.workflow.getHandle(upgradeWorkflowId(target), runId), runId, 'reportReady', req);
-      return { target, release: req.release, ready: req.ready, accepted: true as const, status: result.status };
+      const result = await this.signedUpdate(handle, runId, 'reportReady', req);
+      return { ...answer, recorded: true, status: result.status };
     } catch (err) {
+      // A repeat of the latest report: taken, with nothing new to record (and no event in the history).
+      if (refusalOf(err)?.refusal === 'unchanged') return { ...answer, recorded: false, status: (await this.state(handle, `no upgrade of ${target}`)).status };
       throw this.refusal(err, `cannot report ${req.release} ready`) ?? (err instanceof WorkflowNotFoundError ? conflict(`cannot report ${req.release} ready: no upgrade of ${target} is running`) : err);
     }
   }
@@ -279,31 +258,36 @@ export class Upgrades {
     return { runId: described.runId };
   }
 
-  /** The workflow's refusal as the API's answer: 409 for a conflict with the state; 500 when the workers do not take the API's own signature. */
+  /** The workflow's refusal as the API's answer (see refusalError); 500 when the workers do not take the API's own signature. */
   private refusal(err: unknown, what: string): ApiError | undefined {
+    const refused = refusalOf(err);
+    if (refused) return refusalError(refused, what);
     if (!(err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)) return undefined;
-    if (err.cause.type === CONFLICT_FAILURE) return conflict(`${what}: ${err.cause.message}`);
     if (err.cause.type === UNSIGNED_FAILURE) {
       return new ApiError(500, `${what}: the workers did not take the API's signature (${err.cause.message}); the API and the workers must share CUTOVER_STEERING_KEYS`);
     }
     return undefined;
   }
 
-  /** updateId: Temporal answers a repeated update id with the first result instead of acting again. */
-  async steer(id: string, action: SteeringAction, by: string, reason: string, updateId?: string): Promise<UpgradeState['status']> {
+  /**
+   * who: the principal and its roles, which the workflow checks against the
+   * rule of the gate it waits at. updateId: Temporal answers a repeated update
+   * id with the first result instead of acting again.
+   */
+  async steer(id: string, action: SteeringAction, who: Approver, reason: string, updateId?: string): Promise<UpgradeState['status']> {
     const { handle, target, runId } = this.handleOf(id);
     try {
       await this.refuseIfStuck(handle, target, `cannot ${action} ${id}`);
-      const result = await this.signedUpdate(handle, runId, action, { by, reason }, updateId);
+      const result = await this.signedUpdate(handle, runId, action, { by: who.by, reason, roles: who.roles ? [...who.roles] : undefined }, updateId);
       return result.status;
     } catch (err) {
       const refused = this.refusal(err, `cannot ${action} ${id}`);
       if (refused) throw refused;
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
-    // No running workflow took the update: either the id is unknown, or the upgrade has ended.
+    // No running workflow took the update: either the id is unknown, or the upgrade has ended (so nothing waits at a gate).
     const state = await this.state(handle, `no upgrade ${id}`);
-    const decision = decide(action, state, by, this.config.auth.requireDistinctApprover);
+    const decision = action === 'approve' ? decideApprove(state, who, { roles: [], requireDistinctApprover: false }) : decide(action, state);
     throw conflict(`cannot ${action} ${id}: ${decision.ok ? `the upgrade is no longer running (${state.status})` : decision.reason}`);
   }
 
@@ -367,7 +351,21 @@ export function releasePhaseOf(state: UpgradeState, target: string, release: str
   return { target, release, role: found.role, phase: found.phase, weight, since: found.since, upgradeId: state.upgradeId, status: state.status };
 }
 
-function decide(action: SteeringAction, state: UpgradeState, by: string, requireDistinctApprover: boolean): Decision {
-  if (action === 'approve') return decideApprove(state, by, requireDistinctApprover);
+function decide(action: Exclude<SteeringAction, 'approve'>, state: UpgradeState): Decision {
   return action === 'rollback' ? decideRollback(state) : decideAbort(state);
+}
+
+/** An update validator's refusal (see decisions.ts), with its reason. */
+function refusalOf(err: unknown): { refusal: Refusal; reason: string } | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)) return undefined;
+  const { type, message } = err.cause;
+  const refusal = (Object.keys(REFUSAL_FAILURE) as Refusal[]).find((r) => REFUSAL_FAILURE[r] === type);
+  return refusal && { refusal, reason: message };
+}
+
+/** unchanged is an answer of its own where it can happen (a repeated ready report), a conflict anywhere else. */
+const REFUSAL_STATUS: Record<Refusal, number> = { conflict: 409, forbidden: 403, tooMany: 429, unchanged: 409 };
+
+function refusalError(r: { refusal: Refusal; reason: string }, what: string): ApiError {
+  return new ApiError(REFUSAL_STATUS[r.refusal], `${what}: ${r.reason}`);
 }

@@ -1,6 +1,6 @@
 /**
  * The configuration file (YAML or JSON): targets, API tokens, default
- * upgrade options and named analysis checks. loadConfig() reads it together with the environment and
+ * upgrade options, the policy and named analysis checks. loadConfig() reads it together with the environment and
  * returns everything the service needs as one typed object; any problem
  * stops the start with the file, the field and the reason.
  */
@@ -13,14 +13,22 @@ import { loadEnv, type Env } from './env';
 import { OptionsError, UpgradeOptionsInput, toUpgradeOptions } from './options';
 import { ConfigError, formatProblems, typeboxProblems, type FieldProblem } from './schemaErrors';
 import { AnalysisCheckError, AnalysisCheckInput, toAnalysisCheck } from '../domain/analysis';
+import { MAX_DURATION } from '../domain/duration';
 import { kindModule, kindModules } from '../domain/kinds';
+import type { UpgradePolicy } from '../domain/policy';
+import { durationProblems } from './bounds';
+import { PolicyInput, RoleName, configuredLayers, configuredProblems, distinctAnywhere, policyFor, policyProblems } from './policy';
 import { TargetConfig } from './targets';
 import { loadSteeringKeys, type SteeringKeys } from './steeringKeys';
 
 /** A configured token shorter than this can be guessed; the development defaults only serve loopback. */
 export const MIN_TOKEN_BYTES = 32;
 
-/** service: a release's own token, bound to one target: it reads its releases' phase and reports ready, nothing else. */
+/**
+ * The API's roles. service: a release's own token, bound to one target: it
+ * reads its releases' phase and reports ready, nothing else. A file may
+ * declare roles of its own (auth.roles) for a policy to require at a gate.
+ */
 export const ROLES = ['viewer', 'operator', 'approver', 'service'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -36,7 +44,7 @@ const TokenRef = Type.Object(
 const TokenConfig = Type.Object(
   {
     principal: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,64}$', description: 'a name of letters, digits, dot, dash, underscore or @' }),
-    roles: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1, uniqueItems: true }),
+    roles: Type.Array(RoleName, { minItems: 1, maxItems: 20, uniqueItems: true, description: `${ROLES.join(', ')} or a role of auth.roles` }),
     target: Type.Optional(Type.String({ description: 'the one target a service token acts for (role service only)' })),
     token: TokenRef,
   },
@@ -49,11 +57,15 @@ export const ConfigFile = Type.Object(
     auth: Type.Object(
       {
         tokens: Type.Array(TokenConfig, { minItems: 1 }),
-        requireDistinctApprover: Type.Boolean({ default: false }),
+        roles: Type.Optional(
+          Type.Array(RoleName, { maxItems: 50, uniqueItems: true, description: 'roles of your own beside the built-in ones, for a policy to require at a gate (e.g. release-manager)' }),
+        ),
       },
       { additionalProperties: false },
     ),
     defaults: Type.Optional(UpgradeOptionsInput),
+    /** Every target's policy; a target's own policy goes over it. */
+    policy: Type.Optional(PolicyInput),
     analysis: Type.Optional(
       Type.Array(AnalysisCheckInput, { maxItems: 200, description: 'named analysis checks that traffic steps of any upgrade may name (options.traffic[].analysis)' }),
     ),
@@ -64,7 +76,8 @@ export type ConfigFile = Static<typeof ConfigFile>;
 
 export interface Principal {
   principal: string;
-  roles: Role[];
+  /** Built-in roles (Role) and the file's own. */
+  roles: string[];
   /** A service principal's one target. */
   target?: string;
   token: string;
@@ -77,8 +90,10 @@ export interface Config {
   /** Absolute path of the file read. */
   file: string;
   targets: TargetConfig[];
-  auth: { principals: Principal[]; requireDistinctApprover: boolean };
+  auth: { principals: Principal[] };
   defaults: UpgradeOptionsInput;
+  /** The file's policy, under each target's own (see policyFor). */
+  policy?: PolicyInput;
   /** The file's named analysis checks, as written (a request's options.analysis may add or replace some). */
   analysis: AnalysisCheckInput[];
   /** The keys the API signs steering requests with and the workers verify them with. */
@@ -139,7 +154,14 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
   firstIndex(tokens, (t) => t.token.env).forEach((first, i) => {
     if (first !== i) problems.push({ field: `auth.tokens[${i}].token.env`, message: `${tokens[i].token.env} is already the token of auth.tokens[${first}]` });
   });
+  const roles = new Set<string>([...ROLES, ...(file.auth.roles ?? [])]);
+  file.auth.roles?.forEach((r, i) => {
+    if ((ROLES as readonly string[]).includes(r)) problems.push({ field: `auth.roles[${i}]`, message: `${r} is a built-in role already` });
+  });
   tokens.forEach((t, i) => {
+    t.roles.forEach((r, j) => {
+      if (!roles.has(r)) problems.push({ field: `auth.tokens[${i}].roles[${j}]`, message: `must be one of ${[...roles].join(', ')} (a role of your own is declared in auth.roles)` });
+    });
     const service = t.roles.includes('service');
     if (service && (t.roles.length > 1 || t.target === undefined)) {
       problems.push({ field: `auth.tokens[${i}]`, message: 'a service token has the role service alone and names its target' });
@@ -162,6 +184,10 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
       problems.push({ field: `analysis[${i}].${err.field}`, message: err.message });
     }
   });
+  const held = new Set(tokens.flatMap((t) => t.roles));
+  problems.push(...durationProblems(ConfigFile, file, MAX_DURATION), ...policyProblems(file.policy, 'policy', held));
+  file.targets.forEach((t, i) => problems.push(...policyProblems(t.policy, `targets[${i}].policy`, held)));
+  if (problems.length) return problems;
   const layers: [string, UpgradeOptionsInput][] = [['defaults', file.defaults ?? {}], ...file.targets.map((t, i): [string, UpgradeOptionsInput] => [`targets[${i}].defaults`, t.defaults ?? {}])];
   for (const [field, options] of layers) {
     try {
@@ -171,7 +197,17 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
       problems.push({ field: `${field}.${err.field}`, message: err.message });
     }
   }
+  if (problems.length) return problems;
+  // Each target's own configuration within its own policy.
+  file.targets.forEach((t, i) => {
+    const policy = policyFor(file, t);
+    problems.push(...configuredProblems(policy, configuredOptions(file, t, policy), `targets[${i}]`));
+  });
   return problems;
+}
+
+function configuredOptions(file: ConfigFile, target: TargetConfig, policy: UpgradePolicy) {
+  return toUpgradeOptions(configuredLayers(file, target), { requireDistinctApprover: distinctAnywhere(policy), checks: file.analysis });
 }
 
 /** A target carries its own kind's access block and no other kind's; a local one has the ports its sandbox needs. */
@@ -246,8 +282,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: e,
     file: path,
     targets: file.targets,
-    auth: { principals, requireDistinctApprover: file.auth.requireDistinctApprover },
+    auth: { principals },
     defaults: file.defaults ?? {},
+    policy: file.policy,
     analysis: file.analysis ?? [],
     steering,
   };

@@ -55,7 +55,7 @@ export const UpgradeOptionsInput = Type.Object(
     analysis: Type.Optional(Type.Array(AnalysisCheckInput, { maxItems: 50, description: 'checks given inline, by name for traffic steps (they win over the config file\'s of the same name)' })),
     verifyAnalysis: Type.Optional(Type.Array(CheckName, { maxItems: 20, description: 'checks that verify runs before the gate' })),
     approveBefore: Type.Optional(
-      Type.Array(Type.Union(GATED_STEPS.map((s) => Type.Literal(s))), { uniqueItems: true, description: 'steps that wait for approval; default: [promote] with approval manual, [] with auto' }),
+      Type.Array(Type.Union(GATED_STEPS.map((s) => Type.Literal(s))), { uniqueItems: true, maxItems: GATED_STEPS.length, description: 'steps that wait for approval; default: [promote] with approval manual, [] with auto' }),
     ),
     gates: Type.Optional(Type.Object({ promote: Type.Optional(GateInput), finalize: Type.Optional(GateInput) }, { additionalProperties: false })),
     waitForReadyReport: Type.Optional(Type.Boolean({ description: 'waitReady also waits for green to POST .../releases/:release/ready' })),
@@ -132,12 +132,13 @@ export function toUpgradeOptions(
     stepTimeoutMs[step] = ms;
   }
   const standbyWindowMs = parseDuration(o.standbyWindow);
-  if (stepTimeoutMs.standBy !== undefined && stepTimeoutMs.standBy < standbyWindowMs) {
-    throw new OptionsError('stepTimeouts.standBy', `is shorter than standbyWindow (${o.standbyWindow}): the standby step lasts its whole window`);
+  // Equal would race: the limit's timer and the window's fire at one instant, and the limit, set first, wins.
+  if (stepTimeoutMs.standBy !== undefined && stepTimeoutMs.standBy <= standbyWindowMs) {
+    throw new OptionsError('stepTimeouts.standBy', `is not longer than standbyWindow (${o.standbyWindow}): the standby step lasts its whole window`);
   }
   const rollbackTimeoutMs = parseDuration(o.rollbackTimeout);
   if (rollbackTimeoutMs <= 0) throw new OptionsError('rollbackTimeout', 'must be longer than 0s');
-  const check = resolver([...(extra.checks ?? []), ...(o.analysis ?? [])]);
+  const check = resolver(extra.checks ?? [], o.analysis ?? []);
   const settings: Record<string, unknown> = {};
   for (const k of kindModules()) {
     const given = (o as Record<string, unknown>)[k.kind];
@@ -161,18 +162,26 @@ export function toUpgradeOptions(
   };
 }
 
-/** Checks by name, later ones (the request's) winning; each converted once, with its field on error. */
-function resolver(checks: AnalysisCheckInput[]): (name: string, field: string) => AnalysisCheck {
-  const byName = new Map(checks.map((c) => [c.name, c]));
-  return (name, field) => {
-    const check = byName.get(name);
-    if (!check) throw new OptionsError(field, `names no analysis check '${name}' (known: ${[...byName.keys()].join(', ') || 'none'})`);
+/**
+ * Checks by name, the options' own winning over the config file's. The
+ * options' own are all converted (a check no step names is still checked);
+ * the file's were when the file was read.
+ */
+function resolver(fileChecks: AnalysisCheckInput[], own: AnalysisCheckInput[]): (name: string, field: string) => AnalysisCheck {
+  const convert = (c: AnalysisCheckInput, i: number): [string, AnalysisCheck] => {
     try {
-      return toAnalysisCheck(check);
+      return [c.name, toAnalysisCheck(c)];
     } catch (err) {
-      if (err instanceof AnalysisCheckError) throw new OptionsError(`analysis[${checks.lastIndexOf(check)}].${err.field}`, err.message);
+      if (err instanceof AnalysisCheckError) throw new OptionsError(`analysis[${i}].${err.field}`, err.message);
       throw err;
     }
+  };
+  const mine = new Map(own.map(convert));
+  const file = new Map(fileChecks.map((c) => [c.name, c]));
+  return (name, field) => {
+    const check = mine.get(name) ?? (file.has(name) ? toAnalysisCheck(file.get(name)!) : undefined);
+    if (!check) throw new OptionsError(field, `names no analysis check '${name}' (known: ${[...new Set([...file.keys(), ...mine.keys()])].join(', ') || 'none'})`);
+    return check;
   };
 }
 

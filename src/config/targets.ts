@@ -7,6 +7,7 @@ import { Type, type Static, type TOptional } from '@sinclair/typebox';
 import { KINDS, KIND_MODULES, kindModules, type Kind } from '../domain/kinds';
 import { SecretRef } from '../domain/schemas';
 import { UpgradeOptionsInput } from './options';
+import { PolicyInput } from './policy';
 
 export { SecretRef };
 
@@ -73,8 +74,10 @@ export const TargetConfig = Type.Object(
     local: Type.Optional(LocalPlacement),
     /** How the worker reaches the kind's own system: the block named after the target's kind. */
     ...kindAccess,
-    /** Upgrade options for this target, over the file's defaults; a request's own win. */
+    /** Upgrade options for this target, over the file's defaults; a request's own win within the policy. */
     defaults: Type.Optional(UpgradeOptionsInput),
+    /** This target's policy, over the file's. */
+    policy: Type.Optional(PolicyInput),
   },
   { additionalProperties: false },
 );

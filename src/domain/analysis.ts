@@ -10,7 +10,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { parseCondition } from './analysisCondition';
-import { parseDuration } from './duration';
+import { MAX_DURATION, MAX_DURATION_MS, parseDuration } from './duration';
 import { Duration } from './schemas';
 
 export type MeasurementPhase = 'Successful' | 'Failed' | 'Inconclusive' | 'Error';
@@ -48,6 +48,9 @@ export interface Measurement {
   message?: string;
 }
 
+/** Measurements a result keeps, the latest: its counts cover every one, so its size does not grow with `count`. */
+export const KEPT_MEASUREMENTS = 10;
+
 /**
  * A whole run of one check. phase Error: provider errors beyond
  * consecutiveErrorLimit ("analysis provider ..." in message); Inconclusive:
@@ -56,7 +59,10 @@ export interface Measurement {
 export interface AnalysisResult {
   check: string;
   phase: MeasurementPhase;
+  /** The latest KEPT_MEASUREMENTS (every one in results recorded before that limit). */
   measurements: Measurement[];
+  /** Measurements taken, by phase (absent in results recorded before). */
+  taken?: Record<MeasurementPhase, number>;
   message: string;
 }
 
@@ -196,6 +202,11 @@ export function toAnalysisCheck(input: AnalysisCheckInput): AnalysisCheck {
   }
   const count = input.count ?? 1;
   if (count > 1 && intervalMs === undefined) throw new AnalysisCheckError('interval', `is required when count is ${count}`);
+  const initialDelayMs = input.initialDelay === undefined ? undefined : parseDuration(input.initialDelay);
+  // As long as the workflow lets the run take (trafficPlan.ts analyse): it must fit in the longest duration.
+  if ((initialDelayMs ?? 0) + (intervalMs ?? 0) * count > MAX_DURATION_MS) {
+    throw new AnalysisCheckError('count', `${count} measurements ${input.interval ?? ''} apart${input.initialDelay ? ` after ${input.initialDelay}` : ''} take longer than ${MAX_DURATION}`);
+  }
   const check: AnalysisCheck = {
     ...ANALYSIS_DEFAULTS,
     name: input.name,
@@ -205,7 +216,7 @@ export function toAnalysisCheck(input: AnalysisCheckInput): AnalysisCheck {
     jsonPath: input.jsonPath,
     intervalMs,
     count,
-    initialDelayMs: input.initialDelay === undefined ? undefined : parseDuration(input.initialDelay),
+    initialDelayMs,
     successCondition: input.successCondition,
     failureCondition: input.failureCondition,
     thresholdRange: input.thresholdRange,

@@ -3,7 +3,7 @@
  * next measurement is due, and when (and how) the run is over. The activity
  * only measures and waits; every decision is here, tested over a table.
  */
-import type { AnalysisCheck, Measurement, MeasurementPhase } from './analysis';
+import { KEPT_MEASUREMENTS, type AnalysisCheck, type Measurement, type MeasurementPhase } from './analysis';
 import { parseCondition } from './analysisCondition';
 
 /** Argo's DefaultErrorRetryInterval: an errored measurement of a check without interval is retried after this. */
@@ -35,21 +35,35 @@ function rangeText(check: AnalysisCheck): string {
   return `${check.thresholdRange?.min ?? '-inf'}, ${check.thresholdRange?.max ?? 'inf'}`;
 }
 
-interface Tally {
-  Successful: number;
-  Failed: number;
-  Inconclusive: number;
-  Error: number;
+/**
+ * Where a run stands: the count of measurements by phase, the errors in a
+ * row, and the latest few measurements. What a heartbeat carries and a
+ * result keeps, so neither grows with the number of measurements.
+ */
+export interface AnalysisProgress {
+  startedAt: string;
+  taken: Record<MeasurementPhase, number>;
   consecutiveErrors: number;
+  /** The latest KEPT_MEASUREMENTS, oldest first. */
+  recent: Measurement[];
 }
 
-function tally(measurements: Measurement[]): Tally {
-  const t: Tally = { Successful: 0, Failed: 0, Inconclusive: 0, Error: 0, consecutiveErrors: 0 };
-  for (const m of measurements) {
-    t[m.phase]++;
-    t.consecutiveErrors = m.phase === 'Error' ? t.consecutiveErrors + 1 : 0;
-  }
-  return t;
+export function startProgress(startedAt: string): AnalysisProgress {
+  return { startedAt, taken: { Successful: 0, Failed: 0, Inconclusive: 0, Error: 0 }, consecutiveErrors: 0, recent: [] };
+}
+
+export function addMeasurement(p: AnalysisProgress, m: Measurement): void {
+  p.taken[m.phase]++;
+  p.consecutiveErrors = m.phase === 'Error' ? p.consecutiveErrors + 1 : 0;
+  p.recent.push(m);
+  if (p.recent.length > KEPT_MEASUREMENTS) p.recent.splice(0, p.recent.length - KEPT_MEASUREMENTS);
+}
+
+/** The progress after these measurements (and what a heartbeat of a worker from before progress was compact resumes from). */
+export function progressOf(measurements: Measurement[], startedAt = ''): AnalysisProgress {
+  const p = startProgress(startedAt);
+  for (const m of measurements) addMeasurement(p, m);
+  return p;
 }
 
 export type Assessment = { done: false } | { done: true; phase: MeasurementPhase; message: string };
@@ -60,9 +74,9 @@ export type Assessment = { done: false } | { done: true; phase: MeasurementPhase
  * otherwise Successful after `count` measurements that were not errors:
  * errors are retried, so a run whose every measurement errored never succeeds.
  */
-export function assessAnalysis(check: AnalysisCheck, measurements: Measurement[]): Assessment {
-  const t = tally(measurements);
-  const last = measurements.at(-1);
+export function assessAnalysis(check: AnalysisCheck, p: AnalysisProgress): Assessment {
+  const t = p.taken;
+  const last = p.recent.at(-1);
   const summary = `${check.name}: ${summarize(t)}`;
   if (t.Failed > check.failureLimit) {
     return { done: true, phase: 'Failed', message: `${summary}, more than failureLimit ${check.failureLimit}; last ${last?.message}` };
@@ -70,24 +84,25 @@ export function assessAnalysis(check: AnalysisCheck, measurements: Measurement[]
   if (t.Inconclusive > check.inconclusiveLimit) {
     return { done: true, phase: 'Inconclusive', message: `${summary}, more than inconclusiveLimit ${check.inconclusiveLimit}; last ${last?.message}` };
   }
-  if (t.consecutiveErrors > check.consecutiveErrorLimit) {
+  if (p.consecutiveErrors > check.consecutiveErrorLimit) {
     return {
       done: true,
       phase: 'Error',
-      message: `${check.name}: analysis provider ${check.provider} failed ${t.consecutiveErrors} times in a row, more than consecutiveErrorLimit ${check.consecutiveErrorLimit}; last: ${last?.message}`,
+      message: `${check.name}: analysis provider ${check.provider} failed ${p.consecutiveErrors} times in a row, more than consecutiveErrorLimit ${check.consecutiveErrorLimit}; last: ${last?.message}`,
     };
   }
   if (t.Successful + t.Failed + t.Inconclusive >= (check.count ?? 1)) return { done: true, phase: 'Successful', message: summary };
   return { done: false };
 }
 
-function summarize(t: Tally): string {
+function summarize(t: Record<MeasurementPhase, number>): string {
   const parts = (['Successful', 'Failed', 'Inconclusive', 'Error'] as const).filter((p) => t[p] > 0).map((p) => `${t[p]} ${p}`);
   return parts.length ? parts.join(', ') : 'no measurements';
 }
 
 /** How long to wait before the next measurement: initialDelay before the first, then interval (an error is retried after interval, or ERROR_RETRY_MS without one). */
-export function nextMeasurementDelayMs(check: AnalysisCheck, measurements: Measurement[]): number {
-  if (measurements.length === 0) return check.initialDelayMs ?? 0;
-  return check.intervalMs ?? (measurements.at(-1)?.phase === 'Error' ? ERROR_RETRY_MS : 0);
+export function nextMeasurementDelayMs(check: AnalysisCheck, p: AnalysisProgress): number {
+  const last = p.recent.at(-1);
+  if (!last) return check.initialDelayMs ?? 0;
+  return check.intervalMs ?? (last.phase === 'Error' ? ERROR_RETRY_MS : 0);
 }

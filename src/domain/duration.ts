@@ -3,12 +3,20 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as co
 export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h|d))+$';
 const PART = /([0-9]+)(ms|s|m|h|d)/g;
 
+/** The longest text a duration may be: "29d23h59m59s999ms" is 17 characters. */
+export const DURATION_MAX_LENGTH = 32;
+
+/** The longest any duration of an upgrade may be (a policy may say less): timers and dates stay far inside what Temporal and Date can hold. */
+export const MAX_DURATION_MS = 30 * UNIT_MS.d;
+export const MAX_DURATION = '30d';
+
 export function parseDuration(text: string): number {
-  if (!new RegExp(DURATION_PATTERN).test(text)) {
-    throw new Error(`'${text}' is not a duration: write it like 90s, 10m, 1h30m or 24h`);
-  }
+  if (text.length > DURATION_MAX_LENGTH) throw new Error(`a duration is at most ${DURATION_MAX_LENGTH} characters long`);
+  if (!new RegExp(DURATION_PATTERN).test(text)) throw new Error(`'${text}' is not a duration: write it like 90s, 10m, 1h30m or 24h`);
   let total = 0;
   for (const [, n, unit] of text.matchAll(PART)) total += Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  // Digits beyond what a double holds exactly would round, or reach Infinity.
+  if (!Number.isSafeInteger(total)) throw new Error(`'${text}' is too long a duration: at most ${MAX_DURATION}`);
   return total;
 }
 

@@ -4,10 +4,11 @@
  * noun a 400 uses: "must be a duration such as ...".
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { DURATION_PATTERN } from './duration';
+import { DURATION_MAX_LENGTH, DURATION_PATTERN } from './duration';
 
 export const Duration = Type.String({
   pattern: DURATION_PATTERN,
+  maxLength: DURATION_MAX_LENGTH,
   description: 'a duration such as 90s, 10m or 1h30m',
   examples: ['10m'],
 });

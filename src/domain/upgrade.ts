@@ -2,6 +2,7 @@
 import type { AnalysisCheck, AnalysisResult } from './analysis';
 import type { Kind } from './kinds';
 import type { Phase } from './phases';
+import type { ApprovalGate, UpgradePolicy } from './policy';
 import type { UpgradeStatus } from './status';
 
 export type { Kind };
@@ -77,6 +78,8 @@ export interface UpgradeInput {
   requestedBy: string;
   reason?: string;
   options: UpgradeOptions;
+  /** The target's policy when the upgrade started (absent in runs started before policies): the approval rules the workflow enforces. */
+  policy?: UpgradePolicy;
 }
 
 export interface ReleaseRef {
@@ -133,6 +136,8 @@ export interface ReadyReport {
   detail?: string;
   by: string;
   at: string;
+  /** How many reports of green were recorded (a repeat of the latest is not). */
+  reports?: number;
 }
 
 export interface UpgradeFailure {
@@ -155,7 +160,8 @@ export interface UpgradeState {
   releases: { blue: ReleaseState | null; green: ReleaseState | null };
   /** Router weights during a weighted shift; otherwise the serving release has 100. */
   traffic: { blue: number; green: number };
-  approval: { mode: 'manual' | 'auto'; autoPromoteAt?: string; approvedBy?: string; approvedAt?: string };
+  /** gate: whose rule an approval must meet, while the upgrade awaits one. */
+  approval: { mode: 'manual' | 'auto'; autoPromoteAt?: string; approvedBy?: string; approvedAt?: string; gate?: ApprovalGate };
   /** The traffic plan's steps with their start, end and analysis results. */
   trafficSteps?: TrafficStepState[];
   /** Analysis results of verify. */

@@ -3,6 +3,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../config/file';
+import { policyFor } from '../config/policy';
+import { targetLookup } from '../config/targets';
 import { createAnalysisMetrics } from './analysisMetrics';
 import { workerDefaults } from './workerDefaults';
 
@@ -13,12 +15,15 @@ export interface WorkerMetrics {
 
 export async function createWorker(connection: NativeConnection, config: Config, deps: Omit<ActivityDeps, 'steeringKeys'>, metrics: WorkerMetrics = {}): Promise<Worker> {
   const registry = metrics.registry ?? new Registry();
+  const target = targetLookup(config.targets);
+  // Checked again before each request, against the configuration the worker runs with now.
+  const httpHosts = (name: string) => policyFor(config, target(name)).httpHosts;
   return Worker.create({
     connection,
     namespace: config.env.temporal.namespace,
     taskQueue: config.env.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities(config.targets, { ...deps, steeringKeys: config.steering, onMeasurement: createAnalysisMetrics(registry) }),
+    activities: createActivities(config.targets, { ...deps, httpHosts, steeringKeys: config.steering, onMeasurement: createAnalysisMetrics(registry) }),
     ...workerDefaults(registry),
   });
 }

@@ -15,14 +15,14 @@ import {
   setHandler,
   sleep,
 } from '@temporalio/workflow';
-import { decideAbort, decideApprove, decideReadyReport, decideRollback, type Decision } from '../domain/decisions';
+import { REFUSAL_FAILURE, decideAbort, decideApprove, decideReadyReport, decideRollback, type Decision } from '../domain/decisions';
 import { formatDuration } from '../domain/duration';
+import { approvalRule } from '../domain/policy';
 import { STEPS, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import { stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
 import { cancelRequester } from './cancelRequester';
 import { awaitApproval, gateOptions } from './gates';
 import {
-  CONFLICT_FAILURE,
   abortSignal,
   abortUpdate,
   approveSignal,
@@ -83,8 +83,7 @@ class Upgrade {
 
   installHandlers(): void {
     setHandler(stateQuery, () => this.state);
-    const distinct = this.input.options.requireDistinctApprover;
-    this.steer('approve', (req) => decideApprove(this.state, req.by, distinct), (req) => this.approve(req));
+    this.steer('approve', (req) => decideApprove(this.state, req, approvalRule(this.input, this.state.approval.gate)), (req) => this.approve(req));
     this.steer('rollback', () => decideRollback(this.state), (req) => this.requestStop('rollback', req));
     this.steer('abort', () => decideAbort(this.state), (req) => this.requestStop('abort', req));
     setHandler(
@@ -95,14 +94,16 @@ class Upgrade {
           const sender = await this.senders.senderOf('reportReady', raw);
           // a ready report moves the upgrade on: only the API, which checked the release's service token, may send it
           if (!sender.signed) this.refuse('reportReady', sender.by, `${sender.problem}: ready reports are taken only through the API (claimed by ${req.by})`, UNSIGNED_FAILURE);
-          refuseUnless(decideReadyReport(this.state, req.release));
+          refuseUnless(decideReadyReport(this.state, req));
           req = { ...req, by: sender.by };
         }
-        this.state.readyReport = { ready: req.ready, detail: req.detail, by: req.by, at: new Date().toISOString() };
+        const reports = (this.state.readyReport?.reports ?? 0) + 1;
+        this.state.readyReport = { ready: req.ready, detail: req.detail, by: req.by, at: new Date().toISOString(), reports };
         this.upgrade.record({ what: 'signal', by: req.by, why: `${req.release} reports ${req.ready ? 'ready' : 'not ready'}${req.detail ? `: ${req.detail}` : ''}` });
         return { accepted: true, status: this.state.status };
       },
-      { validator: (req) => refuseUnless(decideReadyReport(this.state, req.release)) },
+      // A refused update leaves no event in the history: repeats and reports past the limit cost nothing there.
+      { validator: (req) => refuseUnless(decideReadyReport(this.state, req)) },
     );
   }
 
@@ -124,7 +125,7 @@ class Upgrade {
         as.reason = `${req.reason} (${sender.problem}; claimed by ${req.by})`;
       }
       const d = decide(as);
-      if (!d.ok) this.refuse(name, sender.by, d.reason, CONFLICT_FAILURE);
+      if (!d.ok) this.refuse(name, sender.by, d.reason, REFUSAL_FAILURE[d.refusal ?? 'conflict']);
       return as;
     };
     setHandler(signal, (raw) => {
@@ -280,9 +281,11 @@ class Upgrade {
 
   private async standBy(): Promise<void> {
     const window = this.input.options.standbyWindowMs;
-    const until = new Date(Date.now() + window).toISOString();
-    this.upgrade.setWaitingFor(`standby window until ${until}: rollback is instant until then`);
-    await this.guard('standBy', () => sleep(window, { summary: `standby window (${formatDuration(window)})` }));
+    // In the guard: a window no date can hold fails the step, and the upgrade rolls back, instead of failing the workflow task.
+    await this.guard('standBy', () => {
+      this.upgrade.setWaitingFor(`standby window until ${new Date(Date.now() + window).toISOString()}: rollback is instant until then`);
+      return sleep(window, { summary: `standby window (${formatDuration(window)})` });
+    });
   }
 
   // ---- failure and rollback ----------------------------------------------
@@ -329,7 +332,9 @@ class Upgrade {
       const reason = `Temporal cancellation requested${requester ? ` by ${requester}` : ''} (UI Cancel, temporal workflow cancel, handle.cancel())`;
       this.requestStop('abort', { by: 'temporal', reason });
     } else if (!(err instanceof StepFailed || err instanceof StopRequested || isCancellation(err))) {
-      throw err;
+      // An error outside any step's guard: rethrown, it would fail the workflow task, which Temporal retries
+      // forever wherever the traffic is. The upgrade is undone instead, with the error as its cause.
+      err = new StepFailed(this.state.step ?? 'plan', `internal error: ${describe(err).message}`, 'Internal');
     }
     const { stop, state } = this.upgrade;
     const failure = err instanceof StepFailed ? { step: err.step, message: err.message, type: err.type } : undefined;
@@ -386,7 +391,7 @@ class Upgrade {
 
 /** Update validators are synchronous and throw to refuse (the SDK ignores a returned promise). */
 function refuseUnless(d: Decision): void {
-  if (!d.ok) throw ApplicationFailure.nonRetryable(d.reason, CONFLICT_FAILURE);
+  if (!d.ok) throw ApplicationFailure.nonRetryable(d.reason, REFUSAL_FAILURE[d.refusal ?? 'conflict']);
 }
 
 export function createBlueGreenUpgrade(strategyFor: (kind: UpgradeInput['kind']) => Strategy | undefined) {

@@ -6,6 +6,7 @@
  */
 import { condition, patched } from '@temporalio/workflow';
 import { formatDuration } from '../domain/duration';
+import { approvalGateAt } from '../domain/policy';
 import type { GateOptions, GatedStep, Step, UpgradeOptions } from '../domain/upgrade';
 import { StepFailed, StopRequested } from './stops';
 import type { UpgradeRecord } from './upgradeRecord';
@@ -39,6 +40,8 @@ export async function awaitApproval(upgrade: UpgradeRecord, gate: Gate): Promise
   const timeoutFirst = gate.autoPromoteAfterMs !== undefined && timeoutMs !== undefined && timeoutMs <= gate.autoPromoteAfterMs && patched(GATE_TIMEOUT_FIRST);
   const autoPromoteAfterMs = timeoutFirst ? undefined : gate.autoPromoteAfterMs;
   upgrade.approved = undefined;
+  // whose approval counts here: the policy's rule for this gate (decideApprove)
+  state.approval.gate = approvalGateAt(gate.step);
   const limit = autoPromoteAfterMs ?? timeoutMs;
   state.approval.autoPromoteAt = autoPromoteAfterMs !== undefined ? new Date(Date.now() + autoPromoteAfterMs).toISOString() : undefined;
   upgrade.setStatus('AWAITING_APPROVAL', 'cutover', gate.why);
@@ -47,6 +50,16 @@ export async function awaitApproval(upgrade: UpgradeRecord, gate: Gate): Promise
       ? `approval before ${gate.before}, or auto-promotion at ${state.approval.autoPromoteAt}`
       : `approval before ${gate.before} (${gate.why}): approve, or roll back${limit ? `, within ${formatDuration(limit)}` : ''}`,
   );
+  try {
+    return await decide(upgrade, gate, autoPromoteAfterMs, limit);
+  } finally {
+    state.approval.gate = undefined;
+  }
+}
+
+/** The gate's outcome: who approved (a person, or the auto-promotion); a stop or the time limit throws. */
+async function decide(upgrade: UpgradeRecord, gate: Gate, autoPromoteAfterMs: number | undefined, limit: number | undefined): Promise<string> {
+  const { state } = upgrade;
   const decided = () => !!upgrade.approved || !!upgrade.stop;
   const summary = `${autoPromoteAfterMs !== undefined ? 'auto-promotion delay' : 'approval time limit'} before ${gate.before}`;
   const inTime = limit === undefined ? (await condition(decided), true) : await condition(decided, limit, { summary });

@@ -13,6 +13,8 @@ export interface SteeringRequest {
   reason: string;
   /** The API's signature (src/config/steeringKeys.ts); absent when sent straight to Temporal. */
   signature?: SteeringSignature;
+  /** The principal's roles as the API knows them: an approval gate's policy names the roles that may approve there. */
+  roles?: string[];
 }
 
 export interface SteeringResult {
@@ -42,7 +44,5 @@ export const reportReadyUpdate = defineUpdate<SteeringResult, [ReadyRequest]>('r
 
 export const stateQuery = defineQuery<UpgradeState>('state');
 
-/** The ApplicationFailure type an update validator throws when the request conflicts with the state. */
-export const CONFLICT_FAILURE = 'UpgradeConflict';
 /** The ApplicationFailure type of a request refused because the API did not sign it (or its signature does not verify). */
 export const UNSIGNED_FAILURE = 'UnsignedRequest';

@@ -11,7 +11,8 @@ import type { ReleaseActivities } from '../activities/releaseResources';
 import { orphans } from '../domain/ownership';
 import { upgradeIdOf } from '../domain/upgrade';
 import { NON_RETRYABLE, call, undoActivities } from './activityOptions';
-import { CONFLICT_FAILURE, reportReadyUpdate, type ReadyRequest } from './messages';
+import { REFUSAL_FAILURE } from '../domain/decisions';
+import { reportReadyUpdate, type ReadyRequest } from './messages';
 import { DEFAULT_ROLLBACK_TIMEOUT_MS } from './saga';
 import { describe } from './stops';
 import { cleanupStateQuery, type CleanupInput, type CleanupState } from './targetMessages';
@@ -32,7 +33,7 @@ export async function targetCleanup(input: CleanupInput): Promise<CleanupState> 
   setHandler(cleanupStateQuery, () => state);
   // a release's ready report reaches the target's workflow id: no upgrade runs now (refused by the validator, so nothing is recorded)
   const refuse = (_report: ReadyRequest): never => {
-    throw ApplicationFailure.nonRetryable(`no upgrade of ${target} is running: the clean-up ${state.cleanupId} is`, CONFLICT_FAILURE);
+    throw ApplicationFailure.nonRetryable(`no upgrade of ${target} is running: the clean-up ${state.cleanupId} is`, REFUSAL_FAILURE.conflict);
   };
   setHandler(reportReadyUpdate, refuse, { validator: refuse });
 

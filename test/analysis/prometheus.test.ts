@@ -93,7 +93,7 @@ test('a query that gives several series is a provider error that says to aggrega
     vars,
   });
   expect(r.phase).toBe('Error');
-  expect(r.measurements[0].message).toMatch(/^the query gives 4 series .*; aggregate them to one/);
+  expect(r.measurements[0].message).toMatch(/^the query gives 4 series; aggregate them to one, e\.g\. with sum\(\) or max\(\) \(\{/);
 });
 
 test('a Prometheus that stops answering ends the analysis in Error after consecutiveErrorLimit', async () => {

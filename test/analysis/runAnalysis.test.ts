@@ -43,7 +43,7 @@ test('takes count measurements interval apart in one activity and returns them a
   // initialDelay, then two intervals
   expect(Date.now() - started).toBeGreaterThanOrEqual(500);
   expect(Date.parse(r.measurements[2].at) - Date.parse(r.measurements[1].at)).toBeGreaterThanOrEqual(190);
-  expect(heartbeats.at(-1)).toMatchObject({ measurements: r.measurements });
+  expect(heartbeats.at(-1)).toMatchObject({ recent: r.measurements, taken: { Successful: 3, Failed: 0, Inconclusive: 0, Error: 0 } });
 });
 
 test('a failure ends the run early with the measured value; provider errors are measurements of their own', async () => {
@@ -119,7 +119,7 @@ describe('http provider', () => {
   afterAll(() => new Promise((r) => server.close(r)));
   /** url: a path on the test server. */
   const http = ({ url = '/status/{{release}}', ...over }: Partial<AnalysisCheckInput>) => check({ provider: 'http', query: undefined, url: `${base}${url}`, ...over });
-  const { runAnalysis } = createAnalysisActivities({ providers: builtInProviders({}) });
+  const { runAnalysis } = createAnalysisActivities({ providers: builtInProviders({ allowedHosts: () => ['127.0.0.1'] }) });
 
   test.each<[string, Partial<AnalysisCheckInput>, string, number | undefined]>([
     ['a JSON field is the result', { jsonPath: '$.checks[0].errorRate' }, 'Successful', 0.01],

@@ -1,6 +1,7 @@
 /**
  * runAnalysis on a real worker: sixty measurements cost the history what one
- * does; a worker SIGKILLed in the middle of a run is followed by one that goes
+ * does, in events, and what twenty do, in size (a result keeps the latest
+ * ten with the counts of all); a worker SIGKILLed in the middle of a run is followed by one that goes
  * on from the measurements its heartbeats carried, instead of starting over.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { toAnalysisCheck, type AnalysisResult } from '../../src/domain/analysis';
+import { KEPT_MEASUREMENTS, toAnalysisCheck, type AnalysisResult } from '../../src/domain/analysis';
 import { builtInProviders, createAnalysisActivities } from '../../src/activities/analysis';
 import { connectSharedServer, eventually, startWorker, uniqueId } from '../support/temporal';
 
@@ -40,21 +41,25 @@ function workerProcess(taskQueue: string): Promise<ChildProcess> {
   });
 }
 
-test('sixty measurements add no more history events than one', async () => {
+test('sixty measurements add no more history events than one, and no more bytes than twenty', async () => {
   const taskQueue = uniqueId('analysis-history');
-  const worker = await startWorker(env, taskQueue, createAnalysisActivities({ providers: builtInProviders({}) }));
+  const worker = await startWorker(env, taskQueue, createAnalysisActivities({ providers: builtInProviders({ allowedHosts: () => ['127.0.0.1'] }) }));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/checks`;
   const events = async (count: number) => {
     const check = toAnalysisCheck({ name: 'error-rate', provider: 'http', url, jsonPath: '$.errorRate', successCondition: 'result < 0.05', interval: '20ms', count });
     const handle = await env.client.workflow.start('analysisRun', { taskQueue, workflowId: uniqueId('analysis'), args: [{ target: 'shop', check, vars: {} }] });
     const result = (await handle.result()) as AnalysisResult;
-    expect(result.measurements).toHaveLength(count);
-    return (await handle.fetchHistory()).events?.length;
+    expect(result.taken?.Successful).toBe(count);
+    expect(result.measurements).toHaveLength(Math.min(count, KEPT_MEASUREMENTS));
+    const history = await handle.fetchHistory();
+    return { events: history.events?.length, bytes: JSON.stringify(history).length };
   };
   try {
-    const one = await events(1);
-    expect(await events(60)).toBe(one);
-    expect(one).toBeLessThanOrEqual(12);
+    const [one, twenty, sixty] = [await events(1), await events(20), await events(60)];
+    expect(sixty.events).toBe(one.events);
+    expect(one.events).toBeLessThanOrEqual(12);
+    // the same ten measurements kept: only ids and timestamps differ
+    expect(Math.abs(sixty.bytes - twenty.bytes)).toBeLessThan(100);
   } finally {
     await worker.stop();
   }
@@ -75,10 +80,11 @@ test('SIGKILL of the worker mid-analysis: its successor resumes from the heartbe
   const killedAt = Date.now();
   const before = hits.length;
 
-  const successor = await startWorker(env, taskQueue, createAnalysisActivities({ providers: builtInProviders({}), heartbeatEveryMs: 200 }));
+  const successor = await startWorker(env, taskQueue, createAnalysisActivities({ providers: builtInProviders({ allowedHosts: () => ['127.0.0.1'] }), heartbeatEveryMs: 200 }));
   try {
     const result = (await handle.result()) as AnalysisResult;
     expect(result.phase).toBe('Successful');
+    expect(result.taken?.Successful).toBe(6);
     expect(result.measurements).toHaveLength(6);
     // the dead worker's measurements are in the result: the successor went on from them
     const kept = result.measurements.filter((m) => Date.parse(m.at) < killedAt).length;

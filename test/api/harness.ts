@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { buildServer } from '../../src/api/server';
 import type { ApiLimits } from '../../src/config/env';
 import type { Config, Principal } from '../../src/config/file';
+import type { PolicyInput } from '../../src/config/policy';
 import type { TargetConfig } from '../../src/config/targets';
 import type { Kind } from '../../src/domain/upgrade';
 import { TEST_STEERING_KEYS } from '../support/steering';
@@ -39,7 +40,12 @@ export function makeTargets<K extends string>(kinds: Record<K, Kind>): { names: 
   return { names, targets };
 }
 
-export function testConfig(targets: TargetConfig[], taskQueue: string, requireDistinctApprover = false): Config {
+/**
+ * The tests' configuration: auto approval and a one-second standby by
+ * default, so upgrades end quickly, and a policy that lets requests ask for
+ * standby windows that short; `policy` replaces it.
+ */
+export function testConfig(targets: TargetConfig[], taskQueue: string, policy: PolicyInput = { standbyWindow: { min: '0s' } }): Config {
   return {
     env: {
       temporal: { namespace: 'default', taskQueue, uiUrl: UI_URL, connection: {} },
@@ -51,8 +57,9 @@ export function testConfig(targets: TargetConfig[], taskQueue: string, requireDi
     },
     file: 'test',
     targets,
-    auth: { principals: [...PRINCIPALS, ...targets.map(servicePrincipal)], requireDistinctApprover },
+    auth: { principals: [...PRINCIPALS, ...targets.map(servicePrincipal)] },
     defaults: { approval: 'auto', standbyWindow: '1s', maxAttempts: 2 },
+    policy,
     analysis: [],
     steering: TEST_STEERING_KEYS,
   };

@@ -4,6 +4,7 @@
  * closed run reported as it closed.
  */
 import type { FastifyInstance } from 'fastify';
+import { MAX_READY_REPORTS } from '../../src/domain/decisions';
 import { releaseName, upgradeWorkflowId } from '../../src/domain/upgrade';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { eventually } from '../support/temporal';
@@ -12,7 +13,7 @@ import { call, makeTargets, testConfig, testServer, type Call } from './harness'
 const suite = scriptedSuite('releases');
 const { world } = suite;
 let app: FastifyInstance;
-const { names: T, targets } = makeTargets({ ready: 'emqx', other: 'emqx', split: 'emqx', terminated: 'emqx', undo: 'emqx' });
+const { names: T, targets } = makeTargets({ ready: 'emqx', other: 'emqx', split: 'emqx', terminated: 'emqx', undo: 'emqx', chatty: 'emqx' });
 
 beforeAll(async () => {
   app = await testServer(suite.env.client, testConfig(targets, suite.taskQueue));
@@ -54,6 +55,33 @@ test('report ready: accepted for green while INITIALISING, 409 for blue, 403 for
   await eventually(async () => (await get(id)).status === 'SUCCEEDED');
   expect((await get(id)).readyReport).toMatchObject({ ready: true, detail: 'caught up', by: `svc-${T.ready}` });
   expect((await ready(T.ready, green, own)).status).toBe(409);
+});
+
+test('a repeated report records nothing, not even a history event; a release sends 20 reports at most, then only ready is taken (429)', async () => {
+  const id = await start(T.chatty, { waitForReadyReport: true });
+  const green = `${T.chatty}-2-0-0`;
+  await eventually(async () => (await get(id)).waitingFor.includes('to report ready'));
+  const own = { service: T.chatty };
+  const handle = suite.env.client.workflow.getHandle(upgradeWorkflowId(T.chatty));
+  const events = async () => (await handle.fetchHistory()).events!.length;
+
+  const first = await ready(T.chatty, green, own, { ready: false, detail: 'catching up: 10%' });
+  expect(first.json).toMatchObject({ accepted: true, recorded: true });
+  const before = await events();
+  for (let i = 0; i < 5; i++) expect((await ready(T.chatty, green, own, { ready: false, detail: 'catching up: 10%' })).json).toMatchObject({ accepted: true, recorded: false, status: 'RUNNING' });
+  expect(await events()).toBe(before);
+
+  for (let i = 2; i <= MAX_READY_REPORTS; i++) expect((await ready(T.chatty, green, own, { ready: false, detail: `catching up: ${i}0%` })).json.recorded).toBe(true);
+  const full = await events();
+  const past = await ready(T.chatty, green, own, { ready: false, detail: 'catching up: 99%' });
+  expect(past.status).toBe(429);
+  expect(past.json.error).toMatchObject({ code: 'TOO_MANY_REQUESTS', message: `cannot report ${green} ready: ${green} has sent ${MAX_READY_REPORTS} reports, the most recorded for a release; only one that says ready is still taken` });
+  expect(await events()).toBe(full);
+  expect((await get(id)).transitions.filter((t: { why: string }) => t.why.startsWith(`${green} reports`))).toHaveLength(MAX_READY_REPORTS);
+
+  expect((await ready(T.chatty, green, own, { ready: true, detail: 'caught up' })).json.recorded).toBe(true);
+  await eventually(async () => (await get(id)).status === 'SUCCEEDED');
+  expect((await get(id)).readyReport).toMatchObject({ ready: true, reports: MAX_READY_REPORTS + 1 });
 });
 
 test('during a split the phase endpoint gives each release its weight', async () => {

@@ -181,14 +181,14 @@ describe('upgrades API on the dev server', () => {
     expect((await phase(releaseName(T.phase, '5.8.0'))).json.phase).toBe('SERVING');
   });
 
-  test('requireDistinctApprover: the requester cannot approve its own upgrade', async () => {
-    const strict = await testServer(env.client, testConfig(targets, taskQueue, true));
+  test('requireDistinctApprover: the requester cannot approve its own upgrade (403)', async () => {
+    const strict = await testServer(env.client, testConfig(targets, taskQueue, { approvals: { promote: { requireDistinctApprover: true } } }));
     try {
       const { id } = (await start(T.distinct, 'emqx', { approval: 'manual' }, 'lead', strict)).json;
       await until(id, 'AWAITING_APPROVAL');
       const own = await steer(id, 'approve', 'lead', 'self', strict);
-      expect(own.status).toBe(409);
-      expect(own.json.error.message).toContain('lead requested this upgrade and cannot also approve it');
+      expect(own.status).toBe(403);
+      expect(own.json.error.message).toContain('lead requested this upgrade and cannot also approve it: the promote gate requires a distinct approver');
       expect((await steer(id, 'approve', 'approver', 'second pair of eyes', strict)).status).toBe(200);
       await until(id, 'SUCCEEDED');
     } finally {

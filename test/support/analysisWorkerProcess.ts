@@ -5,5 +5,5 @@ import { runWorkerProcess } from './workerProcess';
 runWorkerProcess({
   taskQueue: process.argv[2],
   workflowBundle: { codePath: process.env.CUTOVER_TEST_WORKFLOW_BUNDLE! },
-  activities: () => createAnalysisActivities({ providers: builtInProviders({}), heartbeatEveryMs: 200 }),
+  activities: () => createAnalysisActivities({ providers: builtInProviders({ allowedHosts: () => ['127.0.0.1'] }), heartbeatEveryMs: 200 }),
 });

@@ -1,7 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { AnalysisCheckInput, toAnalysisCheck, type AnalysisCheck, type Measurement } from '../../src/domain/analysis';
 import { parseCondition } from '../../src/domain/analysisCondition';
-import { assessAnalysis, ERROR_RETRY_MS, measurementPhase, nextMeasurementDelayMs } from '../../src/domain/analysisEvaluator';
+import { assessAnalysis, ERROR_RETRY_MS, measurementPhase, nextMeasurementDelayMs, progressOf } from '../../src/domain/analysisEvaluator';
 
 const check = (over: Partial<AnalysisCheckInput>): AnalysisCheck =>
   toAnalysisCheck({ name: 'error-rate', provider: 'prometheus', query: 'q', successCondition: 'result < 0.05', ...over });
@@ -13,7 +13,7 @@ type Answer = number | 'no data' | 'error';
 function run(c: AnalysisCheck, answers: Answer[]) {
   const measurements: Measurement[] = [];
   for (;;) {
-    const a = assessAnalysis(c, measurements);
+    const a = assessAnalysis(c, progressOf(measurements));
     if (a.done) return { phase: a.phase, taken: measurements.length, message: a.message };
     const answer = answers[measurements.length];
     if (answer === undefined) throw new Error(`run wanted measurement ${measurements.length + 1}, the table has ${answers.length}`);
@@ -64,9 +64,9 @@ describe('analysis evaluator', () => {
 
   test('waits initialDelay first, then interval; errors without interval are retried after 10s', () => {
     const c = check({ interval: '30s', count: 3, initialDelay: '1m' });
-    expect(nextMeasurementDelayMs(c, [])).toBe(60_000);
-    expect(nextMeasurementDelayMs(c, [{ at: '', phase: 'Successful' }])).toBe(30_000);
-    expect(nextMeasurementDelayMs(check({}), [{ at: '', phase: 'Error' }])).toBe(ERROR_RETRY_MS);
+    expect(nextMeasurementDelayMs(c, progressOf([]))).toBe(60_000);
+    expect(nextMeasurementDelayMs(c, progressOf([{ at: '', phase: 'Successful' }]))).toBe(30_000);
+    expect(nextMeasurementDelayMs(check({}), progressOf([{ at: '', phase: 'Error' }]))).toBe(ERROR_RETRY_MS);
   });
 });
 

@@ -1,4 +1,4 @@
-import { decideAbort, decideApprove, decideReadyReport, decideRollback } from '../../src/domain/decisions';
+import { MAX_READY_REPORTS, decideAbort, decideApprove, decideReadyReport, decideRollback } from '../../src/domain/decisions';
 import { parseDuration, formatDuration } from '../../src/domain/duration';
 import { legacyReleaseName, parseUpgradeId, releaseName, upgradeIdOf, type UpgradeState } from '../../src/domain/upgrade';
 
@@ -6,11 +6,32 @@ const state = (over: Partial<UpgradeState>): UpgradeState =>
   ({ status: 'RUNNING', step: 'verify', requestedBy: 'alice', pointOfNoReturnPassed: false, ...over }) as UpgradeState;
 
 describe('steering decisions', () => {
-  test('approve only while awaiting approval, and not by the requester when distinct approvers are required', () => {
-    expect(decideApprove(state({}), 'bob', false)).toEqual({ ok: false, reason: 'nothing is waiting for approval: the upgrade is RUNNING at step verify' });
-    expect(decideApprove(state({ status: 'AWAITING_APPROVAL' }), 'bob', true)).toEqual({ ok: true });
-    expect(decideApprove(state({ status: 'AWAITING_APPROVAL' }), 'alice', true)).toMatchObject({ ok: false, reason: expect.stringContaining('cannot also approve') });
-    expect(decideApprove(state({ status: 'AWAITING_APPROVAL' }), 'alice', false)).toEqual({ ok: true });
+  const anyone = { roles: [], requireDistinctApprover: false };
+  const fourEyes = { roles: ['approver'], requireDistinctApprover: true };
+  const waiting = state({ status: 'AWAITING_APPROVAL', step: 'finalize', approval: { mode: 'manual', gate: 'finalize' } });
+
+  test('approve only while awaiting approval', () => {
+    expect(decideApprove(state({}), { by: 'bob' }, anyone)).toEqual({ ok: false, reason: 'nothing is waiting for approval: the upgrade is RUNNING at step verify' });
+    expect(decideApprove(waiting, { by: 'alice' }, anyone)).toEqual({ ok: true });
+  });
+
+  test("a gate's rule: one of its roles, and with four-eyes never the requester (403)", () => {
+    expect(decideApprove(waiting, { by: 'bob', roles: ['approver'] }, fourEyes)).toEqual({ ok: true });
+    expect(decideApprove(waiting, { by: 'alice', roles: ['approver'] }, fourEyes)).toEqual({
+      ok: false,
+      refusal: 'forbidden',
+      reason: 'alice requested this upgrade and cannot also approve it: the finalize gate requires a distinct approver',
+    });
+    expect(decideApprove(waiting, { by: 'bob', roles: ['operator'] }, fourEyes)).toEqual({
+      ok: false,
+      refusal: 'forbidden',
+      reason: 'approving at the finalize gate needs the role approver; bob has operator',
+    });
+    // a signal from the Temporal CLI carries no roles
+    expect(decideApprove(waiting, { by: 'bob' }, { roles: ['release-manager', 'approver'], requireDistinctApprover: false })).toMatchObject({
+      refusal: 'forbidden',
+      reason: 'approving at the finalize gate needs the role release-manager or approver; bob has no role the workflow knows of',
+    });
   });
 
   test('rollback until the point of no return; abort until the end', () => {
@@ -40,7 +61,21 @@ describe('ready reports: green only, while INITIALISING (else 409 with the reaso
     ['before green exists', during(null, { step: 'plan' }), 'svc-2-0-0', { ok: false, reason: 'only the green release of the running upgrade reports ready' }],
     ['after the upgrade ended', during('OBSOLETE', { status: 'ROLLED_BACK' }), 'svc-2-0-0', { ok: false, reason: 'the upgrade has already ended: ROLLED_BACK' }],
   ] as const)('%s', (_name, s, name, decision) => {
-    expect(decideReadyReport(s, name)).toEqual(decision);
+    expect(decideReadyReport(s, { release: name, ready: true })).toEqual(decision);
+  });
+
+  test('a repeat of the latest report records nothing; a release sends MAX_READY_REPORTS at most, then only the one that says ready', () => {
+    const reported = (ready: boolean, reports: number, detail?: string) => during('INITIALISING', { readyReport: { ready, detail, by: 'svc', at: 'then', reports } });
+    const report = (ready: boolean, detail?: string) => ({ release: 'svc-2-0-0', ready, detail });
+    expect(decideReadyReport(reported(false, 1, 'catching up'), report(false, 'catching up'))).toEqual({
+      ok: false,
+      refusal: 'unchanged',
+      reason: 'svc-2-0-0 already reported not ready with this detail at then',
+    });
+    expect(decideReadyReport(reported(false, 1, 'catching up'), report(false, 'caught up 50%'))).toEqual({ ok: true });
+    expect(decideReadyReport(reported(false, MAX_READY_REPORTS, 'a'), report(false, 'b'))).toMatchObject({ ok: false, refusal: 'tooMany' });
+    expect(decideReadyReport(reported(false, MAX_READY_REPORTS, 'a'), report(true))).toEqual({ ok: true });
+    expect(decideReadyReport(reported(true, MAX_READY_REPORTS + 1), report(false))).toMatchObject({ ok: false, refusal: 'tooMany' });
   });
 });
 
@@ -56,6 +91,11 @@ describe('durations', () => {
 
   test.each(['-5s', '5', 's', '1.5h', '10 m', ''])('%j is refused with a hint', (text) => {
     expect(() => parseDuration(text)).toThrow('write it like 90s, 10m, 1h30m or 24h');
+  });
+
+  test('digits past what a number holds are refused, never Infinity', () => {
+    expect(() => parseDuration(`${'9'.repeat(400)}ms`)).toThrow('a duration is at most 32 characters long');
+    expect(() => parseDuration(`${'9'.repeat(30)}d`)).toThrow('too long a duration: at most 30d');
   });
 
   test('formats back', () => {

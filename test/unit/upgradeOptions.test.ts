@@ -46,7 +46,8 @@ test.each([
   [{ traffic: [{ weight: 10 }, { weight: 50 }] }, 'traffic', 'the last step must send all traffic to green (weight 100), not 50'],
   [{ traffic: [{ weight: 50 }, { weight: 10 }, { weight: 100 }] }, 'traffic', 'step 2: weights must rise (50 then 10)'],
   [{ traffic: [{ weight: 100, analysis: ['latency'] }] }, 'traffic[0].analysis[0]', "names no analysis check 'latency' (known: error-rate)"],
-  [{ stepTimeouts: { standBy: '5m' }, standbyWindow: '10m' }, 'stepTimeouts.standBy', 'is shorter than standbyWindow (10m): the standby step lasts its whole window'],
+  [{ stepTimeouts: { standBy: '5m' }, standbyWindow: '10m' }, 'stepTimeouts.standBy', 'is not longer than standbyWindow (10m): the standby step lasts its whole window'],
+  [{ stepTimeouts: { standBy: '10m' }, standbyWindow: '10m' }, 'stepTimeouts.standBy', 'is not longer than standbyWindow (10m): the standby step lasts its whole window'],
   [{ rollbackTimeout: '0s' }, 'rollbackTimeout', 'must be longer than 0s'],
   [
     { approveBefore: ['finalize'], gates: { finalize: { autoPromoteAfter: '3h', timeout: '1h' } } },

@@ -164,6 +164,16 @@ describe('blueGreenUpgrade on the dev server', () => {
     expect(final.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
     expect(final.failure?.message).toContain('1500ms');
   });
+
+  test('a standby window no date can hold (100000000d, started past the API) fails its step and rolls back after traffic moved, never stuck', async () => {
+    const input = upgradeInput({ options: { standbyWindowMs: 100_000_000 * 86_400_000 } });
+    const final = await result(await start(input));
+    expect(final.status).toBe('ROLLED_BACK');
+    expect(final.failure).toMatchObject({ step: 'standBy', message: 'Invalid time value' });
+    expect(final.releases.blue?.phase).toBe('SERVING');
+    expect(final.traffic).toEqual({ blue: 100, green: 0 });
+    expect(world.effectsOf(input.target)).toEqual([...FORWARD.slice(0, 6), 'undo drainBlue', 'undo promote', 'undo deployGreen', 'undo prepare']);
+  });
 });
 
 const STEP_ORDER: Step[] = ['plan', 'prepare', 'deployGreen', 'waitReady', 'verify', 'gate', 'promote', 'drainBlue', 'standBy', 'finalize', 'cleanUpBlue'];

@@ -1,15 +1,24 @@
 /**
  * runAnalysis: one heartbeating activity takes every measurement of a check
- * (initialDelay, then count measurements interval apart) and returns them
- * all, so a 30-minute analysis adds a handful of history events. Its
- * heartbeat details carry the measurements so far: a worker that dies
- * mid-run is followed by one that goes on where it stopped. Cancellation
- * (a rollback) ends it at once.
+ * (initialDelay, then count measurements interval apart) and returns the
+ * counts by phase with the latest few, so a 30-minute analysis adds a
+ * handful of history events of a size that does not grow with its count.
+ * Its heartbeat details carry the same progress: a worker that dies mid-run
+ * is followed by one that goes on where it stopped. Cancellation (a
+ * rollback) ends it at once.
  */
 import { ApplicationFailure, activityInfo, cancellationSignal, heartbeat, sleep } from '@temporalio/activity';
 import type { AnalysisCheck, AnalysisResult, Measurement } from '../../domain/analysis';
-import { assessAnalysis, measurementPhase, nextMeasurementDelayMs } from '../../domain/analysisEvaluator';
-import { createHttpProvider } from './http';
+import {
+  addMeasurement,
+  assessAnalysis,
+  measurementPhase,
+  nextMeasurementDelayMs,
+  progressOf,
+  startProgress,
+  type AnalysisProgress,
+} from '../../domain/analysisEvaluator';
+import { createHttpProvider, type HttpProviderDeps } from './http';
 import { createPrometheusProvider } from './prometheus';
 import { providerRegistry, type AnalysisProviders } from './provider';
 
@@ -30,19 +39,26 @@ export interface AnalysisActivitiesDeps {
   measurementTimeoutMs?: number;
   /** Longest sleep between heartbeats while waiting for the next measurement. */
   heartbeatEveryMs?: number;
+  /** The time the run waits in (default the wall clock): a test of a 30-day analysis gives one that skips, as the time-skipping server does for timers. */
+  clock?: AnalysisClock;
 }
 
-/** What a heartbeat carries, and what a retried attempt resumes from. */
-interface Progress {
-  startedAt: string;
-  measurements: Measurement[];
+export interface AnalysisClock {
+  now(): number;
+  /** Resolves after ms, or rejects when the activity is cancelled. */
+  sleep(ms: number): Promise<void>;
 }
 
-/** prometheus (when the worker knows a Prometheus) and http. */
-export function builtInProviders(deps: { prometheusUrl?: string; fetch?: typeof fetch }): AnalysisProviders {
+const wallClock: AnalysisClock = { now: () => Date.now(), sleep: (ms) => sleep(ms) };
+
+/** A provider's words in a measurement are at most this long, on one line: whatever a provider answers, the state shows a short description. */
+export const MESSAGE_MAX_LENGTH = 200;
+
+/** prometheus (when the worker knows a Prometheus) and http (to the hosts each target's policy allows). */
+export function builtInProviders(deps: { prometheusUrl?: string } & HttpProviderDeps): AnalysisProviders {
   return {
-    ...(deps.prometheusUrl ? { prometheus: createPrometheusProvider({ url: deps.prometheusUrl, fetch: deps.fetch }) } : {}),
-    http: createHttpProvider({ fetch: deps.fetch }),
+    ...(deps.prometheusUrl ? { prometheus: createPrometheusProvider({ url: deps.prometheusUrl }) } : {}),
+    http: createHttpProvider(deps),
   };
 }
 
@@ -50,18 +66,20 @@ export function createAnalysisActivities(deps: AnalysisActivitiesDeps) {
   const providers = providerRegistry(deps.providers);
   const timeoutMs = deps.measurementTimeoutMs ?? 10_000;
   const heartbeatEveryMs = deps.heartbeatEveryMs ?? 5_000;
+  const clock = deps.clock ?? wallClock;
 
   async function measure(input: RunAnalysisInput): Promise<Measurement> {
-    const at = new Date().toISOString();
+    const at = new Date(clock.now()).toISOString();
     const signal = AbortSignal.any([cancellationSignal(), AbortSignal.timeout(timeoutMs)]);
     try {
       const value = await providers[input.check.provider].measure({ ...input, signal });
       return { at, ...measurementPhase(input.check, value), ...(value === undefined ? {} : { value }) };
     } catch (err) {
-      // A rollback cancels: that is no provider error, the run ends here.
+      // A rollback cancels: that is no provider error, the run ends here; so does a check that may not run at all.
       if (cancellationSignal().aborted) throw cancellationSignal().reason;
+      if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
       const message = (err as { name?: string }).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : causeOf(err);
-      return { at, phase: 'Error', message };
+      return { at, phase: 'Error', message: oneLine(message) };
     }
   }
 
@@ -75,24 +93,38 @@ export function createAnalysisActivities(deps: AnalysisActivitiesDeps) {
           'AnalysisProviderUnavailable',
         );
       }
-      const progress: Progress = (activityInfo().heartbeatDetails as Progress | undefined) ?? { startedAt: new Date().toISOString(), measurements: [] };
+      const progress = resumed(activityInfo().heartbeatDetails) ?? startProgress(new Date(clock.now()).toISOString());
       for (;;) {
         heartbeat(progress);
-        const assessment = assessAnalysis(check, progress.measurements);
-        if (assessment.done) return { check: check.name, phase: assessment.phase, measurements: progress.measurements, message: assessment.message };
+        const assessment = assessAnalysis(check, progress);
+        if (assessment.done) return { check: check.name, phase: assessment.phase, measurements: progress.recent, taken: progress.taken, message: assessment.message };
         // Due times count from the last measurement (or the start), so a resumed run keeps its rhythm.
-        const from = Date.parse(progress.measurements.at(-1)?.at ?? progress.startedAt);
-        const due = from + nextMeasurementDelayMs(check, progress.measurements);
-        for (let left = due - Date.now(); left > 0; left = due - Date.now()) {
-          await sleep(Math.min(left, heartbeatEveryMs));
+        const from = Date.parse(progress.recent.at(-1)?.at ?? progress.startedAt);
+        const due = from + nextMeasurementDelayMs(check, progress);
+        for (let left = due - clock.now(); left > 0; left = due - clock.now()) {
+          await clock.sleep(Math.min(left, heartbeatEveryMs));
           heartbeat(progress);
         }
         const measurement = await measure(input);
-        progress.measurements.push(measurement);
+        addMeasurement(progress, measurement);
         deps.onMeasurement?.({ target: input.target, check, measurement });
       }
     },
   };
+}
+
+/** A heartbeat's progress; one from a worker before progress was compact carries every measurement. */
+function resumed(details: unknown): AnalysisProgress | undefined {
+  const d = details as (AnalysisProgress & { measurements?: Measurement[] }) | undefined;
+  if (!d) return undefined;
+  return d.measurements ? progressOf(d.measurements, d.startedAt) : d;
+}
+
+/** One line of at most MESSAGE_MAX_LENGTH printable characters. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is replaced
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return flat.length > MESSAGE_MAX_LENGTH ? `${flat.slice(0, MESSAGE_MAX_LENGTH - 1)}…` : flat;
 }
 
 function causeOf(err: unknown): string {

@@ -43,7 +43,7 @@ function valueOf(data: NonNullable<QueryReply['data']>): number | undefined {
   if (samples.length === 0) return undefined;
   if (samples.length > 1) {
     const series = samples.slice(0, 3).map((s) => JSON.stringify(s.metric));
-    throw new Error(`the query gives ${samples.length} series (${series.join(', ')}${samples.length > 3 ? ', ...' : ''}); aggregate them to one, e.g. with sum() or max()`);
+    throw new Error(`the query gives ${samples.length} series; aggregate them to one, e.g. with sum() or max() (${series.join(', ')}${samples.length > 3 ? ', ...' : ''})`);
   }
   return numberOf(samples[0].value[1], 'the sample');
 }

@@ -47,5 +47,12 @@ export function numberOf(raw: unknown, what: string): number | undefined {
     const n = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
     if (!Number.isNaN(n) || raw === 'NaN') return n;
   }
-  throw new Error(`${what} is ${JSON.stringify(raw).slice(0, 80)}, not a number`);
+  // What the value is, never what it says: a field of an answer may hold anything, and the message reaches the state and the history.
+  throw new Error(`${what} is ${kindOf(raw)}, not a number`);
+}
+
+function kindOf(raw: unknown): string {
+  if (Array.isArray(raw)) return 'an array';
+  if (typeof raw === 'string') return raw.trim() === '' ? 'an empty string' : 'a string';
+  return typeof raw === 'object' ? 'an object' : `a ${typeof raw}`;
 }

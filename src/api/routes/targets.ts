@@ -74,7 +74,7 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
       schema: {
         tags,
         security,
-        summary: 'The green release of the running upgrade reports whether it is ready (409 for any other release, or once it is past INITIALISING)',
+        summary: 'The green release of the running upgrade reports whether it is ready (409 for any other release, or once it is past INITIALISING; a repeat of the latest report records nothing; 429 past the reports a release may send)',
         params: PhaseParams,
         body: ReadyBody,
         response: withErrors({ 200: ReadyResult }),

@@ -19,7 +19,7 @@ const security = [{ bearer: [] }];
 const tags = ['upgrades'];
 
 const STEERING: Record<SteeringAction, { role: 'operator' | 'approver'; summary: string }> = {
-  approve: { role: 'approver', summary: 'Approve the promotion of an upgrade that awaits approval (409 if nothing waits)' },
+  approve: { role: 'approver', summary: 'Approve an upgrade that awaits approval (409 if nothing waits; 403 if the gate\'s policy does not let this principal approve)' },
   rollback: { role: 'operator', summary: 'Roll an upgrade back: traffic to blue, green retired (409 after finalize)' },
   abort: { role: 'operator', summary: 'Stop an upgrade: before finalize it rolls back, after it the clean-up stops' },
 };
@@ -83,7 +83,9 @@ export function upgradeRoutes(app: FastifyInstance, upgrades: Upgrades): void {
       async (request) => {
         const by = principalOf(request);
         const key = request.headers['idempotency-key'];
-        const status = await upgrades.steer(request.params.id, action, by, request.body.reason, key && `${action}:${by}:${key}`);
+        // the roles go along: an approval gate's policy says which roles may approve there
+        const who = { by, roles: request.principal?.roles };
+        const status = await upgrades.steer(request.params.id, action, who, request.body.reason, key && `${action}:${by}:${key}`);
         return { id: request.params.id, action, accepted: true as const, status, by };
       },
     );
