@@ -98,7 +98,7 @@ const BOUNDS: [string, Record<string, unknown>, Record<string, unknown>, string,
   ['emqx.connEvictRate', { options: { emqx: { connEvictRate: 100_000 } } }, { options: { emqx: { connEvictRate: 100_001 } } }, '400 options.emqx.connEvictRate'],
   ['reason', { reason: 'r'.repeat(500) }, { reason: 'r'.repeat(501) }, '400 reason'],
   ['image', { image: `registry.example.com/${'i'.repeat(234)}` }, { image: `registry.example.com/${'i'.repeat(235)}` }, '400 image'],
-  ['version', { version: `5.${'0'.repeat(62)}` }, { version: `5.${'0'.repeat(63)}` }, '400 version'],
+  ['version', { version: `5.8.${'0'.repeat(60)}` }, { version: `5.8.${'0'.repeat(61)}` }, '400 version'],
   [
     'the worst-case history (the budget)',
     { options: { analysis: [check()], traffic: steps(100, { analysis: names(1) }) } },

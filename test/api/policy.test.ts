@@ -81,7 +81,7 @@ describe('approval rules at every gate, through the real workflow', () => {
   });
   const start = async (target: string) => {
     const options = { approval: 'manual', approveBefore: ['promote', 'finalize'], traffic: [{ weight: 50, approve: true }, { weight: 100 }] };
-    const res = await call(app, 'POST', '/v1/upgrades', { as: 'lead', body: { kind: 'emqx', target, version: '2.0.0', options } });
+    const res = await call(app, 'POST', '/v1/upgrades', { as: 'lead', body: { kind: 'emqx', target, version: '5.8.0', options } });
     expect(res.status).toBe(201);
     return res.json.id as string;
   };
@@ -106,13 +106,13 @@ describe('approval rules at every gate, through the real workflow', () => {
     expect(approvals).toEqual(['approver', 'approver', 'rm']);
   });
 
-  test("a signal from the Temporal CLI carries no roles: its approval is refused and recorded, the gate still waits", async () => {
+  test("a signal from the Temporal CLI is neither signed nor carries roles: its approval is refused and recorded with the real identity, the gate still waits", async () => {
     const id = await start(T.cli);
     await waitsAt(id, 'promote');
     await suite.env.client.workflow.getHandle(upgradeWorkflowId(T.cli)).signal(approveSignal, { by: 'approver', reason: 'from the CLI' });
     await eventually(async () => (await state(id)).transitions.some((t: { why: string }) => t.why.startsWith('approve refused')));
     const s = await state(id);
-    expect(s.transitions.at(-1)).toMatchObject({ what: 'signal', by: 'approver', why: 'approve refused: approving at the promote gate needs the role approver; approver has no role the workflow knows of' });
+    expect(s.transitions.at(-1)).toMatchObject({ what: 'signal', by: expect.stringMatching(/^temporal:/), why: 'approve refused: not signed by the API: approvals are taken only through the API (claimed by approver)' });
     expect(s.status).toBe('AWAITING_APPROVAL');
     expect((await call(app, 'POST', `/v1/upgrades/${id}/rollback`, { as: 'operator', body: { reason: 'done' } })).status).toBe(200);
   });

@@ -59,7 +59,7 @@ test('report ready: accepted for green while INITIALISING, 409 for blue, 403 for
 
 test('a repeated report records nothing, not even a history event; a release sends 20 reports at most, then only ready is taken (429)', async () => {
   const id = await start(T.chatty, { waitForReadyReport: true });
-  const green = `${T.chatty}-2-0-0`;
+  const green = releaseName(T.chatty, '5.8.0');
   await eventually(async () => (await get(id)).waitingFor.includes('to report ready'));
   const own = { service: T.chatty };
   const handle = suite.env.client.workflow.getHandle(upgradeWorkflowId(T.chatty));

@@ -65,11 +65,11 @@ test('an approve signal from the Temporal CLI claiming the approver is refused a
 test('an update with a bad signature is refused, and so is a signed request copied into a signal', async () => {
   const { h } = await atGate(T.forged);
   const forger = new SteeringKeys([{ id: 'test', secret: Buffer.from('not the key the workers hold, but 32 bytes long') }]);
-  await expect(signedUpdate(h, approveUpdate, { by: 'approver', reason: 'forged' }, forger)).rejects.toMatchObject({
+  await expect(signedUpdate(h, approveUpdate, { by: 'approver', roles: ['approver'], reason: 'forged' }, forger)).rejects.toMatchObject({
     cause: { type: 'UnsignedRequest', message: expect.stringContaining('its API signature is not valid: the signature does not match the request (key test)') },
   });
   // a signature the API really made, for another update, replayed as a signal
-  const copied = TEST_STEERING_KEYS.signed({ message: 'approve', workflowId: h.workflowId, runId: (await h.describe()).runId, updateId: 'seen-in-history', request: { by: 'approver', reason: 'copied' } });
+  const copied = TEST_STEERING_KEYS.signed({ message: 'approve', workflowId: h.workflowId, runId: (await h.describe()).runId, updateId: 'seen-in-history', request: { by: 'approver', roles: ['approver'], reason: 'copied' } });
   await h.signal(approveSignal, copied);
   await eventually(async () => refusals(await upgradeState(h)).length === 2);
   const [forged, signal] = refusals(await upgradeState(h));
@@ -94,7 +94,7 @@ test('key rotation: a worker refuses what a key it does not hold signed; one hol
   const newKey = { id: 'next', secret: Buffer.from('the next steering key, also 32 bytes or more') };
   const { h } = await atGate(T.rotated);
   // the test workers hold only the old key: the new one is refused...
-  await expect(signedUpdate(h, approveUpdate, { by: 'approver', reason: 'new key' }, new SteeringKeys([newKey, oldKey]))).rejects.toMatchObject({
+  await expect(signedUpdate(h, approveUpdate, { by: 'approver', roles: ['approver'], reason: 'new key' }, new SteeringKeys([newKey, oldKey]))).rejects.toMatchObject({
     cause: { message: expect.stringContaining('signed with key "next", which this worker does not hold') },
   });
   await h.terminate('next: a worker with both keys');
@@ -103,7 +103,7 @@ test('key rotation: a worker refuses what a key it does not hold signed; one hol
   try {
     for (const [signer, target] of [[new SteeringKeys([newKey]), `${T.rotated}-a`], [new SteeringKeys([oldKey]), `${T.rotated}-b`]] as const) {
       const handle = await both.start(target);
-      await expect(signedUpdate(handle, approveUpdate, { by: 'approver', reason: `signed with ${signer.keys[0].id}` }, signer)).resolves.toMatchObject({ accepted: true });
+      await expect(signedUpdate(handle, approveUpdate, { by: 'approver', roles: ['approver'], reason: `signed with ${signer.keys[0].id}` }, signer)).resolves.toMatchObject({ accepted: true });
       expect(((await handle.result()) as UpgradeState).approval.approvedBy).toBe('approver');
     }
   } finally {

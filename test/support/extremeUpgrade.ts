@@ -103,8 +103,8 @@ export function extremeBody(target: string, checksUrl: string, runs: number, pau
   return {
     kind: 'emqx',
     target,
-    version: '2.0.0',
-    image: `registry.example.com/${'i'.repeat(220)}:2.0.0`,
+    version: '5.8.0',
+    image: `registry.example.com/${'i'.repeat(220)}:5.8.0`,
     reason: 'r'.repeat(500),
     options: {
       approval: 'manual',
