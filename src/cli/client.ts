@@ -88,9 +88,9 @@ export class ApiClient {
       case 401:
         return fail(
           EXIT.unauthorized,
-          tokenFrom
+          this.connection.token
             ? `the API refused the token from ${tokenFrom} (${said}): set CUTOVER_TOKEN (or --token, or a context's token) to a token of the API's configuration (auth.tokens in cutover.config.yaml)`
-            : `no token (${said}): set CUTOVER_TOKEN, pass --token, or store one in a context (cutover config set-context NAME --url URL --token-env VAR)`,
+            : `no token (${said}): ${tokenFrom ? `${tokenFrom} is not set; set it, or ` : ''}set CUTOVER_TOKEN, pass --token, or store one in a context (cutover config set-context NAME --url URL --token-env VAR)`,
         );
       case 403:
         return fail(EXIT.unauthorized, `${said}; use a token of a principal with the ${req.role ?? 'needed'} role (set CUTOVER_TOKEN, --token or a context's token; the token now is from ${tokenFrom})`);

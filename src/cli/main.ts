@@ -98,11 +98,9 @@ export function program(): Command {
   const contexts = cli.command('config').description('contexts of ~/.config/cutover/config.yaml: an API URL and its token each, as kubectl does');
   contexts
     .command('set-context <name>')
-    .description('add or change a context (the first becomes current)')
-    .option('--url <url>', "the API's URL")
-    .option('--token <token>', 'the token itself, kept in the file (mode 0600)')
+    .description('add or change a context (the first becomes current): its --url, and --token (kept in the file, mode 0600) or --token-env')
     .option('--token-env <variable>', 'the environment variable that holds the token (nothing secret in the file)')
-    .action(local((io, name: string, flags: { url?: string; token?: string; tokenEnv?: string }) => config.setContext(io, name, flags)));
+    .action(local((io, name: string, flags: { tokenEnv?: string }) => config.setContext(io, name, { ...cli.opts<Globals>(), ...flags })));
   contexts.command('use-context <name>').description('make a context current').action(local(config.useContext));
   contexts.command('get-contexts').description('list the contexts').action(local(config.getContexts));
   contexts.command('current-context').description('the current context').action(local(config.currentContext));

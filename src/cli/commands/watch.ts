@@ -12,8 +12,8 @@ import { upgradeIdOf } from '../resolve';
 import { fit } from '../text';
 import { duration } from './wait';
 
-/** Moves the cursor up over the last frame and clears to the end of the screen. */
-const redraw = (height: number): string => (height ? `\x1b[${height}F\x1b[J` : '');
+/** Moves the cursor up over the last frame, to its first column, and clears to the end of the screen. */
+const redraw = (height: number): string => (height ? `\u001b[${height}A\r\u001b[J` : '');
 
 export async function watch(api: ApiClient, io: Io, idOrTarget: string, flags: { interval: string }): Promise<number> {
   const id = await upgradeIdOf(api, idOrTarget);
