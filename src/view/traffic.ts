@@ -13,7 +13,7 @@ export function trafficSeries(u: UpgradeView): TrafficPoint[] {
   const green = u.releases.green?.name;
   const back = u.transitions.find((t) => t.what === 'phase' && t.release === green && t.from === 'SERVING' && t.to === 'CLEANING_UP');
   if (back) points.push({ at: back.at, green: 0 });
-  const last = points[points.length - 1];
-  if (last.green !== u.traffic.green) points.push({ at: u.endedAt ?? new Date().toISOString(), green: u.traffic.green });
+  // up to now (or the end): the split as it is
+  points.push({ at: u.endedAt ?? new Date().toISOString(), green: u.traffic.green });
   return points.sort((a, b) => a.at.localeCompare(b.at));
 }

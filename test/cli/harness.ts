@@ -24,6 +24,8 @@ export interface CliOptions {
   as?: Who | null;
   env?: NodeJS.ProcessEnv;
   home?: string;
+  /** Ends the process (a test that gives up on it). */
+  signal?: AbortSignal;
 }
 
 export const newHome = (): string => mkdtempSync(join(tmpdir(), 'cutover-cli-'));
@@ -36,12 +38,12 @@ export function cliEnv(url: string | undefined, { as = 'operator', env = {}, hom
 
 export function cutover(url: string | undefined, args: string[], o: CliOptions = {}): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CUTOVER, ...args], { env: cliEnv(url, o), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CUTOVER, ...args], { env: cliEnv(url, o), stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
     child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', fail);
+    child.on('error', (err) => (err.name === 'AbortError' ? undefined : fail(err)));
     child.on('close', (code) => done({ code, stdout, stderr }));
   });
 }

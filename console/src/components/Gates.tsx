@@ -44,11 +44,11 @@ export function Gates({ upgrade, me, evidence }: { upgrade: UpgradeView; me: Me;
       <ul>
         {gates.map((g, i) => (
           <li key={i} className={g.waiting ? 'waiting' : ''}>
-            ⏸ {g.step}: {g.waiting ? <b>waiting: {g.why}</b> : g.approvedBy ? `approved by ${g.approvedBy}: ${g.why}` : g.why}
+            <span className="tag gate">gate</span> {g.step}: {g.waiting ? <b>waiting: {g.why}</b> : g.approvedBy ? `approved by ${g.approvedBy}: ${g.why}` : g.why}
           </li>
         ))}
         <li className={upgrade.pointOfNoReturnPassed ? 'passed' : ''}>
-          ⛔ finalize is the point of no return: {upgrade.pointOfNoReturnPassed ? 'passed, rollback is refused' : 'not passed, rollback possible'}
+          <span className="tag ponr">no return</span> finalize is the point of no return: {upgrade.pointOfNoReturnPassed ? 'passed, rollback is refused' : 'not passed, rollback possible'}
         </li>
       </ul>
       {mine.length ? (

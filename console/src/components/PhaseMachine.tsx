@@ -11,7 +11,7 @@ export function PhaseMachine({ upgrade }: { upgrade: UpgradeView }) {
           <tr>
             <th>release</th>
             {PHASES.map((p) => (
-              <th key={p}>{p}</th>
+              <th key={p}>{p.replace('_', ' ')}</th>
             ))}
             <th>traffic</th>
           </tr>
@@ -20,14 +20,16 @@ export function PhaseMachine({ upgrade }: { upgrade: UpgradeView }) {
           {(['blue', 'green'] as const).map((role) => {
             const r = upgrade.releases[role];
             if (!r) return null;
-            const entered = new Map(upgrade.transitions.filter((t) => t.what === 'phase' && t.release === r.name && t.to).map((t) => [t.to!, t.at]));
+            // a release's first phase has no transition (blue served before the upgrade): its since says when
+            const entered = new Map([[r.phase as string, r.since], ...upgrade.transitions.filter((t) => t.what === 'phase' && t.release === r.name && t.to).map((t) => [t.to!, t.at] as [string, string])]);
             return (
               <tr key={role} data-testid={`phases-${role}`}>
                 <th>
-                  {role} <small>{r.name}</small> {r.version}
+                  {role} {r.version}
+                  <small className="name">{r.name}</small>
                 </th>
                 {PHASES.map((p) => (
-                  <td key={p} className={p === r.phase ? 'current' : entered.has(p) ? 'visited' : ''} title={entered.get(p)}>
+                  <td key={p} data-phase={p} className={p === r.phase ? 'current' : entered.has(p) ? 'visited' : ''} title={entered.get(p)}>
                     {p === r.phase ? '●' : entered.has(p) ? '✓' : ''}
                     {entered.get(p) ? <small> {new Date(entered.get(p)!).toLocaleTimeString()}</small> : null}
                   </td>

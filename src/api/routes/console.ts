@@ -1,12 +1,12 @@
 /**
  * /ui: the web console, static files built by `npm run build:console` into
  * dist/console. Public like /docs: the console itself asks for an API token
- * and calls the API with it. A path without a file (the console's own pages,
- * e.g. /ui/upgrades/<id>) gets index.html. Nothing is loaded from elsewhere:
+ * and calls the API with it. Any other path (the console's own pages, e.g.
+ * /ui/upgrades/<id>) gets index.html; a missing asset is a 404. Nothing is loaded from elsewhere:
  * the content security policy allows this origin only.
  */
 import { existsSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { ApiError, notFound } from '../errors';
@@ -43,7 +43,8 @@ export async function consoleRoutes(app: FastifyInstance, { dir = CONSOLE_DIR }:
         },
       });
       ui.setNotFoundHandler((request, reply) => {
-        if (request.method !== 'GET' || extname(request.url.split('?')[0])) return reply.code(404).send(notFound(`no such file: ${request.url.split('?')[0]}`).body());
+        const path = request.url.split('?')[0];
+        if (request.method !== 'GET' || path.startsWith('/ui/assets/')) return reply.code(404).send(notFound(`no such file: ${path}`).body());
         return reply.header('content-security-policy', POLICY).header('cache-control', 'no-cache').sendFile('index.html');
       });
     },
