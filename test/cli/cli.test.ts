@@ -77,6 +77,9 @@ describe('upgrade --wait exits with the outcome', () => {
     expect(second.code).toBe(EXIT.refused);
     expect(second.stderr).toContain(`target ${T.busy} already has an upgrade running: ${id}`);
     expect(second.stderr).toContain(`see it with: cutover status ${id}`);
+    const cleanup = await cutover(url, ['cleanup', T.busy, '--reason', 'orphans']);
+    expect(cleanup.code).toBe(EXIT.refused);
+    expect(cleanup.stderr).toBe(`cutover: target ${T.busy} has an upgrade running: ${id}; a clean-up waits until it ends (or roll it back, or abort it); see it with: cutover status ${id}\n`);
     const aborted = await cutover(url, ['abort', T.busy, '--reason', 'wrong version']);
     expect(aborted.code).toBe(EXIT.ok);
     expect(aborted.stdout).toContain(`abort of ${id} accepted (by operator)`);

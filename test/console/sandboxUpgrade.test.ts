@@ -135,4 +135,8 @@ test('an approver follows a sandbox upgrade to its gate in the console and appro
     return screen.includes('[exit 0]') && screen;
   });
   expect(finished).toMatch(/blue 5\.7\.0 +emqx@\S+ +\S+ +\S+ +prohibiting +0 \/ \d+/);
+  // the target as its platform runs it now: green alone, serving everything, no orphan
+  const releases = await cutover(url, ['targets', name], { as: 'viewer' });
+  expect(releases.stdout).toMatch(new RegExp(`${releaseName(name, '5.8.0')} +5\\.8\\.0 +100% +serving +${name}\\.`));
+  expect(releases.stdout).not.toContain(releaseName(name, '5.7.0'));
 }, 240_000);

@@ -4,7 +4,7 @@ import { Link } from '../router';
 import { usePolling } from '../usePolling';
 
 function Serving({ target }: { target: TargetSummary }) {
-  const { data, error } = usePolling(() => getTarget(target.name), 10_000, target.name);
+  const { data, error } = usePolling(() => getTarget(target.name), 30_000, target.name);
   if (error && !data) return <span className="bad">{error}</span>;
   if (!data) return <span className="muted">…</span>;
   const serving = data.releases.filter((r) => r.serving);

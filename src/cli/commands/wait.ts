@@ -1,5 +1,6 @@
 /** --wait: follow an upgrade to its end, a line per change, and exit with its outcome (0 SUCCEEDED, 3 ROLLED_BACK, 4 FAILED). */
 import { parseDuration } from '../../domain/duration';
+import { stoppedOutside } from '../../view/upgradeView';
 import type { ApiClient } from '../client';
 import { CliError, EXIT } from '../exitCodes';
 import { follow, outcomeCode } from '../follow';
@@ -36,6 +37,6 @@ export async function waitForOutcome(api: ApiClient, io: Io, id: string, flags: 
     onRetry: (err) => io.err(`still following ${id}: ${err.message}`),
   });
   const code = outcomeCode(end);
-  print(io, end, () => [`${id} ended ${end.status}${end.execution === 'COMPLETED' ? '' : ` (${end.execution})`}${end.failure ? `: ${end.failure.message}` : ''}`]);
+  print(io, end, () => [`${id} ended ${end.status}${stoppedOutside(end) ? ` (${end.execution})` : ''}${end.failure ? `: ${end.failure.message}` : ''}`]);
   return code;
 }
