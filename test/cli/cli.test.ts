@@ -152,7 +152,7 @@ describe('--output json', () => {
     const history = JSON.parse((await cutover(url, ['history', T.json, '-o', 'json'], { as: 'viewer' })).stdout);
     expect(history.transitions).toEqual(state.transitions);
     const targetsJson = JSON.parse((await cutover(url, ['targets', '-o', 'json'], { as: 'viewer' })).stdout);
-    expect(targetsJson.targets).toContainEqual(expect.objectContaining({ name: T.json, kind: 'emqx', serving: { release: state.releases.green.name, version: '5.8.0' } }));
+    expect(targetsJson.targets).toContainEqual(expect.objectContaining({ name: T.json, kind: 'emqx', serving: [{ release: state.releases.green.name, version: '5.8.0', weight: 100 }] }));
     const me = JSON.parse((await cutover(url, ['whoami', '-o', 'json'], { as: 'approver' })).stdout);
     expect(me).toEqual({ principal: 'approver', roles: ['approver'] });
 

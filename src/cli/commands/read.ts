@@ -8,15 +8,21 @@ import { print, type Io } from '../io';
 import { listTargets, listUpgrades, upgradeIdOf } from '../resolve';
 import { paint, section, table } from '../text';
 
-/** Each target with its latest upgrade and what that upgrade left serving. */
+/** Each target with its latest upgrade and what gets traffic as that upgrade says (never upgraded: cutover targets NAME asks the platform). */
 export async function targets(api: ApiClient, io: Io): Promise<void> {
   const [configured, upgrades] = await Promise.all([listTargets(api), listUpgrades(api, {})]);
   const rows = await Promise.all(
     configured.map(async (t) => {
       const latest = upgrades.find((u) => u.target === t.name);
       const state = latest ? await getUpgrade(api, latest.id) : undefined;
-      const serving = state && (['blue', 'green'] as const).map((role) => state.releases[role]).find((r) => r && state.traffic[r.role] === 100 && r.phase === 'SERVING');
-      return { ...t, serving: serving ? { release: serving.name, version: serving.version } : undefined, latest };
+      // what gets traffic: one release, or both during a weighted shift
+      const serving = state
+        ? (['blue', 'green'] as const).flatMap((role) => {
+            const r = state.releases[role];
+            return r && state.traffic[role] > 0 ? [{ release: r.name, version: r.version, weight: state.traffic[role] }] : [];
+          })
+        : undefined;
+      return { ...t, serving, latest };
     }),
   );
   print(io, { targets: rows }, () =>
@@ -26,7 +32,7 @@ export async function targets(api: ApiClient, io: Io): Promise<void> {
       rows.map((r) => [
         { text: r.name },
         { text: r.kind },
-        { text: r.serving ? `${r.serving.release} (${r.serving.version})` : r.latest ? 'split or none' : '— (see cutover targets NAME)' },
+        { text: r.serving?.map((s) => `${s.release} (${s.version}) ${s.weight}%`).join(', ') || '— (see cutover targets NAME)' },
         { text: r.latest ? `${r.latest.status ?? r.latest.execution} ${r.latest.id}` : 'none' },
         { text: r.description ?? '' },
       ]),
