@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up run before `npm start`, `npm test` and `npm run bench`:
-# node modules, the pinned Temporal binaries, PostgreSQL, Redis, nginx, Prometheus and the Kubernetes
+# node modules, the web console's build, the pinned Temporal binaries, PostgreSQL, Redis, nginx,
+# Prometheus, the tests' Chromium and tmux, and the Kubernetes
 # control plane (scripts/kube-binaries.sh; `--without-kube`, as npm start runs it, leaves that out:
 # only the tests and the bench use it, and its first build takes minutes). A second run
 # only checks and returns.
@@ -21,6 +22,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   # and npm ci then refuses it as out of sync; install keeps the locked versions.
   log "installing node modules (npm install from package-lock.json)"
   npm install --no-audit --no-fund --loglevel=error
+fi
+
+# The web console the API serves at /ui (console/, Vite): built again when its sources, the view and
+# domain code it bundles, or the locked packages changed since the last build.
+if [ ! -f dist/console/index.html ] || [ -n "$(find console src/view src/domain package-lock.json -newer dist/console/index.html -print -quit)" ]; then
+  log "building the web console (npm run build:console)"
+  npm run --silent build:console
 fi
 
 # Temporal binaries: a project-local venv keeps the pinned versions apart from
@@ -68,6 +76,13 @@ fi
 # Prometheus: scrapes the sandboxes and cutover itself; analysis queries it (src/runtime/prometheus.ts).
 PROMETHEUS=$(command -v prometheus 2>/dev/null || { [ -x /usr/bin/prometheus ] && echo /usr/bin/prometheus; } || true)
 [ -n "$PROMETHEUS" ] || debian_install prometheus Prometheus
+
+# The tests' own programs: Chromium for the console test (headless, driven by playwright-core, whose
+# browser downloads cannot run here) and tmux, the terminal the CLI test watches `cutover watch` in.
+if [ "${1:-}" != --without-kube ]; then
+  [ -x /usr/bin/chromium ] || debian_install chromium Chromium
+  command -v tmux >/dev/null 2>&1 || debian_install tmux tmux
+fi
 
 # The Kubernetes control plane of the Kubernetes tests and the bench (kube-apiserver, controller
 # manager, scheduler, etcd, kwok, Gateway API CRDs), built from source once into a cache outside the

@@ -12,7 +12,9 @@ import { installAuth } from './auth';
 import { ConcurrencyLimit, limitAuthFailures, limitPrincipals } from './limits';
 import { BODY_LIMIT_BYTES, installErrorHandling } from './errors';
 import { installMetrics, newRegistry } from './metrics';
+import { consoleRoutes } from './routes/console';
 import { healthRoutes } from './routes/health';
+import { meRoutes } from './routes/me';
 import { PhaseWatch } from './phaseWatch';
 import { StuckWatch } from './stuckWatch';
 import { targetReleaseRoutes } from './routes/targetReleases';
@@ -80,6 +82,8 @@ export async function buildServer({ client, config, logger, registry = newRegist
   targetRoutes(app, config.targets, upgrades, phaseWatch, new ConcurrencyLimit(limits.longPolls, 'long polls waiting'));
   targetReleaseRoutes(app, new TargetReleases(client, config, (target, runId) => upgrades.links(target, runId)));
   healthRoutes(app, upgrades, registry);
+  await app.register(meRoutes);
+  await app.register(consoleRoutes);
   const stuck = new StuckWatch(() => upgrades.stuckUpgrades(), { registry, log: app.log, everyMs: stuckCheckMs });
   app.addHook('onReady', async () => stuck.start());
   app.addHook('onClose', () => stuck.stop());

@@ -16,4 +16,6 @@ export const emqxKind = {
     options: { approval: 'auto', standbyWindow: '30s', emqx: { connEvictRate: 50, sessEvictRate: 50, waitTakeover: '5s', waitHealthCheck: '2s', initialDelay: '5s' } },
   },
   localPorts: ['mqtt', 'api', 'status'],
+  // the node being evacuated: state, connections and sessions left, from waitEvacuated's last heartbeat
+  liveDetails: { activity: 'waitEvacuated', key: 'evacuating' },
 } as const satisfies KindModule;
