@@ -305,7 +305,8 @@ describe('clear errors and nothing changed', () => {
     const taskQueue = uniqueId('emqx-bad');
     const w = await startWorker(env, taskQueue, sys.activities(env.client, override(sys) as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
     cleanups.push(() => w.stop());
-    const h = await start(sys, taskQueue, {}, { maxAttempts: 2 });
+    // an unreachable API may come back: plan retries it until its time limit, then rolls back naming it
+    const h = await start(sys, taskQueue, {}, { stepTimeoutMs: { plan: 5000 } });
     const final = (await h.result()) as UpgradeState;
     expect(final.status).toBe('ROLLED_BACK');
     expect(final.failure?.message).toMatch(message);
