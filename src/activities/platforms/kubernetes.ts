@@ -24,6 +24,7 @@ import {
 import type { KubernetesPlacement, TargetLookup } from '../../config/targets';
 import type { BlueWorkload, PlatformActivities, PodInfo } from '../../domain/platform';
 import type { ReleaseRef } from '../../domain/upgrade';
+import { isTransientStatus } from '../../domain/retry';
 import {
   greenManifest,
   releaseOf,
@@ -77,7 +78,8 @@ export function apiServerMessage(err: ApiException<unknown>): string {
     try {
       body = JSON.parse(err.body);
     } catch {
-      return err.body || `HTTP ${err.code}`;
+      // not the API server's Status: a proxy's page, kept short
+      return err.body.slice(0, 200) || `HTTP ${err.code}`;
     }
   }
   const text = (body as { message?: unknown } | undefined)?.message;
@@ -155,7 +157,8 @@ class Cluster {
     if (code === 404) return ApplicationFailure.nonRetryable(text, 'NotFound');
     // Someone changed the object since it was read (or created it meanwhile): read again and retry.
     if (code === 409) return ApplicationFailure.retryable(text, 'Conflict');
-    if (code >= 500 || code === 429) return ApplicationFailure.retryable(text, 'KubernetesUnavailable');
+    // the API server (or a proxy in front of it) overloaded or failing: 5xx, 429 with Retry-After, 408
+    if (isTransientStatus(code)) return ApplicationFailure.retryable(text, 'KubernetesUnavailable');
     return ApplicationFailure.nonRetryable(text, 'Invalid');
   }
 

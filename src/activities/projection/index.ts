@@ -22,7 +22,7 @@ import { processorName, releaseDatabaseName } from '../../domain/projection/nami
 import { CatchUpSourceUnsupported, type CatchUpSource } from '../../domain/projection/source';
 import { formatDuration } from '../../domain/duration';
 import { catchUpReader, type CatchUpReader } from './catchUpReader';
-import { withClient } from '../pg';
+import { withDatabase } from '../pg';
 import { dropReleaseDatabase, ensureReleaseDatabase } from './releaseDatabase';
 
 export { releaseRolePassword } from './releaseDatabase';
@@ -164,12 +164,12 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
     /** The release's own database and a role that owns it (create if absent). */
     async ensureReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; role: string; created: boolean }> {
       const a = deps.access(i.target);
-      return withClient(a.databasesUrl, (c) => ensureReleaseDatabase(c, releaseDatabaseName(i.release), a.rolePasswordSecret));
+      return withDatabase(a.databasesUrl, `creating the database of ${i.release}`, (c) => ensureReleaseDatabase(c, releaseDatabaseName(i.release), a.rolePasswordSecret));
     },
 
     /** Drops the release's database (closing its connections) and its role; nothing to drop is fine. */
     async dropReleaseDatabase(i: { target: string; release: string }): Promise<{ database: string; dropped: boolean }> {
-      return withClient(deps.access(i.target).databasesUrl, (c) => dropReleaseDatabase(c, releaseDatabaseName(i.release)));
+      return withDatabase(deps.access(i.target).databasesUrl, `dropping the database of ${i.release}`, (c) => dropReleaseDatabase(c, releaseDatabaseName(i.release)));
     },
   };
 }
