@@ -5,9 +5,12 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { Client, type ClientConfig } from 'pg';
+import { tryAgainQuickly } from './transient';
 
 export async function withClient<T>(config: string | ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client(config);
+  // a connection reset emits 'error' besides failing the query that runs (or the next one): unheard, it would end the process
+  c.on('error', () => undefined);
   await c.connect();
   try {
     return await fn(c);
@@ -42,11 +45,11 @@ export function pgFailure(err: unknown, what: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(text, 'DatabaseRefused');
 }
 
-/** withClient for an activity: its failures classified by pgFailure. */
-export async function withDatabase<T>(config: string | ClientConfig, what: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  try {
-    return await withClient(config, fn);
-  } catch (err) {
-    throw pgFailure(err, what);
-  }
+/** withClient for an activity: its failures classified by pgFailure, a transient one tried again at once on a new connection (fn must be safe to repeat). */
+export function withDatabase<T>(config: string | ClientConfig, what: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  return tryAgainQuickly(() =>
+    withClient(config, fn).catch((err: unknown) => {
+      throw pgFailure(err, what);
+    }),
+  );
 }

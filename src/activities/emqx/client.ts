@@ -11,7 +11,7 @@ import { ErrorBody, GlobalStatus, NodeList, readAnswer, RunningNode, type Evacua
 import type { EmqxAccess } from '../../domain/emqx/schema';
 import { describeRelease } from '../../domain/emqx/versions';
 import { isTransientStatus } from '../../domain/retry';
-import { noAnswerCause } from '../transient';
+import { noAnswerCause, tryAgainQuickly } from '../transient';
 
 export interface Reply {
   status: number;
@@ -57,8 +57,16 @@ export class EmqxClient {
     return `EMQX of target '${this.target}' at ${this.base}`;
   }
 
-  /** A connection refused, reset or timed out is worth another try; refused credentials are not. */
-  async call(method: string, path: string, body?: unknown): Promise<Reply> {
+  /**
+   * A connection refused, reset or timed out, or a transient status, is worth
+   * another try (twice at once, then the activity's retries); refused
+   * credentials are not.
+   */
+  call(method: string, path: string, body?: unknown): Promise<Reply> {
+    return tryAgainQuickly(() => this.once(method, path, body), { transient: (r) => isTransientStatus(r.status) });
+  }
+
+  private async once(method: string, path: string, body?: unknown): Promise<Reply> {
     let res: Response;
     let text: string;
     try {

@@ -13,7 +13,7 @@ import { AdminRoot, KongAnswerError, Message, NodeStatus, kongAnswer } from '../
 import type { KongNodeAddress } from '../../domain/kong/local';
 import { kongFeatures, parseKongVersion } from '../../domain/kong/versions';
 import { isTransientStatus } from '../../domain/retry';
-import { noAnswerCause, noAnswerCode } from '../transient';
+import { noAnswerCause, noAnswerCode, tryAgainQuickly } from '../transient';
 
 /** The failure type of a node that refuses connections: nothing listens there any more. */
 export const KONG_REFUSED = 'KongRefused';
@@ -31,7 +31,11 @@ function statusListenerHint(version: string): string {
 }
 
 export function nodeApi(fetchFn: typeof fetch) {
-  async function request(url: string, what: string, init: RequestInit & { signal?: AbortSignal } = {}): Promise<Answer> {
+  /** A request tried again at once after no answer or a transient status (twice; then the activity's retries). */
+  const request = (url: string, what: string, init: RequestInit & { signal?: AbortSignal } = {}): Promise<Answer> =>
+    tryAgainQuickly(() => once(url, what, init), { transient: (a) => isTransientStatus(a.status) });
+
+  async function once(url: string, what: string, init: RequestInit & { signal?: AbortSignal }): Promise<Answer> {
     let res: Response;
     try {
       res = await fetchFn(url, { ...init, signal: init.signal ?? AbortSignal.timeout(5000) });
@@ -78,7 +82,8 @@ export function nodeApi(fetchFn: typeof fetch) {
     /** GET /status/ready (3.3+): 200 ready, 503 with Kong's reason. */
     async ready(node: KongNodeAddress, version: string): Promise<{ ready: boolean; message: string }> {
       const what = 'GET /status/ready';
-      const a = await request(`${node.statusUrl}/status/ready`, `${what} of ${node.pod}`).catch((err: ApplicationFailure) => {
+      // polled by the readiness wait, and a 503 is Kong's "not ready": asked once
+      const a = await once(`${node.statusUrl}/status/ready`, `${what} of ${node.pod}`, {}).catch((err: ApplicationFailure) => {
         throw ApplicationFailure.retryable(`${err.message}; ${statusListenerHint(version)}`, err.type);
       });
       if (a.status === 200) return { ready: true, message: body(Message, a, what, version).message };

@@ -39,6 +39,7 @@ import {
   type Workload,
 } from '../../domain/kubernetes';
 import { withKeptAliveConnections } from './keptAliveConnections';
+import { tryAgainQuickly } from '../transient';
 import { followUntil, Mirror } from './kubernetesMirror';
 
 export interface KubernetesActivitiesDeps {
@@ -126,22 +127,32 @@ class Cluster {
     return `namespace ${this.namespace} of target '${this.target}'`;
   }
 
-  async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw this.failure(what, err);
-    }
+  /**
+   * A request. No answer or a transient status is tried again at once (twice;
+   * then the activity's retries); a 409 is left to the caller's next
+   * attempt, which reads again. `answers`: statuses that are answers, not errors.
+   */
+  private send<T, A>(what: string, fn: () => Promise<T>, answers: Partial<Record<404 | 409, A>> = {}): Promise<T | A> {
+    return tryAgainQuickly(
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          if (err instanceof ApiException && (err.code === 404 || err.code === 409) && err.code in answers) return answers[err.code] as A;
+          throw this.failure(what, err);
+        }
+      },
+      { failed: (f) => f instanceof ApplicationFailure && !f.nonRetryable && f.type !== 'Conflict' },
+    );
+  }
+
+  call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return this.send(what, fn) as Promise<T>;
   }
 
   /** As call, but a 404 is an answer (already gone, not created yet), not an error. */
-  async callOrAbsent<T, A>(what: string, fn: () => Promise<T>, absent: A): Promise<T | A> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return absent;
-      throw this.failure(what, err);
-    }
+  callOrAbsent<T, A>(what: string, fn: () => Promise<T>, absent: A): Promise<T | A> {
+    return this.send(what, fn, { 404: absent });
   }
 
   /** An API error (or a refused watch, which has only a status code) as a failure that says what, where and whether to retry. */
@@ -273,12 +284,7 @@ class Cluster {
 
   /** Creates a Service if absent (a retry finds it made). */
   async createService(body: V1Service): Promise<void> {
-    try {
-      await this.core.createNamespacedService({ namespace: this.namespace, body });
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 409) return;
-      throw this.failure(`creating Service ${body.metadata!.name}`, err);
-    }
+    await this.send(`creating Service ${body.metadata!.name}`, () => this.core.createNamespacedService({ namespace: this.namespace, body }), { 409: 'exists' });
   }
 
   async deleteService(name: string): Promise<void> {
