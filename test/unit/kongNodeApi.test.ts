@@ -69,8 +69,10 @@ test('a 503 or 429 from in front of a node, or a reset, is tried again at once (
 });
 
 test("a 503 at /status/ready is Kong's 'not ready' only with Kong's body; a balancer's page is a failure that passes", async () => {
-  expect(await failureOf(nodeApi(inTurn(NGINX_503)).ready(NODE, '3.9.0'))).toMatchObject({ type: 'KongUnavailable', nonRetryable: false });
-  // the readiness wait polls it: asked once, not again at once
+  const balancer = inTurn(NGINX_503);
+  expect(await failureOf(nodeApi(balancer).ready(NODE, '3.9.0'))).toMatchObject({ type: 'KongUnavailable', nonRetryable: false });
+  expect(balancer.calls).toBe(3);
+  // Kong's answer: not asked again at once (the readiness wait polls it)
   const once = inTurn(json(503, { message: 'no configuration available (empty configuration present)' }));
   expect(await nodeApi(once).ready(NODE, '3.9.0')).toEqual({ ready: false, message: 'no configuration available (empty configuration present)' });
   expect(once.calls).toBe(1);

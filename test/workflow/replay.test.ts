@@ -15,12 +15,13 @@ const DIR = join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 const BUNDLES = { scripted: 'CUTOVER_TEST_WORKFLOW_BUNDLE', shipped: 'CUTOVER_WORKFLOW_BUNDLE' } as const;
 
-test('the corpus holds the eight recorded runs', () => {
+test('the corpus holds the nine recorded runs', () => {
   expect(files.sort()).toEqual([
     'cancel-at-gate-legacy.scripted.json',
     'cancel-at-gate.scripted.json',
     'emqx-local-legacy.shipped.json',
     'emqx-local.shipped.json',
+    'emqx-rollback-in-window-legacy.shipped.json',
     'emqx-rollback-in-window.shipped.json',
     'happy-path.scripted.json',
     'rollback-at-drainBlue-legacy.scripted.json',
@@ -30,17 +31,30 @@ test('the corpus holds the eight recorded runs', () => {
 
 /** Each patched() of the workflows: runs recorded before it (that take the old branch) and after it. */
 const PATCHES = {
-  'emqx-blue-stands-by': { before: ['emqx-local-legacy.shipped.json'], after: ['emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json'] },
+  'emqx-blue-stands-by': {
+    before: ['emqx-local-legacy.shipped.json'],
+    after: ['emqx-local.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json'],
+  },
   'cancel-identity': { before: ['cancel-at-gate-legacy.scripted.json'], after: ['cancel-at-gate.scripted.json'] },
-  'emqx-nodes-at-once': { before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json'], after: ['emqx-local.shipped.json'] },
-  'emqx-support-matrix': { before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json'], after: ['emqx-local.shipped.json'] },
+  'emqx-nodes-at-once': { before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json'], after: ['emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json'] },
+  'emqx-support-matrix': { before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json'], after: ['emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json'] },
   'state-memo': {
-    before: ['cancel-at-gate-legacy.scripted.json', 'emqx-local-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
-    after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+    before: ['cancel-at-gate-legacy.scripted.json', 'emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
+    after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
   },
   'signed-steering': {
-    before: ['emqx-rollback-in-window.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
-    after: ['happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+    before: ['emqx-rollback-in-window-legacy.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
+    after: ['emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+  },
+  // runs from before retry by time retried each call 3 times (options.maxAttempts), whatever the step's limit
+  'retry-by-time': {
+    before: ['cancel-at-gate.scripted.json', 'emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+    after: ['emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json'],
+  },
+  // verify read membership once, and a rollback stopped the evacuations of listed running blue nodes only
+  'emqx-membership-reread': {
+    before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json'],
+    after: ['emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json'],
   },
 };
 

@@ -17,6 +17,7 @@ import type { Client, ClientConfig } from 'pg';
 import { parseDuration } from '../../domain/duration';
 import type { KongAccess } from '../../domain/kong/schema';
 import { withDatabase } from '../pg';
+import { tryAgainQuickly } from '../transient';
 
 const run = promisify(execFile);
 
@@ -83,7 +84,8 @@ export async function backupDatabase(r: BackupRequest, serverMajor: () => Promis
   const reused = existsSync(path) && existsSync(`${path}.sha256`);
   if (!reused) {
     await checkPgDump(r.pgDump, await serverMajor());
-    await dumpTo(r, path);
+    // a dump whose connection was lost starts again from nothing (dumpTo keeps only a complete one)
+    await tryAgainQuickly(() => dumpTo(r, path));
   }
   const { kept, removed } = applyRetention(r, file);
   return { ...describeBackup(r.dir, file), path, host: hostname(), reused, kept, removed };
@@ -129,8 +131,10 @@ async function dumpTo(r: BackupRequest, path: string): Promise<void> {
     if (code !== 0) {
       // libpq's words: refused credentials or rights, or a database that is not there, will not pass; a lost connection may
       const refused = /password authentication failed|permission denied|does not exist/.test(stderr);
+      // its error line only: Temporal keeps an activity's failure within a few KB, the query pg_dump ran included
+      const error = stderr.split('\n').find((l) => l.includes('error:')) ?? stderr.trim().split('\n')[0] ?? '';
       throw ApplicationFailure.create({
-        message: `pg_dump of ${db.database} on ${db.host}:${db.port} failed (exit ${code}): ${stderr.trim()}`,
+        message: `pg_dump of ${db.database} on ${db.host}:${db.port} failed (exit ${code}): ${error.slice(0, 300)}`,
         type: refused ? 'DatabaseRefused' : 'DatabaseUnavailable',
         nonRetryable: refused,
       });

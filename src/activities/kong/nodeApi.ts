@@ -32,8 +32,8 @@ function statusListenerHint(version: string): string {
 
 export function nodeApi(fetchFn: typeof fetch) {
   /** A request tried again at once after no answer or a transient status (twice; then the activity's retries). */
-  const request = (url: string, what: string, init: RequestInit & { signal?: AbortSignal } = {}): Promise<Answer> =>
-    tryAgainQuickly(() => once(url, what, init), { transient: (a) => isTransientStatus(a.status) });
+  const request = (url: string, what: string, init: RequestInit & { signal?: AbortSignal } = {}, transient = (a: Answer) => isTransientStatus(a.status)): Promise<Answer> =>
+    tryAgainQuickly(() => once(url, what, init), { transient });
 
   async function once(url: string, what: string, init: RequestInit & { signal?: AbortSignal }): Promise<Answer> {
     let res: Response;
@@ -82,8 +82,9 @@ export function nodeApi(fetchFn: typeof fetch) {
     /** GET /status/ready (3.3+): 200 ready, 503 with Kong's reason. */
     async ready(node: KongNodeAddress, version: string): Promise<{ ready: boolean; message: string }> {
       const what = 'GET /status/ready';
-      // polled by the readiness wait, and a 503 is Kong's "not ready": asked once
-      const a = await once(`${node.statusUrl}/status/ready`, `${what} of ${node.pod}`, {}).catch((err: ApplicationFailure) => {
+      // Kong's own 503 is its answer ("not ready"), not a failure to try again
+      const kongs503 = (a: Answer) => a.status === 503 && kongsBody(Message, a, what, version) !== undefined;
+      const a = await request(`${node.statusUrl}/status/ready`, `${what} of ${node.pod}`, {}, (r) => isTransientStatus(r.status) && !kongs503(r)).catch((err: ApplicationFailure) => {
         throw ApplicationFailure.retryable(`${err.message}; ${statusListenerHint(version)}`, err.type);
       });
       if (a.status === 200) return { ready: true, message: body(Message, a, what, version).message };
