@@ -6,37 +6,24 @@
  * one version of the Service selecting green, and scaled blue down one pod
  * at a time, each once; EMQX started each blue node's evacuation once.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { RELEASE_LABEL } from '../../src/domain/kubernetes';
-import { FaultInjector } from '../../src/sandbox/faultProxy';
 import { EmqxOnKube } from '../support/emqxOnKube';
-import { connectSharedServer, uniqueId } from '../support/temporal';
-import { expectFaultsInjected } from './expectations';
-import { CHAOS, emqxKubernetes, SEEDS } from './upgrades';
+import { uniqueId } from '../support/temporal';
+import { envForThisFile, succeedsThroughFaults } from './harness';
+import { emqxKubernetes, SEEDS } from './upgrades';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await connectSharedServer();
-});
-afterAll(() => env?.teardown());
+const env = envForThisFile();
 
 test('a 3-node upgrade through a flaky Kubernetes API: SUCCEEDED, green created once, the Service switched once, blue scaled down once per pod', async () => {
   const sys = await EmqxOnKube.start(uniqueId('chaos-mqtt'));
-  const faults = new FaultInjector(CHAOS, SEEDS.emqxKubernetes);
   try {
-    const r = await emqxKubernetes(env, sys, faults);
-    process.stdout.write(`chaos emqx kubernetes: ${r.final.status} in ${r.ms} ms, faults ${JSON.stringify(r.faults)}, history ${JSON.stringify(r.history)}\n`);
-    expect(r.final.status).toBe('SUCCEEDED');
-    expect(r.final.failure).toBeUndefined();
-    expectFaultsInjected(r);
-    const green = `${sys.target.name}-5-8-0`;
+    const r = await succeedsThroughFaults('chaos emqx kubernetes', SEEDS.emqxKubernetes, (faults) => emqxKubernetes(env(), sys, faults));
     expect(r.seen.greenCreated).toBe(1);
     expect(r.seen.switchedToGreen).toBe(1);
-    expect((r.seen.serviceSelectors as Record<string, string>[]).at(-1)).toMatchObject({ [RELEASE_LABEL]: green });
+    expect((r.seen.serviceSelectors as Record<string, string>[]).at(-1)).toMatchObject({ [RELEASE_LABEL]: `${sys.target.name}-5-8-0` });
     expect(r.seen.blueScaledTo).toEqual([2, 1, 0]);
     expect(r.seen.evacuationsStarted).toEqual({ 'emqx@emqx-2': 1, 'emqx@emqx-1': 1, 'emqx@emqx-0': 1 });
   } finally {
-    await faults.close();
     await sys.close();
   }
 }, 240_000);

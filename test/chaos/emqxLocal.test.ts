@@ -6,30 +6,14 @@
  * MQTT to green once, and each activity is in the history once (Temporal
  * retried them on the server).
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { FaultInjector } from '../../src/sandbox/faultProxy';
-import { connectSharedServer } from '../support/temporal';
-import { expectFaultsInjected } from './expectations';
-import { CHAOS, emqxLocal, SEEDS } from './upgrades';
+import { envForThisFile, succeedsThroughFaults } from './harness';
+import { emqxLocal, SEEDS } from './upgrades';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await connectSharedServer();
-});
-afterAll(() => env?.teardown());
+const env = envForThisFile();
 
 test('a 3-node upgrade through a flaky EMQX API: SUCCEEDED, each evacuation started once, MQTT switched once', async () => {
-  const faults = new FaultInjector(CHAOS, SEEDS.emqxLocal);
-  try {
-    const r = await emqxLocal(env, faults);
-    process.stdout.write(`chaos emqx local: ${r.final.status} in ${r.ms} ms, faults ${JSON.stringify(r.faults)}, history ${JSON.stringify(r.history)}\n`);
-    expect(r.final.status).toBe('SUCCEEDED');
-    expect(r.final.failure).toBeUndefined();
-    expectFaultsInjected(r);
-    const blue = r.final.releases.blue!.name;
-    expect(r.seen.evacuationsStarted).toEqual({ [`emqx@${blue}-0`]: 1, [`emqx@${blue}-1`]: 1, [`emqx@${blue}-2`]: 1 });
-    expect(r.seen.routedTo).toEqual(['blue', 'green']);
-  } finally {
-    await faults.close();
-  }
+  const r = await succeedsThroughFaults('chaos emqx local', SEEDS.emqxLocal, (faults) => emqxLocal(env(), faults));
+  const blue = r.final.releases.blue!.name;
+  expect(r.seen.evacuationsStarted).toEqual({ [`emqx@${blue}-0`]: 1, [`emqx@${blue}-1`]: 1, [`emqx@${blue}-2`]: 1 });
+  expect(r.seen.routedTo).toEqual(['blue', 'green']);
 }, 240_000);

@@ -6,29 +6,13 @@
  * The upgrade ends SUCCEEDED; PostgreSQL created green's database once, and
  * nginx moved the queries to green once.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { FaultInjector } from '../../src/sandbox/faultProxy';
-import { connectSharedServer } from '../support/temporal';
-import { expectFaultsInjected } from './expectations';
-import { CHAOS, projectionLocal, SEEDS } from './upgrades';
+import { envForThisFile, succeedsThroughFaults } from './harness';
+import { projectionLocal, SEEDS } from './upgrades';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await connectSharedServer();
-});
-afterAll(() => env?.teardown());
+const env = envForThisFile();
 
 test('1.4.0 -> 2.0.0 through a flaky catch-up endpoint and a flaky database: SUCCEEDED, green database created once, queries switched once', async () => {
-  const faults = new FaultInjector(CHAOS, SEEDS.projectionLocal);
-  try {
-    const r = await projectionLocal(env, faults);
-    process.stdout.write(`chaos projection local: ${r.final.status} in ${r.ms} ms, faults ${JSON.stringify(r.faults)}, history ${JSON.stringify(r.history)}\n`);
-    expect(r.final.status).toBe('SUCCEEDED');
-    expect(r.final.failure).toBeUndefined();
-    expectFaultsInjected(r);
-    expect(r.seen.greenDatabaseCreated).toBe(1);
-    expect(r.seen.routedTo).toEqual(['blue', 'green']);
-  } finally {
-    await faults.close();
-  }
+  const r = await succeedsThroughFaults('chaos projection local', SEEDS.projectionLocal, (faults) => projectionLocal(env(), faults));
+  expect(r.seen.greenDatabaseCreated).toBe(1);
+  expect(r.seen.routedTo).toEqual(['blue', 'green']);
 }, 240_000);

@@ -11,8 +11,7 @@
  * statement log, nginx's configs, the Service's versions), never from
  * cutover's own record.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -28,11 +27,10 @@ import type { LocalWorkloads } from '../../src/domain/platform';
 import { releaseDatabaseName } from '../../src/domain/projection/naming';
 import { RELEASE_LABEL } from '../../src/domain/kubernetes';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
-import { freePort } from '../../src/runtime/freePort';
-import { createLocalSandboxes } from '../../src/sandbox';
 import type { FaultCounts, FaultInjector } from '../../src/sandbox/faultProxy';
 import type { LocalSandbox } from '../../src/sandbox/localSandbox';
 import { SANDBOX_PG_PASSWORD, SANDBOX_PG_USER } from '../../src/sandbox/postgres';
+import { startKongStack } from '../kong/sandboxStack';
 import { startLocalStack } from '../sandbox/localStack';
 import { startProjectionStack } from '../sandbox/projectionStack';
 import type { EmqxOnKube } from '../support/emqxOnKube';
@@ -215,37 +213,23 @@ function nodesThrough(sandbox: LocalSandbox, faults: FaultInjector): LocalWorklo
  * cutover stops there for a person.
  */
 export async function kongLocal(env: TestWorkflowEnvironment, faults?: FaultInjector): Promise<UpgradeRun> {
-  const name = uniqueId('chaos-kong');
-  // short: PostgreSQL's socket goes under it (at most 107 bytes)
-  const dataDir = mkdtempSync(join(tmpdir(), 'cutover-chaos-kong-'));
-  chmodSync(dataDir, 0o755); // PostgreSQL may run as the postgres user
-  const ports: Record<string, number> = {};
-  for (const p of ['proxy', 'admin', 'status', 'postgres', 'upstream']) ports[p] = await freePort();
-  const env2: NodeJS.ProcessEnv = {};
-  const target: TargetConfig = {
-    name,
-    kind: 'kong',
-    local: { cluster: name, version: '3.8.0', replicas: 2, ports },
-    kong: { database: { host: '127.0.0.1', port: ports.postgres, user: SANDBOX_PG_USER, password: { env: 'KONG_PG_PASSWORD' } }, backupDir: join(dataDir, 'backups') },
-  };
-  const sandbox = createLocalSandboxes([target], dataDir, env2).get(name)!;
-  const pgDir = join(dataDir, 'sandbox', name, 'nodes', 'postgres');
+  const stack = await startKongStack({ name: uniqueId('chaos-kong') });
+  const { target, sandbox, ports } = stack;
+  const pgDir = join(stack.dataDir, 'sandbox', target.name, 'nodes', 'postgres');
   let w: RunningWorker | undefined;
   try {
-    await sandbox.start();
     // what PostgreSQL runs in the Kong database: its log says how often `up`'s migration ran
     await onDatabase(ports.postgres, 'kong', `ALTER DATABASE kong SET log_statement = 'ddl'`);
     const workerTarget: TargetConfig = faults ? { ...target, kong: { ...target.kong!, database: { ...target.kong!.database, port: await faults.tcp(ports.postgres) } } } : target;
     const workloads = faults ? nodesThrough(sandbox, faults) : sandbox;
     const taskQueue = uniqueId('chaos-kong');
-    w = await worker(env, taskQueue, createActivities([workerTarget], { sandboxes: new Map([[name, workloads]]), env: env2, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS }));
-    const blue = `${name}-3-8-0`;
-    const green = `${name}-3-9-0`;
+    const secrets = { KONG_PG_PASSWORD: SANDBOX_PG_PASSWORD };
+    w = await worker(env, taskQueue, createActivities([workerTarget], { sandboxes: new Map([[target.name, workloads]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS }));
     const routed = routedReleases(sandbox, ports.proxy);
-    const nodePorts = watchPorts(sandbox, 'proxy', { blue, green });
+    const nodePorts = watchPorts(sandbox, 'proxy', { blue: `${target.name}-3-8-0`, green: `${target.name}-3-9-0` });
     const input = upgradeInput({
       kind: 'kong',
-      target: name,
+      target: target.name,
       version: '3.9.0',
       options: { approval: 'auto', standbyWindowMs: 500, traffic: [{ weight: 50, analysis: [] }, { weight: 100, analysis: [] }], approveBefore: [] },
     });
@@ -261,8 +245,8 @@ export async function kongLocal(env: TestWorkflowEnvironment, faults?: FaultInje
     };
   } finally {
     await w?.stop();
-    await sandbox.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await stack.stop();
+    rmSync(stack.dataDir, { recursive: true, force: true });
   }
 }
 
