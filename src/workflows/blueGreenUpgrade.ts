@@ -293,8 +293,9 @@ class Upgrade {
     const outer = this.stepScope;
     const outerDeadline = this.upgrade.stepDeadline;
     this.stepScope = scope;
-    if (limit) this.upgrade.stepDeadline = Math.min(outerDeadline ?? Infinity, Date.now() + limit);
     if (limit) {
+      // the calls of the work retry until shortly before the earliest limit that holds it
+      this.upgrade.stepDeadline = Math.min(outerDeadline ?? Infinity, Date.now() + limit);
       timers
         .run(() => sleep(limit, { summary: `${step} time limit` }))
         .then(() => {

@@ -19,10 +19,10 @@ import { kongFeatures, kongVersionProblem, parseKongVersion } from '../../domain
 import { isTransientStatus } from '../../domain/retry';
 import type { KindActivityDeps } from '../kinds';
 import { withDatabase } from '../pg';
+import { noAnswerCause, readInWait } from '../transient';
 import { backupKong, type BackupRecord } from './backup';
 import { clientConfig, fingerprint, freeze, unfreeze } from './database';
 import { commandFailure, migrationsCli } from './migrationsCli';
-import { noAnswerCause, readInWait } from '../transient';
 import { KONG_REFUSED, nodeApi } from './nodeApi';
 import { kongTargets } from './targets';
 

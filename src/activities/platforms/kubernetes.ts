@@ -87,6 +87,24 @@ export function apiServerMessage(err: ApiException<unknown>): string {
   return typeof text === 'string' ? text : `HTTP ${err.code}`;
 }
 
+/** An API error (or a refused watch, which has only a status code) as a failure that says what, where and whether to retry. */
+export function kubernetesFailure(what: string, where: string, err: unknown): ApplicationFailure {
+  const code = err instanceof ApiException ? err.code : (err as { statusCode?: number } | undefined)?.statusCode;
+  if (code === undefined) {
+    return ApplicationFailure.retryable(`${what} in ${where}: Kubernetes API unreachable: ${(err as Error).message}`, 'Unreachable');
+  }
+  const text = `${what} in ${where} failed: ${err instanceof ApiException ? apiServerMessage(err) : `HTTP ${code} ${(err as Error).message}`}`;
+  if (code === 401 || code === 403) {
+    return ApplicationFailure.nonRetryable(`${text} (HTTP ${code}); check the worker's kubeconfig and its RBAC rights`, 'Unauthorized');
+  }
+  if (code === 404) return ApplicationFailure.nonRetryable(text, 'NotFound');
+  // Someone changed the object since it was read (or created it meanwhile): read again and retry.
+  if (code === 409) return ApplicationFailure.retryable(text, 'Conflict');
+  // the API server (or a proxy in front of it) overloaded or failing: 5xx, 429 with Retry-After, 408
+  if (isTransientStatus(code)) return ApplicationFailure.retryable(text, 'KubernetesUnavailable');
+  return ApplicationFailure.nonRetryable(text, 'Invalid');
+}
+
 interface BackendRef {
   group?: string;
   kind?: string;
@@ -155,22 +173,8 @@ class Cluster {
     return this.send(what, fn, { 404: absent });
   }
 
-  /** An API error (or a refused watch, which has only a status code) as a failure that says what, where and whether to retry. */
   failure(what: string, err: unknown): ApplicationFailure {
-    const code = err instanceof ApiException ? err.code : (err as { statusCode?: number } | undefined)?.statusCode;
-    if (code === undefined) {
-      return ApplicationFailure.retryable(`${what} in ${this.where()}: Kubernetes API unreachable: ${(err as Error).message}`, 'Unreachable');
-    }
-    const text = `${what} in ${this.where()} failed: ${err instanceof ApiException ? apiServerMessage(err) : `HTTP ${code} ${(err as Error).message}`}`;
-    if (code === 401 || code === 403) {
-      return ApplicationFailure.nonRetryable(`${text} (HTTP ${code}); check the worker's kubeconfig and its RBAC rights`, 'Unauthorized');
-    }
-    if (code === 404) return ApplicationFailure.nonRetryable(text, 'NotFound');
-    // Someone changed the object since it was read (or created it meanwhile): read again and retry.
-    if (code === 409) return ApplicationFailure.retryable(text, 'Conflict');
-    // the API server (or a proxy in front of it) overloaded or failing: 5xx, 429 with Retry-After, 408
-    if (isTransientStatus(code)) return ApplicationFailure.retryable(text, 'KubernetesUnavailable');
-    return ApplicationFailure.nonRetryable(text, 'Invalid');
+    return kubernetesFailure(what, this.where(), err);
   }
 
   readWorkload(name: string): Promise<Workload>;
