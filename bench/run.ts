@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { projectRoot } from '../src/runtime/binaries';
 import type { BenchSection } from './section';
+import { chaosBench } from './chaos';
 import { emqxRollbackBench } from './emqxRollback';
 import { historyBudgetBench } from './historyBudget';
 import { kubernetesBench } from './kubernetes';
@@ -17,10 +18,11 @@ import { skeletonBench } from './skeleton';
 import { trafficPlanBench } from './trafficPlan';
 import { weightsBench } from './weights';
 
-const SECTIONS: BenchSection[] = [skeletonBench, kubernetesBench, trafficPlanBench, historyBudgetBench, weightsBench, emqxRollbackBench, projectionBench];
+const SECTIONS: BenchSection[] = [skeletonBench, kubernetesBench, trafficPlanBench, historyBudgetBench, weightsBench, emqxRollbackBench, projectionBench, chaosBench];
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // the test harness a section shares (test/support/temporal) installs the same quiet runtime when it is imported
+  if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('ERROR') });
   const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
   const unknown = only?.filter((n) => !SECTIONS.some((s) => s.name === n)) ?? [];
   if (unknown.length) throw new Error(`BENCH_ONLY names no section: ${unknown.join(', ')} (sections: ${SECTIONS.map((s) => s.name).join(', ')})`);

@@ -46,7 +46,9 @@ export const UpgradeOptionsInput = Type.Object(
     stepTimeouts: Type.Optional(
       Type.Object(Object.fromEntries(STEPS.map((s) => [s, Type.Optional(Duration)])), { additionalProperties: false }),
     ),
-    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    maxAttempts: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, description: 'not used since retries are bounded by time (kept so that requests and configs that set it are accepted)' }),
+    ),
     traffic: Type.Optional(
       Type.Union([Type.Literal('all-at-once'), Type.Array(TrafficStepInput, { minItems: 1, maxItems: 100 })], {
         description: 'all-at-once (default), or weighted steps rising to 100, each with an optional pause, analysis and approval',
@@ -68,7 +70,7 @@ export const UpgradeOptionsInput = Type.Object(
       'approval: manual waits for approve (or autoPromoteAfter), auto promotes without a gate; ' +
       'standbyWindow: how long the old release stands by, rollback being instant; ' +
       'stepTimeouts: time limit per step, a step that overruns is rolled back; ' +
-      'maxAttempts: attempts per activity before a step fails for good; ' +
+      'a transient failure is retried until the step\'s time limit, or without one its retry window (maxAttempts is no longer used); ' +
       '<kind>: the settings of that kind of system',
   },
 );

@@ -52,7 +52,11 @@ export interface UpgradeOptions {
   standbyWindowMs: number;
   /** Per-step time limit; a step that overruns is rolled back. */
   stepTimeoutMs: Partial<Record<Step, number>>;
-  /** Attempts per activity before the step counts as failed for good. */
+  /**
+   * Attempts per activity before the step counts as failed for good: what runs
+   * started before patch retry-by-time replay with. Later runs retry by time
+   * (the step's limit or RETRY_WINDOW_MS) and ignore it.
+   */
   maxAttempts: number;
   requireDistinctApprover: boolean;
   /** all-at-once: green gets 100 in one change; steps: weights rising to 100. Absent in runs started before traffic plans. */

@@ -10,6 +10,7 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  type ActivityInterfaceFor,
   isCancellation,
   patched,
   setHandler,
@@ -18,8 +19,9 @@ import {
 import { REFUSAL_FAILURE, decideAbort, decideApprove, decideReadyReport, decideRollback, type Decision } from '../domain/decisions';
 import { formatDuration } from '../domain/duration';
 import { approvalRule } from '../domain/policy';
+import { RETRY_WINDOW_MS } from '../domain/retry';
 import { STEPS, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
-import { stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
+import { retriesByTime, stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
 import { cancelRequester } from './cancelRequester';
 import { awaitApproval, gateOptions } from './gates';
 import {
@@ -208,7 +210,7 @@ class Upgrade {
     const strategy = this.strategyFor(this.input.kind);
     if (!strategy) throw new StepFailed('plan', `this worker has no strategy for kind ${this.input.kind}`, 'Misconfigured');
     this.strategy = strategy;
-    const { blue } = await this.guard('plan', () => this.strategy.plan(this.input));
+    const { blue } = await this.guard('plan', () => this.strategy.plan(this.input, (o) => this.stepCalls(o)));
     const owned = patched(RELEASE_OWNERSHIP);
     this.owner = owned ? this.state.upgradeId : undefined;
     const green = { name: (owned ? releaseName : legacyReleaseName)(this.input.target, this.input.version), version: this.input.version };
@@ -245,7 +247,12 @@ class Upgrade {
     if (!handler) return;
     const undo = handler.undo;
     if (undo) this.saga.register(step, undefined, (deadline) => undo(this.context(step, (o) => undoActivities(deadline, o))));
-    await this.guard(step, () => handler.run(this.context(step, (o) => stepActivities(this.input, o))));
+    await this.guard(step, () => handler.run(this.context(step, (o) => this.stepCalls(o))));
+  }
+
+  /** Proxies for the running step's calls, their retries bounded by its time limit or retry window. */
+  private stepCalls<A extends object>(options?: ProxyOptions): ActivityInterfaceFor<A> {
+    return stepActivities<A>(this.input, this.upgrade.window, options);
   }
 
   private async verifyAnalysis(): Promise<void> {
@@ -299,8 +306,11 @@ class Upgrade {
     const timers = new CancellationScope();
     let timedOut = false;
     const outer = this.stepScope;
+    const outerDeadline = this.upgrade.stepDeadline;
     this.stepScope = scope;
     if (limit) {
+      // the calls of the work retry until shortly before the earliest limit that holds it
+      this.upgrade.stepDeadline = Math.min(outerDeadline ?? Infinity, Date.now() + limit);
       timers
         .run(() => sleep(limit, { summary: `${step} time limit` }))
         .then(() => {
@@ -318,10 +328,13 @@ class Upgrade {
       if (this.upgrade.stop) throw new StopRequested();
       if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
       if (err instanceof StepFailed || err instanceof StopRequested) throw err;
-      const { message, type } = describe(err);
-      throw new StepFailed(step, message, type);
+      const { message, type, retriedOut } = describe(err);
+      if (!retriedOut || !retriesByTime()) throw new StepFailed(step, message, type);
+      const until = limit ? `until shortly before the step's time limit of ${formatDuration(limit)}` : `for the step's retry window of ${formatDuration(RETRY_WINDOW_MS[step])}`;
+      throw new StepFailed(step, `${message} (still failing after retries ${until})`, type);
     } finally {
       this.stepScope = outer;
+      this.upgrade.stepDeadline = outerDeadline;
       timers.cancel();
     }
   }

@@ -24,10 +24,13 @@ export interface StrategyContext {
   askApproval(before: string, why: string): Promise<string>;
   /**
    * Activity proxies with the retry policy of what runs now: a step's
-   * (maxAttempts), or an undo's (retries until the rollback's deadline).
+   * (transient failures retried until its time limit or retry window), or
+   * an undo's (retried until the rollback's deadline).
    */
-  activities<A extends object>(options?: ProxyOptions): ActivityInterfaceFor<A>;
+  activities: Activities;
 }
+
+export type Activities = <A extends object>(options?: ProxyOptions) => ActivityInterfaceFor<A>;
 
 export interface StepHandler {
   run(ctx: StrategyContext): Promise<void>;
@@ -36,8 +39,8 @@ export interface StepHandler {
 }
 
 export interface Strategy {
-  /** Read which release serves the target now. */
-  plan(input: UpgradeInput): Promise<{ blue: ReleaseRef }>;
+  /** Read which release serves the target now; `activities` are plan's (retried within its limit or window). */
+  plan(input: UpgradeInput, activities: Activities): Promise<{ blue: ReleaseRef }>;
   prepare?: StepHandler;
   deployGreen: StepHandler;
   waitReady: StepHandler;

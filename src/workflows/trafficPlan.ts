@@ -66,7 +66,7 @@ async function trafficStep(
   const { step, label, names, record, owner } = s;
   upgrade.setWaitingFor(`${label}: setting router weights`);
   const weights = weightsByRelease(names, step.weight);
-  await call(stepActivities<PlatformActivities>(input).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, { target: input.target, weights, owner });
+  await call(stepActivities<PlatformActivities>(input, upgrade.window).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, { target: input.target, weights, owner });
   upgrade.weighted(step.weight, label);
   metrics.trafficWeights({ target: input.target, weights });
   if (step.pauseMs) {
@@ -91,7 +91,7 @@ export async function analyse(
   const { input } = upgrade;
   const { step, where, check, names } = run;
   const runsFor = (check.initialDelayMs ?? 0) + (check.intervalMs ?? 0) * (check.count ?? 1);
-  const acts = stepActivities<AnalysisActivities>(input, { startToCloseTimeout: runsFor + 5 * 60_000, heartbeatTimeout: '1 minute' });
+  const acts = stepActivities<AnalysisActivities>(input, upgrade.window, { startToCloseTimeout: runsFor + 5 * 60_000, heartbeatTimeout: '1 minute' });
   upgrade.setWaitingFor(`${where}: analysis ${check.name}${runsFor ? ` (${formatDuration(runsFor)})` : ''}`);
   const result = await call(acts.runAnalysis, `${where}: analysis ${check.name}`, {
     target: input.target,

@@ -9,6 +9,7 @@ import { nextPhase, type PhaseEvent } from '../domain/phases';
 import { nextStatus, type UpgradeStatus } from '../domain/status';
 import { phaseEventsForWeight, type Role } from '../domain/traffic';
 import { upgradeIdOf, type ReleaseState, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
+import type { StepWindow } from './activityOptions';
 import type { SteeringRequest } from './messages';
 import { KIND, PHASE, STATUS, TARGET } from './searchAttributes';
 import { metrics } from './sinks';
@@ -24,6 +25,8 @@ export class UpgradeRecord {
   stop?: { kind: StopKind; by: string; why: string };
   /** The approval the gate that waits now received. */
   approved?: SteeringRequest;
+  /** When the running step's time limit runs out (set by the skeleton around each step's work; absent: no limit). */
+  stepDeadline?: number;
 
   constructor(readonly input: UpgradeInput) {
     const now = new Date().toISOString();
@@ -46,6 +49,11 @@ export class UpgradeRecord {
       details: {},
     };
     metrics.upgradeStatus({ target: input.target, kind: input.kind, status: 'RUNNING' });
+  }
+
+  /** The running step and its deadline: what bounds the retries of its calls. */
+  get window(): StepWindow {
+    return { step: this.state.step ?? 'plan', deadline: this.stepDeadline };
   }
 
   enterStep(step: Step): void {

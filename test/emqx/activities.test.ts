@@ -178,8 +178,11 @@ describe('errors name the target and URL, never the secret', () => {
     expect(emqx.requests).toEqual([]);
   });
 
-  test('EMQX answering 503: retryable', async () => {
-    emqx.failNext(1);
+  test('EMQX answering 503: tried again at once, twice; still 503: retryable, left to the activity\'s retries', async () => {
+    emqx.failNext(2);
+    expect((await exec(activitiesFor(emqx.url).clusterHealth, { target: TARGET, expectNodes: GREEN })).members.length).toBeGreaterThan(0);
+    expect(emqx.requests).toHaveLength(3);
+    emqx.failNext(3);
     expect(await failure(exec(activitiesFor(emqx.url).clusterHealth, { target: TARGET, expectNodes: GREEN }))).toMatchObject({
       type: 'EmqxUnavailable',
       nonRetryable: false,

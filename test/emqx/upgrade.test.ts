@@ -213,6 +213,46 @@ function followService(sys: EmqxOnKube) {
   };
 }
 
+/**
+ * GET /api/v5/nodes leaves out a running node whose node-info RPC failed
+ * (emqx_mgmt:list_nodes/0 keeps the infos that came back; the stand-in's
+ * "unreachable" node, held to the contract fixtures). One reading cannot tell
+ * it from a node gone, so verify reads again, and a rollback stops its
+ * evacuation anyway.
+ */
+describe('a running node the node list leaves out for a while', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('verify waits for it instead of rolling back "cluster unhealthy"', async () => {
+    const sys = await cluster();
+    const { taskQueue } = await worker(sys);
+    sys.emqx.setUnreachable('emqx@emqx-0', true);
+    const h = await start(sys, taskQueue);
+    await eventually(async () => ((await h.query(stateQuery)) as UpgradeState).step === 'verify', 60_000);
+    await sleep(2000);
+    expect(((await h.query(stateQuery)) as UpgradeState).status).toBe('RUNNING');
+    sys.emqx.setUnreachable('emqx@emqx-0', false);
+    const final = (await h.result()) as UpgradeState;
+    expect(final.status).toBe('SUCCEEDED');
+    expect(final.details.clusterHealth).toMatchObject({ healthy: true });
+  }, 90_000);
+
+  test('a rollback stops its evacuation once its RPC answers again', async () => {
+    const sys = await cluster();
+    const { taskQueue } = await worker(sys);
+    const h = await start(sys, taskQueue);
+    await eventually(async () => sys.emqx.node('emqx@emqx-2').evacuation !== undefined, 60_000);
+    sys.emqx.setUnreachable('emqx@emqx-2', true);
+    await signedUpdate(h, rollbackUpdate, { by: 'oncall', reason: 'error rate up on green' });
+    await sleep(2000);
+    expect(sys.emqx.node('emqx@emqx-2').evacuation).toBeDefined();
+    sys.emqx.setUnreachable('emqx@emqx-2', false);
+    const final = (await h.result()) as UpgradeState;
+    expect(final.status).toBe('ROLLED_BACK');
+    for (const node of ['emqx@emqx-0', 'emqx@emqx-1', 'emqx@emqx-2']) expect(sys.emqx.node(node)).toMatchObject({ status: 'running', evacuation: undefined });
+  }, 90_000);
+});
+
 test('a bad image rolls back by itself within the readiness limit, blue serving throughout; the fixed image then upgrades', async () => {
   const sys = await cluster();
   // an image tag ending in -typo never pulls on the test cluster (test/support/kwokStages.yaml)
@@ -305,7 +345,8 @@ describe('clear errors and nothing changed', () => {
     const taskQueue = uniqueId('emqx-bad');
     const w = await startWorker(env, taskQueue, sys.activities(env.client, override(sys) as never), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
     cleanups.push(() => w.stop());
-    const h = await start(sys, taskQueue, {}, { maxAttempts: 2 });
+    // an unreachable API may come back: plan retries it until its time limit, then rolls back naming it
+    const h = await start(sys, taskQueue, {}, { stepTimeoutMs: { plan: 5000 } });
     const final = (await h.result()) as UpgradeState;
     expect(final.status).toBe('ROLLED_BACK');
     expect(final.failure?.message).toMatch(message);

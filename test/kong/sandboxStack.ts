@@ -24,22 +24,24 @@ export interface KongStack {
   stop(): Promise<void>;
 }
 
-export async function startKongStack(o: { version?: string } = {}): Promise<KongStack> {
+/** Target `sandbox-kong` unless named otherwise (a name of its own keeps its workflow id apart from other files'). */
+export async function startKongStack(o: { version?: string; name?: string } = {}): Promise<KongStack> {
+  const name = o.name ?? TARGET;
   const dataDir = mkdtempSync(join(tmpdir(), 'cutover-kong-stack-'));
   chmodSync(dataDir, 0o755); // PostgreSQL may run as the postgres user
   const ports: Record<string, number> = {};
   for (const p of ['proxy', 'admin', 'status', 'postgres', 'upstream']) ports[p] = await freePort();
   const env: NodeJS.ProcessEnv = {};
   const target: TargetConfig = {
-    name: TARGET,
+    name,
     kind: 'kong',
-    local: { cluster: TARGET, version: o.version ?? '3.8.0', replicas: 2, ports },
+    local: { cluster: name, version: o.version ?? '3.8.0', replicas: 2, ports },
     kong: { database: { host: '127.0.0.1', port: ports.postgres, user: 'cutover', password: { env: 'KONG_PG_PASSWORD' } }, backupDir: join(dataDir, 'backups') },
   };
   const kong = kongSandbox({ placement: target.local!, access: target.kong!, env, dbUpdateFrequencyMs: 200 });
-  const sandbox = new LocalSandbox({ target: TARGET, placement: target.local!, dataDir, kind: kong });
+  const sandbox = new LocalSandbox({ target: name, placement: target.local!, dataDir, kind: kong });
   await sandbox.start();
-  const deps = { targets: targetLookup([target]), sandboxes: new Map([[TARGET, sandbox]]), env, pollMs: 100 };
+  const deps = { targets: targetLookup([target]), sandboxes: new Map([[name, sandbox]]), env, pollMs: 100 };
   return {
     target,
     sandbox,

@@ -22,8 +22,11 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/** A 3-node cluster at 5.7.0 named `<what>-<id>`, and a worker on its own task queue. */
-export async function startLocalStack(env: TestWorkflowEnvironment, what: string): Promise<LocalStack> {
+/**
+ * A 3-node cluster at 5.7.0 named `<what>-<id>`, and a worker on its own task
+ * queue; apiVia puts something in front of the EMQX API as the worker reaches it.
+ */
+export async function startLocalStack(env: TestWorkflowEnvironment, what: string, o: { apiVia?: (url: string) => Promise<string> } = {}): Promise<LocalStack> {
   const name = uniqueId(what);
   const ports = { mqtt: await freePort(), api: await freePort(), status: await freePort() };
   const target: TargetConfig = {
@@ -45,7 +48,8 @@ export async function startLocalStack(env: TestWorkflowEnvironment, what: string
   try {
     await sandbox.start();
     const taskQueue = uniqueId('local');
-    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
+    const workerTarget = o.apiVia ? { ...target, emqx: { ...target.emqx!, apiUrl: await o.apiVia(target.emqx!.apiUrl) } } : target;
+    const activities = createActivities([workerTarget], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
     worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
     return { name, target, sandbox, taskQueue, secrets, stateFile, stop };
   } catch (err) {

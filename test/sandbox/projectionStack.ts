@@ -6,6 +6,7 @@
  * the real activities, and a client querying through nginx.
  */
 import { get as httpGet } from 'node:http';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
@@ -13,6 +14,8 @@ import { createActivities } from '../../src/activities';
 import type { TargetConfig } from '../../src/config/targets';
 import { freePort } from '../../src/runtime/freePort';
 import { createLocalSandboxes } from '../../src/sandbox';
+import { SANDBOX_PG_PASSWORD, SANDBOX_PG_USER } from '../../src/sandbox/postgres';
+import type { CatchUpSource } from '../../src/domain/projection/source';
 import type { LocalSandbox } from '../../src/sandbox/localSandbox';
 import { testConfig, testServer } from '../api/harness';
 import { startWorker, uniqueId, type RunningWorker } from '../support/temporal';
@@ -21,6 +24,10 @@ import { TEST_STEERING_KEYS } from '../support/steering';
 
 export interface ProjectionStack {
   name: string;
+  target: TargetConfig;
+  taskQueue: string;
+  /** The sandbox PostgreSQL's directory (its log is postgres.log). */
+  pgDir: string;
   app: FastifyInstance;
   sandbox: LocalSandbox;
   /** The store's and the release databases' URLs the sandbox put where the target's config points. */
@@ -32,8 +39,14 @@ export interface ProjectionStack {
   stop(): Promise<void>;
 }
 
+/** What stands between the worker and the target: where it reads the catch-up (default the Axon store), and the port it reaches the releases' PostgreSQL on. */
+export interface WorkerVia {
+  catchUp?(sandbox: LocalSandbox): Promise<CatchUpSource>;
+  postgresPort?(port: number): Promise<number>;
+}
+
 /** A projection target at 1.4.0 over a store seeded with `seed` events, the API, and a worker on its own task queue; `sandboxEnv` overrides the sandbox's variables. */
-export async function startProjectionStack(env: TestWorkflowEnvironment, seed: number, sandboxEnv: NodeJS.ProcessEnv = {}): Promise<ProjectionStack> {
+export async function startProjectionStack(env: TestWorkflowEnvironment, seed: number, sandboxEnv: NodeJS.ProcessEnv = {}, via: WorkerVia = {}): Promise<ProjectionStack> {
   const name = uniqueId('proj');
   const ports = { query: await freePort(), postgres: await freePort(), status: await freePort() };
   const target: TargetConfig = {
@@ -57,7 +70,9 @@ export async function startProjectionStack(env: TestWorkflowEnvironment, seed: n
     SANDBOX_PROJECTION_HANDLER_COST_US: '0',
     ...sandboxEnv,
   };
-  const sandbox = createLocalSandboxes([target], clusterDir('projection'), secrets).get(name)!;
+  if (via.postgresPort) secrets.DBS = `postgres://${SANDBOX_PG_USER}:${SANDBOX_PG_PASSWORD}@127.0.0.1:${await via.postgresPort(ports.postgres)}/postgres`;
+  const dataDir = clusterDir('projection');
+  const sandbox = createLocalSandboxes([target], dataDir, secrets).get(name)!;
   let scraped: string[] = [];
   sandbox.scrapeWith((targets, path) => (scraped = targets.map((t) => `http://${t}${path}`)));
   let worker: RunningWorker | undefined;
@@ -68,10 +83,12 @@ export async function startProjectionStack(env: TestWorkflowEnvironment, seed: n
   };
   try {
     await sandbox.start();
-    const activities = createActivities([target], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
+    const workerTarget = via.catchUp ? { ...target, projection: { ...target.projection!, catchUp: await via.catchUp(sandbox) } } : target;
+    const activities = createActivities([workerTarget], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
     // heartbeats reach the server at least twice a second, so the API's view of the catch-up is fresh
     worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! }, maxHeartbeatThrottleInterval: '500 ms' });
-    return { name, app, sandbox, secrets, queryUrl: `http://127.0.0.1:${ports.query}`, scraped: () => scraped, stop };
+    const pgDir = join(dataDir, 'sandbox', name, 'postgres');
+    return { name, target, taskQueue, app, sandbox, secrets, pgDir, queryUrl: `http://127.0.0.1:${ports.query}`, scraped: () => scraped, stop };
   } catch (err) {
     await stop();
     throw err;

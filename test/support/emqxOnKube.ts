@@ -109,12 +109,12 @@ export class EmqxOnKube {
     return sys;
   }
 
-  /** The worker's activities for this target, with the admin token or the one given (a ServiceAccount's). */
-  activities(temporal: Client, overrides: Partial<TargetConfig> = {}, token?: string) {
+  /** The worker's activities for this target, with the admin token or the one given (a ServiceAccount's), through the recording proxy or what stands in front of it. */
+  activities(temporal: Client, overrides: Partial<TargetConfig> = {}, token?: string, apiUrl = this.ns.proxyUrl) {
     return createActivities([{ ...this.target, ...overrides }], {
       temporal,
       steeringKeys: TEST_STEERING_KEYS,
-      kubeConfigFor: () => this.ns.kubeConfig(token),
+      kubeConfigFor: () => kubeConfigFor(apiUrl, token ?? this.ns.token),
       env: { TEST_EMQX_KEY: this.emqx.apiKey, TEST_EMQX_SECRET: this.emqx.apiSecret },
       pollMs: 50,
     });

@@ -4,7 +4,7 @@
  * which step fails, hangs or waits.
  */
 import type { StepHandler, Strategy, StrategyContext } from '../../src/workflows/strategy';
-import { call, stepActivities, type ProxyOptions } from '../../src/workflows/activityOptions';
+import { call, type ProxyOptions } from '../../src/workflows/activityOptions';
 import type { ScriptedActivities } from './scriptedWorld';
 import type { Step } from '../../src/domain/upgrade';
 
@@ -19,8 +19,8 @@ function effect(step: Step, reversible: boolean, options = LONG): StepHandler {
 }
 
 export const scriptedStrategy: Strategy = {
-  plan: async (input) => ({
-    blue: await call(stepActivities<ScriptedActivities>(input, LONG).readTarget, `read ${input.target}`, { target: input.target }),
+  plan: async (input, activities) => ({
+    blue: await call(activities<ScriptedActivities>(LONG).readTarget, `read ${input.target}`, { target: input.target }),
   }),
   prepare: effect('prepare', true),
   deployGreen: effect('deployGreen', true),

@@ -56,6 +56,16 @@ const PATCHES = {
     before: ['cancel-at-gate-legacy.scripted.json', 'emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
     after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
   },
+  // runs from before retry by time retried each call 3 times (options.maxAttempts), whatever the step's limit
+  'retry-by-time': {
+    before: ['cancel-at-gate-legacy.scripted.json', 'emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
+    after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+  },
+  // verify read membership once, and a rollback stopped the evacuations of listed running blue nodes only
+  'emqx-membership-reread': {
+    before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json'],
+    after: ['emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json'],
+  },
 };
 
 /** The patch ids a history's markers record, read from the JSON as the Temporal CLI writes it. */

@@ -53,13 +53,18 @@ test('a per-step approval waits at its step; a rollback there sends all traffic 
   expect(final.trafficSteps?.[0]).toMatchObject({ outcome: 'stopped', endedAt: expect.any(String) });
 });
 
-test('a first traffic change that fails for good still sends all traffic back to blue, and the upgrade ends ROLLED_BACK', async () => {
-  const input = upgradeInput({ options: { maxAttempts: 2, traffic: steps(10, 100) } });
+test('a first traffic change that keeps failing until the step\'s time limit still sends all traffic back to blue, and the upgrade ends ROLLED_BACK naming the cause', async () => {
+  const input = upgradeInput({ options: { traffic: steps(10, 100), stepTimeoutMs: { promote: 5000 } } });
   world.fail(input.target, 'traffic', 'nginx: upstream weights refused');
   const final = await upgradeResult(await start(input));
   const { blue } = names(input);
   expect(final.status).toBe('ROLLED_BACK');
-  expect(final.failure).toMatchObject({ step: 'promote', message: 'nginx: upstream weights refused', type: 'ScriptedFailure' });
+  // the call's retries end shortly before the limit, so the step fails with what it last failed with
+  expect(final.failure).toMatchObject({
+    step: 'promote',
+    message: "nginx: upstream weights refused (still failing after retries until shortly before the step's time limit of 5s)",
+    type: 'ScriptedFailure',
+  });
   // the undo was registered before the first change, so it runs although no change went through
   expect(final.compensations).toContainEqual({ step: 'promote', what: 'traffic on blue', state: 'done' });
   expect(world.weightsOf(input.target)).toEqual([{ [blue]: 100 }]);

@@ -139,12 +139,14 @@ describe('blueGreenUpgrade on the dev server', () => {
     expect(final.releases.green?.phase).toBe('SERVING');
   });
 
-  test('a step that keeps failing rolls back by itself and names the cause', async () => {
-    const input = upgradeInput({ options: { maxAttempts: 3 } });
+  test('a step that keeps failing is retried with backoff until its time limit, not a number of attempts, then rolls back', async () => {
+    // maxAttempts, as an older request sends it, no longer ends the retries
+    const input = upgradeInput({ options: { maxAttempts: 2, stepTimeoutMs: { verify: 6000 } } });
     world.fail(input.target, 'verify', 'smoke check GET /healthz returned 503');
     const final = await result(await start(input));
     expect(final.status).toBe('ROLLED_BACK');
-    expect(final.failure).toMatchObject({ step: 'verify', message: 'smoke check GET /healthz returned 503', type: 'ScriptedFailure' });
+    expect(final.failure).toMatchObject({ step: 'verify', type: 'StepTimeout' });
+    // attempts 1 s and then 2 s apart: at 0, 1 and 3 s, the next one (7 s) past the limit
     expect(world.attempts.filter((a) => a.target === input.target && a.step === 'verify')).toHaveLength(3);
     expect(world.effectsOf(input.target)).toEqual([
       'do prepare',

@@ -10,6 +10,8 @@ import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
 import { ErrorBody, GlobalStatus, NodeList, readAnswer, RunningNode, type EvacuationEntry, type ListedNode } from '../../domain/emqx/answers';
 import type { EmqxAccess } from '../../domain/emqx/schema';
 import { describeRelease } from '../../domain/emqx/versions';
+import { isTransientStatus } from '../../domain/retry';
+import { noAnswerCause, tryAgainQuickly } from '../transient';
 
 export interface Reply {
   status: number;
@@ -37,12 +39,6 @@ export const rpcError = (r: Reply): string | undefined => {
   return r.status === 400 && e?.code === 'BAD_REQUEST' ? /^error on node .*: (\w+)$/.exec(e.message)?.[1] : undefined;
 };
 
-function causeOf(err: unknown): string {
-  if (err instanceof Error && err.name === 'TimeoutError') return 'no answer in time';
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-}
-
 export class EmqxClient {
   constructor(
     private readonly target: string,
@@ -61,8 +57,16 @@ export class EmqxClient {
     return `EMQX of target '${this.target}' at ${this.base}`;
   }
 
-  /** A connection refused, reset or timed out is worth another try; refused credentials are not. */
-  async call(method: string, path: string, body?: unknown): Promise<Reply> {
+  /**
+   * A connection refused, reset or timed out, or a transient status, is worth
+   * another try (twice at once, then the activity's retries); refused
+   * credentials are not.
+   */
+  call(method: string, path: string, body?: unknown): Promise<Reply> {
+    return tryAgainQuickly(() => this.once(method, path, body), { transient: (r) => isTransientStatus(r.status) });
+  }
+
+  private async once(method: string, path: string, body?: unknown): Promise<Reply> {
     let res: Response;
     let text: string;
     try {
@@ -75,7 +79,7 @@ export class EmqxClient {
       });
       text = await res.text();
     } catch (err) {
-      throw ApplicationFailure.retryable(`EMQX API of target '${this.target}' at ${this.base} is unreachable: ${causeOf(err)}`, 'Unreachable');
+      throw ApplicationFailure.retryable(`EMQX API of target '${this.target}' at ${this.base} is unreachable: ${noAnswerCause(err)}`, 'Unreachable');
     }
     let parsed: unknown = text;
     try {
@@ -121,12 +125,13 @@ export class EmqxClient {
 
   /**
    * A reply the caller has no meaning for: an error of EMQX itself (5xx,
-   * such as 503 RPC_ERROR when a node's RPC failed) may pass; anything else
-   * will not.
+   * such as 503 RPC_ERROR when a node's RPC failed), or of a proxy in front
+   * of it (5xx, 408, 429), may pass; anything else (400 for a request EMQX
+   * refuses, 404) will not.
    */
   unexpected(what: string, r: Reply): ApplicationFailure {
     const msg = `${what} on ${this.where} failed: ${errorText(r)}`;
-    return r.status >= 500 ? ApplicationFailure.retryable(msg, 'EmqxUnavailable') : ApplicationFailure.nonRetryable(msg, 'Invalid');
+    return isTransientStatus(r.status) ? ApplicationFailure.retryable(msg, 'EmqxUnavailable') : ApplicationFailure.nonRetryable(msg, 'Invalid');
   }
 
   unavailable(): ApplicationFailure {

@@ -13,6 +13,7 @@ import type { EmqxAccess } from '../../domain/emqx/schema';
 import { assessCluster, describeHealth, emqxNodeName, type ClusterHealth, type NodeEvacuationStatus } from '../../domain/emqx/cluster';
 import type { EmqxRelease } from '../../domain/emqx/versions';
 import type { PodInfo } from '../../domain/platform';
+import { readInWait } from '../transient';
 import { EmqxClient, errorOf, errorText, isNodeNotRunning, isPathNotFound, rpcError } from './client';
 
 export interface EmqxActivitiesDeps {
@@ -97,6 +98,20 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
     },
 
     /**
+     * The cluster's health once every expected node is a running member; until
+     * then a retryable failure, so the step reads again within its time limit.
+     * One reading cannot tell a node gone from one that answers slowly: GET
+     * /nodes leaves out a running node whose node-info RPC failed
+     * (emqx_mgmt:list_nodes/0 keeps only the infos that came back), and a
+     * stopped core may be a pod restarting.
+     */
+    async healthyCluster(input: { target: string; expectNodes: string[] }): Promise<ClusterHealth> {
+      const h = assessCluster(input.expectNodes, await api(input.target).nodes());
+      if (h.healthy) return h;
+      throw ApplicationFailure.retryable(`cluster unhealthy: ${describeHealth(h)} (a running node whose node-info RPC failed is not listed in GET /api/v5/nodes)`, 'ClusterUnhealthy', h);
+    },
+
+    /**
      * The releases the running nodes report (`version`, `edition` of GET
      * /nodes), one entry per distinct pair: what plan checks against the
      * support matrix. A cluster with no running node listed is refused.
@@ -118,9 +133,10 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
     async waitClusterJoined(input: { target: string; nodes: string[]; pollMs?: number }): Promise<ClusterHealth> {
       const client = api(input.target);
       for (let next = FIRST_FOLLOW_MS; ; next *= 2) {
-        const h = assessCluster(input.nodes, await client.nodes());
-        heartbeat({ health: describeHealth(h) });
-        if (h.healthy) return h;
+        const listed = await readInWait(() => client.nodes());
+        const h = 'ok' in listed ? assessCluster(input.nodes, listed.ok) : undefined;
+        heartbeat({ health: h ? describeHealth(h) : `the node list did not answer: ${'failed' in listed ? listed.failed : ''}` });
+        if (h?.healthy) return h;
         await sleep(Math.min(next, pollMs(input.pollMs)));
       }
     },
@@ -172,12 +188,19 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
     async waitEvacuated(input: { target: string; node: string; pollMs?: number }): Promise<NodeEvacuationStatus> {
       const client = api(input.target);
       for (let misses = 0; ; ) {
-        const status = await evacuationOf(client, input.node);
-        if (status) {
+        const read = await readInWait(async () => {
+          const status = await evacuationOf(client, input.node);
+          return { status, listed: status ? undefined : (await client.nodes()).find((n) => n.node === input.node) };
+        });
+        if ('failed' in read) {
+          // no answer is no news: the evacuation goes on in EMQX whether or not its status can be read now
+          heartbeat({ node: input.node, state: `status unread: ${read.failed}` });
+        } else if (read.ok.status) {
+          const { status } = read.ok;
           misses = 0;
           heartbeat(status);
           if (status.state === 'prohibiting') return status;
-        } else if (running((await client.nodes()).find((n) => n.node === input.node))) {
+        } else if (running(read.ok.listed)) {
           misses += 1;
           if (misses >= MISSES_BEFORE_GONE) {
             throw ApplicationFailure.nonRetryable(

@@ -16,7 +16,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Client, ClientConfig } from 'pg';
 import { parseDuration } from '../../domain/duration';
 import type { KongAccess } from '../../domain/kong/schema';
-import { withClient } from '../pg';
+import { withDatabase } from '../pg';
+import { tryAgainQuickly } from '../transient';
 
 const run = promisify(execFile);
 
@@ -67,7 +68,7 @@ export const DEFAULT_RETENTION = { keep: 10, maxAge: '30d' };
 export function backupKong(access: KongAccess, db: ClientConfig, env: NodeJS.ProcessEnv, pgDump: string, i: { target: string; upgradeId: string }): Promise<BackupRecord> {
   const dir = access.backupDir ?? env.CUTOVER_BACKUP_DIR ?? join(env.CUTOVER_DATA_DIR ?? '.data', 'backups');
   const retention = { keep: access.backupRetention?.keep ?? DEFAULT_RETENTION.keep, maxAgeMs: parseDuration(access.backupRetention?.maxAge ?? DEFAULT_RETENTION.maxAge) };
-  return backupDatabase({ db, pgDump, dir: resolve(dir), retention, ...i }, () => withClient(db, serverMajor));
+  return backupDatabase({ db, pgDump, dir: resolve(dir), retention, ...i }, () => withDatabase(db, `reading the version of the Kong database ${String(db.database)}`, serverMajor));
 }
 
 async function serverMajor(c: Client): Promise<number> {
@@ -83,7 +84,8 @@ export async function backupDatabase(r: BackupRequest, serverMajor: () => Promis
   const reused = existsSync(path) && existsSync(`${path}.sha256`);
   if (!reused) {
     await checkPgDump(r.pgDump, await serverMajor());
-    await dumpTo(r, path);
+    // a dump whose connection was lost starts again from nothing (dumpTo keeps only a complete one)
+    await tryAgainQuickly(() => dumpTo(r, path));
   }
   const { kept, removed } = applyRetention(r, file);
   return { ...describeBackup(r.dir, file), path, host: hostname(), reused, kept, removed };
@@ -126,7 +128,17 @@ async function dumpTo(r: BackupRequest, path: string): Promise<void> {
       if (child.exitCode !== null) resolve(child.exitCode);
       child.once('error', reject).once('close', resolve);
     });
-    if (code !== 0) throw new Error(`pg_dump of ${db.database} on ${db.host}:${db.port} failed (exit ${code}): ${stderr.trim()}`);
+    if (code !== 0) {
+      // libpq's words: refused credentials or rights, or a database that is not there, will not pass; a lost connection may
+      const refused = /password authentication failed|permission denied|does not exist/.test(stderr);
+      // its error line only: Temporal keeps an activity's failure within a few KB, the query pg_dump ran included
+      const error = stderr.split('\n').find((l) => l.includes('error:')) ?? stderr.trim().split('\n')[0] ?? '';
+      throw ApplicationFailure.create({
+        message: `pg_dump of ${db.database} on ${db.host}:${db.port} failed (exit ${code}): ${error.slice(0, 300)}`,
+        type: refused ? 'DatabaseRefused' : 'DatabaseUnavailable',
+        nonRetryable: refused,
+      });
+    }
     await out.sync();
   } finally {
     await out.close();

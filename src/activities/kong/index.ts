@@ -16,12 +16,14 @@ import type { KongNodeAddress } from '../../domain/kong/local';
 import type { KongCounters } from '../../domain/kong/metrics';
 import { LIST_EXIT, tail, type MigrationsCommand } from '../../domain/kong/migrations';
 import { kongFeatures, kongVersionProblem, parseKongVersion } from '../../domain/kong/versions';
+import { isTransientStatus } from '../../domain/retry';
 import type { KindActivityDeps } from '../kinds';
-import { withClient } from '../pg';
+import { withDatabase } from '../pg';
+import { noAnswerCause, readInWait } from '../transient';
 import { backupKong, type BackupRecord } from './backup';
 import { clientConfig, fingerprint, freeze, unfreeze } from './database';
 import { commandFailure, migrationsCli } from './migrationsCli';
-import { nodeApi } from './nodeApi';
+import { KONG_REFUSED, nodeApi } from './nodeApi';
 import { kongTargets } from './targets';
 
 export interface KongActivitiesDeps extends KindActivityDeps {
@@ -53,8 +55,10 @@ export interface DrainedNode {
   connections?: number;
   /** Requests in flight at the last reading, the status request itself left out (active - waiting - 1). */
   inFlight?: number;
-  /** idle: no request in flight on two readings in a row; or the time limit passed; or why its status API did not answer. */
+  /** idle: no request in flight on two readings in a row; or the time limit passed; or why its status API refused connections. */
   ended: string;
+  /** The last reading that failed and may succeed the next time (a 5xx, a reset, a timeout). */
+  lastError?: string;
 }
 
 const DEFAULT_POLL_MS = 1000;
@@ -122,7 +126,13 @@ export function createKongActivities(deps: KongActivitiesDeps) {
      */
     async waitKongNodesReady(i: { target: string; release: string; replicas: number; version?: string }): Promise<{ release: string; ready: number; nodes: { pod: string; ready: boolean; message: string }[] }> {
       for (;;) {
-        const nodes = await platform(i.target).nodes(i.release);
+        const listed = await readInWait(() => platform(i.target).nodes(i.release));
+        if ('failed' in listed) {
+          heartbeat({ release: i.release, ready: 0, nodes: [], lastError: listed.failed });
+          await sleep(pollMs);
+          continue;
+        }
+        const nodes = listed.ok;
         const states = await Promise.all(
           nodes.map(async (n) => {
             const running = n.adminUrl ? await runs(n, i.release, i.version).catch((err: ApplicationFailure) => (err.nonRetryable ? Promise.reject(err) : i.version)) : i.version;
@@ -170,14 +180,16 @@ export function createKongActivities(deps: KongActivitiesDeps) {
         for (const d of drained.filter((x) => x.ended === 'waiting')) {
           try {
             const { server } = await api.status(d.node, d.version);
+            delete d.lastError;
             const wasIdle = d.inFlight === 0;
             d.connections = server.connections_active;
             d.inFlight = Math.max(0, server.connections_active - server.connections_waiting - 1);
             if (d.inFlight === 0 && wasIdle) d.ended = 'idle';
           } catch (err) {
             if ((err as ApplicationFailure).nonRetryable) throw err;
-            // a node whose status API no longer answers serves nothing that can be waited for
-            d.ended = (err as Error).message;
+            // a node that refuses connections serves nothing that can be waited for; one that failed to answer now may next time
+            if ((err as ApplicationFailure).type === KONG_REFUSED) d.ended = (err as Error).message;
+            else d.lastError = (err as Error).message;
           }
         }
         const waiting = drained.filter((d) => d.ended === 'waiting');
@@ -191,17 +203,17 @@ export function createKongActivities(deps: KongActivitiesDeps) {
 
     /** Admin API writes answer 423 naming the upgrade (the freeze router reads this flag), until unfreeze. */
     async freezeKongAdmin(i: { target: string; upgradeId: string; reason: string }): Promise<{ upgrade: string; since: string }> {
-      const held = await withClient(db(i.target), (c) => freeze(c, i.upgradeId, i.reason));
+      const held = await withDatabase(db(i.target), `freezing the Admin API of '${i.target}'`, (c) => freeze(c, i.upgradeId, i.reason));
       if (held.upgrade !== i.upgradeId) throw ApplicationFailure.nonRetryable(`the Admin API of '${i.target}' is frozen by upgrade ${held.upgrade} since ${held.since}`, 'Conflict');
       return held;
     },
 
     async unfreezeKongAdmin(i: { target: string; upgradeId: string }): Promise<{ unfrozen: boolean }> {
-      return { unfrozen: await withClient(db(i.target), (c) => unfreeze(c, i.upgradeId)) };
+      return { unfrozen: await withDatabase(db(i.target), `unfreezing the Admin API of '${i.target}'`, (c) => unfreeze(c, i.upgradeId)) };
     },
 
     async kongConfigFingerprint(i: { target: string }): Promise<{ fingerprint: string; rows: Record<string, number> }> {
-      return withClient(db(i.target), fingerprint);
+      return withDatabase(db(i.target), `fingerprinting the configuration of '${i.target}'`, fingerprint);
     },
 
     /** pg_dump before `up`; a retry finds the dump of this upgrade and keeps it. */
@@ -213,14 +225,25 @@ export function createKongActivities(deps: KongActivitiesDeps) {
     async smokeKong(i: { target: string; release: string; requests: { method: string; path: string; status: number }[] }): Promise<{ checked: number }> {
       const nodes = await platform(i.target).nodes(i.release);
       const wrong: string[] = [];
+      let transient = true;
       for (const n of nodes) {
         for (const r of i.requests) {
-          const res = await fetchFn(`${n.proxyUrl}${r.path}`, { method: r.method, signal: AbortSignal.timeout(10_000) });
-          await res.arrayBuffer();
-          if (res.status !== r.status) wrong.push(`${r.method} ${r.path} on ${n.pod}: ${res.status}, expected ${r.status}`);
+          const where = `${r.method} ${r.path} on ${n.pod}`;
+          let status: number;
+          try {
+            const res = await fetchFn(`${n.proxyUrl}${r.path}`, { method: r.method, signal: AbortSignal.timeout(10_000) });
+            await res.arrayBuffer();
+            status = res.status;
+          } catch (err) {
+            throw ApplicationFailure.retryable(`smoke request ${where}: no answer (${noAnswerCause(err)})`, 'KongUnreachable');
+          }
+          if (status === r.status) continue;
+          wrong.push(`${where}: ${status}, expected ${r.status}`);
+          transient &&= isTransientStatus(status);
         }
       }
-      if (wrong.length) throw ApplicationFailure.nonRetryable(`smoke requests failed: ${wrong.join('; ')}`, 'SmokeFailed');
+      // a 5xx may be green's upstream or a node still starting: tried again within verify's time limit; any other answer is the answer
+      if (wrong.length) throw ApplicationFailure.create({ message: `smoke requests failed: ${wrong.join('; ')}`, type: 'SmokeFailed', nonRetryable: !transient });
       return { checked: nodes.length * i.requests.length };
     },
 

@@ -29,13 +29,13 @@ import {
   type V1Volume,
 } from '@kubernetes/client-node';
 import type { KubernetesPlacement } from '../../config/targets';
-import type { CommandRun } from '../../domain/kong/local';
+import type { CommandRun, KongNodeAddress } from '../../domain/kong/local';
 import type { MigrationsCommand } from '../../domain/kong/migrations';
 import type { KongAccess } from '../../domain/kong/schema';
 import { releasePodSelector, type Workload } from '../../domain/kubernetes';
 import { NOT_OWNED, notOurs, ownerMarks, ownerOfMarks } from '../../domain/ownership';
 import { legacyReleaseName, upgradeIdOf } from '../../domain/upgrade';
-import { apiServerMessage, defaultKubeConfig } from '../platforms/kubernetes';
+import { apiServerMessage, defaultKubeConfig, kubernetesFailure } from '../platforms/kubernetes';
 import { followUntil, Mirror } from '../platforms/kubernetesMirror';
 import type { KongPlatform } from './targets';
 
@@ -180,6 +180,12 @@ export function kubernetesKong(o: {
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const namespace = o.placement.namespace;
+  const where = `namespace ${namespace} of target '${o.target}'`;
+  /** The API server's errors said as the platform's are: 5xx, 408, 429, 409 and no answer retried; 401/403, 404, 422 not. */
+  const classified = <T>(what: string, work: Promise<T>): Promise<T> =>
+    work.catch((err: unknown) => {
+      throw err instanceof ApplicationFailure ? err : kubernetesFailure(what, where, err);
+    });
   /** A release's workload (the first blue is the configured one), or undefined once it is gone. */
   const readWorkload = (name: string): Promise<Workload | undefined> =>
     (o.placement.workload.kind === 'StatefulSet' ? apps.readNamespacedStatefulSet({ name, namespace }) : apps.readNamespacedDeployment({ name, namespace })).catch((err: unknown) =>
@@ -208,8 +214,11 @@ export function kubernetesKong(o: {
         return [jobs];
       },
       check: () => until(jobs.items()[0]),
-      // the client ends a watch quiet for 30 s, and it resumes; anything else fails the attempt, whose retry finds the Job and follows it again
-      fatal: (err) => ((err as Error | undefined)?.name === 'TimeoutError' ? undefined : (err as Error)),
+      // a watch that timed out (the client ends one quiet for 30 s) or failed in passing resumes; a refused one fails the attempt
+      fatal: (err) => {
+        const failure = kubernetesFailure(`watching job ${name}`, where, err);
+        return failure.nonRetryable ? failure : undefined;
+      },
       cancelled: Context.current().cancelled,
     });
   }
@@ -251,51 +260,54 @@ export function kubernetesKong(o: {
   }
 
   return {
-    async run(i): Promise<CommandRun> {
-      // an upgrade started before cutover named blue: the configured workload, which is blue until a first upgrade succeeds
-      const blue = await readWorkload(i.blue ?? o.placement.workload.name);
-      // the upgrade whose activity runs it owns the Job
-      const runId = Context.current().info.workflowExecution?.runId;
-      const upgrade = runId && upgradeIdOf(o.target, runId);
-      const manifest = migrationJob({ target: o.target, namespace, access: o.access, version: i.version, command: i.command, force: i.force, blue: blue?.spec?.template.spec, upgrade });
-      const name = manifest.metadata!.name!;
-      // a Job of this name that is not the target's is neither followed nor replaced
-      const ours = (job: V1Job | undefined): V1Job | undefined => {
-        const owner = ownerOfMarks(job?.metadata);
-        if (job && owner?.target !== o.target) throw ApplicationFailure.nonRetryable(notOurs(`job ${namespace}/${name}`, owner, o.target), NOT_OWNED);
-        return job;
-      };
-      let job = ours(await readJob(name));
-      if (job && outcome(job)) {
-        await remove(name);
-        job = undefined;
-      }
-      job ??= await batch.createNamespacedJob({ namespace, body: manifest }).catch(async (err: unknown): Promise<V1Job> => {
-        const raced = status(409)(err) ? ours(await readJob(name)) : undefined; // another attempt created it just now
-        if (!raced) throw err;
-        return raced;
-      });
-      const uid = job.metadata!.uid;
-      const done = await followJob(name, (now) => {
-        // deleted (or replaced) by someone else while it ran: the retry starts it again
-        if (!now || now.metadata?.uid !== uid) throw new Error(`job ${namespace}/${name} was deleted while it ran`);
-        const s = now.status ?? {};
-        heartbeat({ job: name, active: s.active ?? 0, succeeded: s.succeeded ?? 0, failed: s.failed ?? 0 });
-        return outcome(now) ? now : undefined;
-      });
-      return result(done);
-    },
-
-    /** The pods the release's workload selects (the first blue's carry no release label); none once it is gone. */
-    async nodes(release) {
-      const ports = o.access.nodePorts ?? { proxy: 8000, status: 8100 };
-      const w = await readWorkload(release);
-      if (!w) return [];
-      const pods = await core.listNamespacedPod({ namespace, labelSelector: releasePodSelector(w.spec?.selector) });
-      return pods.items
-        .filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp)
-        .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!, 'en', { numeric: true }))
-        .map((p) => ({ pod: p.metadata!.name!, proxyUrl: `http://${p.status!.podIP}:${ports.proxy}`, statusUrl: `http://${p.status!.podIP}:${ports.status}` }));
-    },
+    run: (i) => classified(`kong migrations ${i.command} as a Job`, runJob(i)),
+    nodes: (release) => classified(`finding the nodes of ${release}`, nodesOf(release)),
   };
+
+  async function runJob(i: Parameters<KongPlatform['run']>[0]): Promise<CommandRun> {
+    // an upgrade started before cutover named blue: the configured workload, which is blue until a first upgrade succeeds
+    const blue = await readWorkload(i.blue ?? o.placement.workload.name);
+    // the upgrade whose activity runs it owns the Job
+    const runId = Context.current().info.workflowExecution?.runId;
+    const upgrade = runId && upgradeIdOf(o.target, runId);
+    const manifest = migrationJob({ target: o.target, namespace, access: o.access, version: i.version, command: i.command, force: i.force, blue: blue?.spec?.template.spec, upgrade });
+    const name = manifest.metadata!.name!;
+    // a Job of this name that is not the target's is neither followed nor replaced
+    const ours = (job: V1Job | undefined): V1Job | undefined => {
+      const owner = ownerOfMarks(job?.metadata);
+      if (job && owner?.target !== o.target) throw ApplicationFailure.nonRetryable(notOurs(`job ${namespace}/${name}`, owner, o.target), NOT_OWNED);
+      return job;
+    };
+    let job = ours(await readJob(name));
+    if (job && outcome(job)) {
+      await remove(name);
+      job = undefined;
+    }
+    job ??= await batch.createNamespacedJob({ namespace, body: manifest }).catch(async (err: unknown): Promise<V1Job> => {
+      const raced = status(409)(err) ? ours(await readJob(name)) : undefined; // another attempt created it just now
+      if (!raced) throw err;
+      return raced;
+    });
+    const uid = job.metadata!.uid;
+    const done = await followJob(name, (now) => {
+      // deleted (or replaced) by someone else while it ran: the retry starts it again
+      if (!now || now.metadata?.uid !== uid) throw ApplicationFailure.retryable(`job ${namespace}/${name} was deleted while it ran`, 'JobDeleted');
+      const s = now.status ?? {};
+      heartbeat({ job: name, active: s.active ?? 0, succeeded: s.succeeded ?? 0, failed: s.failed ?? 0 });
+      return outcome(now) ? now : undefined;
+    });
+    return result(done);
+  }
+
+  /** The pods the release's workload selects (the first blue's carry no release label); none once it is gone. */
+  async function nodesOf(release: string): Promise<KongNodeAddress[]> {
+    const ports = o.access.nodePorts ?? { proxy: 8000, status: 8100 };
+    const w = await readWorkload(release);
+    if (!w) return [];
+    const pods = await core.listNamespacedPod({ namespace, labelSelector: releasePodSelector(w.spec?.selector) });
+    return pods.items
+      .filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp)
+      .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!, 'en', { numeric: true }))
+      .map((p) => ({ pod: p.metadata!.name!, proxyUrl: `http://${p.status!.podIP}:${ports.proxy}`, statusUrl: `http://${p.status!.podIP}:${ports.status}` }));
+  }
 }

@@ -3,14 +3,20 @@
  * schema of what Kong prints (src/domain/kong/answers.ts): the status API's
  * GET /status, GET and POST /status/ready and /metrics, and the Admin API's
  * GET /. Whether a failure is worth a retry follows what Kong means: no
- * connection, a timeout or a 5xx may pass (a node starting or stopping); a
- * 4xx for a route the version lacks, or an answer that is not Kong's, does not.
+ * connection, a reset, a timeout, a 5xx, 408 or 429 may pass (a node
+ * starting or stopping, a proxy or balancer in front of it); a 4xx for a
+ * route the version lacks, or a 200 that is not Kong's answer, does not.
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { AdminRoot, KongAnswerError, Message, NodeStatus, kongAnswer } from '../../domain/kong/answers';
 import type { KongNodeAddress } from '../../domain/kong/local';
 import { kongFeatures, parseKongVersion } from '../../domain/kong/versions';
+import { isTransientStatus } from '../../domain/retry';
+import { noAnswerCause, noAnswerCode, tryAgainQuickly } from '../transient';
+
+/** The failure type of a node that refuses connections: nothing listens there any more. */
+export const KONG_REFUSED = 'KongRefused';
 
 interface Answer {
   status: number;
@@ -25,15 +31,30 @@ function statusListenerHint(version: string): string {
 }
 
 export function nodeApi(fetchFn: typeof fetch) {
-  async function request(url: string, what: string, init: RequestInit & { signal?: AbortSignal } = {}): Promise<Answer> {
+  /** A request tried again at once after no answer or a transient status (twice; then the activity's retries). */
+  const request = (url: string, what: string, init: RequestInit & { signal?: AbortSignal } = {}, transient = (a: Answer) => isTransientStatus(a.status)): Promise<Answer> =>
+    tryAgainQuickly(() => once(url, what, init), { transient });
+
+  async function once(url: string, what: string, init: RequestInit & { signal?: AbortSignal }): Promise<Answer> {
     let res: Response;
     try {
       res = await fetchFn(url, { ...init, signal: init.signal ?? AbortSignal.timeout(5000) });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw ApplicationFailure.retryable(`${what}: no answer from ${url} (${cause?.code ?? cause?.message ?? (err as Error).message})`, 'KongUnreachable');
+      // refused: nothing listens there (the node stopped); reset or timed out: it may answer the next time
+      const type = noAnswerCode(err) === 'ECONNREFUSED' ? KONG_REFUSED : 'KongUnreachable';
+      throw ApplicationFailure.retryable(`${what}: no answer from ${url} (${noAnswerCause(err)})`, type);
     }
     return { status: res.status, text: await res.text() };
+  }
+
+  /** The body through the schema, or undefined where it is not what Kong writes. */
+  function kongsBody<T extends TSchema>(schema: T, a: Answer, answer: string, version: string): Static<T> | undefined {
+    try {
+      return body(schema, a, answer, version);
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === 'KongAnswer') return undefined;
+      throw err;
+    }
   }
 
   /** The body through the schema; an answer that is not Kong's fails for good. */
@@ -53,7 +74,7 @@ export function nodeApi(fetchFn: typeof fetch) {
   }
 
   const unexpected = (a: Answer, answer: string, version: string): ApplicationFailure =>
-    a.status >= 500
+    isTransientStatus(a.status)
       ? ApplicationFailure.retryable(`Kong ${version} answered ${answer} with HTTP ${a.status}: ${a.text.slice(0, 200)}`, 'KongUnavailable')
       : ApplicationFailure.nonRetryable(`Kong ${version} answered ${answer} with HTTP ${a.status}: ${a.text.slice(0, 200)}`, 'KongAnswer');
 
@@ -61,10 +82,15 @@ export function nodeApi(fetchFn: typeof fetch) {
     /** GET /status/ready (3.3+): 200 ready, 503 with Kong's reason. */
     async ready(node: KongNodeAddress, version: string): Promise<{ ready: boolean; message: string }> {
       const what = 'GET /status/ready';
-      const a = await request(`${node.statusUrl}/status/ready`, `${what} of ${node.pod}`).catch((err: ApplicationFailure) => {
+      // Kong's own 503 is its answer ("not ready"), not a failure to try again
+      const kongs503 = (a: Answer) => a.status === 503 && kongsBody(Message, a, what, version) !== undefined;
+      const a = await request(`${node.statusUrl}/status/ready`, `${what} of ${node.pod}`, {}, (r) => isTransientStatus(r.status) && !kongs503(r)).catch((err: ApplicationFailure) => {
         throw ApplicationFailure.retryable(`${err.message}; ${statusListenerHint(version)}`, err.type);
       });
-      if (a.status === 200 || a.status === 503) return { ready: a.status === 200, message: body(Message, a, what, version).message };
+      if (a.status === 200) return { ready: true, message: body(Message, a, what, version).message };
+      // Kong's 503 names why it is not ready; one with another body came from something in front of it (a proxy, a balancer)
+      const notReady = a.status === 503 ? kongsBody(Message, a, what, version) : undefined;
+      if (notReady) return { ready: false, message: notReady.message };
       if (a.status === 404) throw ApplicationFailure.nonRetryable(`${node.pod} answers 404 at /status/ready: Kong has it from 3.3 on its status listener; is ${node.statusUrl} Kong ${version}'s status listener?`, 'KongAnswer');
       throw unexpected(a, what, version);
     },

@@ -27,6 +27,7 @@ import type { KubernetesPlacement, TargetLookup } from '../../config/targets';
 import { TARGET_LABEL, type ReleaseObjects } from '../../domain/ownership';
 import type { BlueWorkload, PlatformActivities, PodInfo } from '../../domain/platform';
 import type { ReleaseRef } from '../../domain/upgrade';
+import { isTransientStatus } from '../../domain/retry';
 import {
   greenManifest,
   releaseOf,
@@ -42,6 +43,7 @@ import {
 } from '../../domain/kubernetes';
 import { withKeptAliveConnections } from './keptAliveConnections';
 import { TargetObjects } from './kubernetesOwnership';
+import { tryAgainQuickly } from '../transient';
 import { followUntil, Mirror } from './kubernetesMirror';
 
 export interface KubernetesActivitiesDeps {
@@ -81,11 +83,30 @@ export function apiServerMessage(err: ApiException<unknown>): string {
     try {
       body = JSON.parse(err.body);
     } catch {
-      return err.body || `HTTP ${err.code}`;
+      // not the API server's Status: a proxy's page, kept short
+      return err.body.slice(0, 200) || `HTTP ${err.code}`;
     }
   }
   const text = (body as { message?: unknown } | undefined)?.message;
   return typeof text === 'string' ? text : `HTTP ${err.code}`;
+}
+
+/** An API error (or a refused watch, which has only a status code) as a failure that says what, where and whether to retry. */
+export function kubernetesFailure(what: string, where: string, err: unknown): ApplicationFailure {
+  const code = err instanceof ApiException ? err.code : (err as { statusCode?: number } | undefined)?.statusCode;
+  if (code === undefined) {
+    return ApplicationFailure.retryable(`${what} in ${where}: Kubernetes API unreachable: ${(err as Error).message}`, 'Unreachable');
+  }
+  const text = `${what} in ${where} failed: ${err instanceof ApiException ? apiServerMessage(err) : `HTTP ${code} ${(err as Error).message}`}`;
+  if (code === 401 || code === 403) {
+    return ApplicationFailure.nonRetryable(`${text} (HTTP ${code}); check the worker's kubeconfig and its RBAC rights`, 'Unauthorized');
+  }
+  if (code === 404) return ApplicationFailure.nonRetryable(text, 'NotFound');
+  // Someone changed the object since it was read (or created it meanwhile): read again and retry.
+  if (code === 409) return ApplicationFailure.retryable(text, 'Conflict');
+  // the API server (or a proxy in front of it) overloaded or failing: 5xx, 429 with Retry-After, 408
+  if (isTransientStatus(code)) return ApplicationFailure.retryable(text, 'KubernetesUnavailable');
+  return ApplicationFailure.nonRetryable(text, 'Invalid');
 }
 
 interface BackendRef {
@@ -133,39 +154,36 @@ class Cluster {
     return `namespace ${this.namespace} of target '${this.target}'`;
   }
 
-  async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw this.failure(what, err);
-    }
+  /**
+   * A request. No answer or a transient status is tried again at once (twice;
+   * then the activity's retries); a 409 is left to the caller's next
+   * attempt, which reads again. `answers`: statuses that are answers, not errors.
+   */
+  private send<T, A>(what: string, fn: () => Promise<T>, answers: Partial<Record<404 | 409, A>> = {}): Promise<T | A> {
+    return tryAgainQuickly(
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          if (err instanceof ApiException && (err.code === 404 || err.code === 409) && err.code in answers) return answers[err.code] as A;
+          throw this.failure(what, err);
+        }
+      },
+      { failed: (f) => f instanceof ApplicationFailure && !f.nonRetryable && f.type !== 'Conflict' },
+    );
+  }
+
+  call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return this.send(what, fn) as Promise<T>;
   }
 
   /** As call, but a 404 is an answer (already gone, not created yet), not an error. */
-  async callOrAbsent<T, A>(what: string, fn: () => Promise<T>, absent: A): Promise<T | A> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return absent;
-      throw this.failure(what, err);
-    }
+  callOrAbsent<T, A>(what: string, fn: () => Promise<T>, absent: A): Promise<T | A> {
+    return this.send(what, fn, { 404: absent });
   }
 
-  /** An API error (or a refused watch, which has only a status code) as a failure that says what, where and whether to retry. */
   failure(what: string, err: unknown): ApplicationFailure {
-    const code = err instanceof ApiException ? err.code : (err as { statusCode?: number } | undefined)?.statusCode;
-    if (code === undefined) {
-      return ApplicationFailure.retryable(`${what} in ${this.where()}: Kubernetes API unreachable: ${(err as Error).message}`, 'Unreachable');
-    }
-    const text = `${what} in ${this.where()} failed: ${err instanceof ApiException ? apiServerMessage(err) : `HTTP ${code} ${(err as Error).message}`}`;
-    if (code === 401 || code === 403) {
-      return ApplicationFailure.nonRetryable(`${text} (HTTP ${code}); check the worker's kubeconfig and its RBAC rights`, 'Unauthorized');
-    }
-    if (code === 404) return ApplicationFailure.nonRetryable(text, 'NotFound');
-    // Someone changed the object since it was read (or created it meanwhile): read again and retry.
-    if (code === 409) return ApplicationFailure.retryable(text, 'Conflict');
-    if (code >= 500 || code === 429) return ApplicationFailure.retryable(text, 'KubernetesUnavailable');
-    return ApplicationFailure.nonRetryable(text, 'Invalid');
+    return kubernetesFailure(what, this.where(), err);
   }
 
   readWorkload(name: string): Promise<Workload>;
@@ -295,12 +313,7 @@ class Cluster {
 
   /** Creates a Service if absent (a retry finds it made). */
   async createService(body: V1Service): Promise<void> {
-    try {
-      await this.core.createNamespacedService({ namespace: this.namespace, body });
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 409) return;
-      throw this.failure(`creating Service ${body.metadata!.name}`, err);
-    }
+    await this.send(`creating Service ${body.metadata!.name}`, () => this.core.createNamespacedService({ namespace: this.namespace, body }), { 409: 'exists' });
   }
 
   async deleteService(name: string): Promise<void> {

@@ -31,11 +31,27 @@ export class Mirror<T extends KubernetesObject> {
 
   constructor(private readonly o: MirrorOptions<T>) {}
 
-  /** Lists (the returned promise ends when the first list is in, or fails with its error) and follows. */
+  /**
+   * Lists (the returned promise ends when the first list is in; a list that
+   * fails is told to onError and tried again, as a watch is) and follows.
+   */
   start(): Promise<void> {
-    this.listed = this.relist();
+    this.listed = this.firstList();
     this.listed.then(() => this.follow(), () => undefined);
     return this.listed;
+  }
+
+  private async firstList(): Promise<void> {
+    for (;;) {
+      try {
+        return await this.relist();
+      } catch (err) {
+        if (this.stopped) throw err;
+        this.o.onError(err);
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+        if (this.stopped) throw err;
+      }
+    }
   }
 
   items(): T[] {
@@ -99,7 +115,7 @@ export interface FollowOptions<R> {
   mirrors(hooks: { onChange(): void; onError(err: unknown): void }): Mirror<KubernetesObject>[];
   /** Asked on each change once every mirror has listed, and every heartbeatMs: a value ends the wait, a throw fails it. */
   check(): R | undefined;
-  /** A failed list or watch: an error returned ends the wait with it; undefined, the mirror tries again. */
+  /** A failed list (the first one too) or watch: an error returned ends the wait with it; undefined, the mirror tries again. */
   fatal(err: unknown): Error | undefined;
   /** How often check runs while nothing changes, so that it heartbeats and a cancellation (rollback) reaches the wait; default 1 s. */
   heartbeatMs?: number;

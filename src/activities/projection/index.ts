@@ -22,7 +22,7 @@ import { processorName, releaseDatabaseName } from '../../domain/projection/nami
 import { CatchUpSourceUnsupported, type CatchUpSource } from '../../domain/projection/source';
 import { formatDuration } from '../../domain/duration';
 import { catchUpReader, type CatchUpReader } from './catchUpReader';
-import { withClient } from '../pg';
+import { withDatabase } from '../pg';
 import { dropReleaseDatabase, ensureReleaseDatabase, listReleaseDatabases } from './releaseDatabase';
 import type { ReleaseResources } from '../releaseResources';
 
@@ -171,12 +171,12 @@ export function createProjectionActivities(deps: ProjectionActivitiesDeps) {
     async ensureReleaseDatabase(i: { target: string; release: string; owner?: string; adopt?: string }): Promise<{ database: string; role: string; created: boolean }> {
       const a = deps.access(i.target);
       const owned = i.owner ? { owner: { target: i.target, upgrade: i.owner }, release: i.release, adopt: i.adopt && releaseDatabaseName(i.adopt) } : {};
-      return withClient(a.databasesUrl, (c) => ensureReleaseDatabase(c, releaseDatabaseName(i.release), a.rolePasswordSecret, owned));
+      return withDatabase(a.databasesUrl, `creating the database of ${i.release}`, (c) => ensureReleaseDatabase(c, releaseDatabaseName(i.release), a.rolePasswordSecret, owned));
     },
 
     /** Drops the release's database (closing its connections) and its role; nothing to drop is fine; with an owner, another's stays (`left`). */
     async dropReleaseDatabase(i: { target: string; release: string; owner?: string }): Promise<{ database: string; dropped: boolean; left?: string }> {
-      return withClient(deps.access(i.target).databasesUrl, (c) => dropReleaseDatabase(c, releaseDatabaseName(i.release), i.owner && i.target));
+      return withDatabase(deps.access(i.target).databasesUrl, `dropping the database of ${i.release}`, (c) => dropReleaseDatabase(c, releaseDatabaseName(i.release), i.owner && i.target));
     },
   };
 }
@@ -187,9 +187,9 @@ export type ProjectionActivities = ReturnType<typeof createProjectionActivities>
 export function projectionReleaseResources(access: (target: string) => ResolvedProjectionAccess): ReleaseResources {
   return {
     list: (target, releases) =>
-      withClient(access(target).databasesUrl, (c) => listReleaseDatabases(c, target, releases.map((name) => ({ name, database: releaseDatabaseName(name) })))),
+      withDatabase(access(target).databasesUrl, `listing the release databases of ${target}`, (c) => listReleaseDatabases(c, target, releases.map((name) => ({ name, database: releaseDatabaseName(name) })))),
     async remove({ target, release }) {
-      const r = await withClient(access(target).databasesUrl, (c) => dropReleaseDatabase(c, releaseDatabaseName(release), target));
+      const r = await withDatabase(access(target).databasesUrl, `dropping the database of ${release}`, (c) => dropReleaseDatabase(c, releaseDatabaseName(release), target));
       return r.left ? { removed: [], left: [r.left] } : { removed: r.dropped ? [`database ${r.database}`] : [], left: [] };
     },
   };

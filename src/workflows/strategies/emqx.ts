@@ -9,13 +9,13 @@
  */
 import { ApplicationFailure, isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { EmqxActivities } from '../../activities/emqx';
-import { drainOrder, type NodeEvacuationStatus } from '../../domain/emqx/cluster';
+import { drainOrder, type NodeEvacuationStatus, type NodeHealth } from '../../domain/emqx/cluster';
 import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
 import { emqxSettings, type EmqxSettings } from '../../domain/emqx/settings';
 import { describeRelease, planDrain } from '../../domain/emqx/versions';
 import type { PlatformActivities } from '../../domain/platform';
 import { formatDuration } from '../../domain/duration';
-import { call, stepActivities } from '../activityOptions';
+import { call } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
 /** Upgrades that reached drainBlue before blue stood by whole replay as they ran: blue scaled down during the drain. */
@@ -29,6 +29,15 @@ const NODES_AT_ONCE = 'emqx-nodes-at-once';
  * refuses what cutover cannot drive, and decides the drain.
  */
 const SUPPORT_MATRIX = 'emqx-support-matrix';
+/**
+ * Upgrades that reached verify before it read membership again replay as they
+ * ran: one GET /nodes, a node missing from it a non-retryable "cluster
+ * unhealthy". From it, verify reads until every node is a running member
+ * (within its time limit or retry window), since GET /nodes leaves out a
+ * running node whose node-info RPC failed; and a rollback stops the
+ * evacuation of every blue node not listed stopped, listed or not.
+ */
+const MEMBERSHIP_REREAD = 'emqx-membership-reread';
 /** What plan reads of blue's pod template: how its nodes find each other (EMQX's env overrides of cluster.*). */
 const DISCOVERY_ENV = ['EMQX_CLUSTER__DISCOVERY_STRATEGY'];
 
@@ -136,9 +145,9 @@ export function createEmqxStrategy(): Strategy {
     err instanceof Error && err.cause instanceof ApplicationFailure && err.cause.type === EVACUATION_UNAVAILABLE;
 
   return {
-    async plan(input) {
+    async plan(input, activities) {
       settings = emqxSettings(input.options.settings);
-      const acts = stepActivities<PlatformActivities & EmqxActivities>(input);
+      const acts = activities<PlatformActivities & EmqxActivities>();
       const blue = await call(acts.readBlueRelease, `read the release serving ${input.target}`, { target: input.target, env: DISCOVERY_ENV });
       // Bad credentials, an unreachable API or a version cutover cannot drive must stop the upgrade before anything is changed.
       if (patched(SUPPORT_MATRIX)) {
@@ -207,10 +216,10 @@ export function createEmqxStrategy(): Strategy {
 
     verify: {
       run: async (ctx) => {
-        const health = await call(quick(ctx).clusterHealth, 'check the whole cluster is healthy', {
-          target: ctx.input.target,
-          expectNodes: [...blueNodes, ...greenNodes],
-        });
+        const expect = { target: ctx.input.target, expectNodes: [...blueNodes, ...greenNodes] };
+        const health = patched(MEMBERSHIP_REREAD)
+          ? await call(quick(ctx).healthyCluster, 'check the whole cluster is healthy (read again until it is)', expect)
+          : await call(quick(ctx).clusterHealth, 'check the whole cluster is healthy', expect);
         ctx.report('clusterHealth', health);
         if (!health.healthy) {
           const bad = health.nodes.filter((n) => n.status !== 'running' || !n.member).map((n) => `${n.node} ${n.status}`);
@@ -264,7 +273,9 @@ export function createEmqxStrategy(): Strategy {
           else for (const node of nodes) await stop(node);
         };
         const health = await call(quick(ctx).clusterHealth, 'which blue nodes still run', { target, expectNodes: blueNodes });
-        await stopAll(health.nodes.filter((n) => n.status === 'running').map((n) => n.node));
+        // a node missing from the list may run (its info RPC failed): stopping an evacuation that is not there is harmless
+        const maybeRunning = patched(MEMBERSHIP_REREAD) ? (n: NodeHealth) => n.status !== 'stopped' : (n: NodeHealth) => n.status === 'running';
+        await stopAll(health.nodes.filter(maybeRunning).map((n) => n.node));
         // Blue stood by whole: nothing to bring back. Scaled during the drain: its pods must start and rejoin first.
         if (!scaleDuringDrain) return;
         const scaled = await call(quick(ctx).scaleWorkload, `scale ${ctx.blue.name} back to ${blueReplicas}`, {

@@ -23,8 +23,8 @@ import { planMigrations, type MigrationPlan } from '../../domain/kong/migrations
 import { kongSettings, type KongSettings } from '../../domain/kong/settings';
 import { kongDowngradeProblem, kongFeatures, kongVersionProblem, parseKongVersion } from '../../domain/kong/versions';
 import type { PlatformActivities } from '../../domain/platform';
-import { upgradeIdOf, type UpgradeInput } from '../../domain/upgrade';
-import { call, stepActivities } from '../activityOptions';
+import { upgradeIdOf } from '../../domain/upgrade';
+import { call } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
 export function createKongStrategy(): Strategy {
@@ -38,8 +38,6 @@ export function createKongStrategy(): Strategy {
   const quick = (ctx: StrategyContext) => ctx.activities<Acts>();
   // Long waits heartbeat, so rollback cancels them at once and a dead worker is noticed in seconds.
   const waits = (ctx: StrategyContext) => ctx.activities<Acts>({ startToCloseTimeout: '24 hours', heartbeatTimeout: '30 seconds' });
-  // plan runs before there is a context: the skeleton's retry policy for a step.
-  const planning = (input: UpgradeInput) => stepActivities<Acts>(input);
   const upgradeId = (ctx: StrategyContext) => upgradeIdOf(ctx.input.target, workflowInfo().runId);
 
   const migrate = async (ctx: StrategyContext, version: string, command: 'up' | 'finish'): Promise<void> => {
@@ -69,16 +67,17 @@ export function createKongStrategy(): Strategy {
   };
 
   return {
-    async plan(input) {
+    async plan(input, activities) {
       settings = kongSettings(input.options.settings);
       const { target } = input;
-      const blue = await call(planning(input).readBlueRelease, `read the release serving ${target}`, { target });
+      const planning = activities<Acts>();
+      const blue = await call(planning.readBlueRelease, `read the release serving ${target}`, { target });
       blueReplicas = blue.replicas;
       // The version blue runs is its image tag on Kubernetes, the sandbox's locally.
       const green = kongVersionProblem(input.version, 'green');
       const unsupported = (green && `version ${green}`) ?? kongVersionProblem(blue.version, 'blue') ?? kongDowngradeProblem(blue.version, input.version);
       if (unsupported) throw ApplicationFailure.nonRetryable(unsupported, 'Unsupported');
-      const state = await call(planning(input).readKongMigrations, `kong migrations status with Kong ${blue.version} and ${input.version}`, {
+      const state = await call(planning.readKongMigrations, `kong migrations status with Kong ${blue.version} and ${input.version}`, {
         target,
         blueVersion: blue.version,
         greenVersion: input.version,

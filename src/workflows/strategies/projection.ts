@@ -13,7 +13,7 @@ import { describeProgress } from '../../domain/projection/catchUp';
 import { projectionSettings, type ProjectionSettings } from '../../domain/projection/settings';
 import type { PlatformActivities } from '../../domain/platform';
 import { humanDuration } from '../../domain/duration';
-import { call, stepActivities } from '../activityOptions';
+import { call } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
 type Activities = PlatformActivities & ProjectionActivities;
@@ -33,9 +33,9 @@ export function createProjectionStrategy(): Strategy {
   const waits = (ctx: StrategyContext) => ctx.activities<Activities>({ startToCloseTimeout: '7 days', heartbeatTimeout: '1 minute' });
 
   return {
-    async plan(input) {
+    async plan(input, activities) {
       settings = projectionSettings(input.options.settings);
-      const acts = stepActivities<Activities>(input);
+      const acts = activities<Activities>();
       const blue = await call(acts.readBlueRelease, `read the release serving ${input.target}`, { target: input.target });
       if (patched(PLAN_READS_CATCH_UP)) {
         // a store outside what the preset reads, or a setting it contradicts (an oid token column read as
