@@ -257,6 +257,7 @@ describe('upgrades API on the dev server', () => {
         'POST /v1/targets/{target}/cleanup',
         'GET /v1/targets/{target}/releases/{release}/phase',
         'POST /v1/targets/{target}/releases/{release}/ready',
+        'GET /v1/me',
         'GET /healthz',
         'GET /readyz',
         'GET /metrics',

@@ -7,6 +7,7 @@
  * at a time, each once; EMQX started each blue node's evacuation once.
  */
 import { RELEASE_LABEL } from '../../src/domain/kubernetes';
+import { releaseName } from '../../src/domain/upgrade';
 import { EmqxOnKube } from '../support/emqxOnKube';
 import { uniqueId } from '../support/temporal';
 import { envForThisFile, succeedsThroughFaults } from './harness';
@@ -20,7 +21,7 @@ test('a 3-node upgrade through a flaky Kubernetes API: SUCCEEDED, green created 
     const r = await succeedsThroughFaults('chaos emqx kubernetes', SEEDS.emqxKubernetes, (faults) => emqxKubernetes(env(), sys, faults));
     expect(r.seen.greenCreated).toBe(1);
     expect(r.seen.switchedToGreen).toBe(1);
-    expect((r.seen.serviceSelectors as Record<string, string>[]).at(-1)).toMatchObject({ [RELEASE_LABEL]: `${sys.target.name}-5-8-0` });
+    expect((r.seen.serviceSelectors as Record<string, string>[]).at(-1)).toMatchObject({ [RELEASE_LABEL]: releaseName(sys.target.name, '5.8.0') });
     expect(r.seen.blueScaledTo).toEqual([2, 1, 0]);
     expect(r.seen.evacuationsStarted).toEqual({ 'emqx@emqx-2': 1, 'emqx@emqx-1': 1, 'emqx@emqx-0': 1 });
   } finally {

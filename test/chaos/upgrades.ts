@@ -26,7 +26,7 @@ import type { LocalKong } from '../../src/domain/kong/local';
 import type { LocalWorkloads } from '../../src/domain/platform';
 import { releaseDatabaseName } from '../../src/domain/projection/naming';
 import { RELEASE_LABEL } from '../../src/domain/kubernetes';
-import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import type { FaultCounts, FaultInjector } from '../../src/sandbox/faultProxy';
 import type { LocalSandbox } from '../../src/sandbox/localSandbox';
 import { SANDBOX_PG_PASSWORD, SANDBOX_PG_USER } from '../../src/sandbox/postgres';
@@ -130,8 +130,8 @@ const EMQX_FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverSec: 1, 
 /** 3 sandbox nodes 5.7.0 -> 5.8.0; faults in front of the EMQX REST API (nginx's upstream of every node). */
 export async function emqxLocal(env: TestWorkflowEnvironment, faults?: FaultInjector): Promise<UpgradeRun> {
   const stack = await startLocalStack(env, 'chaos-emqx', { apiVia: faults && ((url) => faults.http(url)) });
-  const blue = `${stack.name}-5-7-0`;
-  const green = `${stack.name}-5-8-0`;
+  const blue = releaseName(stack.name, '5.7.0');
+  const green = releaseName(stack.name, '5.8.0');
   const routed = routedReleases(stack.sandbox, stack.target.local!.ports.mqtt);
   const ports = watchPorts(stack.sandbox, 'mqtt', { blue, green });
   try {
@@ -226,7 +226,7 @@ export async function kongLocal(env: TestWorkflowEnvironment, faults?: FaultInje
     const secrets = { KONG_PG_PASSWORD: SANDBOX_PG_PASSWORD };
     w = await worker(env, taskQueue, createActivities([workerTarget], { sandboxes: new Map([[target.name, workloads]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS }));
     const routed = routedReleases(sandbox, ports.proxy);
-    const nodePorts = watchPorts(sandbox, 'proxy', { blue: `${target.name}-3-8-0`, green: `${target.name}-3-9-0` });
+    const nodePorts = watchPorts(sandbox, 'proxy', { blue: releaseName(target.name, '3.8.0'), green: releaseName(target.name, '3.9.0') });
     const input = upgradeInput({
       kind: 'kong',
       target: target.name,
@@ -284,8 +284,8 @@ export async function projectionLocal(env: TestWorkflowEnvironment, faults?: Fau
     },
     postgresPort: faults && ((port) => faults.tcp(port)),
   });
-  const blue = `${stack.name}-1-4-0`;
-  const green = `${stack.name}-2-0-0`;
+  const blue = releaseName(stack.name, '1.4.0');
+  const green = releaseName(stack.name, '2.0.0');
   const routed = routedReleases(stack.sandbox, stack.target.local!.ports.query);
   const ports = watchPorts(stack.sandbox, 'query', { blue, green });
   try {
@@ -325,7 +325,7 @@ export async function projectionLocal(env: TestWorkflowEnvironment, faults?: Fau
  * what that proxy records reached the API server.
  */
 export async function emqxKubernetes(env: TestWorkflowEnvironment, sys: EmqxOnKube, faults?: FaultInjector): Promise<UpgradeRun> {
-  const green = `${sys.target.name}-5-8-0`;
+  const green = releaseName(sys.target.name, '5.8.0');
   // the Service's versions as the API server stores them, watched directly
   const selectors: string[] = [];
   const services = new Mirror<V1Service>({

@@ -55,15 +55,16 @@ describe('upgrade --wait exits with the outcome', () => {
 
   test('ROLLED_BACK: 3, with the failure', async () => {
     world.fail(T.back, 'drainBlue', 'blue would not drain');
-    const r = await cutover(url, ['upgrade', T.back, '5.8.0', '--wait', '--interval', '200ms']);
+    // a failing call is retried until shortly before its step's time limit
+    const r = await cutover(url, ['upgrade', T.back, '5.8.0', '--option', 'stepTimeouts.drainBlue=3s', '--wait', '--interval', '200ms']);
     expect(r.code).toBe(EXIT.rolledBack);
-    expect(r.stdout).toMatch(/ended ROLLED_BACK: .*blue would not drain/);
+    expect(r.stdout).toMatch(/ended ROLLED_BACK: .*(blue would not drain|drainBlue did not finish within its time limit)/);
   });
 
   test('FAILED: 4, when the rollback itself cannot finish', async () => {
     world.fail(T.failed, 'drainBlue', 'blue would not drain');
     world.failUndo(T.failed, 'promote', 'router gone', Infinity, true);
-    const r = await cutover(url, ['upgrade', T.failed, '5.8.0', '--wait', '--interval', '200ms']);
+    const r = await cutover(url, ['upgrade', T.failed, '5.8.0', '--option', 'stepTimeouts.drainBlue=3s', '--wait', '--interval', '200ms']);
     expect(r.code).toBe(EXIT.failed);
     expect(r.stdout).toMatch(/ended FAILED: .*router gone/);
   });
@@ -232,10 +233,14 @@ describe('watch', () => {
   test('in a pipe: one line per change, --output json one state per line', async () => {
     const hold = world.hold(T.pipe, 'drainBlue');
     const id = startedId((await cutover(url, ['upgrade', T.pipe, '5.8.0'])).stdout);
-    const watching = Promise.all([cutover(url, ['watch', id, '--interval', '100ms'], { as: 'viewer' }), cutover(url, ['watch', id, '-o', 'json', '--interval', '100ms'], { as: 'viewer' })]);
+    const seen = { lines: '', json: '' };
+    const watching = Promise.all([
+      cutover(url, ['watch', id, '--interval', '100ms'], { as: 'viewer', onStdout: (out) => (seen.lines = out) }),
+      cutover(url, ['watch', id, '-o', 'json', '--interval', '100ms'], { as: 'viewer', onStdout: (out) => (seen.json = out) }),
+    ]);
     await eventually(async () => hold.started());
-    // both have read the held step (a watcher starts in about half a second) before it goes on
-    await new Promise((r) => setTimeout(r, 2000));
+    // both have printed the held step before it goes on
+    await eventually(async () => seen.lines.includes('RUNNING | drainBlue') && seen.json.includes('"step":"drainBlue"'), 60_000);
     hold.release();
     const [lines, json] = await watching;
     expect(lines.code).toBe(EXIT.ok);

@@ -26,6 +26,8 @@ export interface CliOptions {
   home?: string;
   /** Ends the process (a test that gives up on it). */
   signal?: AbortSignal;
+  /** Called with all it has printed so far, at each chunk: a test waits on what it saw, not on a clock. */
+  onStdout?: (soFar: string) => void;
 }
 
 export const newHome = (): string => mkdtempSync(join(tmpdir(), 'cutover-cli-'));
@@ -41,7 +43,10 @@ export function cutover(url: string | undefined, args: string[], o: CliOptions =
     const child = spawn(process.execPath, [CUTOVER, ...args], { env: cliEnv(url, o), stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+      o.onStdout?.(stdout);
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     child.on('error', (err) => (err.name === 'AbortError' ? undefined : fail(err)));
     child.on('close', (code) => done({ code, stdout, stderr }));

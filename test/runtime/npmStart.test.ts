@@ -67,8 +67,9 @@ test('npm start runs an upgrade started through the API, and resumes it after Ct
       options: { approval: 'auto', standbyWindow: '1s', emqx: { connEvictRate: 50, sessEvictRate: 50, waitTakeover: '3s', waitHealthCheck: '1s', initialDelay: '1s' } },
     }),
   });
-  expect(res.status).toBe(201);
-  const { id } = (await res.json()) as { id: string };
+  const started = (await res.json()) as { id: string };
+  expect([res.status, started]).toEqual([201, expect.objectContaining({ id: expect.any(String) })]);
+  const { id } = started;
 
   const list = spawnSync(temporalCliPath(), ['workflow', 'list', '--address', setup.temporalAddress], { encoding: 'utf8' });
   expect(list.stdout).toContain('upgrade-sandbox-emqx');

@@ -70,7 +70,6 @@ export async function startProjectionStack(env: TestWorkflowEnvironment, seed: n
     SANDBOX_PROJECTION_HANDLER_COST_US: '0',
     ...sandboxEnv,
   };
-  if (via.postgresPort) secrets.DBS = `postgres://${SANDBOX_PG_USER}:${SANDBOX_PG_PASSWORD}@127.0.0.1:${await via.postgresPort(ports.postgres)}/postgres`;
   const dataDir = clusterDir('projection');
   const sandbox = createLocalSandboxes([target], dataDir, secrets).get(name)!;
   let scraped: string[] = [];
@@ -84,7 +83,11 @@ export async function startProjectionStack(env: TestWorkflowEnvironment, seed: n
   try {
     await sandbox.start();
     const workerTarget = via.catchUp ? { ...target, projection: { ...target.projection!, catchUp: await via.catchUp(sandbox) } } : target;
-    const activities = createActivities([workerTarget], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
+    // faults sit between the worker and PostgreSQL only: the sandbox and its services reach it directly
+    const workerEnv = via.postgresPort
+      ? { ...secrets, DBS: `postgres://${SANDBOX_PG_USER}:${SANDBOX_PG_PASSWORD}@127.0.0.1:${await via.postgresPort(ports.postgres)}/postgres` }
+      : secrets;
+    const activities = createActivities([workerTarget], { sandboxes: new Map([[name, sandbox]]), env: workerEnv, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
     // heartbeats reach the server at least twice a second, so the API's view of the catch-up is fresh
     worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! }, maxHeartbeatThrottleInterval: '500 ms' });
     const pgDir = join(dataDir, 'sandbox', name, 'postgres');

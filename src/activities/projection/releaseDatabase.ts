@@ -146,7 +146,8 @@ async function transaction(c: Client, work: () => Promise<void>): Promise<void> 
     await work();
     await c.query('COMMIT');
   } catch (err) {
-    await c.query('ROLLBACK');
+    // a connection that broke cannot roll back (the server already did): the first error is the one to classify
+    await c.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
 }
