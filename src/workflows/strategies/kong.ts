@@ -20,14 +20,14 @@ import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { KongActivities, MigrationRecord } from '../../activities/kong';
 import { formatDuration } from '../../domain/duration';
 import { planMigrations, type MigrationPlan } from '../../domain/kong/migrations';
-import { kongSettings, type KongSettings } from '../../domain/kong/settings';
+import type { KongSettings } from '../../domain/kong/settings';
 import { kongDowngradeProblem, kongFeatures, kongVersionProblem, parseKongVersion } from '../../domain/kong/versions';
 import type { PlatformActivities } from '../../domain/platform';
 import { upgradeIdOf, type UpgradeInput } from '../../domain/upgrade';
 import { call, stepActivities } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
-export function createKongStrategy(): Strategy {
+export function createKongStrategy(): Strategy<'kong'> {
   let settings: KongSettings;
   let blueReplicas = 0;
   let plan: MigrationPlan;
@@ -70,7 +70,7 @@ export function createKongStrategy(): Strategy {
 
   return {
     async plan(input) {
-      settings = kongSettings(input.options.settings);
+      settings = input.settings.kong;
       const { target } = input;
       const blue = await call(planning(input).readBlueRelease, `read the release serving ${target}`, { target });
       blueReplicas = blue.replicas;
