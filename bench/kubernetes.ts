@@ -45,7 +45,7 @@ const POLL_MS = 1000;
 const TARGET = 'bench-mqtt';
 const MODES = ['watch', 'poll', 'workflow'] as const;
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const FAST = { connEvictRate: 1000, sessEvictRate: 1000, waitTakeoverSec: 0, waitHealthCheckSec: 0, initialDelayMs: 100, drainIntervalMs: 500 };
+const FAST = { connEvictRate: 1000, sessEvictRate: 1000, waitTakeoverMs: 0, waitHealthCheckMs: 0, initialDelayMs: 100, drainIntervalMs: 500 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const exec = <A, R>(fn: (a: A) => Promise<R>, input: A): Promise<R> =>
@@ -170,7 +170,8 @@ export const kubernetesBench: BenchSection = {
               version,
               image,
               requestedBy: 'bench',
-              options: { approval: 'auto', standbyWindowMs: 100, stepTimeoutMs: {}, maxAttempts: 3, requireDistinctApprover: false, settings: { emqx: FAST } },
+              options: { approval: 'auto', standbyWindowMs: 100, maxAttempts: 3 },
+              settings: { emqx: FAST },
             },
           ],
         });

@@ -19,7 +19,7 @@ import type { LocalSandbox } from '../src/sandbox/localSandbox';
 import { TEST_STEERING_KEYS } from '../test/support/steering';
 
 /** Evacuations and waits as short as the sandbox allows: the benches time traffic, not the drain. */
-const FAST = { connEvictRate: 1000, sessEvictRate: 1000, waitTakeoverSec: 0, waitHealthCheckSec: 0, initialDelayMs: 100, drainIntervalMs: 500 };
+const FAST = { connEvictRate: 1000, sessEvictRate: 1000, waitTakeoverMs: 0, waitHealthCheckMs: 0, initialDelayMs: 100, drainIntervalMs: 500 };
 
 export interface LocalEmqx {
   readonly target: string;
@@ -63,7 +63,8 @@ export async function withLocalEmqx<T>(target: string, fn: (e: LocalEmqx) => Pro
             target,
             version,
             requestedBy: 'bench',
-            options: { approval: 'auto', standbyWindowMs: 600_000, stepTimeoutMs: {}, maxAttempts: 3, requireDistinctApprover: false, settings: { emqx: FAST }, ...options },
+            options: { approval: 'auto', standbyWindowMs: 600_000, maxAttempts: 3, ...options },
+            settings: { emqx: FAST },
           },
         ],
       });

@@ -18,6 +18,7 @@ import { Client, Connection } from '@temporalio/client';
 import { buildServer } from '../src/api/server';
 import { loadConfig } from '../src/config/file';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
+import { completeInput, type GivenOptions } from '../src/domain/upgradeSettings';
 import { projectRoot } from '../src/runtime/binaries';
 import { startDevServer } from '../src/runtime/devServer';
 import { freePort } from '../src/runtime/freePort';
@@ -32,14 +33,8 @@ const API_REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 300);
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 20);
 const TASK_QUEUE = 'bench';
 
-function input(target: string, options: Partial<UpgradeInput['options']> = {}): UpgradeInput {
-  return {
-    kind: 'emqx',
-    target,
-    version: '2.0.0',
-    requestedBy: 'bench',
-    options: { approval: 'auto', standbyWindowMs: 10, stepTimeoutMs: {}, maxAttempts: 3, requireDistinctApprover: false, settings: {}, ...options },
-  };
+function input(target: string, options: GivenOptions = {}): UpgradeInput {
+  return completeInput({ kind: 'emqx', target, version: '2.0.0', requestedBy: 'bench', options: { approval: 'auto', standbyWindowMs: 10, maxAttempts: 3, ...options } });
 }
 
 async function run(): Promise<Record<string, unknown>> {

@@ -10,7 +10,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import type { AnalysisCheck, AnalysisResult } from '../src/domain/analysis';
-import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
+import { upgradeWorkflowId, type UpgradeState } from '../src/domain/upgrade';
+import { completeInput } from '../src/domain/upgradeSettings';
 import { temporalTestServerPath } from '../src/runtime/binaries';
 import { ensureSearchAttributes } from '../src/runtime/searchAttributes';
 import { workerDefaults } from '../src/runtime/workerDefaults';
@@ -60,7 +61,7 @@ async function run(): Promise<Record<string, unknown>> {
       ...workerDefaults(),
     });
     return await worker.runUntil(async () => {
-      const input: UpgradeInput = {
+      const input = completeInput({
         kind: 'emqx',
         target: 'bench-traffic-plan',
         version: '2.0.0',
@@ -68,13 +69,10 @@ async function run(): Promise<Record<string, unknown>> {
         options: {
           approval: 'auto',
           standbyWindowMs: 10 * 60_000,
-          stepTimeoutMs: {},
           maxAttempts: 3,
-          requireDistinctApprover: false,
-          settings: {},
           traffic: Array.from({ length: STEPS }, (_, n) => ({ weight: (n + 1) * (100 / STEPS), analysis: [check] })),
         },
-      };
+      });
       const h = await env.client.workflow.start('blueGreenUpgrade', { taskQueue: TASK_QUEUE, workflowId: upgradeWorkflowId(input.target), args: [input] });
       const final = (await h.result()) as UpgradeState;
       const history = await h.fetchHistory();

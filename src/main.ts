@@ -24,7 +24,7 @@ import { startPrometheus, type PrometheusServer } from './runtime/prometheus';
 import { ensureSearchAttributes } from './runtime/searchAttributes';
 import { Stopper } from './runtime/stopper';
 import { createWorker } from './runtime/worker';
-import { kindModule } from './domain/kinds';
+import { kindModule } from './domain/kindRegistry';
 import { createLocalSandboxes } from './sandbox';
 import type { LocalSandbox } from './sandbox/localSandbox';
 

@@ -5,7 +5,7 @@ import { targetLookup, type TargetConfig } from '../config/targets';
 import { builtInProviders, createAnalysisActivities, type MeasurementObserver } from './analysis';
 import { providerRegistry } from './analysis/provider';
 import { createCancelRequestActivities } from './cancelRequest';
-import { KIND_ACTIVITIES, KIND_ANALYSIS_PROVIDERS, KIND_RELEASE_RESOURCES, type KindActivityDeps } from './kinds';
+import { KIND_ACTIVITIES, KIND_ANALYSIS_PROVIDERS, KIND_RELEASE_RESOURCES, type KindActivityDeps } from './kindActivities';
 import { createPlatformActivities, type PlatformDeps } from './platforms';
 import { createSteeringActivities } from './steering';
 import { createReleaseActivities } from './releaseResources';

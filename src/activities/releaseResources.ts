@@ -7,7 +7,7 @@
  * targetReleases workflow, the clean-up removes orphans through targetCleanup.
  */
 import { mergeReleases, type ReleaseObjects } from '../domain/ownership';
-import type { Kind } from '../domain/kinds';
+import type { Kind } from '../domain/kindRegistry';
 import type { PlatformActivities } from '../domain/platform';
 
 /** What a kind keeps per release beside the platform's workload. */

@@ -9,7 +9,7 @@ import { UpgradeOptionsInput } from '../config/options';
 import { TARGET_NAME_PATTERN } from '../config/targets';
 import { PHASES } from '../domain/phases';
 import { STATUSES } from '../domain/status';
-import { KINDS } from '../domain/kinds';
+import { KINDS } from '../domain/kindRegistry';
 import { Duration } from '../domain/schemas';
 import { STEPS } from '../domain/upgrade';
 

@@ -7,11 +7,12 @@
  */
 import type { Config } from '../config/file';
 import { durationProblems } from '../config/bounds';
-import { OptionsError, UpgradeOptionsInput, toUpgradeOptions } from '../config/options';
+import { OptionsError, normaliseOptions } from '../config/normalise';
+import { UpgradeOptionsInput } from '../config/options';
 import { configuredLayers, distinctAnywhere, httpHostRefusal, policyFor, policyRefusal } from '../config/policy';
 import { MAX_DURATION } from '../domain/duration';
 import { estimateHistory, overBudget } from '../domain/historyBudget';
-import { kindModule } from '../domain/kinds';
+import { kindModule } from '../domain/kindRegistry';
 import { releaseName, type UpgradeInput } from '../domain/upgrade';
 import { badRequest, forbidden } from './errors';
 import type { StartUpgradeBody } from './schemas';
@@ -28,16 +29,17 @@ export function upgradeInputFor(config: Config, body: StartUpgradeBody, requeste
   const layers = configuredLayers(config, target);
   const options = (more: UpgradeOptionsInput[]) => {
     try {
-      return toUpgradeOptions([...layers, ...more], { requireDistinctApprover: distinctAnywhere(policy), checks: config.analysis });
+      return normaliseOptions(target.kind, [...layers, ...more], { requireDistinctApprover: distinctAnywhere(policy), checks: config.analysis });
     } catch (err) {
       if (err instanceof OptionsError) throw badRequest(`options.${err.field}`, err.message);
       throw err;
     }
   };
   const final = options([body.options ?? {}]);
-  const refusal = policyRefusal(policy, target.name, body, options([]), final) ?? httpHostRefusal(policy, target.name, releaseName(target.name, body.version), final);
+  const refusal =
+    policyRefusal(policy, target.name, body, options([]).options, final.options) ?? httpHostRefusal(policy, target.name, releaseName(target.name, body.version), final.options);
   if (refusal) throw forbidden(refusal.field, refusal.message);
-  const input: UpgradeInput = { kind: body.kind, target: target.name, version: body.version, image: body.image, requestedBy, reason: body.reason, options: final, policy };
+  const input: UpgradeInput = { ...final, target: target.name, version: body.version, image: body.image, requestedBy, reason: body.reason, policy };
   const estimate = estimateHistory(input);
   const over = overBudget(estimate);
   if (over) {

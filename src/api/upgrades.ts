@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config/file';
-import { kindModule } from '../domain/kinds';
+import { kindModule } from '../domain/kindRegistry';
 import type { TargetConfig } from '../config/targets';
 import { REFUSAL_FAILURE, decideAbort, decideApprove, decideRollback, type Approver, type Decision, type Refusal } from '../domain/decisions';
 import { LAST_KNOWN_STATE_MEMO } from '../domain/lastKnownState';

@@ -10,11 +10,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { loadEnv, type Env } from './env';
-import { OptionsError, UpgradeOptionsInput, toUpgradeOptions } from './options';
+import { OptionsError, normaliseOptions, toUpgradeOptions } from './normalise';
+import { UpgradeOptionsInput } from './options';
 import { ConfigError, formatProblems, typeboxProblems, type FieldProblem } from './schemaErrors';
 import { AnalysisCheckError, AnalysisCheckInput, toAnalysisCheck } from '../domain/analysis';
 import { MAX_DURATION } from '../domain/duration';
-import { kindModule, kindModules } from '../domain/kinds';
+import { kindModule, kindModules } from '../domain/kindRegistry';
 import type { UpgradePolicy } from '../domain/policy';
 import { durationProblems } from './bounds';
 import { PolicyInput, RoleName, configuredLayers, configuredProblems, distinctAnywhere, policyFor, policyProblems } from './policy';
@@ -207,7 +208,7 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
 }
 
 function configuredOptions(file: ConfigFile, target: TargetConfig, policy: UpgradePolicy) {
-  return toUpgradeOptions(configuredLayers(file, target), { requireDistinctApprover: distinctAnywhere(policy), checks: file.analysis });
+  return normaliseOptions(target.kind, configuredLayers(file, target), { requireDistinctApprover: distinctAnywhere(policy), checks: file.analysis }).options;
 }
 
 /** A target carries its own kind's access block and no other kind's; a local one has the ports its sandbox needs. */

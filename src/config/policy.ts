@@ -10,10 +10,11 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { MAX_DURATION, formatDuration, parseDuration } from '../domain/duration';
 import { fillTemplate, type AnalysisCheck } from '../domain/analysis';
-import { kindModule, kindModules, type Kind } from '../domain/kinds';
+import { kindModule, kindModules, type Kind } from '../domain/kindRegistry';
 import { APPROVAL_GATES, type OptionMode, type UpgradePolicy } from '../domain/policy';
 import { Duration } from '../domain/schemas';
 import { GATED_STEPS, type GatedStep, type UpgradeOptions } from '../domain/upgrade';
+import { isAllAtOnce } from '../domain/upgradeSettings';
 import { durationsIn } from './bounds';
 import { hostPatternProblem, hostRules, portOf } from './httpHosts';
 import { UpgradeOptionsInput } from './options';
@@ -43,7 +44,7 @@ const FREE: Policed = { modes: ['allow', 'deny'], default: 'allow' };
 
 /** A gate's auto-promotion delay, if the options ask for that gate at all. */
 function autoPromotion(o: UpgradeOptions, step: GatedStep): number | undefined {
-  return (o.approveBefore ?? []).includes(step) ? o.gates?.[step]?.autoPromoteAfterMs : undefined;
+  return o.approveBefore.includes(step) ? o.gates[step].autoPromoteAfterMs : undefined;
 }
 
 function sooner(c: Compared, step: GatedStep, field: string): Loosening {
@@ -53,7 +54,7 @@ function sooner(c: Compared, step: GatedStep, field: string): Loosening {
   return { field, why: `approves the ${step} gate by itself after ${formatDuration(final)}: ${why}` };
 }
 
-const dropped = <T>(configured: readonly T[] = [], final: readonly T[] = []) => configured.filter((x) => !final.includes(x));
+const dropped = <T>(configured: readonly T[], final: readonly T[]) => configured.filter((x) => !final.includes(x));
 
 const NAMED: Record<Exclude<keyof UpgradeOptionsInput, Kind>, Policed> = {
   approval: {
@@ -80,15 +81,15 @@ const NAMED: Record<Exclude<keyof UpgradeOptionsInput, Kind>, Policed> = {
     modes: ANY,
     default: 'tighten',
     loosens: ({ request, configured, final }) =>
-      request.traffic !== undefined && configured.traffic !== 'all-at-once' && JSON.stringify(final.traffic) !== JSON.stringify(configured.traffic)
-        ? { field: 'traffic', why: `replaces the configuration's plan of ${configured.traffic?.length} steps (a request may give a plan only where the configuration moves all traffic at once)` }
+      request.traffic !== undefined && !isAllAtOnce(configured.traffic) && JSON.stringify(final.traffic) !== JSON.stringify(configured.traffic)
+        ? { field: 'traffic', why: `replaces the configuration's plan of ${configured.traffic.length} steps (a request may give a plan only where the configuration moves all traffic at once)` }
         : undefined,
   },
   verifyAnalysis: {
     modes: ANY,
     default: 'tighten',
     loosens: ({ request, configured, final }) => {
-      const names = (o: UpgradeOptions) => (o.verifyAnalysis ?? []).map((c) => c.name);
+      const names = (o: UpgradeOptions) => o.verifyAnalysis.map((c) => c.name);
       const gone = request.verifyAnalysis ? dropped(names(configured), names(final)) : [];
       return gone.length ? { field: 'verifyAnalysis', why: `drops the checks ${gone.join(', ')} that the configuration runs at verify` } : undefined;
     },
@@ -271,10 +272,9 @@ export function policyRefusal(policy: UpgradePolicy, target: string, body: { opt
 
 /** The http checks the upgrade runs, each with the field that names it. */
 function httpChecks(o: UpgradeOptions): { field: string; check: AnalysisCheck }[] {
-  const steps = o.traffic === undefined || o.traffic === 'all-at-once' ? [] : o.traffic;
   return [
-    ...(o.verifyAnalysis ?? []).map((check, i) => ({ field: `options.verifyAnalysis[${i}]`, check })),
-    ...steps.flatMap((s, i) => s.analysis.map((check, j) => ({ field: `options.traffic[${i}].analysis[${j}]`, check }))),
+    ...o.verifyAnalysis.map((check, i) => ({ field: `options.verifyAnalysis[${i}]`, check })),
+    ...o.traffic.flatMap((s, i) => s.analysis.map((check, j) => ({ field: `options.traffic[${i}].analysis[${j}]`, check }))),
   ].filter((c) => c.check.provider === 'http' && c.check.url !== undefined);
 }
 

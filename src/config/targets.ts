@@ -4,7 +4,7 @@
  * resolve it here, so no secret ever enters workflow history.
  */
 import { Type, type Static, type TOptional } from '@sinclair/typebox';
-import { KINDS, KIND_MODULES, kindModules, type Kind } from '../domain/kinds';
+import { KINDS, KIND_MODULES, kindModules, type Kind } from '../domain/kindRegistry';
 import { SecretRef } from '../domain/schemas';
 import { UpgradeOptionsInput } from './options';
 import { PolicyInput } from './policy';

@@ -170,6 +170,11 @@ export function fillTemplate(text: string, vars: Record<string, string>, encode:
 const REQUIRED_FIELD: Record<string, 'query' | 'url'> = { prometheus: 'query', http: 'url' };
 
 /** The check the workflow carries. Throws AnalysisCheckError for combinations the schema cannot express. */
+/** How long a check's measurements take: its initial delay, then `count` intervals (absent: none, and one measurement). */
+export function measuringMs(check: Pick<AnalysisCheck, 'initialDelayMs' | 'intervalMs' | 'count'>): number {
+  return (check.initialDelayMs ?? 0) + (check.intervalMs ?? 0) * (check.count ?? 1);
+}
+
 export function toAnalysisCheck(input: AnalysisCheckInput): AnalysisCheck {
   const required = Object.hasOwn(REQUIRED_FIELD, input.provider) ? REQUIRED_FIELD[input.provider] : undefined;
   if (required && input[required] === undefined) throw new AnalysisCheckError(required, `is required by provider ${input.provider}`);
@@ -204,7 +209,7 @@ export function toAnalysisCheck(input: AnalysisCheckInput): AnalysisCheck {
   if (count > 1 && intervalMs === undefined) throw new AnalysisCheckError('interval', `is required when count is ${count}`);
   const initialDelayMs = input.initialDelay === undefined ? undefined : parseDuration(input.initialDelay);
   // As long as the workflow lets the run take (trafficPlan.ts analyse): it must fit in the longest duration.
-  if ((initialDelayMs ?? 0) + (intervalMs ?? 0) * count > MAX_DURATION_MS) {
+  if (measuringMs({ initialDelayMs, intervalMs, count }) > MAX_DURATION_MS) {
     throw new AnalysisCheckError('count', `${count} measurements ${input.interval ?? ''} apart${input.initialDelay ? ` after ${input.initialDelay}` : ''} take longer than ${MAX_DURATION}`);
   }
   const check: AnalysisCheck = {

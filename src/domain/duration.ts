@@ -20,6 +20,11 @@ export function parseDuration(text: string): number {
   return total;
 }
 
+/** A duration that may be absent (an option not given). */
+export function parseOptionalDuration(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : parseDuration(text);
+}
+
 export function formatDuration(ms: number): string {
   if (ms % UNIT_MS.h === 0 && ms > 0) return `${ms / UNIT_MS.h}h`;
   if (ms % UNIT_MS.m === 0 && ms > 0) return `${ms / UNIT_MS.m}m`;

@@ -52,9 +52,9 @@ const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(va
  */
 export function estimateHistory(input: UpgradeInput): HistoryEstimate {
   const o = input.options;
-  const steps = o.traffic === undefined || o.traffic === 'all-at-once' ? [{ analysis: [], approve: false }] : o.traffic;
-  const runs = [...(o.verifyAnalysis ?? []), ...steps.flatMap((s) => s.analysis)];
-  const gates = (o.approveBefore?.length ?? 1) + steps.filter((s) => s.approve).length + runs.length;
+  const steps = o.traffic;
+  const runs = [...o.verifyAnalysis, ...steps.flatMap((s) => s.analysis)];
+  const gates = o.approveBefore.length + steps.filter((s) => s.approve).length + runs.length;
   const events = BASE.events + steps.length * STEP.events + runs.length * RUN.events + gates * GATE.events + MAX_READY_REPORTS * REPORT.events;
   const stateBytes = BASE.stateBytes + steps.length * STEP.stateBytes + runs.length * RUN.stateBytes + gates * GATE.stateBytes + MAX_READY_REPORTS * REPORT.stateBytes;
   const inputBytes = jsonBytes(input);

@@ -1,7 +1,12 @@
-/** What a kind (emqx, kong, projection) tells the rest of cutover about itself; see kinds.ts for the registry. */
+/** What a kind (emqx, kong, projection) tells the rest of cutover about itself; see kindRegistry.ts for the registry. */
 import type { TSchema, Static } from '@sinclair/typebox';
 
-export interface KindModule<Access extends TSchema = TSchema, Options extends TSchema = TSchema> {
+/**
+ * Settings: the kind's settings as the workflow gets them (complete, durations
+ * in milliseconds); Recorded: what an upgrade's input may hold of them,
+ * inputs recorded before settings were complete included.
+ */
+export interface KindModule<Access extends TSchema = TSchema, Options extends TSchema = TSchema, Settings extends object = object, Recorded = Partial<Settings>> {
   kind: string;
   /** One line for GET /v1/targets and the OpenAPI. */
   description: string;
@@ -9,8 +14,15 @@ export interface KindModule<Access extends TSchema = TSchema, Options extends TS
   access: Access;
   /** The request's `options.<kind>`: the kind's own upgrade settings, with defaults and descriptions. */
   options: Options;
-  /** options.<kind> in the workflow's units (UpgradeOptions.settings[kind]): only what was given. */
-  toSettings(options: Static<Options>): Record<string, unknown>;
+  /** options.<kind>, its layers merged, as the workflow gets it (UpgradeInput.settings[kind]): every default applied, durations in milliseconds. */
+  toSettings(options: Static<Options>): Settings;
+  /**
+   * The settings an input holds, complete, with the same defaults as
+   * toSettings: the workflow upcasts with it an input recorded before settings
+   * were complete (in a history, an upgrade in flight), which holds only what
+   * was given, in the units of then.
+   */
+  completeSettings(recorded: Recorded): Settings;
   /**
    * Why an upgrade of this kind to `version` can never run (outside the kind's
    * support matrix), or undefined: the API answers 400 on field `version` with

@@ -1,6 +1,6 @@
 /** What an upgrade is asked to do and what it reports: shared by workflow, API and CLI. */
 import type { AnalysisCheck, AnalysisResult } from './analysis';
-import type { Kind } from './kinds';
+import type { Kind, KindSettings } from './kindRegistry';
 import type { Phase } from './phases';
 import type { ApprovalGate, UpgradePolicy } from './policy';
 import type { UpgradeStatus } from './status';
@@ -45,12 +45,15 @@ export interface TrafficStep {
   approve?: boolean;
 }
 
+/**
+ * The skeleton's settings, as the workflow gets them: complete (the built-in
+ * defaults in src/domain/upgradeSettings.ts), durations in milliseconds.
+ */
 export interface UpgradeOptions {
-  /** manual: wait for approve (optionally auto-promote after autoPromoteAfterMs); auto: no gate. */
+  /** manual: a gate before promote unless approveBefore says otherwise; auto: none (the state shows the mode). */
   approval: 'manual' | 'auto';
-  autoPromoteAfterMs?: number;
   standbyWindowMs: number;
-  /** Per-step time limit; a step that overruns is rolled back. */
+  /** Per-step time limit; a step that overruns is rolled back. A step without one has none. */
   stepTimeoutMs: Partial<Record<Step, number>>;
   /**
    * Attempts per activity before the step counts as failed for good: what runs
@@ -59,32 +62,37 @@ export interface UpgradeOptions {
    */
   maxAttempts: number;
   requireDistinctApprover: boolean;
-  /** all-at-once: green gets 100 in one change; steps: weights rising to 100. Absent in runs started before traffic plans. */
-  traffic?: 'all-at-once' | TrafficStep[];
+  /** Green's weight step by step, rising to 100; all at once is one step to 100 (allAtOnce in upgradeSettings.ts). */
+  traffic: TrafficStep[];
   /** Checks verify runs after the strategy's own verify. */
-  verifyAnalysis?: AnalysisCheck[];
-  /** Steps that wait for approval; absent: derived from approval (manual = before promote). */
-  approveBefore?: GatedStep[];
-  gates?: Partial<Record<GatedStep, GateOptions>>;
+  verifyAnalysis: AnalysisCheck[];
+  /** Steps that wait for approval. */
+  approveBefore: GatedStep[];
+  /** Each gate's auto-promotion and time limit (a gate runs only where approveBefore names it). */
+  gates: Record<GatedStep, GateOptions>;
   /** waitReady also waits for the green release to report ready through the API. */
-  waitForReadyReport?: boolean;
-  /** How long a rollback keeps retrying its undos before a person must look (default 1 h). */
-  rollbackTimeoutMs?: number;
-  /** Each kind's own settings, under its name, in the workflow's units (see the kind's module). */
-  settings: Record<string, unknown>;
+  waitForReadyReport: boolean;
+  /** How long a rollback keeps retrying its undos before a person must look. */
+  rollbackTimeoutMs: number;
 }
 
-export interface UpgradeInput {
-  kind: Kind;
+/** An upgrade of a kind K, as the workflow gets it (complete: see src/domain/upgradeSettings.ts). */
+export interface UpgradeInputOf<K extends Kind> {
+  kind: K;
   target: string;
   version: string;
   image?: string;
   requestedBy: string;
   reason?: string;
   options: UpgradeOptions;
+  /** The kind's own settings (the request's options.<kind>), under its name. */
+  settings: { [P in K]: KindSettings<P> };
   /** The target's policy when the upgrade started (absent in runs started before policies): the approval rules the workflow enforces. */
   policy?: UpgradePolicy;
 }
+
+/** An upgrade of kind K; of any kind, a union discriminated by `kind`. */
+export type UpgradeInput<K extends Kind = Kind> = { [P in K]: UpgradeInputOf<P> }[K];
 
 export interface ReleaseRef {
   name: string;

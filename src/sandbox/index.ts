@@ -4,7 +4,7 @@
  * to the worker's local platform.
  */
 import type { TargetConfig } from '../config/targets';
-import type { Kind } from '../domain/kinds';
+import type { Kind } from '../domain/kindRegistry';
 import { emqxSandbox } from './emqx/sandbox';
 import { projectionSandbox } from './projection/sandbox';
 import { kongSandbox, parseFailRates } from './kong/sandbox';

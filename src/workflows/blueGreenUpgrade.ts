@@ -21,6 +21,7 @@ import { formatDuration } from '../domain/duration';
 import { approvalRule } from '../domain/policy';
 import { RETRY_WINDOW_MS } from '../domain/retry';
 import { STEPS, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
+import { completeInput, type RecordedUpgradeInput } from '../domain/upgradeSettings';
 import { retriesByTime, stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
 import { cancelRequester } from './cancelRequester';
 import { awaitApproval, gateOptions } from './gates';
@@ -257,7 +258,7 @@ class Upgrade {
 
   private async verifyAnalysis(): Promise<void> {
     const names = { blue: this.blue.name, green: this.green.name };
-    for (const check of this.input.options.verifyAnalysis ?? []) {
+    for (const check of this.input.options.verifyAnalysis) {
       await analyse(this.upgrade, { step: 'verify', where: 'verify', check, names, keep: (r) => (this.state.analysis ??= []).push(r) });
     }
   }
@@ -408,8 +409,9 @@ function refuseUnless(d: Decision): void {
 }
 
 export function createBlueGreenUpgrade(strategyFor: (kind: UpgradeInput['kind']) => Strategy | undefined) {
-  return async function blueGreenUpgrade(input: UpgradeInput): Promise<UpgradeState> {
-    const upgrade = new Upgrade(input, strategyFor);
+  /** `recorded`: as the API starts it, complete; or as an upgrade in flight recorded it before settings were complete, which gets what it lacks as the API gives it now. */
+  return async function blueGreenUpgrade(recorded: RecordedUpgradeInput): Promise<UpgradeState> {
+    const upgrade = new Upgrade(completeInput(recorded), strategyFor);
     upgrade.installHandlers();
     return upgrade.run();
   };

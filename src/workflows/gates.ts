@@ -23,12 +23,9 @@ export interface Gate extends GateOptions {
 /** Patch: a gate whose time limit comes before its auto-promotion rolls back at the limit. */
 export const GATE_TIMEOUT_FIRST = 'gate-timeout-before-auto-promotion';
 
-/** The gates options ask for; runs started before approveBefore existed keep their single gate before promote. */
+/** The gate the options ask for before a step, if they ask for one. */
 export function gateOptions(options: UpgradeOptions, step: GatedStep): GateOptions | undefined {
-  const approveBefore = options.approveBefore ?? (options.approval === 'manual' ? ['promote'] : []);
-  if (!approveBefore.includes(step)) return undefined;
-  const legacy = step === 'promote' ? { autoPromoteAfterMs: options.autoPromoteAfterMs, timeoutMs: options.stepTimeoutMs.gate } : {};
-  return { ...legacy, ...options.gates?.[step] };
+  return options.approveBefore.includes(step) ? options.gates[step] : undefined;
 }
 
 /** Wait at a gate. Returns who approved; throws StopRequested on a stop and StepFailed when its time limit passes. */

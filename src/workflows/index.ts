@@ -1,5 +1,5 @@
 /** The workflows this worker runs: the one skeleton, with the strategy of each kind; a target's release listing and clean-up. */
-import { isKind } from '../domain/kinds';
+import { isKind } from '../domain/kindRegistry';
 import { createBlueGreenUpgrade } from './blueGreenUpgrade';
 import { STRATEGIES } from './strategies';
 

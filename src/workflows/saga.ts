@@ -11,8 +11,6 @@ import type { UpgradeRecord } from './upgradeRecord';
 /** Runs one undo; deadline (epoch ms) bounds its retries. */
 export type Undo = (deadline: number) => Promise<void>;
 
-export const DEFAULT_ROLLBACK_TIMEOUT_MS = 3_600_000;
-
 export class Saga {
   private readonly undos: { record: CompensationRecord; undo: Undo }[] = [];
 
@@ -35,7 +33,7 @@ export class Saga {
    */
   async compensate(): Promise<string | undefined> {
     const { state, input } = this.upgrade;
-    const deadline = Date.now() + (input.options.rollbackTimeoutMs ?? DEFAULT_ROLLBACK_TIMEOUT_MS);
+    const deadline = Date.now() + input.options.rollbackTimeoutMs;
     for (const { record, undo } of [...this.undos].reverse()) {
       const since = new Date().toISOString();
       record.state = 'running';

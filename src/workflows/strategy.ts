@@ -3,11 +3,13 @@
  * are workflow code: they call activities and timers, never I/O directly.
  */
 import type { ActivityInterfaceFor } from '@temporalio/workflow';
+import type { Kind } from '../domain/kindRegistry';
 import type { ReleaseRef, UpgradeInput } from '../domain/upgrade';
 import type { ProxyOptions } from './activityOptions';
 
-export interface StrategyContext {
-  readonly input: UpgradeInput;
+/** K: the kind the strategy is for, whose settings its input carries (input.settings[K]), complete. */
+export interface StrategyContext<K extends Kind = Kind> {
+  readonly input: UpgradeInput<K>;
   readonly blue: ReleaseRef;
   readonly green: ReleaseRef;
   /**
@@ -32,22 +34,22 @@ export interface StrategyContext {
 
 export type Activities = <A extends object>(options?: ProxyOptions) => ActivityInterfaceFor<A>;
 
-export interface StepHandler {
-  run(ctx: StrategyContext): Promise<void>;
+export interface StepHandler<K extends Kind = Kind> {
+  run(ctx: StrategyContext<K>): Promise<void>;
   /** Compensation: registered before run, so a half-done step is undone too; must be idempotent. */
-  undo?(ctx: StrategyContext): Promise<void>;
+  undo?(ctx: StrategyContext<K>): Promise<void>;
 }
 
-export interface Strategy {
+export interface Strategy<K extends Kind = Kind> {
   /** Read which release serves the target now; `activities` are plan's (retried within its limit or window). */
-  plan(input: UpgradeInput, activities: Activities): Promise<{ blue: ReleaseRef }>;
-  prepare?: StepHandler;
-  deployGreen: StepHandler;
-  waitReady: StepHandler;
-  verify?: StepHandler;
+  plan(input: UpgradeInput<K>, activities: Activities): Promise<{ blue: ReleaseRef }>;
+  prepare?: StepHandler<K>;
+  deployGreen: StepHandler<K>;
+  waitReady: StepHandler<K>;
+  verify?: StepHandler<K>;
   /** Runs after the skeleton has moved all traffic to green (e.g. point clients at it); traffic itself is the skeleton's. */
-  promote?: StepHandler;
-  drainBlue?: StepHandler;
-  finalize?: StepHandler;
-  cleanUpBlue: StepHandler;
+  promote?: StepHandler<K>;
+  drainBlue?: StepHandler<K>;
+  finalize?: StepHandler<K>;
+  cleanUpBlue: StepHandler<K>;
 }

@@ -10,10 +10,10 @@ import { ApplicationFailure, isCancellation, proxyActivities, setHandler, workfl
 import type { ReleaseActivities } from '../activities/releaseResources';
 import { orphans } from '../domain/ownership';
 import { upgradeIdOf } from '../domain/upgrade';
+import { UPGRADE_DEFAULTS } from '../domain/upgradeSettings';
 import { NON_RETRYABLE, call, undoActivities } from './activityOptions';
 import { REFUSAL_FAILURE } from '../domain/decisions';
 import { reportReadyUpdate, type ReadyRequest } from './messages';
-import { DEFAULT_ROLLBACK_TIMEOUT_MS } from './saga';
 import { describe } from './stops';
 import { cleanupStateQuery, type CleanupInput, type CleanupState } from './targetMessages';
 
@@ -41,7 +41,8 @@ export async function targetCleanup(input: CleanupInput): Promise<CleanupState> 
     startToCloseTimeout: '1 minute',
     retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE },
   });
-  const removal = undoActivities<ReleaseActivities>(Date.now() + (input.timeoutMs ?? DEFAULT_ROLLBACK_TIMEOUT_MS));
+  // each removal retries as long as a rollback's undos do by default, then a person must look
+  const removal = undoActivities<ReleaseActivities>(Date.now() + UPGRADE_DEFAULTS.rollbackTimeoutMs);
   try {
     state.orphans = orphans(await listTargetReleases({ target }), [], target).map((r) => r.name);
     for (const release of state.orphans) {

@@ -16,8 +16,6 @@ export interface CleanupInput {
   target: string;
   requestedBy: string;
   reason: string;
-  /** How long each removal retries before a person must look; default the rollback's (1 h). */
-  timeoutMs?: number;
 }
 
 export interface CleanupState {

@@ -6,23 +6,17 @@
  */
 import { sleep } from '@temporalio/workflow';
 import type { AnalysisActivities } from '../activities/analysis';
-import type { AnalysisCheck, AnalysisResult } from '../domain/analysis';
+import { measuringMs, type AnalysisCheck, type AnalysisResult } from '../domain/analysis';
 import { formatDuration } from '../domain/duration';
 import type { PlatformActivities } from '../domain/platform';
 import { weightsByRelease, type Role } from '../domain/traffic';
-import type { ReleaseRef, Step, TrafficStep, TrafficStepState, UpgradeOptions } from '../domain/upgrade';
+import type { ReleaseRef, Step, TrafficStep, TrafficStepState } from '../domain/upgrade';
 import { call, stepActivities, undoActivities } from './activityOptions';
 import { awaitApproval } from './gates';
 import type { Saga } from './saga';
 import { metrics } from './sinks';
 import { StepFailed } from './stops';
 import type { UpgradeRecord } from './upgradeRecord';
-
-export const ALL_AT_ONCE: TrafficStep[] = [{ weight: 100, analysis: [] }];
-
-export function trafficSteps(options: UpgradeOptions): TrafficStep[] {
-  return options.traffic === undefined || options.traffic === 'all-at-once' ? ALL_AT_ONCE : options.traffic;
-}
 
 /** owner: the upgrade's id where its activities check ownership (StrategyContext.owner). */
 export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases: Record<Role, ReleaseRef>, owner?: string): Promise<void> {
@@ -35,7 +29,7 @@ export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases:
     upgrade.weighted(0, 'rollback: all traffic back on blue');
     metrics.trafficWeights({ target, weights });
   });
-  const steps = trafficSteps(input.options);
+  const steps = input.options.traffic;
   state.trafficSteps = steps.map((s) => ({ weight: s.weight, analysis: [] }));
   for (const [i, step] of steps.entries()) {
     const record = state.trafficSteps[i];
@@ -90,7 +84,7 @@ export async function analyse(
 ): Promise<void> {
   const { input } = upgrade;
   const { step, where, check, names } = run;
-  const runsFor = (check.initialDelayMs ?? 0) + (check.intervalMs ?? 0) * (check.count ?? 1);
+  const runsFor = measuringMs(check);
   const acts = stepActivities<AnalysisActivities>(input, upgrade.window, { startToCloseTimeout: runsFor + 5 * 60_000, heartbeatTimeout: '1 minute' });
   upgrade.setWaitingFor(`${where}: analysis ${check.name}${runsFor ? ` (${formatDuration(runsFor)})` : ''}`);
   const result = await call(acts.runAnalysis, `${where}: analysis ${check.name}`, {

@@ -125,7 +125,7 @@ function watchPorts(sandbox: LocalSandbox, port: string, roles: Record<string, s
 
 // ---- EMQX on the local platform ------------------------------------------
 
-const EMQX_FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 200, drainIntervalMs: 200 };
+const EMQX_FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverMs: 1000, waitHealthCheckMs: 1000, initialDelayMs: 200, drainIntervalMs: 200 };
 
 /** 3 sandbox nodes 5.7.0 -> 5.8.0; faults in front of the EMQX REST API (nginx's upstream of every node). */
 export async function emqxLocal(env: TestWorkflowEnvironment, faults?: FaultInjector): Promise<UpgradeRun> {
@@ -135,7 +135,7 @@ export async function emqxLocal(env: TestWorkflowEnvironment, faults?: FaultInje
   const routed = routedReleases(stack.sandbox, stack.target.local!.ports.mqtt);
   const ports = watchPorts(stack.sandbox, 'mqtt', { blue, green });
   try {
-    const input = upgradeInput({ kind: 'emqx', target: stack.name, version: '5.8.0', options: { approval: 'auto', standbyWindowMs: 500, settings: { emqx: EMQX_FAST } } });
+    const input = upgradeInput({ kind: 'emqx', target: stack.name, version: '5.8.0', options: { approval: 'auto', standbyWindowMs: 500 }, settings: { emqx: EMQX_FAST } });
     const r = await run(env, stack.taskQueue, input);
     ports.stop();
     const starts = (faults?.forwarded ?? [])
@@ -296,7 +296,8 @@ export async function projectionLocal(env: TestWorkflowEnvironment, faults?: Fau
       kind: 'projection',
       target: stack.name,
       version: '2.0.0',
-      options: { approval: 'auto', standbyWindowMs: 1000, settings: { projection: { pollMs: 250, holdMs: 1000, maxLag: 300, stallAfterMs: 3000, stallTimeoutMs: 20_000 } } },
+      options: { approval: 'auto', standbyWindowMs: 1000 },
+      settings: { projection: { pollMs: 250, holdMs: 1000, maxLag: 300, stallAfterMs: 3000, stallTimeoutMs: 20_000 } },
     });
     const r = await run(env, stack.taskQueue, input);
     ports.stop();
@@ -345,7 +346,7 @@ export async function emqxKubernetes(env: TestWorkflowEnvironment, sys: EmqxOnKu
     const apiUrl = faults ? await faults.http(sys.ns.proxyUrl) : sys.ns.proxyUrl;
     const taskQueue = uniqueId('chaos-kube');
     w = await worker(env, taskQueue, sys.activities(env.client, {}, undefined, apiUrl));
-    const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', options: { approval: 'auto', standbyWindowMs: 500, settings: { emqx: EMQX_FAST } } });
+    const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', options: { approval: 'auto', standbyWindowMs: 500 }, settings: { emqx: EMQX_FAST } });
     const r = await run(env, taskQueue, input);
     const applied = (method: string, path: RegExp) => sys.ns.requests.filter((q) => q.method === method && path.test(q.path) && (q.status ?? 500) < 300);
     return {

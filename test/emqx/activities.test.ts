@@ -38,8 +38,8 @@ const evacuation = (node: string, over: Partial<Parameters<EmqxActivities['start
   node,
   connEvictRate: 100,
   sessEvictRate: 40,
-  waitTakeoverSec: 3,
-  waitHealthCheckSec: 2,
+  waitTakeoverMs: 3000,
+  waitHealthCheckMs: 2000,
   migrateTo: GREEN,
   ...over,
 });
@@ -292,14 +292,14 @@ describe('evacuation', () => {
     const a = activitiesFor(emqx.url);
     const node = BLUE[0]!;
     // A long health-check wait keeps the node evacuating until the first wait is cancelled.
-    await exec(a.startEvacuation, evacuation(node, { waitHealthCheckSec: 250 }));
+    await exec(a.startEvacuation, evacuation(node, { waitHealthCheckMs: 250_000 }));
     const first = run(a.waitEvacuated, { target: TARGET, node, pollMs: 3 });
     await until(() => first.heartbeats.length >= 2);
     first.env.cancel();
     await expect(first.result).rejects.toBeInstanceOf(CancelledFailure);
 
     // The retry runs the step again from its start.
-    expect(await exec(a.startEvacuation, evacuation(node, { waitHealthCheckSec: 250 }))).toEqual({ alreadyStarted: true });
+    expect(await exec(a.startEvacuation, evacuation(node, { waitHealthCheckMs: 250_000 }))).toEqual({ alreadyStarted: true });
     await expect(exec(a.waitEvacuated, { target: TARGET, node, pollMs: 3 })).resolves.toMatchObject({ state: 'prohibiting' });
     expect(emqx.requestsTo('POST', '/api/v5/load_rebalance')).toHaveLength(1);
   });

@@ -86,8 +86,8 @@ describe('evacuation', () => {
     node: n,
     connEvictRate: 10,
     sessEvictRate: 10,
-    waitTakeoverSec: body(f).wait_takeover,
-    waitHealthCheckSec: body(f).wait_health_check,
+    waitTakeoverMs: body(f).wait_takeover * 1000,
+    waitHealthCheckMs: body(f).wait_health_check * 1000,
     migrateTo: body(f).migrate_to,
   });
 
@@ -111,7 +111,7 @@ describe('evacuation', () => {
 
   test.each(cases('without-evacuation'))('%s: the open source edition before 5.9 has no evacuation', async (_file, f) => {
     const a = await activitiesFor(f);
-    expect(await failure(exec(a.startEvacuation, { target: TARGET, node: f.cluster.self, connEvictRate: 10, sessEvictRate: 10, waitTakeoverSec: 1, waitHealthCheckSec: 1, migrateTo: [] }))).toMatchObject({
+    expect(await failure(exec(a.startEvacuation, { target: TARGET, node: f.cluster.self, connEvictRate: 10, sessEvictRate: 10, waitTakeoverMs: 1000, waitHealthCheckMs: 1000, migrateTo: [] }))).toMatchObject({
       type: 'EvacuationUnavailable',
       nonRetryable: true,
     });

@@ -15,9 +15,10 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { V1Job } from '@kubernetes/client-node';
 import { createActivities } from '../../src/activities';
-import { toUpgradeOptions, type UpgradeOptionsInput } from '../../src/config/options';
+import { toUpgradeOptions } from '../../src/config/normalise';
+import type { UpgradeOptionsInput } from '../../src/config/options';
 import type { TargetConfig } from '../../src/config/targets';
-import { kindModule } from '../../src/domain/kinds';
+import { kindModule } from '../../src/domain/kindRegistry';
 import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
 import { freePort } from '../../src/runtime/freePort';
 import { startEchoUpstream } from '../../src/sandbox/kong/echo';
@@ -164,7 +165,7 @@ test('Kong 3.8.0 -> 3.9.0 on Kubernetes: up as a Job, green at its pod IPs ready
   const options = toUpgradeOptions([defaults, { approval: 'auto', standbyWindow: '1s', analysis: defaults.analysis?.map((c) => ({ ...c, interval: '1s' })) }], {
     requireDistinctApprover: false,
   });
-  expect(options.traffic === 'all-at-once' ? [] : options.traffic?.map((s) => s.weight)).toEqual([10, 50, 100]);
+  expect(options.traffic.map((s) => s.weight)).toEqual([10, 50, 100]);
   const handle = await env.client.workflow.start('blueGreenUpgrade', {
     taskQueue,
     workflowId: upgradeWorkflowId(TARGET),

@@ -78,8 +78,8 @@ test('3.8.0 -> 3.9.0 under load: SUCCEEDED, 0 failed requests, the split follows
           maxAttempts: 3,
           traffic: [step(10), step(50), { weight: 100, analysis: [] }],
           approveBefore: ['finalize'],
-          settings: { kong: { smoke: [{ method: 'GET', path: '/health', status: 200 }] } },
         },
+        settings: { kong: { smoke: [{ method: 'GET', path: '/health', status: 200 }] } },
       }),
     ],
   });
@@ -192,7 +192,7 @@ test("a 'finish' left pending by an earlier upgrade is refused at plan with noth
     env.client.workflow.execute('blueGreenUpgrade', {
       taskQueue,
       workflowId: upgradeWorkflowId(TARGET),
-      args: [upgradeInput({ kind: 'kong', target: TARGET, version: '3.9.1', options: { approval: 'auto', maxAttempts: 2, approveBefore: [], settings: { kong: { finishPending, backup: false } } } })],
+      args: [upgradeInput({ kind: 'kong', target: TARGET, version: '3.9.1', options: { approval: 'auto', maxAttempts: 2, approveBefore: [] }, settings: { kong: { finishPending, backup: false } } })],
     }) as Promise<UpgradeState>;
 
   const refused = await upgrade(false);
@@ -241,7 +241,7 @@ test('an Admin API write that bypasses the freeze is caught by the fingerprint b
   const handle = await env.client.workflow.start('blueGreenUpgrade', {
     taskQueue,
     workflowId: upgradeWorkflowId(TARGET),
-    args: [upgradeInput({ kind: 'kong', target: TARGET, version: '3.9.0', options: { approval: 'auto', maxAttempts: 2, approveBefore: ['finalize'], settings: { kong: { backup: false } } } })],
+    args: [upgradeInput({ kind: 'kong', target: TARGET, version: '3.9.0', options: { approval: 'auto', maxAttempts: 2, approveBefore: ['finalize'] }, settings: { kong: { backup: false } } })],
   });
   const awaiting = async (text: string) =>
     eventually(async () => {

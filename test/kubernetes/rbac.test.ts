@@ -12,7 +12,7 @@ import { EmqxOnKube } from '../support/emqxOnKube';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
 import { connectSharedServer, startWorker, uniqueId, upgradeInput } from '../support/temporal';
 
-const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 100, drainIntervalMs: 200 };
+const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverMs: 1000, waitHealthCheckMs: 1000, initialDelayMs: 100, drainIntervalMs: 200 };
 
 let env: TestWorkflowEnvironment;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -46,7 +46,7 @@ async function upgrade(sys: EmqxOnKube, token: string): Promise<UpgradeState> {
   const taskQueue = uniqueId('rbac');
   const w = await startWorker(env, taskQueue, sys.activities(env.client, {}, token), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
   cleanups.push(() => w.stop());
-  const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', options: { settings: { emqx: FAST }, maxAttempts: 3 } });
+  const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', settings: { emqx: FAST }, options: { maxAttempts: 3 } });
   const h = await env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
   return (await h.result()) as UpgradeState;
 }

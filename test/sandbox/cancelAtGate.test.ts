@@ -20,7 +20,7 @@ import { connectSharedServer, eventually, sharedServerAddress, upgradeInput } fr
 import { routedMqttPorts } from './helpers';
 import { startLocalStack, type LocalStack } from './localStack';
 
-const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverSec: 0, waitHealthCheckSec: 0, initialDelayMs: 100, drainIntervalMs: 500 };
+const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverMs: 0, waitHealthCheckMs: 0, initialDelayMs: 100, drainIntervalMs: 500 };
 
 let env: TestWorkflowEnvironment;
 let stack: LocalStack | undefined;
@@ -40,7 +40,7 @@ test('temporal workflow cancel at the gate: green gone, nginx on blue, the state
   const h = await env.client.workflow.start('blueGreenUpgrade', {
     taskQueue,
     workflowId: upgradeWorkflowId(name),
-    args: [upgradeInput({ kind: 'emqx', target: name, version: '5.8.0', options: { approval: 'manual', settings: { emqx: FAST }, maxAttempts: 3 } })],
+    args: [upgradeInput({ kind: 'emqx', target: name, version: '5.8.0', settings: { emqx: FAST }, options: { approval: 'manual', maxAttempts: 3 } })],
   });
   await eventually(async () => ((await h.query(stateQuery)) as UpgradeState).status === 'AWAITING_APPROVAL', 60_000);
   const blue = releaseName(name, '5.7.0');

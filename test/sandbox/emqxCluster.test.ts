@@ -109,7 +109,7 @@ describe('REST API', () => {
     expect(health.healthy).toBe(true);
     expect(health.nodes.find((n) => n.node === green)).toMatchObject({ status: 'running', version: '5.8.0' });
 
-    const evac = { target: TARGET, node: green, connEvictRate: 10, sessEvictRate: 10, waitTakeoverSec: 1, waitHealthCheckSec: 1, migrateTo: [B!] };
+    const evac = { target: TARGET, node: green, connEvictRate: 10, sessEvictRate: 10, waitTakeoverMs: 1000, waitHealthCheckMs: 1000, migrateTo: [B!] };
     expect(await exec(act.startEvacuation, evac)).toEqual({ alreadyStarted: false });
     expect(await exec(act.startEvacuation, evac)).toEqual({ alreadyStarted: true });
     await eventually(async () => (await fetch(`${base(green)}/api/v5/load_rebalance/availability_check`)).status, (s) => s === 503, 3000);

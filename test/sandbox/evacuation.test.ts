@@ -54,8 +54,8 @@ test(`evacuating a node with ${CLIENTS} clients: they move at ${CONN_RATE}/s, se
           node: A!,
           connEvictRate: CONN_RATE,
           sessEvictRate: SESS_RATE,
-          waitHealthCheckSec: 1,
-          waitTakeoverSec: 2,
+          waitHealthCheckMs: 1000,
+          waitTakeoverMs: 2000,
           migrateTo: [B!, C!],
         });
       }

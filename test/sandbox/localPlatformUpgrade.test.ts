@@ -13,7 +13,7 @@ import { startLocalStack, type LocalStack } from './localStack';
 
 /** 50 here; the README's figure is this test at SANDBOX_UPGRADE_CLIENTS=200. */
 const CLIENTS = Number(process.env.SANDBOX_UPGRADE_CLIENTS ?? 50);
-const FAST = { connEvictRate: 20, sessEvictRate: 20, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 500, drainIntervalMs: 500 };
+const FAST = { connEvictRate: 20, sessEvictRate: 20, waitTakeoverMs: 1000, waitHealthCheckMs: 1000, initialDelayMs: 500, drainIntervalMs: 500 };
 
 let env: TestWorkflowEnvironment;
 let stack: LocalStack | undefined;
@@ -51,7 +51,7 @@ test('the shipped workflow upgrades a local sandbox 5.7.0 -> 5.8.0: SUCCEEDED, c
         .start('blueGreenUpgrade', {
           taskQueue,
           workflowId: upgradeWorkflowId(name),
-          args: [upgradeInput({ kind: 'emqx', target: name, version: '5.8.0', options: { approval: 'auto', standbyWindowMs: 1000, settings: { emqx: FAST }, maxAttempts: 3 } })],
+          args: [upgradeInput({ kind: 'emqx', target: name, version: '5.8.0', settings: { emqx: FAST }, options: { approval: 'auto', standbyWindowMs: 1000, maxAttempts: 3 } })],
         })
         .then((h) => h.result() as Promise<UpgradeState>);
     },

@@ -69,8 +69,8 @@ test('cancellation at the gate', async () => {
 async function emqxLocal(standbyWindowMs: number, record: (h: WorkflowHandle) => Promise<void>): Promise<void> {
   const stack = await startLocalStack(suite.env, 'record');
   try {
-    const fast = { connEvictRate: 50, sessEvictRate: 50, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 500, drainIntervalMs: 500 };
-    const input = upgradeInput({ kind: 'emqx', target: stack.name, version: '5.8.0', options: { standbyWindowMs, settings: { emqx: fast }, maxAttempts: 3 } });
+    const fast = { connEvictRate: 50, sessEvictRate: 50, waitTakeoverMs: 1000, waitHealthCheckMs: 1000, initialDelayMs: 500, drainIntervalMs: 500 };
+    const input = upgradeInput({ kind: 'emqx', target: stack.name, version: '5.8.0', settings: { emqx: fast }, options: { standbyWindowMs, maxAttempts: 3 } });
     await record(await startUpgrade(suite.env, stack.taskQueue, input));
   } finally {
     await stack.stop();

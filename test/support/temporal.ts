@@ -4,7 +4,9 @@ import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { workerDefaults } from '../../src/runtime/workerDefaults';
+import type { Kind, RecordedKindSettings } from '../../src/domain/kindRegistry';
 import { upgradeWorkflowId, type Step, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
+import { completeInput, type GivenOptions, type RecordedUpgradeInput } from '../../src/domain/upgradeSettings';
 import { stateQuery } from '../../src/workflows/messages';
 import { KIND, TARGET } from '../../src/workflows/searchAttributes';
 
@@ -59,25 +61,28 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-export function upgradeInput(overrides: Partial<Omit<UpgradeInput, 'options'>> & { options?: Partial<UpgradeInput['options']> } = {}): UpgradeInput {
+/**
+ * An upgrade's input as the API would start it: what a test gives (options and
+ * the kind's settings in the workflow's units, only what matters to it)
+ * completed by the same function that completes an input in flight.
+ */
+export function upgradeInput(
+  overrides: Partial<Pick<UpgradeInput, 'kind' | 'target' | 'version' | 'image' | 'requestedBy' | 'reason' | 'policy'>> & {
+    options?: GivenOptions;
+    settings?: { [K in Kind]?: RecordedKindSettings<K> };
+  } = {},
+): UpgradeInput {
   const { options, ...rest } = overrides;
-  return {
+  const recorded = {
     kind: 'emqx',
     target: uniqueId('orders'),
     version: '2.0.0',
     requestedBy: 'alice',
     reason: 'test upgrade',
     ...rest,
-    options: {
-      approval: 'auto',
-      standbyWindowMs: 1000,
-      stepTimeoutMs: {},
-      maxAttempts: 2,
-      requireDistinctApprover: false,
-      settings: {},
-      ...options,
-    },
-  };
+    options: { approval: 'auto', standbyWindowMs: 1000, maxAttempts: 2, ...options },
+  } as RecordedUpgradeInput;
+  return completeInput(recorded);
 }
 
 export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
-import { KINDS } from '../../src/domain/kinds';
+import { KINDS } from '../../src/domain/kindRegistry';
 
 const SRC = resolve(__dirname, '..', '..', 'src');
 
@@ -112,7 +112,7 @@ test('workflows import activities for their types only', () => {
 });
 
 describe('the skeleton, the API and the config name no kind', () => {
-  /** A kind's own places per layer; the registries (kinds.ts, strategies/index.ts, sandbox/index.ts) import them. */
+  /** A kind's own places per layer; the registries (domain/kindRegistry.ts, activities/kindActivities.ts, strategies/index.ts, sandbox/index.ts) import them. */
   const kindPlace = (path: string): string | undefined =>
     KINDS.find((kind) => [`domain/${kind}/`, `activities/${kind}/`, `sandbox/${kind}/`].some((p) => path.startsWith(p)) || path === `workflows/strategies/${kind}.ts`);
   const generic = (path: string): boolean =>

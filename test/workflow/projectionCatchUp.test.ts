@@ -17,7 +17,9 @@ import { withClient } from '../../src/activities/pg';
 import { temporalTestServerPath } from '../../src/runtime/binaries';
 import { PostgresServer } from '../../src/sandbox/postgres';
 import { ensureSearchAttributes } from '../../src/runtime/searchAttributes';
-import { releaseName, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
+import type { ProjectionSettings } from '../../src/domain/projection/settings';
+import type { GivenOptions } from '../../src/domain/upgradeSettings';
 import { startWorker, uniqueId, upgradeInput, type RunningWorker } from '../support/temporal';
 import { TEST_STEERING_KEYS } from '../support/steering';
 
@@ -91,8 +93,8 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-const input = (settings: object, options: Partial<UpgradeInput['options']> = {}) =>
-  upgradeInput({ kind: 'projection', options: { standbyWindowMs: 24 * HOUR, settings: { projection: { pollMs: 5, holdMs: 60_000, stallAfterMs: 120_000, ...settings } }, ...options } });
+const input = (settings: Partial<ProjectionSettings>, options: GivenOptions = {}) =>
+  upgradeInput({ kind: 'projection', options: { standbyWindowMs: 24 * HOUR, ...options }, settings: { projection: { pollMs: 5, holdMs: 60_000, stallAfterMs: 120_000, ...settings } } });
 
 async function historyLength(workflowId: string): Promise<number> {
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();

@@ -31,8 +31,11 @@ export interface StartEvacuationInput {
   node: string;
   connEvictRate: number;
   sessEvictRate: number;
-  waitTakeoverSec: number;
-  waitHealthCheckSec: number;
+  waitTakeoverMs: number;
+  waitHealthCheckMs: number;
+  /** What a worker before the normaliser scheduled (seconds): a task retried on this worker may still carry them. */
+  waitTakeoverSec?: number;
+  waitHealthCheckSec?: number;
   /** Nodes that receive the sessions (the green nodes). */
   migrateTo: string[];
 }
@@ -144,9 +147,9 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
     /**
      * Starts evacuating a node; a node already evacuating counts as started
      * (a retry, or a resumed upgrade). The body carries only what the
-     * evacuation reads, in integer seconds, which every supported version
-     * takes (`wait_takeover` is a pos_integer at 5.1.0, a duration from
-     * 5.1.1); `redirect_to` is left out: the API accepts it and the
+     * evacuation reads, the waits in integer seconds (rounded up), which every
+     * supported version takes (`wait_takeover` is a pos_integer at 5.1.0, a
+     * duration from 5.1.1); `redirect_to` is left out: the API accepts it and the
      * evacuation never reads it.
      */
     async startEvacuation(input: StartEvacuationInput): Promise<{ alreadyStarted: boolean }> {
@@ -155,8 +158,8 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
       const r = await client.call('POST', `/load_rebalance/${encodeURIComponent(input.node)}/evacuation/start`, {
         conn_evict_rate: input.connEvictRate,
         sess_evict_rate: input.sessEvictRate,
-        wait_takeover: Math.max(1, input.waitTakeoverSec),
-        wait_health_check: input.waitHealthCheckSec,
+        wait_takeover: Math.max(1, Math.ceil((input.waitTakeoverMs ?? input.waitTakeoverSec! * 1000) / 1000)),
+        wait_health_check: Math.ceil((input.waitHealthCheckMs ?? input.waitHealthCheckSec! * 1000) / 1000),
         migrate_to: input.migrateTo,
       });
       if (r.status === 200) return { alreadyStarted: false };

@@ -12,7 +12,7 @@ import type { CommandRun, KongNodeAddress, LocalKong } from '../../domain/kong/l
 import { parseKongMetrics, sumCounters, type KongCounters } from '../../domain/kong/metrics';
 import type { MigrationsCommand } from '../../domain/kong/migrations';
 import type { KongAccess } from '../../domain/kong/schema';
-import type { KindActivityDeps } from '../kinds';
+import type { KindActivityDeps } from '../kindActivities';
 import { kubernetesKong } from './kubernetes';
 import { nodeApi } from './nodeApi';
 

@@ -1,6 +1,7 @@
 /** The EMQX kind's module: what the registry knows of it. */
 import type { KindModule } from '../kindModule';
 import { EmqxAccess, EmqxOptions, toEmqxSettings } from './schema';
+import { completeEmqxSettings } from './settings';
 import { versionProblem } from './versions';
 
 export const emqxKind = {
@@ -9,6 +10,7 @@ export const emqxKind = {
   access: EmqxAccess,
   options: EmqxOptions,
   toSettings: toEmqxSettings,
+  completeSettings: completeEmqxSettings,
   // The support matrix: plan checks blue's version and edition against it too.
   versionProblem,
   sandboxUpgrade: {

@@ -4,9 +4,9 @@
  * request or in the defaults), with the EMQX Operator's defaults.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { parseDuration } from '../duration';
+import { parseOptionalDuration as ms } from '../duration';
 import { Duration, SecretRef } from '../schemas';
-import type { EmqxSettings } from './settings';
+import { completeEmqxSettings, type EmqxSettings } from './settings';
 
 export const EmqxAccess = Type.Object(
   {
@@ -57,19 +57,16 @@ export const EmqxOptions = Type.Object(
 );
 export type EmqxOptions = Static<typeof EmqxOptions>;
 
-/** The request's form in the workflow's units; only what was given, so layers of defaults merge. */
-export function toEmqxSettings(o: EmqxOptions): Partial<EmqxSettings> {
-  const seconds = (text?: string) => (text === undefined ? undefined : Math.ceil(parseDuration(text) / 1000));
-  const ms = (text?: string) => (text === undefined ? undefined : parseDuration(text));
-  const all: Partial<EmqxSettings> = {
+/** options.<kind> (its layers merged) as the workflow gets it: every setting, durations in milliseconds. */
+export function toEmqxSettings(o: EmqxOptions): EmqxSettings {
+  return completeEmqxSettings({
     connEvictRate: o.connEvictRate,
     sessEvictRate: o.sessEvictRate,
-    waitTakeoverSec: seconds(o.waitTakeover),
-    waitHealthCheckSec: seconds(o.waitHealthCheck),
+    waitTakeoverMs: ms(o.waitTakeover),
+    waitHealthCheckMs: ms(o.waitHealthCheck),
     initialDelayMs: ms(o.initialDelay),
     drainIntervalMs: ms(o.drainInterval),
     scaleDownDuringDrain: o.scaleDownDuringDrain,
     drain: o.drain,
-  };
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
+  });
 }

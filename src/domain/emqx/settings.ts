@@ -1,4 +1,5 @@
-/** How an EMQX upgrade drains blue, with the EMQX Operator's defaults where it has them. */
+/** How an EMQX upgrade drains blue, with the EMQX Operator's defaults where it has them; durations in milliseconds. */
+import { withDefaults } from '../withDefaults';
 import type { DrainRequest } from './versions';
 
 export interface EmqxSettings {
@@ -6,8 +7,13 @@ export interface EmqxSettings {
   drain: DrainRequest;
   connEvictRate: number;
   sessEvictRate: number;
-  waitTakeoverSec: number;
-  waitHealthCheckSec: number;
+  /**
+   * EMQX's wait_takeover: after a node's connections are evicted, how long its clients have to take their
+   * sessions over elsewhere before it migrates the rest; cutover also waits this long after each node.
+   */
+  waitTakeoverMs: number;
+  /** EMQX's wait_health_check: how long an evacuating node waits, so a load balancer's health check drops it, before it evicts anyone. */
+  waitHealthCheckMs: number;
   /** Pause after the Service switch before the first evacuation (operator: initialDelaySeconds). */
   initialDelayMs: number;
   /** Without the evacuation API: time between removing two blue pods. */
@@ -24,15 +30,23 @@ export const EMQX_DEFAULTS: EmqxSettings = {
   drain: 'auto',
   connEvictRate: 1000,
   sessEvictRate: 1000,
-  waitTakeoverSec: 10,
-  waitHealthCheckSec: 10,
+  waitTakeoverMs: 10_000,
+  waitHealthCheckMs: 10_000,
   initialDelayMs: 10_000,
   drainIntervalMs: 30_000,
   scaleDownDuringDrain: false,
 };
 
-/** Settings from the upgrade request (already validated by the API), over the defaults. */
-export function emqxSettings(settings: Record<string, unknown>): EmqxSettings {
-  const given = (settings.emqx ?? {}) as Partial<EmqxSettings>;
-  return { ...EMQX_DEFAULTS, ...given };
+/**
+ * EMQX settings as an upgrade's input holds them: complete, or, in inputs
+ * recorded before settings were complete, only what was given, with the two
+ * waits in whole seconds.
+ */
+export type RecordedEmqxSettings = Partial<EmqxSettings> & { waitTakeoverSec?: number; waitHealthCheckSec?: number };
+
+/** Every EMQX setting: what was given over the defaults, older inputs' seconds in milliseconds. */
+export function completeEmqxSettings(recorded: RecordedEmqxSettings): EmqxSettings {
+  const { waitTakeoverSec, waitHealthCheckSec, ...given } = recorded;
+  const seconds = (s?: number) => (s === undefined ? undefined : s * 1000);
+  return withDefaults(EMQX_DEFAULTS, { waitTakeoverMs: seconds(waitTakeoverSec), waitHealthCheckMs: seconds(waitHealthCheckSec), ...given });
 }

@@ -1,6 +1,7 @@
 /** The Kong kind's module: what the registry knows of it. */
 import type { KindModule } from '../kindModule';
 import { KongAccess, KongOptions, toKongSettings } from './schema';
+import { completeKongSettings } from './settings';
 import { kongVersionProblem } from './versions';
 
 /** Between traffic steps: the new version's own error rate and p99 latency, from its gateways' counters. */
@@ -12,6 +13,7 @@ export const kongKind = {
   access: KongAccess,
   options: KongOptions,
   toSettings: toKongSettings,
+  completeSettings: completeKongSettings,
   // Kong 3.4 LTS to 3.9; blue's version is checked at plan
   versionProblem: (version: string) => kongVersionProblem(version, 'green'),
   // Kong's runbook: divert traffic gradually, watch the proxy metrics, and let a person say yes before 'finish'.

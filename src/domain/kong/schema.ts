@@ -4,9 +4,9 @@
  * the upgrade's own settings (`options.kong`).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { DURATION_PATTERN, parseDuration } from '../duration';
+import { DURATION_PATTERN, parseOptionalDuration } from '../duration';
 import { Duration, SecretRef } from '../schemas';
-import type { KongSettings } from './settings';
+import { completeKongSettings, type KongSettings } from './settings';
 
 export const KongAccess = Type.Object(
   {
@@ -74,13 +74,12 @@ export const KongOptions = Type.Object(
 );
 export type KongOptions = Static<typeof KongOptions>;
 
-/** The request's form in the workflow's units; only what was given, so layers of defaults merge. */
-export function toKongSettings(o: KongOptions): Partial<KongSettings> {
-  const all: Partial<KongSettings> = {
+/** options.<kind> (its layers merged) as the workflow gets it: every setting, durations in milliseconds. */
+export function toKongSettings(o: KongOptions): KongSettings {
+  return completeKongSettings({
     finishPending: o.finishPending,
     backup: o.backup,
     smoke: o.smoke?.map((s) => ({ method: s.method ?? 'GET', path: s.path, status: s.status })),
-    drainTimeoutMs: o.drainTimeout === undefined ? undefined : parseDuration(o.drainTimeout),
-  };
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
+    drainTimeoutMs: parseOptionalDuration(o.drainTimeout),
+  });
 }

@@ -1,4 +1,6 @@
-/** How a Kong upgrade runs, in the workflow's units. */
+/** How a Kong upgrade runs; durations in milliseconds. */
+import { withDefaults } from '../withDefaults';
+
 export interface KongSettings {
   finishPending: boolean;
   backup: boolean;
@@ -10,7 +12,7 @@ export interface KongSettings {
 /** 90 s: a request in flight ends within a service's read_timeout (60 s by default, kong/db/schema/entities/services.lua), plus a margin. */
 export const KONG_DEFAULTS: KongSettings = { finishPending: false, backup: true, smoke: [], drainTimeoutMs: 90_000 };
 
-/** Settings from the upgrade request (already validated by the API), over the defaults. */
-export function kongSettings(settings: Record<string, unknown>): KongSettings {
-  return { ...KONG_DEFAULTS, ...((settings.kong ?? {}) as Partial<KongSettings>) };
+/** Every Kong setting: what was given (in inputs recorded before settings were complete, only that) over the defaults. */
+export function completeKongSettings(recorded: Partial<KongSettings>): KongSettings {
+  return withDefaults(KONG_DEFAULTS, recorded);
 }

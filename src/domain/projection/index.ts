@@ -2,6 +2,7 @@
 import type { KindModule } from '../kindModule';
 import { WATCH_CATCH_UP } from './catchUp';
 import { ProjectionAccess, ProjectionOptions, toProjectionSettings } from './schema';
+import { completeProjectionSettings } from './settings';
 
 export const projectionKind = {
   kind: 'projection',
@@ -9,6 +10,7 @@ export const projectionKind = {
   access: ProjectionAccess,
   options: ProjectionOptions,
   toSettings: toProjectionSettings,
+  completeSettings: completeProjectionSettings,
   // the service itself says when its projection is built and its self-tests pass
   defaults: { waitForReadyReport: true },
   localPorts: ['query', 'postgres', 'status'],

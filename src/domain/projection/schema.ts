@@ -4,10 +4,10 @@
  * how an upgrade decides that green has caught up (`options.projection`).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { parseDuration } from '../duration';
+import { parseOptionalDuration as ms } from '../duration';
 import { Duration, SecretRef } from '../schemas';
 import { DEFAULT_PROCESSOR_TEMPLATE } from './naming';
-import type { ProjectionSettings } from './settings';
+import { completeProjectionSettings, type ProjectionSettings } from './settings';
 import { CatchUpSource } from './source';
 
 export const ProjectionAccess = Type.Object(
@@ -39,8 +39,7 @@ export const ProjectionOptions = Type.Object(
 );
 export type ProjectionOptions = Static<typeof ProjectionOptions>;
 
-export function toProjectionSettings(o: ProjectionOptions): Partial<ProjectionSettings> {
-  const ms = (text?: string) => (text === undefined ? undefined : parseDuration(text));
-  const all: Partial<ProjectionSettings> = { maxLag: o.maxLag, holdMs: ms(o.hold), stallAfterMs: ms(o.stallAfter), stallTimeoutMs: ms(o.stallTimeout), pollMs: ms(o.poll) };
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
+/** options.<kind> (its layers merged) as the workflow gets it: every setting, durations in milliseconds. */
+export function toProjectionSettings(o: ProjectionOptions): ProjectionSettings {
+  return completeProjectionSettings({ maxLag: o.maxLag, holdMs: ms(o.hold), stallAfterMs: ms(o.stallAfter), stallTimeoutMs: ms(o.stallTimeout), pollMs: ms(o.poll) });
 }

@@ -1,4 +1,6 @@
-/** How a projection upgrade watches green catch up, in the workflow's units. */
+/** How a projection upgrade watches green catch up; durations in milliseconds. */
+import { withDefaults } from '../withDefaults';
+
 export interface ProjectionSettings {
   maxLag: number;
   holdMs: number;
@@ -9,7 +11,7 @@ export interface ProjectionSettings {
 
 export const PROJECTION_DEFAULTS: ProjectionSettings = { maxLag: 100, holdMs: 10_000, stallAfterMs: 30_000, stallTimeoutMs: 600_000, pollMs: 5000 };
 
-/** Settings from the upgrade request (already validated), over the defaults. */
-export function projectionSettings(settings: Record<string, unknown>): ProjectionSettings {
-  return { ...PROJECTION_DEFAULTS, ...((settings.projection ?? {}) as Partial<ProjectionSettings>) };
+/** Every projection setting: what was given (in inputs recorded before settings were complete, only that) over the defaults. */
+export function completeProjectionSettings(recorded: Partial<ProjectionSettings>): ProjectionSettings {
+  return withDefaults(PROJECTION_DEFAULTS, recorded);
 }

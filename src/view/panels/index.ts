@@ -3,7 +3,7 @@
  * src/domain/kinds.ts: typed by the registry, so a kind without a panel
  * fails the type check, and nothing else in the CLI or the console names a kind.
  */
-import type { Kind } from '../../domain/kinds';
+import type { Kind } from '../../domain/kindRegistry';
 import type { KindPanel } from '../panel';
 import { emqxPanel } from './emqx';
 import { kongPanel } from './kong';

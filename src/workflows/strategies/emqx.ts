@@ -11,7 +11,7 @@ import { ApplicationFailure, isCancellation, patched, sleep } from '@temporalio/
 import type { EmqxActivities } from '../../activities/emqx';
 import { drainOrder, type NodeEvacuationStatus, type NodeHealth } from '../../domain/emqx/cluster';
 import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
-import { emqxSettings, type EmqxSettings } from '../../domain/emqx/settings';
+import type { EmqxSettings } from '../../domain/emqx/settings';
 import { describeRelease, planDrain } from '../../domain/emqx/versions';
 import type { PlatformActivities } from '../../domain/platform';
 import { formatDuration } from '../../domain/duration';
@@ -44,7 +44,7 @@ const DISCOVERY_ENV = ['EMQX_CLUSTER__DISCOVERY_STRATEGY'];
 /** Per node, the operator's nodeEvacuationsStatus entry, or how the fallback drain removed it. */
 type DrainRecord = Partial<NodeEvacuationStatus> & { node: string; state: string };
 
-export function createEmqxStrategy(): Strategy {
+export function createEmqxStrategy(): Strategy<'emqx'> {
   let settings: EmqxSettings;
   let blueReplicas = 0;
   let blueNodes: string[] = [];
@@ -107,8 +107,8 @@ export function createEmqxStrategy(): Strategy {
       node,
       connEvictRate: settings.connEvictRate,
       sessEvictRate: settings.sessEvictRate,
-      waitTakeoverSec: settings.waitTakeoverSec,
-      waitHealthCheckSec: settings.waitHealthCheckSec,
+      waitTakeoverMs: settings.waitTakeoverMs,
+      waitHealthCheckMs: settings.waitHealthCheckMs,
       migrateTo: to,
     });
     ctx.waitingFor(`evacuation of ${node} to reach prohibiting`);
@@ -146,7 +146,7 @@ export function createEmqxStrategy(): Strategy {
 
   return {
     async plan(input, activities) {
-      settings = emqxSettings(input.options.settings);
+      settings = input.settings.emqx;
       const acts = activities<PlatformActivities & EmqxActivities>();
       const blue = await call(acts.readBlueRelease, `read the release serving ${input.target}`, { target: input.target, env: DISCOVERY_ENV });
       // Bad credentials, an unreachable API or a version cutover cannot drive must stop the upgrade before anything is changed.
@@ -249,8 +249,8 @@ export function createEmqxStrategy(): Strategy {
             }
           }
           if (drainMode === 'evacuation') {
-            ctx.waitingFor(`takeover window of ${settings.waitTakeoverSec}s after evacuating ${node}`);
-            await sleep(settings.waitTakeoverSec * 1000, { summary: `wait takeover after ${node}` });
+            ctx.waitingFor(`takeover window of ${formatDuration(settings.waitTakeoverMs)} after evacuating ${node}`);
+            await sleep(settings.waitTakeoverMs, { summary: `wait takeover after ${node}` });
           }
           // By default blue stands by whole (every node prohibiting, serving nobody), so a rollback has it at once.
           if (!scaleDuringDrain) {

@@ -20,14 +20,14 @@ import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { KongActivities, MigrationRecord } from '../../activities/kong';
 import { formatDuration } from '../../domain/duration';
 import { planMigrations, type MigrationPlan } from '../../domain/kong/migrations';
-import { kongSettings, type KongSettings } from '../../domain/kong/settings';
+import type { KongSettings } from '../../domain/kong/settings';
 import { kongDowngradeProblem, kongFeatures, kongVersionProblem, parseKongVersion } from '../../domain/kong/versions';
 import type { PlatformActivities } from '../../domain/platform';
 import { upgradeIdOf } from '../../domain/upgrade';
 import { call } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
-export function createKongStrategy(): Strategy {
+export function createKongStrategy(): Strategy<'kong'> {
   let settings: KongSettings;
   let blueReplicas = 0;
   let plan: MigrationPlan;
@@ -68,7 +68,7 @@ export function createKongStrategy(): Strategy {
 
   return {
     async plan(input, activities) {
-      settings = kongSettings(input.options.settings);
+      settings = input.settings.kong;
       const { target } = input;
       const planning = activities<Acts>();
       const blue = await call(planning.readBlueRelease, `read the release serving ${target}`, { target });

@@ -10,7 +10,7 @@
 import { patched, sleep } from '@temporalio/workflow';
 import type { ProjectionActivities } from '../../activities/projection';
 import { describeProgress } from '../../domain/projection/catchUp';
-import { projectionSettings, type ProjectionSettings } from '../../domain/projection/settings';
+import type { ProjectionSettings } from '../../domain/projection/settings';
 import type { PlatformActivities } from '../../domain/platform';
 import { humanDuration } from '../../domain/duration';
 import { call } from '../activityOptions';
@@ -24,7 +24,7 @@ const PLAN_READS_CATCH_UP = 'projection-plan-reads-catch-up';
 /** How long a release's phase takes to reach the service through the long poll, with margin. */
 const SWITCH_DRAIN_MS = 2000;
 
-export function createProjectionStrategy(): Strategy {
+export function createProjectionStrategy(): Strategy<'projection'> {
   let settings: ProjectionSettings;
 
   const quick = (ctx: StrategyContext) => ctx.activities<Activities>();
@@ -34,7 +34,7 @@ export function createProjectionStrategy(): Strategy {
 
   return {
     async plan(input, activities) {
-      settings = projectionSettings(input.options.settings);
+      settings = input.settings.projection;
       const acts = activities<Activities>();
       const blue = await call(acts.readBlueRelease, `read the release serving ${input.target}`, { target: input.target });
       if (patched(PLAN_READS_CATCH_UP)) {

@@ -2,7 +2,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesPlacement, TargetLookup } from '../config/targets';
 import type { LocalWorkloads } from '../domain/platform';
-import type { Kind } from '../domain/kinds';
+import type { Kind } from '../domain/kindRegistry';
 import type { AnalysisProviders } from './analysis/provider';
 import { createEmqxActivities } from './emqx';
 import { createProjectionActivities, projectionReleaseResources } from './projection';
