@@ -4,7 +4,7 @@
  *
  * - history: events and bytes of one whole upgrade (scripted strategy), and of
  *   one with a 24-hour standby window: a long wait must add a handful of
- *   events, not thousands (DESIGN.md)
+ *   events, not thousands (the README's Architecture)
  * - throughput: N upgrades of N targets at once on one worker, wall time
  * - api: latency of GET /v1/upgrades/:id (a query through Temporal), of
  *   POST .../approve refused with 409 by the update's validator (a running

@@ -48,5 +48,3 @@ export function createActivities(targets: TargetConfig[], deps: ActivityDeps) {
 export function createSkeletonActivities(temporal: Client, steeringKeys: SteeringKeys) {
   return { ...createCancelRequestActivities(temporal), ...createSteeringActivities(temporal, steeringKeys) };
 }
-
-export type Activities = ReturnType<typeof createActivities>;

@@ -7,7 +7,7 @@ import type { UpgradeStatus } from './status';
 
 export type { Kind };
 
-/** The skeleton's steps, in order (DESIGN.md "One workflow, three strategies"). */
+/** The skeleton's steps, in order (the README's "How an upgrade runs"). */
 export const STEPS = [
   'plan',
   'prepare',
@@ -23,8 +23,8 @@ export const STEPS = [
 ] as const;
 export type Step = (typeof STEPS)[number];
 
-/** Steps after which rollback is refused: finalize is the point of no return. */
-export const IRREVERSIBLE_FROM: Step = 'finalize';
+/** The step from whose start rollback is refused: after it the old release cannot serve again. */
+export const POINT_OF_NO_RETURN = 'finalize' satisfies Step;
 
 /** Skeleton steps a person's approval can stand before. */
 export const GATED_STEPS = ['promote', 'finalize'] as const;

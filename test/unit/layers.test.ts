@@ -1,5 +1,5 @@
 /**
- * The layering DESIGN.md promises, read from the import statements of src/:
+ * The layering the README's Architecture promises, read from the import statements of src/:
  * folders import downward only (no cycle between src/'s folders), and the
  * skeleton, the API and the config know kinds only through the registries.
  */
@@ -71,7 +71,7 @@ function importsOf(file: string): Import[] {
 const imports = sourceFiles(SRC).flatMap(importsOf);
 /** src/'s top-level folder of a path (main.ts is a folder of its own: it wires everything). */
 const folderOf = (path: string): string => path.split('/')[0];
-/** Workflow code names activity types so that proxyActivities is typed; it never loads them (DESIGN.md). */
+/** Workflow code names activity types so that proxyActivities is typed; it never loads them (the README's Architecture). */
 const allowed = (i: Import): boolean => i.typeOnly && folderOf(i.from) === 'workflows' && folderOf(i.to) === 'activities';
 
 /** Every cycle's folders, found by a depth-first walk of the folder graph. */

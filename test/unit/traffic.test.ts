@@ -1,12 +1,19 @@
 /** Weights and phases during a split: every reachable (blue, green) pair at every kind of weight, and the plan's rules. */
-import { IllegalTransitionError, PHASES, type Phase } from '../../src/domain/phases';
-import { phaseEventsForWeight, phasesAtWeight, trafficPlanProblem, weightsByRelease } from '../../src/domain/traffic';
+import { IllegalTransitionError, PHASES, nextPhase, type Phase } from '../../src/domain/phases';
+import { phaseEventsForWeight, trafficPlanProblem, weightsByRelease, type Role } from '../../src/domain/traffic';
 
 /** The weight classes that matter: none, a split, all. */
 const WEIGHTS = [0, 10, 100];
 const pairs = PHASES.flatMap((blue) => PHASES.flatMap((green) => WEIGHTS.map((w) => [blue, green, w] as [Phase, Phase, number])));
 
-/** What DESIGN.md says: weight above 0 <=> SERVING, for both releases. */
+/** Both phases after green's weight changes, as the workflow applies the events. Throws IllegalTransitionError when a release cannot follow. */
+function phasesAtWeight(phases: Record<Role, Phase>, greenWeight: number): Record<Role, Phase> {
+  const next = { ...phases };
+  for (const { role, event } of phaseEventsForWeight(phases, greenWeight)) next[role] = nextPhase(next[role], event);
+  return next;
+}
+
+/** What the README says ("How an upgrade runs", promote): weight above 0 <=> SERVING, for both releases. */
 function servingMatchesWeights(phases: { blue: Phase; green: Phase }, greenWeight: number): boolean {
   return (phases.green === 'SERVING') === greenWeight > 0 && (phases.blue === 'SERVING') === greenWeight < 100;
 }

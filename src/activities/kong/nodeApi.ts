@@ -113,5 +113,3 @@ export function nodeApi(fetchFn: typeof fetch) {
     },
   };
 }
-
-export type NodeApi = ReturnType<typeof nodeApi>;
