@@ -46,12 +46,26 @@ interface MigrationsState {
 }
 type MigrationsFixture = { source: string; derivedFrom: string[]; states: Record<string, MigrationsState> };
 
-/** Cutover's Kong activities on a platform whose `kong migrations` answers as `run` says. */
-function activitiesOn(run: (version: string, command: MigrationsCommand) => Promise<CommandRun>) {
+/** Cutover's Kong activities for a local target whose workloads offer `kindPort`. */
+function activitiesWithPort(kindPort: unknown) {
   const target: TargetConfig = { name: 'edge', kind: 'kong', local: { cluster: 'edge', version: '3.9.3', replicas: 1, ports: {} }, kong: { database: { host: 'h', user: 'u', password: { env: 'P' } } } };
-  const kindPort = { runMigrations: (i: { version: string; command: MigrationsCommand }) => run(i.version, i.command), nodes: async () => [] };
   return createKongActivities({ targets: targetLookup([target]), sandboxes: new Map([['edge', { kindPort } as unknown as LocalWorkloads]]) });
 }
+
+/** Cutover's Kong activities on a platform whose `kong migrations` answers as `run` says. */
+const activitiesOn = (run: (version: string, command: MigrationsCommand) => Promise<CommandRun>) =>
+  activitiesWithPort({ runMigrations: (i: { version: string; command: MigrationsCommand }) => run(i.version, i.command), nodes: async () => [] });
+
+test.each([
+  ['no port', undefined],
+  ["another kind's port", { publish: async () => undefined }],
+])('a local Kong target whose sandbox offers %s fails for good, naming the worker that runs it', async (_, port) => {
+  await expect(exec(activitiesWithPort(port).readKongMigrations, { target: 'edge', blueVersion: '3.8.1', greenVersion: '3.9.3' })).rejects.toMatchObject({
+    type: 'Misconfigured',
+    nonRetryable: true,
+    message: "target 'edge' is a local sandbox not run by this worker (only the worker of npm start runs it)",
+  });
+});
 
 /**
  * The assertions each state must pass, whoever answers: cutover reads every

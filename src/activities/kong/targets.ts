@@ -8,7 +8,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { TargetConfig } from '../../config/targets';
 import { KongAnswerError } from '../../domain/kong/answers';
-import type { CommandRun, KongNodeAddress, LocalKong } from '../../domain/kong/local';
+import { isLocalKong, type CommandRun, type KongNodeAddress } from '../../domain/kong/local';
 import { parseKongMetrics, sumCounters, type KongCounters } from '../../domain/kong/metrics';
 import type { MigrationsCommand } from '../../domain/kong/migrations';
 import type { KongAccess } from '../../domain/kong/schema';
@@ -35,8 +35,8 @@ export function kongTargets(deps: KindActivityDeps & { fetch?: typeof fetch }) {
   function platform(name: string): KongPlatform {
     const t = target(name);
     if (t.local) {
-      const local = deps.sandboxes?.get(name)?.kindPort as LocalKong | undefined;
-      if (typeof local?.runMigrations !== 'function') {
+      const local = deps.sandboxes?.get(name)?.kindPort;
+      if (!isLocalKong(local)) {
         throw ApplicationFailure.nonRetryable(`target '${name}' is a local sandbox not run by this worker (only the worker of npm start runs it)`, 'Misconfigured');
       }
       return { run: ({ blue: _, ...i }) => local.runMigrations(i), nodes: (r) => local.nodes(r) };
