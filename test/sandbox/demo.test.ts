@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { runDemo, type DemoOptions } from '../../src/demo/demo';
+import { runEmqxDemo, type EmqxDemoOptions } from '../../src/demo/emqxDemo';
 import { releaseName } from '../../src/domain/upgrade';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../../src/sandbox/emqx/launcher';
 import { testConfig, testServer, TOKENS } from '../api/harness';
@@ -25,7 +25,7 @@ const EVICT_RATE = 2;
 let env: TestWorkflowEnvironment;
 let stack: LocalStack;
 let app: FastifyInstance;
-let options: DemoOptions;
+let options: EmqxDemoOptions;
 
 beforeAll(async () => {
   env = await connectSharedServer();
@@ -60,7 +60,7 @@ afterAll(async () => {
 });
 
 test(`the demo upgrades the sandbox under ${N} clients: SUCCEEDED, 0 lost, >= 98% connected, evictions at the requested rate, a chart per node`, async () => {
-  const { summary, final, dir, samples } = await runDemo(options);
+  const { summary, final, dir, samples } = await runEmqxDemo(options);
   process.stdout.write(`demo (${N} clients): ${JSON.stringify(summary)}\n`);
 
   expect(final.status).toBe('SUCCEEDED');
@@ -81,7 +81,7 @@ test(`the demo upgrades the sandbox under ${N} clients: SUCCEEDED, 0 lost, >= 98
 
 test('the demo with a rollback in drainBlue: ROLLED_BACK, clients back on the old nodes, still 0 lost', async () => {
   // The cluster now runs 5.8.0: the rerun upgrades to 5.8.1 and rolls back to 5.8.0 once clients have moved to green.
-  const { summary, final, samples } = await runDemo({ ...options, rollbackAt: 'drainBlue', rollbackDelaySec: 8 });
+  const { summary, final, samples } = await runEmqxDemo({ ...options, rollbackAt: 'drainBlue', rollbackDelaySec: 8 });
   process.stdout.write(`demo rollback (${N} clients): ${JSON.stringify(summary)}\n`);
 
   expect(final.status).toBe('ROLLED_BACK');

@@ -1,5 +1,5 @@
 /**
- * The demo: N MQTT clients through the target's load balancer, an upgrade of
+ * The EMQX demo: N MQTT clients through the target's load balancer, an upgrade of
  * that target started and followed through cutover's API (optionally rolled
  * back at a step), one line per change, and the figures and the chart written
  * to a directory. Everything it talks to is on 127.0.0.1.
@@ -11,7 +11,7 @@ import type { UpgradeState } from '../domain/upgrade';
 import { TERMINAL_STATUSES } from '../domain/status';
 import { assertLoopback, runMqttLoad, type LoadSample } from '../sandbox/load/mqttLoad';
 
-export interface DemoOptions {
+export interface EmqxDemoOptions {
   /** cutover's API. */
   apiUrl: string;
   operatorToken: string;
@@ -43,7 +43,7 @@ export interface DemoOptions {
   log: (line: string) => void;
 }
 
-export interface DemoResult {
+export interface EmqxDemoResult {
   dir: string;
   summary: DemoSummary;
   final: UpgradeState;
@@ -70,7 +70,7 @@ export function upgradeBody(target: string, version: string, connEvictRate: numb
   };
 }
 
-export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+export async function runEmqxDemo(o: EmqxDemoOptions): Promise<EmqxDemoResult> {
   for (const u of [o.apiUrl, o.mqttUrl, o.emqxApiUrl]) assertLoopback(u);
   const api = demoApi(o.apiUrl);
 
@@ -157,7 +157,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   return { dir, summary, final, samples };
 }
 
-async function emqxGet<T>(o: DemoOptions, path: string): Promise<T> {
+async function emqxGet<T>(o: EmqxDemoOptions, path: string): Promise<T> {
   const r = await fetch(`${o.emqxApiUrl.replace(/\/+$/, '')}/api/v5${path}`, {
     headers: { authorization: `Basic ${Buffer.from(`${o.emqxApiKey}:${o.emqxApiSecret}`).toString('base64')}` },
     signal: AbortSignal.timeout(5000),
@@ -166,13 +166,13 @@ async function emqxGet<T>(o: DemoOptions, path: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-async function runningVersions(o: DemoOptions): Promise<string[]> {
+async function runningVersions(o: EmqxDemoOptions): Promise<string[]> {
   const nodes = await emqxGet<{ node_status: string; version?: string }[]>(o, '/nodes');
   return nodes.filter((n) => n.node_status === 'running' && n.version).map((n) => n.version!);
 }
 
 /** Evacuations as EMQX reports them now (the upgrade's details catch up only as each node ends); none when the API does not answer. */
-const liveEvacuations = (o: DemoOptions): Promise<Evacuation[]> =>
+const liveEvacuations = (o: EmqxDemoOptions): Promise<Evacuation[]> =>
   emqxGet<{ evacuations?: Evacuation[] }>(o, '/load_rebalance/global_status').then(
     (g) => g.evacuations ?? [],
     () => [],
