@@ -22,7 +22,7 @@ export interface CleanupMemo {
   upgradeRunId?: string;
 }
 
-export class TargetReleases {
+export class TargetWorkflows {
   private readonly targets: Map<string, TargetConfig>;
 
   constructor(

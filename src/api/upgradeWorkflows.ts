@@ -28,7 +28,7 @@ import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeState } fro
 import { UNSIGNED_FAILURE, abortUpdate, approveUpdate, reportReadyUpdate, rollbackUpdate, stateQuery, type ReadyRequest } from '../workflows/messages';
 import { KIND, PHASE, STATUS, TARGET } from '../workflows/searchAttributes';
 import { ApiError, badRequest, conflict, notFound } from './errors';
-import { latestCleanup } from './targetReleases';
+import { latestCleanup } from './targetWorkflows';
 import type { Links, ListQuery, StartUpgradeBody, UpgradeSummary } from './schemas';
 import { stuckAdvice, stuckOf, type Stuck } from './stuck';
 import { upgradeInputFor } from './upgradeInput';
@@ -44,7 +44,7 @@ export type SteeringAction = 'approve' | 'rollback' | 'abort';
 
 const UPDATES = { approve: approveUpdate, rollback: rollbackUpdate, abort: abortUpdate };
 
-export class Upgrades {
+export class UpgradeWorkflows {
   private readonly targets: Map<string, TargetConfig>;
 
   constructor(
