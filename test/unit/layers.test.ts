@@ -123,7 +123,7 @@ describe('the skeleton, the API and the config name no kind', () => {
     for (const kind of KINDS) expect(imports.some((i) => i.to === `workflows/strategies/${kind}.ts`)).toBe(true);
   });
 
-  test.each(['workflows/blueGreenUpgrade.ts', 'api/upgrades.ts', 'config/options.ts'])('%s is among the files checked', (path) => {
+  test.each(['workflows/blueGreenUpgrade.ts', 'api/upgradeWorkflows.ts', 'config/options.ts'])('%s is among the files checked', (path) => {
     expect(generic(path) && imports.some((i) => i.from === path)).toBe(true);
   });
 
