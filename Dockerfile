@@ -1,7 +1,8 @@
-# cutover worker + API. Temporal itself runs elsewhere (see docker-compose.yml),
-# so the embedded dev server and its binaries are not part of this image.
-# The same image runs the Kong Admin API freeze router with another command:
-#   node --import tsx src/kongAdminRouter/main.ts   (listens on 8001)
+# cutover's production entries, one image: the worker (the default command),
+#   node --import tsx src/bin/api.ts               (the API, listens on 8080)
+#   node --import tsx src/bin/kongAdminRouter.ts   (the Kong Admin API freeze router, on 8001)
+# Temporal itself runs elsewhere (see docker-compose.yml): the embedded default
+# (npm start: dev server, Prometheus, sandboxes) is not part of this image.
 FROM node:20-trixie-slim
 # pg_dump for the Kong backup before 'migrations up'. pg_dump refuses a server
 # of a later major version than its own; 17's dumps servers from 9.2 to 17.
@@ -20,4 +21,4 @@ RUN install -d -o node -g node -m 0700 /var/lib/cutover/backups
 ENV CUTOVER_BACKUP_DIR=/var/lib/cutover/backups
 USER node
 EXPOSE 8080 8001
-CMD ["node", "--import", "tsx", "src/main.ts"]
+CMD ["node", "--import", "tsx", "src/bin/worker.ts"]

@@ -19,7 +19,7 @@ import { buildServer } from '../src/api/server';
 import { loadConfig } from '../src/config/file';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
 import { projectRoot } from '../src/runtime/binaries';
-import { startDevServer } from '../src/runtime/devServer';
+import { startDevServer } from '../src/embedded/devServer';
 import { freePort } from '../src/runtime/freePort';
 import { TARGET, KIND } from '../src/workflows/searchAttributes';
 import { ScriptedWorld } from '../test/support/scriptedWorld';

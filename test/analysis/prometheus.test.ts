@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toAnalysisCheck, type AnalysisCheckInput } from '../../src/domain/analysis';
 import { builtInProviders, createAnalysisActivities } from '../../src/activities/analysis';
-import { startPrometheus, type PrometheusServer } from '../../src/runtime/prometheus';
+import { startPrometheus, type PrometheusServer } from '../../src/embedded/prometheus';
 import { exec } from '../support/activityHarness';
 import { eventually } from '../support/temporal';
 

@@ -17,7 +17,7 @@ import { killOnExit } from '../../src/runtime/childProcess';
 import { exitProcess } from '../../src/sandbox/process';
 
 const UPGRADE = 'kong-prod.00000000-0000-4000-8000-000000000009';
-const MAIN = join(projectRoot, 'src', 'kongAdminRouter', 'main.ts');
+const MAIN = join(projectRoot, 'src', 'bin', 'kongAdminRouter.ts');
 
 let pg: PostgresServer;
 let parent: string;

@@ -27,7 +27,7 @@ afterAll(() => ns?.delete());
 test('what the container is given is what the router accepts: its entry point, the Secret holding the database URL', () => {
   expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'Secret', 'Service']);
   const container = deployment.spec!.template.spec!.containers[0]!;
-  expect(container.command).toEqual(['node', '--import', 'tsx', 'src/kongAdminRouter/main.ts']);
+  expect(container.command).toEqual(['node', '--import', 'tsx', 'src/bin/kongAdminRouter.ts']);
   const ref = container.env!.find((e) => e.name === 'CUTOVER_ADMIN_ROUTER_DATABASE_URL')!.valueFrom!.secretKeyRef!;
   expect(ref.name).toBe(secret.metadata!.name);
   const env = Object.fromEntries(container.env!.map((e) => [e.name, e.value ?? secret.stringData![e.valueFrom!.secretKeyRef!.key]]));

@@ -1,5 +1,5 @@
 /**
- * `npm start` as a user runs it (src/main.ts in a process of its own, on its
+ * `npm start` as a user runs it (src/embedded/main.ts in a process of its own, on its
  * own ports and data directory): it comes up, an upgrade of the sandbox
  * started through the API is listed by `temporal workflow list`, and when
  * npm start is stopped with Ctrl-C in the middle of the drain and started

@@ -102,7 +102,7 @@ export function npmStart(setup: NpmStartSetup): NpmStart & { up: Promise<string>
   return { process: child, pgid: child.pid!, output: () => out, exited, up };
 }
 
-/** The pid of src/main.ts, as the start recorded it in its data directory. */
+/** The pid of src/embedded/main.ts, as the start recorded it in its data directory. */
 export const mainPid = (setup: NpmStartSetup): number => (JSON.parse(readFileSync(join(setup.dataDir, 'npm-start.json'), 'utf8')) as { pid: number }).pid;
 
 /** Ctrl-C in a terminal: SIGINT to every process of the foreground group at once. */

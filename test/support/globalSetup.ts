@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '@jest/types';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startDevServer, type DevServer } from '../../src/runtime/devServer';
+import { startDevServer, type DevServer } from '../../src/embedded/devServer';
 import { freePort } from '../../src/runtime/freePort';
 import { projectRoot } from '../../src/runtime/binaries';
 

@@ -41,7 +41,7 @@ describe('environment', () => {
     expect(loadEnv({ CUTOVER_API_PORT: '' })).toEqual({
       temporal: { address: undefined, namespace: 'default', taskQueue: 'cutover', uiUrl: undefined, connection: {} },
       api: { host: '127.0.0.1', port: 8080, limits: { requestsPerMinute: 600, concurrentRequests: 20, longPolls: 200, authFailuresPerMinute: 20 } },
-      run: 'all',
+     
       configPath: 'cutover.config.yaml',
       logLevel: 'info',
       steeringKeys: {},
@@ -236,7 +236,7 @@ describe('loadConfig', () => {
   });
 
   test('a worker alone needs no API token', () => {
-    const config = loadConfig({ CUTOVER_CONFIG: file(VALID), TEMPORAL_ADDRESS: 'temporal:7233', CUTOVER_RUN: 'worker', CUTOVER_STEERING_KEYS: STEERING });
+    const config = loadConfig({ CUTOVER_CONFIG: file(VALID), TEMPORAL_ADDRESS: 'temporal:7233', CUTOVER_STEERING_KEYS: STEERING }, { api: false });
     expect(config.auth.principals).toEqual([]);
   });
 

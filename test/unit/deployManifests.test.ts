@@ -4,7 +4,7 @@
  * who may connect to what, which Deployment gets which secrets, where the
  * backups go and that the image can take them.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import type { V1Deployment, V1LabelSelector, V1PersistentVolumeClaim } from '@kubernetes/client-node';
@@ -87,6 +87,17 @@ test("the API gets only the API's secrets; the worker the targets' credentials; 
     expect(c.env).toContainEqual({ name: 'CUTOVER_STEERING_KEYS_FILE', value: '/etc/cutover-steering/keys' });
     expect(c.volumeMounts).toContainEqual({ name: 'steering-keys', mountPath: '/etc/cutover-steering', readOnly: true });
   }
+});
+
+test('each Deployment runs its production entry, and the worker serves its metrics on the port it names', () => {
+  for (const component of ['api', 'worker']) {
+    const command = deployment(component).spec!.template.spec!.containers[0].command!;
+    expect(command).toEqual(['node', '--import', 'tsx', `src/bin/${component}.ts`]);
+    expect(existsSync(join(__dirname, '..', '..', command[3]))).toBe(true);
+  }
+  const worker = deployment('worker').spec!.template.spec!.containers[0];
+  const listen = worker.env!.find((e) => e.name === 'CUTOVER_WORKER_METRICS')!.value!;
+  expect(worker.ports).toContainEqual({ name: 'metrics', containerPort: Number(listen.split(':')[1]) });
 });
 
 test('the worker writes its backups to a claimed volume of its own user, on a read-only root filesystem', () => {

@@ -16,7 +16,7 @@ import type { KongNodeAddress } from '../../domain/kong/local';
 import type { KongCounters } from '../../domain/kong/metrics';
 import { LIST_EXIT, tail, type MigrationsCommand } from '../../domain/kong/migrations';
 import { kongFeatures, kongVersionProblem, parseKongVersion } from '../../domain/kong/versions';
-import type { KindActivityDeps } from '../kinds';
+import type { KindActivityDeps } from '../kindActivityDeps';
 import { withClient } from '../pg';
 import { backupKong, type BackupRecord } from './backup';
 import { clientConfig, fingerprint, freeze, unfreeze } from './database';

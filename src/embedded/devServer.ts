@@ -6,9 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
-import { temporalCliPath } from './binaries';
-import { killOnExit, stopChild } from './childProcess';
-import { portIsFree } from './freePort';
+import { temporalCliPath } from '../runtime/binaries';
+import { killOnExit, stopChild } from '../runtime/childProcess';
+import { portIsFree } from '../runtime/freePort';
 
 export interface DevServerOptions {
   port: number;

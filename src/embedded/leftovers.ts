@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandOf, groupMembers, isAlive, processGroupOf, terminate, type ProcessInfo } from './processes';
+import { commandOf, groupMembers, isAlive, processGroupOf, terminate, type ProcessInfo } from '../runtime/processes';
 
 interface RunRecord {
   pid: number;
@@ -30,7 +30,7 @@ export async function takeOverDataDir(dataDir: string): Promise<ProcessInfo[]> {
   const pgid = processGroupOf();
   let stopped: ProcessInfo[] = [];
   if (last && last.pid !== process.pid) {
-    if (isAlive(last.pid) && commandOf(last.pid)?.includes('main.ts')) {
+    if (isAlive(last.pid) && commandOf(last.pid)?.includes('embedded/main.ts')) {
       throw new Error(`another npm start (pid ${last.pid}) runs with data directory ${dataDir}: stop it first (Ctrl-C), or set CUTOVER_DATA_DIR`);
     }
     // Our own group may be the recorded one (a script that starts npm start twice): never stop ourselves or our parents.

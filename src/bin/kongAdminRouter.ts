@@ -1,14 +1,15 @@
 /**
- * `npm run admin-router` (the image's other command): the Admin API freeze
- * router as its own process, put in front of Kong's Admin API for the
- * duration of every upgrade, or for good. SIGTERM closes it gracefully.
+ * The Kong Admin API freeze router as its own process (`node --import tsx
+ * src/bin/kongAdminRouter.ts`, locally `npm run admin-router`), put in front
+ * of Kong's Admin API for the duration of every upgrade, or for good. SIGTERM
+ * closes it gracefully.
  */
-import { createServer } from 'node:http';
 import pino from 'pino';
 import { newRegistry } from '../api/metrics';
 import { ConfigError } from '../config/schemaErrors';
-import { loadRouterEnv } from './env';
-import { startAdminRouter } from './router';
+import { serveMetrics } from '../runtime/metricsListener';
+import { loadRouterEnv } from '../kongAdminRouter/env';
+import { startAdminRouter } from '../kongAdminRouter/router';
 
 async function main(): Promise<void> {
   let env;
@@ -23,11 +24,7 @@ async function main(): Promise<void> {
   const registry = newRegistry();
   const app = await startAdminRouter({ ...env, upstreams: () => env.upstreams, log, registry });
   // a listener of its own: Kong's Admin API has a /metrics of its own
-  const metrics = env.metrics ? createServer((_req, res) => void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text))) : undefined;
-  if (metrics) {
-    const [host, port] = env.metrics!.split(':');
-    await new Promise<void>((r) => metrics.listen(Number(port), host, r));
-  }
+  const metrics = env.metrics ? await serveMetrics(env.metrics, registry) : undefined;
   log.info({ listen: `${env.host}:${env.port}`, metrics: env.metrics, upstreams: env.upstreams, database: env.databaseUrl.replace(/:[^:@/]+@/, ':***@') }, 'Admin API router started');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

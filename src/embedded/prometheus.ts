@@ -9,8 +9,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stopChild } from './childProcess';
-import { freePort, portIsFree } from './freePort';
+import { stopChild } from '../runtime/childProcess';
+import { freePort, portIsFree } from '../runtime/freePort';
 
 export interface PrometheusOptions {
   /** Config, target files and the TSDB (under data/) live here. */
