@@ -5,9 +5,8 @@
  * and steers upgrades through Temporal. SIGTERM stops it.
  */
 import { newRegistry } from '../api/metrics';
-import { connectClient, installSdkRuntime, newLogger, readConfigOrExit, runStopping, startApi } from '../runtime/start';
+import { clusterAddressOrExit, connectClient, installSdkRuntime, newLogger, readConfigOrExit, runStopping, startApi } from '../runtime/start';
 import { Stopper } from '../runtime/stopper';
-import { clusterAddressOrExit } from './clusterAddress';
 
 const PROGRAM = 'cutover api';
 

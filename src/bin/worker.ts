@@ -10,9 +10,8 @@
 import { newRegistry } from '../api/metrics';
 import { freePort } from '../runtime/freePort';
 import { serveMetrics } from '../runtime/metricsListener';
-import { connectClient, installSdkRuntime, newLogger, readConfigOrExit, runStopping, startWorker } from '../runtime/start';
+import { clusterAddressOrExit, connectClient, installSdkRuntime, newLogger, readConfigOrExit, runStopping, startWorker } from '../runtime/start';
 import { Stopper } from '../runtime/stopper';
-import { clusterAddressOrExit } from './clusterAddress';
 
 const PROGRAM = 'cutover worker';
 

@@ -31,6 +31,16 @@ export function readConfigOrExit(program: string, options?: LoadOptions): Config
   }
 }
 
+/** TEMPORAL_ADDRESS (or a profile's address), or exit 2 saying to set it: the production entries run against a cluster only. */
+export function clusterAddressOrExit(program: string, config: Config): string {
+  const { address } = config.env.temporal;
+  if (address) return address;
+  process.stderr.write(
+    `${program}: TEMPORAL_ADDRESS is not set: set it to the Temporal frontend as host:port, e.g. temporal.example:7233 (npm start runs an embedded dev server instead)\n`,
+  );
+  process.exit(2);
+}
+
 export const newLogger = (config: Config): pino.Logger => pino({ level: config.env.logLevel, base: { service: 'cutover' } });
 
 /**

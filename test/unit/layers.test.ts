@@ -1,7 +1,10 @@
 /**
- * The layering the README's Architecture promises, read from the import statements of src/:
- * folders import downward only (no cycle between src/'s folders), and the
- * skeleton, the API and the config know kinds only through the registries.
+ * The layering the README's Architecture promises, read from the import
+ * statements of src/: folders import downward only (no cycle between src/'s
+ * folders), no cycle between files either (type-only imports included), the
+ * production entries reach nothing of the embedded default, the sandboxes or
+ * the demo, and the skeleton, the API and the config know kinds only through
+ * the registries.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -69,13 +72,13 @@ function importsOf(file: string): Import[] {
 }
 
 const imports = sourceFiles(SRC).flatMap(importsOf);
-/** src/'s top-level folder of a path (main.ts is a folder of its own: it wires everything). */
+/** src/'s top-level folder of a path. */
 const folderOf = (path: string): string => path.split('/')[0];
 /** Workflow code names activity types so that proxyActivities is typed; it never loads them (the README's Architecture). */
 const allowed = (i: Import): boolean => i.typeOnly && folderOf(i.from) === 'workflows' && folderOf(i.to) === 'activities';
 
-/** Every cycle's folders, found by a depth-first walk of the folder graph. */
-function folderCycles(edges: Map<string, Set<string>>): string[][] {
+/** Every cycle of a graph (folders or files), found by a depth-first walk. */
+function cyclesOf(edges: Map<string, Set<string>>): string[][] {
   const cycles: string[][] = [];
   const done = new Set<string>();
   const walk = (folder: string, path: string[]) => {
@@ -96,7 +99,7 @@ test('src/ has no import cycle between its folders (type-only imports of activit
     if (from === to || allowed(i)) continue;
     edges.set(from, (edges.get(from) ?? new Set()).add(to));
   }
-  const cycles = folderCycles(edges);
+  const cycles = cyclesOf(edges);
   // each cycle with the imports that make it, so the message says which line to move
   const culprits = cycles.map((c) => ({
     cycle: c.join(' -> '),
@@ -104,6 +107,61 @@ test('src/ has no import cycle between its folders (type-only imports of activit
   }));
   expect(culprits).toEqual([]);
   expect(edges.get('domain')).toBeUndefined(); // the pure core imports no other folder
+});
+
+test('the cycle finder finds a cycle of three files, and none in a chain', () => {
+  const graph = (pairs: [string, string][]) => pairs.reduce((g, [a, b]) => g.set(a, (g.get(a) ?? new Set()).add(b)), new Map<string, Set<string>>());
+  expect(cyclesOf(graph([['a.ts', 'b.ts'], ['b.ts', 'c.ts'], ['c.ts', 'a.ts']]))).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
+  expect(cyclesOf(graph([['a.ts', 'b.ts'], ['b.ts', 'c.ts']]))).toEqual([]);
+});
+
+/** Every import between files, type-only ones included: a type cycle is still two files that cannot be read apart. */
+const fileEdges = (): Map<string, Set<string>> => {
+  const edges = new Map<string, Set<string>>();
+  for (const i of imports) if (i.from !== i.to) edges.set(i.from, (edges.get(i.from) ?? new Set()).add(i.to));
+  return edges;
+};
+
+test('src/ has no import cycle between its files, type-only imports included', () => {
+  expect(cyclesOf(fileEdges()).map((c) => c.join(' -> '))).toEqual([]);
+});
+
+/** The files a file reaches through its imports, itself included. */
+function reachedFrom(start: string, edges: Map<string, Set<string>>): Set<string> {
+  const seen = new Set([start]);
+  const next = [start];
+  while (next.length) {
+    for (const to of edges.get(next.pop()!) ?? []) {
+      if (seen.has(to)) continue;
+      seen.add(to);
+      next.push(to);
+    }
+  }
+  return seen;
+}
+
+/** What production never loads: npm start's launcher, the stand-ins, the demo. */
+const EMBEDDED_ONLY = ['embedded/', 'sandbox/', 'demo/'];
+
+describe('the production entries (src/bin/) reach nothing of the embedded default, the sandboxes or the demo', () => {
+  const entries = sourceFiles(join(SRC, 'bin')).map((f) => relative(SRC, f));
+
+  test('the worker, the API and the Kong Admin API router are entries', () => {
+    expect(entries).toEqual(expect.arrayContaining(['bin/worker.ts', 'bin/api.ts', 'bin/kongAdminRouter.ts']));
+  });
+
+  test.each(entries)('%s', (entry) => {
+    const edges = fileEdges();
+    const reached = [...reachedFrom(entry, edges)];
+    // each file reached that production never loads, with the import that reaches it
+    const offending = reached.filter((f) => EMBEDDED_ONLY.some((p) => f.startsWith(p)));
+    const via = offending.map((f) => `${[...edges].find(([, to]) => to.has(f))?.[0]} -> ${f}`);
+    expect(via).toEqual([]);
+  });
+
+  test('the check follows imports through other files: npm start reaches the sandbox', () => {
+    expect([...reachedFrom('embedded/main.ts', fileEdges())].some((f) => f.startsWith('sandbox/'))).toBe(true);
+  });
 });
 
 test('workflows import activities for their types only', () => {
