@@ -34,6 +34,9 @@ export async function setUpNpmStart(): Promise<NpmStartSetup> {
         kind: 'emqx',
         local: { cluster, version: '5.7.0', replicas: 3, ports: { mqtt: mqttPort, api: emqxApiPort, status: statusPort } },
         emqx: { apiUrl: `http://127.0.0.1:${emqxApiPort}`, apiKey: { env: 'SANDBOX_EMQX_API_KEY' }, apiSecret: { env: 'SANDBOX_EMQX_API_SECRET' } },
+        // as the shipped sandbox target: no approval gate, standby windows of seconds
+        defaults: { approval: 'auto' },
+        policy: { standbyWindow: { min: '0s' } },
       },
     ],
     auth: { tokens: [{ principal: 'operator', roles: ['operator'], token: { env: 'CUTOVER_TOKEN_OPERATOR', devDefault: OPERATOR } }] },
