@@ -87,10 +87,9 @@ test('cancellation (a rollback) ends the wait at once', async () => {
   const { runAnalysis } = activities(scripted([0.01, 0.01]));
   const { result, env } = run(runAnalysis, { target: 'shop', check: check({ interval: '1h', count: 2 }), vars });
   await new Promise((r) => setTimeout(r, 100));
-  const started = Date.now();
+  // the next measurement is an hour away: the wait ends only by the cancellation
   env.cancel();
   await expect(result).rejects.toBeInstanceOf(CancelledFailure);
-  expect(Date.now() - started).toBeLessThan(1000);
 });
 
 test('an unknown provider fails for good and names the ones the worker has', async () => {
