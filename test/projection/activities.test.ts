@@ -93,9 +93,13 @@ test('a processor that stops moving is reported stalled, and the watch fails at 
   expect(f.type).toBe(PROJECTION_STALLED);
   expect(f.nonRetryable).toBe(true);
   expect(f.message).toMatch(/v3's processor orders-stuck made no progress since \S+Z \(1500ms allowed\): position 1234 of \d+/);
-  const firstStall = readings(r.heartbeats).find((b) => b.progress.stalledSince !== undefined)!;
+  const all = readings(r.heartbeats);
+  const at = all.findIndex((b) => b.progress.stalledSince !== undefined);
+  const [before, firstStall] = [all[at - 1]!, all[at]!];
   expect(firstStall.summary).toContain('no progress since');
-  expect(firstStall.progress.lastSample.at - began).toBeLessThan(policy.stallAfterMs + 400);
+  // reported at the first reading past stallAfterMs without progress: the reading before it was still within it
+  expect(firstStall.progress.lastSample.at - firstStall.progress.lastProgressAt).toBeGreaterThanOrEqual(policy.stallAfterMs);
+  expect(before.progress.lastSample.at - before.progress.lastProgressAt).toBeLessThan(policy.stallAfterMs);
 });
 
 test('an event store that cannot be read counts as no progress: the watch fails at stallTimeout with the read error', async () => {

@@ -112,7 +112,7 @@ describe('REST API', () => {
     const evac = { target: TARGET, node: green, connEvictRate: 10, sessEvictRate: 10, waitTakeoverSec: 1, waitHealthCheckSec: 1, migrateTo: [B!] };
     expect(await exec(act.startEvacuation, evac)).toEqual({ alreadyStarted: false });
     expect(await exec(act.startEvacuation, evac)).toEqual({ alreadyStarted: true });
-    await eventually(async () => (await fetch(`${base(green)}/api/v5/load_rebalance/availability_check`)).status, (s) => s === 503, 3000);
+    await eventually(async () => (await fetch(`${base(green)}/api/v5/load_rebalance/availability_check`)).status, (s) => s === 503, 30_000);
     const refused = await fetch(`${base(green)}/api/v5/load_rebalance/availability_check`);
     expect([refused.status, await refused.json()]).toEqual([503, { code: 'NODE_EVACUATING', message: 'Node Evacuating' }]);
     // An evacuating node takes no new connections: CONNACK 3, server unavailable.

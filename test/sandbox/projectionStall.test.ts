@@ -48,7 +48,7 @@ test('a green whose processor stalls: the stall shows in the state, the step fai
       greenPort ||= await stack.sandbox.read((l) => l.releases[green]?.ports[0]?.query ?? 0);
       const catchUp = s.details?.catchUp as { summary?: string; progress?: { position: number } } | undefined;
       if (!stoppedAt && catchUp?.progress?.position === STALL_AT) stoppedAt = Date.now();
-      if (!stallShownAt && catchUp?.summary?.includes('no progress since')) {
+      if (!stallShownAt && s.status === 'RUNNING' && catchUp?.summary?.includes('no progress since')) {
         stallShownAt = Date.now();
         stallSummary = catchUp.summary;
       }
@@ -57,11 +57,10 @@ test('a green whose processor stalls: the stall shows in the state, the step fai
     const endedAt = Date.now();
     const final = (await call(stack.app, 'GET', `/v1/upgrades/${id}`, { as: 'viewer' })).json;
 
-    // the stall as a user saw it through the API, then the step failing at stallTimeout
+    // the stall as a user saw it through the API while the upgrade ran, then the step failing at stallTimeout
     expect(stoppedAt).toBeGreaterThan(0);
-    expect(stallShownAt).toBeGreaterThan(0);
+    expect(stallShownAt).toBeGreaterThanOrEqual(stoppedAt);
     expect(stallSummary).toMatch(new RegExp(`^position ${STALL_AT} of \\d+, lag \\d+, no progress since \\d{4}-`));
-    expect(stallShownAt - stoppedAt).toBeLessThan(60_000);
     expect(final.status).toBe('ROLLED_BACK');
     expect(final.failure).toMatchObject({ step: 'waitReady', type: 'ProjectionStalled' });
     expect(final.failure.message).toMatch(new RegExp(`${green}'s processor .* made no progress since .* \\(20s allowed\\): position ${STALL_AT} of \\d+, lag \\d+$`));

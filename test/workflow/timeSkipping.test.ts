@@ -29,13 +29,12 @@ afterAll(async () => {
 const start = (input: UpgradeInput) =>
   env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
 
-test('a 24-hour standby window completes in seconds and keeps blue STANDING_BY throughout it', async () => {
+test('a 24-hour standby window completes without waiting the day (the server skips time) and keeps blue STANDING_BY throughout it', async () => {
   const input = upgradeInput({ options: { standbyWindowMs: 24 * HOUR } });
-  const began = Date.now();
   const h = await start(input);
+  // a result at all is the day skipped: the test's own timeout is a minute
   const final = (await h.result()) as UpgradeState;
   expect(final.status).toBe('SUCCEEDED');
-  expect(Date.now() - began).toBeLessThan(30_000);
   const stoodBy = final.transitions.find((t) => t.to === 'STANDING_BY')!;
   const retired = final.transitions.find((t) => t.to === 'CLEANING_UP')!;
   // workflow time, not wall time: the window really lasted 24 hours
