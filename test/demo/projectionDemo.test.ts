@@ -1,6 +1,6 @@
 /**
  * `npm run demo -- --target sandbox-projection` over a small store on the
- * stack of test/sandbox/projectionStack.ts: what a user would notice, the
+ * stack of test/support/projectionStack.ts: what a user would notice, the
  * upgrade SUCCEEDED, not one query failed, lines with lag, rate and ETA while
  * green built, the ETA accuracy and blue's drop in the summary, the files.
  */

@@ -1,6 +1,6 @@
 /**
  * What deploy/kubernetes and the Dockerfile promise, read from the files (the
- * control-plane test test/kubernetes/rbac.test.ts applies them server-side):
+ * control-plane test test/deploy/rbac.test.ts applies them server-side):
  * who may connect to what, which Deployment gets which secrets, where the
  * backups go and that the image can take them.
  */

@@ -1,7 +1,7 @@
 /**
  * The test EMQX's own levers and its simulated time. What it answers is the
  * sandbox node's REST API, held to the contract fixtures by
- * test/emqx/contractStandIns.test.ts.
+ * test/sandbox/emqx/contractStandIns.test.ts.
  */
 import { EmqxApiServer } from './emqxApiServer';
 

@@ -86,7 +86,7 @@ describe('REST API', () => {
       (ns) => ns.find((n) => n.node === B)?.live_connections === 1,
     );
     expect(nodes.map((n) => n.node)).toEqual([A, B, C]);
-    // the whole shape is held to the contract fixtures (test/emqx/contractStandIns.test.ts)
+    // the whole shape is held to the contract fixtures (test/sandbox/emqx/contractStandIns.test.ts)
     for (const n of nodes) expect(n).toMatchObject({ node_status: 'running', version: '5.7.0', role: 'core', edition: 'Enterprise', uptime: expect.any(Number) });
     const one = (await (await fetch(`${base(C!)}/api/v5/nodes/${encodeURIComponent(B!)}`, { headers: auth() })).json()) as Record<string, unknown>;
     expect(one).toMatchObject({ node: B, live_connections: 1 });
