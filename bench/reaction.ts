@@ -9,18 +9,13 @@
  *   waits (heartbeat timeout a minute), from the cancel to ROLLED_BACK
  */
 import { join } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
 import { buildServer } from '../src/api/server';
 import { loadConfig } from '../src/config/file';
-import { releaseName, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
+import { releaseName, upgradeWorkflowId, type UpgradeState } from '../src/domain/upgrade';
 import { projectRoot } from '../src/runtime/binaries';
-import { startDevServer } from '../src/embedded/devServer';
-import { freePort } from '../src/runtime/freePort';
-import { workerDefaults } from '../src/runtime/workerDefaults';
 import { KIND, TARGET } from '../src/workflows/searchAttributes';
-import { ScriptedWorld } from '../test/support/scriptedWorld';
 import { TEST_STEERING_KEYS } from '../test/support/steering';
+import { scriptedInput, startScriptedWorker } from './scriptedWorker';
 import { latency, type BenchSection } from './section';
 
 const WAITERS = Number(process.env.BENCH_LONG_POLLS ?? 50);
@@ -34,20 +29,9 @@ const until = async (probe: () => Promise<boolean>): Promise<void> => {
 };
 
 async function run(): Promise<Record<string, unknown>> {
-  const dev = await startDevServer({ port: await freePort() });
+  const scripted = await startScriptedWorker(TASK_QUEUE);
+  const { client, world } = scripted;
   try {
-    const connection = await Connection.connect({ address: dev.address });
-    const client = new Client({ connection });
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../test/support/workflows'), logger: new DefaultLogger('ERROR') });
-    const world = new ScriptedWorld();
-    const worker = await Worker.create({
-      connection: await NativeConnection.connect({ address: dev.address }),
-      taskQueue: TASK_QUEUE,
-      workflowBundle: { code },
-      activities: world.activities(client),
-      ...workerDefaults(),
-    });
-    const running = worker.run();
     const loaded = loadConfig({ CUTOVER_CONFIG: join(projectRoot, 'cutover.config.yaml'), CUTOVER_API_RATE_LIMIT: '1000000' });
     const config = { ...loaded, env: { ...loaded.env, temporal: { ...loaded.env.temporal, taskQueue: TASK_QUEUE } }, steering: TEST_STEERING_KEYS };
     const app = await buildServer({ client, config });
@@ -84,13 +68,7 @@ async function run(): Promise<Record<string, unknown>> {
     for (let i = 0; i < CANCELLATIONS; i++) {
       const target = `bench-cancel-${i}`;
       const held = world.hold(target, 'verify');
-      const input: UpgradeInput = {
-        kind: 'emqx',
-        target,
-        version: '2.0.0',
-        requestedBy: 'bench',
-        options: { approval: 'auto', standbyWindowMs: 10, stepTimeoutMs: {}, maxAttempts: 3, requireDistinctApprover: false, settings: {} },
-      };
+      const input = scriptedInput(target);
       const h = await client.workflow.start('blueGreenUpgrade', {
         taskQueue: TASK_QUEUE,
         workflowId: upgradeWorkflowId(target),
@@ -108,11 +86,9 @@ async function run(): Promise<Record<string, unknown>> {
       if (final.status !== 'ROLLED_BACK') throw new Error(`cancelled upgrade ended ${final.status}`);
       ms.push(performance.now() - t);
     }
-    worker.shutdown();
-    await running;
     return { longPoll, cancellation: { toRolledBack: latency(ms) } };
   } finally {
-    await dev.stop();
+    await scripted.stop();
   }
 }
 

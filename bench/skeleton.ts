@@ -13,52 +13,26 @@
  * - memory: the process's RSS after all of it
  */
 import { join } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
 import { buildServer } from '../src/api/server';
 import { loadConfig } from '../src/config/file';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
 import { projectRoot } from '../src/runtime/binaries';
-import { startDevServer } from '../src/embedded/devServer';
-import { freePort } from '../src/runtime/freePort';
 import { TARGET, KIND } from '../src/workflows/searchAttributes';
-import { ScriptedWorld } from '../test/support/scriptedWorld';
 import { TEST_STEERING_KEYS } from '../test/support/steering';
+import { scriptedInput, startScriptedWorker } from './scriptedWorker';
 import { latency, type BenchSection } from './section';
-import { workerDefaults } from '../src/runtime/workerDefaults';
 
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 20);
 const API_REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 300);
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 20);
 const TASK_QUEUE = 'bench';
 
-function input(target: string, options: Partial<UpgradeInput['options']> = {}): UpgradeInput {
-  return {
-    kind: 'emqx',
-    target,
-    version: '2.0.0',
-    requestedBy: 'bench',
-    options: { approval: 'auto', standbyWindowMs: 10, stepTimeoutMs: {}, maxAttempts: 3, requireDistinctApprover: false, settings: {}, ...options },
-  };
-}
 
 async function run(): Promise<Record<string, unknown>> {
-  const dev = await startDevServer({ port: await freePort() });
+  const scripted = await startScriptedWorker(TASK_QUEUE, { maxConcurrentWorkflowTaskExecutions: 100 });
+  const { client, world } = scripted;
   const results: Record<string, unknown> = {};
   try {
-    const connection = await Connection.connect({ address: dev.address });
-    const client = new Client({ connection });
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../test/support/workflows'), logger: new DefaultLogger('ERROR') });
-    const world = new ScriptedWorld();
-    const worker = await Worker.create({
-      connection: await NativeConnection.connect({ address: dev.address }),
-      taskQueue: TASK_QUEUE,
-      workflowBundle: { code },
-      activities: world.activities(client),
-      ...workerDefaults(),
-      maxConcurrentWorkflowTaskExecutions: 100,
-    });
-    const running = worker.run();
 
     const start = (i: UpgradeInput) =>
       client.workflow.start('blueGreenUpgrade', {
@@ -76,13 +50,13 @@ async function run(): Promise<Record<string, unknown>> {
     };
 
     // history of one upgrade, and of one whose standby window lasts a day (cut short by rollback after the timer starts)
-    const one = await start(input('bench-history'));
+    const one = await start(scriptedInput('bench-history'));
     await one.result();
     results.history = await historyOf('bench-history');
 
     // throughput
     const t0 = performance.now();
-    const handles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => start(input(`bench-${i}`))));
+    const handles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => start(scriptedInput(`bench-${i}`))));
     const finals = (await Promise.all(handles.map((h) => h.result()))) as UpgradeState[];
     const wall = performance.now() - t0;
     results.throughput = {
@@ -98,7 +72,7 @@ async function run(): Promise<Record<string, unknown>> {
     const config = { ...loaded, steering: TEST_STEERING_KEYS };
     const app = await buildServer({ client, config });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    const gated = await start(input('bench-api', { approval: 'manual' }));
+    const gated = await start(scriptedInput('bench-api', { approval: 'manual' }));
     const id = `bench-api.${gated.firstExecutionRunId}`;
     const token = config.auth.principals.find((p) => p.roles.includes('approver'))!.token;
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -114,10 +88,10 @@ async function run(): Promise<Record<string, unknown>> {
       return latency(ms);
     };
     world.hold('bench-validator', 'verify');
-    const held = await start(input('bench-validator'));
+    const held = await start(scriptedInput('bench-validator'));
     const approve = (upgradeId: string) => () =>
       fetch(`${address}/v1/upgrades/${upgradeId}/approve`, { method: 'POST', headers, body: JSON.stringify({ reason: 'bench' }) });
-    const gates = await Promise.all(Array.from({ length: APPROVALS }, (_, i) => start(input(`bench-approve-${i}`, { approval: 'manual' }))));
+    const gates = await Promise.all(Array.from({ length: APPROVALS }, (_, i) => start(scriptedInput(`bench-approve-${i}`, { approval: 'manual' }))));
     for (const g of gates) while (((await g.query('state')) as UpgradeState).status !== 'AWAITING_APPROVAL') await new Promise((r) => setTimeout(r, 50));
     let next = 0;
     results.api = {
@@ -132,7 +106,7 @@ async function run(): Promise<Record<string, unknown>> {
     await Promise.all([gated.terminate('bench done'), held.terminate('bench done')]);
     await app.close();
 
-    const day = await start(input('bench-standby', { standbyWindowMs: 24 * 3_600_000 }));
+    const day = await start(scriptedInput('bench-standby', { standbyWindowMs: 24 * 3_600_000 }));
     for (;;) {
       const s = await day.query('state');
       if ((s as UpgradeState).step === 'standBy') break;
@@ -142,10 +116,8 @@ async function run(): Promise<Record<string, unknown>> {
     await day.terminate('bench done');
 
     results.memory = { rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
-    worker.shutdown();
-    await running;
   } finally {
-    await dev.stop();
+    await scripted.stop();
   }
   return results;
 }
