@@ -1,7 +1,9 @@
-# cutover worker + API. Temporal itself runs elsewhere (see docker-compose.yml),
-# so the embedded dev server and its binaries are not part of this image.
-# The same image runs the Kong Admin API freeze router with another command:
-#   node --import tsx src/kongAdminRouter/main.ts   (listens on 8001)
+# cutover's production entries, one image: the worker (the default command),
+#   node --import tsx src/bin/api.ts               (the API, listens on 8080)
+#   node --import tsx src/bin/kongAdminRouter.ts   (the Kong Admin API freeze router, on 8001)
+# Temporal itself runs elsewhere (see docker-compose.yml): the embedded default
+# (npm start: dev server, Prometheus, sandboxes) is not part of this image.
+
 
 # The web console (/ui): built with the development dependencies (Vite, React) in a stage of its
 # own; the image keeps only its files (dist/console).
@@ -33,4 +35,4 @@ RUN install -d -o node -g node -m 0700 /var/lib/cutover/backups
 ENV CUTOVER_BACKUP_DIR=/var/lib/cutover/backups
 USER node
 EXPOSE 8080 8001
-CMD ["node", "--import", "tsx", "src/main.ts"]
+CMD ["node", "--import", "tsx", "src/bin/worker.ts"]

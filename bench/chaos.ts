@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { startDevServer } from '../src/runtime/devServer';
+import { startDevServer } from '../src/embedded/devServer';
 import { freePort } from '../src/runtime/freePort';
 import { FaultInjector, type FaultCounts } from '../src/sandbox/faultProxy';
 import { CHAOS, emqxKubernetes, emqxLocal, kongLocal, projectionLocal, SEEDS, type UpgradeRun } from '../test/chaos/upgrades';

@@ -10,7 +10,7 @@
 import mqtt from 'mqtt';
 import type { UpgradeState } from '../src/domain/upgrade';
 import { rollbackUpdate, stateQuery } from '../src/workflows/messages';
-import { routedMqttPorts } from '../test/sandbox/helpers';
+import { routedMqttPorts } from '../test/support/emqxSandbox';
 import { withLocalEmqx } from './localEmqx';
 import { latency, type BenchSection } from './section';
 import { signedUpdate } from '../test/support/steering';

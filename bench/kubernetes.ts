@@ -31,7 +31,7 @@ import { Mirror } from '../src/activities/platforms/kubernetesMirror';
 import { targetLookup } from '../src/config/targets';
 import { RELEASE_LABEL } from '../src/domain/kubernetes';
 import { releaseName, upgradeWorkflowId, type UpgradeState } from '../src/domain/upgrade';
-import { startDevServer } from '../src/runtime/devServer';
+import { startDevServer } from '../src/embedded/devServer';
 import { freePort } from '../src/runtime/freePort';
 import { workerDefaults } from '../src/runtime/workerDefaults';
 import { EmqxOnKube } from '../test/support/emqxOnKube';

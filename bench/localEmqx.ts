@@ -11,7 +11,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@te
 import { createActivities } from '../src/activities';
 import type { TargetConfig } from '../src/config/targets';
 import { upgradeWorkflowId, type UpgradeOptions } from '../src/domain/upgrade';
-import { startDevServer } from '../src/runtime/devServer';
+import { startDevServer } from '../src/embedded/devServer';
 import { freePort } from '../src/runtime/freePort';
 import { workerDefaults } from '../src/runtime/workerDefaults';
 import { createLocalSandboxes } from '../src/sandbox';

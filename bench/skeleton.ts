@@ -4,7 +4,7 @@
  *
  * - history: events and bytes of one whole upgrade (scripted strategy), and of
  *   one with a 24-hour standby window: a long wait must add a handful of
- *   events, not thousands (DESIGN.md)
+ *   events, not thousands (the README's Architecture)
  * - throughput: N upgrades of N targets at once on one worker, wall time
  * - api: latency of GET /v1/upgrades/:id (a query through Temporal), of
  *   POST .../approve refused with 409 by the update's validator (a running
@@ -13,47 +13,26 @@
  * - memory: the process's RSS after all of it
  */
 import { join } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
 import { buildServer } from '../src/api/server';
 import { loadConfig } from '../src/config/file';
 import { upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../src/domain/upgrade';
-import { completeInput, type GivenOptions } from '../src/domain/upgradeSettings';
 import { projectRoot } from '../src/runtime/binaries';
-import { startDevServer } from '../src/runtime/devServer';
-import { freePort } from '../src/runtime/freePort';
 import { TARGET, KIND } from '../src/workflows/searchAttributes';
-import { ScriptedWorld } from '../test/support/scriptedWorld';
 import { TEST_STEERING_KEYS } from '../test/support/steering';
+import { scriptedInput, startScriptedWorker } from './scriptedWorker';
 import { latency, type BenchSection } from './section';
-import { workerDefaults } from '../src/runtime/workerDefaults';
 
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 20);
 const API_REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 300);
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 20);
 const TASK_QUEUE = 'bench';
 
-function input(target: string, options: GivenOptions = {}): UpgradeInput {
-  return completeInput({ kind: 'emqx', target, version: '2.0.0', requestedBy: 'bench', options: { approval: 'auto', standbyWindowMs: 10, maxAttempts: 3, ...options } });
-}
 
 async function run(): Promise<Record<string, unknown>> {
-  const dev = await startDevServer({ port: await freePort() });
+  const scripted = await startScriptedWorker(TASK_QUEUE, { maxConcurrentWorkflowTaskExecutions: 100 });
+  const { client, world } = scripted;
   const results: Record<string, unknown> = {};
   try {
-    const connection = await Connection.connect({ address: dev.address });
-    const client = new Client({ connection });
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../test/support/workflows'), logger: new DefaultLogger('ERROR') });
-    const world = new ScriptedWorld();
-    const worker = await Worker.create({
-      connection: await NativeConnection.connect({ address: dev.address }),
-      taskQueue: TASK_QUEUE,
-      workflowBundle: { code },
-      activities: world.activities(client),
-      ...workerDefaults(),
-      maxConcurrentWorkflowTaskExecutions: 100,
-    });
-    const running = worker.run();
 
     const start = (i: UpgradeInput) =>
       client.workflow.start('blueGreenUpgrade', {
@@ -71,13 +50,13 @@ async function run(): Promise<Record<string, unknown>> {
     };
 
     // history of one upgrade, and of one whose standby window lasts a day (cut short by rollback after the timer starts)
-    const one = await start(input('bench-history'));
+    const one = await start(scriptedInput('bench-history'));
     await one.result();
     results.history = await historyOf('bench-history');
 
     // throughput
     const t0 = performance.now();
-    const handles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => start(input(`bench-${i}`))));
+    const handles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => start(scriptedInput(`bench-${i}`))));
     const finals = (await Promise.all(handles.map((h) => h.result()))) as UpgradeState[];
     const wall = performance.now() - t0;
     results.throughput = {
@@ -93,7 +72,7 @@ async function run(): Promise<Record<string, unknown>> {
     const config = { ...loaded, steering: TEST_STEERING_KEYS };
     const app = await buildServer({ client, config });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    const gated = await start(input('bench-api', { approval: 'manual' }));
+    const gated = await start(scriptedInput('bench-api', { approval: 'manual' }));
     const id = `bench-api.${gated.firstExecutionRunId}`;
     const token = config.auth.principals.find((p) => p.roles.includes('approver'))!.token;
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -109,10 +88,10 @@ async function run(): Promise<Record<string, unknown>> {
       return latency(ms);
     };
     world.hold('bench-validator', 'verify');
-    const held = await start(input('bench-validator'));
+    const held = await start(scriptedInput('bench-validator'));
     const approve = (upgradeId: string) => () =>
       fetch(`${address}/v1/upgrades/${upgradeId}/approve`, { method: 'POST', headers, body: JSON.stringify({ reason: 'bench' }) });
-    const gates = await Promise.all(Array.from({ length: APPROVALS }, (_, i) => start(input(`bench-approve-${i}`, { approval: 'manual' }))));
+    const gates = await Promise.all(Array.from({ length: APPROVALS }, (_, i) => start(scriptedInput(`bench-approve-${i}`, { approval: 'manual' }))));
     for (const g of gates) while (((await g.query('state')) as UpgradeState).status !== 'AWAITING_APPROVAL') await new Promise((r) => setTimeout(r, 50));
     let next = 0;
     results.api = {
@@ -127,7 +106,7 @@ async function run(): Promise<Record<string, unknown>> {
     await Promise.all([gated.terminate('bench done'), held.terminate('bench done')]);
     await app.close();
 
-    const day = await start(input('bench-standby', { standbyWindowMs: 24 * 3_600_000 }));
+    const day = await start(scriptedInput('bench-standby', { standbyWindowMs: 24 * 3_600_000 }));
     for (;;) {
       const s = await day.query('state');
       if ((s as UpgradeState).step === 'standBy') break;
@@ -137,10 +116,8 @@ async function run(): Promise<Record<string, unknown>> {
     await day.terminate('bench done');
 
     results.memory = { rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
-    worker.shutdown();
-    await running;
   } finally {
-    await dev.stop();
+    await scripted.stop();
   }
   return results;
 }

@@ -12,7 +12,7 @@
  */
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { UpgradeState } from '../src/domain/upgrade';
-import { routedMqttServers } from '../test/sandbox/helpers';
+import { routedMqttServers } from '../test/support/emqxSandbox';
 import { withLocalEmqx } from './localEmqx';
 import { latency, type BenchSection } from './section';
 

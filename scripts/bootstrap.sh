@@ -73,7 +73,7 @@ if "$NGINX" -V 2>&1 | grep -q -- '--with-stream=dynamic' && ! ls /usr/lib/nginx/
   debian_install libnginx-mod-stream "nginx's stream module"
 fi
 
-# Prometheus: scrapes the sandboxes and cutover itself; analysis queries it (src/runtime/prometheus.ts).
+# Prometheus: scrapes the sandboxes and cutover itself; analysis queries it (src/embedded/prometheus.ts).
 PROMETHEUS=$(command -v prometheus 2>/dev/null || { [ -x /usr/bin/prometheus ] && echo /usr/bin/prometheus; } || true)
 [ -n "$PROMETHEUS" ] || debian_install prometheus Prometheus
 

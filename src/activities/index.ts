@@ -5,7 +5,8 @@ import { targetLookup, type TargetConfig } from '../config/targets';
 import { builtInProviders, createAnalysisActivities, type MeasurementObserver } from './analysis';
 import { providerRegistry } from './analysis/provider';
 import { createCancelRequestActivities } from './cancelRequest';
-import { KIND_ACTIVITIES, KIND_ANALYSIS_PROVIDERS, KIND_RELEASE_RESOURCES, type KindActivityDeps } from './kindActivities';
+import type { KindActivityDeps } from './kindActivityDeps';
+import { KIND_ACTIVITIES, KIND_ANALYSIS_PROVIDERS, KIND_RELEASE_RESOURCES } from './kindActivities';
 import { createPlatformActivities, type PlatformDeps } from './platforms';
 import { createSteeringActivities } from './steering';
 import { createReleaseActivities } from './releaseResources';
@@ -48,5 +49,3 @@ export function createActivities(targets: TargetConfig[], deps: ActivityDeps) {
 export function createSkeletonActivities(temporal: Client, steeringKeys: SteeringKeys) {
   return { ...createCancelRequestActivities(temporal), ...createSteeringActivities(temporal, steeringKeys) };
 }
-
-export type Activities = ReturnType<typeof createActivities>;

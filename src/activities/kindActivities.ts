@@ -1,7 +1,4 @@
 /** Each kind's activities, by kind: a kind without its activities fails the type check. */
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { KubernetesPlacement, TargetLookup } from '../config/targets';
-import type { LocalWorkloads } from '../domain/platform';
 import type { Kind } from '../domain/kindRegistry';
 import type { AnalysisProviders } from './analysis/provider';
 import { createEmqxActivities } from './emqx';
@@ -9,18 +6,8 @@ import { createProjectionActivities, projectionReleaseResources } from './projec
 import { projectionAccess } from './projection/access';
 import { createKongActivities } from './kong';
 import { kongAnalysisProviders } from './kong/analysisProvider';
+import type { KindActivityDeps } from './kindActivityDeps';
 import type { ReleaseResources } from './releaseResources';
-
-export interface KindActivityDeps {
-  targets: TargetLookup;
-  /** Where secrets are read from; default: the worker's environment. */
-  env?: NodeJS.ProcessEnv;
-  /** How often long waits poll their system. */
-  pollMs?: number;
-  /** The local sandboxes this worker runs, by target (a kind's activities use their kindPort). */
-  sandboxes?: ReadonlyMap<string, LocalWorkloads>;
-  kubeConfigFor?: (placement: KubernetesPlacement) => KubeConfig;
-}
 
 export const KIND_ACTIVITIES = {
   emqx: createEmqxActivities,

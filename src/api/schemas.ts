@@ -40,7 +40,6 @@ export const SteerBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 500, description: 'why: recorded in the upgrade history' }) },
   { additionalProperties: false },
 );
-export type SteerBody = Static<typeof SteerBody>;
 
 export const ListQuery = Type.Object(
   { target: Type.Optional(TargetName), kind: Type.Optional(KindSchema), status: Type.Optional(oneOf(STATUSES)) },
@@ -52,13 +51,10 @@ export type ListQuery = Static<typeof ListQuery>;
 export const SteerHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$', description: 'a key of letters, digits and . _ : - (at most 128)' })),
 });
-export type SteerHeaders = Static<typeof SteerHeaders>;
 
 export const UpgradeIdParams = Type.Object({ id: Type.String({ description: 'upgrade id: <target>.<runId>' }) });
-export type UpgradeIdParams = Static<typeof UpgradeIdParams>;
 
 export const PhaseParams = Type.Object({ target: Type.String(), release: Type.String({ description: 'release name, e.g. orders-mqtt-5-8-0' }) });
-export type PhaseParams = Static<typeof PhaseParams>;
 
 /** Long poll: answer once the phase (or weight, or the upgrade) differs from what the service knows. */
 export const PHASE_WAIT_MAX_MS = 60_000;
@@ -72,7 +68,6 @@ export const PhaseQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-export type PhaseQuery = Static<typeof PhaseQuery>;
 
 export const Links = Type.Object({
   self: Type.String(),
@@ -164,7 +159,6 @@ export const TargetList = Type.Object({
 });
 
 export const TargetParams = Type.Object({ target: TargetName });
-export type TargetParams = Static<typeof TargetParams>;
 
 const ReleaseOwner = Type.Object({
   target: Type.String(),
@@ -238,7 +232,6 @@ export const ReadyBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export type ReadyBody = Static<typeof ReadyBody>;
 
 export const ReadyResult = Type.Object({
   target: Type.String(),
@@ -263,7 +256,7 @@ export type ErrorBody = Static<typeof ErrorBody>;
 
 export const Health = Type.Object({ status: Type.String() });
 
-/** Responses every route can give besides its own. */
-export function withErrors(responses: Record<number, TSchema>): Record<string, TSchema> {
+/** Responses every route can give besides its own (their types stay the route's, for the type provider). */
+export function withErrors<R extends Record<number, TSchema>>(responses: R): R & { '4xx': typeof ErrorBody; '5xx': typeof ErrorBody } {
   return { ...responses, '4xx': ErrorBody, '5xx': ErrorBody };
 }

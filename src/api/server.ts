@@ -19,9 +19,9 @@ import { PhaseWatch } from './phaseWatch';
 import { StuckWatch } from './stuckWatch';
 import { targetReleaseRoutes } from './routes/targetReleases';
 import { targetRoutes } from './routes/targets';
-import { TargetReleases } from './targetReleases';
+import { TargetWorkflows } from './targetWorkflows';
 import { upgradeRoutes } from './routes/upgrades';
-import { Upgrades } from './upgrades';
+import { UpgradeWorkflows } from './upgradeWorkflows';
 
 /** Open connections the API keeps at once; past it the server closes new ones at once. */
 const MAX_CONNECTIONS = 2000;
@@ -75,13 +75,14 @@ export async function buildServer({ client, config, logger, registry = newRegist
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const upgrades = new Upgrades(client, config);
-  upgradeRoutes(app, upgrades);
-  const phaseWatch = new PhaseWatch((target) => upgrades.targetState(target), { registry });
-  app.addHook('onClose', () => phaseWatch.close());
-  targetRoutes(app, config.targets, upgrades, phaseWatch, new ConcurrencyLimit(limits.longPolls, 'long polls waiting'));
-  targetReleaseRoutes(app, new TargetReleases(client, config, (target, runId) => upgrades.links(target, runId)));
-  healthRoutes(app, upgrades, registry);
+  const upgrades = new UpgradeWorkflows(client, config);
+  await app.register(upgradeRoutes, { upgrades });
+  const watch = new PhaseWatch((target) => upgrades.targetState(target), { registry });
+  app.addHook('onClose', () => watch.close());
+  const longPolls = new ConcurrencyLimit(limits.longPolls, 'long polls waiting');
+  await app.register(targetRoutes, { targets: config.targets, upgrades, watch, longPolls });
+  await app.register(targetReleaseRoutes, { releases: new TargetWorkflows(client, config, (target, runId) => upgrades.links(target, runId)) });
+  await app.register(healthRoutes, { upgrades, registry });
   await app.register(meRoutes);
   await app.register(consoleRoutes);
   const stuck = new StuckWatch(() => upgrades.stuckUpgrades(), { registry, log: app.log, everyMs: stuckCheckMs });

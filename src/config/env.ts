@@ -21,10 +21,6 @@ const VARIABLES = {
     fix: 'the Temporal frontend as host:port, e.g. temporal.example:7233, or unset it to run the embedded dev server',
   },
   TEMPORAL_NAMESPACE: { schema: Type.String({ minLength: 1, default: 'default' }), fix: 'a Temporal namespace name' },
-  CUTOVER_RUN: {
-    schema: Type.Union([Type.Literal('all'), Type.Literal('worker'), Type.Literal('api')], { default: 'all' }),
-    fix: 'all (worker and API in one process), worker or api',
-  },
   CUTOVER_TASK_QUEUE: { schema: Type.String({ minLength: 1, default: 'cutover' }), fix: 'the task queue the workers poll' },
   CUTOVER_API_HOST: { schema: Type.String({ minLength: 1, default: '127.0.0.1' }), fix: 'the address the API listens on, e.g. 0.0.0.0' },
   CUTOVER_API_PORT: {
@@ -105,8 +101,6 @@ export interface Env {
     uiUrl?: string;
   };
   api: { host: string; port: number; limits: ApiLimits };
-  /** What this process runs: the worker, the API, or both. */
-  run: 'all' | 'worker' | 'api';
   /** Where the embedded default keeps its files; unset: .data in the project. */
   dataDir?: string;
   /** Where the worker's SDK metrics are served for Prometheus; unset: not served. */
@@ -144,7 +138,6 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
         authFailuresPerMinute: v.CUTOVER_API_AUTH_FAILURES,
       },
     },
-    run: v.CUTOVER_RUN,
     workerMetrics: v.CUTOVER_WORKER_METRICS,
     prometheusUrl: v.CUTOVER_PROMETHEUS_URL,
     dataDir: v.CUTOVER_DATA_DIR,

@@ -270,13 +270,17 @@ export function isLoopback(host: string): boolean {
 }
 
 /** The environment and the configuration file it names, checked together. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export interface LoadOptions {
+  /** Whether this process serves the API (default): a worker alone needs none of the API's tokens. */
+  api?: boolean;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, { api = true }: LoadOptions = {}): Config {
   const e = loadEnv(env);
   const path = resolve(e.configPath);
   const file = readConfigFile(path);
   const embedded = e.temporal.address === undefined;
-  // a worker alone serves no API: it needs none of the API's tokens
-  const { principals, problems } = e.run === 'worker' ? { principals: [], problems: [] } : resolvePrincipals(file, env, embedded, e.api.host);
+  const { principals, problems } = api ? resolvePrincipals(file, env, embedded, e.api.host) : { principals: [], problems: [] };
   if (problems.length) throw new ConfigError(`${path}: the API tokens cannot be resolved:\n${formatProblems(problems)}`);
   const steering = loadSteeringKeys(e.steeringKeys, embedded);
   return {

@@ -18,7 +18,6 @@ import { isAllAtOnce } from '../domain/upgradeSettings';
 import { durationsIn } from './bounds';
 import { hostPatternProblem, hostRules, portOf } from './httpHosts';
 import { UpgradeOptionsInput } from './options';
-import type { TargetConfig } from './targets';
 import type { FieldProblem } from './schemaErrors';
 
 /** The request's options, the configuration's alone (kind, file and target defaults), and both merged. */
@@ -188,12 +187,12 @@ function resolvePolicy(...layers: (PolicyInput | undefined)[]): UpgradePolicy {
 }
 
 /** A target's policy: the built-in one, the file's over it, the target's over both. */
-export function policyFor(config: { policy?: PolicyInput }, target: TargetConfig): UpgradePolicy {
+export function policyFor(config: { policy?: PolicyInput }, target: { policy?: PolicyInput }): UpgradePolicy {
   return resolvePolicy(config.policy, target.policy);
 }
 
 /** A target's options from its configuration alone (the kind's defaults, the file's, the target's): what a request is compared with. */
-export function configuredLayers(config: { defaults?: UpgradeOptionsInput }, target: TargetConfig): UpgradeOptionsInput[] {
+export function configuredLayers(config: { defaults?: UpgradeOptionsInput }, target: { kind: Kind; defaults?: UpgradeOptionsInput }): UpgradeOptionsInput[] {
   return [(kindModule(target.kind).defaults ?? {}) as UpgradeOptionsInput, config.defaults ?? {}, target.defaults ?? {}];
 }
 

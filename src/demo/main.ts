@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { projectRoot } from '../runtime/binaries';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../sandbox/emqx/launcher';
 import { demoApi } from './api';
-import { runDemo } from './demo';
+import { runEmqxDemo } from './emqxDemo';
 import { runKongDemo } from './kongDemo';
 import { runProjectionDemo } from './projectionDemo';
 
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   if (kind === 'projection') return projection(get);
   const clients = Math.round(positive('clients', get('clients')));
   const connEvictRate = Math.round(positive('conn-evict-rate', get('conn-evict-rate') || String(Math.max(1, Math.round(clients / 100)))));
-  const { summary: s, dir } = await runDemo({
+  const { summary: s, dir } = await runEmqxDemo({
     ...shared(get),
     mqttUrl: get('mqtt'),
     emqxApiUrl: get('emqx-api'),

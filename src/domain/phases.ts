@@ -35,7 +35,3 @@ export function nextPhase(from: Phase, event: PhaseEvent): Phase {
   if (!to) throw new IllegalTransitionError('phase', from, event);
   return to;
 }
-
-export function allowedPhaseEvents(from: Phase): PhaseEvent[] {
-  return PHASE_EVENTS.filter((e) => TRANSITIONS[from][e] !== undefined);
-}

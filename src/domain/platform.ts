@@ -96,6 +96,10 @@ export interface LocalWorkloads {
   heal(): Promise<void>;
   /** Pods of a release in ordinal order; ready while its node process runs and answers. */
   pods(release: string): { name: string; ready: boolean }[];
-  /** What the kind's stand-in offers the kind's own activities (Kong: its migrations runner and node addresses), if anything. */
-  readonly kindPort?: object;
+  /**
+   * What the kind's stand-in offers the kind's own activities (Kong: its
+   * migrations runner and node addresses), if anything. The generic port
+   * cannot know its type: the kind that reads it checks it (isLocalKong).
+   */
+  readonly kindPort?: unknown;
 }

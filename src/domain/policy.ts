@@ -5,7 +5,7 @@
  * own input, so a later change of the config file never rewrites a running
  * upgrade.
  */
-import { STEPS, type Step, type UpgradeInput } from './upgrade';
+import { STEPS, type Step } from './steps';
 
 /**
  * Where a person approves: before traffic moves (the gate before promote, an
@@ -48,7 +48,7 @@ export function approvalGateAt(step: Step): ApprovalGate {
 }
 
 /** The rule at a gate; a run started before policies keeps its one option, requireDistinctApprover, for every gate. */
-export function approvalRule(input: Pick<UpgradeInput, 'policy' | 'options'>, gate: ApprovalGate | undefined): ApprovalRule {
+export function approvalRule(input: { policy?: UpgradePolicy; options: { requireDistinctApprover: boolean } }, gate: ApprovalGate | undefined): ApprovalRule {
   if (!input.policy || !gate) return { roles: [], requireDistinctApprover: input.options.requireDistinctApprover };
   return input.policy.approvals[gate];
 }

@@ -1,14 +1,10 @@
 /**
- * Router weights and the phases they imply (DESIGN.md's invariant): the
- * releases with weight above 0 are exactly the SERVING ones, and the weights
- * sum to 100. Pure, so the workflow, the API and the tests share one rule.
+ * Router weights and the phases they imply (the README's "How an upgrade
+ * runs", promote): the releases with weight above 0 are exactly the SERVING
+ * ones, and the weights sum to 100. Pure, so the workflow, the API and the
+ * tests share one rule.
  */
-import { nextPhase, type Phase, type PhaseEvent } from './phases';
-
-export interface Weights {
-  blue: number;
-  green: number;
-}
+import type { Phase, PhaseEvent } from './phases';
 
 export type Role = 'blue' | 'green';
 
@@ -27,13 +23,6 @@ export function phaseEventsForWeight(phases: Record<Role, Phase>, greenWeight: n
   if (greenWeight === 100 && phases.blue === 'SERVING') events.push({ role: 'blue', event: 'standBy' });
   if (greenWeight === 0 && (phases.green === 'SERVING' || phases.green === 'INITIALISING')) events.push({ role: 'green', event: 'retire' });
   return events;
-}
-
-/** Both phases after green's weight changes. Throws IllegalTransitionError when a release cannot follow. */
-export function phasesAtWeight(phases: Record<Role, Phase>, greenWeight: number): Record<Role, Phase> {
-  const next = { ...phases };
-  for (const { role, event } of phaseEventsForWeight(phases, greenWeight)) next[role] = nextPhase(next[role], event);
-  return next;
 }
 
 /** Weights by release name for the platform port: a release at 0 is left out. */

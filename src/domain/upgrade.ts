@@ -4,31 +4,11 @@ import type { Kind, KindSettings } from './kindRegistry';
 import type { Phase } from './phases';
 import type { ApprovalGate, UpgradePolicy } from './policy';
 import type { UpgradeStatus } from './status';
+import type { GatedStep, Step } from './steps';
 
 export type { Kind };
 
-/** The skeleton's steps, in order (DESIGN.md "One workflow, three strategies"). */
-export const STEPS = [
-  'plan',
-  'prepare',
-  'deployGreen',
-  'waitReady',
-  'verify',
-  'gate',
-  'promote',
-  'drainBlue',
-  'standBy',
-  'finalize',
-  'cleanUpBlue',
-] as const;
-export type Step = (typeof STEPS)[number];
-
-/** Steps after which rollback is refused: finalize is the point of no return. */
-export const IRREVERSIBLE_FROM: Step = 'finalize';
-
-/** Skeleton steps a person's approval can stand before. */
-export const GATED_STEPS = ['promote', 'finalize'] as const;
-export type GatedStep = (typeof GATED_STEPS)[number];
+export { GATED_STEPS, POINT_OF_NO_RETURN, STEPS, type GatedStep, type Step } from './steps';
 
 export interface GateOptions {
   /** Approve by itself after this long (the gate still takes an earlier approve or rollback). */

@@ -1,11 +1,12 @@
 /**
- * How npm start stops: what it started, in reverse order, on Ctrl-C (SIGINT),
+ * How cutover's processes stop (npm start, and the production entries on
+ * SIGTERM): what they started, in reverse order, on Ctrl-C (SIGINT),
  * SIGTERM, or a start that fails halfway. One Ctrl-C can reach this process
  * more than once (the terminal signals the whole foreground group, and a
  * parent may relay it), so signals within a second of the first count as
  * one; a later one forces: the given force() runs and the process exits 130.
  * A forced exit does not stop child processes: in a terminal they got the
- * Ctrl-C themselves, and the next start stops what is left (runtime/leftovers.ts).
+ * Ctrl-C themselves, and the next npm start stops what is left (embedded/leftovers.ts).
  *
  * A signal during the start stops what started so far; the start goes on
  * only to its next add() or up(), which stop the late part at once and throw

@@ -58,7 +58,7 @@ export interface SandboxKind {
   /** For npm start's print-out: where a person reaches the sandbox. */
   describe(): string;
   /** Handed to the kind's activities (see LocalWorkloads.kindPort). */
-  readonly kindPort?: object;
+  readonly kindPort?: unknown;
 }
 
 export interface LocalSandboxOptions {
@@ -103,7 +103,7 @@ export class LocalSandbox implements LocalWorkloads {
     return this.o.kind;
   }
 
-  get kindPort(): object | undefined {
+  get kindPort(): unknown {
     return this.o.kind.kindPort;
   }
 

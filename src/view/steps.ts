@@ -3,7 +3,7 @@
  * where a person's approval was or is awaited (read from the transitions),
  * and where the point of no return is.
  */
-import { IRREVERSIBLE_FROM, STEPS, type Step } from '../domain/upgrade';
+import { POINT_OF_NO_RETURN, STEPS, type Step } from '../domain/upgrade';
 import { panelOf } from './panels';
 import type { StepProgress } from './panel';
 import type { UpgradeView } from './upgradeView';
@@ -32,7 +32,7 @@ export function stepMarks(u: UpgradeView): StepMark[] {
     step,
     state: u.status === 'SUCCEEDED' || i < at ? 'done' : i > at ? 'pending' : STOPPING.includes(u.status) ? 'stopped' : 'current',
     gates: gates.get(step) ?? (step === 'gate' && u.approval.mode === 'manual' ? [{ why: 'approval before promote', waiting: false }] : []),
-    pointOfNoReturn: step === IRREVERSIBLE_FROM,
+    pointOfNoReturn: step === POINT_OF_NO_RETURN,
   }));
 }
 

@@ -1,6 +1,6 @@
 /**
- * The one workflow that drives every upgrade through the skeleton of
- * DESIGN.md; a Strategy per kind fills in the steps. Rollback is a saga
+ * The one workflow that drives every upgrade through the skeleton (the
+ * README's "How an upgrade runs"); a Strategy per kind fills in the steps. Rollback is a saga
  * (saga.ts); traffic moves by the plan (trafficPlan.ts); people approve at
  * gates (gates.ts). Any stop (rollback, abort, a Temporal cancellation) is
  * checked after every step and undoes what was done; only a terminate skips that.
@@ -20,7 +20,7 @@ import { REFUSAL_FAILURE, decideAbort, decideApprove, decideReadyReport, decideR
 import { formatDuration } from '../domain/duration';
 import { approvalRule } from '../domain/policy';
 import { RETRY_WINDOW_MS } from '../domain/retry';
-import { STEPS, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
+import { POINT_OF_NO_RETURN, STEPS, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import { completeInput, type RecordedUpgradeInput } from '../domain/upgradeSettings';
 import { retriesByTime, stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
 import { cancelRequester } from './cancelRequester';
@@ -230,8 +230,8 @@ class Upgrade {
   }
 
   private async strategyStep(step: StrategyStep): Promise<void> {
-    if (step === 'finalize') {
-      // From here the old release cannot serve again: rollback is refused even while finalize runs.
+    if (step === POINT_OF_NO_RETURN) {
+      // From here the old release cannot serve again: rollback is refused even while the step runs.
       this.state.pointOfNoReturnPassed = true;
       this.upgrade.record({ what: 'step', by: 'cutover', why: 'point of no return: rollback is refused from now on' });
     }
@@ -357,7 +357,7 @@ class Upgrade {
       const why = failure
         ? `${failure.step} failed after the point of no return: ${failure.message}`
         : `aborted by ${stop!.by} after the point of no return: ${stop!.why}`;
-      state.failure ??= { step: state.step ?? 'finalize', message: why, type: 'Aborted' };
+      state.failure ??= { step: state.step ?? POINT_OF_NO_RETURN, message: why, type: 'Aborted' };
       const blue = state.releases.blue;
       this.upgrade.setWaitingFor(`manual attention: blue ${blue?.name} is ${blue?.phase}, green ${this.green.name} serves`);
       this.upgrade.setStatus('FAILED', stop?.by ?? 'cutover', why);

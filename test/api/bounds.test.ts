@@ -29,7 +29,7 @@ const TOKEN = 'bounds-operator-token-000';
 
 function config(target: string, policy: PolicyInput = {}): Config {
   return {
-    env: { temporal: { namespace: 'default', taskQueue: uniqueId('no-worker'), connection: {} }, api: { host: '127.0.0.1', port: 0, limits: TEST_LIMITS }, run: 'all', configPath: 'test', logLevel: 'silent', steeringKeys: {} },
+    env: { temporal: { namespace: 'default', taskQueue: uniqueId('no-worker'), connection: {} }, api: { host: '127.0.0.1', port: 0, limits: TEST_LIMITS }, configPath: 'test', logLevel: 'silent', steeringKeys: {} },
     file: 'test',
     targets: [
       {

@@ -50,7 +50,7 @@ export function testConfig(targets: TargetConfig[], taskQueue: string, policy: P
     env: {
       temporal: { namespace: 'default', taskQueue, uiUrl: UI_URL, connection: {} },
       api: { host: '127.0.0.1', port: 0, limits: TEST_LIMITS },
-      run: 'all',
+     
       configPath: 'test',
       logLevel: 'silent',
       steeringKeys: {},

@@ -30,9 +30,9 @@ import { releaseName, upgradeWorkflowId, type UpgradeInput, type UpgradeState } 
 import type { FaultCounts, FaultInjector } from '../../src/sandbox/faultProxy';
 import type { LocalSandbox } from '../../src/sandbox/localSandbox';
 import { SANDBOX_PG_PASSWORD, SANDBOX_PG_USER } from '../../src/sandbox/postgres';
-import { startKongStack } from '../kong/sandboxStack';
-import { startLocalStack } from '../sandbox/localStack';
-import { startProjectionStack } from '../sandbox/projectionStack';
+import { startKongStack } from '../support/kongSandboxStack';
+import { startLocalStack } from '../support/localStack';
+import { startProjectionStack } from '../support/projectionStack';
 import type { EmqxOnKube } from '../support/emqxOnKube';
 import { kubeConfigFor } from '../support/kubeControlPlane';
 import { TEST_STEERING_KEYS } from '../support/steering';

@@ -21,8 +21,8 @@ import { projectRoot } from '../../src/runtime/binaries';
 import { TOKENS, testConfig, type Who } from '../api/harness';
 import { CUTOVER, cliEnv, cutover, listen } from '../cli/harness';
 import { Terminal } from '../cli/tmux';
-import { connect, endClients } from '../sandbox/helpers';
-import { startLocalStack, type LocalStack } from '../sandbox/localStack';
+import { connect, endClients } from '../support/emqxSandbox';
+import { startLocalStack, type LocalStack } from '../support/localStack';
 import { connectSharedServer, eventually } from '../support/temporal';
 import { launchChromium } from './browser';
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { FaultInjector } from '../../src/sandbox/faultProxy';
 import { PostgresServer } from '../../src/sandbox/postgres';
-import { clusterDir } from './helpers';
+import { clusterDir } from '../support/emqxSandbox';
 
 let upstream: Server;
 let seen: string[] = [];

@@ -44,7 +44,7 @@ export function extremeConfig(target: string, taskQueue: string): Config {
     kubernetes: { namespace: 'unused', workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx' },
   };
   return {
-    env: { temporal: { namespace: 'default', taskQueue, connection: {} }, api: { host: '127.0.0.1', port: 0, limits: TEST_LIMITS }, run: 'all', configPath: 'test', logLevel: 'silent', steeringKeys: {} },
+    env: { temporal: { namespace: 'default', taskQueue, connection: {} }, api: { host: '127.0.0.1', port: 0, limits: TEST_LIMITS }, configPath: 'test', logLevel: 'silent', steeringKeys: {} },
     file: 'test',
     targets: [t],
     auth: {

@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '@jest/types';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startDevServer, type DevServer } from '../../src/runtime/devServer';
+import { startDevServer, type DevServer } from '../../src/embedded/devServer';
 import { freePort } from '../../src/runtime/freePort';
 import { projectRoot } from '../../src/runtime/binaries';
 
@@ -49,7 +49,7 @@ function needsKubernetes(config: Config.GlobalConfig): boolean {
   const testDir = join(projectRoot, 'test');
   const files = (readdirSync(testDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.test.ts')).map((f) => join(testDir, f));
   const selected = config.testPathPatterns.isSet() ? files.filter((f) => config.testPathPatterns.toExecutor({ rootDir: config.rootDir }).isMatch(f)) : files;
-  return selected.some((f) => /from '\.\.\/support\/(kube|emqxOnKube)'/.test(readFileSync(f, 'utf8')));
+  return selected.some((f) => /from '(\.\.\/)+support\/(kube|emqxOnKube)'/.test(readFileSync(f, 'utf8')));
 }
 
 const noop = (): void => undefined;

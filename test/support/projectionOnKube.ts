@@ -15,7 +15,7 @@ import { freePort } from '../../src/runtime/freePort';
 import type { PostgresServer } from '../../src/sandbox/postgres';
 import { createAxonSchema, seedOrders } from '../../src/sandbox/projection/axonStore';
 import { serviceToken } from '../api/harness';
-import { startPostgres } from '../kong/pg';
+import { startPostgres } from './kongDatabase';
 import type { TestNamespace } from './kube';
 import { ON_LOOPBACK_NODE } from './kubeControlPlane';
 import { ProjectionKubelet } from './projectionKubelet';

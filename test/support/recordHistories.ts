@@ -15,7 +15,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { temporalCliPath } from '../../src/runtime/binaries';
 import type { UpgradeInput } from '../../src/domain/upgrade';
 import { approveUpdate, rollbackUpdate } from '../../src/workflows/messages';
-import { startLocalStack } from '../sandbox/localStack';
+import { startLocalStack } from './localStack';
 import { scriptedSuite } from './scriptedSuite';
 import { eventually, sharedServerAddress, reachesStatus, reachesStep, startUpgrade, upgradeInput, upgradeState } from './temporal';
 import { signedUpdate } from './steering';

@@ -18,6 +18,9 @@ export type ScriptedKey = Step | 'traffic';
 /** The release every scripted upgrade starts from. */
 const blueOf = (target: string): string => `${target}-1-0-0`;
 
+/** How often a held step's activity heartbeats. */
+export const HOLD_BEAT_MS = 200;
+
 export interface EffectRequest {
   target: string;
   step: Step;
@@ -56,7 +59,7 @@ export class ScriptedWorld {
   }
   private readonly failing = new Map<string, string>();
   private readonly undoFailures = new Map<string, { times: number; message: string; nonRetryable: boolean }>();
-  private readonly held = new Map<string, { started: boolean; release?: () => void; released: Promise<void>; ignoreCancel: boolean }>();
+  private readonly held = new Map<string, { started: boolean; beats: number; release?: () => void; released: Promise<void>; ignoreCancel: boolean }>();
   private readonly weightLog = new Map<string, Record<string, number>[]>();
 
   /** Router weights applied to a target, in order (repeats of the same weights are not logged). */
@@ -79,12 +82,12 @@ export class ScriptedWorld {
   }
 
   /** The step's activity heartbeats without finishing until release() (or cancellation). */
-  hold(target: string, step: ScriptedKey, opts: { ignoreCancel?: boolean } = {}): { started: () => boolean; release: () => void } {
+  hold(target: string, step: ScriptedKey, opts: { ignoreCancel?: boolean } = {}): { started: () => boolean; release: () => void; beats: () => number } {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
-    const entry = { started: false, release, released, ignoreCancel: opts.ignoreCancel ?? false };
+    const entry = { started: false, beats: 0, release, released, ignoreCancel: opts.ignoreCancel ?? false };
     this.held.set(`${target}/${step}`, entry);
-    return { started: () => entry.started, release };
+    return { started: () => entry.started, release, beats: () => entry.beats };
   }
 
   /** A held step heartbeats until released, or until cancelled (unless it ignores cancellation, as a step that swallows it would). */
@@ -93,7 +96,10 @@ export class ScriptedWorld {
     if (!hold) return;
     hold.started = true;
     const ctx = Context.current();
-    const beat = setInterval(() => ctx.heartbeat(), 200);
+    const beat = setInterval(() => {
+      hold.beats++;
+      ctx.heartbeat();
+    }, HOLD_BEAT_MS);
     try {
       await (hold.ignoreCancel ? hold.released : Promise.race([hold.released, ctx.cancelled]));
     } finally {

@@ -10,7 +10,7 @@
 import { fillTemplate } from '../../domain/analysis';
 import { counterDelta, measureOf, parseKongQuery, type KongCounters } from '../../domain/kong/metrics';
 import type { AnalysisProviders, MeasureInput } from '../analysis/provider';
-import type { KindActivityDeps } from '../kindActivities';
+import type { KindActivityDeps } from '../kindActivityDeps';
 import { withClient } from '../pg';
 import { clientConfig } from './database';
 import { metricOffReason } from './prometheusPlugin';

@@ -17,7 +17,7 @@ import type { KongCounters } from '../../domain/kong/metrics';
 import { LIST_EXIT, tail, type MigrationsCommand } from '../../domain/kong/migrations';
 import { kongFeatures, kongVersionProblem, parseKongVersion } from '../../domain/kong/versions';
 import { isTransientStatus } from '../../domain/retry';
-import type { KindActivityDeps } from '../kindActivities';
+import type { KindActivityDeps } from '../kindActivityDeps';
 import { withDatabase } from '../pg';
 import { noAnswerCause, readInWait } from '../transient';
 import { backupKong, type BackupRecord } from './backup';

@@ -37,7 +37,7 @@ import { NOT_OWNED, notOurs, ownerMarks, ownerOfMarks } from '../../domain/owner
 import { legacyReleaseName, upgradeIdOf } from '../../domain/upgrade';
 import { apiServerMessage, defaultKubeConfig, kubernetesFailure } from '../platforms/kubernetes';
 import { followUntil, Mirror } from '../platforms/kubernetesMirror';
-import type { KongPlatform } from './targets';
+import type { KongPlatform } from './platform';
 
 /**
  * A Job's name is a label value on its pods (63 characters at most); a

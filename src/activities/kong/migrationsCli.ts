@@ -11,7 +11,7 @@ import { Value } from '@sinclair/typebox/value';
 import { KongAnswerError, ListExitCode, MigrationsStatus, kongAnswer } from '../../domain/kong/answers';
 import type { CommandRun } from '../../domain/kong/local';
 import { LIST_EXIT, listMeaning, tail, type MigrationsCommand } from '../../domain/kong/migrations';
-import type { KongPlatform } from './targets';
+import type { KongPlatform } from './platform';
 
 /** The connector's first query (kong/db/strategies/postgres/connector.lua, init): nothing ran yet. */
 const UNREACHABLE = 'failed to retrieve PostgreSQL server_version_num';

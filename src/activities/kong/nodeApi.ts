@@ -139,5 +139,3 @@ export function nodeApi(fetchFn: typeof fetch) {
     },
   };
 }
-
-export type NodeApi = ReturnType<typeof nodeApi>;

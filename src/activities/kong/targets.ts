@@ -8,20 +8,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { TargetConfig } from '../../config/targets';
 import { KongAnswerError } from '../../domain/kong/answers';
-import type { CommandRun, KongNodeAddress, LocalKong } from '../../domain/kong/local';
+import { isLocalKong, type KongNodeAddress } from '../../domain/kong/local';
 import { parseKongMetrics, sumCounters, type KongCounters } from '../../domain/kong/metrics';
-import type { MigrationsCommand } from '../../domain/kong/migrations';
 import type { KongAccess } from '../../domain/kong/schema';
-import type { KindActivityDeps } from '../kindActivities';
+import type { KindActivityDeps } from '../kindActivityDeps';
 import { kubernetesKong } from './kubernetes';
 import { nodeApi } from './nodeApi';
-
-/** Runs migrations commands and finds a release's nodes, on the target's platform. */
-export interface KongPlatform {
-  /** `blue`: the release whose pods' settings a Kubernetes Job copies (plugins, TLS to the database, its schema). */
-  run(i: { version: string; command: MigrationsCommand; force?: boolean; blue?: string }): Promise<CommandRun>;
-  nodes(release: string): Promise<KongNodeAddress[]>;
-}
+import type { KongPlatform } from './platform';
 
 export function kongTargets(deps: KindActivityDeps & { fetch?: typeof fetch }) {
   const api = nodeApi(deps.fetch ?? fetch);
@@ -35,8 +28,8 @@ export function kongTargets(deps: KindActivityDeps & { fetch?: typeof fetch }) {
   function platform(name: string): KongPlatform {
     const t = target(name);
     if (t.local) {
-      const local = deps.sandboxes?.get(name)?.kindPort as LocalKong | undefined;
-      if (typeof local?.runMigrations !== 'function') {
+      const local = deps.sandboxes?.get(name)?.kindPort;
+      if (!isLocalKong(local)) {
         throw ApplicationFailure.nonRetryable(`target '${name}' is a local sandbox not run by this worker (only the worker of npm start runs it)`, 'Misconfigured');
       }
       return { run: ({ blue: _, ...i }) => local.runMigrations(i), nodes: (r) => local.nodes(r) };

@@ -180,5 +180,3 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
     },
   } satisfies PlatformActivities;
 }
-
-export type LocalPlatformActivities = ReturnType<typeof createLocalPlatformActivities>;

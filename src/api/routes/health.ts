@@ -1,12 +1,12 @@
 /** Public probes and metrics: liveness, readiness (Temporal reachable), Prometheus. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import { Health, withErrors } from '../schemas';
-import type { Upgrades } from '../upgrades';
+import type { UpgradeWorkflows } from '../upgradeWorkflows';
 
 const tags = ['operations'];
 
-export function healthRoutes(app: FastifyInstance, upgrades: Upgrades, registry: Registry): void {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ upgrades: UpgradeWorkflows; registry: Registry }> = async (app, { upgrades, registry }) => {
   app.get('/healthz', { schema: { tags, summary: 'The API process is alive', response: withErrors({ 200: Health }) } }, async () => ({
     status: 'ok',
   }));
@@ -23,4 +23,4 @@ export function healthRoutes(app: FastifyInstance, upgrades: Upgrades, registry:
   app.get('/metrics', { schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );
-}
+};

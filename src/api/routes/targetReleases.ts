@@ -1,14 +1,14 @@
 /** /v1/targets/:target: the releases that exist of a target and who owns them; the clean-up of those nothing uses. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../auth';
 import { CleanupStarted, SteerBody, TargetParams, TargetView, withErrors } from '../schemas';
-import type { TargetReleases } from '../targetReleases';
+import type { TargetWorkflows } from '../targetWorkflows';
 
 const security = [{ bearer: [] }];
 const tags = ['targets'];
 
-export function targetReleaseRoutes(app: FastifyInstance, releases: TargetReleases): void {
-  app.get<{ Params: TargetParams }>(
+export const targetReleaseRoutes: FastifyPluginAsyncTypebox<{ releases: TargetWorkflows }> = async (app, { releases }) => {
+  app.get(
     '/v1/targets/:target',
     {
       config: { role: 'viewer' },
@@ -27,7 +27,7 @@ export function targetReleaseRoutes(app: FastifyInstance, releases: TargetReleas
     async (request) => releases.view(request.params.target),
   );
 
-  app.post<{ Params: TargetParams; Body: SteerBody }>(
+  app.post(
     '/v1/targets/:target/cleanup',
     {
       config: { role: 'operator' },
@@ -45,4 +45,4 @@ export function targetReleaseRoutes(app: FastifyInstance, releases: TargetReleas
     },
     async (request, reply) => reply.code(202).send(await releases.cleanUp(request.params.target, principalOf(request), request.body.reason)),
   );
-}
+};

@@ -1,5 +1,5 @@
 /** /v1/targets: what can be upgraded, and the phase of a release (so a service can learn its own mode, at once with a long poll). */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TargetConfig } from '../../config/targets';
 import { parseDuration } from '../../domain/duration';
 import type { UpgradeState } from '../../domain/upgrade';
@@ -8,7 +8,7 @@ import { badRequest } from '../errors';
 import type { ConcurrencyLimit } from '../limits';
 import type { PhaseWatch } from '../phaseWatch';
 import { PHASE_WAIT_MAX_MS, PhaseParams, PhaseQuery, ReadyBody, ReadyResult, ReleasePhase, TargetList, withErrors } from '../schemas';
-import { releasePhaseOf, type Upgrades } from '../upgrades';
+import { releasePhaseOf, type UpgradeWorkflows } from '../upgradeWorkflows';
 
 const security = [{ bearer: [] }];
 const tags = ['targets'];
@@ -16,7 +16,15 @@ const tags = ['targets'];
 /** What a service acts on: which upgrade, its release's phase and its share of the traffic. */
 const modeOf = (a: { upgradeId: string; phase: string; weight: number }) => `${a.upgradeId}/${a.phase}/${a.weight}`;
 
-export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgrades: Upgrades, watch: PhaseWatch<UpgradeState>, longPolls: ConcurrencyLimit): void {
+export interface TargetRoutesOptions {
+  targets: TargetConfig[];
+  upgrades: UpgradeWorkflows;
+  /** One poller per target, shared by every long poll on it. */
+  watch: PhaseWatch<UpgradeState>;
+  longPolls: ConcurrencyLimit;
+}
+
+export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = async (app, { targets, upgrades, watch, longPolls }) => {
   // Names and kinds only: placement and secret references stay on the server.
   const listed = { targets: targets.map(({ name, kind, description }) => ({ name, kind, description })) };
   app.get(
@@ -28,7 +36,7 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
     async () => listed,
   );
 
-  app.get<{ Params: PhaseParams; Querystring: PhaseQuery }>(
+  app.get(
     '/v1/targets/:target/releases/:release/phase',
     {
       config: { role: 'viewer', service: true },
@@ -67,7 +75,7 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
     },
   );
 
-  app.post<{ Params: PhaseParams; Body: ReadyBody }>(
+  app.post(
     '/v1/targets/:target/releases/:release/ready',
     {
       config: { role: 'operator', service: true },
@@ -83,4 +91,4 @@ export function targetRoutes(app: FastifyInstance, targets: TargetConfig[], upgr
     async (request) =>
       upgrades.reportReady(request.params.target, { release: request.params.release, ...request.body, by: principalOf(request) }),
   );
-}
+};

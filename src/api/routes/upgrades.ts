@@ -1,19 +1,8 @@
 /** /v1/upgrades: start, list, read and steer upgrades. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../auth';
-import {
-  ListQuery,
-  StartUpgradeBody,
-  SteerBody,
-  SteerHeaders,
-  SteerResult,
-  UpgradeCreated,
-  UpgradeIdParams,
-  UpgradeList,
-  UpgradeView,
-  withErrors,
-} from '../schemas';
-import type { SteeringAction, Upgrades } from '../upgrades';
+import { ListQuery, StartUpgradeBody, SteerBody, SteerHeaders, SteerResult, UpgradeCreated, UpgradeIdParams, UpgradeList, UpgradeView, withErrors } from '../schemas';
+import type { SteeringAction, UpgradeWorkflows } from '../upgradeWorkflows';
 
 const security = [{ bearer: [] }];
 const tags = ['upgrades'];
@@ -24,8 +13,8 @@ const STEERING: Record<SteeringAction, { role: 'operator' | 'approver'; summary:
   abort: { role: 'operator', summary: 'Stop an upgrade: before finalize it rolls back, after it the clean-up stops' },
 };
 
-export function upgradeRoutes(app: FastifyInstance, upgrades: Upgrades): void {
-  app.post<{ Body: StartUpgradeBody }>(
+export const upgradeRoutes: FastifyPluginAsyncTypebox<{ upgrades: UpgradeWorkflows }> = async (app, { upgrades }) => {
+  app.post(
     '/v1/upgrades',
     {
       config: { role: 'operator' },
@@ -43,7 +32,7 @@ export function upgradeRoutes(app: FastifyInstance, upgrades: Upgrades): void {
     },
   );
 
-  app.get<{ Querystring: ListQuery }>(
+  app.get(
     '/v1/upgrades',
     {
       config: { role: 'viewer' },
@@ -58,7 +47,7 @@ export function upgradeRoutes(app: FastifyInstance, upgrades: Upgrades): void {
     async (request) => ({ upgrades: await upgrades.list(request.query) }),
   );
 
-  app.get<{ Params: UpgradeIdParams }>(
+  app.get(
     '/v1/upgrades/:id',
     {
       config: { role: 'viewer' },
@@ -74,7 +63,7 @@ export function upgradeRoutes(app: FastifyInstance, upgrades: Upgrades): void {
   );
 
   for (const [action, { role, summary }] of Object.entries(STEERING) as [SteeringAction, (typeof STEERING)[SteeringAction]][]) {
-    app.post<{ Params: UpgradeIdParams; Body: SteerBody; Headers: SteerHeaders }>(
+    app.post(
       `/v1/upgrades/:id/${action}`,
       {
         config: { role },
@@ -90,4 +79,4 @@ export function upgradeRoutes(app: FastifyInstance, upgrades: Upgrades): void {
       },
     );
   }
-}
+};

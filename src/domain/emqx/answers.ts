@@ -7,7 +7,6 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { EVACUATION_STATES } from './cluster';
 
 const Count = Type.Integer({ minimum: 0 });
 
@@ -42,6 +41,17 @@ export type ListedNode = Static<typeof ListedNode>;
 
 /** GET /api/v5/nodes: running nodes whose info RPC answered, then stopped cores (emqx_mgmt.erl list_nodes/0). */
 export const NodeList = Type.Array(ListedNode);
+
+/** An evacuation's states, as its state machine names them (emqx_node_rebalance_evacuation.erl, v5.8.0; 'disabled': none runs). */
+export const EVACUATION_STATES = [
+  'disabled',
+  'waiting_health_check',
+  'evicting_conns',
+  'waiting_takeover',
+  'evicting_sessions',
+  'prohibiting',
+] as const;
+export type EvacuationState = (typeof EVACUATION_STATES)[number];
 
 /** emqx_node_rebalance_status.erl evacuation/1, with `node` added by the API (format_as_map_list). */
 export const EvacuationEntry = Type.Object({

@@ -2,17 +2,7 @@
  * EMQX cluster facts as cutover reasons about them: cluster health from the
  * node list, the drain order, node names. No I/O, so workflows may import it.
  */
-import type { ListedNode } from './answers';
-
-export const EVACUATION_STATES = [
-  'disabled',
-  'waiting_health_check',
-  'evicting_conns',
-  'waiting_takeover',
-  'evicting_sessions',
-  'prohibiting',
-] as const;
-export type EvacuationState = (typeof EVACUATION_STATES)[number];
+import type { EvacuationState, ListedNode } from './answers';
 
 /** One entry of the EMQX Operator's `status.nodeEvacuationsStatus`, so operator users recognise it. */
 export interface NodeEvacuationStatus {

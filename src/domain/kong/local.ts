@@ -24,3 +24,8 @@ export interface LocalKong {
   /** The running nodes of a release, in ordinal order. */
   nodes(release: string): Promise<KongNodeAddress[]>;
 }
+
+/** Whether a local target's kindPort is a Kong sandbox's (LocalWorkloads.kindPort is of no kind). */
+export function isLocalKong(port: unknown): port is LocalKong {
+  return typeof port === 'object' && port !== null && 'runMigrations' in port && typeof port.runMigrations === 'function' && 'nodes' in port && typeof port.nodes === 'function';
+}

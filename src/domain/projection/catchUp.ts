@@ -107,11 +107,6 @@ export function isCaughtUp(p: CatchUpProgress, policy: CatchUpPolicy): boolean {
   return p.caughtUpSince !== undefined && p.lastSample.at - p.caughtUpSince >= policy.holdMs;
 }
 
-/** How long the position has not moved while there was lag (0 when it moves or is caught up). */
-export function stalledFor(p: CatchUpProgress): number {
-  return p.stalledSince === undefined ? 0 : p.lastSample.at - p.stalledSince;
-}
-
 /** One line for heartbeats, logs and the UI's current details. */
 export function describeProgress(p: CatchUpProgress): string {
   if (p.stalledSince !== undefined) return `${describePosition(p)}, no progress since ${new Date(p.stalledSince).toISOString()}`;

@@ -1,0 +1,115 @@
+/** `npm start` itself (npm, then package.json's start script), in a process group of its own, on its own ports and data directory. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/runtime/binaries';
+import { freePort } from '../../src/runtime/freePort';
+
+export const OPERATOR = 'dev-operator-token-change-me';
+
+export interface NpmStartSetup {
+  env: NodeJS.ProcessEnv;
+  api: string;
+  temporalAddress: string;
+  dataDir: string;
+  /** The sandbox's loopback ports (nginx). */
+  ports: { mqtt: number; api: number; status: number };
+  /** Where the sandbox's nginx runs from (nginx.pid). */
+  nginxPrefix: string;
+  /** The sandbox's recorded state. */
+  stateFile: string;
+  /** The port its Prometheus asks for. */
+  prometheusPort: number;
+}
+
+export async function setUpNpmStart(): Promise<NpmStartSetup> {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-start-'));
+  const [apiPort, devPort, uiPort, mqttPort, emqxApiPort, statusPort, prometheusPort] = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => freePort()));
+  const cluster = 'start-test';
+  const config = {
+    targets: [
+      {
+        name: 'sandbox-emqx',
+        kind: 'emqx',
+        local: { cluster, version: '5.7.0', replicas: 3, ports: { mqtt: mqttPort, api: emqxApiPort, status: statusPort } },
+        emqx: { apiUrl: `http://127.0.0.1:${emqxApiPort}`, apiKey: { env: 'SANDBOX_EMQX_API_KEY' }, apiSecret: { env: 'SANDBOX_EMQX_API_SECRET' } },
+        // as the shipped sandbox target: no approval gate, standby windows of seconds
+        defaults: { approval: 'auto' },
+        policy: { standbyWindow: { min: '0s' } },
+      },
+    ],
+    auth: { tokens: [{ principal: 'operator', roles: ['operator'], token: { env: 'CUTOVER_TOKEN_OPERATOR', devDefault: OPERATOR } }] },
+  };
+  writeFileSync(join(dir, 'cutover.config.json'), JSON.stringify(config));
+  const dataDir = join(dir, 'data');
+  return {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: '',
+      CUTOVER_CONFIG: join(dir, 'cutover.config.json'),
+      CUTOVER_DATA_DIR: dataDir,
+      CUTOVER_API_PORT: String(apiPort),
+      CUTOVER_DEV_TEMPORAL_PORT: String(devPort),
+      CUTOVER_DEV_TEMPORAL_UI_PORT: String(uiPort),
+      CUTOVER_DEV_PROMETHEUS_PORT: String(prometheusPort),
+      LOG_LEVEL: 'warn',
+    },
+    api: `http://127.0.0.1:${apiPort}`,
+    temporalAddress: `127.0.0.1:${devPort}`,
+    dataDir,
+    ports: { mqtt: mqttPort, api: emqxApiPort, status: statusPort },
+    nginxPrefix: join(dataDir, 'nginx', cluster),
+    stateFile: join(dataDir, 'sandbox', cluster, 'state.json'),
+    prometheusPort,
+  };
+}
+
+export interface NpmStart {
+  /** npm. */
+  process: ChildProcess;
+  /** Its process group (npm leads one, as a shell's foreground job does). */
+  pgid: number;
+  /** What it printed so far. */
+  output(): string;
+  /** Resolves with npm's exit code. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs `npm start` in a process group of its own; `up` resolves once it says
+ * it is up, and rejects if it exits first. Without the prestart bootstrap,
+ * which `npm test` ran before (and which would install into node_modules).
+ */
+export function npmStart(setup: NpmStartSetup): NpmStart & { up: Promise<string> } {
+  const child = spawn('npm', ['start', '--ignore-scripts'], { cwd: projectRoot, env: setup.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const up = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${out}`)), 90_000);
+    const read = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ctrl-C stops everything')) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited with ${code}:\n${out}`));
+    });
+  });
+  up.catch(() => undefined);
+  return { process: child, pgid: child.pid!, output: () => out, exited, up };
+}
+
+/** The pid of src/embedded/main.ts, as the start recorded it in its data directory. */
+export const mainPid = (setup: NpmStartSetup): number => (JSON.parse(readFileSync(join(setup.dataDir, 'npm-start.json'), 'utf8')) as { pid: number }).pid;
+
+/** Ctrl-C in a terminal: SIGINT to every process of the foreground group at once. */
+export async function ctrlC(run: NpmStart): Promise<number | null> {
+  process.kill(-run.pgid, 'SIGINT');
+  return run.exited;
+}
