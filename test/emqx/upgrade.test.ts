@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { V1EnvVar, V1Pod, V1Service } from '@kubernetes/client-node';
-import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
+import { Mirror } from '../../src/activities/platforms/kubernetes/mirror';
 import { releaseName, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import { rollbackUpdate, stateQuery } from '../../src/workflows/messages';
 import { EmqxOnKube } from '../support/emqxOnKube';

@@ -6,10 +6,10 @@
  */
 import { CancelledFailure } from '@temporalio/common';
 import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { createKubernetesActivities, type KubernetesActivities } from '../../src/activities/platforms/kubernetes';
+import { createKubernetesActivities } from '../../src/activities/platforms/kubernetes/workloads';
 import { targetLookup, type KubernetesPlacement } from '../../src/config/targets';
 import { releaseName } from '../../src/domain/upgrade';
-import { TestNamespace } from '../support/kube';
+import { kubernetesPlatform, TestNamespace, type KubernetesPlatform } from '../support/kube';
 import { exec, failure, run } from '../support/activityHarness';
 
 const TARGET = 'mqtt-prod';
@@ -23,23 +23,17 @@ beforeEach(async () => {
 });
 afterEach(() => ns.delete());
 
-function activities(placement: Partial<KubernetesPlacement> = {}, token?: string): KubernetesActivities {
-  return createKubernetesActivities({
-    targets: targetLookup([
-      {
-        name: TARGET,
-        kind: 'emqx',
-        kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx', ...placement },
-      },
-    ]),
-    kubeConfigFor: () => ns.kubeConfig(token),
-  });
+function activities(placement: Partial<KubernetesPlacement> = {}, token?: string): KubernetesPlatform {
+  return kubernetesPlatform(
+    [{ name: TARGET, kind: 'emqx', kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx', ...placement } }],
+    () => ns.kubeConfig(token),
+  );
 }
 
 const writes = () => ns.writes().map((r) => `${r.method} ${r.path.replace(`/namespaces/${ns.name}/`, '/namespaces/NS/')} ${r.contentType ?? ''}`.trim());
 
 /** Blue seeded and ready, green created and ready: the state before traffic moves. */
-async function greenReady(a: KubernetesActivities): Promise<void> {
+async function greenReady(a: KubernetesPlatform): Promise<void> {
   await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1' });
   await exec(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
 }
@@ -287,7 +281,8 @@ describe('setWeights without an HTTPRoute (the Service selector)', () => {
     const revision = (await ns.statefulSet('emqx'))!.status!.currentRevision!;
     expect((await ns.core.readNamespacedService({ name: 'emqx', namespace: ns.name })).spec!.selector).toEqual({ app: 'emqx', 'controller-revision-hash': revision });
     ns.requests.length = 0;
-    expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).toEqual({ changed: true });
+    // read back from the Service as the API server stored it
+    expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).toEqual({ changed: true, served: { [GREEN.name]: 100 } });
     expect(ns.writes()).toEqual([
       expect.objectContaining({
         method: 'PATCH',
@@ -297,14 +292,14 @@ describe('setWeights without an HTTPRoute (the Service selector)', () => {
       }),
     ]);
     expect(await ns.endpoints('emqx')).toEqual(greenPods);
-    expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).toEqual({ changed: false });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).toEqual({ changed: false, served: { [GREEN.name]: 100 } });
     expect(ns.writes()).toHaveLength(1);
 
     // rollback of the first upgrade: blue's pods carry no release label, their controller's revision tells them apart
-    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 100, [GREEN.name]: 0 } })).toEqual({ changed: true });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 100, [GREEN.name]: 0 } })).toEqual({ changed: true, served: { emqx: 100 } });
     expect(ns.writes()[1]!.body).toEqual({ spec: { selector: { app: 'emqx', 'cutover.io/release': null, 'controller-revision-hash': revision } } });
     expect(await ns.endpoints('emqx')).toEqual(bluePods);
-    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 100 } })).toEqual({ changed: false });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 100 } })).toEqual({ changed: false, served: { emqx: 100 } });
     expect(ns.writes()).toHaveLength(2);
     // and blue is still the one serving, for a later upgrade
     expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: 'emqx', pods: bluePods });
@@ -353,15 +348,17 @@ describe('setWeights with an HTTPRoute', () => {
     expect(await ns.endpoints(`cutover-${GREEN.name}`)).toEqual(greenPods);
     expect(await route()).toEqual([{ name: 'emqx', port: 1883, weight: 1 }]); // the CRD's default weight
 
-    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: true });
+    // read back from the route as stored; no Gateway controller runs here to say more
+    const tenOnGreen = { served: { emqx: 90, [GREEN.name]: 10 }, readiness: 'no Gateway controller has written a status for it' };
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: true, ...tenOnGreen });
     expect(await route()).toEqual([
       { name: 'cutover-emqx', port: 1883, weight: 90 },
       { name: `cutover-${GREEN.name}`, port: 1883, weight: 10 },
     ]);
-    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: false });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: false, ...tenOnGreen });
     expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: 'emqx' });
 
-    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 0, [GREEN.name]: 100 } })).toEqual({ changed: true });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 0, [GREEN.name]: 100 } })).toMatchObject({ changed: true, served: { [GREEN.name]: 100 } });
     expect(await route()).toEqual([{ name: `cutover-${GREEN.name}`, port: 1883, weight: 100 }]);
     expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: GREEN.name });
     // the Service clients used before still selects blue alone (pinned before green existed)
@@ -370,6 +367,38 @@ describe('setWeights with an HTTPRoute', () => {
     await exec(a.deleteWorkload, { target: TARGET, release: 'emqx' });
     expect((await ns.core.listNamespacedService({ namespace: ns.name })).items.map((s) => s.metadata!.name).sort()).toEqual(
       ['emqx', 'emqx-headless', `cutover-${GREEN.name}`].sort(),
+    );
+  });
+});
+
+describe("the router's readiness", () => {
+  test("an HTTPRoute: what its Gateway's controller wrote in its status, and whether it has seen the route's generation", async () => {
+    await ns.seedBlue();
+    await ns.createRoute('emqx', 'emqx');
+    const a = activities({ router: { type: 'httpRoute', name: 'emqx' } });
+    await greenReady(a);
+    const weights = { emqx: 90, [GREEN.name]: 10 };
+    await exec(a.setWeights, { target: TARGET, weights });
+    const route = { group: 'gateway.networking.k8s.io', version: 'v1', namespace: ns.name, plural: 'httproutes', name: 'emqx' };
+    const { metadata } = (await ns.custom.getNamespacedCustomObject(route)) as { metadata: { generation: number } };
+    // as a Gateway controller writes it (the CRD's status schema: parentRef, controllerName, conditions)
+    const condition = (type: string, status: string, reason: string) => ({ type, status, reason, message: '', lastTransitionTime: new Date().toISOString(), observedGeneration: metadata.generation });
+    await ns.custom.patchNamespacedCustomObjectStatus(
+      {
+        ...route,
+        body: {
+          status: {
+            parents: [{ parentRef: { name: 'gateway' }, controllerName: 'example.net/gateway', conditions: [condition('Accepted', 'True', 'Accepted'), condition('ResolvedRefs', 'False', 'BackendNotFound')] }],
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const said = 'Gateway gateway (example.net/gateway): Accepted True, ResolvedRefs False (BackendNotFound)';
+    expect(await exec(a.setWeights, { target: TARGET, weights })).toEqual({ changed: false, served: { emqx: 90, [GREEN.name]: 10 }, readiness: said });
+    // the next step changes the route: what the controller said is of the generation before
+    expect((await exec(a.setWeights, { target: TARGET, weights: { emqx: 50, [GREEN.name]: 50 } })).readiness).toBe(
+      `${said} (of generation ${metadata.generation}; ${metadata.generation + 1} not seen yet)`,
     );
   });
 });

@@ -14,7 +14,7 @@ import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import type { TargetConfig } from '../../src/config/targets';
 import type { KubernetesPlacement } from '../../src/config/targets';
 import { createActivities } from '../../src/activities';
-import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
+import { Mirror } from '../../src/activities/platforms/kubernetes/mirror';
 import { kubeConfigFor } from './kubeControlPlane';
 import { greenEdition, type EmqxEdition } from '../../src/domain/emqx/versions';
 import { EmqxApiServer } from './emqxApiServer';

@@ -18,9 +18,22 @@ import {
   type V1EnvVar,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
+import { kubernetesClusters } from '../../src/activities/platforms/kubernetes/client';
+import { createKubernetesActivities } from '../../src/activities/platforms/kubernetes/workloads';
+import { createRouterActivities } from '../../src/activities/routers';
+import { targetLookup, type TargetConfig } from '../../src/config/targets';
 import { kubeConfigFor } from './kubeControlPlane';
 
 export const KUBE_ENV = { url: 'CUTOVER_TEST_KUBE_URL', token: 'CUTOVER_TEST_KUBE_TOKEN' } as const;
+
+/** The Kubernetes platform's activities for these targets, with setWeights through each one's router, as the worker has them. */
+export function kubernetesPlatform(targets: TargetConfig[], kc: () => KubeConfig) {
+  const deps = { targets: targetLookup(targets), kubeConfigFor: kc };
+  const clusters = kubernetesClusters(deps);
+  return { ...createKubernetesActivities({ ...deps, clusters }), ...createRouterActivities({ ...deps, clusters }) };
+}
+
+export type KubernetesPlatform = ReturnType<typeof kubernetesPlatform>;
 
 export interface RecordedRequest {
   method: string;
