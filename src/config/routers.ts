@@ -23,10 +23,22 @@ export const HttpRouteRouter = Type.Object(
   { additionalProperties: false },
 );
 
+export const VirtualServiceRouter = Type.Object(
+  {
+    type: Type.Literal('virtualService', { description: "an Istio VirtualService's destination weights (networking.istio.io/v1)" }),
+    /** The VirtualService in the target's namespace; its routes' destinations become one Service per release. */
+    name: Name,
+    /** The names of its http routes to weight; absent: every http route. Its tcp routes are always weighted. */
+    routes: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true })),
+  },
+  { additionalProperties: false },
+);
+
 export type ServiceRouter = Static<typeof ServiceRouter>;
 export type HttpRouteRouter = Static<typeof HttpRouteRouter>;
+export type VirtualServiceRouter = Static<typeof VirtualServiceRouter>;
 
-export const KubernetesRouter = Type.Union([ServiceRouter, HttpRouteRouter]);
+export const KubernetesRouter = Type.Union([ServiceRouter, HttpRouteRouter, VirtualServiceRouter]);
 export type KubernetesRouter = Static<typeof KubernetesRouter>;
 export type KubernetesRouterType = KubernetesRouter['type'];
 

@@ -9,7 +9,7 @@ import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-
 import { createKubernetesActivities } from '../../src/activities/platforms/kubernetes/workloads';
 import { targetLookup, type KubernetesPlacement } from '../../src/config/targets';
 import { releaseName } from '../../src/domain/upgrade';
-import { kubernetesPlatform, TestNamespace, type KubernetesPlatform } from '../support/kube';
+import { kubernetesPlatform, TestNamespace, VIRTUAL_SERVICES, type KubernetesPlatform } from '../support/kube';
 import { exec, failure, run } from '../support/activityHarness';
 
 const TARGET = 'mqtt-prod';
@@ -371,6 +371,66 @@ describe('setWeights with an HTTPRoute', () => {
   });
 });
 
+describe('setWeights with an Istio VirtualService', () => {
+  const VS = { type: 'virtualService', name: 'emqx' } as const;
+  /** Each route's destinations as host:port=weight. */
+  async function routes(): Promise<Record<string, string[]>> {
+    const { spec } = await ns.virtualService('emqx');
+    return Object.fromEntries(
+      [...(spec.http ?? []), ...(spec.tcp ?? []).map((r) => ({ ...r, name: 'tcp' }))].map((r) => [r.name, r.route.map((d) => `${d.destination.host}:${d.destination.port?.number}=${d.weight}`)]),
+    );
+  }
+
+  test("its routes' destinations become one Service per release, step by step, each keeping its port; a route not named stays; then the old release and its Service go", async () => {
+    await ns.seedBlue();
+    await ns.createVirtualService('emqx', {
+      http: [
+        { name: 'mqtt-ws', match: [{ uri: { prefix: '/mqtt' } }], timeout: '30s', route: [{ destination: { host: 'emqx', port: { number: 8083 } } }] },
+        { name: 'dashboard', route: [{ destination: { host: 'emqx-dashboard', port: { number: 18083 } } }] },
+      ],
+      tcp: [{ match: [{ port: 1883 }], route: [{ destination: { host: 'emqx.' + ns.name + '.svc.cluster.local', port: { number: 1883 } } }] }],
+    });
+    const a = activities({ router: { ...VS, routes: ['mqtt-ws'] } });
+    await greenReady(a);
+    expect(await ns.endpoints('cutover-emqx')).toEqual(bluePods);
+    expect(await ns.endpoints(`cutover-${GREEN.name}`)).toEqual(greenPods);
+
+    // read back from the VirtualService as stored; no istiod runs here to say more
+    const tenOnGreen = { served: { emqx: 90, [GREEN.name]: 10 }, readiness: 'istiod has written no status for it (its status reporting is off, or it has not seen it)' };
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: true, ...tenOnGreen });
+    const green = `cutover-${GREEN.name}`;
+    expect(await routes()).toEqual({
+      'mqtt-ws': ['cutover-emqx:8083=90', `${green}:8083=10`],
+      dashboard: ['emqx-dashboard:18083=undefined'],
+      tcp: ['cutover-emqx:1883=90', `${green}:1883=10`],
+    });
+    // the rest of a weighted route as the user wrote it
+    expect((await ns.virtualService('emqx')).spec.http![0]).toMatchObject({ match: [{ uri: { prefix: '/mqtt' } }], timeout: '30s' });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: false, ...tenOnGreen });
+    expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: 'emqx' });
+
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 0, [GREEN.name]: 100 } })).toMatchObject({ changed: true, served: { [GREEN.name]: 100 } });
+    expect(await routes()).toEqual({ 'mqtt-ws': [`${green}:8083=100`], dashboard: ['emqx-dashboard:18083=undefined'], tcp: [`${green}:1883=100`] });
+    expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: GREEN.name });
+    expect((await exec(a.listReleases, { target: TARGET })).find((r) => r.name === GREEN.name)).toMatchObject({ weight: 100, objects: [`StatefulSet ${GREEN.name}`, `Service ${green}`] });
+
+    await exec(a.deleteWorkload, { target: TARGET, release: 'emqx' });
+    expect((await ns.core.listNamespacedService({ namespace: ns.name })).items.map((s) => s.metadata!.name).sort()).toEqual(['emqx', 'emqx-headless', green].sort());
+  });
+
+  test('a route the target names that the VirtualService lacks: Misconfigured, naming its routes, and nothing written', async () => {
+    await ns.seedBlue();
+    await ns.createVirtualService('emqx', { http: [{ name: 'mqtt-ws', route: [{ destination: { host: 'emqx' } }] }] });
+    const a = activities({ router: { ...VS, routes: ['mqtt'] } });
+    ns.requests.length = 0;
+    const err = await failure(exec(a.setWeights, { target: TARGET, weights: { emqx: 100 } }));
+    expect(err.type).toBe('Misconfigured');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toBe(`VirtualService emqx in namespace ${ns.name} of target '${TARGET}' has no http route named mqtt (its routes: mqtt-ws)`);
+    expect(writes()).toEqual([]);
+  });
+});
+
 describe("the router's readiness", () => {
   test("an HTTPRoute: what its Gateway's controller wrote in its status, and whether it has seen the route's generation", async () => {
     await ns.seedBlue();
@@ -398,6 +458,37 @@ describe("the router's readiness", () => {
     expect(await exec(a.setWeights, { target: TARGET, weights })).toEqual({ changed: false, served: { emqx: 90, [GREEN.name]: 10 }, readiness: said });
     // the next step changes the route: what the controller said is of the generation before
     expect((await exec(a.setWeights, { target: TARGET, weights: { emqx: 50, [GREEN.name]: 50 } })).readiness).toBe(
+      `${said} (of generation ${metadata.generation}; ${metadata.generation + 1} not seen yet)`,
+    );
+  });
+
+  test("a VirtualService: what istiod wrote in its status (its Reconciled condition, its analysers' messages), and for which generation", async () => {
+    await ns.seedBlue();
+    await ns.createVirtualService('emqx', { tcp: [{ route: [{ destination: { host: 'emqx', port: { number: 1883 } } }] }] });
+    const a = activities({ router: { type: 'virtualService', name: 'emqx' } });
+    await greenReady(a);
+    const weights = { emqx: 90, [GREEN.name]: 10 };
+    await exec(a.setWeights, { target: TARGET, weights });
+    const { metadata } = await ns.virtualService('emqx');
+    // as istiod writes it (pilot/pkg/status/distribution: Reconciled, "n/m proxies up to date."; the analysers' validationMessages)
+    await ns.custom.patchNamespacedCustomObjectStatus(
+      {
+        ...VIRTUAL_SERVICES,
+        namespace: ns.name,
+        name: 'emqx',
+        body: {
+          status: {
+            observedGeneration: String(metadata.generation),
+            conditions: [{ type: 'Reconciled', status: 'False', message: '2/3 proxies up to date.', lastProbeTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }],
+            validationMessages: [{ level: 'ERROR', type: { code: 'IST0101' }, documentationUrl: 'https://istio.io/latest/docs/reference/config/analysis/ist0101/' }],
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const said = 'istiod: Reconciled False (2/3 proxies up to date.); IST0101 (ERROR)';
+    expect(await exec(a.setWeights, { target: TARGET, weights })).toEqual({ changed: false, served: { emqx: 90, [GREEN.name]: 10 }, readiness: said });
+    expect((await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).readiness).toBe(
       `${said} (of generation ${metadata.generation}; ${metadata.generation + 1} not seen yet)`,
     );
   });

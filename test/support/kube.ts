@@ -55,6 +55,14 @@ export interface BlueSpec {
   env?: V1EnvVar[];
 }
 
+export const VIRTUAL_SERVICES = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' } as const;
+
+/** A VirtualService's route as stored. */
+export interface IstioRoute {
+  name?: string;
+  route: { destination: { host: string; port?: { number: number } }; weight?: number }[];
+}
+
 let counter = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ready = (p: V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
@@ -199,6 +207,19 @@ export class TestNamespace {
         spec: { parentRefs: [{ name: 'gateway' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: backend, port }] }] },
       },
     });
+  }
+
+  /** An Istio VirtualService `name` (networking.istio.io/v1) with the given routes, for hosts `[name]`. */
+  async createVirtualService(name: string, spec: { http?: object[]; tcp?: object[] }): Promise<void> {
+    await this.custom.createNamespacedCustomObject({
+      ...VIRTUAL_SERVICES,
+      namespace: this.name,
+      body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name }, spec: { hosts: [name], ...spec } },
+    });
+  }
+
+  async virtualService(name: string): Promise<{ metadata: { generation: number }; spec: { http?: IstioRoute[]; tcp?: IstioRoute[] } }> {
+    return (await this.custom.getNamespacedCustomObject({ ...VIRTUAL_SERVICES, namespace: this.name, name })) as never;
   }
 
   async claims(): Promise<string[]> {

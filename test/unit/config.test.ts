@@ -199,7 +199,7 @@ describe('configuration file', () => {
     ['a service token with another role', VALID + '    - { principal: svc, roles: [service, viewer], target: edge, token: { env: SVC_TOKEN } }\n', /auth\.tokens\[1\]: a service token has the role service alone/],
     ['a target on a token of another role', VALID + '    - { principal: v, roles: [viewer], target: edge, token: { env: V_TOKEN } }\n', /auth\.tokens\[1\]\.target: only a service token is bound to a target/],
     ['a service token of an unknown target', VALID + '    - { principal: svc, roles: [service], target: nowhere, token: { env: SVC_TOKEN } }\n', /auth\.tokens\[1\]\.target: 'nowhere' is not a configured target/],
-    ['a router of an unknown type', VALID.replace('service: emqx }', 'service: emqx, router: { type: linkerd, name: emqx } }'), /targets\[0\]\.kubernetes\.router\.type: must be one of service, httpRoute/],
+    ['a router of an unknown type', VALID.replace('service: emqx }', 'service: emqx, router: { type: linkerd, name: emqx } }'), /targets\[0\]\.kubernetes\.router\.type: must be one of service, httpRoute, virtualService/],
     ['a router without its name', VALID.replace('service: emqx }', 'service: emqx, router: { type: httpRoute } }'), /targets\[0\]\.kubernetes\.router\.name: is required/],
     [
       'both a router and the older httpRoute',

@@ -8,12 +8,14 @@ import type { Cluster } from '../../platforms/kubernetes/client';
 import type { ClusterRouter } from './clusterRouter';
 import { httpRouteRouter } from './httpRoute';
 import { serviceSelectorRouter } from './serviceSelector';
+import { virtualServiceRouter } from './virtualService';
 
 type RouterModules = { [T in KubernetesRouterType]: (c: Cluster, config: Extract<KubernetesRouter, { type: T }>) => ClusterRouter };
 
 const ROUTERS: RouterModules = {
   service: (c) => serviceSelectorRouter(c),
   httpRoute: httpRouteRouter,
+  virtualService: virtualServiceRouter,
 };
 
 /** The router of the target a Cluster is for. */
