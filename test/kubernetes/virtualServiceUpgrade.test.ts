@@ -11,27 +11,17 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import type { VirtualServiceRouter } from '../../src/config/routers';
 import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
 import { rollbackSignal, stateQuery } from '../../src/workflows/messages';
-import { EmqxOnKube } from '../support/emqxOnKube';
+import { EmqxOnKube, FAST_DRAIN } from '../support/emqxOnKube';
 import type { IstioRoute } from '../support/kube';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
-import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput } from '../support/temporal';
+import { eventually, sharedServerForFile, startWorker, uniqueId, upgradeInput } from '../support/temporal';
 
-const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverSec: 1, waitHealthCheckSec: 1, initialDelayMs: 100, drainIntervalMs: 200 };
-
-let env: TestWorkflowEnvironment;
-const cleanups: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  env = await connectSharedServer();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => env?.teardown());
+const file = sharedServerForFile();
+const { cleanups } = file;
 
 /**
  * EMQX as a mesh user runs it: MQTT over TCP and MQTT over WebSocket routed
@@ -53,7 +43,7 @@ async function mesh(role?: (rules: V1PolicyRule[]) => V1PolicyRule[]): Promise<{
   const token = await applyForCutover(sys.ns, shippedManifests(sys.ns.name, role, 'rbac.yaml'));
   const router: VirtualServiceRouter = { type: 'virtualService', name: 'emqx', routes: ['mqtt-ws'] };
   const taskQueue = uniqueId('mesh');
-  const w = await startWorker(env, taskQueue, sys.activities(env.client, { kubernetes: { ...sys.target.kubernetes, router } }, token), {
+  const w = await startWorker(file.env, taskQueue, sys.activities(file.env.client, { kubernetes: { ...sys.target.kubernetes, router } }, token), {
     workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! },
   });
   cleanups.push(() => w.stop());
@@ -62,9 +52,9 @@ async function mesh(role?: (rules: V1PolicyRule[]) => V1PolicyRule[]): Promise<{
       kind: 'emqx',
       target: sys.target.name,
       version: '5.8.0',
-      options: { settings: { emqx: FAST }, traffic: traffic.map((s) => ({ ...s, analysis: [] })) },
+      options: { settings: { emqx: FAST_DRAIN }, traffic: traffic.map((s) => ({ ...s, analysis: [] })) },
     });
-    return env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
+    return file.env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
   };
   return { sys, start };
 }

@@ -15,7 +15,6 @@ import type { ReleaseWeights, RouterReading } from '../../../domain/router';
 import type { Cluster, CustomResource } from '../../platforms/kubernetes/client';
 import type { ClusterRouter } from './clusterRouter';
 import { ReleaseServices } from './releaseServices';
-import { serviceSelectorRouter } from './serviceSelector';
 
 const HTTP_ROUTE: CustomResource = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' };
 
@@ -57,24 +56,17 @@ export function routeReadiness(route: HTTPRoute): string {
 
 export function httpRouteRouter(c: Cluster, config: HttpRouteRouter): ClusterRouter {
   const services = new ReleaseServices(c);
-  const beforeFirstSwitch = serviceSelectorRouter(c);
   const read = () => c.readCustom<HTTPRoute>(HTTP_ROUTE, config.name);
-
-  async function reading(route: HTTPRoute, written: string[] = []): Promise<RouterReading> {
-    const backends = (route.spec.rules?.[0]?.backendRefs ?? []).map((r) => ({ service: r.name, weight: r.weight ?? 1 }));
-    const { weights, unknown } = await services.weightsOf(backends, written);
-    return { weights, ...(Object.keys(unknown).length ? { unknown } : {}), readiness: routeReadiness(route) };
-  }
+  /** The first rule's backendRefs by release (a Gateway's default weight is 1). */
+  const reading = (route: HTTPRoute, written?: string[]): Promise<RouterReading> =>
+    services.reading((route.spec.rules?.[0]?.backendRefs ?? []).map((r) => ({ service: r.name, weight: r.weight ?? 1 })), routeReadiness(route), written);
 
   return {
     name: `HTTPRoute ${config.name} in ${c.where()}`,
     perRelease: services,
 
     async read() {
-      const route = await read();
-      const now = await reading(route);
-      if (Object.keys(now.weights).length) return now;
-      return { ...(await beforeFirstSwitch.read()), readiness: now.readiness };
+      return services.orSelected(await reading(await read()));
     },
 
     async write(weights: ReleaseWeights, owner?: string) {

@@ -7,9 +7,10 @@
  * adopted with blue).
  */
 import { RELEASE_LABEL, releaseOf, releasePodLabels, releaseServiceName, type Workload } from '../../../domain/kubernetes';
-import type { ReleaseWeights } from '../../../domain/router';
+import type { ReleaseWeights, RouterReading } from '../../../domain/router';
 import type { Cluster } from '../../platforms/kubernetes/client';
 import type { PerReleaseObjects } from './clusterRouter';
+import { serviceSelectorRouter } from './serviceSelector';
 
 export class ReleaseServices implements PerReleaseObjects {
   constructor(private readonly c: Cluster) {}
@@ -74,11 +75,12 @@ export class ReleaseServices implements PerReleaseObjects {
   }
 
   /**
-   * Weights on Services as weights by release: a Service of a release by its
-   * name where cutover has just written it, else by its release label; any
-   * other Service (the user's own) under its own name, in `unknown`.
+   * What a router serves from its weights on Services: by release, a
+   * Service of a release by its name where cutover has just written it
+   * (`written`), else by its release label; any other backend (the user's
+   * own Service) under its own name, in `unknown`.
    */
-  async weightsOf(backends: { service: string; weight: number }[], written: string[] = []): Promise<{ weights: ReleaseWeights; unknown: ReleaseWeights }> {
+  async reading(backends: { service: string; weight: number }[], readiness: string, written: string[] = []): Promise<RouterReading> {
     const known = new Map(written.map((r) => [releaseServiceName(r), r]));
     const releases = await Promise.all(
       backends.map(async (b) => known.get(b.service) ?? (await this.c.readServiceOrAbsent(b.service))?.metadata?.labels?.[RELEASE_LABEL]),
@@ -90,6 +92,12 @@ export class ReleaseServices implements PerReleaseObjects {
       const key = releases[i] ?? b.service;
       into[key] = (into[key] ?? 0) + b.weight;
     });
-    return { weights, unknown };
+    return { weights, ...(Object.keys(unknown).length ? { unknown } : {}), readiness };
+  }
+
+  /** Before cutover's first switch a router leads to the user's own Service, whose selector then says who serves. */
+  async orSelected(now: RouterReading): Promise<RouterReading> {
+    if (Object.keys(now.weights).length) return now;
+    return { ...(await serviceSelectorRouter(this.c).read()), readiness: now.readiness };
   }
 }

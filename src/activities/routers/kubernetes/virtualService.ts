@@ -21,7 +21,6 @@ import type { ReleaseWeights, RouterReading } from '../../../domain/router';
 import type { Cluster, CustomResource } from '../../platforms/kubernetes/client';
 import type { ClusterRouter } from './clusterRouter';
 import { ReleaseServices } from './releaseServices';
-import { serviceSelectorRouter } from './serviceSelector';
 
 const VIRTUAL_SERVICE: CustomResource = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', kind: 'VirtualService' };
 
@@ -58,16 +57,14 @@ export function virtualServiceReadiness(vs: VirtualService): string {
   return `istiod: ${said}${stale}`;
 }
 
-/** A destination's Service in the VirtualService's namespace: `name` or `name.<namespace>[.svc…]`; undefined for any other host. */
-function serviceOf(host: string, namespace: string): string | undefined {
+/** A destination's Service in the VirtualService's namespace (`name`, `name.<namespace>[.svc…]`); any other host as it is, which no Service is named. */
+function serviceOf(host: string, namespace: string): string {
   const [name, ns, ...rest] = host.split('.');
-  if (ns === undefined) return name;
-  return ns === namespace && (rest.length === 0 || rest[0] === 'svc') ? name : undefined;
+  return ns === undefined || (ns === namespace && (rest.length === 0 || rest[0] === 'svc')) ? name! : host;
 }
 
 export function virtualServiceRouter(c: Cluster, config: VirtualServiceRouter): ClusterRouter {
   const services = new ReleaseServices(c);
-  const beforeFirstSwitch = serviceSelectorRouter(c);
   const name = `VirtualService ${config.name} in ${c.where()}`;
   const read = () => c.readCustom<VirtualService>(VIRTUAL_SERVICE, config.name);
 
@@ -83,16 +80,12 @@ export function virtualServiceRouter(c: Cluster, config: VirtualServiceRouter): 
     return { http: picked, tcp: vs.spec.tcp?.length ?? 0 };
   }
 
-  async function reading(vs: VirtualService, written: string[] = []): Promise<RouterReading> {
+  /** The first weighted route's destinations by release (one destination alone, without a weight, gets everything). */
+  function reading(vs: VirtualService, written?: string[]): Promise<RouterReading> {
     const picked = weighted(vs);
     const first = (vs.spec.http ?? []).find((_, i) => picked.http[i]) ?? vs.spec.tcp?.[0];
-    const own = (first?.route ?? []).map((d) => ({ service: serviceOf(d.destination.host, c.namespace), host: d.destination.host, weight: d.weight ?? 100 }));
-    const { weights, unknown } = await services.weightsOf(
-      own.filter((d) => d.service).map((d) => ({ service: d.service!, weight: d.weight })),
-      written,
-    );
-    for (const d of own.filter((o) => !o.service)) unknown[d.host] = (unknown[d.host] ?? 0) + d.weight;
-    return { weights, ...(Object.keys(unknown).length ? { unknown } : {}), readiness: virtualServiceReadiness(vs) };
+    const destinations = (first?.route ?? []).map((d) => ({ service: serviceOf(d.destination.host, c.namespace), weight: d.weight ?? 100 }));
+    return services.reading(destinations, virtualServiceReadiness(vs), written);
   }
 
   return {
@@ -100,10 +93,7 @@ export function virtualServiceRouter(c: Cluster, config: VirtualServiceRouter): 
     perRelease: services,
 
     async read() {
-      const vs = await read();
-      const now = await reading(vs);
-      if (Object.keys(now.weights).length) return now;
-      return { ...(await beforeFirstSwitch.read()), readiness: now.readiness };
+      return services.orSelected(await reading(await read()));
     },
 
     async write(weights: ReleaseWeights, owner?: string) {
