@@ -2,8 +2,9 @@
  * The local platform (the sandboxes of `npm start`) behind the same interface
  * as Kubernetes: a workload is a release of a kind's stand-in processes, its
  * pods `<release>-<ordinal>`; the Service is an nginx upstream, weighted
- * during a split, which the sandbox's router writes. Each activity is idempotent with Kubernetes' semantics and
- * error types, since the strategies cannot tell the platforms apart. The
+ * during a split, which the sandbox's router writes (sandboxRouter). Each
+ * activity is idempotent with Kubernetes' semantics and error types, since
+ * the strategies cannot tell the platforms apart. The
  * processes run in this worker's process, so only the worker that runs a
  * sandbox can serve it; the runtime hands them in as LocalWorkloads.
  * Ownership: each release in the state file records who made it (an entry

@@ -232,5 +232,3 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps) {
     },
   } satisfies WorkloadActivities;
 }
-
-export type KubernetesActivities = ReturnType<typeof createKubernetesActivities>;

@@ -68,8 +68,8 @@ export function virtualServiceRouter(c: Cluster, config: VirtualServiceRouter): 
   const name = `VirtualService ${config.name} in ${c.where()}`;
   const read = () => c.readCustom<VirtualService>(VIRTUAL_SERVICE, config.name);
 
-  /** The routes whose destinations carry the weights: the named http routes (or all), and every tcp route. */
-  function weighted(vs: VirtualService): { http: boolean[]; tcp: number } {
+  /** Which http routes carry the weights: those named (or all); every tcp route does too. */
+  function weighted(vs: VirtualService): boolean[] {
     const http = vs.spec.http ?? [];
     const missing = (config.routes ?? []).filter((r) => !http.some((h) => h.name === r));
     if (missing.length) {
@@ -77,13 +77,13 @@ export function virtualServiceRouter(c: Cluster, config: VirtualServiceRouter): 
     }
     const picked = http.map((h) => !config.routes || config.routes.includes(h.name ?? ''));
     if (!picked.some(Boolean) && !vs.spec.tcp?.length) throw ApplicationFailure.nonRetryable(`${name} has no http or tcp route to weight`, 'Misconfigured');
-    return { http: picked, tcp: vs.spec.tcp?.length ?? 0 };
+    return picked;
   }
 
   /** The first weighted route's destinations by release (one destination alone, without a weight, gets everything). */
   function reading(vs: VirtualService, written?: string[]): Promise<RouterReading> {
     const picked = weighted(vs);
-    const first = (vs.spec.http ?? []).find((_, i) => picked.http[i]) ?? vs.spec.tcp?.[0];
+    const first = (vs.spec.http ?? []).find((_, i) => picked[i]) ?? vs.spec.tcp?.[0];
     const destinations = (first?.route ?? []).map((d) => ({ service: serviceOf(d.destination.host, c.namespace), weight: d.weight ?? 100 }));
     return services.reading(destinations, virtualServiceReadiness(vs), written);
   }
@@ -106,8 +106,14 @@ export function virtualServiceRouter(c: Cluster, config: VirtualServiceRouter): 
         const port = r.route?.[0]?.destination.port;
         return Object.entries(weights).map(([release, weight]) => ({ destination: { host: releaseServiceName(release), ...(port ? { port } : {}) }, weight }));
       };
-      const same = (r: Route) => JSON.stringify(r.route?.map(({ destination, weight }) => ({ destination, weight }))) === JSON.stringify(destinations(r));
-      const http = (current.spec.http ?? []).map((r, i) => (picked.http[i] && !same(r) ? { ...r, route: destinations(r) } : r));
+      const same = (r: Route) => {
+        const want = destinations(r);
+        return (
+          r.route?.length === want.length &&
+          r.route.every((d, i) => d.destination.host === want[i]!.destination.host && !d.destination.subset && d.destination.port?.number === want[i]!.destination.port?.number && d.weight === want[i]!.weight)
+        );
+      };
+      const http = (current.spec.http ?? []).map((r, i) => (picked[i] && !same(r) ? { ...r, route: destinations(r) } : r));
       const tcp = current.spec.tcp?.map((r) => (same(r) ? r : { ...r, route: destinations(r) }));
       const unchanged = http.every((r, i) => r === current.spec.http?.[i]) && (tcp ?? []).every((r, i) => r === current.spec.tcp?.[i]);
       if (unchanged) return { changed: false, served: await reading(current, releases) };
