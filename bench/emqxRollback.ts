@@ -35,7 +35,7 @@ async function run(): Promise<Record<string, unknown>> {
       }
       const t0 = performance.now();
       void signedUpdate(h, rollbackUpdate, { by: 'bench', reason: 'rollback in the standby window' });
-      while (JSON.stringify(await routedMqttPorts(sandbox.nginx.prefix, ports.status)) !== JSON.stringify(blue)) await sleep(5);
+      while (JSON.stringify(await routedMqttPorts(sandbox)) !== JSON.stringify(blue)) await sleep(5);
       toBlue.push(performance.now() - t0);
       const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { clientId: `bench-${i}`, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
       toAccepted.push(performance.now() - t0);

@@ -26,8 +26,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import { PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import { createActivities } from '../src/activities';
-import { createKubernetesActivities } from '../src/activities/platforms/kubernetes';
-import { Mirror } from '../src/activities/platforms/kubernetesMirror';
+import { createPlatformActivities } from '../src/activities/platforms';
+import { Mirror } from '../src/activities/platforms/kubernetes/mirror';
 import { targetLookup } from '../src/config/targets';
 import { RELEASE_LABEL } from '../src/domain/kubernetes';
 import { releaseName, upgradeWorkflowId, type UpgradeState } from '../src/domain/upgrade';
@@ -120,7 +120,7 @@ export const kubernetesBench: BenchSection = {
     try {
       await ns.seedBlue();
       await services.start();
-      const a = createKubernetesActivities({
+      const a = createPlatformActivities({
         targets: targetLookup([{ name: TARGET, kind: 'emqx', kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx' } }]),
         kubeConfigFor: kubeConfig,
       });

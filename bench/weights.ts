@@ -12,6 +12,7 @@
  */
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { UpgradeState } from '../src/domain/upgrade';
+import type { LocalSandbox } from '../src/sandbox/localSandbox';
 import { routedMqttServers } from '../test/support/emqxSandbox';
 import { withLocalEmqx } from './localEmqx';
 import { latency, type BenchSection } from './section';
@@ -26,11 +27,11 @@ class ServedConfigs {
   private running = true;
   private readonly done: Promise<void>;
 
-  constructor(prefix: string, statusPort: number) {
+  constructor(sandbox: LocalSandbox) {
     this.done = (async () => {
       let last = '';
       while (this.running) {
-        const servers = await routedMqttServers(prefix, statusPort);
+        const servers = await routedMqttServers(sandbox);
         // the wall clock, as the decision's time in the state is
         const at = Date.now();
         if (servers && JSON.stringify(servers) !== last) {
@@ -61,8 +62,8 @@ async function run(): Promise<Record<string, unknown>> {
   const fromDecision: number[] = [];
   const fromScheduled: number[] = [];
   const missed: string[] = [];
-  await withLocalEmqx('bench-weights', async ({ sandbox, ports, upgrade }) => {
-    const served = new ServedConfigs(sandbox.nginx.prefix, ports.status);
+  await withLocalEmqx('bench-weights', async ({ sandbox, upgrade }) => {
+    const served = new ServedConfigs(sandbox);
     try {
       for (let i = 0; i < UPGRADES; i++) {
         const h = await upgrade(`5.8.${i}`, { standbyWindowMs: 100, traffic: PLAN.map((weight) => ({ weight, analysis: [] })) });

@@ -224,6 +224,9 @@ function targetProblems(t: TargetConfig, field: string): FieldProblem[] {
     if (missing.length) problems.push({ field: `${field}.local.ports`, message: `needs ${missing.join(', ')} (a ${t.kind} sandbox listens on ${kindModule(t.kind).localPorts.join(', ')})` });
   }
   if (!t.local && !t.kubernetes) problems.push({ field, message: `'${t.name}' needs a placement: kubernetes or local` });
+  if (t.kubernetes?.router && t.kubernetes.httpRoute) {
+    problems.push({ field: `${field}.kubernetes.httpRoute`, message: 'names a router, as kubernetes.router does: keep router alone (httpRoute: x is router: { type: httpRoute, name: x })' });
+  }
   return problems;
 }
 

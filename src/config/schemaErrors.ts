@@ -38,12 +38,34 @@ export function explain(schema: unknown, fallback: string, patternFailed: boolea
   return fallback;
 }
 
+type Discriminated = { anyOf?: { properties?: { type?: { const?: unknown } } }[] };
+
+/**
+ * A union of objects told apart by their `type` (a target's router): the
+ * problems of the branch the value names, or the types there are; undefined
+ * for any other union.
+ */
+function discriminatedProblems(schema: unknown, value: unknown, pointer: string): FieldProblem[] | undefined {
+  const branches = (schema as Discriminated).anyOf;
+  const types = branches?.map((b) => b.properties?.type?.const);
+  if (!branches?.length || !types!.every((t) => t !== undefined)) return undefined;
+  const branch = branches.find((b) => b.properties!.type!.const === (value as { type?: unknown } | undefined)?.type);
+  if (!branch) return [{ field: fieldPath(pointer, 'type'), message: `must be one of ${types!.join(', ')}` }];
+  const field = fieldPath(pointer);
+  return typeboxProblems(branch as TSchema, value).map((p) => ({ field: !p.field ? field : p.field.startsWith('[') || !field ? `${field}${p.field}` : `${field}.${p.field}`, message: p.message }));
+}
+
 /** Every violation of a TypeBox schema, one per field (the first found for each). */
 export function typeboxProblems(schema: TSchema, value: unknown): FieldProblem[] {
   const byField = new Map<string, string>();
   for (const e of Value.Errors(schema, value)) {
     const field = fieldPath(e.path);
     if (byField.has(field)) continue;
+    const inBranch = e.type === ValueErrorType.Union ? discriminatedProblems(e.schema, e.value, e.path) : undefined;
+    if (inBranch) {
+      for (const p of inBranch) if (!byField.has(p.field)) byField.set(p.field, p.message);
+      continue;
+    }
     const message =
       e.type === ValueErrorType.ObjectRequiredProperty
         ? 'is required'

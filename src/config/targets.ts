@@ -7,6 +7,7 @@ import { Type, type Static, type TOptional } from '@sinclair/typebox';
 import { KINDS, KIND_MODULES, kindModules, type Kind } from '../domain/kindRegistry';
 import { SecretRef } from '../domain/schemas';
 import { UpgradeOptionsInput } from './options';
+import { KubernetesRouter } from './routers';
 import { PolicyInput } from './policy';
 
 export { SecretRef };
@@ -21,12 +22,13 @@ export const KubernetesPlacement = Type.Object(
       { kind: Type.Union([Type.Literal('StatefulSet'), Type.Literal('Deployment')]), name: Type.String({ minLength: 1 }) },
       { additionalProperties: false },
     ),
-    /** The Service clients use; without an httpRoute its selector decides which release gets traffic. */
+    /** The Service clients use; with the router `service` (the default) its selector decides which release gets traffic. */
     service: Type.String({ minLength: 1 }),
+    /** What moves traffic between the releases (src/config/routers.ts); default: httpRoute's, else the Service selector. */
+    router: Type.Optional(KubernetesRouter),
     /**
-     * A Gateway API HTTPRoute (gateway.networking.k8s.io/v1) in the namespace
-     * whose backendRefs carry the weights: each release gets a Service of its
-     * own, so traffic can be split in steps.
+     * The older way to name a router: a Gateway API HTTPRoute in the
+     * namespace, the same as `router: { type: httpRoute, name }`.
      */
     httpRoute: Type.Optional(Type.String({ minLength: 1 })),
     /** Kubeconfig file and context; omitted: in-cluster config, else KUBECONFIG / ~/.kube/config. */

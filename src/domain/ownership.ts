@@ -33,6 +33,18 @@ export interface Marks {
   annotations: Record<string, string>;
 }
 
+/**
+ * `owner` on a call that changes something: the id of the upgrade (or clean-up)
+ * on whose behalf it acts. With it, the call creates objects marked as the
+ * target's and that upgrade's, and changes or deletes only what is the
+ * target's; a clash fails before anything changes, naming the owner. Without
+ * it (runs started before ownership marks) it acts as it did then.
+ */
+export interface OwnedCall {
+  target: string;
+  owner?: string;
+}
+
 /** The labels and annotations that say who owns an object cutover creates. */
 export function ownerMarks(owner: Owner): Marks {
   return {

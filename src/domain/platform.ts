@@ -1,9 +1,12 @@
 /**
- * What a strategy asks of the platform its workloads run on. Kubernetes
- * implements it with @kubernetes/client-node; the local sandbox with
- * processes and nginx. Strategies never know which one they drive.
+ * What a strategy asks of the platform its workloads run on, and of the
+ * router in front of them. Kubernetes implements the workloads with
+ * @kubernetes/client-node; the local sandbox with processes. The router is
+ * the target's own (src/domain/router.ts). Strategies never know which ones
+ * they drive.
  */
-import type { Owner, ReleaseObjects } from './ownership';
+import type { OwnedCall, Owner, ReleaseObjects } from './ownership';
+import type { TrafficActivities, TrafficRouter } from './router';
 import type { ReleaseRef } from './upgrade';
 
 export interface BlueWorkload extends ReleaseRef {
@@ -21,20 +24,8 @@ export interface PodInfo {
   ip?: string;
 }
 
-/**
- * `owner` on a call that changes something: the id of the upgrade (or clean-up)
- * on whose behalf it acts. With it, the call creates objects marked as the
- * target's and that upgrade's, and changes or deletes only what is the
- * target's (src/domain/ownership.ts); a clash fails before anything changes,
- * naming the owner. Without it (runs started before ownership marks) it acts
- * as it did then.
- */
-export interface OwnedCall {
-  target: string;
-  owner?: string;
-}
-
-export interface PlatformActivities {
+/** The workload's life on its platform: read blue, create green, wait for it, scale, remove, list. */
+export interface WorkloadActivities {
   /** The release the target's Service sends traffic to now; refused if it carries another target's mark. */
   readBlueRelease(i: { target: string; env?: string[] }): Promise<BlueWorkload>;
   /**
@@ -45,13 +36,6 @@ export interface PlatformActivities {
   ensureGreenWorkload(i: OwnedCall & { green: ReleaseRef; image?: string; replicas?: number; env?: Record<string, string> }): Promise<unknown>;
   /** Heartbeats until every replica is ready; the workflow limits how long. */
   waitWorkloadReady(i: { target: string; release: string }): Promise<unknown>;
-  /**
-   * Router weights by release name, summing to 100; a release absent or at 0
-   * gets nothing. Kubernetes: the target's HTTPRoute backendRefs, or without a
-   * route the Service selector (100/0 only); local: nginx upstream weights.
-   * Applying the same weights again changes nothing.
-   */
-  setWeights(i: OwnedCall & { weights: Record<string, number> }): Promise<{ changed: boolean }>;
   scaleWorkload(i: OwnedCall & { release: string; replicas: number }): Promise<{ changed: boolean }>;
   /** Scales to expectedReplicas - 1 only if it is at expectedReplicas now: a retry never removes two. */
   scaleDownByOne(i: OwnedCall & { release: string; expectedReplicas: number }): Promise<unknown>;
@@ -61,6 +45,9 @@ export interface PlatformActivities {
   /** Every release of the target on the platform (the target's marks, its configured first release, what serves), with owner and weight. */
   listReleases(i: { target: string }): Promise<ReleaseObjects[]>;
 }
+
+/** What a strategy asks of the platform: its workloads, and traffic through the target's router (src/domain/router.ts). */
+export interface PlatformActivities extends WorkloadActivities, TrafficActivities {}
 
 /** What the local platform records of one release of a local target. */
 export interface LocalRelease {
@@ -102,4 +89,6 @@ export interface LocalWorkloads {
    * cannot know its type: the kind that reads it checks it (isLocalKong).
    */
   readonly kindPort?: unknown;
+  /** The router in front of its releases (its nginx upstream), which follows the recorded service and weights at every change. */
+  readonly router: TrafficRouter;
 }

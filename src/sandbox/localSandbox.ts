@@ -1,7 +1,9 @@
 /**
  * One local sandbox target: releases of a kind's stand-in processes and nginx
  * routing traffic to the serving release (or releases, weighted, during a
- * split). What it should run (releases, replicas, node ports, the serving
+ * split), its traffic upstream written by the target's router
+ * (src/activities/routers/nginx/), which the local platform reaches through
+ * this sandbox. What it should run (releases, replicas, node ports, the serving
  * release, the weights) is recorded in a JSON state file, written atomically
  * before processes are started or stopped, so a restart (of `npm start`, or
  * after a crash) brings back exactly the recorded state and a retried change
@@ -16,6 +18,8 @@ import type { LocalPlacement } from '../config/targets';
 import type { LocalState, LocalWorkloads } from '../domain/platform';
 import { releaseName } from '../domain/upgrade';
 import { freePort, portIsFree } from '../runtime/freePort';
+import { positive } from '../domain/router';
+import { nginxRouter, type NginxRouter, type OwnedUpstream } from '../activities/routers/nginx/upstream';
 import { Nginx, type NginxRoutes } from './nginx';
 import { isRunning } from './process';
 
@@ -35,9 +39,8 @@ export interface SandboxNode {
   stop(): Promise<void>;
 }
 
-/** The nodes nginx routes to: those that get traffic with their share, and every desired node. */
+/** Every desired node, for the upstreams that reach all of them (an API's). */
 export interface Routing {
-  traffic: { ports: Record<string, number>; weight: number }[];
   all: { ports: Record<string, number> }[];
 }
 
@@ -53,7 +56,9 @@ export interface SandboxKind {
   start(dir: string): Promise<void>;
   stop(): Promise<void>;
   startNode(spec: NodeSpec): Promise<SandboxNode>;
-  /** nginx's upstreams for these nodes (the status port is the sandbox's). */
+  /** The upstream that carries the target's traffic, which its router owns: name, the node port it leads to, how its servers are written. */
+  readonly traffic: OwnedUpstream & { port: string };
+  /** nginx's upstreams for these nodes, the traffic upstream without servers (its block is the router's); the status port is the sandbox's. */
   routes(r: Routing): Omit<NginxRoutes, 'statusPort'>;
   /** For npm start's print-out: where a person reaches the sandbox. */
   describe(): string;
@@ -71,16 +76,9 @@ export interface LocalSandboxOptions {
 
 export const podName = (release: string, ordinal: number): string => `${release}-${ordinal}`;
 
-const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
-
-/** Per node, the release's share divided among its nodes, as whole nginx weights. */
-export function nodeWeights(shares: { weight: number; nodes: number }[]): number[] {
-  const lcm = shares.reduce((l, s) => (s.nodes ? (l * s.nodes) / gcd(l, s.nodes) : l), 1);
-  return shares.map((s) => (s.nodes ? (s.weight * lcm) / s.nodes : 0));
-}
-
 export class LocalSandbox implements LocalWorkloads {
   readonly nginx: Nginx;
+  readonly router: NginxRouter;
   private readonly dir: string;
   private readonly stateFile: string;
   private state: LocalState | undefined;
@@ -93,6 +91,8 @@ export class LocalSandbox implements LocalWorkloads {
     this.dir = join(o.dataDir, 'sandbox', o.placement.cluster);
     this.stateFile = join(this.dir, 'state.json');
     this.nginx = new Nginx(join(o.dataDir, 'nginx', o.placement.cluster));
+    const { port, ...upstream } = o.kind.traffic;
+    this.router = nginxRouter({ target: o.target, upstream, nginx: this.nginx, nodes: () => this.nodesOn(port) });
   }
 
   get target(): string {
@@ -212,16 +212,11 @@ export class LocalSandbox implements LocalWorkloads {
     return want;
   }
 
-  /** Who gets traffic: the weights during a split, else the serving release alone. */
-  private routing(want: Map<string, NodeSpec>): Routing {
-    const s = this.current();
-    const shares = Object.entries(s.weights ?? { [s.service]: 100 }).filter(([, w]) => w > 0);
-    const nodesOf = (release: string) => [...want.values()].filter((n) => n.release === release);
-    const weights = nodeWeights(shares.map(([release, weight]) => ({ weight, nodes: nodesOf(release).length })));
-    return {
-      traffic: shares.flatMap(([release], i) => nodesOf(release).map((n) => ({ ports: n.ports, weight: weights[i] }))),
-      all: [...want.values()].map((n) => ({ ports: n.ports })),
-    };
+  /** Every release's desired nodes' addresses on one of their ports, in ordinal order. */
+  private nodesOn(port: string): Record<string, string[]> {
+    const nodes: Record<string, string[]> = {};
+    for (const n of this.desired().values()) (nodes[n.release] ??= []).push(`127.0.0.1:${n.ports[port]}`);
+    return nodes;
   }
 
   /**
@@ -263,7 +258,9 @@ export class LocalSandbox implements LocalWorkloads {
     }
     const missing = [...want.entries()].filter(([pod]) => !this.nodes.has(pod));
     await Promise.all(missing.map(async ([pod, spec]) => this.nodes.set(pod, await this.startNode(spec))));
-    await this.nginx.apply({ statusPort: this.o.placement.ports.status, ...this.o.kind.routes(this.routing(want)) });
+    // who gets traffic: the weights during a split, else the serving release alone; then the rest of nginx's config
+    await this.router.apply(positive(s.weights ?? { [s.service]: 100 }));
+    await this.nginx.apply({ statusPort: this.o.placement.ports.status, ...this.o.kind.routes({ all: [...want.values()].map((n) => ({ ports: n.ports })) }) });
     const metrics = this.o.kind.metrics;
     if (metrics) this.scrape?.([...want.values()].map((n) => `127.0.0.1:${n.ports[metrics.port]}`), metrics.path);
   }

@@ -1,10 +1,13 @@
 /**
- * nginx from Debian as the sandbox's router: stream upstreams (MQTT over TCP)
- * and http upstreams, weighted during a split, with stub_status on a port of
- * its own; a kind's sandbox says which upstreams it needs. It runs from its
- * own prefix (config, pid file, logs, temp files), on loopback ports only. A
- * switch rewrites the config and reloads: the master starts new workers with
- * the new upstreams, old workers keep their connections until those close.
+ * nginx from Debian in front of the sandbox's nodes: stream upstreams (MQTT
+ * over TCP) and http upstreams, with stub_status on a port of its own; a
+ * kind's sandbox says which upstreams it needs. The upstream that carries
+ * the target's traffic is its router's (src/activities/routers/nginx/): an
+ * include file the router owns, which this nginx tests, reloads and
+ * confirms for it (NginxControl). It runs from its own prefix (config, the
+ * routers' files under routes/, pid file, logs, temp files), on loopback
+ * ports only. A reload starts new workers with the new config, old workers
+ * keep their connections until those close.
  * The master does not daemonize: it stays a child in the starter's process
  * group, so a terminal's Ctrl-C reaches it whatever happens to npm start, and
  * what a killed npm start leaves is in the group the next start stops.
@@ -12,9 +15,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { NginxControl } from '../domain/router';
 import { describePortTaken, fdHolders, isAlive, terminate } from '../runtime/processes';
+import { upstreamBlock } from '../activities/routers/nginx/upstream';
 
 const run = promisify(execFile);
 
@@ -23,8 +28,8 @@ export interface NginxUpstream {
   name: string;
   /** Loopback port the server listens on. */
   listen: number;
-  /** Backend ports; weight only where the upstream splits traffic unevenly. */
-  servers: { port: number; weight?: number; backup?: boolean }[];
+  /** Backend ports on 127.0.0.1; absent: a router owns the upstream, and its block is the router's include file. */
+  servers?: { port: number; weight?: number; backup?: boolean }[];
   /** Appended to every server line, e.g. "max_fails=1 fail_timeout=5s". */
   serverOptions?: string;
   /** Inside the stream server, or the http server's location /. */
@@ -66,18 +71,19 @@ function streamModule(bin: string): Promise<string | undefined> {
   return streamModules.get(bin)!;
 }
 
-/** An upstream needs one server; with none to route to, a server marked down makes nginx refuse connections. */
-function upstream(u: NginxUpstream): string {
-  const lines = u.servers.length
-    ? u.servers.map((b) => `    server 127.0.0.1:${b.port}${b.weight !== undefined ? ` weight=${b.weight}` : ''}${b.backup ? ' backup' : ''}${u.serverOptions ? ` ${u.serverOptions}` : ''};`)
-    : ['    server 127.0.0.1:9 down;'];
-  return `  upstream ${u.name} {\n${lines.join('\n')}\n  }`;
+/** Where the router of an upstream keeps its block. */
+export const ownedUpstreamFile = (prefix: string, upstream: string): string => join(prefix, 'routes', `${upstream}.conf`);
+
+/** The upstream's block: its servers, or the include file of the router that owns it. */
+function upstream(prefix: string, u: NginxUpstream): string {
+  if (!u.servers) return `  include ${ownedUpstreamFile(prefix, u.name)};`;
+  return upstreamBlock(u.name, u.servers.map((b) => ({ address: `127.0.0.1:${b.port}`, weight: b.weight, backup: b.backup })), u.serverOptions);
 }
 
 const indent = (lines: string[], by: string): string => lines.map((l) => `${by}${l}`).join('\n');
 
-function streamServer(u: NginxUpstream): string {
-  return `${upstream(u)}
+function streamServer(prefix: string, u: NginxUpstream): string {
+  return `${upstream(prefix, u)}
   server {
     listen 127.0.0.1:${u.listen};
     proxy_pass ${u.name};
@@ -85,8 +91,8 @@ ${indent(u.directives, '    ')}
   }`;
 }
 
-function httpServer(u: NginxUpstream): string {
-  return `${upstream(u)}
+function httpServer(prefix: string, u: NginxUpstream): string {
+  return `${upstream(prefix, u)}
   server {
     listen 127.0.0.1:${u.listen};
     location / {
@@ -98,8 +104,8 @@ ${indent(u.directives, '      ')}
 
 export function nginxConfig(prefix: string, r: NginxRoutes, generation: number, opts: { streamModule?: string; root: boolean }): string {
   const temp = (what: string) => `${what}_temp_path ${join(prefix, 'temp', what)};`;
-  const stream = r.streams.length ? `\nstream {\n${r.streams.map(streamServer).join('\n\n')}\n}\n` : '';
-  return `# Written by cutover's local platform; rewritten at every switch. Generation ${generation}.
+  const stream = r.streams.length ? `\nstream {\n${r.streams.map((u) => streamServer(prefix, u)).join('\n\n')}\n}\n` : '';
+  return `# Written by cutover's local sandbox; rewritten at every reload. Generation ${generation}.
 ${opts.streamModule && r.streams.length ? `load_module ${opts.streamModule};\n` : ''}${opts.root ? '# Running as root: workers stay root, so they can use the temp files under the project.\nuser root;\n' : ''}worker_processes 1;
 daemon off;
 pid ${join(prefix, 'nginx.pid')};
@@ -113,7 +119,7 @@ http {
   access_log off;
   ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}
 
-${r.http.map(httpServer).join('\n\n')}
+${r.http.map((u) => httpServer(prefix, u)).join('\n\n')}
 
   server {
     listen 127.0.0.1:${r.statusPort};
@@ -135,10 +141,18 @@ function listenerOf(r: NginxRoutes, port: number): string {
   return u ? `nginx's listener of upstream ${u.name}` : `nginx's stub_status`;
 }
 
-export class Nginx {
+/** How many configs back nginx's workers may still be answering for (a reload in flight), of which the routers' files are kept. */
+const KEPT_GENERATIONS = 8;
+
+export class Nginx implements NginxControl {
   private generation = 0;
   private applied = '';
+  private routes: NginxRoutes | undefined;
   private readonly conf: string;
+  /** The routers' files as written, by upstream. */
+  private readonly owned = new Map<string, string>();
+  /** The routers' files of each recent config generation: what the workers run, once /generation answers it. */
+  private readonly generations = new Map<number, ReadonlyMap<string, string>>();
 
   constructor(
     readonly prefix: string,
@@ -188,9 +202,57 @@ export class Nginx {
     return this.nginx('-t');
   }
 
+  get name(): string {
+    return `the sandbox's nginx (prefix ${this.prefix})`;
+  }
+
   /** Writes the config (atomically, tested before it replaces the old one), then starts nginx or reloads it and waits until its workers run it. */
   async apply(routes: NginxRoutes): Promise<void> {
     if (this.applied === JSON.stringify(routes) && this.pid()) return;
+    await this.reload(routes);
+    this.applied = JSON.stringify(routes);
+  }
+
+  /**
+   * A router's block of an upstream: written to its file, then, if nginx
+   * runs, the whole config tested with it and reloaded (a refused block is
+   * taken back, the old file stays); if nginx does not run yet, its start
+   * includes the file.
+   */
+  async applyOwned(upstream: string, text: string): Promise<{ changed: boolean }> {
+    if (this.owned.get(upstream) === text) return { changed: false };
+    const file = ownedUpstreamFile(this.prefix, upstream);
+    const before = this.owned.get(upstream);
+    mkdirSync(dirname(file), { recursive: true });
+    const write = (t: string) => {
+      writeFileSync(`${file}.next`, t);
+      renameSync(`${file}.next`, file);
+    };
+    write(text);
+    this.owned.set(upstream, text);
+    if (!this.routes || !this.pid()) return { changed: true };
+    try {
+      await this.reload(this.routes);
+    } catch (err) {
+      if (before === undefined) this.owned.delete(upstream);
+      else {
+        write(before);
+        this.owned.set(upstream, before);
+      }
+      throw err;
+    }
+    return { changed: true };
+  }
+
+  /** The router's block that nginx's workers run now: the file as it was in the config generation /generation answers. */
+  async servedOwned(upstream: string): Promise<{ text: string; config: string } | undefined> {
+    if (!this.routes) return undefined;
+    const live = await this.liveGeneration(this.routes.statusPort);
+    const text = this.generations.get(Number(live))?.get(upstream);
+    return text === undefined ? undefined : { text, config: `config generation ${live}` };
+  }
+
+  private async reload(routes: NginxRoutes): Promise<void> {
     for (const d of ['logs', 'temp']) mkdirSync(join(this.prefix, d), { recursive: true });
     const generation = ++this.generation;
     const text = nginxConfig(this.prefix, routes, generation, { streamModule: await streamModule(this.bin), root: process.getuid?.() === 0 });
@@ -200,13 +262,15 @@ export class Nginx {
       throw new Error(`nginx refused the generated config ${next}: ${err.stderr?.trim()}`);
     });
     renameSync(next, this.conf);
+    this.routes = routes;
+    this.generations.set(generation, new Map(this.owned));
+    this.generations.delete(generation - KEPT_GENERATIONS);
     // A master left by an earlier run (killed without a stop) is adopted: reloaded, not started twice.
     // SIGHUP is what `nginx -s reload` sends, without starting another nginx to send it
     const master = this.pid();
     if (master) process.kill(master, 'SIGHUP');
     else await this.startMaster(routes);
     await this.waitGeneration(routes.statusPort, generation);
-    this.applied = JSON.stringify(routes);
   }
 
   /**
@@ -253,12 +317,17 @@ export class Nginx {
     });
   }
 
+  /** Which config generation nginx's workers answer for; '' if none answers. */
+  private liveGeneration(port: number): Promise<string> {
+    return fetch(`http://127.0.0.1:${port}/generation`, { signal: AbortSignal.timeout(1000) })
+      .then((r) => r.text())
+      .catch(() => '');
+  }
+
   private async waitGeneration(port: number, generation: number): Promise<void> {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const seen = await fetch(`http://127.0.0.1:${port}/generation`, { signal: AbortSignal.timeout(1000) })
-        .then((r) => r.text())
-        .catch(() => '');
+      const seen = await this.liveGeneration(port);
       if (seen === String(generation)) return;
       if (Date.now() > deadline) throw new Error(`nginx did not take config generation ${generation} within 10 s; see ${join(this.prefix, 'logs', 'error.log')}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -14,7 +14,7 @@ export interface StrategyContext<K extends Kind = Kind> {
   readonly green: ReleaseRef;
   /**
    * The upgrade's id, to pass as `owner` to the activities that create or
-   * change the target's objects (src/domain/platform.ts, OwnedCall); absent in
+   * change the target's objects (src/domain/ownership.ts, OwnedCall); absent in
    * runs started before ownership marks.
    */
   readonly owner?: string;

@@ -20,12 +20,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { V1Service } from '@kubernetes/client-node';
 import { Client } from 'pg';
 import { createActivities } from '../../src/activities';
-import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
+import { Mirror } from '../../src/activities/platforms/kubernetes/mirror';
+import { weightsOfOwned } from '../../src/activities/routers/nginx/upstream';
 import type { TargetConfig } from '../../src/config/targets';
 import type { LocalKong } from '../../src/domain/kong/local';
 import type { LocalWorkloads } from '../../src/domain/platform';
 import { releaseDatabaseName } from '../../src/domain/projection/naming';
 import { RELEASE_LABEL } from '../../src/domain/kubernetes';
+import type { Role } from '../../src/domain/traffic';
 import { releaseName, upgradeWorkflowId, type UpgradeInput, type UpgradeState } from '../../src/domain/upgrade';
 import type { FaultCounts, FaultInjector } from '../../src/sandbox/faultProxy';
 import type { LocalSandbox } from '../../src/sandbox/localSandbox';
@@ -88,39 +90,21 @@ const worker = (env: TestWorkflowEnvironment, taskQueue: string, activities: obj
   startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! }, ...extra });
 
 /**
- * The releases nginx sent an upstream's traffic to, each time its workers
- * took a config that changed them (`blue`, `green`, or both with weights):
- * what the local platform's Service is.
+ * The releases nginx sent the target's traffic to, each time the router's
+ * block its workers took changed them (`blue`, `green`, or both during a
+ * split): what the local platform's router is.
  */
-function routedReleases(sandbox: LocalSandbox, listen: number): { name(ports: Record<string, string>): string[] } {
-  const sets: string[][] = [];
-  const apply = sandbox.nginx.apply.bind(sandbox.nginx);
-  sandbox.nginx.apply = async (routes) => {
-    await apply(routes);
-    const upstream = [...routes.streams, ...routes.http].find((u) => u.listen === listen);
-    const set = (upstream?.servers ?? []).filter((s) => !s.backup).map((s) => `${s.port}${s.weight === undefined ? '' : `*${s.weight}`}`);
-    if (sets.at(-1)?.join() !== set.join()) sets.push(set);
+function routedReleases(sandbox: LocalSandbox, roles: Record<Role, string>): { names(): string[] } {
+  const byRelease = Object.fromEntries(Object.entries(roles).map(([role, release]) => [release, role]));
+  const sets: string[] = [];
+  const applyOwned = sandbox.nginx.applyOwned.bind(sandbox.nginx);
+  sandbox.nginx.applyOwned = async (upstream, text) => {
+    const applied = await applyOwned(upstream, text);
+    const set = Object.keys(weightsOfOwned(text)).map((r) => byRelease[r] ?? r).sort().join('+');
+    if (sets.at(-1) !== set) sets.push(set);
+    return applied;
   };
-  return {
-    // port -> release, from the state while both existed
-    name: (ports) => sets.map((set) => [...new Set(set.map((s) => ports[s.split('*')[0]] ?? `port ${s}`))].sort().join('+')),
-  };
-}
-
-/** The ports of each release's nodes on a port name, as the sandbox's state has them now. */
-async function portsOf(sandbox: LocalSandbox, port: string, roles: Record<string, string>): Promise<Record<string, string>> {
-  return sandbox.read((s) => {
-    const out: Record<string, string> = {};
-    for (const [role, release] of Object.entries(roles)) for (const p of s.releases[release]?.ports ?? []) out[String(p[port])] = role;
-    return out;
-  });
-}
-
-/** The releases' node ports, kept as they come, so blue's survive its removal. */
-function watchPorts(sandbox: LocalSandbox, port: string, roles: Record<string, string>): { ports: Record<string, string>; stop(): void } {
-  const ports: Record<string, string> = {};
-  const timer = setInterval(() => void portsOf(sandbox, port, roles).then((p) => Object.assign(ports, p)), 100);
-  return { ports, stop: () => clearInterval(timer) };
+  return { names: () => [...sets] };
 }
 
 // ---- EMQX on the local platform ------------------------------------------
@@ -132,12 +116,10 @@ export async function emqxLocal(env: TestWorkflowEnvironment, faults?: FaultInje
   const stack = await startLocalStack(env, 'chaos-emqx', { apiVia: faults && ((url) => faults.http(url)) });
   const blue = releaseName(stack.name, '5.7.0');
   const green = releaseName(stack.name, '5.8.0');
-  const routed = routedReleases(stack.sandbox, stack.target.local!.ports.mqtt);
-  const ports = watchPorts(stack.sandbox, 'mqtt', { blue, green });
+  const routed = routedReleases(stack.sandbox, { blue, green });
   try {
     const input = upgradeInput({ kind: 'emqx', target: stack.name, version: '5.8.0', options: { approval: 'auto', standbyWindowMs: 500 }, settings: { emqx: EMQX_FAST } });
     const r = await run(env, stack.taskQueue, input);
-    ports.stop();
     const starts = (faults?.forwarded ?? [])
       .filter((c) => c.method === 'POST' && c.path.endsWith('/evacuation/start') && c.status === 200)
       .map((c) => decodeURIComponent(c.path.split('/')[4]));
@@ -147,11 +129,10 @@ export async function emqxLocal(env: TestWorkflowEnvironment, faults?: FaultInje
       seen: {
         // EMQX's answers the proxy carried: 200 is "evacuation started" (a second start answers 400 already_started)
         evacuationsStarted: countBy(starts),
-        routedTo: routed.name(ports.ports),
+        routedTo: routed.names(),
       },
     };
   } finally {
-    ports.stop();
     await stack.stop();
   }
 }
@@ -200,6 +181,7 @@ function nodesThrough(sandbox: LocalSandbox, faults: FaultInjector): LocalWorklo
     heal: () => sandbox.heal(),
     pods: (r) => sandbox.pods(r),
     kindPort,
+    router: sandbox.router,
   };
 }
 
@@ -225,8 +207,7 @@ export async function kongLocal(env: TestWorkflowEnvironment, faults?: FaultInje
     const taskQueue = uniqueId('chaos-kong');
     const secrets = { KONG_PG_PASSWORD: SANDBOX_PG_PASSWORD };
     w = await worker(env, taskQueue, createActivities([workerTarget], { sandboxes: new Map([[target.name, workloads]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS }));
-    const routed = routedReleases(sandbox, ports.proxy);
-    const nodePorts = watchPorts(sandbox, 'proxy', { blue: releaseName(target.name, '3.8.0'), green: releaseName(target.name, '3.9.0') });
+    const routed = routedReleases(sandbox, { blue: releaseName(target.name, '3.8.0'), green: releaseName(target.name, '3.9.0') });
     const input = upgradeInput({
       kind: 'kong',
       target: target.name,
@@ -234,13 +215,12 @@ export async function kongLocal(env: TestWorkflowEnvironment, faults?: FaultInje
       options: { approval: 'auto', standbyWindowMs: 500, traffic: [{ weight: 50, analysis: [] }, { weight: 100, analysis: [] }], approveBefore: [] },
     });
     const r = await run(env, taskQueue, input);
-    nodePorts.stop();
     return {
       ...r,
       faults: faults?.counts,
       seen: {
         migrationsUp: loggedStatements(pgDir, /statement:[\s\S]*ADD COLUMN IF NOT EXISTS url/),
-        routedTo: routed.name(nodePorts.ports),
+        routedTo: routed.names(),
       },
     };
   } finally {
@@ -286,8 +266,7 @@ export async function projectionLocal(env: TestWorkflowEnvironment, faults?: Fau
   });
   const blue = releaseName(stack.name, '1.4.0');
   const green = releaseName(stack.name, '2.0.0');
-  const routed = routedReleases(stack.sandbox, stack.target.local!.ports.query);
-  const ports = watchPorts(stack.sandbox, 'query', { blue, green });
+  const routed = routedReleases(stack.sandbox, { blue, green });
   try {
     const pg = stack.target.local!.ports.postgres;
     // completed statements in the database the worker creates and drops databases from: a CREATE that failed is not counted
@@ -300,18 +279,16 @@ export async function projectionLocal(env: TestWorkflowEnvironment, faults?: Fau
       settings: { projection: { pollMs: 250, holdMs: 1000, maxLag: 300, stallAfterMs: 3000, stallTimeoutMs: 20_000 } },
     });
     const r = await run(env, stack.taskQueue, input);
-    ports.stop();
     const created = new RegExp(`duration: [\\s\\S]*statement: CREATE DATABASE "${releaseDatabaseName(green)}"`);
     return {
       ...r,
       faults: faults?.counts,
       seen: {
         greenDatabaseCreated: loggedStatements(stack.pgDir, created),
-        routedTo: routed.name(ports.ports),
+        routedTo: routed.names(),
       },
     };
   } finally {
-    ports.stop();
     await stack.stop();
     await router?.close();
   }

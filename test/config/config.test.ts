@@ -109,6 +109,13 @@ describe('configuration file', () => {
     expect(config.targets.map((t) => t.name)).toEqual(['orders-mqtt', 'edge']);
   });
 
+  test('a router named in the kubernetes placement, or the older httpRoute, or neither (the Service selector)', () => {
+    const placed = (extra: string) => readConfigFile(file(VALID.replace('service: emqx }', `service: emqx${extra} }`))).targets[0]!.kubernetes;
+    expect(placed(', router: { type: httpRoute, name: emqx }')?.router).toEqual({ type: 'httpRoute', name: 'emqx' });
+    expect(placed(', httpRoute: emqx')).toMatchObject({ httpRoute: 'emqx' });
+    expect(placed('')?.router).toBeUndefined();
+  });
+
   test('a service token bound to its target, and named checks that defaults refer to', () => {
     const text =
       VALID.replace('auth:', "analysis: [{ name: error-rate, provider: prometheus, query: 'sum(up)', successCondition: 'result > 0' }]\ndefaults: { traffic: [{ weight: 50, analysis: [error-rate] }, { weight: 100 }] }\nauth:") +
@@ -192,6 +199,13 @@ describe('configuration file', () => {
     ['a service token with another role', VALID + '    - { principal: svc, roles: [service, viewer], target: edge, token: { env: SVC_TOKEN } }\n', /auth\.tokens\[1\]: a service token has the role service alone/],
     ['a target on a token of another role', VALID + '    - { principal: v, roles: [viewer], target: edge, token: { env: V_TOKEN } }\n', /auth\.tokens\[1\]\.target: only a service token is bound to a target/],
     ['a service token of an unknown target', VALID + '    - { principal: svc, roles: [service], target: nowhere, token: { env: SVC_TOKEN } }\n', /auth\.tokens\[1\]\.target: 'nowhere' is not a configured target/],
+    ['a router of an unknown type', VALID.replace('service: emqx }', 'service: emqx, router: { type: linkerd, name: emqx } }'), /targets\[0\]\.kubernetes\.router\.type: must be one of service, httpRoute, virtualService/],
+    ['a router without its name', VALID.replace('service: emqx }', 'service: emqx, router: { type: httpRoute } }'), /targets\[0\]\.kubernetes\.router\.name: is required/],
+    [
+      'both a router and the older httpRoute',
+      VALID.replace('service: emqx }', 'service: emqx, httpRoute: emqx, router: { type: httpRoute, name: emqx } }'),
+      /targets\[0\]\.kubernetes\.httpRoute: names a router, as kubernetes\.router does: keep router alone/,
+    ],
     ['a traffic step naming no check', bad('defaults: { traffic: [{ weight: 100, analysis: [error-rate] }] }\n'), /defaults\.traffic\[0\]\.analysis\[0\]: names no analysis check 'error-rate'/],
   ])('%s is refused naming the field', (_name, text, message) => {
     const path = file(text);

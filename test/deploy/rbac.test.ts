@@ -6,23 +6,13 @@
  * that names the verb and the resource, and rolls back: nothing is half-done.
  */
 import type { V1PolicyRule } from '@kubernetes/client-node';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../src/domain/upgrade';
-import { EmqxOnKube } from '../support/emqxOnKube';
+import { EmqxOnKube, FAST_DRAIN } from '../support/emqxOnKube';
 import { applyForCutover, shippedManifests } from '../support/shippedRbac';
-import { connectSharedServer, startWorker, uniqueId, upgradeInput } from '../support/temporal';
+import { sharedServerForFile, startWorker, uniqueId, upgradeInput } from '../support/temporal';
 
-const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverMs: 1000, waitHealthCheckMs: 1000, initialDelayMs: 100, drainIntervalMs: 200 };
-
-let env: TestWorkflowEnvironment;
-const cleanups: (() => Promise<unknown>)[] = [];
-beforeAll(async () => {
-  env = await connectSharedServer();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => env?.teardown());
+const file = sharedServerForFile();
+const { cleanups } = file;
 
 /** Applies the shipped manifests as `kubectl apply --server-side` would and returns a token of the cutover ServiceAccount. */
 async function deployCutover(sys: EmqxOnKube, role: (rules: V1PolicyRule[]) => V1PolicyRule[] = (r) => r): Promise<string> {
@@ -44,10 +34,10 @@ async function deployCutover(sys: EmqxOnKube, role: (rules: V1PolicyRule[]) => V
 
 async function upgrade(sys: EmqxOnKube, token: string): Promise<UpgradeState> {
   const taskQueue = uniqueId('rbac');
-  const w = await startWorker(env, taskQueue, sys.activities(env.client, {}, token), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
+  const w = await startWorker(file.env, taskQueue, sys.activities(file.env.client, {}, token), { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
   cleanups.push(() => w.stop());
-  const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', settings: { emqx: FAST }, options: { maxAttempts: 3 } });
-  const h = await env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
+  const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', settings: { emqx: FAST_DRAIN }, options: { maxAttempts: 3 } });
+  const h = await file.env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
   return (await h.result()) as UpgradeState;
 }
 

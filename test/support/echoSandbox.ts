@@ -19,10 +19,8 @@ export function echoSandbox(ports: { http: number }, logDir: string): SandboxKin
       });
       return { version: spec.version, process: p.process, stop: p.stop };
     },
-    routes: (r) => ({
-      streams: [],
-      http: [{ name: 'echo', listen: ports.http, servers: r.traffic.map((n) => ({ port: n.ports.http, weight: n.weight })), directives: [] }],
-    }),
+    traffic: { name: 'echo', port: 'http' },
+    routes: () => ({ streams: [], http: [{ name: 'echo', listen: ports.http, directives: [] }] }),
     describe: () => `HTTP http://127.0.0.1:${ports.http}`,
   };
 }

@@ -14,7 +14,7 @@ import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import type { TargetConfig } from '../../src/config/targets';
 import type { KubernetesPlacement } from '../../src/config/targets';
 import { createActivities } from '../../src/activities';
-import { Mirror } from '../../src/activities/platforms/kubernetesMirror';
+import { Mirror } from '../../src/activities/platforms/kubernetes/mirror';
 import { kubeConfigFor } from './kubeControlPlane';
 import { greenEdition, type EmqxEdition } from '../../src/domain/emqx/versions';
 import { EmqxApiServer } from './emqxApiServer';
@@ -31,6 +31,9 @@ export interface LogEntry {
 }
 
 const isReady = (p: V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** EMQX settings that drain a test cluster in about a second: evacuations at 100/s, one-second waits. */
+export const FAST_DRAIN = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverMs: 1000, waitHealthCheckMs: 1000, initialDelayMs: 100, drainIntervalMs: 200 };
 
 /** Nodes named emqx@<pod> and joined by hand: the default blue of these tests. */
 const BY_POD_NAME: V1EnvVar[] = [

@@ -1,12 +1,12 @@
 /** Shared by the sandbox tests: cluster directories, MQTT clients that are always ended, and cutover's EMQX activities. */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createEmqxActivities, type EmqxActivities } from '../../src/activities/emqx';
 import { targetLookup } from '../../src/config/targets';
 import { projectRoot } from '../../src/runtime/binaries';
 import type { SandboxCluster } from '../../src/sandbox/emqx/launcher';
+import type { LocalSandbox } from '../../src/sandbox/localSandbox';
 
 export { exec } from './activityHarness';
 
@@ -50,21 +50,14 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
   }
 }
 
-/** The MQTT servers (port, weight) nginx's workers send new clients to now: from the config they run (its generation answered on /generation); undefined mid-reload. */
-export async function routedMqttServers(nginxPrefix: string, statusPort: number): Promise<{ port: number; weight: number }[] | undefined> {
-  const conf = readFileSync(join(nginxPrefix, 'nginx.conf'), 'utf8');
-  const generation = /Generation (\d+)/.exec(conf)?.[1];
-  const live = await fetch(`http://127.0.0.1:${statusPort}/generation`).then(
-    (r) => r.text(),
-    () => '',
-  );
-  if (live !== generation) return undefined;
-  const block = /upstream emqx_mqtt \{([^}]*)\}/.exec(conf)?.[1] ?? '';
+/** The MQTT servers (port, weight) nginx's workers send new clients to now: the router's block in the config they run (its generation answered on /generation). */
+export async function routedMqttServers(sandbox: LocalSandbox): Promise<{ port: number; weight: number }[] | undefined> {
+  const block = (await sandbox.nginx.servedOwned('emqx_mqtt'))?.text;
   // nginx's default weight is 1
-  return [...block.matchAll(/server 127\.0\.0\.1:(\d+)(?: weight=(\d+))?/g)].map((m) => ({ port: Number(m[1]), weight: Number(m[2] ?? 1) }));
+  return block === undefined ? undefined : [...block.matchAll(/server 127\.0\.0\.1:(\d+)(?: weight=(\d+))?/g)].map((m) => ({ port: Number(m[1]), weight: Number(m[2] ?? 1) }));
 }
 
-/** The MQTT ports nginx's workers send new clients to now, in order; undefined mid-reload. */
-export async function routedMqttPorts(nginxPrefix: string, statusPort: number): Promise<number[] | undefined> {
-  return (await routedMqttServers(nginxPrefix, statusPort))?.map((s) => s.port).sort((a, b) => a - b);
+/** The MQTT ports nginx's workers send new clients to now, in order. */
+export async function routedMqttPorts(sandbox: LocalSandbox): Promise<number[] | undefined> {
+  return (await routedMqttServers(sandbox))?.map((s) => s.port).sort((a, b) => a - b);
 }

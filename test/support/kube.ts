@@ -18,9 +18,22 @@ import {
   type V1EnvVar,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
+import { kubernetesClusters } from '../../src/activities/platforms/kubernetes/client';
+import { createKubernetesActivities } from '../../src/activities/platforms/kubernetes/workloads';
+import { createRouterActivities } from '../../src/activities/routers';
+import { targetLookup, type TargetConfig } from '../../src/config/targets';
 import { kubeConfigFor } from './kubeControlPlane';
 
 export const KUBE_ENV = { url: 'CUTOVER_TEST_KUBE_URL', token: 'CUTOVER_TEST_KUBE_TOKEN' } as const;
+
+/** The Kubernetes platform's activities for these targets, with setWeights through each one's router, as the worker has them. */
+export function kubernetesPlatform(targets: TargetConfig[], kc: () => KubeConfig) {
+  const deps = { targets: targetLookup(targets), kubeConfigFor: kc };
+  const clusters = kubernetesClusters(deps);
+  return { ...createKubernetesActivities({ ...deps, clusters }), ...createRouterActivities({ ...deps, clusters }) };
+}
+
+export type KubernetesPlatform = ReturnType<typeof kubernetesPlatform>;
 
 export interface RecordedRequest {
   method: string;
@@ -40,6 +53,14 @@ export interface BlueSpec {
   service?: string;
   /** The application container's environment (EMQX: its node name and cluster discovery). */
   env?: V1EnvVar[];
+}
+
+export const VIRTUAL_SERVICES = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' } as const;
+
+/** A VirtualService's route as stored. */
+export interface IstioRoute {
+  name?: string;
+  route: { destination: { host: string; port?: { number: number } }; weight?: number }[];
 }
 
 let counter = 0;
@@ -186,6 +207,19 @@ export class TestNamespace {
         spec: { parentRefs: [{ name: 'gateway' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: backend, port }] }] },
       },
     });
+  }
+
+  /** An Istio VirtualService `name` (networking.istio.io/v1) with the given routes, for hosts `[name]`. */
+  async createVirtualService(name: string, spec: { http?: object[]; tcp?: object[] }): Promise<void> {
+    await this.custom.createNamespacedCustomObject({
+      ...VIRTUAL_SERVICES,
+      namespace: this.name,
+      body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name }, spec: { hosts: [name], ...spec } },
+    });
+  }
+
+  async virtualService(name: string): Promise<{ metadata: { generation: number }; spec: { http?: IstioRoute[]; tcp?: IstioRoute[] } }> {
+    return (await this.custom.getNamespacedCustomObject({ ...VIRTUAL_SERVICES, namespace: this.name, name })) as never;
   }
 
   async claims(): Promise<string[]> {

@@ -16,8 +16,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, wr
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { ApiextensionsV1Api, CoreV1Api, KubeConfig, Watch, type V1CustomResourceDefinition, type V1Node, type V1NodeSpec, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, KubeConfig, loadAllYaml, Watch, type V1CustomResourceDefinition, type V1Node, type V1NodeSpec, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { projectRoot } from '../../src/runtime/binaries';
 import { freePort } from '../../src/runtime/freePort';
 
@@ -211,12 +210,13 @@ async function terminate(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** CRDs (Gateway API's standard ones, KWOK's Logs), established before any test uses them. */
+/** CRDs (Gateway API's standard ones, Istio's VirtualService, KWOK's Logs), established before any test uses them. */
 async function installCrds(kc: KubeConfig, dir: string, pick = (f: string) => f.endsWith('.yaml')): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const crds = readdirSync(dir)
     .filter(pick)
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as V1CustomResourceDefinition))
+    // read into client-node's models: sent as plain YAML, its serializer drops what it names otherwise (x-kubernetes-int-or-string in Istio's)
+    .flatMap((f) => loadAllYaml(readFileSync(join(dir, f), 'utf8')) as V1CustomResourceDefinition[])
     .filter((d) => d?.kind === 'CustomResourceDefinition');
   await Promise.all(crds.map((body) => api.createCustomResourceDefinition({ body })));
   for (const crd of crds) {

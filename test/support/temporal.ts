@@ -22,6 +22,29 @@ export function connectSharedServer(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createFromExistingServer({ address: sharedServerAddress() });
 }
 
+/**
+ * For a test file: the suite's dev server, connected before its tests and
+ * let go after them, and clean-ups run after each test, last added first.
+ */
+export function sharedServerForFile(): { readonly env: TestWorkflowEnvironment; cleanups: (() => Promise<unknown>)[] } {
+  let env: TestWorkflowEnvironment | undefined;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  beforeAll(async () => {
+    env = await connectSharedServer();
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(() => env?.teardown());
+  return {
+    get env() {
+      if (!env) throw new Error('the dev server is connected in beforeAll');
+      return env;
+    },
+    cleanups,
+  };
+}
+
 export interface RunningWorker {
   worker: Worker;
   /** Resolves when the worker has shut down. */

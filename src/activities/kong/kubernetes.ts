@@ -35,8 +35,8 @@ import type { KongAccess } from '../../domain/kong/schema';
 import { releasePodSelector, type Workload } from '../../domain/kubernetes';
 import { NOT_OWNED, notOurs, ownerMarks, ownerOfMarks } from '../../domain/ownership';
 import { legacyReleaseName, upgradeIdOf } from '../../domain/upgrade';
-import { apiServerMessage, defaultKubeConfig, kubernetesFailure } from '../platforms/kubernetes';
-import { followUntil, Mirror } from '../platforms/kubernetesMirror';
+import { apiServerMessage, defaultKubeConfig, kubernetesFailure } from '../platforms/kubernetes/client';
+import { followUntil, Mirror } from '../platforms/kubernetes/mirror';
 import type { KongPlatform } from './platform';
 
 /**

@@ -1,9 +1,15 @@
-/** The platform activities for every target: each call goes to the platform its target is placed on. */
+/**
+ * The platform activities for every target: each workload call goes to the
+ * platform its target is placed on, and setWeights to its router
+ * (src/activities/routers/). One Kubernetes client per cluster serves both.
+ */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesPlacement, TargetLookup } from '../../config/targets';
-import type { LocalWorkloads, PlatformActivities } from '../../domain/platform';
-import { createKubernetesActivities } from './kubernetes';
+import type { LocalWorkloads, PlatformActivities, WorkloadActivities } from '../../domain/platform';
+import { createRouterActivities } from '../routers';
+import { kubernetesClusters } from './kubernetes/client';
+import { createKubernetesActivities } from './kubernetes/workloads';
 import { createLocalPlatformActivities } from './local';
 
 export interface PlatformDeps {
@@ -16,33 +22,34 @@ export interface PlatformDeps {
   pollMs?: number;
 }
 
-const PLATFORM_ACTIVITIES = {
+const WORKLOAD_ACTIVITIES = {
   readBlueRelease: true,
   ensureGreenWorkload: true,
   waitWorkloadReady: true,
-  setWeights: true,
   scaleWorkload: true,
   scaleDownByOne: true,
   deleteWorkload: true,
   listReleasePods: true,
   listReleases: true,
-} satisfies Record<keyof PlatformActivities, true>;
+} satisfies Record<keyof WorkloadActivities, true>;
 
 export function createPlatformActivities(deps: PlatformDeps): PlatformActivities {
+  const clusters = kubernetesClusters(deps);
+  const sandboxes = deps.sandboxes ?? new Map<string, LocalWorkloads>();
   const platforms = {
-    kubernetes: createKubernetesActivities({ targets: deps.targets, kubeConfigFor: deps.kubeConfigFor }) satisfies PlatformActivities,
-    local: createLocalPlatformActivities({ targets: deps.targets, sandboxes: deps.sandboxes ?? new Map(), pollMs: deps.pollMs }) satisfies PlatformActivities,
+    kubernetes: createKubernetesActivities({ targets: deps.targets, clusters }) satisfies WorkloadActivities,
+    local: createLocalPlatformActivities({ targets: deps.targets, sandboxes, pollMs: deps.pollMs }) satisfies WorkloadActivities,
   };
-  const platformOf = (target: string): PlatformActivities => {
+  const platformOf = (target: string): WorkloadActivities => {
     try {
       return deps.targets(target).local ? platforms.local : platforms.kubernetes;
     } catch (err) {
       throw ApplicationFailure.nonRetryable((err as Error).message, 'Misconfigured');
     }
   };
-  const entries = (Object.keys(PLATFORM_ACTIVITIES) as (keyof PlatformActivities)[]).map((name) => [
+  const entries = (Object.keys(WORKLOAD_ACTIVITIES) as (keyof WorkloadActivities)[]).map((name) => [
     name,
     (input: { target: string }) => (platformOf(input.target)[name] as (i: { target: string }) => Promise<unknown>)(input),
   ]);
-  return Object.fromEntries(entries) as PlatformActivities;
+  return { ...(Object.fromEntries(entries) as WorkloadActivities), ...createRouterActivities({ targets: deps.targets, clusters, sandboxes }) };
 }

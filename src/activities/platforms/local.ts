@@ -2,8 +2,9 @@
  * The local platform (the sandboxes of `npm start`) behind the same interface
  * as Kubernetes: a workload is a release of a kind's stand-in processes, its
  * pods `<release>-<ordinal>`; the Service is an nginx upstream, weighted
- * during a split. Each activity is idempotent with Kubernetes' semantics and
- * error types, since the strategies cannot tell the platforms apart. The
+ * during a split, which the sandbox's router writes (sandboxRouter). Each
+ * activity is idempotent with Kubernetes' semantics and error types, since
+ * the strategies cannot tell the platforms apart. The
  * processes run in this worker's process, so only the worker that runs a
  * sandbox can serve it; the runtime hands them in as LocalWorkloads.
  * Ownership: each release in the state file records who made it (an entry
@@ -14,7 +15,8 @@
 import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
 import type { TargetLookup } from '../../config/targets';
 import { NOT_OWNED, notOurs, type ReleaseObjects } from '../../domain/ownership';
-import type { BlueWorkload, LocalRelease, LocalState, LocalWorkloads, PlatformActivities, PodInfo } from '../../domain/platform';
+import type { BlueWorkload, LocalRelease, LocalState, LocalWorkloads, PodInfo, WorkloadActivities } from '../../domain/platform';
+import type { ReleaseWeights, TrafficRouter } from '../../domain/router';
 import type { ReleaseRef } from '../../domain/upgrade';
 
 export interface LocalPlatformDeps {
@@ -26,30 +28,59 @@ export interface LocalPlatformDeps {
 
 const DEFAULT_POLL_MS = 500;
 
+function sandboxOf(deps: Pick<LocalPlatformDeps, 'targets' | 'sandboxes'>, target: string): LocalWorkloads {
+  const s = deps.sandboxes.get(target);
+  if (!s || !deps.targets(target).local) {
+    throw ApplicationFailure.nonRetryable(`target '${target}' is not a local sandbox run by this worker (only the worker of npm start runs it)`, 'Misconfigured');
+  }
+  return s;
+}
+
+function release(s: LocalState, target: string, name: string): LocalRelease {
+  const r = s.releases[name];
+  if (!r) throw ApplicationFailure.nonRetryable(`release ${name} of local target '${target}' does not exist`, 'NotFound');
+  return r;
+}
+
+const isOurs = (r: LocalRelease, target: string): boolean => !r.owner || r.owner.target === target;
+const clash = (r: LocalRelease, target: string, name: string) => ApplicationFailure.nonRetryable(notOurs(`release ${name}`, r.owner, target), NOT_OWNED);
+
+/** With an owner, the release must be the target's. */
+function ownRelease(s: LocalState, i: { target: string; release: string; owner?: string }): LocalRelease {
+  const r = release(s, i.target, i.release);
+  if (i.owner && !isOurs(r, i.target)) throw clash(r, i.target, i.release);
+  return r;
+}
+
+/**
+ * The router of a local target: its sandbox's nginx (src/activities/routers/nginx/).
+ * A switch is recorded in the sandbox's state (the release that serves, or a
+ * split's weights), which brings nginx to it before the change returns; then
+ * what nginx's workers serve is read back. Nothing happens if it is so already.
+ */
+export function sandboxRouter(deps: Pick<LocalPlatformDeps, 'targets' | 'sandboxes'>, target: string): TrafficRouter {
+  const sb = sandboxOf(deps, target);
+  return {
+    name: sb.router.name,
+    read: () => sb.router.read(),
+    async write(weights: ReleaseWeights, owner?: string) {
+      const changed = await sb.change((s) => {
+        for (const name of Object.keys(weights)) ownRelease(s, { target, release: name, owner });
+        const [only, ...others] = Object.keys(weights);
+        const next: Pick<LocalState, 'service' | 'weights'> = others.length ? { service: s.service, weights } : { service: only! };
+        if (next.service === s.service && JSON.stringify(next.weights) === JSON.stringify(s.weights)) return false;
+        s.service = next.service;
+        if (next.weights) s.weights = next.weights;
+        else delete s.weights;
+        return true;
+      });
+      return { changed, served: await sb.router.read() };
+    },
+  };
+}
+
 export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
-  function sandbox(target: string): LocalWorkloads {
-    const s = deps.sandboxes.get(target);
-    if (!s || !deps.targets(target).local) {
-      throw ApplicationFailure.nonRetryable(`target '${target}' is not a local sandbox run by this worker (only the worker of npm start runs it)`, 'Misconfigured');
-    }
-    return s;
-  }
-
-  function release(s: LocalState, target: string, name: string): LocalRelease {
-    const r = s.releases[name];
-    if (!r) throw ApplicationFailure.nonRetryable(`release ${name} of local target '${target}' does not exist`, 'NotFound');
-    return r;
-  }
-
-  const isOurs = (r: LocalRelease, target: string): boolean => !r.owner || r.owner.target === target;
-  const clash = (r: LocalRelease, target: string, name: string) => ApplicationFailure.nonRetryable(notOurs(`release ${name}`, r.owner, target), NOT_OWNED);
-
-  /** With an owner, the release must be the target's. */
-  function ownRelease(s: LocalState, i: { target: string; release: string; owner?: string }): LocalRelease {
-    const r = release(s, i.target, i.release);
-    if (i.owner && !isOurs(r, i.target)) throw clash(r, i.target, i.release);
-    return r;
-  }
+  const sandbox = (target: string): LocalWorkloads => sandboxOf(deps, target);
 
   return {
     async readBlueRelease(input: { target: string }): Promise<BlueWorkload> {
@@ -99,26 +130,6 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
         if (progress.ready === progress.desired) return progress;
         await sleep(deps.pollMs ?? DEFAULT_POLL_MS);
       }
-    },
-
-    /** Rewrites nginx's upstream weights and reloads gracefully (open connections stay where they are); nothing happens if they are already so. */
-    async setWeights(input: { target: string; weights: Record<string, number>; owner?: string }): Promise<{ changed: boolean }> {
-      const weights = Object.fromEntries(Object.entries(input.weights).filter(([, w]) => w > 0));
-      const total = Object.values(weights).reduce((a, b) => a + b, 0);
-      if (total !== 100 || Object.values(weights).some((w) => !Number.isInteger(w))) {
-        throw ApplicationFailure.nonRetryable(`weights must be whole numbers summing to 100, got ${JSON.stringify(input.weights)}`, 'Invalid');
-      }
-      return sandbox(input.target).change((s) => {
-        for (const name of Object.keys(weights)) ownRelease(s, { ...input, release: name });
-        const [only] = Object.keys(weights);
-        const next: Pick<LocalState, 'service' | 'weights'> =
-          Object.keys(weights).length === 1 ? { service: only } : { service: s.service, weights };
-        if (next.service === s.service && JSON.stringify(next.weights) === JSON.stringify(s.weights)) return { changed: false };
-        s.service = next.service;
-        if (next.weights) s.weights = next.weights;
-        else delete s.weights;
-        return { changed: true };
-      });
     },
 
     async scaleWorkload(input: { target: string; release: string; replicas: number; owner?: string }): Promise<{ changed: boolean }> {
@@ -178,5 +189,5 @@ export function createLocalPlatformActivities(deps: LocalPlatformDeps) {
         })),
       );
     },
-  } satisfies PlatformActivities;
+  } satisfies WorkloadActivities;
 }

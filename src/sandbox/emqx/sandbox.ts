@@ -47,13 +47,13 @@ export function emqxSandbox(o: EmqxSandboxOptions): SandboxKind {
       if (!name) throw new Error(`sandbox EMQX node names cannot use {podIP} (nodeName ${o.access.nodeName}): sandbox nodes have no pod IP`);
       return running().addNode({ name, version: spec.version, mqttPort: spec.ports.mqtt, apiPort: spec.ports.api });
     },
+    // Round robin: every client comes from 127.0.0.1 here, so the guide's hash $remote_addr would pick one node.
+    traffic: { name: 'emqx_mqtt', port: 'mqtt' },
     routes: (r: Routing) => ({
       streams: [
         {
           name: 'emqx_mqtt',
           listen: ports.mqtt,
-          // Round robin: every client comes from 127.0.0.1 here, so the guide's hash $remote_addr would pick one node.
-          servers: r.traffic.map((n) => ({ port: n.ports.mqtt, weight: n.weight })),
           // Longer than any MQTT keepalive, so idle clients are not cut off.
           directives: ['proxy_connect_timeout 5s;', 'proxy_timeout 1800s;', 'tcp_nodelay on;'],
         },

@@ -17,7 +17,7 @@ import { Pool } from 'pg';
 import type { LocalPlacement } from '../../config/targets';
 import type { KongNodeAddress, LocalKong } from '../../domain/kong/local';
 import type { KongAccess } from '../../domain/kong/schema';
-import type { NodeSpec, Routing, SandboxKind } from '../localSandbox';
+import type { NodeSpec, SandboxKind } from '../localSandbox';
 import { PostgresServer, SANDBOX_PG_PASSWORD, SANDBOX_PG_USER } from '../postgres';
 import { startAdminRouter } from '../../kongAdminRouter/router';
 import { startEchoUpstream } from './echo';
@@ -159,13 +159,13 @@ export function kongSandbox(o: KongSandboxOptions): KongSandbox {
         },
       };
     },
-    routes: (r: Routing) => ({
+    traffic: { name: 'kong_proxy', port: 'proxy' },
+    routes: () => ({
       streams: [],
       http: [
         {
           name: 'kong_proxy',
           listen: ports.proxy,
-          servers: r.traffic.map((n) => ({ port: n.ports.proxy, weight: n.weight })),
           // A node that stops refuses the connection: the request goes to another node, the client never sees it.
           directives: ['proxy_http_version 1.1;', 'proxy_set_header Connection "";', 'proxy_next_upstream error timeout;', 'proxy_connect_timeout 2s;'],
         },

@@ -13,7 +13,7 @@ import { releaseDatabaseName } from '../../domain/projection/naming';
 import type { ProjectionAccess } from '../../domain/projection/schema';
 import { withClient } from '../../activities/pg';
 import { ensureReleaseDatabase } from '../../activities/projection/releaseDatabase';
-import type { Routing, SandboxKind } from '../localSandbox';
+import type { SandboxKind } from '../localSandbox';
 import { PostgresServer } from '../postgres';
 import { createAxonSchema, seedOrders } from './axonStore';
 import { Producer } from './producer';
@@ -100,20 +100,21 @@ export function projectionSandbox(o: ProjectionSandboxOptions): SandboxKind {
       });
       return { version: spec.version, process: node.process, stop: node.stop };
     },
-    routes: (r: Routing) => ({
+    traffic: {
+      name: 'projection_query',
+      port: 'query',
+      // Every other release is a backup: nginx moves queries before the releases learn their new phase,
+      // so one that still says 503 (not yet SERVING) hands the query to the one that still serves.
+      others: 'backup',
+      // a 503 is a release between phases, not a broken one: never take it out of the upstream
+      serverOptions: 'max_fails=0',
+    },
+    routes: () => ({
       streams: [],
       http: [
         {
           name: 'projection_query',
           listen: ports.query,
-          // Every other release is a backup: nginx moves queries before the releases learn their new phase,
-          // so one that still says 503 (not yet SERVING) hands the query to the one that still serves.
-          servers: [
-            ...r.traffic.map((n) => ({ port: n.ports.query, weight: n.weight })),
-            ...r.all.filter((n) => !r.traffic.some((t) => t.ports.query === n.ports.query)).map((n) => ({ port: n.ports.query, backup: true })),
-          ],
-          // a 503 is a release between phases, not a broken one: never take it out of the upstream
-          serverOptions: 'max_fails=0',
           directives: ['proxy_next_upstream error timeout http_503;', 'proxy_next_upstream_tries 3;', 'proxy_connect_timeout 2s;'],
         },
       ],

@@ -6,10 +6,10 @@
  */
 import { CancelledFailure } from '@temporalio/common';
 import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { createKubernetesActivities, type KubernetesActivities } from '../../../src/activities/platforms/kubernetes';
+import { createKubernetesActivities } from '../../../src/activities/platforms/kubernetes/workloads';
 import { targetLookup, type KubernetesPlacement } from '../../../src/config/targets';
 import { releaseName } from '../../../src/domain/upgrade';
-import { TestNamespace } from '../../support/kube';
+import { kubernetesPlatform, TestNamespace, VIRTUAL_SERVICES, type KubernetesPlatform } from '../../support/kube';
 import { exec, failure, run } from '../../support/activityHarness';
 
 const TARGET = 'mqtt-prod';
@@ -23,23 +23,17 @@ beforeEach(async () => {
 });
 afterEach(() => ns.delete());
 
-function activities(placement: Partial<KubernetesPlacement> = {}, token?: string): KubernetesActivities {
-  return createKubernetesActivities({
-    targets: targetLookup([
-      {
-        name: TARGET,
-        kind: 'emqx',
-        kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx', ...placement },
-      },
-    ]),
-    kubeConfigFor: () => ns.kubeConfig(token),
-  });
+function activities(placement: Partial<KubernetesPlacement> = {}, token?: string): KubernetesPlatform {
+  return kubernetesPlatform(
+    [{ name: TARGET, kind: 'emqx', kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx', ...placement } }],
+    () => ns.kubeConfig(token),
+  );
 }
 
 const writes = () => ns.writes().map((r) => `${r.method} ${r.path.replace(`/namespaces/${ns.name}/`, '/namespaces/NS/')} ${r.contentType ?? ''}`.trim());
 
 /** Blue seeded and ready, green created and ready: the state before traffic moves. */
-async function greenReady(a: KubernetesActivities): Promise<void> {
+async function greenReady(a: KubernetesPlatform): Promise<void> {
   await exec(a.ensureGreenWorkload, { target: TARGET, green: GREEN, image: 'emqx/emqx:5.8.1' });
   await exec(a.waitWorkloadReady, { target: TARGET, release: GREEN.name });
 }
@@ -286,7 +280,8 @@ describe('setWeights without an HTTPRoute (the Service selector)', () => {
     const revision = (await ns.statefulSet('emqx'))!.status!.currentRevision!;
     expect((await ns.core.readNamespacedService({ name: 'emqx', namespace: ns.name })).spec!.selector).toEqual({ app: 'emqx', 'controller-revision-hash': revision });
     ns.requests.length = 0;
-    expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).toEqual({ changed: true });
+    // read back from the Service as the API server stored it
+    expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).toEqual({ changed: true, served: { [GREEN.name]: 100 } });
     expect(ns.writes()).toEqual([
       expect.objectContaining({
         method: 'PATCH',
@@ -296,14 +291,14 @@ describe('setWeights without an HTTPRoute (the Service selector)', () => {
       }),
     ]);
     expect(await ns.endpoints('emqx')).toEqual(greenPods);
-    expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).toEqual({ changed: false });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).toEqual({ changed: false, served: { [GREEN.name]: 100 } });
     expect(ns.writes()).toHaveLength(1);
 
     // rollback of the first upgrade: blue's pods carry no release label, their controller's revision tells them apart
-    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 100, [GREEN.name]: 0 } })).toEqual({ changed: true });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 100, [GREEN.name]: 0 } })).toEqual({ changed: true, served: { emqx: 100 } });
     expect(ns.writes()[1]!.body).toEqual({ spec: { selector: { app: 'emqx', 'cutover.io/release': null, 'controller-revision-hash': revision } } });
     expect(await ns.endpoints('emqx')).toEqual(bluePods);
-    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 100 } })).toEqual({ changed: false });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 100 } })).toEqual({ changed: false, served: { emqx: 100 } });
     expect(ns.writes()).toHaveLength(2);
     // and blue is still the one serving, for a later upgrade
     expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: 'emqx', pods: bluePods });
@@ -352,15 +347,17 @@ describe('setWeights with an HTTPRoute', () => {
     expect(await ns.endpoints(`cutover-${GREEN.name}`)).toEqual(greenPods);
     expect(await route()).toEqual([{ name: 'emqx', port: 1883, weight: 1 }]); // the CRD's default weight
 
-    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: true });
+    // read back from the route as stored; no Gateway controller runs here to say more
+    const tenOnGreen = { served: { emqx: 90, [GREEN.name]: 10 }, readiness: 'no Gateway controller has written a status for it' };
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: true, ...tenOnGreen });
     expect(await route()).toEqual([
       { name: 'cutover-emqx', port: 1883, weight: 90 },
       { name: `cutover-${GREEN.name}`, port: 1883, weight: 10 },
     ]);
-    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: false });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: false, ...tenOnGreen });
     expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: 'emqx' });
 
-    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 0, [GREEN.name]: 100 } })).toEqual({ changed: true });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 0, [GREEN.name]: 100 } })).toMatchObject({ changed: true, served: { [GREEN.name]: 100 } });
     expect(await route()).toEqual([{ name: `cutover-${GREEN.name}`, port: 1883, weight: 100 }]);
     expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: GREEN.name });
     // the Service clients used before still selects blue alone (pinned before green existed)
@@ -369,6 +366,129 @@ describe('setWeights with an HTTPRoute', () => {
     await exec(a.deleteWorkload, { target: TARGET, release: 'emqx' });
     expect((await ns.core.listNamespacedService({ namespace: ns.name })).items.map((s) => s.metadata!.name).sort()).toEqual(
       ['emqx', 'emqx-headless', `cutover-${GREEN.name}`].sort(),
+    );
+  });
+});
+
+describe('setWeights with an Istio VirtualService', () => {
+  const VS = { type: 'virtualService', name: 'emqx' } as const;
+  /** Each route's destinations as host:port=weight. */
+  async function routes(): Promise<Record<string, string[]>> {
+    const { spec } = await ns.virtualService('emqx');
+    return Object.fromEntries(
+      [...(spec.http ?? []), ...(spec.tcp ?? []).map((r) => ({ ...r, name: 'tcp' }))].map((r) => [r.name, r.route.map((d) => `${d.destination.host}:${d.destination.port?.number}=${d.weight}`)]),
+    );
+  }
+
+  test("its routes' destinations become one Service per release, step by step, each keeping its port; a route not named stays; then the old release and its Service go", async () => {
+    await ns.seedBlue();
+    await ns.createVirtualService('emqx', {
+      http: [
+        { name: 'mqtt-ws', match: [{ uri: { prefix: '/mqtt' } }], timeout: '30s', route: [{ destination: { host: 'emqx', port: { number: 8083 } } }] },
+        { name: 'dashboard', route: [{ destination: { host: 'emqx-dashboard', port: { number: 18083 } } }] },
+      ],
+      tcp: [{ match: [{ port: 1883 }], route: [{ destination: { host: 'emqx.' + ns.name + '.svc.cluster.local', port: { number: 1883 } } }] }],
+    });
+    const a = activities({ router: { ...VS, routes: ['mqtt-ws'] } });
+    await greenReady(a);
+    expect(await ns.endpoints('cutover-emqx')).toEqual(bluePods);
+    expect(await ns.endpoints(`cutover-${GREEN.name}`)).toEqual(greenPods);
+
+    // read back from the VirtualService as stored; no istiod runs here to say more
+    const tenOnGreen = { served: { emqx: 90, [GREEN.name]: 10 }, readiness: 'istiod has written no status for it (its status reporting is off, or it has not seen it)' };
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: true, ...tenOnGreen });
+    const green = `cutover-${GREEN.name}`;
+    expect(await routes()).toEqual({
+      'mqtt-ws': ['cutover-emqx:8083=90', `${green}:8083=10`],
+      dashboard: ['emqx-dashboard:18083=undefined'],
+      tcp: ['cutover-emqx:1883=90', `${green}:1883=10`],
+    });
+    // the rest of a weighted route as the user wrote it
+    expect((await ns.virtualService('emqx')).spec.http![0]).toMatchObject({ match: [{ uri: { prefix: '/mqtt' } }], timeout: '30s' });
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 90, [GREEN.name]: 10 } })).toEqual({ changed: false, ...tenOnGreen });
+    expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: 'emqx' });
+
+    expect(await exec(a.setWeights, { target: TARGET, weights: { emqx: 0, [GREEN.name]: 100 } })).toMatchObject({ changed: true, served: { [GREEN.name]: 100 } });
+    expect(await routes()).toEqual({ 'mqtt-ws': [`${green}:8083=100`], dashboard: ['emqx-dashboard:18083=undefined'], tcp: [`${green}:1883=100`] });
+    expect(await exec(a.readBlueRelease, { target: TARGET })).toMatchObject({ name: GREEN.name });
+    expect((await exec(a.listReleases, { target: TARGET })).find((r) => r.name === GREEN.name)).toMatchObject({ weight: 100, objects: [`StatefulSet ${GREEN.name}`, `Service ${green}`] });
+
+    await exec(a.deleteWorkload, { target: TARGET, release: 'emqx' });
+    expect((await ns.core.listNamespacedService({ namespace: ns.name })).items.map((s) => s.metadata!.name).sort()).toEqual(['emqx', 'emqx-headless', green].sort());
+  });
+
+  test('a route the target names that the VirtualService lacks: Misconfigured, naming its routes, and nothing written', async () => {
+    await ns.seedBlue();
+    await ns.createVirtualService('emqx', { http: [{ name: 'mqtt-ws', route: [{ destination: { host: 'emqx' } }] }] });
+    const a = activities({ router: { ...VS, routes: ['mqtt'] } });
+    ns.requests.length = 0;
+    const err = await failure(exec(a.setWeights, { target: TARGET, weights: { emqx: 100 } }));
+    expect(err.type).toBe('Misconfigured');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toBe(`VirtualService emqx in namespace ${ns.name} of target '${TARGET}' has no http route named mqtt (its routes: mqtt-ws)`);
+    expect(writes()).toEqual([]);
+  });
+});
+
+describe("the router's readiness", () => {
+  test("an HTTPRoute: what its Gateway's controller wrote in its status, and whether it has seen the route's generation", async () => {
+    await ns.seedBlue();
+    await ns.createRoute('emqx', 'emqx');
+    const a = activities({ router: { type: 'httpRoute', name: 'emqx' } });
+    await greenReady(a);
+    const weights = { emqx: 90, [GREEN.name]: 10 };
+    await exec(a.setWeights, { target: TARGET, weights });
+    const route = { group: 'gateway.networking.k8s.io', version: 'v1', namespace: ns.name, plural: 'httproutes', name: 'emqx' };
+    const { metadata } = (await ns.custom.getNamespacedCustomObject(route)) as { metadata: { generation: number } };
+    // as a Gateway controller writes it (the CRD's status schema: parentRef, controllerName, conditions)
+    const condition = (type: string, status: string, reason: string) => ({ type, status, reason, message: '', lastTransitionTime: new Date().toISOString(), observedGeneration: metadata.generation });
+    await ns.custom.patchNamespacedCustomObjectStatus(
+      {
+        ...route,
+        body: {
+          status: {
+            parents: [{ parentRef: { name: 'gateway' }, controllerName: 'example.net/gateway', conditions: [condition('Accepted', 'True', 'Accepted'), condition('ResolvedRefs', 'False', 'BackendNotFound')] }],
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const said = 'Gateway gateway (example.net/gateway): Accepted True, ResolvedRefs False (BackendNotFound)';
+    expect(await exec(a.setWeights, { target: TARGET, weights })).toEqual({ changed: false, served: { emqx: 90, [GREEN.name]: 10 }, readiness: said });
+    // the next step changes the route: what the controller said is of the generation before
+    expect((await exec(a.setWeights, { target: TARGET, weights: { emqx: 50, [GREEN.name]: 50 } })).readiness).toBe(
+      `${said} (of generation ${metadata.generation}; ${metadata.generation + 1} not seen yet)`,
+    );
+  });
+
+  test("a VirtualService: what istiod wrote in its status (its Reconciled condition, its analysers' messages), and for which generation", async () => {
+    await ns.seedBlue();
+    await ns.createVirtualService('emqx', { tcp: [{ route: [{ destination: { host: 'emqx', port: { number: 1883 } } }] }] });
+    const a = activities({ router: { type: 'virtualService', name: 'emqx' } });
+    await greenReady(a);
+    const weights = { emqx: 90, [GREEN.name]: 10 };
+    await exec(a.setWeights, { target: TARGET, weights });
+    const { metadata } = await ns.virtualService('emqx');
+    // as istiod writes it (pilot/pkg/status/distribution: Reconciled, "n/m proxies up to date."; the analysers' validationMessages)
+    await ns.custom.patchNamespacedCustomObjectStatus(
+      {
+        ...VIRTUAL_SERVICES,
+        namespace: ns.name,
+        name: 'emqx',
+        body: {
+          status: {
+            observedGeneration: String(metadata.generation),
+            conditions: [{ type: 'Reconciled', status: 'False', message: '2/3 proxies up to date.', lastProbeTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }],
+            validationMessages: [{ level: 'ERROR', type: { code: 'IST0101' }, documentationUrl: 'https://istio.io/latest/docs/reference/config/analysis/ist0101/' }],
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const said = 'istiod: Reconciled False (2/3 proxies up to date.); IST0101 (ERROR)';
+    expect(await exec(a.setWeights, { target: TARGET, weights })).toEqual({ changed: false, served: { emqx: 90, [GREEN.name]: 10 }, readiness: said });
+    expect((await exec(a.setWeights, { target: TARGET, weights: { [GREEN.name]: 100 } })).readiness).toBe(
+      `${said} (of generation ${metadata.generation}; ${metadata.generation + 1} not seen yet)`,
     );
   });
 });

@@ -8,11 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { createKubernetesActivities, type KubernetesActivities } from '../../../src/activities/platforms/kubernetes';
-import { targetLookup } from '../../../src/config/targets';
 import { releaseName, upgradeIdOf } from '../../../src/domain/upgrade';
 import { exec, failure } from '../../support/activityHarness';
-import { TestNamespace } from '../../support/kube';
+import { kubernetesPlatform, TestNamespace, type KubernetesPlatform } from '../../support/kube';
 
 const TARGET = 'orders';
 const OTHER = 'orders-view';
@@ -26,14 +24,14 @@ beforeEach(async () => {
 });
 afterEach(() => ns.delete());
 
-function activities(httpRoute?: string): KubernetesActivities {
-  return createKubernetesActivities({
-    targets: targetLookup([
+function activities(httpRoute?: string): KubernetesPlatform {
+  return kubernetesPlatform(
+    [
       { name: TARGET, kind: 'emqx', kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'emqx' }, service: 'emqx', ...(httpRoute ? { httpRoute } : {}) } },
       { name: OTHER, kind: 'emqx', kubernetes: { namespace: ns.name, workload: { kind: 'StatefulSet', name: 'view' }, service: 'view' } },
-    ]),
-    kubeConfigFor: () => ns.kubeConfig(),
-  });
+    ],
+    () => ns.kubeConfig(),
+  );
 }
 
 /** A StatefulSet of green's name that is not the target's: another target's (its marks), or the user's (none). */

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { createLocalPlatformActivities } from '../../../src/activities/platforms/local';
+import { createPlatformActivities } from '../../../src/activities/platforms';
 import { targetLookup, type TargetConfig } from '../../../src/config/targets';
 import { releaseName } from '../../../src/domain/upgrade';
 import { freePort } from '../../../src/runtime/freePort';
@@ -34,7 +34,7 @@ function newSandbox(): LocalSandbox {
   return s;
 }
 
-const platform = (s: LocalSandbox) => createLocalPlatformActivities({ targets: targetLookup([target]), sandboxes: new Map([[TARGET, s]]), pollMs: 100 });
+const platform = (s: LocalSandbox) => createPlatformActivities({ targets: targetLookup([target]), sandboxes: new Map([[TARGET, s]]), pollMs: 100 });
 
 async function liveByNode(): Promise<Record<string, number>> {
   const r = await fetchOnNewConnection(`http://127.0.0.1:${target.local!.ports.api}/api/v5/nodes`, { headers: { authorization: AUTH } });
@@ -89,13 +89,20 @@ test('green is created once, waited for, switched to with a graceful reload, sca
   const old = await connect(mqttUrl, { clientId: 'old', clean: false });
   await old.subscribeAsync('t/old', { qos: 1 });
   expect(sum(await eventually(liveByNode, (c) => sum(c, BLUE) === 1), BLUE)).toBe(1);
-  expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN]: 100, [BLUE]: 0 } })).toEqual({ changed: true });
-  expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN]: 100 } })).toEqual({ changed: false });
+  // verified by what nginx's workers run, read back from nginx
+  const served = { served: { [GREEN]: 100 }, readiness: expect.stringMatching(/^the sandbox's nginx \(prefix .*\)'s workers run config generation \d+$/) };
+  expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN]: 100, [BLUE]: 0 } })).toEqual({ changed: true, ...served });
+  expect(await exec(a.setWeights, { target: TARGET, weights: { [GREEN]: 100 } })).toEqual({ changed: false, ...served });
+  // the router's own include file, nothing else of the config, holds the upstream
   const conf = readFileSync(join(dataDir, 'nginx', 'test', 'nginx.conf'), 'utf8');
+  const owned = readFileSync(join(dataDir, 'nginx', 'test', 'routes', 'emqx_mqtt.conf'), 'utf8');
+  expect(conf).toContain(`include ${join(dataDir, 'nginx', 'test', 'routes', 'emqx_mqtt.conf')};`);
+  expect(conf).not.toContain('upstream emqx_mqtt');
   const state = JSON.parse(readFileSync(join(dataDir, 'sandbox', 'test', 'state.json'), 'utf8'));
   expect(state.service).toBe(GREEN);
-  for (const p of state.releases[GREEN].ports) expect(conf).toContain(`server 127.0.0.1:${p.mqtt} `);
-  for (const p of state.releases[BLUE].ports) expect(conf).not.toContain(`server 127.0.0.1:${p.mqtt} `);
+  expect(owned).toMatch(/^# Owned by cutover \(target 'sandbox-emqx'\)/);
+  for (const p of state.releases[GREEN].ports) expect(owned).toContain(`server 127.0.0.1:${p.mqtt} weight=100; # release ${GREEN}`);
+  for (const p of state.releases[BLUE].ports) expect(owned).not.toContain(`server 127.0.0.1:${p.mqtt} `);
 
   // New connections go to green; the open one stayed on blue and still works both ways.
   const fresh = await Promise.all([1, 2, 3].map((i) => connect(mqttUrl, { clientId: `new-${i}`, clean: true })));
@@ -134,6 +141,7 @@ test('a restarted driver brings back the recorded releases, replicas and route; 
 });
 
 test('a target this worker runs no sandbox for is misconfigured, not retried', async () => {
-  const a = createLocalPlatformActivities({ targets: targetLookup([target]), sandboxes: new Map() });
+  const a = createPlatformActivities({ targets: targetLookup([target]), sandboxes: new Map() });
   await expect(exec(a.readBlueRelease, { target: TARGET })).rejects.toMatchObject({ type: 'Misconfigured', nonRetryable: true });
+  await expect(exec(a.setWeights, { target: TARGET, weights: { [GREEN]: 100 } })).rejects.toMatchObject({ type: 'Misconfigured', nonRetryable: true });
 });

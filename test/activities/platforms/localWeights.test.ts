@@ -1,17 +1,19 @@
 /**
- * Weighted traffic on the local platform: setWeights rewrites nginx's http
- * upstream with weight= per node and reloads; the requests that go through
- * nginx split as asked, whatever the number of nodes per release.
+ * Weighted traffic on the local platform: setWeights, through the sandbox's
+ * nginx router, rewrites the http upstream it owns with weight= per node and
+ * reloads; the requests that go through nginx split as asked, whatever the
+ * number of nodes per release, and the weights read back from what nginx's
+ * workers run are those asked for.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, get } from 'node:http';
-import { createLocalPlatformActivities } from '../../../src/activities/platforms/local';
+import { createPlatformActivities } from '../../../src/activities/platforms';
 import { targetLookup, type TargetConfig } from '../../../src/config/targets';
 import { releaseName } from '../../../src/domain/upgrade';
 import { freePort } from '../../../src/runtime/freePort';
-import { LocalSandbox, nodeWeights } from '../../../src/sandbox/localSandbox';
+import { LocalSandbox } from '../../../src/sandbox/localSandbox';
 import { echoSandbox } from '../../support/echoSandbox';
 import { exec } from '../../support/emqxSandbox';
 
@@ -20,7 +22,7 @@ const BLUE = releaseName(TARGET, '1.0.0');
 const GREEN = releaseName(TARGET, '2.0.0');
 let sandbox: LocalSandbox;
 let port: number;
-let platform: ReturnType<typeof createLocalPlatformActivities>;
+let platform: ReturnType<typeof createPlatformActivities>;
 const scraped: { targets: string[]; path: string }[] = [];
 
 beforeAll(async () => {
@@ -34,7 +36,7 @@ beforeAll(async () => {
   sandbox = new LocalSandbox({ target: TARGET, placement: target.local!, dataDir, kind: echoSandbox({ http: port }, join(dataDir, 'logs')) });
   sandbox.scrapeWith((targets, path) => scraped.push({ targets, path }));
   await sandbox.start();
-  platform = createLocalPlatformActivities({ targets: targetLookup([target]), sandboxes: new Map([[TARGET, sandbox]]), pollMs: 100 });
+  platform = createPlatformActivities({ targets: targetLookup([target]), sandboxes: new Map([[TARGET, sandbox]]), pollMs: 100 });
   await exec(platform.ensureGreenWorkload, { target: TARGET, green: { name: GREEN, version: '2.0.0' }, replicas: 3 });
   await exec(platform.waitWorkloadReady, { target: TARGET, release: GREEN });
 }, 60_000);
@@ -66,21 +68,16 @@ test("Prometheus is told every node's metrics endpoint after each change", () =>
   for (const t of last.targets) expect(t).toMatch(/^127\.0\.0\.1:\d+$/);
 });
 
-test('per-node weights give each release its share whatever its node count', () => {
-  expect(nodeWeights([{ weight: 90, nodes: 2 }, { weight: 10, nodes: 3 }])).toEqual([270, 20]);
-  expect(nodeWeights([{ weight: 100, nodes: 3 }])).toEqual([100]);
-  expect(nodeWeights([{ weight: 50, nodes: 0 }, { weight: 50, nodes: 2 }])).toEqual([0, 50]);
-});
-
 test('10/90 on nginx: 1,000 requests split 10% +- 3%; then all on green; the same weights twice change nothing', async () => {
-  expect(await exec(platform.setWeights, { target: TARGET, weights: { [BLUE]: 90, [GREEN]: 10 } })).toEqual({ changed: true });
-  expect(await exec(platform.setWeights, { target: TARGET, weights: { [BLUE]: 90, [GREEN]: 10 } })).toEqual({ changed: false });
+  const tenOnGreen = { served: { [BLUE]: 90, [GREEN]: 10 }, readiness: expect.stringContaining("'s workers run config generation") };
+  expect(await exec(platform.setWeights, { target: TARGET, weights: { [BLUE]: 90, [GREEN]: 10 } })).toEqual({ changed: true, ...tenOnGreen });
+  expect(await exec(platform.setWeights, { target: TARGET, weights: { [BLUE]: 90, [GREEN]: 10 } })).toEqual({ changed: false, ...tenOnGreen });
   const counts = await split(1000);
   expect(counts[GREEN]! / 1000).toBeGreaterThanOrEqual(0.07);
   expect(counts[GREEN]! / 1000).toBeLessThanOrEqual(0.13);
   expect(counts[BLUE]! + counts[GREEN]!).toBe(1000);
 
-  expect(await exec(platform.setWeights, { target: TARGET, weights: { [BLUE]: 0, [GREEN]: 100 } })).toEqual({ changed: true });
+  expect(await exec(platform.setWeights, { target: TARGET, weights: { [BLUE]: 0, [GREEN]: 100 } })).toMatchObject({ changed: true, served: { [GREEN]: 100 } });
   expect(await split(50)).toEqual({ [GREEN]: 50 });
   expect(await exec(platform.readBlueRelease, { target: TARGET })).toMatchObject({ name: GREEN });
 });

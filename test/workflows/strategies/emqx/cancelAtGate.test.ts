@@ -70,6 +70,6 @@ test('temporal workflow cancel at the gate: green gone, nginx on blue, the state
   expect(sandbox.pods(green)).toEqual([]);
   for (const port of greenPorts) expect(await portIsFree(port)).toBe(true);
   const blueMqtt = after.releases[blue]!.ports.map((p) => p.mqtt!).sort((a, b) => a - b);
-  expect(await routedMqttPorts(sandbox.nginx.prefix, target.local!.ports.status!)).toEqual(blueMqtt);
+  expect(await routedMqttPorts(sandbox)).toEqual(blueMqtt);
   await app.close();
 }, 120_000);

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { V1EnvVar, V1Pod, V1Service } from '@kubernetes/client-node';
-import { Mirror } from '../../../../src/activities/platforms/kubernetesMirror';
+import { Mirror } from '../../../../src/activities/platforms/kubernetes/mirror';
 import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../../../src/domain/upgrade';
 import type { GivenOptions } from '../../../../src/domain/upgradeSettings';
 import { rollbackUpdate, stateQuery } from '../../../../src/workflows/messages';
-import { EmqxOnKube } from '../../../support/emqxOnKube';
+import { EmqxOnKube, FAST_DRAIN } from '../../../support/emqxOnKube';
 import { kubeConfigFor } from '../../../support/kubeControlPlane';
 import { connectSharedServer, eventually, startWorker, uniqueId, upgradeInput, type RunningWorker } from '../../../support/temporal';
 import { signedUpdate } from '../../../support/steering';
@@ -30,8 +30,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverMs: 1000, waitHealthCheckMs: 1000, initialDelayMs: 100, drainIntervalMs: 200 };
-
 async function cluster(opts: Parameters<typeof EmqxOnKube.start>[1] = {}) {
   const target = uniqueId('mqtt');
   const sys = await EmqxOnKube.start(target, opts);
@@ -46,7 +44,7 @@ async function worker(sys: EmqxOnKube, taskQueue = uniqueId('emqx')): Promise<Ru
 }
 
 function start(sys: EmqxOnKube, taskQueue: string, over: Parameters<typeof upgradeInput>[0] = {}, options: GivenOptions = {}): Promise<WorkflowHandle> {
-  const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', settings: { emqx: FAST }, ...over, options: { maxAttempts: 3, ...options } });
+  const input = upgradeInput({ kind: 'emqx', target: sys.target.name, version: '5.8.0', settings: { emqx: FAST_DRAIN }, ...over, options: { maxAttempts: 3, ...options } });
   return env.client.workflow.start('blueGreenUpgrade', { taskQueue, workflowId: upgradeWorkflowId(input.target), args: [input] });
 }
 
@@ -116,7 +114,7 @@ test('a 3-node cluster: green joins, then the Service switches, then blue is eva
 test('with scaleDownDuringDrain, each blue node is removed as soon as it is drained, as the operator does', async () => {
   const sys = await cluster();
   const { taskQueue } = await worker(sys);
-  const final = (await (await start(sys, taskQueue, { settings: { emqx: { ...FAST, scaleDownDuringDrain: true } } })).result()) as UpgradeState;
+  const final = (await (await start(sys, taskQueue, { settings: { emqx: { ...FAST_DRAIN, scaleDownDuringDrain: true } } })).result()) as UpgradeState;
   expect(final.status).toBe('SUCCEEDED');
   let from = 0;
   for (const [i, node] of ['emqx@emqx-2', 'emqx@emqx-1', 'emqx@emqx-0'].entries()) {
@@ -324,7 +322,7 @@ test('the worker killed during evacuation: a new worker resumes, and no node is 
 test('open source 5.8 with evacuation asked for: refused at plan, naming the version, the missing feature and what to do, nothing changed', async () => {
   const sys = await cluster({ edition: 'Opensource', blueVersion: '5.8.0' });
   const { taskQueue } = await worker(sys);
-  const h = await start(sys, taskQueue, { version: '5.8.1', settings: { emqx: { ...FAST, drain: 'evacuation' } } });
+  const h = await start(sys, taskQueue, { version: '5.8.1', settings: { emqx: { ...FAST_DRAIN, drain: 'evacuation' } } });
   const final = (await h.result()) as UpgradeState;
   expect(final.status).toBe('ROLLED_BACK');
   expect(final.failure).toMatchObject({ step: 'plan', type: 'Unsupported' });

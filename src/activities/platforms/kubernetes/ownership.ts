@@ -8,8 +8,8 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { RELEASE_LABEL } from '../../domain/kubernetes';
-import { NOT_OWNED, notOurs, ownerMarks, ownerOfMarks, type Marks, type Owner } from '../../domain/ownership';
+import { RELEASE_LABEL } from '../../../domain/kubernetes';
+import { NOT_OWNED, notOurs, ownerMarks, ownerOfMarks, type Marks, type Owner } from '../../../domain/ownership';
 
 interface Meta {
   metadata?: V1ObjectMeta;
