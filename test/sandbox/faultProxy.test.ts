@@ -105,6 +105,8 @@ test('PostgreSQL through the TCP proxy: failed connections are closed at once, r
     const errors = new Set<string>();
     for (let i = 0; i < 60; i++) {
       const c = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+      // a reset between queries reaches pg as an 'error' event, not as a rejected query
+      c.on('error', (err) => errors.add(err.message));
       try {
         await c.connect();
         const { rows } = await c.query<{ n: number }>('SELECT $1::int AS n', [i]);
