@@ -24,7 +24,7 @@ import { REFUSAL_FAILURE, decideAbort, decideApprove, decideRollback, type Appro
 import { LAST_KNOWN_STATE_MEMO } from '../domain/lastKnownState';
 import { isTerminal, type UpgradeStatus } from '../domain/status';
 import type { SteeringMessage } from '../domain/steering';
-import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeState } from '../domain/upgrade';
+import { parseUpgradeId, temporalUiRunUrl, upgradeIdOf, upgradeWorkflowId, type UpgradeState } from '../domain/upgrade';
 import { UNSIGNED_FAILURE, abortUpdate, approveUpdate, reportReadyUpdate, rollbackUpdate, stateQuery, type ReadyRequest } from '../workflows/messages';
 import { KIND, PHASE, STATUS, TARGET } from '../workflows/searchAttributes';
 import { ApiError, badRequest, conflict, notFound } from './errors';
@@ -57,9 +57,7 @@ export class UpgradeWorkflows {
   links(target: string, runId: string): Links {
     const id = upgradeIdOf(target, runId);
     const ui = this.config.env.temporal.uiUrl;
-    const ns = encodeURIComponent(this.client.options.namespace);
-    const workflowId = encodeURIComponent(upgradeWorkflowId(target));
-    return { self: `/v1/upgrades/${id}`, ...(ui ? { temporalUi: `${ui}/namespaces/${ns}/workflows/${workflowId}/${runId}/history` } : {}) };
+    return { self: `/v1/upgrades/${id}`, ...(ui ? { temporalUi: temporalUiRunUrl(ui, this.client.options.namespace, target, runId) } : {}) };
   }
 
   async start(body: StartUpgradeBody, requestedBy: string) {
