@@ -15,6 +15,7 @@ import type { NotificationSink } from '../../config/notifications';
 import { readSecret } from '../../config/targets';
 import type { NotificationRequest } from '../../domain/notifications';
 import { parseUpgradeId, temporalUiRunUrl } from '../../domain/upgrade';
+import { noAnswerCause } from '../transient';
 import { slackMessage, webhookPayload, type NotificationLinks } from './payload';
 
 export interface NotificationDeps {
@@ -32,6 +33,9 @@ export interface NotificationDeps {
 export function signatureOf(key: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex')}`;
 }
+
+/** How long before the attempt's time limit it stops waiting for an answer. */
+const ANSWER_MARGIN_MS = 1000;
 
 /** Answers a receiver will not change by being asked again: a redirect (none is followed), a refusal (408 and 429 are retried). */
 const refuses = (status: number) => status >= 300 && status < 500 && status !== 408 && status !== 429;
@@ -72,9 +76,14 @@ export function createNotificationActivities(deps: NotificationDeps) {
         'x-cutover-timestamp': String(timestamp),
         ...(key ? { 'x-cutover-signature': signatureOf(key, timestamp, body) } : {}),
       };
-      // an attempt ends by its own limit even where the worker is not told of the timeout
-      const signal = AbortSignal.any([cancellationSignal, AbortSignal.timeout(info.startToCloseTimeoutMs)]);
-      const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal });
+      // the attempt gives up shortly before its time limit, so its failure says why
+      const waitMs = Math.max(1000, info.startToCloseTimeoutMs - ANSWER_MARGIN_MS);
+      let res: Response;
+      try {
+        res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([cancellationSignal, AbortSignal.timeout(waitMs)]) });
+      } catch (err) {
+        throw ApplicationFailure.retryable(`sink ${name} gave no answer (within ${waitMs / 1000} s): ${noAnswerCause(err)}`, 'Unavailable');
+      }
       const answer = (await res.text().catch(() => '')).slice(0, 200);
       if (res.status >= 200 && res.status < 300) return { status: res.status };
       const message = `sink ${name} answered ${res.status}${answer ? `: ${answer}` : ''}`;
