@@ -82,7 +82,8 @@ export function createNotificationActivities(deps: NotificationDeps) {
       try {
         res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([cancellationSignal, AbortSignal.timeout(waitMs)]) });
       } catch (err) {
-        throw ApplicationFailure.retryable(`sink ${name} gave no answer (within ${waitMs / 1000} s): ${noAnswerCause(err)}`, 'Unavailable');
+        const waited = (err as Error).name === 'TimeoutError' ? ` (waited ${waitMs / 1000} s)` : '';
+        throw ApplicationFailure.retryable(`sink ${name} gave no answer: ${noAnswerCause(err)}${waited}`, 'Unavailable');
       }
       const answer = (await res.text().catch(() => '')).slice(0, 200);
       if (res.status >= 200 && res.status < 300) return { status: res.status };
