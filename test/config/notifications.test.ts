@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, readConfigFile } from '../../src/config/file';
 import { subscriptionsFor } from '../../src/config/notifications';
-import { ConfigError } from '../../src/config/schemaErrors';
+import { configErrorOf as errorOf } from '../support/configError';
 
 const dir = mkdtempSync(join(tmpdir(), 'cutover-notify-config-'));
 let n = 0;
@@ -32,15 +32,6 @@ ${notifications}
   return path;
 }
 
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const GLOBAL = `
 notifications:
