@@ -22,6 +22,9 @@ export const EVENT_MEANING: Record<NotificationEvent, string> = {
   'point-of-no-return-passed': 'finalize began: rollback is refused from now on',
 };
 
+/** Delivery's own limits: an attempt may take 10 s, and the attempts 5 minutes in all (the longest a run waits for them at its end). */
+export const DELIVERY = { attemptMs: 10_000, totalMs: 5 * 60_000 };
+
 /** The sinks that want events of this upgrade, by name, as the API found them in the configuration at the start. */
 export interface NotificationSubscription {
   sink: string;

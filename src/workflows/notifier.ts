@@ -9,7 +9,7 @@
  */
 import { CancellationScope, patched, proxyActivities } from '@temporalio/workflow';
 import type { NotificationActivities } from '../activities/notifications';
-import type { EvidenceSection, NotificationEvent, NotificationSubscription, NotificationSummary } from '../domain/notifications';
+import { DELIVERY, type EvidenceSection, type NotificationEvent, type NotificationSubscription, type NotificationSummary } from '../domain/notifications';
 import type { UpgradeState } from '../domain/upgrade';
 import { gateEvidence } from '../view/gateEvidence';
 import { call } from './activityOptions';
@@ -17,9 +17,6 @@ import { describe } from './stops';
 
 /** Patch: runs that subscribed to notifications and were recorded by a worker without them deliver none on replay. */
 export const NOTIFICATIONS = 'notifications';
-
-/** Delivery's own limits: an attempt may take 10 s, and the attempts 5 minutes in all (the longest a run waits for them at its end). */
-export const DELIVERY = { attemptMs: 10_000, totalMs: 5 * 60_000 };
 
 const { deliverNotification } = proxyActivities<NotificationActivities>({
   startToCloseTimeout: DELIVERY.attemptMs,

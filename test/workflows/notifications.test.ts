@@ -7,12 +7,14 @@
  */
 import { createHmac } from 'node:crypto';
 import { builtInProviders, createAnalysisActivities } from '../../src/activities/analysis';
+import { buildServer } from '../../src/api/server';
 import { createNotificationActivities } from '../../src/activities/notifications';
 import type { NotificationSink } from '../../src/config/notifications';
 import { toAnalysisCheck } from '../../src/domain/analysis';
 import type { NotificationEvent } from '../../src/domain/notifications';
 import { releaseName, type UpgradeInput } from '../../src/domain/upgrade';
 import { approveUpdate } from '../../src/workflows/messages';
+import { makeTargets, testConfig, TOKENS } from '../api/harness';
 import { startPrometheusStandIn, type PrometheusStandIn } from '../support/prometheusStandIn';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { signedUpdate } from '../support/steering';
@@ -173,8 +175,16 @@ test('a receiver that holds the request does not hold the upgrade: SUCCEEDED whi
   // every step ran while the receiver had not answered 'started'
   expect(receiver.received.filter(at(input)).some((r) => r.answered === undefined && !r.abandoned)).toBe(true);
   expect((await upgradeState(h)).pointOfNoReturnPassed).toBe(true);
-  // the run itself waits for its delivery
+  // the run itself waits for its delivery, and the API says so to whoever would start the next upgrade
   expect((await h.describe()).status.name).toBe('RUNNING');
+  const [target] = makeTargets({ t: 'emqx' }).targets;
+  const app = await buildServer({ client: suite.env.client, config: testConfig([{ ...target, name: input.target }], suite.taskQueue) });
+  const again = await app.inject({ method: 'POST', url: '/v1/upgrades', headers: { authorization: `Bearer ${TOKENS.operator}` }, payload: { kind: 'emqx', target: input.target, version: '5.8.0' } });
+  await app.close();
+  expect([again.statusCode, (again.json() as { error: { message: string } }).error.message]).toEqual([
+    409,
+    `target ${input.target}'s upgrade ${(await upgradeState(h)).upgradeId} ended SUCCEEDED and is still delivering its notifications (for at most 5m); start again once it has`,
+  ]);
   receiver.release(200);
   expect((await upgradeResult(h)).status).toBe('SUCCEEDED');
   expect(delivered(input).map((d) => d.json.event)).toEqual(['started']);
