@@ -9,9 +9,9 @@ const input = (notifications?: RecordedUpgradeInput['notifications']) =>
 test('a sink of every event adds a delivery per event, and one per gate for awaiting-approval', () => {
   const none = estimateHistory(input());
   const all = estimateHistory(input([{ sink: 'ops', events: [...NOTIFICATION_EVENTS] }]));
-  // six events once each, awaiting-approval at each of the two gates: 8 deliveries of 4 events
-  expect(all.events - none.events).toBe(8 * 4);
-  expect(all.bytes).toBeGreaterThan(none.bytes + 8 * 4 * 500);
+  // six events once each, awaiting-approval at each of the two gates: 8 deliveries of 7 events
+  expect(all.events - none.events).toBe(8 * 7);
+  expect(all.bytes).toBeGreaterThan(none.bytes + 8 * 7 * 500);
   const twoSinks = estimateHistory(input([{ sink: 'ops', events: [...NOTIFICATION_EVENTS] }, { sink: 'chat', events: ['awaiting-approval'] }]));
-  expect(twoSinks.events - all.events).toBe(2 * 4);
+  expect(twoSinks.events - all.events).toBe(2 * 7);
 });
