@@ -3,7 +3,8 @@
  * a local receiver): every event a sink subscribed to arrives once, signed;
  * none it did not; a receiver that fails three times first still gets it
  * once; a receiver that holds the request does not hold the upgrade, whose
- * run ends once the delivery does, or at the delivery's own time limit.
+ * run ends once the delivery does, or at the delivery's own time limit; a
+ * worker restarted in the middle of a delivery loses none.
  */
 import { createHmac } from 'node:crypto';
 import { builtInProviders, createAnalysisActivities } from '../../src/activities/analysis';
@@ -18,7 +19,7 @@ import { makeTargets, testConfig, TOKENS } from '../api/harness';
 import { startPrometheusStandIn, type PrometheusStandIn } from '../support/prometheusStandIn';
 import { scriptedSuite } from '../support/scriptedSuite';
 import { signedUpdate } from '../support/steering';
-import { eventually, reachesStatus, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
+import { eventually, reachesStatus, startUpgrade, startWorker, uniqueId, upgradeInput, upgradeResult, upgradeState } from '../support/temporal';
 import { startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from '../support/webhookReceiver';
 
 const KEY = 'the webhook signing key of the notification tests';
@@ -30,12 +31,15 @@ let prometheus: PrometheusStandIn;
 /** Each test's sinks, by its target (the worker's configuration). */
 const sinks = new Map<string, NotificationSink[]>();
 
+const notificationActivities = () =>
+  createNotificationActivities({ sinksFor: (t) => sinks.get(t) ?? [], env: { HOOK_KEY: KEY }, consoleUrl: CONSOLE, temporalUiUrl: TEMPORAL_UI, namespace: 'default' });
+
 const suite = scriptedSuite('notify', async () => {
   receiver = await startWebhookReceiver();
   prometheus = await startPrometheusStandIn();
   const activities = {
     ...createAnalysisActivities({ providers: builtInProviders({ prometheusUrl: prometheus.url }), heartbeatEveryMs: 200 }),
-    ...createNotificationActivities({ sinksFor: (t) => sinks.get(t) ?? [], env: { HOOK_KEY: KEY }, consoleUrl: CONSOLE, temporalUiUrl: TEMPORAL_UI, namespace: 'default' }),
+    ...notificationActivities(),
   };
   return {
     activities,
@@ -203,4 +207,25 @@ test('a receiver that never answers: the attempt ends at its time limit, the nex
     [1, 200, undefined],
   ]);
   expect(delivered(input)).toHaveLength(1);
+}, 60_000);
+
+test('a worker restarted while a delivery is held: the next worker delivers it, once', async () => {
+  const taskQueue = uniqueId('notify-restart');
+  const worker = () => startWorker(suite.env, taskQueue, { ...suite.world.activities(suite.env.client), ...notificationActivities() });
+  const input = subscribe(upgradeInput({ options: { approval: 'manual' } }), [webhook(['started', 'succeeded'])]);
+  receiver.answer = (r) => (at(input)(r) && r.attempt === 0 ? 'hold' : 200);
+  const first = await worker();
+  const h = await startUpgrade(suite.env, taskQueue, input);
+  await reachesStatus(h, 'AWAITING_APPROVAL');
+  expect(receiver.received.filter(at(input)).map((r) => [r.attempt, r.answered])).toEqual([[0, undefined]]);
+  await first.stop();
+  const second = await worker();
+  try {
+    await signedUpdate(h, approveUpdate, { by: 'bob', reason: 'after the restart' });
+    expect((await upgradeResult(h)).status).toBe('SUCCEEDED');
+  } finally {
+    await second.stop();
+  }
+  expect(delivered(input).map((d) => d.json.event)).toEqual(['started', 'succeeded']);
+  expect(receiver.received.filter((r) => at(input)(r) && r.headers['x-cutover-event'] === 'started').map((r) => r.attempt)).toEqual([0, 1]);
 }, 60_000);
