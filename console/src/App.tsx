@@ -29,7 +29,7 @@ export function App() {
         <button onClick={() => (token.clear(), setMe(null))}>Sign out</button>
       </nav>
       <main>
-        {upgrade ? <Upgrade id={decodeURIComponent(upgrade)} me={me} /> : path.startsWith('/upgrades') ? <Upgrades status={query.get('status') ?? ''} /> : <Targets />}
+        {upgrade ? <Upgrade id={decodeURIComponent(upgrade)} me={me} action={query.get('action') ?? undefined} /> : path.startsWith('/upgrades') ? <Upgrades status={query.get('status') ?? ''} /> : <Targets />}
       </main>
     </>
   );

@@ -5,6 +5,7 @@ import { targetLookup, type TargetConfig } from '../config/targets';
 import { builtInProviders, createAnalysisActivities, type MeasurementObserver } from './analysis';
 import { providerRegistry } from './analysis/provider';
 import { createCancelRequestActivities } from './cancelRequest';
+import { createNotificationActivities, type NotificationDeps } from './notifications';
 import type { KindActivityDeps } from './kindActivityDeps';
 import { KIND_ACTIVITIES, KIND_ANALYSIS_PROVIDERS, KIND_RELEASE_RESOURCES } from './kindActivities';
 import { createPlatformActivities, type PlatformDeps } from './platforms';
@@ -23,6 +24,8 @@ export type ActivityDeps = Omit<PlatformDeps, 'targets'> &
     onMeasurement?: MeasurementObserver;
     /** The hosts a target's http checks may reach: its policy in the worker's configuration now (default none). */
     httpHosts?: (target: string) => readonly string[];
+    /** The sinks notifications go to and the links they carry; unset: none (a delivery fails as misconfigured). */
+    notifications?: NotificationDeps;
   };
 
 type KindActivities = { [K in keyof typeof KIND_ACTIVITIES]: ReturnType<(typeof KIND_ACTIVITIES)[K]> }[keyof typeof KIND_ACTIVITIES];
@@ -42,6 +45,7 @@ export function createActivities(targets: TargetConfig[], deps: ActivityDeps) {
     ...(Object.assign({}, ...kinds) as UnionToIntersection<KindActivities>),
     ...createAnalysisActivities({ providers, onMeasurement: deps.onMeasurement }),
     ...createSkeletonActivities(deps.temporal, deps.steeringKeys),
+    ...createNotificationActivities(deps.notifications ?? { sinksFor: () => [], env: {}, namespace: deps.temporal.options.namespace }),
   };
 }
 

@@ -8,6 +8,7 @@
 import type { Config } from '../config/file';
 import { durationProblems } from '../config/bounds';
 import { OptionsError, normaliseOptions } from '../config/normalise';
+import { subscriptionsFor } from '../config/notifications';
 import { UpgradeOptionsInput } from '../config/options';
 import { configuredLayers, distinctAnywhere, httpHostRefusal, policyFor, policyRefusal } from '../config/policy';
 import { MAX_DURATION } from '../domain/duration';
@@ -39,7 +40,8 @@ export function upgradeInputFor(config: Config, body: StartUpgradeBody, requeste
   const refusal =
     policyRefusal(policy, target.name, body, options([]).options, final.options) ?? httpHostRefusal(policy, target.name, releaseName(target.name, body.version), final.options);
   if (refusal) throw forbidden(refusal.field, refusal.message);
-  const input: UpgradeInput = { ...final, target: target.name, version: body.version, image: body.image, requestedBy, reason: body.reason, policy };
+  const notifications = subscriptionsFor(config, target.name);
+  const input: UpgradeInput = { ...final, target: target.name, version: body.version, image: body.image, requestedBy, reason: body.reason, policy, ...(notifications.length ? { notifications } : {}) };
   const estimate = estimateHistory(input);
   const over = overBudget(estimate);
   if (over) {

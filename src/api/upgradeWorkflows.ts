@@ -22,9 +22,11 @@ import { kindModule } from '../domain/kindRegistry';
 import type { TargetConfig } from '../config/targets';
 import { REFUSAL_FAILURE, decideAbort, decideApprove, decideRollback, type Approver, type Decision, type Refusal } from '../domain/decisions';
 import { LAST_KNOWN_STATE_MEMO } from '../domain/lastKnownState';
+import { DELIVERY } from '../domain/notifications';
+import { formatDuration } from '../domain/duration';
 import { isTerminal, type UpgradeStatus } from '../domain/status';
 import type { SteeringMessage } from '../domain/steering';
-import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId, type UpgradeState } from '../domain/upgrade';
+import { parseUpgradeId, temporalUiRunUrl, upgradeIdOf, upgradeWorkflowId, type UpgradeState } from '../domain/upgrade';
 import { UNSIGNED_FAILURE, abortUpdate, approveUpdate, reportReadyUpdate, rollbackUpdate, stateQuery, type ReadyRequest } from '../workflows/messages';
 import { KIND, PHASE, STATUS, TARGET } from '../workflows/searchAttributes';
 import { ApiError, badRequest, conflict, notFound } from './errors';
@@ -57,9 +59,7 @@ export class UpgradeWorkflows {
   links(target: string, runId: string): Links {
     const id = upgradeIdOf(target, runId);
     const ui = this.config.env.temporal.uiUrl;
-    const ns = encodeURIComponent(this.client.options.namespace);
-    const workflowId = encodeURIComponent(upgradeWorkflowId(target));
-    return { self: `/v1/upgrades/${id}`, ...(ui ? { temporalUi: `${ui}/namespaces/${ns}/workflows/${workflowId}/${runId}/history` } : {}) };
+    return { self: `/v1/upgrades/${id}`, ...(ui ? { temporalUi: temporalUiRunUrl(ui, this.client.options.namespace, target, runId) } : {}) };
   }
 
   async start(body: StartUpgradeBody, requestedBy: string) {
@@ -86,10 +86,13 @@ export class UpgradeWorkflows {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       const running = await this.client.workflow.getHandle(workflowId).describe();
       const id = upgradeIdOf(target.name, running.runId);
+      const status = running.typedSearchAttributes.get(STATUS);
       throw conflict(
-        running.type === WORKFLOW_TYPE
-          ? `target ${target.name} already has an upgrade running: ${id}; wait for it to end, or roll it back or abort it`
-          : `target ${target.name} is being cleaned up (${id}); start the upgrade once the clean-up has ended`,
+        running.type !== WORKFLOW_TYPE
+          ? `target ${target.name} is being cleaned up (${id}); start the upgrade once the clean-up has ended`
+          : status && isTerminal(status as UpgradeStatus)
+            ? `target ${target.name}'s upgrade ${id} ended ${status} and is still delivering its notifications (for at most ${formatDuration(DELIVERY.totalMs)}); start again once it has`
+            : `target ${target.name} already has an upgrade running: ${id}; wait for it to end, or roll it back or abort it`,
       );
     }
     const id = upgradeIdOf(target.name, runId);

@@ -11,7 +11,7 @@ import { Stopper } from '../runtime/stopper';
 const PROGRAM = 'cutover api';
 
 async function main(): Promise<void> {
-  const config = readConfigOrExit(PROGRAM);
+  const config = readConfigOrExit(PROGRAM, { worker: false });
   const address = clusterAddressOrExit(PROGRAM, config);
   const log = newLogger(config);
   installSdkRuntime(config, undefined);

@@ -1,6 +1,6 @@
 /**
  * The configuration file (YAML or JSON): targets, API tokens, default
- * upgrade options, the policy and named analysis checks. loadConfig() reads it together with the environment and
+ * upgrade options, the policy, named analysis checks and notification sinks. loadConfig() reads it together with the environment and
  * returns everything the service needs as one typed object; any problem
  * stops the start with the file, the field and the reason.
  */
@@ -21,6 +21,7 @@ import { durationProblems } from './bounds';
 import { PolicyInput, RoleName, configuredLayers, configuredProblems, distinctAnywhere, policyFor, policyProblems } from './policy';
 import { TargetConfig } from './targets';
 import { loadSteeringKeys, type SteeringKeys } from './steeringKeys';
+import { NotificationsInput, notificationEnvProblems, notificationProblems } from './notifications';
 
 /** A configured token shorter than this can be guessed; the development defaults only serve loopback. */
 export const MIN_TOKEN_BYTES = 32;
@@ -70,6 +71,8 @@ export const ConfigFile = Type.Object(
     analysis: Type.Optional(
       Type.Array(AnalysisCheckInput, { maxItems: 200, description: 'named analysis checks that traffic steps of any upgrade may name (options.traffic[].analysis)' }),
     ),
+    /** Sinks every target's upgrades notify (a target's own notifications add to them). */
+    notifications: Type.Optional(NotificationsInput),
   },
   { additionalProperties: false },
 );
@@ -99,6 +102,8 @@ export interface Config {
   analysis: AnalysisCheckInput[];
   /** The keys the API signs steering requests with and the workers verify them with. */
   steering: SteeringKeys;
+  /** The file's sinks and the console's address for links (each target's own sinks are in its config); absent: none. */
+  notifications?: NotificationsInput;
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -185,6 +190,7 @@ function semanticProblems(file: ConfigFile): FieldProblem[] {
       problems.push({ field: `analysis[${i}].${err.field}`, message: err.message });
     }
   });
+  problems.push(...notificationProblems(file));
   const held = new Set(tokens.flatMap((t) => t.roles));
   problems.push(...durationProblems(ConfigFile, file, MAX_DURATION), ...policyProblems(file.policy, 'policy', held));
   file.targets.forEach((t, i) => problems.push(...policyProblems(t.policy, `targets[${i}].policy`, held)));
@@ -276,15 +282,22 @@ export function isLoopback(host: string): boolean {
 export interface LoadOptions {
   /** Whether this process serves the API (default): a worker alone needs none of the API's tokens. */
   api?: boolean;
+  /** Whether this process runs the worker (default): the API alone needs none of the sinks' URLs and keys. */
+  worker?: boolean;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, { api = true }: LoadOptions = {}): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, { api = true, worker = true }: LoadOptions = {}): Config {
   const e = loadEnv(env);
   const path = resolve(e.configPath);
   const file = readConfigFile(path);
   const embedded = e.temporal.address === undefined;
   const { principals, problems } = api ? resolvePrincipals(file, env, embedded, e.api.host) : { principals: [], problems: [] };
   if (problems.length) throw new ConfigError(`${path}: the API tokens cannot be resolved:\n${formatProblems(problems)}`);
+  const sinkProblems = worker ? notificationEnvProblems(file, env) : [];
+  if (sinkProblems.length) throw new ConfigError(`${path}: the notification sinks cannot be resolved:\n${formatProblems(sinkProblems)}`);
+  const notifications = { ...(file.notifications ?? { sinks: [] }) };
+  // the embedded default's console is the API this process serves
+  notifications.consoleUrl ??= embedded ? `http://${e.api.host === '0.0.0.0' ? '127.0.0.1' : e.api.host}:${e.api.port}` : undefined;
   const steering = loadSteeringKeys(e.steeringKeys, embedded);
   return {
     env: e,
@@ -295,5 +308,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { api = true }:
     policy: file.policy,
     analysis: file.analysis ?? [],
     steering,
+    notifications,
   };
 }

@@ -6,6 +6,7 @@
 import { Type, type Static, type TOptional } from '@sinclair/typebox';
 import { KINDS, KIND_MODULES, kindModules, type Kind } from '../domain/kindRegistry';
 import { SecretRef } from '../domain/schemas';
+import { TargetNotificationsInput } from './notifications';
 import { UpgradeOptionsInput } from './options';
 import { KubernetesRouter } from './routers';
 import { PolicyInput } from './policy';
@@ -80,6 +81,8 @@ export const TargetConfig = Type.Object(
     defaults: Type.Optional(UpgradeOptionsInput),
     /** This target's policy, over the file's. */
     policy: Type.Optional(PolicyInput),
+    /** Sinks for this target's upgrades alone, beside the file's. */
+    notifications: Type.Optional(TargetNotificationsInput),
   },
   { additionalProperties: false },
 );

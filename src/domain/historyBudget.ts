@@ -32,6 +32,14 @@ const STEP = { events: 15, stateBytes: 600 };
 const RUN = { events: 6, resultBytes: 3_500, stateBytes: 4_000 };
 /** Waiting for a person: the status there and back, the approval (an update and its workflow task, a reason of 500 characters), the gate's timer. */
 const GATE = { events: 10, stateBytes: 1_500, payloadBytes: 600 };
+/**
+ * A notification's delivery to one sink: its activity (scheduled, started,
+ * completed) and the workflow task that hears of it (measured: 6.5, the
+ * scripted happy path with a sink of every event against it without); its
+ * input the summary, at a gate with the evidence: the kind's sections and a
+ * row per analysis run.
+ */
+const DELIVERY = { events: 7, payloadBytes: 2_000, evidenceBytes: 4_000, perRunBytes: 300 };
 /** A ready report: its update (500 characters of detail at most) and its transition. */
 const REPORT = { events: 5, stateBytes: 700, payloadBytes: 600 };
 
@@ -55,7 +63,12 @@ export function estimateHistory(input: UpgradeInput): HistoryEstimate {
   const steps = o.traffic;
   const runs = [...o.verifyAnalysis, ...steps.flatMap((s) => s.analysis)];
   const gates = o.approveBefore.length + steps.filter((s) => s.approve).length + runs.length;
-  const events = BASE.events + steps.length * STEP.events + runs.length * RUN.events + gates * GATE.events + MAX_READY_REPORTS * REPORT.events;
+  // every subscribed event once (a run ends one way only, counted as if all three), the gate's at every gate
+  const subscriptions = input.notifications ?? [];
+  const delivered = subscriptions.reduce((sum, s) => sum + s.events.reduce((n, e) => n + (e === 'awaiting-approval' ? gates : 1), 0), 0);
+  const gateDeliveries = subscriptions.filter((s) => s.events.includes('awaiting-approval')).length * gates;
+  const events =
+    BASE.events + steps.length * STEP.events + runs.length * RUN.events + gates * GATE.events + MAX_READY_REPORTS * REPORT.events + delivered * DELIVERY.events;
   const stateBytes = BASE.stateBytes + steps.length * STEP.stateBytes + runs.length * RUN.stateBytes + gates * GATE.stateBytes + MAX_READY_REPORTS * REPORT.stateBytes;
   const inputBytes = jsonBytes(input);
   // Each run's activity carries its check (and the release names); the state at the end is the run's result.
@@ -64,6 +77,8 @@ export function estimateHistory(input: UpgradeInput): HistoryEstimate {
     runs.reduce((sum, check) => sum + jsonBytes(check) + 200 + RUN.resultBytes, 0) +
     gates * GATE.payloadBytes +
     MAX_READY_REPORTS * REPORT.payloadBytes +
+    delivered * DELIVERY.payloadBytes +
+    gateDeliveries * (DELIVERY.evidenceBytes + runs.length * DELIVERY.perRunBytes) +
     stateBytes;
   return {
     events,

@@ -1,6 +1,7 @@
 /** What an upgrade is asked to do and what it reports: shared by workflow, API and CLI. */
 import type { AnalysisCheck, AnalysisResult } from './analysis';
 import type { Kind, KindSettings } from './kindRegistry';
+import type { NotificationSubscription } from './notifications';
 import type { Phase } from './phases';
 import type { ApprovalGate, UpgradePolicy } from './policy';
 import type { UpgradeStatus } from './status';
@@ -69,6 +70,8 @@ export interface UpgradeInputOf<K extends Kind> {
   settings: { [P in K]: KindSettings<P> };
   /** The target's policy when the upgrade started (absent in runs started before policies): the approval rules the workflow enforces. */
   policy?: UpgradePolicy;
+  /** The sinks that want this upgrade's events, by name (absent: none, as in runs started before notifications). */
+  notifications?: NotificationSubscription[];
 }
 
 /** An upgrade of kind K; of any kind, a union discriminated by `kind`. */
@@ -177,6 +180,9 @@ export interface UpgradeState {
  */
 export const upgradeWorkflowId = (target: string): string => `upgrade-${target}`;
 export const upgradeIdOf = (target: string, runId: string): string => `${target}.${runId}`;
+/** A run's page in the Temporal UI (its history is the upgrade's audit log). */
+export const temporalUiRunUrl = (uiUrl: string, namespace: string, target: string, runId: string): string =>
+  `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(upgradeWorkflowId(target))}/${runId}/history`;
 export function parseUpgradeId(id: string): { target: string; runId: string } | undefined {
   const m = /^([a-z0-9][-a-z0-9]*)\.([0-9a-f-]{36})$/.exec(id);
   return m ? { target: m[1], runId: m[2] } : undefined;

@@ -174,6 +174,8 @@ class Upgrade {
       await CancellationScope.nonCancellable(() => this.onStopped(err));
     }
     this.state.endedAt = new Date().toISOString();
+    // the run's end would drop a delivery still retrying: each is bounded by its own time limit
+    await CancellationScope.nonCancellable(() => this.upgrade.notifier.delivered());
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     return this.state;
   }
@@ -230,11 +232,7 @@ class Upgrade {
   }
 
   private async strategyStep(step: StrategyStep): Promise<void> {
-    if (step === POINT_OF_NO_RETURN) {
-      // From here the old release cannot serve again: rollback is refused even while the step runs.
-      this.state.pointOfNoReturnPassed = true;
-      this.upgrade.record({ what: 'step', by: 'cutover', why: 'point of no return: rollback is refused from now on' });
-    }
+    if (step === POINT_OF_NO_RETURN) this.upgrade.passPointOfNoReturn();
     if (step === 'deployGreen') this.upgrade.transition('green', 'deploy', 'green workload requested');
     if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'retire', 'standby window over');
     await this.runHandler(step, this.strategy[step]);

@@ -6,11 +6,13 @@
 import { patched, setCurrentDetails, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { LAST_KNOWN_STATE_MEMO, lastKnownState } from '../domain/lastKnownState';
 import { nextPhase, type PhaseEvent } from '../domain/phases';
+import { ANALYSIS_FAILURES, STATUS_EVENT } from '../domain/notifications';
 import { nextStatus, type UpgradeStatus } from '../domain/status';
 import { phaseEventsForWeight, type Role } from '../domain/traffic';
 import { upgradeIdOf, type ReleaseState, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import type { StepWindow } from './activityOptions';
 import type { SteeringRequest } from './messages';
+import { Notifier } from './notifier';
 import { KIND, PHASE, STATUS, TARGET } from './searchAttributes';
 import { metrics } from './sinks';
 
@@ -27,6 +29,8 @@ export class UpgradeRecord {
   approved?: SteeringRequest;
   /** When the running step's time limit runs out (set by the skeleton around each step's work; absent: no limit). */
   stepDeadline?: number;
+  /** Tells the sinks that subscribed of the events these changes are. */
+  readonly notifier: Notifier;
 
   constructor(readonly input: UpgradeInput) {
     const now = new Date().toISOString();
@@ -49,6 +53,8 @@ export class UpgradeRecord {
       details: {},
     };
     metrics.upgradeStatus({ target: input.target, kind: input.kind, status: 'RUNNING' });
+    this.notifier = new Notifier(input.notifications ?? [], (why) => this.record({ what: 'step', by: 'cutover', why }));
+    this.notifier.notify('started', this.state, input.requestedBy, input.reason ?? 'upgrade requested');
   }
 
   /** The running step and its deadline: what bounds the retries of its calls. */
@@ -93,10 +99,24 @@ export class UpgradeRecord {
     const from = this.state.status;
     this.state.status = nextStatus(from, to);
     this.record({ what: 'status', from, to, by, why });
+    // an analysis that ends the upgrade is an event before the rollback's (it is the failure that causes it)
+    if ((to === 'ROLLING_BACK' || (to === 'FAILED' && from !== 'ROLLING_BACK')) && ANALYSIS_FAILURES.includes(this.state.failure?.type ?? '')) {
+      this.notifier.notify('analysis-failed', this.state, by, this.state.failure!.message);
+    }
+    const event = STATUS_EVENT[to];
+    if (event) this.notifier.notify(event, this.state, by, why);
     metrics.upgradeStatus({ target: this.input.target, kind: this.input.kind, status: to });
     if (to === 'SUCCEEDED') this.finishStep('completed');
     if (to === 'ROLLING_BACK' || to === 'FAILED') this.finishStep('failed');
     this.upsertSearchAttributes();
+  }
+
+  /** From here the old release cannot serve again: rollback is refused even while the step runs. */
+  passPointOfNoReturn(): void {
+    this.state.pointOfNoReturnPassed = true;
+    const why = 'point of no return: rollback is refused from now on';
+    this.record({ what: 'step', by: 'cutover', why });
+    this.notifier.notify('point-of-no-return-passed', this.state, 'cutover', why);
   }
 
   /** One line for the state query and the Temporal UI's current details. */

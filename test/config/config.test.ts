@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadEnv } from '../../src/config/env';
 import { loadConfig, readConfigFile } from '../../src/config/file';
-import { ConfigError } from '../../src/config/schemaErrors';
+import { configErrorOf as errorOf } from '../support/configError';
 
 const dir = mkdtempSync(join(tmpdir(), 'cutover-config-'));
 let n = 0;
@@ -26,15 +26,6 @@ auth:
     - { principal: ops, roles: [operator], token: { env: OPS_TOKEN, devDefault: ops-dev-token-0000 } }
 `;
 
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('environment', () => {
   test('defaults when nothing is set; empty counts as unset', () => {

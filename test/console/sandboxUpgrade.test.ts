@@ -100,7 +100,8 @@ test('an approver follows a sandbox upgrade to its gate in the console and appro
 
   // an approver is no operator: Approve only
   expect(await gates.locator('.actions').getByRole('button').allTextContents()).toEqual(['Approve']);
-  await gates.getByRole('button', { name: 'Approve' }).click();
+  // a notification's approve link opens the form at once
+  await approver.goto(`${approver.url()}?action=approve`);
   await gates.getByLabel(/Why approve/).fill('green verified, 12 clients connected');
   await gates.getByRole('button', { name: 'Confirm approve' }).click();
   await gates.getByText('approve accepted (by approver)').waitFor();

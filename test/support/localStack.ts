@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
+import type { NotificationDeps } from '../../src/activities/notifications';
 import type { TargetConfig } from '../../src/config/targets';
 import { freePort } from '../../src/runtime/freePort';
 import { createLocalSandboxes } from '../../src/sandbox';
@@ -24,9 +25,14 @@ export interface LocalStack {
 
 /**
  * A 3-node cluster at 5.7.0 named `<what>-<id>`, and a worker on its own task
- * queue; apiVia puts something in front of the EMQX API as the worker reaches it.
+ * queue; apiVia puts something in front of the EMQX API as the worker reaches it;
+ * notifications: where the worker delivers them (default: nowhere).
  */
-export async function startLocalStack(env: TestWorkflowEnvironment, what: string, o: { apiVia?: (url: string) => Promise<string> } = {}): Promise<LocalStack> {
+export async function startLocalStack(
+  env: TestWorkflowEnvironment,
+  what: string,
+  o: { apiVia?: (url: string) => Promise<string>; notifications?: (target: TargetConfig) => NotificationDeps } = {},
+): Promise<LocalStack> {
   const name = uniqueId(what);
   const ports = { mqtt: await freePort(), api: await freePort(), status: await freePort() };
   const target: TargetConfig = {
@@ -49,7 +55,7 @@ export async function startLocalStack(env: TestWorkflowEnvironment, what: string
     await sandbox.start();
     const taskQueue = uniqueId('local');
     const workerTarget = o.apiVia ? { ...target, emqx: { ...target.emqx!, apiUrl: await o.apiVia(target.emqx!.apiUrl) } } : target;
-    const activities = createActivities([workerTarget], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS });
+    const activities = createActivities([workerTarget], { sandboxes: new Map([[name, sandbox]]), env: secrets, pollMs: 200, temporal: env.client, steeringKeys: TEST_STEERING_KEYS, notifications: o.notifications?.(target) });
     worker = await startWorker(env, taskQueue, activities, { workflowBundle: { codePath: process.env.CUTOVER_WORKFLOW_BUNDLE! } });
     return { name, target, sandbox, taskQueue, secrets, stateFile, stop };
   } catch (err) {

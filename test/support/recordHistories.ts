@@ -14,15 +14,24 @@ import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporalCliPath } from '../../src/runtime/binaries';
 import type { UpgradeInput } from '../../src/domain/upgrade';
+import { createNotificationActivities } from '../../src/activities/notifications';
+import { NOTIFICATION_EVENTS } from '../../src/domain/notifications';
 import { approveUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { startLocalStack } from './localStack';
 import { scriptedSuite } from './scriptedSuite';
 import { eventually, sharedServerAddress, reachesStatus, reachesStep, startUpgrade, upgradeInput, upgradeState } from './temporal';
 import { signedUpdate } from './steering';
+import { startWebhookReceiver, type WebhookReceiver } from './webhookReceiver';
 
 export const HISTORIES_DIR = join(__dirname, '..', 'fixtures', 'histories');
 
-const suite = scriptedSuite('record');
+let receiver: WebhookReceiver;
+const suite = scriptedSuite('record', async () => {
+  receiver = await startWebhookReceiver();
+  const sink = { name: 'recorder', type: 'webhook' as const, url: receiver.url, secret: { env: 'KEY' }, events: [...NOTIFICATION_EVENTS] };
+  const activities = createNotificationActivities({ sinksFor: () => [sink], env: { KEY: 'the recording key, 32 bytes or more' }, consoleUrl: 'http://127.0.0.1:8080', namespace: 'default' });
+  return { activities, close: () => receiver.close() };
+});
 const { world, start } = suite;
 
 /**
@@ -47,6 +56,16 @@ test('happy path: a manual gate approved, a 3-step traffic plan', async () => {
   await reachesStatus(h, 'AWAITING_APPROVAL');
   await signedUpdate(h, approveUpdate, { by: 'bob', reason: 'recorded' });
   await save('happy-path', 'scripted', h);
+});
+
+test('notifications: a sink of every event, the first attempt of each answered 500; a gate approved', async () => {
+  receiver.answer = (r) => (r.attempt === 0 ? 500 : 200);
+  const input = plan(upgradeInput({ options: { approval: 'manual' } }));
+  input.notifications = [{ sink: 'recorder', events: [...NOTIFICATION_EVENTS] }];
+  const h = await start(input);
+  await reachesStatus(h, 'AWAITING_APPROVAL');
+  await signedUpdate(h, approveUpdate, { by: 'bob', reason: 'recorded' });
+  await save('notifications', 'scripted', h);
 });
 
 test('rollback at drainBlue', async () => {

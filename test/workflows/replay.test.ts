@@ -15,18 +15,22 @@ const DIR = join(__dirname, '../fixtures/histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 const BUNDLES = { scripted: 'CUTOVER_TEST_WORKFLOW_BUNDLE', shipped: 'CUTOVER_WORKFLOW_BUNDLE' } as const;
 
-test('the corpus holds the nine recorded runs', () => {
-  expect(files.sort()).toEqual([
-    'cancel-at-gate-legacy.scripted.json',
-    'cancel-at-gate.scripted.json',
-    'emqx-local-legacy.shipped.json',
-    'emqx-local.shipped.json',
-    'emqx-rollback-in-window-legacy.shipped.json',
-    'emqx-rollback-in-window.shipped.json',
-    'happy-path.scripted.json',
-    'rollback-at-drainBlue-legacy.scripted.json',
-    'rollback-at-drainBlue.scripted.json',
-  ]);
+/** The recorded runs, in name order. */
+const CORPUS = [
+  'cancel-at-gate-legacy.scripted.json',
+  'cancel-at-gate.scripted.json',
+  'emqx-local-legacy.shipped.json',
+  'emqx-local.shipped.json',
+  'emqx-rollback-in-window-legacy.shipped.json',
+  'emqx-rollback-in-window.shipped.json',
+  'happy-path.scripted.json',
+  'notifications.scripted.json',
+  'rollback-at-drainBlue-legacy.scripted.json',
+  'rollback-at-drainBlue.scripted.json',
+];
+
+test('the corpus holds the ten recorded runs', () => {
+  expect(files.sort()).toEqual(CORPUS);
 });
 
 /** Each patched() of the workflows: runs recorded before it (that take the old branch) and after it. */
@@ -46,20 +50,25 @@ const PATCHES = {
   },
   'state-memo': {
     before: ['cancel-at-gate-legacy.scripted.json', 'emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
-    after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+    after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'notifications.scripted.json', 'rollback-at-drainBlue.scripted.json'],
   },
   'signed-steering': {
     before: ['emqx-rollback-in-window-legacy.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
-    after: ['emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+    after: ['emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'notifications.scripted.json', 'rollback-at-drainBlue.scripted.json'],
   },
   'release-ownership': {
     before: ['cancel-at-gate-legacy.scripted.json', 'emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
-    after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+    after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'notifications.scripted.json', 'rollback-at-drainBlue.scripted.json'],
   },
   // runs from before retry by time retried each call 3 times (options.maxAttempts), whatever the step's limit
   'retry-by-time': {
     before: ['cancel-at-gate-legacy.scripted.json', 'emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json', 'rollback-at-drainBlue-legacy.scripted.json'],
-    after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+    after: ['cancel-at-gate.scripted.json', 'emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json', 'happy-path.scripted.json', 'notifications.scripted.json', 'rollback-at-drainBlue.scripted.json'],
+  },
+  // runs recorded before notifications: none subscribed, none schedules a delivery on replay
+  notifications: {
+    before: CORPUS.filter((f) => f !== 'notifications.scripted.json'),
+    after: ['notifications.scripted.json'],
   },
   // verify read membership once, and a rollback stopped the evacuations of listed running blue nodes only
   'emqx-membership-reread': {

@@ -2,7 +2,8 @@
  * The gates and the buttons that act on the upgrade, each shown only to the
  * roles that may use it (a viewer sees none), enabled only when the upgrade
  * can take it; each asks for the reason the history records. The evidence a
- * person decides on is beside them.
+ * person decides on is beside them. A notification's link opens a button's
+ * form at once (`?action=approve`).
  */
 import { useState } from 'react';
 import { stepMarks } from '../../../src/view/steps';
@@ -19,8 +20,8 @@ const ACTIONS: { action: Action; label: string; role: string; can: (u: UpgradeVi
   { action: 'abort', label: 'Abort', role: 'operator', can: (u) => !hasEnded(u) && u.status !== 'ROLLING_BACK' },
 ];
 
-export function Gates({ upgrade, me, evidence }: { upgrade: UpgradeView; me: Me; evidence: Section[] }) {
-  const [asking, setAsking] = useState<Action>();
+export function Gates({ upgrade, me, evidence, opened }: { upgrade: UpgradeView; me: Me; evidence: Section[]; opened?: string }) {
+  const [asking, setAsking] = useState<Action | undefined>(() => ACTIONS.find((a) => a.action === opened && me.roles.includes(a.role) && a.can(upgrade))?.action);
   const [reason, setReason] = useState('');
   const [result, setResult] = useState<{ ok: boolean; text: string }>();
   const mine = ACTIONS.filter((a) => me.roles.includes(a.role));

@@ -22,7 +22,8 @@ function useTraffic(u: UpgradeView | undefined): TrafficPoint[] {
   return [...trafficSeries(u), ...seen.current].sort((a, b) => a.at.localeCompare(b.at));
 }
 
-export function Upgrade({ id, me }: { id: string; me: Me }) {
+/** action: the button whose form opens at once (a notification's approve or roll-back link), where the principal and the upgrade allow it. */
+export function Upgrade({ id, me, action }: { id: string; me: Me; action?: string }) {
   const { data: u, error } = usePolling(() => getUpgrade(id), 1_000, id, hasEnded);
   const traffic = useTraffic(u);
   if (!u) return <p className={error ? 'bad' : 'muted'}>{error ?? 'loading…'}</p>;
@@ -54,7 +55,7 @@ export function Upgrade({ id, me }: { id: string; me: Me }) {
       <Steps upgrade={u} />
       <div className="columns">
         <div>
-          <Gates upgrade={u} me={me} evidence={sections.filter((s) => s.evidence)} />
+          <Gates upgrade={u} me={me} evidence={sections.filter((s) => s.evidence)} opened={action} />
           <PhaseMachine upgrade={u} />
           <TrafficChart points={traffic} />
         </div>
