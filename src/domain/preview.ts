@@ -158,7 +158,7 @@ export function previewOf(input: UpgradeInput, found: PlanFound): UpgradePreview
       step === POINT_OF_NO_RETURN ? 'the point of no return: rollback is refused from here' : undefined,
       step === 'cleanUpBlue' ? `${blue.name} CLEANING_UP, then OBSOLETE` : undefined,
     ].filter((t): t is string => !!t);
-    const undo = step === 'promote' ? mine?.undo : found.undone.includes(step) ? theirs?.undo : undefined;
+    const undo = step === 'promote' ? mine?.undo : found.undone.includes(step) ? (theirs?.undo ?? `undo what ${step} did`) : undefined;
     const atLeastMs = (mine?.atLeastMs ?? 0) + (theirs?.atLeastMs ?? 0) + (step === 'verify' ? o.verifyAnalysis.reduce((t, c) => t + measuringMs(c), 0) : 0);
     const waitsFor = [theirs?.waitsFor, ...gates.filter((g) => g.step === step).map(waitText)].filter((t): t is string => !!t);
     return {
