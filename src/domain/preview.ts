@@ -148,15 +148,17 @@ export function previewOf(input: UpgradeInput, found: PlanFound): UpgradePreview
   const steps = STEPS.map((step, i) => {
     const mine = skeleton[step];
     const theirs = own(step);
+    // in the order they happen: finalize's gate, then the point of no return, then the kind's work
     const does = [
       mine?.does,
+      step === 'finalize' ? gateText(gates.find((g) => g.step === 'finalize'), 'finalize') : undefined,
+      step === POINT_OF_NO_RETURN ? 'the point of no return: rollback is refused from here' : undefined,
+      step === 'cleanUpBlue' ? `${blue.name} CLEANING_UP` : undefined,
       theirs?.does,
       step === 'deployGreen' ? `${green.name} INITIALISING` : undefined,
       step === 'waitReady' && o.waitForReadyReport ? `then wait for ${green.name} to report ready (POST /v1/targets/${input.target}/releases/${green.name}/ready)` : undefined,
       step === 'verify' && o.verifyAnalysis.length ? `analysis ${o.verifyAnalysis.map((c) => c.name).join(', ')}` : undefined,
-      step === 'finalize' ? gateText(gates.find((g) => g.step === 'finalize'), 'finalize') : undefined,
-      step === POINT_OF_NO_RETURN ? 'the point of no return: rollback is refused from here' : undefined,
-      step === 'cleanUpBlue' ? `${blue.name} CLEANING_UP, then OBSOLETE` : undefined,
+      step === 'cleanUpBlue' ? `${blue.name} OBSOLETE` : undefined,
     ].filter((t): t is string => !!t);
     const undo = step === 'promote' ? mine?.undo : found.undone.includes(step) ? (theirs?.undo ?? `undo what ${step} did`) : undefined;
     const atLeastMs = (mine?.atLeastMs ?? 0) + (theirs?.atLeastMs ?? 0) + (step === 'verify' ? o.verifyAnalysis.reduce((t, c) => t + measuringMs(c), 0) : 0);
@@ -164,7 +166,7 @@ export function previewOf(input: UpgradeInput, found: PlanFound): UpgradePreview
     return {
       number: i + 1,
       step,
-      does: does.length ? does.join('; ') : `nothing on a ${input.kind} target`,
+      does: does.length ? does.join('; ') : `nothing on ${input.kind} targets`,
       gate: gates.some((g) => g.step === step),
       pointOfNoReturn: step === POINT_OF_NO_RETURN,
       ...(undo ? { undo } : {}),
