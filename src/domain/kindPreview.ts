@@ -42,3 +42,6 @@ export interface KindPreview {
   /** The kind's handler of each step it has one for. */
   steps: Partial<Record<Step, KindStep>>;
 }
+
+/** "1 node", "3 nodes". */
+export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;

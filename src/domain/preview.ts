@@ -10,7 +10,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { measuringMs, type AnalysisCheck } from './analysis';
 import { formatDuration } from './duration';
 import { HISTORY_BUDGET, estimateHistory } from './historyBudget';
-import type { BlueFound, KindPreview, KindStep } from './kindPreview';
+import { count, type BlueFound, type KindPreview, type KindStep } from './kindPreview';
 import { kindModule, type Kind, type KindPlanned } from './kindRegistry';
 import { approvalGateAt, approvalRule, type ApprovalGate } from './policy';
 import { POINT_OF_NO_RETURN, STEPS, type GatedStep, type Step } from './steps';
@@ -134,7 +134,7 @@ export function previewOf(input: UpgradeInput, found: PlanFound): UpgradePreview
   const gates = gatesOf(input);
   const traffic = o.traffic.map((s, i) => ({ ...s, label: `traffic step ${i + 1} (${s.weight}%)` }));
   const skeleton: Partial<Record<Step, KindStep>> = {
-    plan: { does: `read what serves ${input.target}: ${blue.name} (${blue.version}, ${blue.replicas} replicas)${kind.found ? `; ${kind.found}` : ''}` },
+    plan: { does: `read what serves ${input.target}: ${blue.name} (${blue.version}, ${count(blue.replicas, 'replica')})${kind.found ? `; ${kind.found}` : ''}` },
     gate: { does: gateText(gates.find((g) => g.step === 'gate' && !g.when), 'promote') },
     promote: {
       does: isAllAtOnce(o.traffic)
@@ -162,7 +162,13 @@ export function previewOf(input: UpgradeInput, found: PlanFound): UpgradePreview
     ].filter((t): t is string => !!t);
     const undo = step === 'promote' ? mine?.undo : found.undone.includes(step) ? (theirs?.undo ?? `undo what ${step} did`) : undefined;
     const atLeastMs = (mine?.atLeastMs ?? 0) + (theirs?.atLeastMs ?? 0) + (step === 'verify' ? o.verifyAnalysis.reduce((t, c) => t + measuringMs(c), 0) : 0);
-    const waitsFor = [theirs?.waitsFor, ...gates.filter((g) => g.step === step).map(waitText)].filter((t): t is string => !!t);
+    const here = gates.filter((g) => g.step === step);
+    const maybe = here.filter((g) => g.when).length;
+    const waitsFor = [
+      theirs?.waitsFor,
+      ...here.filter((g) => !g.when).map(waitText),
+      maybe ? `a person's approval wherever an analysis is inconclusive (${maybe} ${maybe === 1 ? 'place' : 'places'}, under gates)` : undefined,
+    ].filter((t): t is string => !!t);
     return {
       number: i + 1,
       step,
@@ -257,7 +263,7 @@ function gateText(g: GatePreview | undefined, before: GatedStep): string {
 }
 
 function waitText(g: GatePreview): string {
-  return `${g.when ? `if ${g.when}, ` : ''}a person's approval before ${g.before} (${approversText(g)})${g.autoPromoteAfterMs !== undefined ? `, or ${d(g.autoPromoteAfterMs)}` : ''}`;
+  return `a person's approval before ${g.before} (${approversText(g)})${g.autoPromoteAfterMs !== undefined ? `, or ${d(g.autoPromoteAfterMs)}` : ''}`;
 }
 
 /** Each check once, with every place it runs. */

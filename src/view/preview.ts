@@ -3,6 +3,7 @@
  * prints them (`cutover upgrade --plan`), the console shows them before its
  * start button. No Node API: it runs in the browser too.
  */
+import { count } from '../domain/kindPreview';
 import type { UpgradePreview } from '../domain/preview';
 import { formatDuration, humanDuration } from '../domain/duration';
 import type { Section } from './panel';
@@ -21,8 +22,8 @@ export function previewSections(p: UpgradePreview): Section[] {
     {
       title: 'Releases',
       rows: [
-        { label: 'blue', value: `${p.blue.name}: ${p.blue.version}, ${p.blue.replicas} replicas (serves now)` },
-        { label: 'green', value: `${p.green.name}: ${p.green.version}, ${p.green.replicas} replicas${p.image ? `, image ${p.image}` : ''}` },
+        { label: 'blue', value: `${p.blue.name}: ${p.blue.version}, ${count(p.blue.replicas, 'replica')} (serves now)` },
+        { label: 'green', value: `${p.green.name}: ${p.green.version}, ${count(p.green.replicas, 'replica')}${p.image ? `, image ${p.image}` : ''}` },
         ...(p.found ? [{ label: 'found', value: p.found }] : []),
       ],
     },

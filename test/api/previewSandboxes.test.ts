@@ -164,7 +164,7 @@ test("sandbox-kong: migrations up at prepare, 10%, 50%, 100% under analysis, an 
   expect(p.blue).toMatchObject({ version: '3.8.0', replicas: 2 });
   expect(p.green).toMatchObject({ version: '3.9.0', replicas: 2 });
   expect(step(p, 'prepare').does).toMatch(/^freeze Admin API writes and fingerprint the configuration; back up the database \(pg_dump\); kong migrations up with Kong 3\.9\.0 \(core /);
-  expect(step(p, 'verify').does).toContain('1 smoke requests through');
+  expect(step(p, 'verify').does).toContain(`a smoke request through ${p.green.name}: GET /health → 200`);
   expect(step(p, 'finalize').does).toMatch(
     /^wait for an approval before finalize \(role approver, not who started it\); the point of no return: rollback is refused from here; check the configuration fingerprint .*; then kong migrations finish with Kong 3\.9\.0: after it Kong 3\.8\.0 cannot use the database$/,
   );

@@ -112,10 +112,11 @@ describe('upgrade --plan previews it, starting nothing, refused as the start wou
     expect(r.stderr).toBe('');
     expect(r.code).toBe(EXIT.ok);
     expect(r.stdout).toMatch(new RegExp(`^Preview: ${T.plan} \\(emqx\\) from 1\\.0\\.0 to 5\\.8\\.0, as operator would start it; nothing started\n`));
-    expect(r.stdout).toMatch(/\n {2}6 ⏸ gate +wait for an approval before promote \(role approver\)/);
-    expect(r.stdout).toMatch(/\n {1}10 ⛔ finalize +the point of no return: rollback is refused from here/);
+    expect(r.stdout).toMatch(/\n {3}6 ⏸ gate +wait for an approval before promote \(role approver\)/);
+    expect(r.stdout).toMatch(/\n {2}10 ⛔ finalize +the point of no return: rollback is refused from here/);
     expect(r.stdout).toMatch(/\nTraffic plan\n +STEP +GREEN +PAUSE +ANALYSIS +APPROVAL\n +1 +10% +1m\n +2 +100%\n/);
-    expect(r.stdout).toMatch(/\nCapacity\n +replicas +2 at once: blue's 1 and green's 1, from deployGreen until cleanUpBlue removes blue\n +for +at least 1m1s/);
+    // the scripted blue has 1 replica; EMQX's default initial delay 10s, the pause 1m, the tests' standby 1s
+    expect(r.stdout).toMatch(/\nCapacity\n +replicas +2 at once: blue's 1 and green's 1, from deployGreen until cleanUpBlue removes blue\n +for +at least 1m11s/);
     const json = await cutover(url, [...args, '--output', 'json']);
     expect(json.code).toBe(EXIT.ok);
     expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, target: T.plan, gates: [{ step: 'gate', before: 'promote', roles: ['approver'] }] });

@@ -1,6 +1,6 @@
 /** What a Kong upgrade does at each step on a target, for a preview: from the settings and the migrations plan its plan made. */
 import { formatDuration } from '../duration';
-import type { KindPreview, KindPreviewInput } from '../kindPreview';
+import { count, type KindPreview, type KindPreviewInput } from '../kindPreview';
 import { formatMigrations, type MigrationPlan } from './migrations';
 import type { KongSettings } from './settings';
 import { kongFeatures, parseKongVersion } from './versions';
@@ -41,10 +41,10 @@ export function previewKong({ settings: s, planned, blue, green, image }: KindPr
         does: `freeze Admin API writes and fingerprint the configuration; ${s.backup ? 'back up the database (pg_dump); ' : ''}${migrationsAt(plan, blue.version, green.version)}`,
         undo: `unfreeze Admin API writes; the migrations stay pending (Kong ${blue.version} keeps serving from them)`,
       },
-      deployGreen: { does: `start ${green.name} with ${n} nodes${image ? ` (image ${image})` : ''} on the same database`, undo: `remove ${green.name}` },
-      waitReady: { does: `wait until ${green.name}'s ${n} nodes run and answer GET /status/ready`, waitsFor: `${green.name}'s ${n} nodes to start` },
+      deployGreen: { does: `start ${green.name} with ${count(n, 'node')}${image ? ` (image ${image})` : ''} on the same database`, undo: `remove ${green.name}` },
+      waitReady: { does: `wait until ${green.name}'s ${count(n, 'node')} run and answer GET /status/ready`, waitsFor: `${green.name}'s ${count(n, 'node')} to start` },
       verify: {
-        does: `${fingerprint}${s.smoke.length ? `; ${s.smoke.length} smoke requests through ${green.name}: ${s.smoke.map((r) => `${r.method} ${r.path} → ${r.status}`).join(', ')}` : ''}`,
+        does: `${fingerprint}${s.smoke.length ? `; ${s.smoke.length === 1 ? 'a smoke request' : count(s.smoke.length, 'smoke request')} through ${green.name}: ${s.smoke.map((r) => `${r.method} ${r.path} → ${r.status}`).join(', ')}` : ''}`,
       },
       finalize: {
         does: finishes(plan)

@@ -1,6 +1,6 @@
 /** What a projection upgrade does at each step on a target, for a preview: from the settings. */
 import { formatDuration } from '../duration';
-import type { KindPreview, KindPreviewInput } from '../kindPreview';
+import { count, type KindPreview, type KindPreviewInput } from '../kindPreview';
 import type { ProjectionSettings } from './settings';
 
 /** Green runs one replica: one processor rebuilds its read model (src/workflows/strategies/projection.ts). */
@@ -17,7 +17,7 @@ export function previewProjection({ settings: s, blue, green, image }: KindPrevi
     steps: {
       prepare: { does: `create the database and role of ${green.name}`, undo: `drop the database of ${green.name}` },
       deployGreen: {
-        does: `start ${green.name} (${GREEN_REPLICAS} replica${image ? `, image ${image}` : ''}, its own event processor and database) beside ${blue.name}; INITIALISING, it replays the event store while blue serves`,
+        does: `start ${green.name} (${count(GREEN_REPLICAS, 'replica')}${image ? `, image ${image}` : ''}, its own event processor and database) beside ${blue.name}; it replays the event store while blue serves`,
         undo: `stop ${green.name}, once it has answered the queries routed to it`,
       },
       waitReady: {
