@@ -6,10 +6,15 @@
  * plan found on the target (Planned: its strategy's planned()).
  */
 import type { Step } from './steps';
-import type { ReleaseRef } from './upgrade';
+
+/** A release by name and version (upgrade.ts's ReleaseRef, which this file cannot import: the registry imports it). */
+interface Release {
+  name: string;
+  version: string;
+}
 
 /** Blue as plan read it. */
-export interface BlueFound extends ReleaseRef {
+export interface BlueFound extends Release {
   replicas: number;
 }
 
@@ -19,7 +24,7 @@ export interface KindPreviewInput<Settings, Planned> {
   /** What the kind's plan decided from the target (its strategy's planned()). */
   planned: Planned;
   blue: BlueFound;
-  green: ReleaseRef;
+  green: Release;
   image?: string;
 }
 

@@ -160,7 +160,9 @@ export function previewOf(input: UpgradeInput, found: PlanFound): UpgradePreview
       step === 'verify' && o.verifyAnalysis.length ? `analysis ${o.verifyAnalysis.map((c) => c.name).join(', ')}` : undefined,
       step === 'cleanUpBlue' ? `${blue.name} OBSOLETE` : undefined,
     ].filter((t): t is string => !!t);
-    const undo = step === 'promote' ? mine?.undo : found.undone.includes(step) ? (theirs?.undo ?? `undo what ${step} did`) : undefined;
+    // from the point of no return on, rollback is refused: nothing there is undone
+    const undoable = i < STEPS.indexOf(POINT_OF_NO_RETURN);
+    const undo = !undoable ? undefined : step === 'promote' ? mine?.undo : found.undone.includes(step) ? (theirs?.undo ?? `undo what ${step} did`) : undefined;
     const atLeastMs = (mine?.atLeastMs ?? 0) + (theirs?.atLeastMs ?? 0) + (step === 'verify' ? o.verifyAnalysis.reduce((t, c) => t + measuringMs(c), 0) : 0);
     const here = gates.filter((g) => g.step === step);
     const maybe = here.filter((g) => g.when).length;
@@ -205,7 +207,7 @@ export function previewOf(input: UpgradeInput, found: PlanFound): UpgradePreview
       rollback: `until ${POINT_OF_NO_RETURN} starts, a rollback undoes what was done, last first; from then on it is refused, and an abort only stops the clean-up of ${blue.name}`,
     },
     compensations: steps
-      .filter((s) => s.undo && STEPS.indexOf(s.step) < STEPS.indexOf(POINT_OF_NO_RETURN))
+      .filter((s) => s.undo)
       .reverse()
       .map((s) => ({ step: s.step, undo: s.undo! })),
     capacity: {
