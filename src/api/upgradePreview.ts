@@ -20,7 +20,8 @@ export async function planOnWorker(client: Client, taskQueue: string, input: Upg
     outcome = await client.workflow.execute(PREVIEW_WORKFLOW, {
       taskQueue,
       workflowId: previewWorkflowId(input.target, randomUUID()),
-      workflowExecutionTimeout: '1 minute',
+      // within the API's request time limit (90 s): a Kong migrations status Job on Kubernetes takes a while
+      workflowExecutionTimeout: '80 seconds',
       args: [input],
     });
   } catch (err) {
