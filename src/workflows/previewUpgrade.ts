@@ -1,8 +1,10 @@
 /**
  * The preview of an upgrade (POST /v1/upgrades?dryRun=true): its kind's plan,
  * the same code a start runs first, read-only, on the worker that reaches the
- * target; what it found, or why it refused. Nothing is created or changed,
- * and it runs under an id of its own, so the target stays free.
+ * target; what it found, or why it refused. Plan changes nothing of the
+ * target (Kong's reads `kong migrations status`, on Kubernetes through a
+ * Job, as a start's does), and this runs under an id of its own, so the
+ * target stays free.
  */
 import { ActivityFailure } from '@temporalio/workflow';
 import type { PlanOutcome } from '../domain/preview';
