@@ -4,6 +4,7 @@
  * localStorage).
  */
 import type { TargetView, UpgradeSummary } from '../../src/api/schemas';
+import type { UpgradePreview } from '../../src/domain/preview';
 import type { UpgradeView } from '../../src/view/upgradeView';
 
 const TOKEN_KEY = 'cutover.token';
@@ -57,3 +58,5 @@ export const getUpgrades = (filter: Record<string, string>) => api<{ upgrades: U
 export const getUpgrade = (id: string) => api<UpgradeView>(`/v1/upgrades/${encodeURIComponent(id)}`);
 export const steer = (id: string, action: 'approve' | 'rollback' | 'abort', reason: string) =>
   api<{ status: string; by: string }>(`/v1/upgrades/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: { reason } });
+export const previewUpgrade = (body: object) => api<UpgradePreview>('/v1/upgrades?dryRun=true', { method: 'POST', body });
+export const startUpgrade = (body: object) => api<{ id: string }>('/v1/upgrades', { method: 'POST', body });

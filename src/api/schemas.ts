@@ -36,6 +36,13 @@ export const StartUpgradeBody = Type.Object(
 );
 export type StartUpgradeBody = Static<typeof StartUpgradeBody>;
 
+export const StartQuery = Type.Object(
+  { dryRun: Type.Optional(oneOf(['true', 'false'], 'true: preview the upgrade, start nothing')) },
+  { additionalProperties: false },
+);
+
+export { UpgradePreview } from '../domain/preview';
+
 export const SteerBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 500, description: 'why: recorded in the upgrade history' }) },
   { additionalProperties: false },

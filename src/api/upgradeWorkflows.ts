@@ -24,6 +24,7 @@ import { REFUSAL_FAILURE, decideAbort, decideApprove, decideRollback, type Appro
 import { LAST_KNOWN_STATE_MEMO } from '../domain/lastKnownState';
 import { DELIVERY } from '../domain/notifications';
 import { formatDuration } from '../domain/duration';
+import { previewOf, type UpgradePreview } from '../domain/preview';
 import { isTerminal, type UpgradeStatus } from '../domain/status';
 import type { SteeringMessage } from '../domain/steering';
 import { parseUpgradeId, temporalUiRunUrl, upgradeIdOf, upgradeWorkflowId, type UpgradeState } from '../domain/upgrade';
@@ -34,6 +35,7 @@ import { latestCleanup } from './targetWorkflows';
 import type { Links, ListQuery, StartUpgradeBody, UpgradeSummary } from './schemas';
 import { stuckAdvice, stuckOf, type Stuck } from './stuck';
 import { upgradeInputFor } from './upgradeInput';
+import { planOnWorker } from './upgradePreview';
 
 export const WORKFLOW_TYPE = 'blueGreenUpgrade';
 /** Lists return at most this many upgrades; filters narrow them down. */
@@ -84,19 +86,28 @@ export class UpgradeWorkflows {
       runId = handle.firstExecutionRunId;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      const running = await this.client.workflow.getHandle(workflowId).describe();
-      const id = upgradeIdOf(target.name, running.runId);
-      const status = running.typedSearchAttributes.get(STATUS);
-      throw conflict(
-        running.type !== WORKFLOW_TYPE
-          ? `target ${target.name} is being cleaned up (${id}); start the upgrade once the clean-up has ended`
-          : status && isTerminal(status as UpgradeStatus)
-            ? `target ${target.name}'s upgrade ${id} ended ${status} and is still delivering its notifications (for at most ${formatDuration(DELIVERY.totalMs)}); start again once it has`
-            : `target ${target.name} already has an upgrade running: ${id}; wait for it to end, or roll it back or abort it`,
-      );
+      throw heldConflict(target.name, await this.client.workflow.getHandle(workflowId).describe());
     }
     const id = upgradeIdOf(target.name, runId);
     return { id, workflowId, runId, target: target.name, kind: target.kind, version: body.version, requestedBy, links: this.links(target.name, runId) };
+  }
+
+  /**
+   * What a start of this request would do, without starting anything: refused
+   * as a start would be (the same input, the same hold on the target), then
+   * the kind's plan run read-only on the worker (previewUpgrade).
+   */
+  async preview(body: StartUpgradeBody, requestedBy: string): Promise<UpgradePreview> {
+    const input = upgradeInputFor(this.config, body, requestedBy);
+    const latest = await this.client.workflow
+      .getHandle(upgradeWorkflowId(input.target))
+      .describe()
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      });
+    if (latest?.status.name === 'RUNNING') throw heldConflict(input.target, latest);
+    return previewOf(input, await planOnWorker(this.client, this.config.env.temporal.taskQueue, input));
   }
 
   async list(filter: ListQuery): Promise<UpgradeSummary[]> {
@@ -340,6 +351,19 @@ export class UpgradeWorkflows {
       throw err;
     }
   }
+}
+
+/** A start refused because the target is held: by a running upgrade, one that ended but still delivers its notifications, or a clean-up. */
+function heldConflict(target: string, running: WorkflowExecutionDescription): ApiError {
+  const id = upgradeIdOf(target, running.runId);
+  const status = running.typedSearchAttributes.get(STATUS);
+  return conflict(
+    running.type !== WORKFLOW_TYPE
+      ? `target ${target} is being cleaned up (${id}); start the upgrade once the clean-up has ended`
+      : status && isTerminal(status as UpgradeStatus)
+        ? `target ${target}'s upgrade ${id} ended ${status} and is still delivering its notifications (for at most ${formatDuration(DELIVERY.totalMs)}); start again once it has`
+        : `target ${target} already has an upgrade running: ${id}; wait for it to end, or roll it back or abort it`,
+  );
 }
 
 export function releasePhaseOf(state: UpgradeState, target: string, release: string) {

@@ -18,6 +18,8 @@ export interface Request {
   role?: Role;
   /** Steering: the same key on a retry, so the upgrade acts once. */
   idempotent?: boolean;
+  /** How long to wait for the answer (default REQUEST_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 interface ApiErrorBody {
@@ -57,7 +59,7 @@ export class ApiClient {
       method: req.method ?? 'GET',
       headers,
       body: req.body === undefined ? undefined : JSON.stringify(req.body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      signal: AbortSignal.timeout(req.timeoutMs ?? REQUEST_TIMEOUT_MS),
     });
     const text = await res.text();
     let json: unknown;

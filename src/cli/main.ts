@@ -72,11 +72,12 @@ export function program(): Command {
   waiting(
     cli
       .command('upgrade <target> <version>')
-      .description('start an upgrade of TARGET to VERSION (operator)')
+      .description('start an upgrade of TARGET to VERSION, or with --plan preview it (operator)')
       .option('--option <key=value>', 'an upgrade option, repeatable: approval=manual, standbyWindow=10m, emqx.connEvictRate=50, traffic=[{weight: 10}, {weight: 100}]', (v, all: string[]) => [...all, v], [])
       .option('--options-file <file>', 'upgrade options from a YAML or JSON file (--option wins field by field)')
       .option('--image <image>', 'the container image of the new version')
-      .option('--reason <text>', 'why: recorded in the history'),
+      .option('--reason <text>', 'why: recorded in the history')
+      .option('--plan', 'preview it: the steps, traffic plan, gates, point of no return, undos, capacity and history budget; refused as a start would be; nothing started'),
   ).action(run((api, io, t: string, version: string, flags) => upgrade(api, io, t, version, flags)));
   for (const action of Object.keys(STEER) as Action[]) {
     const c = cli.command(`${action} <target-or-id>`).description(STEER[action]).requiredOption('--reason <text>', 'why: recorded in the history');

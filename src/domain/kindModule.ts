@@ -1,12 +1,15 @@
 /** What a kind (emqx, kong, projection) tells the rest of cutover about itself; see kindRegistry.ts for the registry. */
 import type { TSchema, Static } from '@sinclair/typebox';
+import type { KindPreview, KindPreviewInput } from './kindPreview';
 
 /**
  * Settings: the kind's settings as the workflow gets them (complete, durations
  * in milliseconds); Recorded: what an upgrade's input may hold of them,
- * inputs recorded before settings were complete included.
+ * inputs recorded before settings were complete included. Planned: what the
+ * kind's plan found on a target, as its strategy's planned() gives it to a
+ * preview.
  */
-export interface KindModule<Access extends TSchema = TSchema, Options extends TSchema = TSchema, Settings extends object = object, Recorded = Partial<Settings>> {
+export interface KindModule<Access extends TSchema = TSchema, Options extends TSchema = TSchema, Settings extends object = object, Recorded = Partial<Settings>, Planned = unknown> {
   kind: string;
   /** One line for GET /v1/targets and the OpenAPI. */
   description: string;
@@ -30,6 +33,8 @@ export interface KindModule<Access extends TSchema = TSchema, Options extends TS
    * the edition) is checked again at plan.
    */
   versionProblem?(version: string): string | undefined;
+  /** What a preview says the kind's steps do on a target, from the settings and what plan found there. */
+  preview(p: KindPreviewInput<Settings, Planned>): KindPreview;
   /** Upgrade options this kind brings when neither the request nor the config says otherwise. */
   defaults?: Record<string, unknown>;
   /** The upgrade npm start prints for the kind's sandbox: a version its stand-in knows, options that finish in minutes. */

@@ -25,12 +25,14 @@ export type KindOptions<K extends Kind> = Static<Modules[K]['options']>;
 export type KindSettings<K extends Kind> = ReturnType<Modules[K]['toSettings']>;
 /** What an upgrade's input may hold of a kind's settings, inputs recorded before they were complete included. */
 export type RecordedKindSettings<K extends Kind> = Parameters<Modules[K]['completeSettings']>[0];
+/** What a kind's plan found on a target, as its strategy's planned() hands it to the kind's preview. */
+export type KindPlanned<K extends Kind> = Parameters<Modules[K]['preview']>[0]['planned'];
 
 /**
  * Each kind's module, typed by its kind, so that generic code reaching a kind
  * through KIND_MODULES[kind] keeps that kind's options and settings types.
  */
-export const KIND_MODULES: { readonly [K in Kind]: KindModule<Modules[K]['access'], Modules[K]['options'], KindSettings<K>, RecordedKindSettings<K>> & Modules[K] } = MODULES;
+export const KIND_MODULES: { readonly [K in Kind]: KindModule<Modules[K]['access'], Modules[K]['options'], KindSettings<K>, RecordedKindSettings<K>, KindPlanned<K>> & Modules[K] } = MODULES;
 
 export const KINDS = Object.keys(KIND_MODULES) as Kind[];
 export const kindModules = (): KindModule[] => Object.values(KIND_MODULES);

@@ -207,6 +207,11 @@ export function releaseName(target: string, version: string): string {
   return slug ? `${target}-${slug}-${suffix}` : `${target}-${suffix}`;
 }
 
+/** Why green cannot be the new release of a target blue serves: it is blue (its name or its version), or undefined. */
+export function alreadyRuns(target: string, blue: ReleaseRef, green: ReleaseRef): string | undefined {
+  return green.name === blue.name || green.version === blue.version ? `${target} already runs ${blue.version} (release ${blue.name})` : undefined;
+}
+
 /** Release names are at most this long: `<name>-<10-character revision hash>` must stay a 63-character label value. */
 export const RELEASE_NAME_MAX = 52;
 

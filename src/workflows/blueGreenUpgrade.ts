@@ -20,7 +20,7 @@ import { REFUSAL_FAILURE, decideAbort, decideApprove, decideReadyReport, decideR
 import { formatDuration } from '../domain/duration';
 import { approvalRule } from '../domain/policy';
 import { RETRY_WINDOW_MS } from '../domain/retry';
-import { POINT_OF_NO_RETURN, STEPS, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
+import { POINT_OF_NO_RETURN, STEPS, alreadyRuns, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import { completeInput, type RecordedUpgradeInput } from '../domain/upgradeSettings';
 import { retriesByTime, stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
 import { cancelRequester } from './cancelRequester';
@@ -217,9 +217,8 @@ class Upgrade {
     const owned = patched(RELEASE_OWNERSHIP);
     this.owner = owned ? this.state.upgradeId : undefined;
     const green = { name: (owned ? releaseName : legacyReleaseName)(this.input.target, this.input.version), version: this.input.version };
-    if (green.name === blue.name || green.version === blue.version) {
-      throw new StepFailed('plan', `${this.input.target} already runs ${blue.version} (release ${blue.name})`, 'Invalid');
-    }
+    const same = alreadyRuns(this.input.target, blue, green);
+    if (same) throw new StepFailed('plan', same, 'Invalid');
     this.blue = blue;
     this.green = green;
     const now = new Date().toISOString();

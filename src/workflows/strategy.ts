@@ -3,7 +3,8 @@
  * are workflow code: they call activities and timers, never I/O directly.
  */
 import type { ActivityInterfaceFor } from '@temporalio/workflow';
-import type { Kind } from '../domain/kindRegistry';
+import type { Kind, KindPlanned } from '../domain/kindRegistry';
+import type { BlueFound } from '../domain/kindPreview';
 import type { ReleaseRef, UpgradeInput } from '../domain/upgrade';
 import type { ProxyOptions } from './activityOptions';
 
@@ -42,7 +43,9 @@ export interface StepHandler<K extends Kind = Kind> {
 
 export interface Strategy<K extends Kind = Kind> {
   /** Read which release serves the target now; `activities` are plan's (retried within its limit or window). */
-  plan(input: UpgradeInput<K>, activities: Activities): Promise<{ blue: ReleaseRef }>;
+  plan(input: UpgradeInput<K>, activities: Activities): Promise<{ blue: BlueFound }>;
+  /** What plan decided from the target (a preview describes the steps by it); after plan only. */
+  planned?(): KindPlanned<K>;
   prepare?: StepHandler<K>;
   deployGreen: StepHandler<K>;
   waitReady: StepHandler<K>;

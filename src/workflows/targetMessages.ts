@@ -1,16 +1,20 @@
 /**
- * What the target's own workflows answer: the listing of its releases, and
- * the clean-up of its orphans, which runs under the target's upgrade workflow
- * id so that it and an upgrade never run at once. Imported by clients too.
+ * What the target's own workflows answer: the listing of its releases, the
+ * preview of an upgrade, and the clean-up of its orphans, which runs under the
+ * target's upgrade workflow id so that it and an upgrade never run at once.
+ * Imported by clients too.
  */
 import { defineQuery } from '@temporalio/workflow';
 import type { RemovedRelease } from '../activities/releaseResources';
 
 export const RELEASES_WORKFLOW = 'targetReleases';
 export const CLEANUP_WORKFLOW = 'targetCleanup';
+export const PREVIEW_WORKFLOW = 'previewUpgrade';
 
 /** One listing runs per target at a time; readers that come meanwhile share its answer. */
 export const releasesWorkflowId = (target: string): string => `releases-${target}`;
+/** Each preview runs apart, never under the target's upgrade workflow id: it holds nothing. */
+export const previewWorkflowId = (target: string, nonce: string): string => `preview-${target}-${nonce}`;
 
 export interface CleanupInput {
   target: string;

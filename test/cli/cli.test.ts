@@ -22,7 +22,7 @@ let app: FastifyInstance;
 let url: string;
 const world = new ScriptedWorld();
 const taskQueue = uniqueId('cli');
-const { names: T, targets } = makeTargets({ ok: 'emqx', back: 'emqx', failed: 'emqx', busy: 'emqx', gate: 'emqx', json: 'emqx', tty: 'emqx', pipe: 'emqx' });
+const { names: T, targets } = makeTargets({ ok: 'emqx', back: 'emqx', failed: 'emqx', busy: 'emqx', gate: 'emqx', json: 'emqx', tty: 'emqx', pipe: 'emqx', plan: 'emqx', planHeld: 'emqx' });
 
 beforeAll(async () => {
   env = await connectSharedServer();
@@ -102,6 +102,39 @@ describe('upgrade --wait exits with the outcome', () => {
     const history = await cutover(url, ['history', id], { as: 'viewer' });
     expect(history.stdout).toMatch(/approver +status +AWAITING_APPROVAL -> RUNNING +approved before promote/);
     expect(history.stdout).toMatch(/approver +signal +approved: canary fine/);
+  });
+});
+
+describe('upgrade --plan previews it, starting nothing, refused as the start would be', () => {
+  test('the preview as text and as JSON; nothing started', async () => {
+    const args = ['upgrade', T.plan, '5.8.0', '--plan', '--option', 'traffic=[{weight: 10, pause: 1m}, {weight: 100}]', '--option', 'approval=manual'];
+    const r = await cutover(url, args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.stdout).toMatch(new RegExp(`^Preview: ${T.plan} \\(emqx\\) from 1\\.0\\.0 to 5\\.8\\.0, as operator would start it; nothing started\n`));
+    expect(r.stdout).toMatch(/\n {3}6 ⏸ gate +wait for an approval before promote \(role approver\)/);
+    expect(r.stdout).toMatch(/\n {2}10 ⛔ finalize +the point of no return: rollback is refused from here/);
+    expect(r.stdout).toMatch(/\nTraffic plan\n +STEP +GREEN +PAUSE +ANALYSIS +APPROVAL\n +1 +10% +1m\n +2 +100%\n/);
+    // the scripted blue has 1 replica; EMQX's default initial delay 10s, the pause 1m, the tests' standby 1s
+    expect(r.stdout).toMatch(/\nCapacity\n +replicas +2 at once: blue's 1 and green's 1, from deployGreen until cleanUpBlue removes blue\n +for +at least 1m11s/);
+    const json = await cutover(url, [...args, '--output', 'json']);
+    expect(json.code).toBe(EXIT.ok);
+    expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, target: T.plan, gates: [{ step: 'gate', before: 'promote', roles: ['approver'] }] });
+    expect((await call(app, 'GET', `/v1/upgrades?target=${T.plan}`, { as: 'viewer' })).json.upgrades).toEqual([]);
+  });
+
+  test("refusals exit as a start's: 5 for an option (naming the --option) or a held target (naming what holds it), 6 for a role", async () => {
+    const option = await cutover(url, ['upgrade', T.plan, '5.8.0', '--plan', '--option', 'standbyWindow=soon']);
+    expect(option.code).toBe(EXIT.refused);
+    expect(option.stderr).toMatch(/options\.standbyWindow .*\(set with --option standbyWindow=…\)/);
+    expect((await cutover(url, ['upgrade', T.plan, '5.8.0', '--plan'], { as: 'viewer' })).code).toBe(EXIT.unauthorized);
+    world.hold(T.planHeld, 'waitReady');
+    const id = startedId((await cutover(url, ['upgrade', T.planHeld, '5.8.0'])).stdout);
+    const held = await cutover(url, ['upgrade', T.planHeld, '5.9.0', '--plan']);
+    expect(held.code).toBe(EXIT.refused);
+    expect(held.stderr).toContain(`target ${T.planHeld} already has an upgrade running: ${id}`);
+    expect(held.stderr).toContain(`see it with: cutover status ${id}`);
+    expect((await cutover(url, ['abort', id, '--reason', 'done'])).code).toBe(EXIT.ok);
   });
 });
 

@@ -4,7 +4,8 @@
  * `cutover upgrade --wait`, followed in a terminal by `cutover watch` (the
  * EMQX panel with blue's evacuations), and in the web console in headless
  * Chromium, where an approver signs in, follows it to its gate, approves it
- * and sees it succeed, while a viewer sees the same page without a button.
+ * and sees it succeed, while a viewer sees the same page without a button;
+ * before it starts, an operator previews it on the console's start page.
  * Screenshots go to .data/test/console/.
  */
 import { execFile } from 'node:child_process';
@@ -67,13 +68,28 @@ test('an approver follows a sandbox upgrade to its gate in the console and appro
   const url = await listen(app);
   const mqttUrl = `mqtt://127.0.0.1:${target.local!.ports.mqtt}`;
   for (let i = 0; i < 12; i++) await connect(mqttUrl, { clientId: `console-${i}` });
+  browser = await launchChromium();
+
+  // an operator previews the upgrade before its start button: the steps, the gate and who may approve it, nothing started
+  const lead = await signIn('lead', url);
+  await lead.getByRole('link', { name: 'Start an upgrade' }).click();
+  await lead.getByLabel('Version').fill('5.8.0');
+  await lead.getByLabel('Options (JSON)').fill('{"approval": "manual", "standbyWindow": "2s"}');
+  await expect(lead.getByRole('button', { name: 'Start' }).isDisabled()).resolves.toBe(true);
+  await lead.getByRole('button', { name: 'Preview' }).click();
+  const preview = lead.getByTestId('preview');
+  await preview.getByText(`Preview: ${name} (emqx) from 5.7.0 to 5.8.0, as lead would start it; nothing started`).waitFor();
+  await preview.getByTestId('section-Gates').getByRole('cell', { name: 'promote', exact: true }).waitFor();
+  await preview.getByTestId('section-Capacity').getByText(/^6 at once: blue's 3 and green's 3/).waitFor();
+  await expect(lead.getByRole('button', { name: 'Start' }).isEnabled()).resolves.toBe(true);
+  await lead.screenshot({ path: join(SHOTS, 'preview.png'), fullPage: true });
+  await lead.close();
 
   const upgrading = cutover(
     url,
     ['upgrade', name, '5.8.0', '--reason', 'console test', '--wait', '--option', 'approval=manual', '--option', 'standbyWindow=2s', '--options-file', join(__dirname, 'slowEvacuation.yaml')],
     { as: 'lead', signal: cliRuns.signal },
   );
-  browser = await launchChromium();
   const approver = await signIn('approver', url);
   // the targets, with what serves each as its platform runs it
   await approver.getByTestId(`serving-${name}`).getByText(`${releaseName(name, '5.7.0')} (5.7.0) 100%`).waitFor();

@@ -1,11 +1,13 @@
-/** The test bundle: the real skeleton, driven by a strategy that exists only in the tests; and one analysis run on its own. */
+/** The test bundle: the real skeleton and preview, driven by a strategy that exists only in the tests; and one analysis run on its own. */
 import { defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { AnalysisActivities, RunAnalysisInput } from '../../src/activities/analysis';
 import type { UpgradeInput } from '../../src/domain/upgrade';
 import { createBlueGreenUpgrade } from '../../src/workflows/blueGreenUpgrade';
+import { createPreviewUpgrade } from '../../src/workflows/previewUpgrade';
 import { scriptedStrategy } from './scriptedStrategy';
 
 const skeleton = createBlueGreenUpgrade(() => scriptedStrategy);
+export const previewUpgrade = createPreviewUpgrade(() => scriptedStrategy);
 
 /**
  * A bug in workflow code that no step guard catches: its handler throws a plain Error, which fails the

@@ -1,7 +1,7 @@
 /** /v1/upgrades: start, list, read and steer upgrades. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../auth';
-import { ListQuery, StartUpgradeBody, SteerBody, SteerHeaders, SteerResult, UpgradeCreated, UpgradeIdParams, UpgradeList, UpgradeView, withErrors } from '../schemas';
+import { ListQuery, StartQuery, StartUpgradeBody, SteerBody, SteerHeaders, SteerResult, UpgradeCreated, UpgradeIdParams, UpgradeList, UpgradePreview, UpgradeView, withErrors } from '../schemas';
 import type { SteeringAction, UpgradeWorkflows } from '../upgradeWorkflows';
 
 const security = [{ bearer: [] }];
@@ -21,12 +21,14 @@ export const upgradeRoutes: FastifyPluginAsyncTypebox<{ upgrades: UpgradeWorkflo
       schema: {
         tags,
         security,
-        summary: 'Start an upgrade of a target (409 if one already runs for that target)',
+        summary: 'Start an upgrade of a target (409 if one already runs for that target); with dryRun=true, preview it: refused as a start would be, else what it would do (200), nothing started',
+        querystring: StartQuery,
         body: StartUpgradeBody,
-        response: withErrors({ 201: UpgradeCreated }),
+        response: withErrors({ 201: UpgradeCreated, 200: UpgradePreview }),
       },
     },
     async (request, reply) => {
+      if (request.query.dryRun === 'true') return reply.code(200).send(await upgrades.preview(request.body, principalOf(request)));
       const created = await upgrades.start(request.body, principalOf(request));
       return reply.code(201).header('location', created.links.self).send(created);
     },

@@ -1,8 +1,8 @@
 /**
  * cutover upgrade TARGET VERSION: the request as POST /v1/upgrades takes it,
- * options from --option k=v (dotted paths, YAML values) and --options-file.
- * The preview (`--plan`, POST /v1/upgrades?dryRun=true, issue 21 item 4)
- * will send the same body built by upgradeRequest.
+ * options from --option k=v (dotted paths, YAML values) and --options-file;
+ * with --plan, the same body to POST /v1/upgrades?dryRun=true (its preview,
+ * refused as the start would be).
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -10,6 +10,7 @@ import type { ApiClient } from '../client';
 import { CliError, EXIT } from '../exitCodes';
 import { print, type Io } from '../io';
 import { listTargets } from '../resolve';
+import { plan } from './plan';
 import { waitForOutcome, type WaitFlags } from './wait';
 
 export interface UpgradeFlags extends WaitFlags {
@@ -17,6 +18,7 @@ export interface UpgradeFlags extends WaitFlags {
   optionsFile?: string;
   image?: string;
   reason?: string;
+  plan?: boolean;
 }
 
 type Options = Record<string, unknown>;
@@ -73,18 +75,22 @@ interface Created {
   links: { self: string; temporalUi?: string };
 }
 
-export async function upgrade(api: ApiClient, io: Io, target: string, version: string, flags: UpgradeFlags): Promise<number> {
-  const body = await upgradeRequest(api, target, version, flags);
-  let created: Created;
+/** A refused option names its field as options.<path>: that is the --option to change. */
+async function optionHinted<T>(request: () => Promise<T>): Promise<T> {
   try {
-    created = await api.request<Created>({ method: 'POST', path: '/v1/upgrades', body, role: 'operator' });
+    return await request();
   } catch (err) {
-    // a refused option names its field as options.<path>: that is the --option to change
     if (err instanceof CliError && /^options\./.test(String((err.body as { error?: { field?: string } })?.error?.field))) {
       throw new CliError(err.exitCode, `${err.message} (set with --option ${(err.body as { error: { field: string } }).error.field.slice('options.'.length)}=…)`, err.body);
     }
     throw err;
   }
+}
+
+export async function upgrade(api: ApiClient, io: Io, target: string, version: string, flags: UpgradeFlags): Promise<number> {
+  const body = await upgradeRequest(api, target, version, flags);
+  if (flags.plan) return optionHinted(() => plan(api, io, body));
+  const created = await optionHinted(() => api.request<Created>({ method: 'POST', path: '/v1/upgrades', body, role: 'operator' }));
   if (!flags.wait) {
     print(io, created, () => [`started ${created.id}`, `follow it with: cutover watch ${created.id}`, ...(created.links.temporalUi ? [`Temporal UI: ${created.links.temporalUi}`] : [])]);
     return EXIT.ok;

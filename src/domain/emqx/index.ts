@@ -1,5 +1,6 @@
 /** The EMQX kind's module: what the registry knows of it. */
 import type { KindModule } from '../kindModule';
+import { previewEmqx } from './preview';
 import { EmqxAccess, EmqxOptions, toEmqxSettings } from './schema';
 import { completeEmqxSettings } from './settings';
 import { versionProblem } from './versions';
@@ -10,6 +11,7 @@ export const emqxKind = {
   access: EmqxAccess,
   options: EmqxOptions,
   toSettings: toEmqxSettings,
+  preview: previewEmqx,
   completeSettings: completeEmqxSettings,
   // The support matrix: plan checks blue's version and edition against it too.
   versionProblem,

@@ -1,5 +1,6 @@
 /** The Kong kind's module: what the registry knows of it. */
 import type { KindModule } from '../kindModule';
+import { previewKong } from './preview';
 import { KongAccess, KongOptions, toKongSettings } from './schema';
 import { completeKongSettings } from './settings';
 import { kongVersionProblem } from './versions';
@@ -13,6 +14,7 @@ export const kongKind = {
   access: KongAccess,
   options: KongOptions,
   toSettings: toKongSettings,
+  preview: previewKong,
   completeSettings: completeKongSettings,
   // Kong 3.4 LTS to 3.9; blue's version is checked at plan
   versionProblem: (version: string) => kongVersionProblem(version, 'green'),

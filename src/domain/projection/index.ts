@@ -1,5 +1,6 @@
 /** The projection kind's module: what the registry knows of it. */
 import type { KindModule } from '../kindModule';
+import { previewProjection } from './preview';
 import { WATCH_CATCH_UP } from './catchUp';
 import { ProjectionAccess, ProjectionOptions, toProjectionSettings } from './schema';
 import { completeProjectionSettings } from './settings';
@@ -10,6 +11,7 @@ export const projectionKind = {
   access: ProjectionAccess,
   options: ProjectionOptions,
   toSettings: toProjectionSettings,
+  preview: previewProjection,
   completeSettings: completeProjectionSettings,
   // the service itself says when its projection is built and its self-tests pass
   defaults: { waitForReadyReport: true },

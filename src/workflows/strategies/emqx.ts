@@ -163,6 +163,8 @@ export function createEmqxStrategy(): Strategy<'emqx'> {
       return { blue };
     },
 
+    planned: () => ({ note: releaseNote ?? '', drain: drainMode, staticCores }),
+
     deployGreen: {
       run: async (ctx) => {
         const { target, image } = ctx.input;

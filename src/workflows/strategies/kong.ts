@@ -89,6 +89,8 @@ export function createKongStrategy(): Strategy<'kong'> {
       return { blue };
     },
 
+    planned: () => ({ migrations: plan }),
+
     prepare: {
       run: async (ctx) => {
         const { target } = ctx.input;

@@ -10,6 +10,7 @@
 import { patched, sleep } from '@temporalio/workflow';
 import type { ProjectionActivities } from '../../activities/projection';
 import { describeProgress } from '../../domain/projection/catchUp';
+import { GREEN_REPLICAS } from '../../domain/projection/preview';
 import type { ProjectionSettings } from '../../domain/projection/settings';
 import type { PlatformActivities } from '../../domain/platform';
 import { humanDuration } from '../../domain/duration';
@@ -63,7 +64,7 @@ export function createProjectionStrategy(): Strategy<'projection'> {
           target,
           green: ctx.green,
           image,
-          replicas: 1,
+          replicas: GREEN_REPLICAS,
           owner: ctx.owner,
         });
       },
