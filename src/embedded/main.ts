@@ -31,10 +31,10 @@ const DEV_PROMETHEUS_PORT = Number(process.env.CUTOVER_DEV_PROMETHEUS_PORT ?? 90
 
 async function main(): Promise<void> {
   const config = readConfigOrExit('cutover');
-  const log = newLogger(config);
+  const log = newLogger(config, { pretty: !!process.stdout.isTTY });
   // The embedded default serves the worker's SDK metrics to its own Prometheus.
   const workerMetrics = config.env.workerMetrics ?? (config.env.temporal.address ? undefined : `127.0.0.1:${await freePort()}`);
-  installSdkRuntime(config, workerMetrics);
+  installSdkRuntime(config, workerMetrics, log);
 
   let address = config.env.temporal.address;
   const dataDir = resolve(config.env.dataDir ?? join(projectRoot, '.data'));

@@ -23,10 +23,39 @@ export interface NpmStartSetup {
   prometheusPort: number;
 }
 
-export async function setUpNpmStart(): Promise<NpmStartSetup> {
+export interface NpmStartOptions {
+  /** Also the event-sourced sandbox (its PostgreSQL, a small event store, its service polling its phase). */
+  projection?: boolean;
+  /** The data directory; default: one in a new temporary directory. */
+  dataDir?: string;
+}
+
+export const PROJECTION_SERVICE_TOKEN = 'dev-sandbox-projection-service-token-change-me';
+
+/** The sandbox-projection target, as cutover.config.yaml ships it, on free ports. */
+async function projectionTarget() {
+  const [query, postgres, status] = await Promise.all([1, 2, 3].map(() => freePort()));
+  return {
+    name: 'sandbox-projection',
+    kind: 'projection',
+    local: { cluster: 'start-test-projection', version: '1.4.0', replicas: 1, ports: { query, postgres, status } },
+    projection: {
+      catchUp: { preset: 'axon', naming: 'jdbc' },
+      eventStoreUrl: { env: 'SANDBOX_PROJECTION_EVENT_STORE_URL' },
+      databasesUrl: { env: 'SANDBOX_PROJECTION_DATABASES_URL' },
+      rolePasswordSecret: { env: 'SANDBOX_PROJECTION_ROLE_SECRET' },
+      processorName: '{target}-{release}',
+    },
+    defaults: { approval: 'auto' },
+    policy: { standbyWindow: { min: '0s' } },
+  };
+}
+
+export async function setUpNpmStart(o: NpmStartOptions = {}): Promise<NpmStartSetup> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-start-'));
   const [apiPort, devPort, uiPort, mqttPort, emqxApiPort, statusPort, prometheusPort] = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => freePort()));
   const cluster = 'start-test';
+  const projection = o.projection ? [await projectionTarget()] : [];
   const config = {
     targets: [
       {
@@ -38,11 +67,17 @@ export async function setUpNpmStart(): Promise<NpmStartSetup> {
         defaults: { approval: 'auto' },
         policy: { standbyWindow: { min: '0s' } },
       },
+      ...projection,
     ],
-    auth: { tokens: [{ principal: 'operator', roles: ['operator'], token: { env: 'CUTOVER_TOKEN_OPERATOR', devDefault: OPERATOR } }] },
+    auth: {
+      tokens: [
+        { principal: 'operator', roles: ['operator'], token: { env: 'CUTOVER_TOKEN_OPERATOR', devDefault: OPERATOR } },
+        ...projection.map(() => ({ principal: 'sandbox-projection-service', roles: ['service'], target: 'sandbox-projection', token: { env: 'SANDBOX_PROJECTION_SERVICE_TOKEN', devDefault: PROJECTION_SERVICE_TOKEN } })),
+      ],
+    },
   };
   writeFileSync(join(dir, 'cutover.config.json'), JSON.stringify(config));
-  const dataDir = join(dir, 'data');
+  const dataDir = o.dataDir ?? join(dir, 'data');
   return {
     env: {
       ...process.env,
@@ -54,6 +89,8 @@ export async function setUpNpmStart(): Promise<NpmStartSetup> {
       CUTOVER_DEV_TEMPORAL_UI_PORT: String(uiPort),
       CUTOVER_DEV_PROMETHEUS_PORT: String(prometheusPort),
       LOG_LEVEL: 'warn',
+      // a small event store: seeded in a second
+      SANDBOX_PROJECTION_SEED: '2000',
     },
     api: `http://127.0.0.1:${apiPort}`,
     temporalAddress: `127.0.0.1:${devPort}`,
