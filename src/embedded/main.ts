@@ -22,6 +22,7 @@ import type { LocalSandbox } from '../sandbox/localSandbox';
 import { startDevServer } from './devServer';
 import { takeOverDataDir } from './leftovers';
 import { startPrometheus, type PrometheusServer } from './prometheus';
+import { supervise } from './supervise';
 import { printWelcome } from './welcome';
 
 const DEV_PORT = Number(process.env.CUTOVER_DEV_TEMPORAL_PORT ?? 7233);
@@ -59,16 +60,22 @@ async function main(): Promise<void> {
         for (const s of sandboxes.values()) await s.nginx.stop();
         await checkPortsFree(config, sandboxes);
         log.info({ port: DEV_PORT, uiPort: DEV_UI_PORT }, 'starting the embedded Temporal dev server');
-        const dev = await startDevServer({ port: DEV_PORT, uiPort: DEV_UI_PORT, dbFile: join(dataDir, 'temporal.sqlite'), namespace: config.env.temporal.namespace });
+        // the same ports and history file at every restart: the worker and the API reconnect by themselves
+        const dev = await supervise(
+          'the Temporal dev server',
+          () => startDevServer({ port: DEV_PORT, uiPort: DEV_UI_PORT, dbFile: join(dataDir, 'temporal.sqlite'), namespace: config.env.temporal.namespace }),
+          log,
+        );
         stopper.add('Temporal dev server', () => dev.stop());
-        address = dev.address;
-        config.env.temporal.uiUrl ??= dev.uiUrl;
+        address = dev.current().address;
+        config.env.temporal.uiUrl ??= dev.current().uiUrl;
         if (!config.env.prometheusUrl) {
-          const started = await startPrometheus({ dir: join(dataDir, 'prometheus'), port: DEV_PROMETHEUS_PORT });
-          prometheus = started;
+          // its target files stay; a restart asks for the port it had
+          const started = await supervise('Prometheus', () => startPrometheus({ dir: join(dataDir, 'prometheus'), port: prometheus ? Number(new URL(prometheus.url).port) : DEV_PROMETHEUS_PORT }), log);
+          prometheus = started.current();
           stopper.add('Prometheus', () => started.stop());
-          started.setTargets('cutover', [`${config.env.api.host === '0.0.0.0' ? '127.0.0.1' : config.env.api.host}:${config.env.api.port}`]);
-          started.setTargets('temporal-worker', workerMetrics ? [workerMetrics] : []);
+          prometheus.setTargets('cutover', [`${config.env.api.host === '0.0.0.0' ? '127.0.0.1' : config.env.api.host}:${config.env.api.port}`]);
+          prometheus.setTargets('temporal-worker', workerMetrics ? [workerMetrics] : []);
         }
       }
       const registry = newRegistry();
@@ -82,6 +89,7 @@ async function main(): Promise<void> {
         sandbox.scrapeWith((targets, metricsPath) => prometheus?.setTargets(sandbox.target, targets, { metricsPath, labels: { target: sandbox.target } }));
         stopper.add(`sandbox ${sandbox.target}`, () => sandbox.stop());
         await sandbox.start();
+        sandbox.superviseNodes(log);
       }
 
       const prometheusUrl = config.env.prometheusUrl ?? prometheus?.url;

@@ -61,10 +61,15 @@ const SDK_LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn',
  * if given. Its shutdown is the Stopper's, in its turn.
  */
 export function installSdkRuntime(config: Config, metrics: string | undefined, log: pino.Logger): void {
+  const level = config.env.logLevel === 'debug' ? 'INFO' : 'WARN';
   Runtime.install({
-    logger: new DefaultLogger(config.env.logLevel === 'debug' ? 'INFO' : 'WARN', ({ level, message, meta }) => log[SDK_LEVELS[level]]({ sdk: true, ...meta }, message)),
+    logger: new DefaultLogger(level, ({ level, message, meta }) => log[SDK_LEVELS[level]]({ sdk: true, ...meta }, message)),
     shutdownSignals: [],
-    ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } } : {}),
+    telemetryOptions: {
+      // the native core's logs too (its polls' retries), else it prints them to the console in a format of its own
+      logging: { filter: { core: level, other: 'ERROR' }, forward: {} },
+      ...(metrics ? { metrics: { prometheus: { bindAddress: metrics } } } : {}),
+    },
   });
 }
 
