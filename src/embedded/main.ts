@@ -4,7 +4,10 @@
  * targets placed `local` (brought back to their recorded state), a Prometheus
  * scraping cutover, the worker and the sandboxes (unless
  * CUTOVER_PROMETHEUS_URL names one), then one worker and the API in this
- * process. Ctrl-C stops every process it started (see runtime/stopper.ts).
+ * process. Ctrl-C stops every process it started, last started first: the
+ * API, the worker, the sandboxes, Prometheus, the dev server (see
+ * runtime/stopper.ts); the servers are apart from the terminal's Ctrl-C and
+ * are started again when they die (supervise.ts).
  * Production runs src/bin/worker.ts and src/bin/api.ts instead, which import
  * nothing of this folder, the sandboxes or the demo.
  */

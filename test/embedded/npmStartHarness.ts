@@ -1,6 +1,6 @@
 /** `npm start` itself (npm, then package.json's start script), in a process group of its own, on its own ports and data directory. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/runtime/binaries';
@@ -118,8 +118,11 @@ export interface NpmStart {
  * it is up, and rejects if it exits first. Without the prestart bootstrap,
  * which `npm test` ran before (and which would install into node_modules).
  */
-export function npmStart(setup: NpmStartSetup): NpmStart & { up: Promise<string> } {
-  const child = spawn('npm', ['start', '--ignore-scripts'], { cwd: projectRoot, env: setup.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export function npmStart(setup: NpmStartSetup, { terminal = false } = {}): NpmStart & { up: Promise<string> } {
+  // in a terminal: util-linux's script runs it on a pseudo-terminal of its own, as its foreground job
+  const child = terminal
+    ? spawn('script', ['--quiet', '--flush', '--return', '--command', 'exec npm start --ignore-scripts', '/dev/null'], { cwd: projectRoot, env: setup.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+    : spawn('npm', ['start', '--ignore-scripts'], { cwd: projectRoot, env: setup.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const up = new Promise<string>((resolve, reject) => {
@@ -144,6 +147,27 @@ export function npmStart(setup: NpmStartSetup): NpmStart & { up: Promise<string>
 
 /** The pid of src/embedded/main.ts, as the start recorded it in its data directory. */
 export const mainPid = (setup: NpmStartSetup): number => (JSON.parse(readFileSync(join(setup.dataDir, 'npm-start.json'), 'utf8')) as { pid: number }).pid;
+
+/** The processes main.ts started itself (from /proc: those whose parent it is). */
+export function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Ctrl-C typed in npm start's terminal (npmStart with terminal): the terminal signals its foreground group. */
+export async function typeCtrlC(run: NpmStart): Promise<number | null> {
+  run.process.stdin!.write('\x03');
+  return run.exited;
+}
 
 /** Ctrl-C in a terminal: SIGINT to every process of the foreground group at once. */
 export async function ctrlC(run: NpmStart): Promise<number | null> {
