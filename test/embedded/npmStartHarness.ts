@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/runtime/binaries';
 import { freePort } from '../../src/runtime/freePort';
+import { eventually } from '../support/temporal';
 
 export const OPERATOR = 'dev-operator-token-change-me';
 
@@ -173,4 +174,39 @@ export async function typeCtrlC(run: NpmStart): Promise<number | null> {
 export async function ctrlC(run: NpmStart): Promise<number | null> {
   process.kill(-run.pgid, 'SIGINT');
   return run.exited;
+}
+
+/** GET on npm start's API as the operator, its JSON body. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- read through matchers
+export const apiGet = async (setup: NpmStartSetup, path: string): Promise<any> => (await fetch(`${setup.api}${path}`, { headers: { authorization: `Bearer ${OPERATOR}` } })).json();
+
+/** Starts the sandbox EMQX upgrade to 5.8.0 through the API, with evictions and waits short enough for a test; its id. */
+export async function startEmqxUpgrade(setup: NpmStartSetup): Promise<string> {
+  const res = await fetch(`${setup.api}/v1/upgrades`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      kind: 'emqx',
+      target: 'sandbox-emqx',
+      version: '5.8.0',
+      options: { approval: 'auto', standbyWindow: '1s', emqx: { connEvictRate: 50, sessEvictRate: 50, waitTakeover: '3s', waitHealthCheck: '1s', initialDelay: '1s' } },
+    }),
+  });
+  const body = (await res.json()) as { id?: string };
+  if (res.status !== 201 || !body.id) throw new Error(`the upgrade did not start: ${res.status} ${JSON.stringify(body)}`);
+  return body.id;
+}
+
+/** Once the upgrade evacuates its first blue node. */
+export async function untilDrain(setup: NpmStartSetup, id: string): Promise<void> {
+  await eventually(async () => ((await apiGet(setup, `/v1/upgrades/${id}`)).details?.nodeEvacuationsStatus ?? []).length >= 1, 120_000);
+}
+
+/** The upgrade's view once it ended (SUCCEEDED, ROLLED_BACK or FAILED). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- read through matchers
+export function untilEnded(setup: NpmStartSetup, id: string): Promise<any> {
+  return eventually(async () => {
+    const s = await apiGet(setup, `/v1/upgrades/${id}`);
+    return ['SUCCEEDED', 'ROLLED_BACK', 'FAILED'].includes(s.status) && s;
+  }, 180_000);
 }

@@ -8,7 +8,7 @@
  */
 import { commandOf, portHolders } from '../../src/runtime/processes';
 import { eventually } from '../support/temporal';
-import { childrenOf, ctrlC, mainPid, npmStart, OPERATOR, setUpNpmStart, type NpmStart, type NpmStartSetup } from './npmStartHarness';
+import { childrenOf, ctrlC, mainPid, npmStart, setUpNpmStart, startEmqxUpgrade, untilDrain, untilEnded, type NpmStart, type NpmStartSetup } from './npmStartHarness';
 
 let setup: NpmStartSetup;
 let run: NpmStart | undefined;
@@ -16,8 +16,6 @@ afterAll(async () => {
   if (run) await ctrlC(run);
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- read through matchers
-const get = async (path: string): Promise<any> => (await fetch(`${setup.api}${path}`, { headers: { authorization: `Bearer ${OPERATOR}` } })).json();
 
 /** The one process listening on a port. */
 function listener(port: number): number {
@@ -36,31 +34,17 @@ test('the dev server killed during a drain is started again, and the upgrade end
   const prometheusPort = Number(/Prometheus: {2}http:\/\/127\.0\.0\.1:(\d+)/.exec(printed)![1]);
   const devPort = Number(setup.temporalAddress.split(':')[1]);
 
-  const res = await fetch(`${setup.api}/v1/upgrades`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      kind: 'emqx',
-      target: 'sandbox-emqx',
-      version: '5.8.0',
-      options: { approval: 'auto', standbyWindow: '1s', emqx: { connEvictRate: 50, sessEvictRate: 50, waitTakeover: '3s', waitHealthCheck: '1s', initialDelay: '1s' } },
-    }),
-  });
-  const { id } = (await res.json()) as { id: string };
-  expect(res.status).toBe(201);
+  const id = await startEmqxUpgrade(setup);
 
   // in the drain: the first blue node being evacuated
-  await eventually(async () => ((await get(`/v1/upgrades/${id}`)).details?.nodeEvacuationsStatus ?? []).length >= 1, 120_000);
+  await untilDrain(setup, id);
   const killed = listener(devPort);
   process.kill(killed, 'SIGKILL');
   await eventually(async () => /Temporal dev server is running again/.test(r.output()), 60_000);
   expect(r.output()).toMatch(/the Temporal dev server exited; starting it again/);
   expect(listener(devPort)).not.toBe(killed);
 
-  const final = await eventually(async () => {
-    const s = await get(`/v1/upgrades/${id}`);
-    return ['SUCCEEDED', 'ROLLED_BACK', 'FAILED'].includes(s.status) && s;
-  }, 180_000);
+  const final = await untilEnded(setup, id);
   expect(final.status).toBe('SUCCEEDED');
   expect(final.releases.green).toMatchObject({ version: '5.8.0', phase: 'SERVING' });
   // the history survived in the same SQLite file: every blue node drained once, in order, across the kill
