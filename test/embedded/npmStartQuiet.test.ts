@@ -6,9 +6,14 @@
  * Ctrl-C typed in that terminal stops it cleanly: the dev server did not get
  * the terminal's signal and is stopped last, so the worker never polls a
  * dead server (no retry warnings, no errors), and every process it started
- * is gone.
+ * is gone. Its data directory is private (mktemp -d, mode 0700): run as
+ * root, the sandbox PostgreSQL, which runs as the postgres user, keeps its
+ * files where that user can reach them (initdb failed there before).
  */
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isAlive } from '../../src/runtime/processes';
+import { RELOCATED } from '../../src/sandbox/postgres';
 import { eventually } from '../support/temporal';
 import { childrenOf, mainPid, npmStart, setUpNpmStart, typeCtrlC, type NpmStart } from './npmStartHarness';
 
@@ -30,6 +35,7 @@ const visibleLines = (text: string): string[] =>
 test('idle for a minute, npm start in a terminal prints fewer than 5 lines; Ctrl-C there stops everything without a poll retry', async () => {
   const setup = await setUpNpmStart({ projection: true });
   delete setup.env.LOG_LEVEL;
+  expect(statSync(dirname(setup.dataDir)).mode & 0o777).toBe(0o700);
   const r = npmStart(setup, { terminal: true });
   run = r;
   const banner = await r.up;
@@ -53,4 +59,10 @@ test('idle for a minute, npm start in a terminal prints fewer than 5 lines; Ctrl
   // (the projection's service may ask its phase again while the API closes: Fastify answers it 503 and says so at info)
   expect(shutdown).not.toMatch(/retried|Unavailable|WARN|ERROR/);
   await eventually(async () => started.every((pid) => !isAlive(pid)), 10_000);
+
+  const where = join(setup.dataDir, 'sandbox', 'start-test-projection', 'postgres', 'WHERE');
+  if (process.getuid?.() === 0) {
+    const relocated = new RegExp(`(${RELOCATED}/\\w+)`).exec(readFileSync(where, 'utf8'))![1];
+    rmSync(relocated, { recursive: true, force: true });
+  }
 }, 300_000);
