@@ -82,7 +82,8 @@ export async function buildServer({ client, config, logger, registry = newRegist
   const upgrades = new UpgradeWorkflows(client, config);
   await app.register(upgradeRoutes, { upgrades });
   const watch = new PhaseWatch((target) => upgrades.targetState(target), { registry });
-  app.addHook('onClose', () => watch.close());
+  // before the server waits for its requests to end: the long polls are answered at once
+  app.addHook('preClose', () => watch.close());
   const longPolls = new ConcurrencyLimit(limits.longPolls, 'long polls waiting');
   await app.register(targetRoutes, { targets: config.targets, upgrades, watch, longPolls });
   await app.register(targetReleaseRoutes, { releases: new TargetWorkflows(client, config, (target, runId) => upgrades.links(target, runId)) });

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { releaseName } from '../../src/domain/upgrade';
 import { ScriptedWorld } from '../support/scriptedWorld';
 import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
-import { call, makeTargets, testConfig, testServer } from './harness';
+import { call, makeTargets, testConfig, testServer, TOKENS } from './harness';
 
 let env: TestWorkflowEnvironment;
 let worker: RunningWorker;
@@ -122,4 +122,15 @@ test('while no upgrade names the release, the long poll waits: answered when an 
   const r = await waiting;
   expect([r.status, r.json]).toEqual([200, expect.objectContaining({ release: blue, role: 'blue', phase: 'SERVING', upgradeId: started.json.id })]);
   hold.release();
+});
+
+test('a server closing answers its long polls at once instead of waiting for their deadline', async () => {
+  const closing = await testServer(env.client, testConfig(targets, taskQueue));
+  await closing.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = closing.server.address() as { port: number };
+  const waiting = fetch(`http://127.0.0.1:${port}${phaseUrl(T.fresh, 'nope', '?waitForChange=30s')}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+  await eventually(async () => (await call(closing, 'GET', '/metrics')).text.includes(`cutover_phase_watch_waiters{target="${T.fresh}"} 1`));
+  const deadline = new Promise((r) => setTimeout(() => r('the deadline'), 30_000).unref());
+  expect(await Promise.race([closing.close().then(() => 'the close'), deadline])).toBe('the close');
+  expect((await waiting).status).toBe(404);
 });
