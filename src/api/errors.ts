@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { ServiceError } from '@temporalio/client';
 import { explain, fieldPath } from '../config/schemaErrors';
 import type { ErrorBody } from './schemas';
+import { recordFailure } from './requestLog';
 
 const CODES: Record<number, string> = {
   400: 'INVALID_REQUEST',
@@ -87,7 +88,7 @@ function toApiError(err: FastifyError): ApiError {
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const apiError = toApiError(err);
-    if (apiError.status >= 500) request.log.error({ err }, 'request failed');
+    if (apiError.status >= 500) recordFailure(request, err);
     if (apiError.status === 401) void reply.header('www-authenticate', 'Bearer realm="cutover"');
     return reply.code(apiError.status).send(apiError.body());
   });

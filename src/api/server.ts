@@ -2,7 +2,7 @@
  * The HTTP API as a Fastify instance, not yet listening: the runtime listens,
  * tests inject. OpenAPI at /docs/json, its UI at /docs.
  */
-import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
@@ -16,6 +16,7 @@ import { consoleRoutes } from './routes/console';
 import { healthRoutes } from './routes/health';
 import { meRoutes } from './routes/me';
 import { PhaseWatch } from './phaseWatch';
+import { installRequestLog } from './requestLog';
 import { StuckWatch } from './stuckWatch';
 import { targetReleaseRoutes } from './routes/targetReleases';
 import { targetRoutes } from './routes/targets';
@@ -41,6 +42,8 @@ export interface ServerOptions {
 export async function buildServer({ client, config, logger, registry = newRegistry(), stuckCheckMs }: ServerOptions): Promise<FastifyInstance> {
   const app = fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
+    // one line per request at its own level instead (requestLog.ts)
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     // a request that is not answered in this time is closed (a phase long poll waits 60 s at most)
     requestTimeout: 90_000,
@@ -56,6 +59,7 @@ export async function buildServer({ client, config, logger, registry = newRegist
   });
   installErrorHandling(app);
   installMetrics(app, registry);
+  installRequestLog(app);
   const { limits } = config.env.api;
   limitAuthFailures(app, limits.authFailuresPerMinute);
   installAuth(app, config.auth.principals);
@@ -78,7 +82,8 @@ export async function buildServer({ client, config, logger, registry = newRegist
   const upgrades = new UpgradeWorkflows(client, config);
   await app.register(upgradeRoutes, { upgrades });
   const watch = new PhaseWatch((target) => upgrades.targetState(target), { registry });
-  app.addHook('onClose', () => watch.close());
+  // before the server waits for its requests to end: the long polls are answered at once
+  app.addHook('preClose', () => watch.close());
   const longPolls = new ConcurrencyLimit(limits.longPolls, 'long polls waiting');
   await app.register(targetRoutes, { targets: config.targets, upgrades, watch, longPolls });
   await app.register(targetReleaseRoutes, { releases: new TargetWorkflows(client, config, (target, runId) => upgrades.links(target, runId)) });

@@ -305,23 +305,19 @@ export class UpgradeWorkflows {
     throw conflict(`cannot ${action} ${id}: ${decision.ok ? `the upgrade is no longer running (${state.status})` : decision.reason}`);
   }
 
-  /** The phase of a release in the latest upgrade of its target: how a service learns its own mode. */
-  async releasePhase(target: string, release: string) {
-    return releasePhaseOf(await this.targetState(target), target, release);
-  }
-
-  /** The state of the target's latest upgrade (what the phase long poll watches), also when a clean-up ran since. */
-  async targetState(target: string): Promise<UpgradeState> {
+  /**
+   * The state of the target's latest upgrade (what the phase long poll watches), also when a clean-up ran since;
+   * null while no upgrade of it has run yet.
+   */
+  async targetState(target: string): Promise<UpgradeState | null> {
     if (!this.targets.has(target)) throw notFound(`unknown target ${target}`);
-    const missing = `no upgrade of ${target} has run yet`;
     try {
-      return await this.state(this.client.workflow.getHandle(upgradeWorkflowId(target)), missing);
+      return await this.stateOrNull(this.client.workflow.getHandle(upgradeWorkflowId(target)));
     } catch (err) {
       // a clean-up ran last: it answers no upgrade state, the upgrade before it does
       const cleanup = err instanceof QueryNotRegisteredError ? await latestCleanup(this.client, target) : undefined;
       if (!cleanup) throw err;
-      if (!cleanup.upgradeRunId) throw notFound(missing);
-      return this.state(this.client.workflow.getHandle(upgradeWorkflowId(target), cleanup.upgradeRunId), missing);
+      return cleanup.upgradeRunId ? this.stateOrNull(this.client.workflow.getHandle(upgradeWorkflowId(target), cleanup.upgradeRunId)) : null;
     }
   }
 
@@ -343,11 +339,18 @@ export class UpgradeWorkflows {
   }
 
   private async state(handle: WorkflowHandle, missing: string): Promise<UpgradeState> {
+    const state = await this.stateOrNull(handle);
+    if (!state) throw notFound(missing);
+    return state;
+  }
+
+  /** The run's state; null if there is no such workflow. */
+  private async stateOrNull(handle: WorkflowHandle): Promise<UpgradeState | null> {
     try {
       // a healthy run answers in milliseconds; one whose workflow task fails never does (Temporal gives up after 30 s)
       return await this.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(stateQuery));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound(missing);
+      if (err instanceof WorkflowNotFoundError) return null;
       throw err;
     }
   }
@@ -366,16 +369,22 @@ function heldConflict(target: string, running: WorkflowExecutionDescription): Ap
   );
 }
 
-export function releasePhaseOf(state: UpgradeState, target: string, release: string) {
-  const { blue, green } = state.releases;
-  const found = [blue, green].find((r) => r?.name === release);
-  if (!found) {
-    const known = [blue, green].flatMap((r) => (r ? [`${r.name} (${r.role})`] : []));
-    throw notFound(`release ${release} is not part of the latest upgrade of ${target}${known.length ? `, whose releases are ${known.join(' and ')}` : ''}`);
-  }
+/** The release's phase and weight in the target's latest upgrade (state, null if none ran yet); undefined if that upgrade does not name it. */
+export function namedRelease(state: UpgradeState | null, target: string, release: string) {
+  const found = state && [state.releases.blue, state.releases.green].find((r) => r?.name === release);
+  if (!state || !found) return undefined;
   // absent in runs started before traffic plans: the serving release has everything
   const weight = state.traffic?.[found.role] ?? (found.phase === 'SERVING' ? 100 : 0);
   return { target, release, role: found.role, phase: found.phase, weight, since: found.since, upgradeId: state.upgradeId, status: state.status };
+}
+
+/** As namedRelease, and 404 saying why when the release is not named. */
+export function releasePhaseOf(state: UpgradeState | null, target: string, release: string) {
+  const named = namedRelease(state, target, release);
+  if (named) return named;
+  if (!state) throw notFound(`no upgrade of ${target} has run yet`);
+  const known = [state.releases.blue, state.releases.green].flatMap((r) => (r ? [`${r.name} (${r.role})`] : []));
+  throw notFound(`release ${release} is not part of the latest upgrade of ${target}${known.length ? `, whose releases are ${known.join(' and ')}` : ''}`);
 }
 
 function decide(action: Exclude<SteeringAction, 'approve'>, state: UpgradeState): Decision {

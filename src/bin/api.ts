@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const config = readConfigOrExit(PROGRAM, { worker: false });
   const address = clusterAddressOrExit(PROGRAM, config);
   const log = newLogger(config);
-  installSdkRuntime(config, undefined);
+  installSdkRuntime(config, undefined, log);
   const stopper = new Stopper(log, () => undefined);
   await runStopping(stopper, async () => {
     const client = await connectClient(config, { ...config.env.temporal.connection, address }, stopper, log, true);

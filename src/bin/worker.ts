@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const listen = config.env.workerMetrics;
   // The SDK serves its metrics on loopback; the worker's own listener passes them on after cutover's.
   const sdkMetrics = listen ? `127.0.0.1:${await freePort()}` : undefined;
-  installSdkRuntime(config, sdkMetrics);
+  installSdkRuntime(config, sdkMetrics, log);
   const stopper = new Stopper(log, () => undefined);
   await runStopping(stopper, async () => {
     const options = { ...config.env.temporal.connection, address };

@@ -1,13 +1,14 @@
 /**
  * Starts `temporal server start-dev` from the pinned binary and waits until it
  * answers. Used by `npm start` (history in a SQLite file, UI on) and by the
- * test suite (in memory, headless).
+ * test suite (in memory, headless). In a process group of its own: Ctrl-C
+ * reaches npm start, which stops the dev server last.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 import { temporalCliPath } from '../runtime/binaries';
-import { killOnExit, stopChild } from '../runtime/childProcess';
+import { spawnOwnGroup, stopChild } from '../runtime/childProcess';
 import { portIsFree } from '../runtime/freePort';
 
 export interface DevServerOptions {
@@ -43,8 +44,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
       throw new Error(`port ${port} is in use: is another cutover or temporal dev server running? Stop it, or pick other ports (CUTOVER_DEV_TEMPORAL_PORT, CUTOVER_DEV_TEMPORAL_UI_PORT)`);
     }
   }
-  const child = spawn(temporalCliPath(), devServerArgs(o), { stdio: ['ignore', 'ignore', 'pipe'] });
-  killOnExit(child);
+  const child = spawnOwnGroup(temporalCliPath(), devServerArgs(o), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

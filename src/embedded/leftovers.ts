@@ -1,6 +1,7 @@
 /**
- * What a killed `npm start` left behind. Every process npm start starts
- * (the dev server, the sandboxes' nodes, backplanes and nginx) is in its
+ * What a killed `npm start` left behind. The servers it starts in groups of
+ * their own (the dev server, Prometheus, the sandboxes' nodes and backplanes)
+ * get SIGTERM from the kernel when it dies; nginx and its workers are in its
  * process group, so after a SIGKILL they live on in that group without it.
  * Each start records its pid and group in the data directory; the next start
  * stops what is left in the recorded group.

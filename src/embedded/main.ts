@@ -4,7 +4,10 @@
  * targets placed `local` (brought back to their recorded state), a Prometheus
  * scraping cutover, the worker and the sandboxes (unless
  * CUTOVER_PROMETHEUS_URL names one), then one worker and the API in this
- * process. Ctrl-C stops every process it started (see runtime/stopper.ts).
+ * process. Ctrl-C stops every process it started, last started first: the
+ * API, the worker, the sandboxes, Prometheus, the dev server (see
+ * runtime/stopper.ts); the servers are apart from the terminal's Ctrl-C and
+ * are started again when they die (supervise.ts).
  * Production runs src/bin/worker.ts and src/bin/api.ts instead, which import
  * nothing of this folder, the sandboxes or the demo.
  */
@@ -22,6 +25,7 @@ import type { LocalSandbox } from '../sandbox/localSandbox';
 import { startDevServer } from './devServer';
 import { takeOverDataDir } from './leftovers';
 import { startPrometheus, type PrometheusServer } from './prometheus';
+import { supervise } from './supervise';
 import { printWelcome } from './welcome';
 
 const DEV_PORT = Number(process.env.CUTOVER_DEV_TEMPORAL_PORT ?? 7233);
@@ -31,10 +35,10 @@ const DEV_PROMETHEUS_PORT = Number(process.env.CUTOVER_DEV_PROMETHEUS_PORT ?? 90
 
 async function main(): Promise<void> {
   const config = readConfigOrExit('cutover');
-  const log = newLogger(config);
+  const log = newLogger(config, { pretty: !!process.stdout.isTTY });
   // The embedded default serves the worker's SDK metrics to its own Prometheus.
   const workerMetrics = config.env.workerMetrics ?? (config.env.temporal.address ? undefined : `127.0.0.1:${await freePort()}`);
-  installSdkRuntime(config, workerMetrics);
+  installSdkRuntime(config, workerMetrics, log);
 
   let address = config.env.temporal.address;
   const dataDir = resolve(config.env.dataDir ?? join(projectRoot, '.data'));
@@ -59,16 +63,22 @@ async function main(): Promise<void> {
         for (const s of sandboxes.values()) await s.nginx.stop();
         await checkPortsFree(config, sandboxes);
         log.info({ port: DEV_PORT, uiPort: DEV_UI_PORT }, 'starting the embedded Temporal dev server');
-        const dev = await startDevServer({ port: DEV_PORT, uiPort: DEV_UI_PORT, dbFile: join(dataDir, 'temporal.sqlite'), namespace: config.env.temporal.namespace });
+        // the same ports and history file at every restart: the worker and the API reconnect by themselves
+        const dev = await supervise(
+          'the Temporal dev server',
+          () => startDevServer({ port: DEV_PORT, uiPort: DEV_UI_PORT, dbFile: join(dataDir, 'temporal.sqlite'), namespace: config.env.temporal.namespace }),
+          log,
+        );
         stopper.add('Temporal dev server', () => dev.stop());
-        address = dev.address;
-        config.env.temporal.uiUrl ??= dev.uiUrl;
+        address = dev.current().address;
+        config.env.temporal.uiUrl ??= dev.current().uiUrl;
         if (!config.env.prometheusUrl) {
-          const started = await startPrometheus({ dir: join(dataDir, 'prometheus'), port: DEV_PROMETHEUS_PORT });
-          prometheus = started;
+          // its target files stay; a restart asks for the port it had
+          const started = await supervise('Prometheus', () => startPrometheus({ dir: join(dataDir, 'prometheus'), port: prometheus ? Number(new URL(prometheus.url).port) : DEV_PROMETHEUS_PORT }), log);
+          prometheus = started.current();
           stopper.add('Prometheus', () => started.stop());
-          started.setTargets('cutover', [`${config.env.api.host === '0.0.0.0' ? '127.0.0.1' : config.env.api.host}:${config.env.api.port}`]);
-          started.setTargets('temporal-worker', workerMetrics ? [workerMetrics] : []);
+          prometheus.setTargets('cutover', [`${config.env.api.host === '0.0.0.0' ? '127.0.0.1' : config.env.api.host}:${config.env.api.port}`]);
+          prometheus.setTargets('temporal-worker', workerMetrics ? [workerMetrics] : []);
         }
       }
       const registry = newRegistry();
@@ -82,6 +92,7 @@ async function main(): Promise<void> {
         sandbox.scrapeWith((targets, metricsPath) => prometheus?.setTargets(sandbox.target, targets, { metricsPath, labels: { target: sandbox.target } }));
         stopper.add(`sandbox ${sandbox.target}`, () => sandbox.stop());
         await sandbox.start();
+        sandbox.superviseNodes(log);
       }
 
       const prometheusUrl = config.env.prometheusUrl ?? prometheus?.url;

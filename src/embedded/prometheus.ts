@@ -6,10 +6,10 @@
  * worker and the sandboxes add or move their scrape targets with
  * setTargets() while Prometheus runs, without a reload.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stopChild } from '../runtime/childProcess';
+import { spawnOwnGroup, stopChild } from '../runtime/childProcess';
 import { freePort, portIsFree } from '../runtime/freePort';
 
 export interface PrometheusOptions {
@@ -34,6 +34,7 @@ export interface PrometheusServer {
   url: string;
   /** The scrape targets (host:port) of one job, replacing the job's earlier ones; [] removes the job. */
   setTargets(job: string, targets: string[], options?: ScrapeOptions): void;
+  process: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -70,7 +71,7 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusS
   writeFileSync(configFile, prometheusConfig(targetsDir, o.scrapeIntervalMs ?? 5000));
   const port = o.port !== undefined && (await portIsFree(o.port)) ? o.port : await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
+  const child = spawnOwnGroup(
     prometheusBinary(),
     [
       `--config.file=${configFile}`,
@@ -81,10 +82,6 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusS
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  // Dies with this process, however it exits (a test that crashes included).
-  const killChild = () => child.kill('SIGKILL');
-  process.once('exit', killChild);
-  child.once('exit', () => process.off('exit', killChild));
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -106,6 +103,7 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusS
       writeFileSync(`${file}.tmp`, JSON.stringify(targets.length ? [{ targets, labels }] : []));
       renameSync(`${file}.tmp`, file);
     },
+    process: child,
     stop,
   };
 }

@@ -8,6 +8,7 @@ export function printWelcome(config: Config, address: string, sandboxes: Readonl
   const lines = [
     '',
     `cutover is up (task queue ${config.env.temporal.taskQueue}, Temporal at ${address})`,
+    `  console:     ${api}/ui`,
     `  API docs:    ${api}/docs`,
     config.env.temporal.uiUrl ? `  Temporal UI: ${config.env.temporal.uiUrl}` : undefined,
     prometheus ? `  Prometheus:  ${prometheus.url}${prometheus.ours ? " (scraping cutover's /metrics, the worker's SDK metrics and the sandboxes' own)" : ''}` : undefined,

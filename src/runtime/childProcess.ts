@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -19,4 +19,17 @@ export async function stopChild(child: ChildProcess, killAfterMs = 10_000): Prom
   const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Spawns a server that a terminal's Ctrl-C must not reach (the terminal
+ * signals its whole foreground process group at once): it runs in a process
+ * group of its own, so the launcher stops it in its turn, after what uses it.
+ * The kernel sends it SIGTERM when this process dies, however it dies
+ * (util-linux's setpriv --pdeathsig), so it never outlives its launcher.
+ */
+export function spawnOwnGroup(command: string, args: string[], options: SpawnOptions): ChildProcess {
+  const child = spawn('setpriv', ['--pdeathsig', 'SIGTERM', '--', command, ...args], { ...options, detached: true });
+  killOnExit(child);
+  return child;
 }

@@ -7,6 +7,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pino from 'pino';
+import pinoPretty from 'pino-pretty';
 import type { Registry } from 'prom-client';
 import type { ActivityDeps } from '../activities';
 import { buildServer } from '../api/server';
@@ -41,18 +42,34 @@ export function clusterAddressOrExit(program: string, config: Config): string {
   process.exit(2);
 }
 
-export const newLogger = (config: Config): pino.Logger => pino({ level: config.env.logLevel, base: { service: 'cutover' } });
+/**
+ * cutover's logger: JSON lines on stdout, for files, pipes and log collectors;
+ * with `pretty` (npm start in a terminal) one readable, coloured line each.
+ */
+export function newLogger(config: Config, { pretty = false } = {}): pino.Logger {
+  const options = { level: config.env.logLevel, base: { service: 'cutover' } };
+  if (!pretty) return pino(options);
+  // in this thread, synchronously: a line logged just before an exit is not lost
+  return pino(options, pinoPretty({ sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' }));
+}
+
+const SDK_LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 
 /**
- * The Temporal SDK's runtime, before any connection: its own logs at WARN (INFO
- * when cutover's are at debug) and its metrics served at `metrics` (host:port)
+ * The Temporal SDK's runtime, before any connection: its own logs through
+ * cutover's logger at WARN (INFO when cutover's are at debug) and its metrics served at `metrics` (host:port)
  * if given. Its shutdown is the Stopper's, in its turn.
  */
-export function installSdkRuntime(config: Config, metrics: string | undefined): void {
+export function installSdkRuntime(config: Config, metrics: string | undefined, log: pino.Logger): void {
+  const level = config.env.logLevel === 'debug' ? 'INFO' : 'WARN';
   Runtime.install({
-    logger: new DefaultLogger(config.env.logLevel === 'debug' ? 'INFO' : 'WARN'),
+    logger: new DefaultLogger(level, ({ level, message, meta }) => log[SDK_LEVELS[level]]({ sdk: true, ...meta }, message)),
     shutdownSignals: [],
-    ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } } : {}),
+    telemetryOptions: {
+      // the native core's logs too (its polls' retries), else it prints them to the console in a format of its own
+      logging: { filter: { core: level, other: 'ERROR' }, forward: {} },
+      ...(metrics ? { metrics: { prometheus: { bindAddress: metrics } } } : {}),
+    },
   });
 }
 

@@ -5,8 +5,9 @@
  * more than once (the terminal signals the whole foreground group, and a
  * parent may relay it), so signals within a second of the first count as
  * one; a later one forces: the given force() runs and the process exits 130.
- * A forced exit does not stop child processes: in a terminal they got the
- * Ctrl-C themselves, and the next npm start stops what is left (embedded/leftovers.ts).
+ * A forced exit does not stop child processes in turn: those spawned through
+ * runtime/childProcess.ts are killed as the process exits, and the next npm
+ * start stops what is left (embedded/leftovers.ts).
  *
  * A signal during the start stops what started so far; the start goes on
  * only to its next add() or up(), which stop the late part at once and throw

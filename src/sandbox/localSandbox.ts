@@ -12,6 +12,7 @@
  * upstreams nginx needs) comes from its SandboxKind.
  */
 import type { ChildProcess } from 'node:child_process';
+import type pino from 'pino';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalPlacement } from '../config/targets';
@@ -74,6 +75,9 @@ export interface LocalSandboxOptions {
   kind: SandboxKind;
 }
 
+const HEAL_FIRST_MS = 1000;
+const HEAL_MAX_MS = 30_000;
+
 export const podName = (release: string, ordinal: number): string => `${release}-${ordinal}`;
 
 export class LocalSandbox implements LocalWorkloads {
@@ -86,6 +90,7 @@ export class LocalSandbox implements LocalWorkloads {
   private readonly nodes = new Map<string, SandboxNode>();
   private queue: Promise<unknown> = Promise.resolve();
   private scrape?: (targets: string[], metricsPath: string) => void;
+  private supervision?: { log: pino.Logger; delayMs: number; timer?: NodeJS.Timeout };
 
   constructor(private readonly o: LocalSandboxOptions) {
     this.dir = join(o.dataDir, 'sandbox', o.placement.cluster);
@@ -120,6 +125,41 @@ export class LocalSandbox implements LocalWorkloads {
     this.scrape = fn;
   }
 
+  /**
+   * From now on a node that exits without being asked to is started again (a heal, as a StatefulSet controller
+   * would), with a log line, after a pause: 1 s, doubling up to 30 s while heals fail.
+   */
+  superviseNodes(log: pino.Logger): void {
+    this.supervision = { log, delayMs: HEAL_FIRST_MS };
+  }
+
+  private nodeExited(pod: string, node: SandboxNode, code: number | null, signal: string | null): void {
+    const sup = this.supervision;
+    // stopped on purpose (reconcile and stop forget a node before they stop it)
+    if (!sup || this.nodes.get(pod) !== node) return;
+    sup.log.warn({ target: this.o.target, pod, code, signal, restartInMs: sup.delayMs }, 'sandbox node exited; starting it again');
+    this.healLater(sup);
+  }
+
+  private healLater(sup: NonNullable<LocalSandbox['supervision']>): void {
+    if (sup.timer) return;
+    sup.timer = setTimeout(() => {
+      this.heal().then(
+        () => {
+          sup.timer = undefined;
+          sup.delayMs = HEAL_FIRST_MS;
+          sup.log.info({ target: this.o.target }, 'sandbox nodes running again');
+        },
+        (err: unknown) => {
+          sup.timer = undefined;
+          sup.delayMs = Math.min(sup.delayMs * 2, HEAL_MAX_MS);
+          sup.log.warn({ target: this.o.target, err: err instanceof Error ? err.message : String(err), restartInMs: sup.delayMs }, 'sandbox heal failed; trying again');
+          if (this.started) this.healLater(sup);
+        },
+      );
+    }, sup.delayMs);
+  }
+
   /** The recorded state, or on the very first start one release of the configured version and replicas serving. */
   private load(): LocalState {
     try {
@@ -152,10 +192,13 @@ export class LocalSandbox implements LocalWorkloads {
 
   /** Stops nginx, the nodes and the shared infrastructure; the state file stays for the next start. */
   stop(): Promise<void> {
+    if (this.supervision) clearTimeout(this.supervision.timer);
+    this.supervision = undefined;
     return this.serial(async () => {
       await this.nginx.stop();
-      await Promise.all([...this.nodes.values()].map((n) => n.stop()));
+      const nodes = [...this.nodes.values()];
       this.nodes.clear();
+      await Promise.all(nodes.map((n) => n.stop()));
       if (this.started) await this.o.kind.stop();
       this.started = false;
     });
@@ -253,11 +296,17 @@ export class LocalSandbox implements LocalWorkloads {
     for (const [pod, node] of running) {
       const w = want.get(pod);
       if (w && isRunning(node.process) && w.version === node.version) continue;
-      await node.stop();
       this.nodes.delete(pod);
+      await node.stop();
     }
     const missing = [...want.entries()].filter(([pod]) => !this.nodes.has(pod));
-    await Promise.all(missing.map(async ([pod, spec]) => this.nodes.set(pod, await this.startNode(spec))));
+    await Promise.all(
+      missing.map(async ([pod, spec]) => {
+        const node = await this.startNode(spec);
+        this.nodes.set(pod, node);
+        node.process.once('exit', (code, signal) => this.nodeExited(pod, node, code, signal));
+      }),
+    );
     // who gets traffic: the weights during a split, else the serving release alone; then the rest of nginx's config
     await this.router.apply(positive(s.weights ?? { [s.service]: 100 }));
     await this.nginx.apply({ statusPort: this.o.placement.ports.status, ...this.o.kind.routes({ all: [...want.values()].map((n) => ({ ports: n.ports })) }) });

@@ -4,11 +4,11 @@
  * until it prints a JSON line with "ready":true. Every process started here
  * is killed when this process exits, however it exits.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { projectRoot } from '../runtime/binaries';
-import { killOnExit } from '../runtime/childProcess';
+import { spawnOwnGroup } from '../runtime/childProcess';
 
 export interface SandboxProcessSpec {
   /** What the logs and errors call it, e.g. "sandbox EMQX node emqx@a-0". */
@@ -47,12 +47,12 @@ export const isRunning = (child: ChildProcess): boolean => child.exitCode === nu
 export async function startSandboxProcess(spec: SandboxProcessSpec): Promise<SandboxProcess> {
   const timeoutMs = spec.startTimeoutMs ?? 20_000;
   mkdirSync(dirname(spec.logFile), { recursive: true });
-  const child = spawn(process.execPath, ['--import', 'tsx', spec.script, ...spec.args], {
+  // apart from the terminal's Ctrl-C: npm start stops its sandboxes after the worker that uses them
+  const child = spawnOwnGroup(process.execPath, ['--import', 'tsx', spec.script, ...spec.args], {
     env: { ...process.env, ...spec.env },
     cwd: projectRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  killOnExit(child);
   child.stderr!.pipe(createWriteStream(spec.logFile, { flags: 'a' }));
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     let out = '';

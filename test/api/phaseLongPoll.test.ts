@@ -1,21 +1,22 @@
 /**
  * The phase long poll on the dev server: many services waiting on one target
  * are answered as soon as their phase changes, by one shared poller of the
- * workflow's state query, and at their deadline when nothing changes.
+ * workflow's state query, and at their deadline when nothing changes; a
+ * release that no upgrade names yet is waited for too.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { releaseName } from '../../src/domain/upgrade';
 import { ScriptedWorld } from '../support/scriptedWorld';
 import { connectSharedServer, eventually, startWorker, uniqueId, type RunningWorker } from '../support/temporal';
-import { call, makeTargets, testConfig, testServer } from './harness';
+import { call, makeTargets, testConfig, testServer, TOKENS } from './harness';
 
 let env: TestWorkflowEnvironment;
 let worker: RunningWorker;
 let app: FastifyInstance;
 const world = new ScriptedWorld();
 const taskQueue = uniqueId('longpoll');
-const { names: T, targets } = makeTargets({ many: 'projection', quiet: 'projection', still: 'projection' });
+const { names: T, targets } = makeTargets({ many: 'projection', quiet: 'projection', still: 'projection', fresh: 'projection' });
 
 beforeAll(async () => {
   env = await connectSharedServer();
@@ -100,7 +101,36 @@ test('with no change, the answer comes at the deadline with the phase as it is; 
   const notADuration = await call(app, 'GET', phaseUrl(T.quiet, `${T.quiet}-1-0-0`, '?waitForChange=soon'), { as: 'viewer' });
   expect(notADuration.status).toBe(400);
   expect(notADuration.json.error.field).toBe('waitForChange');
-  const unknownRelease = await call(app, 'GET', phaseUrl(T.quiet, 'nope', '?waitForChange=10s'), { as: 'viewer' });
-  expect(unknownRelease.status).toBe(404);
   hold.release();
+});
+
+test('while no upgrade names the release, the long poll waits: answered when an upgrade names it, 404 at its deadline if none does', async () => {
+  const blue = `${T.fresh}-1-0-0`;
+  // without a wait, at once
+  expect((await call(app, 'GET', phaseUrl(T.fresh, blue), { as: 'viewer' })).status).toBe(404);
+  let answered = false;
+  const waiting = call(app, 'GET', phaseUrl(T.fresh, blue, '?waitForChange=30s'), { as: 'viewer' }).finally(() => (answered = true));
+  const never = call(app, 'GET', phaseUrl(T.fresh, 'nope', '?waitForChange=1s'), { as: 'viewer' });
+  await eventually(async () => (await metric('cutover_phase_watch_waiters', T.fresh)) === 2);
+  const missing = await never;
+  expect([missing.status, missing.json.error.message]).toEqual([404, `no upgrade of ${T.fresh} has run yet`]);
+  // a second on, still waiting (it used to be a 404 at once, asked again every second)
+  expect(answered).toBe(false);
+
+  const hold = world.hold(T.fresh, 'waitReady');
+  const started = await call(app, 'POST', '/v1/upgrades', { as: 'operator', body: { kind: 'projection', target: T.fresh, version: '2.0.0' } });
+  const r = await waiting;
+  expect([r.status, r.json]).toEqual([200, expect.objectContaining({ release: blue, role: 'blue', phase: 'SERVING', upgradeId: started.json.id })]);
+  hold.release();
+});
+
+test('a server closing answers its long polls at once instead of waiting for their deadline', async () => {
+  const closing = await testServer(env.client, testConfig(targets, taskQueue));
+  await closing.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = closing.server.address() as { port: number };
+  const waiting = fetch(`http://127.0.0.1:${port}${phaseUrl(T.fresh, 'nope', '?waitForChange=30s')}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+  await eventually(async () => (await call(closing, 'GET', '/metrics')).text.includes(`cutover_phase_watch_waiters{target="${T.fresh}"} 1`));
+  const deadline = new Promise((r) => setTimeout(() => r('the deadline'), 30_000).unref());
+  expect(await Promise.race([closing.close().then(() => 'the close'), deadline])).toBe('the close');
+  expect((await waiting).status).toBe(404);
 });

@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { temporalCliPath } from '../../src/runtime/binaries';
 import { eventually } from '../support/temporal';
-import { ctrlC, npmStart, OPERATOR, setUpNpmStart, type NpmStart, type NpmStartSetup } from './npmStartHarness';
+import { ctrlC, npmStart, setUpNpmStart, startEmqxUpgrade, untilDrain, untilEnded, type NpmStart, type NpmStartSetup } from './npmStartHarness';
 
 let setup: NpmStartSetup;
 let run: NpmStart | undefined;
@@ -33,8 +33,6 @@ async function setUp(): Promise<void> {
   api = setup.api;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- read through matchers
-const get = async (path: string): Promise<any> => (await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${OPERATOR}` } })).json();
 
 /** The single value of an instant query, or undefined without data. */
 async function promql(prometheus: string, query: string): Promise<number | undefined> {
@@ -57,32 +55,17 @@ test('npm start runs an upgrade started through the API, and resumes it after Ct
   await eventually(async () => (await promql(prometheus, 'sum(up{job="sandbox-emqx"})')) === 3, 30_000);
   expect(await promql(prometheus, 'count(emqx_live_connections_count{target="sandbox-emqx"})')).toBe(3);
 
-  const res = await fetch(`${api}/v1/upgrades`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      kind: 'emqx',
-      target: 'sandbox-emqx',
-      version: '5.8.0',
-      options: { approval: 'auto', standbyWindow: '1s', emqx: { connEvictRate: 50, sessEvictRate: 50, waitTakeover: '3s', waitHealthCheck: '1s', initialDelay: '1s' } },
-    }),
-  });
-  const started = (await res.json()) as { id: string };
-  expect([res.status, started]).toEqual([201, expect.objectContaining({ id: expect.any(String) })]);
-  const { id } = started;
+  const id = await startEmqxUpgrade(setup);
 
   const list = spawnSync(temporalCliPath(), ['workflow', 'list', '--address', setup.temporalAddress], { encoding: 'utf8' });
   expect(list.stdout).toContain('upgrade-sandbox-emqx');
 
   // Ctrl-C once the first blue node has been evacuated
-  await eventually(async () => ((await get(`/v1/upgrades/${id}`)).details?.nodeEvacuationsStatus ?? []).length >= 1, 120_000);
+  await untilDrain(setup, id);
   await stop();
 
   const restarted = /Prometheus: {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(await start())![1];
-  const final = await eventually(async () => {
-    const s = await get(`/v1/upgrades/${id}`);
-    return ['SUCCEEDED', 'ROLLED_BACK', 'FAILED'].includes(s.status) && s;
-  }, 180_000);
+  const final = await untilEnded(setup, id);
   expect(final.status).toBe('SUCCEEDED');
   expect(final.releases.green).toMatchObject({ version: '5.8.0', phase: 'SERVING' });
   expect(final.releases.blue).toMatchObject({ version: '5.7.0', phase: 'OBSOLETE' });

@@ -8,7 +8,7 @@ import { badRequest } from '../errors';
 import type { ConcurrencyLimit } from '../limits';
 import type { PhaseWatch } from '../phaseWatch';
 import { PHASE_WAIT_MAX_MS, PhaseParams, PhaseQuery, ReadyBody, ReadyResult, ReleasePhase, TargetList, withErrors } from '../schemas';
-import { releasePhaseOf, type UpgradeWorkflows } from '../upgradeWorkflows';
+import { namedRelease, releasePhaseOf, type UpgradeWorkflows } from '../upgradeWorkflows';
 
 const security = [{ bearer: [] }];
 const tags = ['targets'];
@@ -20,7 +20,7 @@ export interface TargetRoutesOptions {
   targets: TargetConfig[];
   upgrades: UpgradeWorkflows;
   /** One poller per target, shared by every long poll on it. */
-  watch: PhaseWatch<UpgradeState>;
+  watch: PhaseWatch<UpgradeState | null>;
   longPolls: ConcurrencyLimit;
 }
 
@@ -46,7 +46,8 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
         summary: "A release's phase and traffic weight in its target's latest upgrade (SERVING, STANDING_BY, INITIALISING, ...)",
         description:
           'With waitForChange (e.g. 30s, at most 60s) the answer waits until the phase or weight differs from `phase` and `weight` ' +
-          '(default: those when the request arrives) or a new upgrade of the target began, and comes at the latest when the duration is up.',
+          '(default: those when the request arrives) or a new upgrade of the target began, and comes at the latest when the duration is up. ' +
+          'While no upgrade names the release (404 without waitForChange) it waits as well, until one does, and answers 404 if none did in time.',
         params: PhaseParams,
         querystring: PhaseQuery,
         response: withErrors({ 200: ReleasePhase }),
@@ -57,19 +58,20 @@ export const targetRoutes: FastifyPluginAsyncTypebox<TargetRoutesOptions> = asyn
       const { waitForChange, phase, weight } = request.query;
       const waitMs = waitForChange === undefined ? 0 : parseDuration(waitForChange);
       if (waitMs > PHASE_WAIT_MAX_MS) throw badRequest('waitForChange', 'must be at most 60s');
-      const now = await upgrades.releasePhase(target, release);
-      const known = modeOf({ upgradeId: now.upgradeId, phase: phase ?? now.phase, weight: weight === undefined ? now.weight : Number(weight) });
-      if (waitMs === 0 || modeOf(now) !== known) return now;
+      const state = await upgrades.targetState(target);
+      // no upgrade names the release yet: 404 at once, or with waitForChange once one does or the wait is up
+      const now = namedRelease(state, target, release);
+      if (waitMs === 0) return releasePhaseOf(state, target, release);
+      const known = now ? modeOf({ upgradeId: now.upgradeId, phase: phase ?? now.phase, weight: weight === undefined ? now.weight : Number(weight) }) : undefined;
+      if (now && modeOf(now) !== known) return now;
       longPolls.enter(request, reply);
       // a client that goes away stops waiting; the shared poller stops with its last waiter
       const gone = new AbortController();
       reply.raw.once('close', () => gone.abort());
-      const changed = (s: UpgradeState) => {
-        try {
-          return modeOf(releasePhaseOf(s, target, release)) !== known;
-        } catch {
-          return true; // the release left the target's latest upgrade: answer (with 404)
-        }
+      const changed = (s: UpgradeState | null) => {
+        const next = namedRelease(s, target, release);
+        // named at last, renamed, or no longer named (the release left the target's latest upgrade: answer with 404)
+        return (next && modeOf(next)) !== known;
       };
       return releasePhaseOf(await watch.wait(target, changed, waitMs, gone.signal), target, release);
     },

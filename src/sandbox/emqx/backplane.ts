@@ -7,10 +7,11 @@
  * per-node counts, which node owns each session, and evacuations (persisted,
  * so they survive a node restart as EMQX's do).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { spawnOwnGroup } from '../../runtime/childProcess';
 import type { EmqxEdition } from '../../domain/emqx/versions';
 import type { EvacuationRecord } from './evacuation';
 
@@ -186,7 +187,7 @@ function redisServerPath(): string {
 export async function startBackplane(o: { port: number; dir: string; startTimeoutMs?: number }): Promise<Backplane> {
   mkdirSync(o.dir, { recursive: true });
   const args = ['--port', String(o.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', o.dir, '--logfile', join(o.dir, 'redis.log')];
-  const child = spawn(redisServerPath(), args, { stdio: 'ignore' });
+  const child = spawnOwnGroup(redisServerPath(), args, { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${o.port}`;
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;

@@ -7,7 +7,6 @@ import type { EmqxEdition } from '../../domain/emqx/versions';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../runtime/freePort';
-import { killOnExit } from '../../runtime/childProcess';
 import { startSandboxProcess } from '../process';
 import { startBackplane, type Backplane } from './backplane';
 
@@ -99,7 +98,6 @@ async function startNode(
 export async function startSandboxCluster(o: ClusterOptions): Promise<SandboxCluster> {
   mkdirSync(o.dir, { recursive: true });
   const backplane = await startBackplane({ port: o.backplanePort ?? (await freePort()), dir: join(o.dir, 'backplane') });
-  killOnExit(backplane.process);
   const ctx = {
     name: o.name ?? 'sandbox-emqx',
     backplane: backplane.url,
