@@ -1,7 +1,13 @@
-/** Each kind's activities, by kind: a kind without its activities fails the type check. */
+/**
+ * Each kind's activities, by kind: a kind without its activities fails the
+ * type check. A kind's activity may wait on its workload through the
+ * platform's activities, then on its system, in one call.
+ */
 import type { Kind } from '../domain/kindRegistry';
+import type { WorkloadActivities } from '../domain/platform';
 import type { AnalysisProviders } from './analysis/provider';
 import { createEmqxActivities } from './emqx';
+import { createGreenJoinedActivities } from './emqx/greenJoined';
 import { createProjectionActivities, projectionReleaseResources } from './projection';
 import { projectionAccess } from './projection/access';
 import { createKongActivities } from './kong';
@@ -10,10 +16,13 @@ import type { KindActivityDeps } from './kindActivityDeps';
 import type { ReleaseResources } from './releaseResources';
 
 export const KIND_ACTIVITIES = {
-  emqx: createEmqxActivities,
+  emqx: (deps: KindActivityDeps, platform: WorkloadActivities) => {
+    const emqx = createEmqxActivities(deps);
+    return { ...emqx, ...createGreenJoinedActivities(platform, emqx) };
+  },
   projection: (deps: KindActivityDeps) => createProjectionActivities({ access: projectionAccess(deps.targets, deps.env), pollMs: deps.pollMs }),
   kong: createKongActivities,
-} satisfies Record<Kind, (deps: KindActivityDeps) => object>;
+} satisfies Record<Kind, (deps: KindActivityDeps, platform: WorkloadActivities) => object>;
 
 /** Analysis providers a kind adds to prometheus and http (e.g. Kong's gateway counters), by kind. */
 export const KIND_ANALYSIS_PROVIDERS: Partial<Record<Kind, (deps: KindActivityDeps) => AnalysisProviders>> = {

@@ -9,6 +9,7 @@
  */
 import { ApplicationFailure, isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { EmqxActivities } from '../../activities/emqx';
+import type { GreenJoined, GreenJoinedActivities } from '../../activities/emqx/greenJoined';
 import { drainOrder, type NodeEvacuationStatus, type NodeHealth } from '../../domain/emqx/cluster';
 import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
 import type { EmqxSettings } from '../../domain/emqx/settings';
@@ -38,6 +39,13 @@ const SUPPORT_MATRIX = 'emqx-support-matrix';
  * evacuation of every blue node not listed stopped, listed or not.
  */
 const MEMBERSHIP_REREAD = 'emqx-membership-reread';
+/**
+ * Upgrades that reached waitReady before it was one activity replay as they
+ * ran: green's readiness, both releases' nodes, green's join and verify's
+ * health each an activity. From it, waitGreenJoined does all of it on the
+ * worker, and verify takes the health it read when nothing waited between.
+ */
+const GREEN_JOINED_AT_ONCE = 'emqx-green-joined-at-once';
 /** What plan reads of blue's pod template: how its nodes find each other (EMQX's env overrides of cluster.*). */
 const DISCOVERY_ENV = ['EMQX_CLUSTER__DISCOVERY_STRATEGY'];
 
@@ -49,6 +57,8 @@ export function createEmqxStrategy(): Strategy<'emqx'> {
   let blueReplicas = 0;
   let blueNodes: string[] = [];
   let greenNodes: string[] = [];
+  /** What waitGreenJoined found (absent in runs from before GREEN_JOINED_AT_ONCE). */
+  let joined: GreenJoined | undefined;
   /** Blue nodes still running; blue is scaled down only during clean-up, unless scaleDownDuringDrain. */
   let blueRunning = 0;
   let drainMode: 'evacuation' | 'pod-removal' = 'evacuation';
@@ -60,10 +70,10 @@ export function createEmqxStrategy(): Strategy<'emqx'> {
   let staticCores = false;
   const drained: DrainRecord[] = [];
 
-  const quick = (ctx: StrategyContext) => ctx.activities<PlatformActivities & EmqxActivities>();
+  type Acts = PlatformActivities & EmqxActivities & GreenJoinedActivities;
+  const quick = (ctx: StrategyContext) => ctx.activities<Acts>();
   // Long waits heartbeat, so rollback cancels them at once and a dead worker is noticed in seconds.
-  const waits = (ctx: StrategyContext) =>
-    ctx.activities<PlatformActivities & EmqxActivities>({ startToCloseTimeout: '24 hours', heartbeatTimeout: '30 seconds' });
+  const waits = (ctx: StrategyContext) => ctx.activities<Acts>({ startToCloseTimeout: '24 hours', heartbeatTimeout: '30 seconds' });
 
   const nodesOf = async (ctx: StrategyContext, release: string): Promise<string[]> => {
     const pods = await call(quick(ctx).listReleasePods, `list pods of ${release}`, { target: ctx.input.target, release });
@@ -198,6 +208,19 @@ export function createEmqxStrategy(): Strategy<'emqx'> {
     waitReady: {
       run: async (ctx) => {
         const { target } = ctx.input;
+        if (patched(GREEN_JOINED_AT_ONCE)) {
+          // Ready pods are not enough: a node that never joins must never get traffic (emqx-operator #941).
+          ctx.waitingFor(`every pod of ${ctx.green.name} to be ready and its nodes to join the cluster`);
+          joined = await call(waits(ctx).waitGreenJoined, `wait for ${ctx.green.name} pods to be ready and its nodes to join the cluster`, {
+            target,
+            green: ctx.green.name,
+            blue: ctx.blue.name,
+          });
+          ({ greenNodes, blueNodes } = joined);
+          ctx.report('greenNodes', greenNodes);
+          ctx.report('blueNodes', blueNodes);
+          return;
+        }
         ctx.waitingFor(`every pod of ${ctx.green.name} to be ready`);
         await call(waits(ctx).waitWorkloadReady, `wait for ${ctx.green.name} pods to be ready`, { target, release: ctx.green.name });
         // Traffic waits on these: both releases' nodes at once
@@ -217,7 +240,11 @@ export function createEmqxStrategy(): Strategy<'emqx'> {
     verify: {
       run: async (ctx) => {
         const expect = { target: ctx.input.target, expectNodes: [...blueNodes, ...greenNodes] };
-        const health = patched(MEMBERSHIP_REREAD)
+        // waitReady's reading stands unless a ready report was waited for since, or it saw a node not running (read again until it runs).
+        const fresh = joined?.health.healthy && !ctx.input.options.waitForReadyReport ? joined.health : undefined;
+        const health = fresh
+          ? fresh
+          : patched(MEMBERSHIP_REREAD)
           ? await call(quick(ctx).healthyCluster, 'check the whole cluster is healthy (read again until it is)', expect)
           : await call(quick(ctx).clusterHealth, 'check the whole cluster is healthy', expect);
         ctx.report('clusterHealth', health);
