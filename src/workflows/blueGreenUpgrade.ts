@@ -22,7 +22,7 @@ import { approvalRule } from '../domain/policy';
 import { RETRY_WINDOW_MS } from '../domain/retry';
 import { POINT_OF_NO_RETURN, STEPS, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import { completeInput, type RecordedUpgradeInput } from '../domain/upgradeSettings';
-import { retriesByTime, stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
+import { WAIT, retriesByTime, stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
 import { cancelRequester } from './cancelRequester';
 import { awaitApproval, gateOptions } from './gates';
 import {
@@ -41,9 +41,11 @@ import {
 import { Saga } from './saga';
 import { SteeringSenders, steeringRequestOf } from './steering';
 import { StepFailed, StopRequested, describe } from './stops';
-import type { StepHandler, Strategy, StrategyContext } from './strategy';
+import type { GreenWorkload, StepHandler, Strategy, StrategyContext } from './strategy';
 import { analyse, shiftTraffic } from './trafficPlan';
 import { UpgradeRecord, type StopKind } from './upgradeRecord';
+import { platformWorkload } from './workloadLife';
+import type { BlueWorkload } from '../domain/platform';
 
 const STEERING = {
   approve: [approveSignal, approveUpdate],
@@ -61,16 +63,21 @@ const RELEASE_OWNERSHIP = 'release-ownership';
 /** Steps the skeleton runs itself; the others are the strategy's. */
 type StrategyStep = Exclude<Step, 'plan' | 'gate' | 'promote' | 'standBy'>;
 
+/** Proxies for the calls of what runs now (a step's or an undo's), with these options. */
+type Proxies = <A extends object>(options?: ProxyOptions) => ActivityInterfaceFor<A>;
+
 class Upgrade {
   private readonly upgrade: UpgradeRecord;
   private readonly saga: Saga;
   private readonly senders = new SteeringSenders();
   private stepScope?: CancellationScope;
-  private blue!: ReleaseRef;
+  private blue!: BlueWorkload;
   private green!: ReleaseRef;
   /** The upgrade's id where its activities mark and check ownership (see RELEASE_OWNERSHIP). */
   private owner?: string;
   private strategy!: Strategy;
+  /** What the strategy learned: plan's facts, with each step's since. */
+  private facts: object = {};
 
   constructor(
     private readonly input: UpgradeInput,
@@ -211,7 +218,12 @@ class Upgrade {
     const strategy = this.strategyFor(this.input.kind);
     if (!strategy) throw new StepFailed('plan', `this worker has no strategy for kind ${this.input.kind}`, 'Misconfigured');
     this.strategy = strategy;
-    const { blue } = await this.guard('plan', () => this.strategy.plan(this.input, (o) => this.stepCalls(o)));
+    const { blue, facts } = await this.guard('plan', async () => {
+      const calls = this.calls((o) => this.stepCalls(o));
+      const blue = await (strategy.workload ?? platformWorkload).readBlue({ input: this.input, ...calls }, strategy.blueEnv);
+      return { blue, facts: await strategy.plan({ input: this.input, blue, ...calls }) };
+    });
+    this.facts = facts;
     const owned = patched(RELEASE_OWNERSHIP);
     this.owner = owned ? this.state.upgradeId : undefined;
     const green = { name: (owned ? releaseName : legacyReleaseName)(this.input.target, this.input.version), version: this.input.version };
@@ -237,23 +249,60 @@ class Upgrade {
     }
     if (step === 'deployGreen') this.upgrade.transition('green', 'deploy', 'green workload requested');
     if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'retire', 'standby window over');
-    await this.runHandler(step, this.strategy[step]);
+    await this.runHandler(step, this.handlerOf(step));
     if (step === 'verify') await this.guard(step, () => this.verifyAnalysis());
     if (step === 'waitReady' && this.input.options.waitForReadyReport) await this.guard(step, () => this.awaitReadyReport());
     if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'cleaned', 'blue removed');
   }
 
-  /** A strategy's handler: its undo is registered before it runs, so a half-done step is undone too. */
+  /**
+   * A step as it runs: the workload's life (workloadLife.ts) with what the
+   * strategy does around it, or the strategy's own step.
+   */
+  private handlerOf(step: StrategyStep): StepHandler | undefined {
+    const { strategy } = this;
+    const life = strategy.workload ?? platformWorkload;
+    if (step === 'deployGreen') {
+      return {
+        run: (ctx) => {
+          const create = (green: GreenWorkload = {}) => life.createGreen(ctx, { ...green, replicas: green.replicas ?? this.blue.replicas });
+          return strategy.deployGreen ? strategy.deployGreen(ctx, create) : create();
+        },
+        undo: (ctx) => {
+          const remove = () => life.removeGreen(ctx);
+          return strategy.removeGreen ? strategy.removeGreen(ctx, remove) : remove();
+        },
+      };
+    }
+    if (step === 'waitReady') return { run: (ctx) => (strategy.waitReady ? strategy.waitReady(ctx, () => life.waitGreen(ctx)) : life.waitGreen(ctx)) };
+    if (step === 'cleanUpBlue') {
+      return {
+        run: (ctx) => {
+          const remove = () => life.removeBlue(ctx);
+          return strategy.cleanUpBlue ? strategy.cleanUpBlue(ctx, remove) : remove();
+        },
+      };
+    }
+    return strategy[step];
+  }
+
+  /** A step's handler: its undo is registered before it runs, so a half-done step is undone too; what it learned is kept. */
   private async runHandler(step: Step, handler: StepHandler | undefined): Promise<void> {
     if (!handler) return;
     const undo = handler.undo;
     if (undo) this.saga.register(step, undefined, (deadline) => undo(this.context(step, (o) => undoActivities(deadline, o))));
-    await this.guard(step, () => handler.run(this.context(step, (o) => this.stepCalls(o))));
+    const learned = await this.guard(step, () => handler.run(this.context(step, (o) => this.stepCalls(o))));
+    if (learned) this.facts = { ...this.facts, ...learned };
   }
 
   /** Proxies for the running step's calls, their retries bounded by its time limit or retry window. */
   private stepCalls<A extends object>(options?: ProxyOptions): ActivityInterfaceFor<A> {
     return stepActivities<A>(this.input, this.upgrade.window, options);
+  }
+
+  /** A strategy's calls and waits through these proxies (a step's or an undo's). */
+  private calls(proxies: Proxies): Pick<StrategyContext, 'calls' | 'waits'> {
+    return { calls: () => proxies(), waits: (options = WAIT) => proxies(options) };
   }
 
   private async verifyAnalysis(): Promise<void> {
@@ -387,18 +436,26 @@ class Upgrade {
     this.upgrade.setStatus('ROLLED_BACK', by, why);
   }
 
-  private context(step: Step, activities: (options?: ProxyOptions) => unknown): StrategyContext {
+  private context(step: Step, proxies: Proxies): StrategyContext {
+    const facts = () => this.facts;
     return {
       input: this.input,
       blue: this.blue,
       green: this.green,
       owner: this.owner,
+      // read when used: an undo sees what the steps learned up to the rollback
+      get facts() {
+        return facts();
+      },
+      learn: (learned) => {
+        this.facts = { ...this.facts, ...learned };
+      },
       report: (key, value) => {
         this.state.details[key] = value;
       },
       waitingFor: (text) => this.upgrade.setWaitingFor(text),
       askApproval: (before, why) => awaitApproval(this.upgrade, { step, before, why }),
-      activities: activities as StrategyContext['activities'],
+      ...this.calls(proxies),
     };
   }
 }

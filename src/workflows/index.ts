@@ -3,6 +3,6 @@ import { isKind } from '../domain/kindRegistry';
 import { createBlueGreenUpgrade } from './blueGreenUpgrade';
 import { STRATEGIES } from './strategies';
 
-export const blueGreenUpgrade = createBlueGreenUpgrade((kind) => (isKind(kind) ? STRATEGIES[kind]() : undefined));
+export const blueGreenUpgrade = createBlueGreenUpgrade((kind) => (isKind(kind) ? STRATEGIES[kind] : undefined));
 export { targetCleanup } from './targetCleanup';
 export { targetReleases } from './targetReleases';
