@@ -98,6 +98,6 @@ interface WithOptions<F extends AnyActivity> {
 }
 
 /** Call an activity with a one-line summary that the Temporal UI shows beside it. */
-export function call<F extends AnyActivity>(fn: F, summary: string, ...args: Parameters<F>): ReturnType<F> {
+export function callActivity<F extends AnyActivity>(fn: F, summary: string, ...args: Parameters<F>): ReturnType<F> {
   return (fn as unknown as WithOptions<F>).executeWithOptions({ summary }, args);
 }

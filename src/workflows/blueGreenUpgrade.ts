@@ -40,10 +40,10 @@ import {
 } from './messages';
 import { Saga } from './saga';
 import { SteeringSenders, steeringRequestOf } from './steering';
-import { StepFailed, StopRequested, describe } from './stops';
+import { StepFailed, StopRequested, rootCause } from './failures';
 import type { GreenWorkload, StepHandler, Strategy, StrategyContext } from './strategy';
 import { analyse, shiftTraffic } from './trafficPlan';
-import { UpgradeRecord, type StopKind } from './upgradeRecord';
+import { UpgradeStateKeeper, type StopKind } from './upgradeStateKeeper';
 import { platformWorkload } from './workloadLife';
 import type { BlueWorkload } from '../domain/platform';
 
@@ -66,8 +66,8 @@ type StrategyStep = Exclude<Step, 'plan' | 'gate' | 'promote' | 'standBy'>;
 /** Proxies for the calls of what runs now (a step's or an undo's), with these options. */
 type Proxies = <A extends object>(options?: ProxyOptions) => ActivityInterfaceFor<A>;
 
-class Upgrade {
-  private readonly upgrade: UpgradeRecord;
+class UpgradeRun {
+  private readonly upgrade: UpgradeStateKeeper;
   private readonly saga: Saga;
   private readonly senders = new SteeringSenders();
   private stepScope?: CancellationScope;
@@ -83,7 +83,7 @@ class Upgrade {
     private readonly input: UpgradeInput,
     private readonly strategyFor: (kind: UpgradeInput['kind']) => Strategy | undefined,
   ) {
-    this.upgrade = new UpgradeRecord(input);
+    this.upgrade = new UpgradeStateKeeper(input);
     this.saga = new Saga(this.upgrade);
   }
 
@@ -190,7 +190,7 @@ class Upgrade {
     this.upgrade.enterStep(step);
     if (step === 'gate') return this.gate('promote');
     if (step === 'standBy') return this.standBy();
-    if (step === 'promote') return this.guard(step, () => this.promote());
+    if (step === 'promote') return this.runBounded(step, () => this.promote());
     if (step === 'finalize') await this.gate('finalize');
     return this.strategyStep(step);
   }
@@ -218,7 +218,7 @@ class Upgrade {
     const strategy = this.strategyFor(this.input.kind);
     if (!strategy) throw new StepFailed('plan', `this worker has no strategy for kind ${this.input.kind}`, 'Misconfigured');
     this.strategy = strategy;
-    const { blue, facts } = await this.guard('plan', async () => {
+    const { blue, facts } = await this.runBounded('plan', async () => {
       const calls = this.calls((o) => this.stepCalls(o));
       const blue = await (strategy.workload ?? platformWorkload).readBlue({ input: this.input, ...calls }, strategy.blueEnv);
       return { blue, facts: await strategy.plan({ input: this.input, blue, ...calls }) };
@@ -250,8 +250,8 @@ class Upgrade {
     if (step === 'deployGreen') this.upgrade.transition('green', 'deploy', 'green workload requested');
     if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'retire', 'standby window over');
     await this.runHandler(step, this.handlerOf(step));
-    if (step === 'verify') await this.guard(step, () => this.verifyAnalysis());
-    if (step === 'waitReady' && this.input.options.waitForReadyReport) await this.guard(step, () => this.awaitReadyReport());
+    if (step === 'verify') await this.runBounded(step, () => this.verifyAnalysis());
+    if (step === 'waitReady' && this.input.options.waitForReadyReport) await this.runBounded(step, () => this.awaitReadyReport());
     if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'cleaned', 'blue removed');
   }
 
@@ -291,7 +291,7 @@ class Upgrade {
     if (!handler) return;
     const undo = handler.undo;
     if (undo) this.saga.register(step, undefined, (deadline) => undo(this.context(step, (o) => undoActivities(deadline, o))));
-    const learned = await this.guard(step, () => handler.run(this.context(step, (o) => this.stepCalls(o))));
+    const learned = await this.runBounded(step, () => handler.run(this.context(step, (o) => this.stepCalls(o))));
     if (learned) this.facts = { ...this.facts, ...learned };
   }
 
@@ -301,8 +301,8 @@ class Upgrade {
   }
 
   /** A strategy's calls and waits through these proxies (a step's or an undo's). */
-  private calls(proxies: Proxies): Pick<StrategyContext, 'calls' | 'waits'> {
-    return { calls: () => proxies(), waits: (options = WAIT) => proxies(options) };
+  private calls(proxies: Proxies): Pick<StrategyContext, 'activities' | 'longWaits'> {
+    return { activities: () => proxies(), longWaits: (options = WAIT) => proxies(options) };
   }
 
   private async verifyAnalysis(): Promise<void> {
@@ -326,8 +326,8 @@ class Upgrade {
     }
     const step: Step = before === 'promote' ? 'gate' : before;
     const why = before === 'promote' ? 'green is ready and verified' : 'finalize is the point of no return';
-    // The gate keeps its own time limit (options.timeoutMs), so the guard gets none.
-    await this.guard(step, () => awaitApproval(this.upgrade, { ...options, step, before, why }), null);
+    // The gate keeps its own time limit (options.timeoutMs), so runBounded gets none.
+    await this.runBounded(step, () => awaitApproval(this.upgrade, { ...options, step, before, why }), null);
   }
 
   /** Traffic moves to green by the plan; then the strategy's promote, if it has one. */
@@ -338,8 +338,8 @@ class Upgrade {
 
   private async standBy(): Promise<void> {
     const window = this.input.options.standbyWindowMs;
-    // In the guard: a window no date can hold fails the step, and the upgrade rolls back, instead of failing the workflow task.
-    await this.guard('standBy', () => {
+    // Bounded as a step: a window no date can hold fails the step, and the upgrade rolls back, instead of failing the workflow task.
+    await this.runBounded('standBy', () => {
       this.upgrade.setWaitingFor(`standby window until ${new Date(Date.now() + window).toISOString()}: rollback is instant until then`);
       return sleep(window, { summary: `standby window (${formatDuration(window)})` });
     });
@@ -351,7 +351,7 @@ class Upgrade {
    * Run one step's work in a scope that a stop and the step's time limit can
    * cancel (limit null: the work keeps its own, as a gate does).
    */
-  private async guard<T>(step: Step, work: () => Promise<T>, limit: number | null | undefined = this.input.options.stepTimeoutMs[step]): Promise<T> {
+  private async runBounded<T>(step: Step, work: () => Promise<T>, limit: number | null | undefined = this.input.options.stepTimeoutMs[step]): Promise<T> {
     const scope = new CancellationScope();
     const timers = new CancellationScope();
     let timedOut = false;
@@ -378,7 +378,7 @@ class Upgrade {
       if (this.upgrade.stop) throw new StopRequested();
       if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
       if (err instanceof StepFailed || err instanceof StopRequested) throw err;
-      const { message, type, retriedOut } = describe(err);
+      const { message, type, retriedOut } = rootCause(err);
       if (!retriedOut || !retriesByTime()) throw new StepFailed(step, message, type);
       const until = limit ? `until shortly before the step's time limit of ${formatDuration(limit)}` : `for the step's retry window of ${formatDuration(RETRY_WINDOW_MS[step])}`;
       throw new StepFailed(step, `${message} (still failing after retries ${until})`, type);
@@ -395,9 +395,9 @@ class Upgrade {
       const reason = `Temporal cancellation requested${requester ? ` by ${requester}` : ''} (UI Cancel, temporal workflow cancel, handle.cancel())`;
       this.requestStop('abort', { by: 'temporal', reason });
     } else if (!(err instanceof StepFailed || err instanceof StopRequested || isCancellation(err))) {
-      // An error outside any step's guard: rethrown, it would fail the workflow task, which Temporal retries
+      // An error outside any step's runBounded: rethrown, it would fail the workflow task, which Temporal retries
       // forever wherever the traffic is. The upgrade is undone instead, with the error as its cause.
-      err = new StepFailed(this.state.step ?? 'plan', `internal error: ${describe(err).message}`, 'Internal');
+      err = new StepFailed(this.state.step ?? 'plan', `internal error: ${rootCause(err).message}`, 'Internal');
     }
     const { stop, state } = this.upgrade;
     const failure = err instanceof StepFailed ? { step: err.step, message: err.message, type: err.type } : undefined;
@@ -468,7 +468,7 @@ function refuseUnless(d: Decision): void {
 export function createBlueGreenUpgrade(strategyFor: (kind: UpgradeInput['kind']) => Strategy | undefined) {
   /** `recorded`: as the API starts it, complete; or as an upgrade in flight recorded it before settings were complete, which gets what it lacks as the API gives it now. */
   return async function blueGreenUpgrade(recorded: RecordedUpgradeInput): Promise<UpgradeState> {
-    const upgrade = new Upgrade(completeInput(recorded), strategyFor);
+    const upgrade = new UpgradeRun(completeInput(recorded), strategyFor);
     upgrade.installHandlers();
     return upgrade.run();
   };

@@ -19,10 +19,10 @@ import type { ProxyOptions } from './activityOptions';
 
 /** Activity proxies with the retry policy of what runs now: a step's, or an undo's (retried until the rollback's deadline). */
 export interface Calls {
-  /** Calls that answer at once. */
-  calls<A extends object>(): ActivityInterfaceFor<A>;
-  /** Long waits: they heartbeat, so a rollback cancels them at once and a dead worker is noticed in seconds. */
-  waits<A extends object>(options?: ProxyOptions): ActivityInterfaceFor<A>;
+  /** Activities that answer at once. */
+  activities<A extends object>(): ActivityInterfaceFor<A>;
+  /** Long waits: they heartbeat, so a rollback cancels them at once and a dead worker is noticed in seconds (WAIT unless options say). */
+  longWaits<A extends object>(options?: ProxyOptions): ActivityInterfaceFor<A>;
 }
 
 /** What plan is given: the request, and blue as the skeleton read it. */

@@ -5,17 +5,17 @@
  * local sandbox), whatever the kind.
  */
 import type { PlatformActivities } from '../domain/platform';
-import { call } from './activityOptions';
+import { callActivity } from './activityOptions';
 import type { Calls, WorkloadLife } from './strategy';
 
-const platform = (ctx: Calls) => ctx.calls<PlatformActivities>();
+const platform = (ctx: Calls) => ctx.activities<PlatformActivities>();
 
 export const platformWorkload: WorkloadLife = {
-  readBlue: ({ input, calls }, env) =>
-    call(calls<PlatformActivities>().readBlueRelease, `read the release serving ${input.target}`, { target: input.target, ...(env ? { env } : {}) }),
+  readBlue: ({ input, activities }, env) =>
+    callActivity(activities<PlatformActivities>().readBlueRelease, `read the release serving ${input.target}`, { target: input.target, ...(env ? { env } : {}) }),
 
   async createGreen(ctx, { replicas, env }) {
-    await call(platform(ctx).ensureGreenWorkload, `create ${ctx.green.name} beside ${ctx.blue.name}`, {
+    await callActivity(platform(ctx).ensureGreenWorkload, `create ${ctx.green.name} beside ${ctx.blue.name}`, {
       target: ctx.input.target,
       green: ctx.green,
       image: ctx.input.image,
@@ -26,15 +26,15 @@ export const platformWorkload: WorkloadLife = {
   },
 
   async removeGreen(ctx) {
-    await call(platform(ctx).deleteWorkload, `delete ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name, owner: ctx.owner });
+    await callActivity(platform(ctx).deleteWorkload, `delete ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name, owner: ctx.owner });
   },
 
   async waitGreen(ctx) {
     ctx.waitingFor(`every pod of ${ctx.green.name} to be ready`);
-    await call(ctx.waits<PlatformActivities>().waitWorkloadReady, `wait for ${ctx.green.name} pods to be ready`, { target: ctx.input.target, release: ctx.green.name });
+    await callActivity(ctx.longWaits<PlatformActivities>().waitWorkloadReady, `wait for ${ctx.green.name} pods to be ready`, { target: ctx.input.target, release: ctx.green.name });
   },
 
   async removeBlue(ctx) {
-    await call(platform(ctx).deleteWorkload, `delete ${ctx.blue.name}`, { target: ctx.input.target, release: ctx.blue.name, owner: ctx.owner });
+    await callActivity(platform(ctx).deleteWorkload, `delete ${ctx.blue.name}`, { target: ctx.input.target, release: ctx.blue.name, owner: ctx.owner });
   },
 };

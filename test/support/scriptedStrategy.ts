@@ -5,7 +5,7 @@
  * decide which step fails, hangs or waits.
  */
 import type { StepHandler, Strategy, StrategyContext } from '../../src/workflows/strategy';
-import { call, type ProxyOptions } from '../../src/workflows/activityOptions';
+import { callActivity, type ProxyOptions } from '../../src/workflows/activityOptions';
 import type { ScriptedActivities } from './scriptedWorld';
 import type { Step } from '../../src/domain/upgrade';
 
@@ -14,7 +14,7 @@ const LONG: ProxyOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout: '2
 const SLOW_BEAT: ProxyOptions = { ...LONG, heartbeatTimeout: '1 minute' };
 
 const apply = (ctx: StrategyContext, step: Step, action: 'do' | 'undo', options = LONG) =>
-  call(ctx.waits<ScriptedActivities>(options).applyEffect, `${action} ${step} for ${ctx.green.name}`, { target: ctx.input.target, step, action });
+  callActivity(ctx.longWaits<ScriptedActivities>(options).applyEffect, `${action} ${step} for ${ctx.green.name}`, { target: ctx.input.target, step, action });
 
 function effect(step: Step, reversible: boolean, options = LONG): StepHandler {
   return reversible ? { run: (ctx) => apply(ctx, step, 'do', options), undo: (ctx) => apply(ctx, step, 'undo', options) } : { run: (ctx) => apply(ctx, step, 'do', options) };
@@ -22,7 +22,7 @@ function effect(step: Step, reversible: boolean, options = LONG): StepHandler {
 
 export const scriptedStrategy: Strategy = {
   workload: {
-    readBlue: ({ input, waits }) => call(waits<ScriptedActivities>(LONG).readTarget, `read ${input.target}`, { target: input.target }),
+    readBlue: ({ input, longWaits }) => callActivity(longWaits<ScriptedActivities>(LONG).readTarget, `read ${input.target}`, { target: input.target }),
     createGreen: (ctx) => apply(ctx, 'deployGreen', 'do'),
     removeGreen: (ctx) => apply(ctx, 'deployGreen', 'undo'),
     waitGreen: (ctx) => apply(ctx, 'waitReady', 'do'),

@@ -16,7 +16,7 @@ import { EVACUATION_UNAVAILABLE } from '../../domain/emqx/errors';
 import { describeRelease, planDrain } from '../../domain/emqx/versions';
 import type { PlatformActivities } from '../../domain/platform';
 import { formatDuration } from '../../domain/duration';
-import { call } from '../activityOptions';
+import { callActivity } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
 /** Upgrades that reached drainBlue before blue stood by whole replay as they ran: blue scaled down during the drain. */
@@ -76,9 +76,9 @@ type Ctx = StrategyContext<'emqx', EmqxFacts>;
 type Acts = PlatformActivities & EmqxActivities & GreenJoinedActivities;
 
 const nodesOf = async (ctx: Ctx, release: string): Promise<string[]> => {
-  const pods = await call(ctx.calls<Acts>().listReleasePods, `list pods of ${release}`, { target: ctx.input.target, release });
+  const pods = await callActivity(ctx.activities<Acts>().listReleasePods, `list pods of ${release}`, { target: ctx.input.target, release });
   // A replicant's node is named after its pod's IP (the EMQX Operator's emqx@<pod IP>).
-  return call(ctx.calls<Acts>().emqxNodeNames, `EMQX node names of ${release}`, { target: ctx.input.target, pods: pods.map((p) => ({ name: p.name, ip: p.ip })) });
+  return callActivity(ctx.activities<Acts>().emqxNodeNames, `EMQX node names of ${release}`, { target: ctx.input.target, pods: pods.map((p) => ({ name: p.name, ip: p.ip })) });
 };
 
 /**
@@ -90,7 +90,7 @@ const nodesOf = async (ctx: Ctx, release: string): Promise<string[]> => {
  */
 const greenSeeds = async (ctx: Ctx): Promise<string> => {
   const green = Array.from({ length: ctx.facts.blueReplicas }, (_, i) => ({ name: `${ctx.green.name}-${i}` }));
-  const names = await call(ctx.calls<Acts>().emqxNodeNames, `EMQX node names of ${ctx.green.name}`, { target: ctx.input.target, pods: green });
+  const names = await callActivity(ctx.activities<Acts>().emqxNodeNames, `EMQX node names of ${ctx.green.name}`, { target: ctx.input.target, pods: green });
   return JSON.stringify([...new Set([...(await nodesOf(ctx, ctx.blue.name)), ...names])]);
 };
 
@@ -115,7 +115,7 @@ const reportDrained = (ctx: Ctx, entry: DrainRecord): void => {
 const evacuate = async (ctx: Ctx, node: string, to: string[]): Promise<void> => {
   const { target } = ctx.input;
   const settings = ctx.input.settings.emqx;
-  await call(ctx.calls<Acts>().startEvacuation, `evacuate ${node} at ${settings.connEvictRate} conn/s, ${settings.sessEvictRate} sess/s`, {
+  await callActivity(ctx.activities<Acts>().startEvacuation, `evacuate ${node} at ${settings.connEvictRate} conn/s, ${settings.sessEvictRate} sess/s`, {
     target,
     node,
     connEvictRate: settings.connEvictRate,
@@ -125,7 +125,7 @@ const evacuate = async (ctx: Ctx, node: string, to: string[]): Promise<void> => 
     migrateTo: to,
   });
   ctx.waitingFor(`evacuation of ${node} to reach prohibiting`);
-  reportDrained(ctx, await call(ctx.waits<Acts>().waitEvacuated, `wait until ${node} is evacuated`, { target, node }));
+  reportDrained(ctx, await callActivity(ctx.longWaits<Acts>().waitEvacuated, `wait until ${node} is evacuated`, { target, node }));
 };
 
 /** Removed nodes must not stay listed in the cluster (emqx-operator #1021); one that will not go is reported, not fatal. */
@@ -133,7 +133,7 @@ const forget = async (ctx: Ctx, nodes: string[]): Promise<void> => {
   const left: string[] = [];
   for (const node of nodes) {
     try {
-      await call(ctx.calls<Acts>().forgetNode, `remove ${node} from the cluster`, { target: ctx.input.target, node });
+      await callActivity(ctx.activities<Acts>().forgetNode, `remove ${node} from the cluster`, { target: ctx.input.target, node });
     } catch (err) {
       if (isCancellation(err)) throw err;
       left.push(node);
@@ -145,7 +145,7 @@ const forget = async (ctx: Ctx, nodes: string[]): Promise<void> => {
 /** Scale blue down by one with a conditional write, so a retried or replayed step never removes two. */
 const removeBlueNode = async (ctx: Ctx, what: string): Promise<void> => {
   const running = ctx.facts.blueRunning;
-  await call(ctx.calls<Acts>().scaleDownByOne, `remove ${what}: scale ${ctx.blue.name} to ${running - 1}`, {
+  await callActivity(ctx.activities<Acts>().scaleDownByOne, `remove ${what}: scale ${ctx.blue.name} to ${running - 1}`, {
     target: ctx.input.target,
     release: ctx.blue.name,
     expectedReplicas: running,
@@ -160,7 +160,7 @@ const isUnavailable = (err: unknown): boolean => err instanceof Error && err.cau
 export const emqxStrategy: Strategy<'emqx', EmqxFacts> = {
   blueEnv: DISCOVERY_ENV,
 
-  async plan({ input, blue, calls }) {
+  async plan({ input, blue, activities }) {
     const facts: EmqxFacts = {
       blueReplicas: blue.replicas,
       blueRunning: blue.replicas,
@@ -174,10 +174,10 @@ export const emqxStrategy: Strategy<'emqx', EmqxFacts> = {
     };
     // Bad credentials, an unreachable API or a version cutover cannot drive must stop the upgrade before anything is changed.
     if (!patched(SUPPORT_MATRIX)) {
-      await call(calls<Acts>().clusterHealth, `check the EMQX API of ${input.target} answers`, { target: input.target, expectNodes: [] });
+      await callActivity(activities<Acts>().clusterHealth, `check the EMQX API of ${input.target} answers`, { target: input.target, expectNodes: [] });
       return facts;
     }
-    const releases = await call(calls<Acts>().clusterReleases, `read the EMQX version and edition of ${input.target}`, { target: input.target });
+    const releases = await callActivity(activities<Acts>().clusterReleases, `read the EMQX version and edition of ${input.target}`, { target: input.target });
     const drain = planDrain(releases, input.version, input.settings.emqx.drain);
     if ('problem' in drain) throw ApplicationFailure.nonRetryable(drain.problem, 'Unsupported');
     return {
@@ -200,7 +200,7 @@ export const emqxStrategy: Strategy<'emqx', EmqxFacts> = {
     const back = ctx.facts.blueNodes.length ? ctx.facts.blueNodes : await nodesOf(ctx, ctx.blue.name);
     try {
       if (ctx.facts.drainMode === 'pod-removal') throw new Error(`${ctx.facts.releaseNote ?? 'this EMQX'}: no node evacuation`);
-      const health = await call(ctx.calls<Acts>().clusterHealth, 'which green nodes serve', { target: ctx.input.target, expectNodes: greenNodes });
+      const health = await callActivity(ctx.activities<Acts>().clusterHealth, 'which green nodes serve', { target: ctx.input.target, expectNodes: greenNodes });
       // Move clients off green before it goes, so rollback loses no session either.
       for (const node of health.nodes.filter((n) => n.status === 'running' && n.member)) await evacuate(ctx, node.node, back);
     } catch (err) {
@@ -217,7 +217,7 @@ export const emqxStrategy: Strategy<'emqx', EmqxFacts> = {
     if (patched(GREEN_JOINED_AT_ONCE)) {
       // Ready pods are not enough: a node that never joins must never get traffic (emqx-operator #941).
       ctx.waitingFor(`every pod of ${ctx.green.name} to be ready and its nodes to join the cluster`);
-      const joined = await call(ctx.waits<Acts>().waitGreenJoined, `wait for ${ctx.green.name} pods to be ready and its nodes to join the cluster`, {
+      const joined = await callActivity(ctx.longWaits<Acts>().waitGreenJoined, `wait for ${ctx.green.name} pods to be ready and its nodes to join the cluster`, {
         target,
         green: ctx.green.name,
         blue: ctx.blue.name,
@@ -236,7 +236,7 @@ export const emqxStrategy: Strategy<'emqx', EmqxFacts> = {
     ctx.report('blueNodes', blueNodes);
     // Ready pods are not enough: a node that never joins must never get traffic (emqx-operator #941).
     ctx.waitingFor(`green nodes to join the cluster: ${greenNodes.join(', ')}`);
-    await call(ctx.waits<Acts>().waitClusterJoined, `wait until ${greenNodes.length} green nodes joined the cluster`, { target, nodes: greenNodes });
+    await callActivity(ctx.longWaits<Acts>().waitClusterJoined, `wait until ${greenNodes.length} green nodes joined the cluster`, { target, nodes: greenNodes });
   },
 
   verify: {
@@ -248,8 +248,8 @@ export const emqxStrategy: Strategy<'emqx', EmqxFacts> = {
       const health = fresh
         ? fresh
         : patched(MEMBERSHIP_REREAD)
-          ? await call(ctx.calls<Acts>().healthyCluster, 'check the whole cluster is healthy (read again until it is)', expect)
-          : await call(ctx.calls<Acts>().clusterHealth, 'check the whole cluster is healthy', expect);
+          ? await callActivity(ctx.activities<Acts>().healthyCluster, 'check the whole cluster is healthy (read again until it is)', expect)
+          : await callActivity(ctx.activities<Acts>().clusterHealth, 'check the whole cluster is healthy', expect);
       ctx.report('clusterHealth', health);
       if (!health.healthy) {
         const bad = health.nodes.filter((n) => n.status !== 'running' || !n.member).map((n) => `${n.node} ${n.status}`);
@@ -267,7 +267,7 @@ export const emqxStrategy: Strategy<'emqx', EmqxFacts> = {
       ctx.waitingFor(`initial delay of ${formatDuration(settings.initialDelayMs)} before draining blue`);
       await sleep(settings.initialDelayMs, { summary: 'initial delay before evacuation' });
       const { blueNodes, greenNodes } = ctx.facts;
-      const health = await call(ctx.calls<Acts>().clusterHealth, 'order blue nodes for draining', { target, expectNodes: blueNodes });
+      const health = await callActivity(ctx.activities<Acts>().clusterHealth, 'order blue nodes for draining', { target, expectNodes: blueNodes });
       const order = drainOrder(health.nodes.filter((n) => blueNodes.includes(n.node)));
       if (ctx.facts.drainMode === 'pod-removal') reportDrainMode(ctx);
       for (const node of order) {
@@ -300,18 +300,18 @@ export const emqxStrategy: Strategy<'emqx', EmqxFacts> = {
       const { target } = ctx.input;
       const { legacyDrain, scaleDuringDrain, blueNodes, blueReplicas } = ctx.facts;
       // Blue takes clients again as soon as its evacuations stop: all at once, before anything slower.
-      const stop = (node: string) => call(ctx.calls<Acts>().stopEvacuation, `stop any evacuation of ${node}`, { target, node });
+      const stop = (node: string) => callActivity(ctx.activities<Acts>().stopEvacuation, `stop any evacuation of ${node}`, { target, node });
       const stopAll = async (nodes: string[]): Promise<void> => {
         if (!legacyDrain) await Promise.all(nodes.map(stop));
         else for (const node of nodes) await stop(node);
       };
-      const health = await call(ctx.calls<Acts>().clusterHealth, 'which blue nodes still run', { target, expectNodes: blueNodes });
+      const health = await callActivity(ctx.activities<Acts>().clusterHealth, 'which blue nodes still run', { target, expectNodes: blueNodes });
       // a node missing from the list may run (its info RPC failed): stopping an evacuation that is not there is harmless
       const maybeRunning = patched(MEMBERSHIP_REREAD) ? (n: NodeHealth) => n.status !== 'stopped' : (n: NodeHealth) => n.status === 'running';
       await stopAll(health.nodes.filter(maybeRunning).map((n) => n.node));
       // Blue stood by whole: nothing to bring back. Scaled during the drain: its pods must start and rejoin first.
       if (!scaleDuringDrain) return;
-      const scaled = await call(ctx.calls<Acts>().scaleWorkload, `scale ${ctx.blue.name} back to ${blueReplicas}`, {
+      const scaled = await callActivity(ctx.activities<Acts>().scaleWorkload, `scale ${ctx.blue.name} back to ${blueReplicas}`, {
         target,
         release: ctx.blue.name,
         replicas: blueReplicas,
@@ -319,10 +319,10 @@ export const emqxStrategy: Strategy<'emqx', EmqxFacts> = {
       });
       ctx.learn({ blueRunning: blueReplicas });
       if (scaled.changed || legacyDrain) {
-        await call(ctx.waits<Acts>().waitWorkloadReady, `wait for ${ctx.blue.name} pods to be ready`, { target, release: ctx.blue.name });
+        await callActivity(ctx.longWaits<Acts>().waitWorkloadReady, `wait for ${ctx.blue.name} pods to be ready`, { target, release: ctx.blue.name });
         // A restarted node resumes its evacuation (EMQX keeps that state): stop it again now that it runs.
         await stopAll(blueNodes);
-        await call(ctx.waits<Acts>().waitClusterJoined, 'wait until blue nodes rejoined', { target, nodes: blueNodes });
+        await callActivity(ctx.longWaits<Acts>().waitClusterJoined, 'wait until blue nodes rejoined', { target, nodes: blueNodes });
       }
     },
   },

@@ -23,7 +23,7 @@ import { planMigrations, type MigrationPlan } from '../../domain/kong/migrations
 import { kongDowngradeProblem, kongFeatures, kongVersionProblem, parseKongVersion } from '../../domain/kong/versions';
 import type { PlatformActivities } from '../../domain/platform';
 import { upgradeIdOf } from '../../domain/upgrade';
-import { call } from '../activityOptions';
+import { callActivity } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
 /** What the Kong strategy learns, step by step. */
@@ -42,7 +42,7 @@ const upgradeId = (ctx: Ctx) => upgradeIdOf(ctx.input.target, workflowInfo().run
 
 const migrate = async (ctx: Ctx, version: string, command: 'up' | 'finish'): Promise<void> => {
   ctx.waitingFor(`kong migrations ${command} with Kong ${version}`);
-  const record = await call(ctx.waits<Acts>().runKongMigrations, `kong migrations ${command} (Kong ${version}), then list`, { target: ctx.input.target, version, command, blue: ctx.blue.name });
+  const record = await callActivity(ctx.longWaits<Acts>().runKongMigrations, `kong migrations ${command} (Kong ${version}), then list`, { target: ctx.input.target, version, command, blue: ctx.blue.name });
   const migrations = [...ctx.facts.migrations, record];
   ctx.learn({ migrations });
   ctx.report('migrations', migrations);
@@ -52,7 +52,7 @@ const migrate = async (ctx: Ctx, version: string, command: 'up' | 'finish'): Pro
 const checkFingerprint = async (ctx: Ctx, before: string): Promise<void> => {
   const { fingerprint } = ctx.facts;
   if (!fingerprint) return;
-  const now = await call(ctx.calls<Acts>().kongConfigFingerprint, 'check the configuration is unchanged', { target: ctx.input.target });
+  const now = await callActivity(ctx.activities<Acts>().kongConfigFingerprint, 'check the configuration is unchanged', { target: ctx.input.target });
   if (now.fingerprint === fingerprint) return;
   ctx.report('configurationChanged', { expected: fingerprint, found: now.fingerprint, rows: now.rows, before });
   await ctx.askApproval(
@@ -64,18 +64,18 @@ const checkFingerprint = async (ctx: Ctx, before: string): Promise<void> => {
 };
 
 const unfreeze = async (ctx: Ctx): Promise<void> => {
-  await call(ctx.calls<Acts>().unfreezeKongAdmin, 'unfreeze Admin API writes', { target: ctx.input.target, upgradeId: upgradeId(ctx) });
+  await callActivity(ctx.activities<Acts>().unfreezeKongAdmin, 'unfreeze Admin API writes', { target: ctx.input.target, upgradeId: upgradeId(ctx) });
   ctx.report('adminApi', { frozen: false });
 };
 
 export const kongStrategy: Strategy<'kong', KongFacts> = {
-  async plan({ input, blue, calls }) {
+  async plan({ input, blue, activities }) {
     const { target } = input;
     // The version blue runs is its image tag on Kubernetes, the sandbox's locally.
     const green = kongVersionProblem(input.version, 'green');
     const unsupported = (green && `version ${green}`) ?? kongVersionProblem(blue.version, 'blue') ?? kongDowngradeProblem(blue.version, input.version);
     if (unsupported) throw ApplicationFailure.nonRetryable(unsupported, 'Unsupported');
-    const state = await call(calls<Acts>().readKongMigrations, `kong migrations status with Kong ${blue.version} and ${input.version}`, {
+    const state = await callActivity(activities<Acts>().readKongMigrations, `kong migrations status with Kong ${blue.version} and ${input.version}`, {
       target,
       blueVersion: blue.version,
       greenVersion: input.version,
@@ -92,13 +92,13 @@ export const kongStrategy: Strategy<'kong', KongFacts> = {
       const { target } = ctx.input;
       const { plan } = ctx.facts;
       ctx.report('migrationPlan', plan);
-      const frozen = await call(ctx.calls<Acts>().freezeKongAdmin, 'freeze Admin API writes', { target, upgradeId: upgradeId(ctx), reason: `upgrade to Kong ${ctx.input.version}` });
-      const { fingerprint } = await call(ctx.calls<Acts>().kongConfigFingerprint, 'fingerprint the configuration', { target });
+      const frozen = await callActivity(ctx.activities<Acts>().freezeKongAdmin, 'freeze Admin API writes', { target, upgradeId: upgradeId(ctx), reason: `upgrade to Kong ${ctx.input.version}` });
+      const { fingerprint } = await callActivity(ctx.activities<Acts>().kongConfigFingerprint, 'fingerprint the configuration', { target });
       ctx.learn({ fingerprint });
       ctx.report('adminApi', { frozen: true, since: frozen.since, fingerprint });
       if (ctx.input.settings.kong.backup) {
         ctx.waitingFor('pg_dump of the Kong database');
-        ctx.report('backup', await call(ctx.waits<Acts>().backupKongDatabase, 'back up the Kong database (pg_dump)', { target, upgradeId: upgradeId(ctx) }));
+        ctx.report('backup', await callActivity(ctx.longWaits<Acts>().backupKongDatabase, 'back up the Kong database (pg_dump)', { target, upgradeId: upgradeId(ctx) }));
       }
       if (plan.action === 'finishEarlier') await migrate(ctx, ctx.blue.version, 'finish');
       if (plan.action === 'up' || (plan.action === 'finishEarlier' && plan.then.length)) await migrate(ctx, ctx.green.version, 'up');
@@ -112,7 +112,7 @@ export const kongStrategy: Strategy<'kong', KongFacts> = {
     ctx.waitingFor(`/status/ready of every node of ${ctx.green.name}`);
     ctx.report(
       'greenReadiness',
-      await call(ctx.waits<Acts>().waitKongNodesReady, `wait for /status/ready of ${ctx.green.name}`, {
+      await callActivity(ctx.longWaits<Acts>().waitKongNodesReady, `wait for /status/ready of ${ctx.green.name}`, {
         target: ctx.input.target,
         release: ctx.green.name,
         replicas: ctx.facts.blueReplicas,
@@ -126,7 +126,7 @@ export const kongStrategy: Strategy<'kong', KongFacts> = {
       await checkFingerprint(ctx, 'verify');
       const { smoke } = ctx.input.settings.kong;
       if (!smoke.length) return;
-      ctx.report('smoke', await call(ctx.calls<Acts>().smokeKong, `${smoke.length} smoke requests through ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name, requests: smoke }));
+      ctx.report('smoke', await callActivity(ctx.activities<Acts>().smokeKong, `${smoke.length} smoke requests through ${ctx.green.name}`, { target: ctx.input.target, release: ctx.green.name, requests: smoke }));
     },
   },
 
@@ -146,7 +146,7 @@ export const kongStrategy: Strategy<'kong', KongFacts> = {
     // Kong before 3.9 has no draining call (405): its nodes are out of the router since promote
     const how = kongFeatures(parseKongVersion(version)!).postDraining ? 'POST /status/ready draining' : 'out of the router, no draining before Kong 3.9';
     ctx.waitingFor(`the requests on ${ctx.blue.name}'s nodes to end (${how}; at most ${formatDuration(drainTimeoutMs)})`);
-    const drained = await call(ctx.waits<Acts>().drainKongNodes, `drain ${ctx.blue.name} (Kong ${version}: ${how}), then its requests end`, {
+    const drained = await callActivity(ctx.longWaits<Acts>().drainKongNodes, `drain ${ctx.blue.name} (Kong ${version}: ${how}), then its requests end`, {
       target: ctx.input.target,
       release: ctx.blue.name,
       version,

@@ -12,7 +12,7 @@ import type { ProjectionActivities } from '../../activities/projection';
 import { describeProgress } from '../../domain/projection/catchUp';
 import type { PlatformActivities } from '../../domain/platform';
 import { humanDuration } from '../../domain/duration';
-import { call } from '../activityOptions';
+import { callActivity } from '../activityOptions';
 import type { Strategy, StrategyContext } from '../strategy';
 
 type Acts = PlatformActivities & ProjectionActivities;
@@ -25,11 +25,11 @@ const SWITCH_DRAIN_MS = 2000;
 
 /** The projection strategy learns nothing it passes on: each step reads the settings and the releases. */
 export const projectionStrategy: Strategy<'projection'> = {
-  async plan({ input, blue, calls }) {
+  async plan({ input, blue, activities }) {
     if (patched(PLAN_READS_CATCH_UP)) {
       // a store outside what the preset reads, or a setting it contradicts (an oid token column read as
       // bytea), fails here, naming the setting, before anything changes
-      await call(calls<Acts>().checkCatchUpSource, `read the event store as ${blue.name}'s catch-up would`, { target: input.target, release: blue.name });
+      await callActivity(activities<Acts>().checkCatchUpSource, `read the event store as ${blue.name}'s catch-up would`, { target: input.target, release: blue.name });
     }
     return {};
   },
@@ -37,7 +37,7 @@ export const projectionStrategy: Strategy<'projection'> = {
   prepare: {
     run: async (ctx) => {
       // blue's database is the serving release's: taken as the target's (adopted) before green's is made
-      await call(ctx.calls<Acts>().ensureReleaseDatabase, `create the database and role of ${ctx.green.name}`, {
+      await callActivity(ctx.activities<Acts>().ensureReleaseDatabase, `create the database and role of ${ctx.green.name}`, {
         target: ctx.input.target,
         release: ctx.green.name,
         owner: ctx.owner,
@@ -64,8 +64,8 @@ export const projectionStrategy: Strategy<'projection'> = {
     // The catch-up may take hours: one activity that heartbeats, so its history is a handful of events and a
     // rollback cancels it at once. The SDK sends heartbeats at 80% of this timeout at most: short, so the API
     // shows fresh lag and ETA (heartbeats add nothing to the history).
-    const watch = ctx.waits<Acts>({ startToCloseTimeout: '7 days', heartbeatTimeout: Math.max(5000, 3 * pollMs) });
-    const done = await call(watch.watchCatchUp, `watch ${release} catch up (lag <= ${maxLag} for ${humanDuration(holdMs)})`, {
+    const watch = ctx.longWaits<Acts>({ startToCloseTimeout: '7 days', heartbeatTimeout: Math.max(5000, 3 * pollMs) });
+    const done = await callActivity(watch.watchCatchUp, `watch ${release} catch up (lag <= ${maxLag} for ${humanDuration(holdMs)})`, {
       target: ctx.input.target,
       release,
       policy: { maxLag, holdMs, stallAfterMs, smoothingMs: 10 * pollMs },
@@ -83,5 +83,5 @@ export const projectionStrategy: Strategy<'projection'> = {
 };
 
 async function dropDatabase(ctx: StrategyContext<'projection'>, release: string): Promise<void> {
-  await call(ctx.calls<Acts>().dropReleaseDatabase, `drop the database of ${release}`, { target: ctx.input.target, release, owner: ctx.owner });
+  await callActivity(ctx.activities<Acts>().dropReleaseDatabase, `drop the database of ${release}`, { target: ctx.input.target, release, owner: ctx.owner });
 }
