@@ -18,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import { REFUSAL_FAILURE, decideAbort, decideApprove, decideReadyReport, decideRollback, type Decision } from '../domain/decisions';
 import { formatDuration } from '../domain/duration';
+import type { BlueWorkload } from '../domain/platform';
 import { approvalRule } from '../domain/policy';
 import { RETRY_WINDOW_MS } from '../domain/retry';
 import { POINT_OF_NO_RETURN, STEPS, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
@@ -45,7 +46,6 @@ import type { GreenWorkload, StepHandler, Strategy, StrategyContext } from './st
 import { analyse, shiftTraffic } from './trafficPlan';
 import { UpgradeStateKeeper, type StopKind } from './upgradeStateKeeper';
 import { platformWorkload } from './workloadLife';
-import type { BlueWorkload } from '../domain/platform';
 
 const STEERING = {
   approve: [approveSignal, approveUpdate],
