@@ -1,8 +1,9 @@
 /**
  * Green from its pods' readiness to nodes that may get traffic, in one
- * activity: the platform's readiness wait (by watch on Kubernetes), both
- * releases' node names, green's nodes joined, and the whole cluster's health,
- * one after the other on the worker. Called as five activities, each a
+ * activity on the worker: the platform's readiness wait (by watch on
+ * Kubernetes; blue's node names listed meanwhile), green's node names, green's
+ * nodes joined, and the whole cluster's health from the reading that found
+ * them joined. Called as five activities, each a
  * workflow task and an activity task apart, the same checks made the switch
  * four times slower than the watch.
  */
@@ -17,7 +18,7 @@ export interface GreenJoined {
   health: ClusterHealth;
 }
 
-export function createGreenJoinedActivities(platform: Pick<WorkloadActivities, 'waitWorkloadReady' | 'listReleasePods'>, emqx: Pick<EmqxActivities, 'emqxNodeNames' | 'waitClusterJoined' | 'clusterHealth'>) {
+export function createGreenJoinedActivities(platform: Pick<WorkloadActivities, 'waitWorkloadReady' | 'listReleasePods'>, emqx: Pick<EmqxActivities, 'emqxNodeNames' | 'waitClusterJoined'>) {
   const nodesOf = async (target: string, release: string): Promise<string[]> => {
     const pods = await platform.listReleasePods({ target, release });
     // A replicant's node is named after its pod's IP (the EMQX Operator's emqx@<pod IP>).
@@ -32,10 +33,13 @@ export function createGreenJoinedActivities(platform: Pick<WorkloadActivities, '
      */
     async waitGreenJoined(input: { target: string; green: string; blue: string }): Promise<GreenJoined> {
       const { target } = input;
+      // blue serves unchanged meanwhile: its nodes are listed while green's pods get ready
+      const blue = nodesOf(target, input.blue);
+      blue.catch(() => undefined);
       await platform.waitWorkloadReady({ target, release: input.green });
-      const [greenNodes, blueNodes] = await Promise.all([nodesOf(target, input.green), nodesOf(target, input.blue)]);
-      await emqx.waitClusterJoined({ target, nodes: greenNodes });
-      return { greenNodes, blueNodes, health: await emqx.clusterHealth({ target, expectNodes: [...blueNodes, ...greenNodes] }) };
+      const [greenNodes, blueNodes] = await Promise.all([nodesOf(target, input.green), blue]);
+      const health = await emqx.waitClusterJoined({ target, nodes: greenNodes, healthOf: [...blueNodes, ...greenNodes] });
+      return { greenNodes, blueNodes, health };
     },
   };
 }

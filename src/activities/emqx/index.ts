@@ -121,14 +121,16 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
      * heartbeats the progress. The workflow bounds it. Traffic waits on this
      * right after green's pods turned Ready, when a node is joining or about
      * to: the first polls come quickly (from 20 ms, doubling up to pollMs).
+     * `healthOf`: the nodes whose health it returns, from the reading that
+     * found `nodes` joined (default: `nodes`).
      */
-    async waitClusterJoined(input: { target: string; nodes: string[]; pollMs?: number }): Promise<ClusterHealth> {
+    async waitClusterJoined(input: { target: string; nodes: string[]; pollMs?: number; healthOf?: string[] }): Promise<ClusterHealth> {
       const client = api(input.target);
       for (let next = FIRST_FOLLOW_MS; ; next *= 2) {
         const listed = await readInWait(() => client.nodes());
         const h = 'ok' in listed ? assessCluster(input.nodes, listed.ok) : undefined;
         heartbeat({ health: h ? describeHealth(h) : `the node list did not answer: ${'failed' in listed ? listed.failed : ''}` });
-        if (h?.healthy) return h;
+        if (h?.healthy && 'ok' in listed) return input.healthOf ? assessCluster(input.healthOf, listed.ok) : h;
         await sleep(Math.min(next, pollMs(input.pollMs)));
       }
     },
