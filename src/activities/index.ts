@@ -33,10 +33,10 @@ type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) exten
 
 export function createActivities(targets: TargetConfig[], deps: ActivityDeps) {
   const lookup = targetLookup(targets);
-  const kindDeps = { targets: lookup, env: deps.env, pollMs: deps.pollMs, sandboxes: deps.sandboxes, kubeConfigFor: deps.kubeConfigFor };
-  const kinds = Object.values(KIND_ACTIVITIES).map((create) => create(kindDeps));
-  const providers = providerRegistry(builtInProviders({ prometheusUrl: deps.prometheusUrl, allowedHosts: deps.httpHosts }), ...Object.values(KIND_ANALYSIS_PROVIDERS).map((create) => create(kindDeps)));
   const platform = createPlatformActivities({ targets: lookup, kubeConfigFor: deps.kubeConfigFor, sandboxes: deps.sandboxes, pollMs: deps.pollMs });
+  const kindDeps = { targets: lookup, env: deps.env, pollMs: deps.pollMs, sandboxes: deps.sandboxes, kubeConfigFor: deps.kubeConfigFor };
+  const kinds = Object.values(KIND_ACTIVITIES).map((create) => create(kindDeps, platform));
+  const providers = providerRegistry(builtInProviders({ prometheusUrl: deps.prometheusUrl, allowedHosts: deps.httpHosts }), ...Object.values(KIND_ANALYSIS_PROVIDERS).map((create) => create(kindDeps)));
   const resources = Object.fromEntries(Object.entries(KIND_RELEASE_RESOURCES).map(([kind, create]) => [kind, create(kindDeps)]));
   return {
     // the strategies see the platform only through this interface

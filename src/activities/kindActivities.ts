@@ -1,19 +1,28 @@
-/** Each kind's activities, by kind: a kind without its activities fails the type check. */
+/**
+ * Each kind's activities, by kind: a kind without its activities fails the
+ * type check. A kind's activity may wait on its workload through the
+ * platform's activities, then on its system, in one call.
+ */
 import type { Kind } from '../domain/kindRegistry';
+import type { WorkloadActivities } from '../domain/platform';
 import type { AnalysisProviders } from './analysis/provider';
 import { createEmqxActivities } from './emqx';
-import { createProjectionActivities, projectionReleaseResources } from './projection';
-import { projectionAccess } from './projection/access';
+import { createGreenJoinedActivities } from './emqx/greenJoined';
+import { createProjectionActivities, projectionAccess, projectionReleaseResources } from './projection';
 import { createKongActivities } from './kong';
 import { kongAnalysisProviders } from './kong/analysisProvider';
 import type { KindActivityDeps } from './kindActivityDeps';
 import type { ReleaseResources } from './releaseResources';
+import { targetAccess } from './targetAccess';
 
 export const KIND_ACTIVITIES = {
-  emqx: createEmqxActivities,
-  projection: (deps: KindActivityDeps) => createProjectionActivities({ access: projectionAccess(deps.targets, deps.env), pollMs: deps.pollMs }),
+  emqx: (deps: KindActivityDeps, platform: WorkloadActivities) => {
+    const emqx = createEmqxActivities(deps);
+    return { ...emqx, ...createGreenJoinedActivities(platform, emqx) };
+  },
+  projection: (deps: KindActivityDeps) => createProjectionActivities({ access: projectionAccess(targetAccess(deps)), pollMs: deps.pollMs }),
   kong: createKongActivities,
-} satisfies Record<Kind, (deps: KindActivityDeps) => object>;
+} satisfies Record<Kind, (deps: KindActivityDeps, platform: WorkloadActivities) => object>;
 
 /** Analysis providers a kind adds to prometheus and http (e.g. Kong's gateway counters), by kind. */
 export const KIND_ANALYSIS_PROVIDERS: Partial<Record<Kind, (deps: KindActivityDeps) => AnalysisProviders>> = {
@@ -22,5 +31,5 @@ export const KIND_ANALYSIS_PROVIDERS: Partial<Record<Kind, (deps: KindActivityDe
 
 /** What a kind keeps per release beside its workload (a projection's database and role), by kind: listed and removed with the release. */
 export const KIND_RELEASE_RESOURCES: Partial<Record<Kind, (deps: KindActivityDeps) => ReleaseResources>> = {
-  projection: (deps) => projectionReleaseResources(projectionAccess(deps.targets, deps.env)),
+  projection: (deps) => projectionReleaseResources(projectionAccess(targetAccess(deps))),
 };

@@ -13,7 +13,7 @@ import { parseUpgradeId, upgradeIdOf, upgradeWorkflowId } from '../domain/upgrad
 import { stateQuery } from '../workflows/messages';
 import { KIND, TARGET } from '../workflows/searchAttributes';
 import { CLEANUP_WORKFLOW, RELEASES_WORKFLOW, cleanupStateQuery, releasesWorkflowId, type CleanupInput } from '../workflows/targetMessages';
-import { describe } from '../workflows/stops';
+import { rootCause } from '../workflows/failures';
 import { ApiError, conflict, notFound } from './errors';
 import type { Links, TargetView } from './schemas';
 
@@ -120,7 +120,7 @@ export class TargetWorkflows {
         args: [{ target: name }],
       });
     } catch (err) {
-      if (err instanceof WorkflowFailedError) throw new ApiError(503, `the worker could not list the releases of ${name}: ${describe(err).message}`);
+      if (err instanceof WorkflowFailedError) throw new ApiError(503, `the worker could not list the releases of ${name}: ${rootCause(err).message}`);
       throw err;
     }
   }

@@ -11,7 +11,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { PlanFound, PlanOutcome } from '../domain/preview';
 import type { UpgradeInput } from '../domain/upgrade';
 import { PREVIEW_WORKFLOW, previewWorkflowId } from '../workflows/targetMessages';
-import { describe } from '../workflows/stops';
+import { rootCause } from '../workflows/failures';
 import { ApiError, badRequest, conflict } from './errors';
 
 export async function planOnWorker(client: Client, taskQueue: string, input: UpgradeInput): Promise<PlanFound> {
@@ -25,7 +25,7 @@ export async function planOnWorker(client: Client, taskQueue: string, input: Upg
       args: [input],
     });
   } catch (err) {
-    if (err instanceof WorkflowFailedError) throw new ApiError(503, `the worker could not plan the upgrade of ${input.target}: ${describe(err).message}`);
+    if (err instanceof WorkflowFailedError) throw new ApiError(503, `the worker could not plan the upgrade of ${input.target}: ${rootCause(err).message}`);
     throw err;
   }
   if (!('refused' in outcome)) return outcome;

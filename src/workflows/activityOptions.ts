@@ -4,6 +4,9 @@ import type { Duration } from '@temporalio/common';
 import { attemptsWithin, BACKOFF, RETRY_WINDOW_MS } from '../domain/retry';
 import type { Step, UpgradeInput } from '../domain/upgrade';
 
+/** A long wait's: it heartbeats, so a rollback cancels it at once and a dead worker is noticed in seconds. */
+export const WAIT: ProxyOptions = { startToCloseTimeout: '24 hours', heartbeatTimeout: '30 seconds' };
+
 /** Error types an activity raises when retrying cannot help (bad credentials, missing workload). */
 export const NON_RETRYABLE = ['Misconfigured', 'NotFound', 'Unauthorized', 'Invalid'];
 
@@ -95,6 +98,6 @@ interface WithOptions<F extends AnyActivity> {
 }
 
 /** Call an activity with a one-line summary that the Temporal UI shows beside it. */
-export function call<F extends AnyActivity>(fn: F, summary: string, ...args: Parameters<F>): ReturnType<F> {
+export function callActivity<F extends AnyActivity>(fn: F, summary: string, ...args: Parameters<F>): ReturnType<F> {
   return (fn as unknown as WithOptions<F>).executeWithOptions({ summary }, args);
 }

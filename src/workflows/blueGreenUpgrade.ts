@@ -18,11 +18,12 @@ import {
 } from '@temporalio/workflow';
 import { REFUSAL_FAILURE, decideAbort, decideApprove, decideReadyReport, decideRollback, type Decision } from '../domain/decisions';
 import { formatDuration } from '../domain/duration';
+import type { BlueWorkload } from '../domain/platform';
 import { approvalRule } from '../domain/policy';
 import { RETRY_WINDOW_MS } from '../domain/retry';
 import { POINT_OF_NO_RETURN, STEPS, alreadyRuns, legacyReleaseName, releaseName, type GatedStep, type ReleaseRef, type Step, type UpgradeInput, type UpgradeState } from '../domain/upgrade';
 import { completeInput, type RecordedUpgradeInput } from '../domain/upgradeSettings';
-import { retriesByTime, stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
+import { WAIT, retriesByTime, stepActivities, undoActivities, type ProxyOptions } from './activityOptions';
 import { cancelRequester } from './cancelRequester';
 import { awaitApproval, gateOptions } from './gates';
 import {
@@ -40,10 +41,11 @@ import {
 } from './messages';
 import { Saga } from './saga';
 import { SteeringSenders, steeringRequestOf } from './steering';
-import { StepFailed, StopRequested, describe } from './stops';
-import type { StepHandler, Strategy, StrategyContext } from './strategy';
+import { StepFailed, StopRequested, rootCause } from './failures';
+import type { GreenWorkload, StepHandler, Strategy, StrategyContext } from './strategy';
 import { analyse, shiftTraffic } from './trafficPlan';
-import { UpgradeRecord, type StopKind } from './upgradeRecord';
+import { UpgradeStateKeeper, type StopKind } from './upgradeStateKeeper';
+import { platformWorkload } from './workloadLife';
 
 const STEERING = {
   approve: [approveSignal, approveUpdate],
@@ -61,22 +63,27 @@ const RELEASE_OWNERSHIP = 'release-ownership';
 /** Steps the skeleton runs itself; the others are the strategy's. */
 type StrategyStep = Exclude<Step, 'plan' | 'gate' | 'promote' | 'standBy'>;
 
-class Upgrade {
-  private readonly upgrade: UpgradeRecord;
+/** Proxies for the calls of what runs now (a step's or an undo's), with these options. */
+type Proxies = <A extends object>(options?: ProxyOptions) => ActivityInterfaceFor<A>;
+
+class UpgradeRun {
+  private readonly upgrade: UpgradeStateKeeper;
   private readonly saga: Saga;
   private readonly senders = new SteeringSenders();
   private stepScope?: CancellationScope;
-  private blue!: ReleaseRef;
+  private blue!: BlueWorkload;
   private green!: ReleaseRef;
   /** The upgrade's id where its activities mark and check ownership (see RELEASE_OWNERSHIP). */
   private owner?: string;
   private strategy!: Strategy;
+  /** What the strategy learned: plan's facts, with each step's since. */
+  private facts: object = {};
 
   constructor(
     private readonly input: UpgradeInput,
     private readonly strategyFor: (kind: UpgradeInput['kind']) => Strategy | undefined,
   ) {
-    this.upgrade = new UpgradeRecord(input);
+    this.upgrade = new UpgradeStateKeeper(input);
     this.saga = new Saga(this.upgrade);
   }
 
@@ -185,7 +192,7 @@ class Upgrade {
     this.upgrade.enterStep(step);
     if (step === 'gate') return this.gate('promote');
     if (step === 'standBy') return this.standBy();
-    if (step === 'promote') return this.guard(step, () => this.promote());
+    if (step === 'promote') return this.runBounded(step, () => this.promote());
     if (step === 'finalize') await this.gate('finalize');
     return this.strategyStep(step);
   }
@@ -213,7 +220,12 @@ class Upgrade {
     const strategy = this.strategyFor(this.input.kind);
     if (!strategy) throw new StepFailed('plan', `this worker has no strategy for kind ${this.input.kind}`, 'Misconfigured');
     this.strategy = strategy;
-    const { blue } = await this.guard('plan', () => this.strategy.plan(this.input, (o) => this.stepCalls(o)));
+    const { blue, facts } = await this.runBounded('plan', async () => {
+      const calls = this.calls((o) => this.stepCalls(o));
+      const blue = await (strategy.workload ?? platformWorkload).readBlue({ input: this.input, ...calls }, strategy.blueEnv);
+      return { blue, facts: await strategy.plan({ input: this.input, blue, ...calls }) };
+    });
+    this.facts = facts;
     const owned = patched(RELEASE_OWNERSHIP);
     this.owner = owned ? this.state.upgradeId : undefined;
     const green = { name: (owned ? releaseName : legacyReleaseName)(this.input.target, this.input.version), version: this.input.version };
@@ -234,23 +246,60 @@ class Upgrade {
     if (step === POINT_OF_NO_RETURN) this.upgrade.passPointOfNoReturn();
     if (step === 'deployGreen') this.upgrade.transition('green', 'deploy', 'green workload requested');
     if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'retire', 'standby window over');
-    await this.runHandler(step, this.strategy[step]);
-    if (step === 'verify') await this.guard(step, () => this.verifyAnalysis());
-    if (step === 'waitReady' && this.input.options.waitForReadyReport) await this.guard(step, () => this.awaitReadyReport());
+    await this.runHandler(step, this.handlerOf(step));
+    if (step === 'verify') await this.runBounded(step, () => this.verifyAnalysis());
+    if (step === 'waitReady' && this.input.options.waitForReadyReport) await this.runBounded(step, () => this.awaitReadyReport());
     if (step === 'cleanUpBlue') this.upgrade.transition('blue', 'cleaned', 'blue removed');
   }
 
-  /** A strategy's handler: its undo is registered before it runs, so a half-done step is undone too. */
+  /**
+   * A step as it runs: the workload's life (workloadLife.ts) with what the
+   * strategy does around it, or the strategy's own step.
+   */
+  private handlerOf(step: StrategyStep): StepHandler | undefined {
+    const { strategy } = this;
+    const life = strategy.workload ?? platformWorkload;
+    if (step === 'deployGreen') {
+      return {
+        run: (ctx) => {
+          const create = (green: GreenWorkload = {}) => life.createGreen(ctx, { ...green, replicas: green.replicas ?? this.blue.replicas });
+          return strategy.deployGreen ? strategy.deployGreen(ctx, create) : create();
+        },
+        undo: (ctx) => {
+          const remove = () => life.removeGreen(ctx);
+          return strategy.removeGreen ? strategy.removeGreen(ctx, remove) : remove();
+        },
+      };
+    }
+    if (step === 'waitReady') return { run: (ctx) => (strategy.waitReady ? strategy.waitReady(ctx, () => life.waitGreen(ctx)) : life.waitGreen(ctx)) };
+    if (step === 'cleanUpBlue') {
+      return {
+        run: (ctx) => {
+          const remove = () => life.removeBlue(ctx);
+          return strategy.cleanUpBlue ? strategy.cleanUpBlue(ctx, remove) : remove();
+        },
+      };
+    }
+    return strategy[step];
+  }
+
+  /** A step's handler: its undo is registered before it runs, so a half-done step is undone too; what it learned is kept. */
   private async runHandler(step: Step, handler: StepHandler | undefined): Promise<void> {
     if (!handler) return;
     const undo = handler.undo;
     if (undo) this.saga.register(step, undefined, (deadline) => undo(this.context(step, (o) => undoActivities(deadline, o))));
-    await this.guard(step, () => handler.run(this.context(step, (o) => this.stepCalls(o))));
+    const learned = await this.runBounded(step, () => handler.run(this.context(step, (o) => this.stepCalls(o))));
+    if (learned) this.facts = { ...this.facts, ...learned };
   }
 
   /** Proxies for the running step's calls, their retries bounded by its time limit or retry window. */
   private stepCalls<A extends object>(options?: ProxyOptions): ActivityInterfaceFor<A> {
     return stepActivities<A>(this.input, this.upgrade.window, options);
+  }
+
+  /** A strategy's calls and waits through these proxies (a step's or an undo's). */
+  private calls(proxies: Proxies): Pick<StrategyContext, 'activities' | 'longWaits'> {
+    return { activities: () => proxies(), longWaits: (options = WAIT) => proxies(options) };
   }
 
   private async verifyAnalysis(): Promise<void> {
@@ -274,8 +323,8 @@ class Upgrade {
     }
     const step: Step = before === 'promote' ? 'gate' : before;
     const why = before === 'promote' ? 'green is ready and verified' : 'finalize is the point of no return';
-    // The gate keeps its own time limit (options.timeoutMs), so the guard gets none.
-    await this.guard(step, () => awaitApproval(this.upgrade, { ...options, step, before, why }), null);
+    // The gate keeps its own time limit (options.timeoutMs), so runBounded gets none.
+    await this.runBounded(step, () => awaitApproval(this.upgrade, { ...options, step, before, why }), null);
   }
 
   /** Traffic moves to green by the plan; then the strategy's promote, if it has one. */
@@ -286,8 +335,8 @@ class Upgrade {
 
   private async standBy(): Promise<void> {
     const window = this.input.options.standbyWindowMs;
-    // In the guard: a window no date can hold fails the step, and the upgrade rolls back, instead of failing the workflow task.
-    await this.guard('standBy', () => {
+    // Bounded as a step: a window no date can hold fails the step, and the upgrade rolls back, instead of failing the workflow task.
+    await this.runBounded('standBy', () => {
       this.upgrade.setWaitingFor(`standby window until ${new Date(Date.now() + window).toISOString()}: rollback is instant until then`);
       return sleep(window, { summary: `standby window (${formatDuration(window)})` });
     });
@@ -299,7 +348,7 @@ class Upgrade {
    * Run one step's work in a scope that a stop and the step's time limit can
    * cancel (limit null: the work keeps its own, as a gate does).
    */
-  private async guard<T>(step: Step, work: () => Promise<T>, limit: number | null | undefined = this.input.options.stepTimeoutMs[step]): Promise<T> {
+  private async runBounded<T>(step: Step, work: () => Promise<T>, limit: number | null | undefined = this.input.options.stepTimeoutMs[step]): Promise<T> {
     const scope = new CancellationScope();
     const timers = new CancellationScope();
     let timedOut = false;
@@ -326,7 +375,7 @@ class Upgrade {
       if (this.upgrade.stop) throw new StopRequested();
       if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
       if (err instanceof StepFailed || err instanceof StopRequested) throw err;
-      const { message, type, retriedOut } = describe(err);
+      const { message, type, retriedOut } = rootCause(err);
       if (!retriedOut || !retriesByTime()) throw new StepFailed(step, message, type);
       const until = limit ? `until shortly before the step's time limit of ${formatDuration(limit)}` : `for the step's retry window of ${formatDuration(RETRY_WINDOW_MS[step])}`;
       throw new StepFailed(step, `${message} (still failing after retries ${until})`, type);
@@ -343,9 +392,9 @@ class Upgrade {
       const reason = `Temporal cancellation requested${requester ? ` by ${requester}` : ''} (UI Cancel, temporal workflow cancel, handle.cancel())`;
       this.requestStop('abort', { by: 'temporal', reason });
     } else if (!(err instanceof StepFailed || err instanceof StopRequested || isCancellation(err))) {
-      // An error outside any step's guard: rethrown, it would fail the workflow task, which Temporal retries
+      // An error outside any step's runBounded: rethrown, it would fail the workflow task, which Temporal retries
       // forever wherever the traffic is. The upgrade is undone instead, with the error as its cause.
-      err = new StepFailed(this.state.step ?? 'plan', `internal error: ${describe(err).message}`, 'Internal');
+      err = new StepFailed(this.state.step ?? 'plan', `internal error: ${rootCause(err).message}`, 'Internal');
     }
     const { stop, state } = this.upgrade;
     const failure = err instanceof StepFailed ? { step: err.step, message: err.message, type: err.type } : undefined;
@@ -384,18 +433,26 @@ class Upgrade {
     this.upgrade.setStatus('ROLLED_BACK', by, why);
   }
 
-  private context(step: Step, activities: (options?: ProxyOptions) => unknown): StrategyContext {
+  private context(step: Step, proxies: Proxies): StrategyContext {
+    const facts = () => this.facts;
     return {
       input: this.input,
       blue: this.blue,
       green: this.green,
       owner: this.owner,
+      // read when used: an undo sees what the steps learned up to the rollback
+      get facts() {
+        return facts();
+      },
+      learn: (learned) => {
+        this.facts = { ...this.facts, ...learned };
+      },
       report: (key, value) => {
         this.state.details[key] = value;
       },
       waitingFor: (text) => this.upgrade.setWaitingFor(text),
       askApproval: (before, why) => awaitApproval(this.upgrade, { step, before, why }),
-      activities: activities as StrategyContext['activities'],
+      ...this.calls(proxies),
     };
   }
 }
@@ -408,7 +465,7 @@ function refuseUnless(d: Decision): void {
 export function createBlueGreenUpgrade(strategyFor: (kind: UpgradeInput['kind']) => Strategy | undefined) {
   /** `recorded`: as the API starts it, complete; or as an upgrade in flight recorded it before settings were complete, which gets what it lacks as the API gives it now. */
   return async function blueGreenUpgrade(recorded: RecordedUpgradeInput): Promise<UpgradeState> {
-    const upgrade = new Upgrade(completeInput(recorded), strategyFor);
+    const upgrade = new UpgradeRun(completeInput(recorded), strategyFor);
     upgrade.installHandlers();
     return upgrade.run();
   };

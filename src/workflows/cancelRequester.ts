@@ -1,7 +1,7 @@
 /** Who asked Temporal to cancel this run, for the transitions: an activity reads it from the run's history. */
 import { isCancellation, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { CancelRequestActivities } from '../activities/cancelRequest';
-import { call } from './activityOptions';
+import { callActivity } from './activityOptions';
 
 /** Runs cancelled before the identity was read replay without the activity. */
 const CANCEL_IDENTITY = 'cancel-identity';
@@ -18,7 +18,7 @@ export async function cancelRequester(): Promise<string | undefined> {
   if (!patched(CANCEL_IDENTITY)) return undefined;
   const { workflowId, runId } = workflowInfo();
   try {
-    const request = await call(cancelRequestedBy, 'read who requested the cancellation', { workflowId, runId });
+    const request = await callActivity(cancelRequestedBy, 'read who requested the cancellation', { workflowId, runId });
     return request?.identity;
   } catch (err) {
     if (isCancellation(err)) throw err;

@@ -8,8 +8,8 @@ import { condition, patched } from '@temporalio/workflow';
 import { formatDuration } from '../domain/duration';
 import { approvalGateAt } from '../domain/policy';
 import type { GateOptions, GatedStep, Step, UpgradeOptions } from '../domain/upgrade';
-import { StepFailed, StopRequested } from './stops';
-import type { UpgradeRecord } from './upgradeRecord';
+import { StepFailed, StopRequested } from './failures';
+import type { UpgradeStateKeeper } from './upgradeStateKeeper';
 
 export interface Gate extends GateOptions {
   /** The step the gate belongs to (a failure there is reported as that step's). */
@@ -29,7 +29,7 @@ export function gateOptions(options: UpgradeOptions, step: GatedStep): GateOptio
 }
 
 /** Wait at a gate. Returns who approved; throws StopRequested on a stop and StepFailed when its time limit passes. */
-export async function awaitApproval(upgrade: UpgradeRecord, gate: Gate): Promise<string> {
+export async function awaitApproval(upgrade: UpgradeStateKeeper, gate: Gate): Promise<string> {
   const { state } = upgrade;
   const { timeoutMs } = gate;
   // Whichever comes first. The API refuses a time limit that comes first; runs started before this kept
@@ -55,7 +55,7 @@ export async function awaitApproval(upgrade: UpgradeRecord, gate: Gate): Promise
 }
 
 /** The gate's outcome: who approved (a person, or the auto-promotion); a stop or the time limit throws. */
-async function decide(upgrade: UpgradeRecord, gate: Gate, autoPromoteAfterMs: number | undefined, limit: number | undefined): Promise<string> {
+async function decide(upgrade: UpgradeStateKeeper, gate: Gate, autoPromoteAfterMs: number | undefined, limit: number | undefined): Promise<string> {
   const { state } = upgrade;
   const decided = () => !!upgrade.approved || !!upgrade.stop;
   const summary = `${autoPromoteAfterMs !== undefined ? 'auto-promotion delay' : 'approval time limit'} before ${gate.before}`;

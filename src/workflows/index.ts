@@ -4,7 +4,7 @@ import { createBlueGreenUpgrade } from './blueGreenUpgrade';
 import { createPreviewUpgrade } from './previewUpgrade';
 import { STRATEGIES } from './strategies';
 
-const strategyOf = (kind: string) => (isKind(kind) ? STRATEGIES[kind]() : undefined);
+const strategyOf = (kind: string) => (isKind(kind) ? STRATEGIES[kind] : undefined);
 
 export const blueGreenUpgrade = createBlueGreenUpgrade(strategyOf);
 export const previewUpgrade = createPreviewUpgrade(strategyOf);

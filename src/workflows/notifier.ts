@@ -12,8 +12,8 @@ import type { NotificationActivities } from '../activities/notifications';
 import { DELIVERY, type EvidenceSection, type NotificationEvent, type NotificationSubscription, type NotificationSummary } from '../domain/notifications';
 import type { UpgradeState } from '../domain/upgrade';
 import { gateEvidence } from '../view/gateEvidence';
-import { call } from './activityOptions';
-import { describe } from './stops';
+import { callActivity } from './activityOptions';
+import { rootCause } from './failures';
 
 /** Patch: runs that subscribed to notifications and were recorded by a worker without them deliver none on replay. */
 export const NOTIFICATIONS = 'notifications';
@@ -49,8 +49,8 @@ export class Notifier {
       return CancellationScope.nonCancellable(() =>
         Promise.all(
           sinks.map((sink) =>
-            call(deliverNotification, `notify ${sink}: ${event}`, { sink, summary }).catch((err: unknown) => {
-              this.undelivered(`notification ${event} to ${sink} not delivered: ${describe(err).message}`);
+            callActivity(deliverNotification, `notify ${sink}: ${event}`, { sink, summary }).catch((err: unknown) => {
+              this.undelivered(`notification ${event} to ${sink} not delivered: ${rootCause(err).message}`);
             }),
           ),
         ),

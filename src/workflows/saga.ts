@@ -5,8 +5,8 @@
  */
 import { isCancellation } from '@temporalio/workflow';
 import type { CompensationRecord, Step } from '../domain/upgrade';
-import { describe } from './stops';
-import type { UpgradeRecord } from './upgradeRecord';
+import { rootCause } from './failures';
+import type { UpgradeStateKeeper } from './upgradeStateKeeper';
 
 /** Runs one undo; deadline (epoch ms) bounds its retries. */
 export type Undo = (deadline: number) => Promise<void>;
@@ -14,7 +14,7 @@ export type Undo = (deadline: number) => Promise<void>;
 export class Saga {
   private readonly undos: { record: CompensationRecord; undo: Undo }[] = [];
 
-  constructor(private readonly upgrade: UpgradeRecord) {}
+  constructor(private readonly upgrade: UpgradeStateKeeper) {}
 
   register(step: Step, what: string | undefined, undo: Undo): void {
     const record: CompensationRecord = what ? { step, what, state: 'registered' } : { step, state: 'registered' };
@@ -45,7 +45,7 @@ export class Saga {
         // The rollback runs in a non-cancellable scope; a cancellation here is a bug, not a stop.
         if (isCancellation(err)) throw err;
         record.state = 'failed';
-        return `manual attention: undoing ${record.step}${record.what ? ` (${record.what})` : ''} failed since ${since}: ${describe(err).message}`;
+        return `manual attention: undoing ${record.step}${record.what ? ` (${record.what})` : ''} failed since ${since}: ${rootCause(err).message}`;
       } finally {
         state.undoing = undefined;
       }

@@ -9,7 +9,7 @@
 import { CancellationScope, currentUpdateInfo, isCancellation, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { SentRequest, SteeringActivities } from '../activities/steering';
 import { canonicalJson, type SteeringMessage, type SteeringSignature } from '../domain/steering';
-import { describe } from './stops';
+import { rootCause } from './failures';
 
 /** Runs steered before this believed every request's `by`, and replay that way. */
 export const SIGNED_STEERING = 'signed-steering';
@@ -71,7 +71,7 @@ export class SteeringSenders {
       let problem = 'not signed by the API';
       if (req.signature && updateId !== undefined) {
         const content = { message, workflowId, runId, updateId, request: sentRequest };
-        const verdict = await verifySteeringSignature({ content, signature: req.signature }).catch((err: unknown) => ({ valid: false as const, reason: `its signature could not be checked: ${describe(err).message}` }));
+        const verdict = await verifySteeringSignature({ content, signature: req.signature }).catch((err: unknown) => ({ valid: false as const, reason: `its signature could not be checked: ${rootCause(err).message}` }));
         if (verdict.valid) return { by: req.by, signed: true };
         problem = `its API signature is not valid: ${verdict.reason}`;
       } else if (req.signature) {

@@ -11,10 +11,10 @@ import type { ReleaseActivities } from '../activities/releaseResources';
 import { orphans } from '../domain/ownership';
 import { upgradeIdOf } from '../domain/upgrade';
 import { UPGRADE_DEFAULTS } from '../domain/upgradeSettings';
-import { NON_RETRYABLE, call, undoActivities } from './activityOptions';
+import { NON_RETRYABLE, callActivity, undoActivities } from './activityOptions';
 import { REFUSAL_FAILURE } from '../domain/decisions';
 import { reportReadyUpdate, type ReadyRequest } from './messages';
-import { describe } from './stops';
+import { rootCause } from './failures';
 import { cleanupStateQuery, type CleanupInput, type CleanupState } from './targetMessages';
 
 export async function targetCleanup(input: CleanupInput): Promise<CleanupState> {
@@ -47,16 +47,16 @@ export async function targetCleanup(input: CleanupInput): Promise<CleanupState> 
     state.orphans = orphans(await listTargetReleases({ target }), [], target).map((r) => r.name);
     for (const release of state.orphans) {
       try {
-        state.removed.push(await call(removal.removeRelease, `remove ${release}, which nothing uses`, { target, release, owner: state.cleanupId }));
+        state.removed.push(await callActivity(removal.removeRelease, `remove ${release}, which nothing uses`, { target, release, owner: state.cleanupId }));
       } catch (err) {
         if (isCancellation(err)) throw err;
-        state.failed.push({ release, message: describe(err).message });
+        state.failed.push({ release, message: rootCause(err).message });
       }
     }
     if (state.failed.length) state.failure = `${state.failed.length} of ${state.orphans.length} orphans not removed: a person must look`;
   } catch (err) {
     if (isCancellation(err)) throw err;
-    state.failure = `listing the releases of ${target} failed: ${describe(err).message}`;
+    state.failure = `listing the releases of ${target} failed: ${rootCause(err).message}`;
   }
   state.status = state.failure ? 'FAILED' : 'SUCCEEDED';
   state.endedAt = new Date().toISOString();

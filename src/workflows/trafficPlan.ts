@@ -11,21 +11,21 @@ import { formatDuration } from '../domain/duration';
 import type { PlatformActivities } from '../domain/platform';
 import { weightsByRelease, type Role } from '../domain/traffic';
 import type { ReleaseRef, Step, TrafficStep, TrafficStepState } from '../domain/upgrade';
-import { call, stepActivities, undoActivities } from './activityOptions';
+import { callActivity, stepActivities, undoActivities } from './activityOptions';
 import { awaitApproval } from './gates';
 import type { Saga } from './saga';
 import { metrics } from './sinks';
-import { StepFailed } from './stops';
-import type { UpgradeRecord } from './upgradeRecord';
+import { StepFailed } from './failures';
+import type { UpgradeStateKeeper } from './upgradeStateKeeper';
 
 /** owner: the upgrade's id where its activities check ownership (StrategyContext.owner). */
-export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases: Record<Role, ReleaseRef>, owner?: string): Promise<void> {
+export async function shiftTraffic(upgrade: UpgradeStateKeeper, saga: Saga, releases: Record<Role, ReleaseRef>, owner?: string): Promise<void> {
   const { input, state } = upgrade;
   const { target } = input;
   const names = { blue: releases.blue.name, green: releases.green.name };
   saga.register('promote', 'traffic on blue', async (deadline) => {
     const weights = weightsByRelease(names, 0);
-    await call(undoActivities<PlatformActivities>(deadline).setWeights, `send all traffic back to ${names.blue}`, { target, weights, owner });
+    await callActivity(undoActivities<PlatformActivities>(deadline).setWeights, `send all traffic back to ${names.blue}`, { target, weights, owner });
     upgrade.weighted(0, 'rollback: all traffic back on blue');
     metrics.trafficWeights({ target, weights });
   });
@@ -53,14 +53,14 @@ export async function shiftTraffic(upgrade: UpgradeRecord, saga: Saga, releases:
 
 /** One step of the plan: its weights, its pause, its analysis checks, its approval. */
 async function trafficStep(
-  upgrade: UpgradeRecord,
+  upgrade: UpgradeStateKeeper,
   s: { step: TrafficStep; label: string; names: Record<Role, string>; record: TrafficStepState; owner?: string },
 ): Promise<void> {
   const { input } = upgrade;
   const { step, label, names, record, owner } = s;
   upgrade.setWaitingFor(`${label}: setting router weights`);
   const weights = weightsByRelease(names, step.weight);
-  await call(stepActivities<PlatformActivities>(input, upgrade.window).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, { target: input.target, weights, owner });
+  await callActivity(stepActivities<PlatformActivities>(input, upgrade.window).setWeights, `${label}: blue ${100 - step.weight}, green ${step.weight}`, { target: input.target, weights, owner });
   upgrade.weighted(step.weight, label);
   metrics.trafficWeights({ target: input.target, weights });
   if (step.pauseMs) {
@@ -79,7 +79,7 @@ async function trafficStep(
  * says onInconclusive fail.
  */
 export async function analyse(
-  upgrade: UpgradeRecord,
+  upgrade: UpgradeStateKeeper,
   run: { step: Step; where: string; check: AnalysisCheck; names: Record<Role, string>; keep: (r: AnalysisResult) => void },
 ): Promise<void> {
   const { input } = upgrade;
@@ -87,7 +87,7 @@ export async function analyse(
   const runsFor = measuringMs(check);
   const acts = stepActivities<AnalysisActivities>(input, upgrade.window, { startToCloseTimeout: runsFor + 5 * 60_000, heartbeatTimeout: '1 minute' });
   upgrade.setWaitingFor(`${where}: analysis ${check.name}${runsFor ? ` (${formatDuration(runsFor)})` : ''}`);
-  const result = await call(acts.runAnalysis, `${where}: analysis ${check.name}`, {
+  const result = await callActivity(acts.runAnalysis, `${where}: analysis ${check.name}`, {
     target: input.target,
     check,
     vars: { target: input.target, release: names.green, blue: names.blue, green: names.green },

@@ -9,8 +9,8 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { createSkeletonActivities } from '../../src/activities';
+import type { BlueWorkload } from '../../src/domain/platform';
 import type { Step } from '../../src/domain/upgrade';
-import type { BlueFound } from '../../src/domain/kindPreview';
 import { TEST_STEERING_KEYS } from './steering';
 
 /** A step, or `traffic`: the router weights' changes towards green. */
@@ -119,9 +119,9 @@ export class ScriptedWorld {
   activities(temporal: Client) {
     return {
       ...createSkeletonActivities(temporal, TEST_STEERING_KEYS),
-      readTarget: async ({ target }: { target: string }): Promise<BlueFound> => {
+      readTarget: async ({ target }: { target: string }): Promise<BlueWorkload> => {
         await this.waitIfHeld(`${target}/plan`);
-        return { name: blueOf(target), version: '1.0.0', replicas: 1 };
+        return { name: blueOf(target), version: '1.0.0', image: 'scripted:1.0.0', replicas: 1 };
       },
       setWeights: async ({ target, weights }: { target: string; weights: Record<string, number> }): Promise<{ changed: boolean }> => {
         if (Object.entries(weights).some(([release, weight]) => weight > 0 && release !== blueOf(target))) await this.doing(`${target}/traffic`);

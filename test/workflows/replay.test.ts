@@ -40,9 +40,10 @@ const PATCHES = {
     after: ['emqx-local.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json'],
   },
   'cancel-identity': { before: ['cancel-at-gate-legacy.scripted.json'], after: ['cancel-at-gate.scripted.json'] },
+  // emqx-local, recorded past emqx-green-joined-at-once, lists the nodes in that one activity
   'emqx-nodes-at-once': {
     before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json'],
-    after: ['emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json'],
+    after: ['emqx-rollback-in-window.shipped.json'],
   },
   'emqx-support-matrix': {
     before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json'],
@@ -71,9 +72,15 @@ const PATCHES = {
     after: ['notifications.scripted.json'],
   },
   // verify read membership once, and a rollback stopped the evacuations of listed running blue nodes only
+  // (emqx-local's verify took waitGreenJoined's reading, and it never rolled back: it asked neither)
   'emqx-membership-reread': {
     before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json'],
-    after: ['emqx-local.shipped.json', 'emqx-rollback-in-window.shipped.json'],
+    after: ['emqx-rollback-in-window.shipped.json'],
+  },
+  // waitReady's five activities (green's pods, both releases' nodes, green's join, verify's health) as one
+  'emqx-green-joined-at-once': {
+    before: ['emqx-local-legacy.shipped.json', 'emqx-rollback-in-window-legacy.shipped.json', 'emqx-rollback-in-window.shipped.json'],
+    after: ['emqx-local.shipped.json'],
   },
 };
 

@@ -7,18 +7,15 @@
  * (see the contract fixtures in test/fixtures/contracts/emqx).
  */
 import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
-import { readSecret, type TargetLookup } from '../../config/targets';
 import { AggregateStats, type EvacuationEntry, type ListedNode, type RunningNode } from '../../domain/emqx/answers';
-import type { EmqxAccess } from '../../domain/emqx/schema';
 import { assessCluster, describeHealth, emqxNodeName, type ClusterHealth, type NodeEvacuationStatus } from '../../domain/emqx/cluster';
 import type { EmqxRelease } from '../../domain/emqx/versions';
 import type { PodInfo } from '../../domain/platform';
+import { targetAccess, type TargetAccessDeps } from '../targetAccess';
 import { readInWait } from '../transient';
 import { EmqxClient, errorOf, errorText, isNodeNotRunning, isPathNotFound, rpcError } from './client';
 
-export interface EmqxActivitiesDeps {
-  targets: TargetLookup;
-  env?: NodeJS.ProcessEnv;
+export interface EmqxActivitiesDeps extends TargetAccessDeps {
   fetch?: typeof fetch;
   /** Per HTTP request; an EMQX that does not answer in time counts as unreachable. */
   requestTimeoutMs?: number;
@@ -61,19 +58,11 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
   const fetchFn = deps.fetch ?? fetch;
   const timeoutMs = deps.requestTimeoutMs ?? 10_000;
 
+  const targets = targetAccess(deps);
+
   function api(target: string): EmqxClient {
-    let access: EmqxAccess | undefined;
-    let key: string;
-    let secret: string;
-    try {
-      access = deps.targets(target).emqx;
-      if (!access) throw new Error(`target '${target}' has no emqx section (apiUrl, apiKey, apiSecret) in the worker's configuration`);
-      key = readSecret(access.apiKey, deps.env);
-      secret = readSecret(access.apiSecret, deps.env);
-    } catch (err) {
-      throw ApplicationFailure.nonRetryable((err as Error).message, 'Misconfigured');
-    }
-    const authorization = `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
+    const access = targets.block(target, 'emqx');
+    const authorization = `Basic ${Buffer.from(`${targets.secret(access.apiKey)}:${targets.secret(access.apiSecret)}`).toString('base64')}`;
     return new EmqxClient(target, access, authorization, fetchFn, timeoutMs);
   }
 
@@ -88,7 +77,7 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
   return {
     /** The EMQX node names of the given pods, from the target's nodeName template; a pod without the IP its name needs is left out. */
     async emqxNodeNames(input: { target: string; pods: (string | Pick<PodInfo, 'name' | 'ip'>)[] }): Promise<string[]> {
-      const t = deps.targets(input.target);
+      const t = targets.config(input.target);
       const template = t.emqx?.nodeName ?? 'emqx@{pod}';
       return input.pods
         .map((p) => emqxNodeName(template, typeof p === 'string' ? { name: p } : p, t.kubernetes?.namespace))
@@ -132,14 +121,16 @@ export function createEmqxActivities(deps: EmqxActivitiesDeps) {
      * heartbeats the progress. The workflow bounds it. Traffic waits on this
      * right after green's pods turned Ready, when a node is joining or about
      * to: the first polls come quickly (from 20 ms, doubling up to pollMs).
+     * `healthOf`: the nodes whose health it returns, from the reading that
+     * found `nodes` joined (default: `nodes`).
      */
-    async waitClusterJoined(input: { target: string; nodes: string[]; pollMs?: number }): Promise<ClusterHealth> {
+    async waitClusterJoined(input: { target: string; nodes: string[]; pollMs?: number; healthOf?: string[] }): Promise<ClusterHealth> {
       const client = api(input.target);
       for (let next = FIRST_FOLLOW_MS; ; next *= 2) {
         const listed = await readInWait(() => client.nodes());
         const h = 'ok' in listed ? assessCluster(input.nodes, listed.ok) : undefined;
         heartbeat({ health: h ? describeHealth(h) : `the node list did not answer: ${'failed' in listed ? listed.failed : ''}` });
-        if (h?.healthy) return h;
+        if (h?.healthy && 'ok' in listed) return input.healthOf ? assessCluster(input.healthOf, listed.ok) : h;
         await sleep(Math.min(next, pollMs(input.pollMs)));
       }
     },

@@ -14,10 +14,11 @@ import type { KindActivityDeps } from '../kindActivityDeps';
 import { withClient } from '../pg';
 import { clientConfig } from './database';
 import { metricOffReason } from './prometheusPlugin';
-import { kongTargets, type KongTargets } from './targets';
+import { targetAccess } from '../targetAccess';
+import { kongNodes, type KongNodes } from './nodes';
 
 async function measureKong(
-  counters: KongTargets['counters'],
+  counters: KongNodes['counters'],
   offReason: (metric: 'requests' | 'latency') => Promise<string | undefined>,
   target: string,
   query: string,
@@ -40,13 +41,13 @@ async function measureKong(
 
 /** For the analysis provider registry (src/activities/analysis): { kong: provider }. */
 export function kongAnalysisProviders(deps: KindActivityDeps & { fetch?: typeof fetch }): AnalysisProviders {
-  const { counters, target } = kongTargets(deps);
-  const env = deps.env ?? process.env;
+  const { counters } = kongNodes(deps);
+  const targets = targetAccess(deps);
   return {
     kong: {
       measure(i: MeasureInput): Promise<number | undefined> {
         if (!i.check.query) throw new Error("a kong check needs a query such as 'error-rate@{{green}}[5s]'");
-        const offReason = (metric: 'requests' | 'latency') => withClient(clientConfig(target(i.target).kong, env), (c) => metricOffReason(c, metric));
+        const offReason = (metric: 'requests' | 'latency') => withClient(clientConfig(targets.block(i.target, 'kong'), targets.secret), (c) => metricOffReason(c, metric));
         return measureKong(counters, offReason, i.target, fillTemplate(i.check.query, i.vars), i.signal);
       },
     },

@@ -2,16 +2,16 @@
  * What the worker itself does on a Kong database: the Admin API freeze flag
  * the freeze router reads, and the configuration fingerprint (the backup is
  * backup.ts). Connection settings come from the target's `kong.database` block
- * when an activity runs; the password from the worker's environment.
+ * when an activity runs; the password from the worker's environment (secret: ../targetAccess.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Client, ClientConfig } from 'pg';
-import { readSecret } from '../../config/targets';
 import type { KongAccess } from '../../domain/kong/schema';
+import type { SecretRef } from '../../domain/schemas';
 
-export function clientConfig(access: KongAccess, env: NodeJS.ProcessEnv): ClientConfig {
+export function clientConfig(access: KongAccess, secret: (ref: SecretRef) => string): ClientConfig {
   const d = access.database;
-  return { host: d.host, port: d.port ?? 5432, database: d.database ?? 'kong', user: d.user, password: readSecret(d.password, env), connectionTimeoutMillis: 5000 };
+  return { host: d.host, port: d.port ?? 5432, database: d.database ?? 'kong', user: d.user, password: secret(d.password), connectionTimeoutMillis: 5000 };
 }
 
 /** The freeze flag: one row while an upgrade holds Admin API writes. */

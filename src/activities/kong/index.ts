@@ -24,7 +24,8 @@ import { backupKong, type BackupRecord } from './backup';
 import { clientConfig, fingerprint, freeze, unfreeze } from './database';
 import { commandFailure, migrationsCli } from './migrationsCli';
 import { KONG_REFUSED, nodeApi } from './nodeApi';
-import { kongTargets } from './targets';
+import { kongNodes } from './nodes';
+import { targetAccess } from '../targetAccess';
 
 export interface KongActivitiesDeps extends KindActivityDeps {
   /** The pg_dump binary; default: pg_dump on PATH. */
@@ -67,11 +68,12 @@ export function createKongActivities(deps: KongActivitiesDeps) {
   const env = deps.env ?? process.env;
   const fetchFn = deps.fetch ?? fetch;
   const api = nodeApi(fetchFn);
-  const { target, platform, counters } = kongTargets(deps);
+  const { platform, counters } = kongNodes(deps);
+  const targets = targetAccess(deps);
   const cli = migrationsCli(platform);
   const pollMs = deps.pollMs ?? DEFAULT_POLL_MS;
 
-  const db = (name: string) => clientConfig(target(name).kong, env);
+  const db = (name: string) => clientConfig(targets.block(name, 'kong'), targets.secret);
 
   /**
    * The version a node runs: its Admin API's GET / where the platform gives
@@ -218,7 +220,7 @@ export function createKongActivities(deps: KongActivitiesDeps) {
 
     /** pg_dump before `up`; a retry finds the dump of this upgrade and keeps it. */
     async backupKongDatabase(i: { target: string; upgradeId: string }): Promise<BackupRecord> {
-      return backupKong(target(i.target).kong, db(i.target), env, deps.pgDump ?? 'pg_dump', i);
+      return backupKong(targets.block(i.target, 'kong'), db(i.target), env, deps.pgDump ?? 'pg_dump', i);
     },
 
     /** The user's smoke requests through every node of the release; a wrong status fails for good. */

@@ -18,17 +18,32 @@ import {
   type CatchUpPolicy,
   type CatchUpProgress,
 } from '../../domain/projection/catchUp';
-import { processorName, releaseDatabaseName } from '../../domain/projection/naming';
+import { DEFAULT_PROCESSOR_TEMPLATE, processorName, releaseDatabaseName } from '../../domain/projection/naming';
 import { CatchUpSourceUnsupported, type CatchUpSource } from '../../domain/projection/source';
 import { formatDuration } from '../../domain/duration';
 import { catchUpReader, type CatchUpReader } from './catchUpReader';
 import { withDatabase } from '../pg';
 import { dropReleaseDatabase, ensureReleaseDatabase, listReleaseDatabases } from './releaseDatabase';
 import type { ReleaseResources } from '../releaseResources';
+import type { TargetAccess } from '../targetAccess';
 
 export { releaseRolePassword } from './releaseDatabase';
 
 /** What the worker knows of a projection target, secrets resolved. */
+/** A projection target's block with its secrets read, when an activity runs (src/activities/targetAccess.ts). */
+export function projectionAccess(targets: TargetAccess): (target: string) => ResolvedProjectionAccess {
+  return (target) => {
+    const a = targets.block(target, 'projection');
+    return {
+      catchUp: a.catchUp,
+      eventStoreUrl: a.eventStoreUrl && targets.secret(a.eventStoreUrl),
+      databasesUrl: targets.secret(a.databasesUrl),
+      rolePasswordSecret: targets.secret(a.rolePasswordSecret),
+      processorName: a.processorName ?? DEFAULT_PROCESSOR_TEMPLATE,
+    };
+  };
+}
+
 export interface ResolvedProjectionAccess {
   catchUp: CatchUpSource;
   /** Connection string of the event store's database (SQL sources). */

@@ -1,12 +1,12 @@
-/** The strategy of each kind. A strategy keeps per-upgrade state (the nodes it found), so each run gets its own. */
+/** The strategy of each kind. A strategy holds no state: what it learns, the skeleton carries (StrategyContext.facts). */
 import type { Kind } from '../../domain/kindRegistry';
 import type { Strategy } from '../strategy';
-import { createEmqxStrategy } from './emqx';
-import { createKongStrategy } from './kong';
-import { createProjectionStrategy } from './projection';
+import { emqxStrategy } from './emqx';
+import { kongStrategy } from './kong';
+import { projectionStrategy } from './projection';
 
-export const STRATEGIES: { readonly [K in Kind]: () => Strategy<K> } = {
-  emqx: createEmqxStrategy,
-  kong: createKongStrategy,
-  projection: createProjectionStrategy,
+export const STRATEGIES: { readonly [K in Kind]: Strategy<K> } = {
+  emqx: emqxStrategy,
+  kong: kongStrategy,
+  projection: projectionStrategy,
 };

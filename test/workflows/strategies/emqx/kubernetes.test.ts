@@ -65,9 +65,15 @@ const nodes = (release: string) => [0, 1, 2].map((i) => `emqx@${release}-${i}`);
 test('a 3-node cluster: green joins, then the Service switches, then blue is evacuated node by node at the set rates and scaled down only after the window', async () => {
   const sys = await cluster();
   const { taskQueue } = await worker(sys);
-  const final = (await (await start(sys, taskQueue)).result()) as UpgradeState;
+  const h = await start(sys, taskQueue);
+  const final = (await h.result()) as UpgradeState;
   expect(final.status).toBe('SUCCEEDED');
   const green = greenOf(sys);
+
+  // from green's pods Ready to the switch: one activity, then setWeights, nothing between (verify takes its reading)
+  const run = await activitiesRun(h);
+  expect(run.slice(run.indexOf('waitGreenJoined'), run.indexOf('setWeights') + 1)).toEqual(['waitGreenJoined', 'setWeights']);
+  expect(final.details).toMatchObject({ greenNodes: nodes(green), blueNodes: nodes('emqx'), clusterHealth: { healthy: true, members: [...nodes('emqx'), ...nodes(green)] } });
 
   // green joined the cluster before the Service moved to it (emqx-operator #941)
   const switched = switchedToGreen(sys);
@@ -282,14 +288,30 @@ test('open source before 5.9 has no evacuation: plan says so, blue keeps its cli
   expect((final.details.nodeEvacuationsStatus as { state: string }[]).map((s) => s.state)).toEqual(['removed', 'removed', 'removed']);
 }, 90_000);
 
-test('a green node that is Ready but never joins the cluster never gets traffic', async () => {
+/** The activities the run scheduled, by type, in order. */
+const activitiesRun = async (h: WorkflowHandle) =>
+  ((await h.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+
+test('a green node that is Ready but never joins the cluster never gets traffic: waitGreenJoined waits for it until the time limit', async () => {
   const sys = await cluster();
-  sys.neverJoins.add(`emqx@${greenOf(sys)}-1`);
+  const never = `emqx@${greenOf(sys)}-1`;
+  sys.neverJoins.add(never);
   const { taskQueue } = await worker(sys);
-  const final = (await (await start(sys, taskQueue, {}, { stepTimeoutMs: { waitReady: 3000 } })).result()) as UpgradeState;
+  const h = await start(sys, taskQueue, {}, { stepTimeoutMs: { waitReady: 10_000 } });
+  // its pods all Ready, the one activity from readiness to membership still waits, its heartbeat naming the node
+  const heartbeat = async () => {
+    const pending = (await h.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'waitGreenJoined');
+    return (pending?.heartbeatDetails?.payloads ?? []).map((p) => Buffer.from(p.data!).toString()).join();
+  };
+  await eventually(async () => (await heartbeat()).includes(`waiting for ${never} (absent)`), 60_000);
+  const final = (await h.result()) as UpgradeState;
   expect(final.status).toBe('ROLLED_BACK');
   expect(final.failure).toMatchObject({ step: 'waitReady', type: 'StepTimeout' });
   expect(switchedToGreen(sys)).toBe(-1);
+  const run = await activitiesRun(h);
+  expect(run).toContain('waitGreenJoined');
+  expect(run).not.toContain('waitClusterJoined');
+  expect(run).not.toContain('setWeights');
 }, 60_000);
 
 test('the worker killed during evacuation: a new worker resumes, and no node is evacuated or scaled down twice', async () => {

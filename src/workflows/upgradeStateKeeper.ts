@@ -21,7 +21,7 @@ export type StopKind = 'rollback' | 'abort';
 /** Patch: the state's summary is published in the memo too (runs from before replay without it). */
 export const STATE_MEMO = 'state-memo';
 
-export class UpgradeRecord {
+export class UpgradeStateKeeper {
   readonly state: UpgradeState;
   /** Set once by a rollback or abort request, or a Temporal cancellation. */
   stop?: { kind: StopKind; by: string; why: string };

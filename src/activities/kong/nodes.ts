@@ -1,41 +1,35 @@
 /**
- * Where a Kong target's pieces are, resolved when an activity runs: its
- * `kong:` block, the platform that runs its migrations commands and knows its
- * nodes (the local sandbox's kindPort, or Kubernetes), and the counters of a
- * release's nodes from their Prometheus metrics, each node's read through
- * the labels its version writes.
+ * A Kong target's nodes, resolved when an activity runs: the platform that
+ * runs its migrations commands and knows its nodes (the local sandbox's
+ * kindPort, or Kubernetes, as the target is placed: ../targetAccess.ts), and
+ * the counters of a release's nodes from their Prometheus metrics, each
+ * node's read through the labels its version writes.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { TargetConfig } from '../../config/targets';
 import { KongAnswerError } from '../../domain/kong/answers';
 import { isLocalKong, type KongNodeAddress } from '../../domain/kong/local';
 import { parseKongMetrics, sumCounters, type KongCounters } from '../../domain/kong/metrics';
-import type { KongAccess } from '../../domain/kong/schema';
 import type { KindActivityDeps } from '../kindActivityDeps';
+import { targetAccess } from '../targetAccess';
 import { kubernetesKong } from './kubernetes';
 import { nodeApi } from './nodeApi';
 import type { KongPlatform } from './platform';
 
-export function kongTargets(deps: KindActivityDeps & { fetch?: typeof fetch }) {
+export function kongNodes(deps: KindActivityDeps & { fetch?: typeof fetch }) {
   const api = nodeApi(deps.fetch ?? fetch);
-
-  function target(name: string): TargetConfig & { kong: KongAccess } {
-    const t = deps.targets(name);
-    if (t.kind !== 'kong' || !t.kong) throw ApplicationFailure.nonRetryable(`target '${name}' is not a Kong target with a kong: block`, 'Misconfigured');
-    return t as TargetConfig & { kong: KongAccess };
-  }
+  const targets = targetAccess(deps);
 
   function platform(name: string): KongPlatform {
-    const t = target(name);
-    if (t.local) {
-      const local = deps.sandboxes?.get(name)?.kindPort;
+    const access = targets.block(name, 'kong');
+    const placed = targets.placement(name);
+    if ('local' in placed) {
+      const local = placed.local.kindPort;
       if (!isLocalKong(local)) {
         throw ApplicationFailure.nonRetryable(`target '${name}' is a local sandbox not run by this worker (only the worker of npm start runs it)`, 'Misconfigured');
       }
       return { run: ({ blue: _, ...i }) => local.runMigrations(i), nodes: (r) => local.nodes(r) };
     }
-    if (!t.kubernetes) throw ApplicationFailure.nonRetryable(`target '${name}' has no placement`, 'Misconfigured');
-    return kubernetesKong({ target: name, placement: t.kubernetes, access: t.kong, kubeConfigFor: deps.kubeConfigFor });
+    return kubernetesKong({ target: name, placement: placed.kubernetes, access, kubeConfigFor: deps.kubeConfigFor });
   }
 
   /** One node's counters, its metrics read as the version its kong_node_info names writes them. */
@@ -57,7 +51,7 @@ export function kongTargets(deps: KindActivityDeps & { fetch?: typeof fetch }) {
     return sumCounters(await Promise.all(nodes.map((n) => nodeCounters(n, signal))));
   }
 
-  return { target, platform, counters };
+  return { platform, counters };
 }
 
-export type KongTargets = ReturnType<typeof kongTargets>;
+export type KongNodes = ReturnType<typeof kongNodes>;

@@ -21,7 +21,7 @@ export class StopRequested extends Error {}
  * application failure that says what went wrong. retriedOut: the call was
  * still failing at its last attempt (the cause is that attempt's failure).
  */
-export function describe(err: unknown): { message: string; type?: string; retriedOut: boolean } {
+export function rootCause(err: unknown): { message: string; type?: string; retriedOut: boolean } {
   let e: unknown = err;
   let retriedOut = false;
   while (e instanceof Error && e.cause instanceof Error) {
