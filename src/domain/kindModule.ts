@@ -6,7 +6,7 @@ import type { KindPreview, KindPreviewInput } from './kindPreview';
  * Settings: the kind's settings as the workflow gets them (complete, durations
  * in milliseconds); Recorded: what an upgrade's input may hold of them,
  * inputs recorded before settings were complete included. Planned: what the
- * kind's plan found on a target, as its strategy's planned() gives it to a
+ * kind's plan found on a target, as its strategy's planned(facts) gives it to a
  * preview.
  */
 export interface KindModule<Access extends TSchema = TSchema, Options extends TSchema = TSchema, Settings extends object = object, Recorded = Partial<Settings>, Planned = unknown> {

@@ -3,7 +3,7 @@
  * steps on one target: what each of its handlers does there, what its undo
  * puts back, how long it takes at least and what it waits for whose time no
  * one can know in advance. Built from the settings and from what the kind's
- * plan found on the target (Planned: its strategy's planned()).
+ * plan found on the target (Planned: its strategy's planned(facts), from what plan returned).
  */
 import type { Step } from './steps';
 
@@ -21,7 +21,7 @@ export interface BlueFound extends Release {
 export interface KindPreviewInput<Settings, Planned> {
   target: string;
   settings: Settings;
-  /** What the kind's plan decided from the target (its strategy's planned()). */
+  /** What the kind's plan decided from the target (its strategy's planned(facts)). */
   planned: Planned;
   blue: BlueFound;
   green: Release;

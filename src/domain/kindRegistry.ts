@@ -25,7 +25,7 @@ export type KindOptions<K extends Kind> = Static<Modules[K]['options']>;
 export type KindSettings<K extends Kind> = ReturnType<Modules[K]['toSettings']>;
 /** What an upgrade's input may hold of a kind's settings, inputs recorded before they were complete included. */
 export type RecordedKindSettings<K extends Kind> = Parameters<Modules[K]['completeSettings']>[0];
-/** What a kind's plan found on a target, as its strategy's planned() hands it to the kind's preview. */
+/** What a kind's plan found on a target, as its strategy's planned(facts) reads it from plan's facts for the kind's preview. */
 export type KindPlanned<K extends Kind> = Parameters<Modules[K]['preview']>[0]['planned'];
 
 /**
