@@ -8,7 +8,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildServer } from '../../../../src/api/server';
 import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../../../src/domain/upgrade';
 import { temporalCliPath } from '../../../../src/runtime/binaries';
@@ -16,25 +15,18 @@ import { portIsFree } from '../../../../src/runtime/freePort';
 import type { LocalState } from '../../../../src/domain/platform';
 import { stateQuery } from '../../../../src/workflows/messages';
 import { testConfig, TOKENS } from '../../../api/harness';
-import { connectSharedServer, eventually, sharedServerAddress, upgradeInput } from '../../../support/temporal';
+import { eventually, sharedServerAddress, sharedServerForFile, upgradeInput } from '../../../support/temporal';
 import { routedMqttPorts } from '../../../support/emqxSandbox';
-import { startLocalStack, type LocalStack } from '../../../support/localStack';
+import { startLocalStack } from '../../../support/localStack';
 
 const FAST = { connEvictRate: 100, sessEvictRate: 100, waitTakeoverMs: 0, waitHealthCheckMs: 0, initialDelayMs: 100, drainIntervalMs: 500 };
 
-let env: TestWorkflowEnvironment;
-let stack: LocalStack | undefined;
-
-beforeAll(async () => {
-  env = await connectSharedServer();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await env?.teardown();
-});
+const file = sharedServerForFile();
 
 test('temporal workflow cancel at the gate: green gone, nginx on blue, the state file lists blue only, the API shows ROLLED_BACK and who cancelled', async () => {
-  stack = await startLocalStack(env, 'cancel');
+  const stack = await startLocalStack(file.env, 'cancel');
+  file.cleanups.push(() => stack.stop());
+  const { env } = file;
   const { name, sandbox, taskQueue, target } = stack;
   const app = await buildServer({ client: env.client, config: testConfig([target], taskQueue) });
   const h = await env.client.workflow.start('blueGreenUpgrade', {

@@ -4,30 +4,22 @@
  * sandbox cluster from 5.7.0 to 5.8.0 while 50 MQTT clients with persistent
  * sessions publish QoS 1 through nginx.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { releaseName, upgradeWorkflowId, type UpgradeState } from '../../../../src/domain/upgrade';
 import { runMqttLoad, type LoadSample } from '../../../../src/sandbox/load/mqttLoad';
 import { SANDBOX_API_KEY, SANDBOX_API_SECRET } from '../../../../src/sandbox/emqx/launcher';
-import { connectSharedServer, upgradeInput } from '../../../support/temporal';
-import { startLocalStack, type LocalStack } from '../../../support/localStack';
+import { sharedServerForFile, upgradeInput } from '../../../support/temporal';
+import { startLocalStack } from '../../../support/localStack';
 
 /** 50 here; the README's figure is this test at SANDBOX_UPGRADE_CLIENTS=200. */
 const CLIENTS = Number(process.env.SANDBOX_UPGRADE_CLIENTS ?? 50);
 const FAST = { connEvictRate: 20, sessEvictRate: 20, waitTakeoverMs: 1000, waitHealthCheckMs: 1000, initialDelayMs: 500, drainIntervalMs: 500 };
 
-let env: TestWorkflowEnvironment;
-let stack: LocalStack | undefined;
-
-beforeAll(async () => {
-  env = await connectSharedServer();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await env?.teardown();
-});
+const file = sharedServerForFile();
 
 test('the shipped workflow upgrades a local sandbox 5.7.0 -> 5.8.0: SUCCEEDED, clients end on green, no QoS 1 message lost', async () => {
-  stack = await startLocalStack(env, 'sandbox');
+  const stack = await startLocalStack(file.env, 'sandbox');
+  file.cleanups.push(() => stack.stop());
+  const { env } = file;
   const { name, taskQueue } = stack;
   expect(stack.secrets).toEqual({ KEY: SANDBOX_API_KEY, SECRET: SANDBOX_API_SECRET });
 
